@@ -1,0 +1,92 @@
+//! Compiles the built-in validators (`plugins/*`) to wasm32-wasip2 components
+//! and embeds them, so a plain `cargo build`/`cargo run` yields a complete binary.
+//!
+//! A nested cargo with its own target dir avoids the outer build's lock; the
+//! outer build's compiler flags are cleared so they don't leak into the wasm build.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (slug, crate dir under plugins/, artifact name)
+const BUILTINS: &[(&str, &str, &str)] =
+    &[("json-schema", "json-schema", "validibot_plugin_json_schema")];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    for dir in ["plugins", "plugin-api", "wit"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
+
+    let target_dir = root.join("target").join("wasm-plugins");
+    let mut generated = String::from("/// Built-in validators embedded at build time: (slug, component bytes).\npub const BUILTIN: &[(&str, &[u8])] = &[\n");
+    for (slug, dir, artifact) in BUILTINS {
+        build_plugin(&root, &root.join("plugins").join(dir), &target_dir);
+        let wasm = target_dir
+            .join("wasm32-wasip2")
+            .join("release")
+            .join(format!("{artifact}.wasm"));
+        let embedded = out_dir.join(format!("{artifact}.wasm"));
+        std::fs::copy(&wasm, &embedded)
+            .unwrap_or_else(|e| panic!("copying {}: {e}", wasm.display()));
+        writeln!(
+            generated,
+            "    ({slug:?}, include_bytes!({:?})),",
+            embedded.display().to_string()
+        )
+        .unwrap();
+    }
+    generated.push_str("];\n");
+    std::fs::write(out_dir.join("builtin_plugins.rs"), generated).unwrap();
+}
+
+fn build_plugin(root: &Path, crate_dir: &Path, target_dir: &Path) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
+        cmd.arg("--offline");
+    }
+    for (key, _) in env::vars() {
+        let leaks = key.starts_with("CARGO_ENCODED_RUSTFLAGS")
+            || key == "RUSTFLAGS"
+            || key == "RUSTC_WRAPPER"
+            || key == "RUSTC_WORKSPACE_WRAPPER"
+            || key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_BUILD_")
+            || key == "CARGO_TARGET_DIR"
+            || key.starts_with("CARGO_CFG_")
+            || key == "CARGO_MAKEFLAGS"
+            || key == "RUSTC"
+            || key == "RUSTDOC";
+        if leaks {
+            cmd.env_remove(&key);
+        }
+    }
+    // Small components: no debug info in the embedded artifacts.
+    cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+    let status = cmd.status().expect("running cargo for the wasm plugins");
+    assert!(
+        status.success(),
+        "building plugin {} for wasm32-wasip2 failed",
+        crate_dir.display()
+    );
+}

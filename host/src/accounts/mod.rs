@@ -1,0 +1,7 @@
+//! Who may do what: workspaces, users, memberships with roles, API keys.
+
+pub mod api_keys;
+pub mod roles;
+pub mod store;
+
+pub use roles::{Permission, Role};

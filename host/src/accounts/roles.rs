@@ -1,0 +1,94 @@
+//! Roles are cumulative (`owner > admin > author > executor > viewer`); each
+//! permission names the least role that holds it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Executor,
+    Author,
+    Admin,
+    Owner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    WorkflowLaunch,
+    WorkflowView,
+    WorkflowEdit,
+    ResultsViewAll,
+    ValidatorEdit,
+    WorkspaceManage,
+}
+
+impl Permission {
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::WorkflowLaunch => "workflow.launch",
+            Permission::WorkflowView => "workflow.view",
+            Permission::WorkflowEdit => "workflow.edit",
+            Permission::ResultsViewAll => "results.view_all",
+            Permission::ValidatorEdit => "validator.edit",
+            Permission::WorkspaceManage => "workspace.manage",
+        }
+    }
+
+    fn least_role(self) -> Role {
+        match self {
+            Permission::WorkflowView => Role::Viewer,
+            Permission::WorkflowLaunch => Role::Executor,
+            Permission::WorkflowEdit | Permission::ResultsViewAll | Permission::ValidatorEdit => {
+                Role::Author
+            }
+            Permission::WorkspaceManage => Role::Admin,
+        }
+    }
+}
+
+impl Role {
+    pub fn allows(self, permission: Permission) -> bool {
+        self >= permission.least_role()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Executor => "executor",
+            Role::Author => "author",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "viewer" => Role::Viewer,
+            "executor" => Role::Executor,
+            "author" => Role::Author,
+            "admin" => Role::Admin,
+            "owner" => Role::Owner,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_cumulative() {
+        assert!(Role::Executor.allows(Permission::WorkflowLaunch));
+        assert!(!Role::Viewer.allows(Permission::WorkflowLaunch));
+        assert!(Role::Viewer.allows(Permission::WorkflowView));
+        assert!(!Role::Executor.allows(Permission::ResultsViewAll));
+        assert!(Role::Author.allows(Permission::WorkflowEdit));
+        assert!(!Role::Author.allows(Permission::WorkspaceManage));
+        assert!(Role::Owner.allows(Permission::WorkspaceManage));
+        for r in ["viewer", "executor", "author", "admin", "owner"] {
+            assert_eq!(Role::parse(r).unwrap().as_str(), r);
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Persistence for workspaces, users, memberships and API keys.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::api_keys::{self, NewKey};
+use super::Role;
+use crate::clock::now_us;
+use crate::db::{is_unique_violation, Db};
+use crate::ids::{new_id, random_token};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workspace {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+}
+
+/// Don't write `last_used_at` more often than this per key (keeps reads read-only).
+const LAST_USED_RESOLUTION_US: i64 = 60_000_000;
+
+/// Creates the default workspace on first start; returns it.
+pub async fn ensure_default_workspace(db: &Db) -> Result<Workspace> {
+    if let Some(ws) = default_workspace(db).await? {
+        return Ok(ws);
+    }
+    let insert = sqlx::query("INSERT INTO workspaces (id, slug, name, is_default, created_at) VALUES ($1, 'default', 'Default', 1, $2)")
+        .bind(new_id())
+        .bind(now_us())
+        .execute(&db.write)
+        .await;
+    match insert {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {} // another process won the race
+        Err(e) => return Err(e.into()),
+    }
+    default_workspace(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("default workspace missing after creation"))
+}
+
+async fn default_workspace(db: &Db) -> Result<Option<Workspace>> {
+    let row = sqlx::query("SELECT id, slug, name FROM workspaces WHERE is_default = 1")
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.map(|r| Workspace {
+        id: r.get(0),
+        slug: r.get(1),
+        name: r.get(2),
+        is_default: true,
+    }))
+}
+
+/// The instance's HMAC key for API-key hashes: from config if given, else
+/// generated once and kept in the database so every process agrees.
+pub async fn instance_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8>> {
+    if let Some(s) = configured {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let get = || {
+        sqlx::query("SELECT value FROM instance_settings WHERE key = 'api_key_secret'")
+            .fetch_optional(&db.write)
+    };
+    if let Some(row) = get().await? {
+        return Ok(row.get::<String, _>(0).into_bytes());
+    }
+    let res =
+        sqlx::query("INSERT INTO instance_settings (key, value) VALUES ('api_key_secret', $1)")
+            .bind(random_token(48))
+            .execute(&db.write)
+            .await;
+    if let Err(e) = res {
+        if !is_unique_violation(&e) {
+            return Err(e.into());
+        }
+    }
+    let row = get()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("instance secret missing"))?;
+    Ok(row.get::<String, _>(0).into_bytes())
+}
+
+pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result<User> {
+    if username.is_empty()
+        || username.len() > 150
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
+        bail!("invalid username {username:?}: use 1-150 letters, digits or . _ - @");
+    }
+    let id = new_id();
+    let res = sqlx::query(
+        "INSERT INTO users (id, username, email, is_active, created_at) VALUES ($1, $2, $3, 1, $4)",
+    )
+    .bind(&id)
+    .bind(username)
+    .bind(email)
+    .bind(now_us())
+    .execute(&db.write)
+    .await;
+    match res {
+        Ok(_) => Ok(User {
+            id,
+            username: username.to_owned(),
+        }),
+        Err(e) if is_unique_violation(&e) => bail!("user {username:?} already exists"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
+    let row = sqlx::query("SELECT id, username FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.map(|r| User {
+        id: r.get(0),
+        username: r.get(1),
+    }))
+}
+
+pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
+    let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.map(|r| Workspace {
+        id: r.get(0),
+        slug: r.get(1),
+        name: r.get(2),
+        is_default: r.get::<i64, _>(3) == 1,
+    }))
+}
+
+/// Grants (or changes) a user's role in a workspace.
+pub async fn set_membership(db: &Db, user_id: &str, workspace_id: &str, role: Role) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(user_id)
+    .bind(workspace_id)
+    .bind(role.as_str())
+    .bind(now_us())
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// The caller's workspace and role, or `None` when the workspace does not exist
+/// or the user is not a member (the API answers 404 for both, to not leak names).
+pub async fn membership(
+    db: &Db,
+    user_id: &str,
+    workspace_slug: &str,
+) -> Result<Option<(Workspace, Role)>> {
+    let row = sqlx::query(
+        "SELECT w.id, w.slug, w.name, w.is_default, m.role FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2",
+    )
+    .bind(workspace_slug)
+    .bind(user_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.and_then(|r| {
+        let role = Role::parse(&r.get::<String, _>(4))?;
+        Some((
+            Workspace {
+                id: r.get(0),
+                slug: r.get(1),
+                name: r.get(2),
+                is_default: r.get::<i64, _>(3) == 1,
+            },
+            role,
+        ))
+    }))
+}
+
+pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.slug, w.name, w.is_default, m.role FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug",
+    )
+    .bind(user_id)
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let role = Role::parse(&r.get::<String, _>(4))?;
+            Some((
+                Workspace {
+                    id: r.get(0),
+                    slug: r.get(1),
+                    name: r.get(2),
+                    is_default: r.get::<i64, _>(3) == 1,
+                },
+                role,
+            ))
+        })
+        .collect())
+}
+
+pub async fn create_api_key(
+    db: &Db,
+    secret: &[u8],
+    user_id: &str,
+    name: &str,
+    expires_at: Option<i64>,
+) -> Result<NewKey> {
+    let key = api_keys::generate(secret);
+    sqlx::query(
+        "INSERT INTO api_keys (id, public_id, user_id, name, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(&key.public_id)
+    .bind(user_id)
+    .bind(name)
+    .bind(&key.secret_hash)
+    .bind(now_us())
+    .bind(expires_at)
+    .execute(&db.write)
+    .await?;
+    Ok(key)
+}
+
+pub async fn revoke_api_key(db: &Db, public_id: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE public_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now_us())
+    .bind(public_id)
+    .execute(&db.write)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Resolves a bearer token to its user; `None` for unknown, revoked, expired keys or inactive users.
+pub async fn authenticate(db: &Db, secret: &[u8], token: &str) -> Result<Option<User>> {
+    let Some((public_id, key_secret)) = api_keys::parse(token) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.is_active
+         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.public_id = $1",
+    )
+    .bind(public_id)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let now = now_us();
+    let expires_at: Option<i64> = r.get(1);
+    let revoked_at: Option<i64> = r.get(2);
+    let last_used: Option<i64> = r.get(3);
+    if !api_keys::verify(secret, key_secret, &r.get::<String, _>(0))
+        || revoked_at.is_some()
+        || expires_at.is_some_and(|e| e <= now)
+        || r.get::<i64, _>(6) != 1
+    {
+        return Ok(None);
+    }
+    if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION_US) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE public_id = $2")
+            .bind(now)
+            .bind(public_id)
+            .execute(&db.write)
+            .await?;
+    }
+    Ok(Some(User {
+        id: r.get(4),
+        username: r.get(5),
+    }))
+}

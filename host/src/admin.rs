@@ -1,0 +1,59 @@
+//! `validibot admin …`: bootstrap users and API keys from the command line.
+
+use anyhow::{bail, Context, Result};
+
+use crate::accounts::{store as accounts, Role};
+use crate::clock::now_us;
+use crate::config::{AdminCommand, GlobalArgs};
+use crate::db::Db;
+
+pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
+    std::fs::create_dir_all(&global.data_dir)?;
+    let db = Db::connect(&global.database_url(), 2).await?;
+    db.migrate().await?;
+    accounts::ensure_default_workspace(&db).await?;
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            email,
+            role,
+            workspace,
+        } => {
+            let role = Role::parse(role).with_context(|| {
+                format!("unknown role {role:?}: use owner, admin, author, executor or viewer")
+            })?;
+            let ws = accounts::find_workspace(&db, workspace)
+                .await?
+                .with_context(|| format!("workspace {workspace:?} not found"))?;
+            let user = accounts::create_user(&db, username, email.as_deref()).await?;
+            accounts::set_membership(&db, &user.id, &ws.id, role).await?;
+            println!(
+                "created user {} ({} of workspace {})",
+                user.username,
+                role.as_str(),
+                ws.slug
+            );
+        }
+        AdminCommand::CreateApiKey {
+            username,
+            name,
+            expires_in_days,
+        } => {
+            let user = accounts::find_user(&db, username)
+                .await?
+                .with_context(|| format!("user {username:?} not found"))?;
+            let secret = accounts::instance_secret(&db, global.secret_key.as_deref()).await?;
+            let expires_at = expires_in_days.map(|d| now_us() + i64::from(d) * 86_400_000_000);
+            let key = accounts::create_api_key(&db, &secret, &user.id, name, expires_at).await?;
+            eprintln!("API key for {} (shown once; store it now):", user.username);
+            println!("{}", key.token);
+        }
+        AdminCommand::RevokeApiKey { public_id } => {
+            if !accounts::revoke_api_key(&db, public_id).await? {
+                bail!("no active API key with public id {public_id:?}");
+            }
+            println!("revoked {public_id}");
+        }
+    }
+    Ok(())
+}

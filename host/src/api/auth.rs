@@ -1,0 +1,66 @@
+//! Authentication (bearer API keys) and per-workspace authorisation.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+
+use super::{ApiError, AppState};
+use crate::accounts::store::{self, User, Workspace};
+use crate::accounts::{Permission, Role};
+
+/// The authenticated caller.
+pub struct Caller(pub User);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("authentication required: send Authorization: Bearer vbk_…")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::unauthorized("malformed Authorization header; expected Bearer vbk_…")
+            })?;
+        match store::authenticate(&state.db, &state.secret, token.trim()).await? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(ApiError::unauthorized(
+                "invalid, expired or revoked API key",
+            )),
+        }
+    }
+}
+
+/// The caller's membership in `{ws}` with `permission`: 404 when not a member
+/// (workspace names don't leak), 403 when the role is too low.
+pub async fn member(
+    state: &AppState,
+    caller: &Caller,
+    ws: &str,
+    permission: Permission,
+) -> Result<(Workspace, Role), ApiError> {
+    let (workspace, role) = store::membership(&state.db, &caller.0.id, ws)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
+        })?;
+    if !role.allows(permission) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("your role {:?} lacks {}", role.as_str(), permission.name()),
+        ));
+    }
+    Ok((workspace, role))
+}

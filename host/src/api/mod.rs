@@ -1,0 +1,74 @@
+//! The REST API under `/api/v1`. Errors are `{"detail", "code"}` JSON.
+
+mod auth;
+mod error;
+mod launch_input;
+mod runs;
+mod workflows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+
+pub use error::ApiError;
+
+use crate::db::Db;
+use crate::execution::waiters::RunWaiters;
+use crate::execution::worker::Dispatch;
+use crate::plugins::PluginRegistry;
+use crate::storage::BlobStore;
+
+/// Limits and budgets of the API.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Raw-body and envelope submissions.
+    pub max_inline_bytes: u64,
+    /// Multipart file uploads.
+    pub max_file_bytes: u64,
+    /// How long a launch waits for the run to finish before answering 202.
+    pub launch_wait: Duration,
+    pub max_attempts: i64,
+}
+
+pub struct AppState {
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub plugins: PluginRegistry,
+    pub settings: ApiSettings,
+    pub secret: Vec<u8>,
+    pub waiters: Arc<RunWaiters>,
+    /// The embedded worker, when this process runs one.
+    pub dispatch: Option<Dispatch>,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/workspaces", get(workflows::list_workspaces))
+        .route("/validators", get(workflows::list_validators))
+        .route(
+            "/workspaces/{ws}/workflows",
+            get(workflows::list).post(workflows::create),
+        )
+        .route(
+            "/workspaces/{ws}/workflows/{slug}",
+            get(workflows::get).put(workflows::update),
+        )
+        .route(
+            "/workspaces/{ws}/workflows/{slug}/runs",
+            axum::routing::post(runs::launch).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/workspaces/{ws}/runs", get(runs::list))
+        .route("/workspaces/{ws}/runs/{id}", get(runs::get));
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,296 @@
+//! Launching, polling and listing runs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::auth::{member, Caller};
+use super::launch_input;
+use super::workflows::workflow_not_found;
+use super::{ApiError, AppState};
+use crate::accounts::Permission;
+use crate::runs::launch::{self, Idempotency, Launched, NewSubmission};
+use crate::runs::view::{self, ListFilter, RunView};
+use crate::runs::RunStatus;
+use crate::workflows::store as workflows;
+
+/// The longest a client may ask a launch to wait.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Deserialize)]
+pub struct LaunchQuery {
+    /// Seconds to wait for completion before answering 202 (default: the server's budget).
+    wait: Option<f64>,
+    filename: Option<String>,
+    /// Launch a specific workflow version instead of the latest.
+    version: Option<i64>,
+}
+
+pub async fn launch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    Query(q): Query<LaunchQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowLaunch).await?;
+    let workflow = workflows::get(&state.db, &workspace.id, &slug, q.version)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    let headers = request.headers().clone();
+    let idempotency_key = idempotency_key(&headers)?;
+    let wait = wait_budget(&headers, q.wait, state.settings.launch_wait);
+    let input = launch_input::read(&state, &workflow, q.filename, request).await?;
+    let idempotency = idempotency_key.map(|key| Idempotency {
+        request_hash: hex::encode(Sha256::digest(
+            serde_json::json!([
+                workflow.id,
+                input.blob.sha256,
+                input.content_type,
+                input.filename,
+                input.metadata
+            ])
+            .to_string(),
+        )),
+        key,
+    });
+    let submission = NewSubmission {
+        blob: input.blob,
+        filename: input.filename,
+        content_type: input.content_type,
+        metadata: input.metadata,
+    };
+    let launched = launch::launch(
+        &state.db,
+        &workflow,
+        &caller.0.id,
+        &submission,
+        idempotency.as_ref(),
+        state.settings.max_attempts,
+    )
+    .await?;
+    let run_id = match launched {
+        Launched::New { run_id, job_id } => {
+            let done = state.waiters.register(&run_id);
+            if let Some(dispatch) = &state.dispatch {
+                dispatch.offer(job_id);
+            }
+            wait_for(&state, &run_id, done, wait).await?;
+            run_id
+        }
+        Launched::Replay {
+            response: Some((status, body)),
+            ..
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let url = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["url"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut resp = run_response(status, &url, body);
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(resp);
+        }
+        Launched::Replay { response: None, .. } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_IN_PROGRESS",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ))
+        }
+        Launched::KeyReused => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request",
+            ))
+        }
+    };
+    let run = view::load(&state.db, &workspace.id, &run_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
+    let status = if run.is_terminal() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let body = serde_json::to_string(&run).map_err(anyhow::Error::from)?;
+    if let Some(idem) = &idempotency {
+        launch::remember_response(
+            &state.db,
+            &workspace.id,
+            &caller.0.id,
+            &idem.key,
+            status.as_u16(),
+            &body,
+        )
+        .await?;
+    }
+    Ok(run_response(status, &run.url, body))
+}
+
+fn run_response(status: StatusCode, url: &str, body: String) -> Response {
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::ACCEPTED {
+        if let Ok(loc) = HeaderValue::from_str(url) {
+            resp.headers_mut().insert(header::LOCATION, loc);
+        }
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v.to_str().map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be visible ASCII",
+        )
+    })?;
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1-255 characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `Prefer: respond-async` means don't wait; `?wait=` overrides the server default.
+fn wait_budget(headers: &HeaderMap, asked: Option<f64>, default: Duration) -> Duration {
+    let prefer_async = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+        });
+    if prefer_async {
+        return Duration::ZERO;
+    }
+    match asked {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(MAX_WAIT),
+        _ => default,
+    }
+}
+
+/// Waits until the run is finished or the budget is spent. The in-process
+/// signal is instant; a run executed by another process is seen by re-checking.
+async fn wait_for(
+    state: &AppState,
+    run_id: &str,
+    mut done: tokio::sync::oneshot::Receiver<()>,
+    budget: Duration,
+) -> Result<(), ApiError> {
+    let deadline = Instant::now() + budget;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let slice = (deadline - now).min(Duration::from_millis(200));
+        tokio::select! {
+            _ = &mut done => break,
+            _ = tokio::time::sleep(slice) => {
+                let status: String = sqlx::query("SELECT status FROM runs WHERE id = $1").bind(run_id).fetch_one(&state.db.read).await?.get(0);
+                if RunStatus::parse(&status).is_some_and(RunStatus::is_terminal) {
+                    break;
+                }
+            }
+        }
+    }
+    drop(done);
+    state.waiters.forget(run_id);
+    Ok(())
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Json<RunView>, ApiError> {
+    let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let run = view::load(&state.db, &workspace.id, &id)
+        .await?
+        .ok_or_else(|| run_not_found(&id))?;
+    if !role.allows(Permission::ResultsViewAll)
+        && run.created_by_id.as_deref() != Some(&caller.0.id)
+    {
+        return Err(run_not_found(&id));
+    }
+    Ok(Json(run))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    workflow: Option<String>,
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_LIMIT",
+            "limit must be between 1 and 200",
+        ));
+    }
+    if let Some(s) = &q.status {
+        if RunStatus::parse(s).is_none() {
+            return Err(ApiError::bad_request(
+                "INVALID_STATUS",
+                format!("unknown status {s:?}"),
+            ));
+        }
+    }
+    let own_only = (!role.allows(Permission::ResultsViewAll)).then_some(caller.0.id.as_str());
+    let filter = ListFilter {
+        workspace_id: &workspace.id,
+        created_by: own_only,
+        workflow_slug: q.workflow.as_deref(),
+        status: q.status.as_deref(),
+        before: q.cursor.as_deref(),
+        limit,
+    };
+    let results = view::list(&state.db, &filter).await?;
+    let next = (results.len() as i64 == limit).then(|| {
+        let mut url = format!(
+            "/api/v1/workspaces/{}/runs?limit={limit}&cursor={}",
+            workspace.slug,
+            results.last().map(|r| r.id.as_str()).unwrap_or("")
+        );
+        if let Some(w) = &q.workflow {
+            url.push_str(&format!("&workflow={w}"));
+        }
+        if let Some(s) = &q.status {
+            url.push_str(&format!("&status={s}"));
+        }
+        url
+    });
+    Ok(Json(serde_json::json!({"results": results, "next": next})))
+}
+
+fn run_not_found(id: &str) -> ApiError {
+    ApiError::not_found("RUN_NOT_FOUND", format!("run {id:?} not found"))
+}

@@ -1,0 +1,123 @@
+//! Workspace, validator and workflow endpoints.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::{member, Caller};
+use super::{ApiError, AppState};
+use crate::accounts::{store as accounts, Permission};
+use crate::workflows::definition::{DefinitionError, DefinitionInput};
+use crate::workflows::store::{self, CreateError};
+use crate::workflows::Workflow;
+
+pub async fn list_workspaces(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
+    let results: Vec<_> = list
+        .into_iter()
+        .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
+        .collect();
+    Ok(Json(serde_json::json!({"results": results})))
+}
+
+pub async fn list_validators(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Json<serde_json::Value> {
+    let results: Vec<_> = state.plugins.all().map(|p| &p.meta).collect();
+    Json(serde_json::json!({"results": results}))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let results = store::list(&state.db, &workspace.id).await?;
+    Ok(Json(serde_json::json!({"results": results})))
+}
+
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    version: Option<i64>,
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<Workflow>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let wf = store::get(&state.db, &workspace.id, &slug, q.version)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    Ok(Json(wf))
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let def = json_body(body)?
+        .validate(None, &state.plugins)
+        .await
+        .map_err(definition_error)?;
+    match store::create(&state.db, &workspace.id, &def, &caller.0.id).await {
+        Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
+        Err(CreateError::SlugTaken) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKFLOW_EXISTS",
+            format!(
+                "workflow {:?} exists; PUT /workflows/{} to edit it",
+                def.slug, def.slug
+            ),
+        )),
+        Err(CreateError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Edits in place while the latest version has no runs; otherwise creates the next version.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Workflow>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let current = store::get(&state.db, &workspace.id, &slug, None)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    let def = json_body(body)?
+        .validate(Some(&slug), &state.plugins)
+        .await
+        .map_err(definition_error)?;
+    Ok(Json(
+        store::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
+    ))
+}
+
+fn json_body<T>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::bad_request("INVALID_JSON", e.body_text()))
+}
+
+fn definition_error(e: DefinitionError) -> ApiError {
+    ApiError::bad_request(e.code, e.detail).with_extra(serde_json::json!({"errors": e.errors}))
+}
+
+pub fn workflow_not_found(slug: &str) -> ApiError {
+    ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {slug:?} not found"))
+}

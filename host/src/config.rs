@@ -1,0 +1,158 @@
+//! Command-line and environment configuration (every flag has a `VALIDIBOT_*` env var).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "validibot",
+    version,
+    about = "Self-hosted data validation: workflows of sandboxed validators over a REST API."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Directory for the SQLite database, stored submissions and the compile cache.
+    #[arg(
+        long,
+        global = true,
+        env = "VALIDIBOT_DATA_DIR",
+        default_value = "./validibot-data"
+    )]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`; default: SQLite in the data dir.
+    #[arg(long, global = true, env = "VALIDIBOT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// HMAC key for API-key hashes (default: generated once, kept in the database).
+    #[arg(
+        long,
+        global = true,
+        env = "VALIDIBOT_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+    /// Database pool size.
+    #[arg(long, global = true, env = "VALIDIBOT_DB_POOL", default_value_t = 16)]
+    pub db_pool: u32,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("validibot.db").display()
+            )
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API (and, unless --no-worker, an embedded worker).
+    Serve(ServeArgs),
+    /// Run workers only (no API); many may share one PostgreSQL.
+    Worker(WorkerArgs),
+    /// Apply database migrations.
+    Migrate,
+    /// Bootstrap users and API keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Measure launch throughput and latency against a server started in-process.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "VALIDIBOT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Don't run an embedded worker (run `validibot worker` separately).
+    #[arg(long, env = "VALIDIBOT_NO_WORKER")]
+    pub no_worker: bool,
+    /// Largest raw-body or envelope submission, in bytes.
+    #[arg(long, env = "VALIDIBOT_MAX_INLINE_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_inline_bytes: u64,
+    /// Largest multipart file upload, in bytes.
+    #[arg(long, env = "VALIDIBOT_MAX_FILE_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// How long a launch waits for completion before answering 202, in milliseconds.
+    #[arg(long, env = "VALIDIBOT_LAUNCH_WAIT_MS", default_value_t = 2000)]
+    pub launch_wait_ms: u64,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Jobs run at once by this process's worker (default: 2 × CPUs, at least 4).
+    #[arg(long, env = "VALIDIBOT_WORKER_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// Lease length; a job whose worker stops heartbeating is retaken after this.
+    #[arg(long, env = "VALIDIBOT_LEASE_SECONDS", default_value_t = 30.0)]
+    pub lease_seconds: f64,
+    /// How often an idle worker polls the queue, in milliseconds.
+    #[arg(long, env = "VALIDIBOT_POLL_MS", default_value_t = 250)]
+    pub poll_ms: u64,
+    /// Attempts per run before it fails with SYSTEM_ERROR.
+    #[arg(long, env = "VALIDIBOT_MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: i64,
+    /// Per-call deadline for WASM validators, in milliseconds.
+    #[arg(long, env = "VALIDIBOT_VALIDATOR_TIMEOUT_MS", default_value_t = 5000)]
+    pub validator_timeout_ms: u64,
+    /// Memory cap for WASM validators, in MiB.
+    #[arg(long, env = "VALIDIBOT_VALIDATOR_MEMORY_MIB", default_value_t = 256)]
+    pub validator_memory_mib: usize,
+}
+
+impl WorkerArgs {
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or_else(|| {
+            (2 * std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2))
+            .max(4)
+        })
+    }
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs_f64(self.lease_seconds.clamp(0.5, 3600.0))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user and make them a member of a workspace.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// owner, admin, author, executor or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Create an API key for a user; the key is printed once.
+    CreateApiKey {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until the key expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke an API key by its public id (the part after `vbk_`).
+    RevokeApiKey {
+        #[arg(long)]
+        public_id: String,
+    },
+}

@@ -1,0 +1,420 @@
+//! Runs one leased job: the workflow's steps in order, stopping at the first
+//! failed step. Each step's result is written in a transaction fenced by the
+//! lease, so a step's result is recorded exactly once even when a worker dies
+//! and another takes over (the new worker resumes after the last recorded step).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sqlx::{Any, Row, Transaction};
+
+use super::ExecContext;
+use crate::clock::now_us;
+use crate::findings::{Finding, Output, Severity};
+use crate::plugins::{CallError, CallInput};
+use crate::queue::{self, Lease};
+use crate::runs::{ErrorCategory, RunStatus};
+
+struct PlannedStep {
+    position: i64,
+    key: String,
+    validator: String,
+    validator_version: String,
+    config: String,
+    ruleset: Option<String>,
+}
+
+struct StepResult {
+    status: &'static str,
+    started_at: i64,
+    finished_at: i64,
+    outputs: Vec<Output>,
+    findings: Vec<Finding>,
+    error: Option<String>,
+}
+
+struct Final {
+    status: RunStatus,
+    category: Option<ErrorCategory>,
+    detail: Option<String>,
+}
+
+/// Executes a leased job to completion (or hands it back for a retry).
+pub async fn execute(ctx: &ExecContext, lease: Lease) {
+    let lost = Arc::new(AtomicBool::new(false));
+    let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
+    let outcome = run_steps(ctx, &lease, &lost).await;
+    heartbeat.abort();
+    if let Err(e) = outcome {
+        tracing::warn!(run_id = %lease.run_id, attempt = lease.attempts, "system error: {e:#}");
+        if let Err(e2) = retry_or_fail(ctx, &lease, &format!("{e:#}")).await {
+            tracing::error!(run_id = %lease.run_id, "could not reschedule: {e2:#}");
+        }
+    }
+    ctx.waiters.finished(&lease.run_id);
+}
+
+fn spawn_heartbeat(
+    ctx: &ExecContext,
+    lease: &Lease,
+    lost: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let db = ctx.db.clone();
+    let lease = lease.clone();
+    let period = (ctx.lease / 3).max(Duration::from_millis(100));
+    let lease_us = ctx.lease.as_micros() as i64;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match queue::heartbeat(&db, &lease, lease_us).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(run_id = %lease.run_id, "heartbeat failed: {e:#}"),
+            }
+        }
+    })
+}
+
+async fn run_steps(ctx: &ExecContext, lease: &Lease, lost: &AtomicBool) -> Result<()> {
+    if lease.attempts > lease.max_attempts {
+        let detail = format!(
+            "gave up after {} attempts (worker lost or system errors)",
+            lease.max_attempts
+        );
+        return finish(
+            ctx,
+            lease,
+            None,
+            Final {
+                status: RunStatus::Failed,
+                category: Some(ErrorCategory::SystemError),
+                detail: Some(detail),
+            },
+        )
+        .await;
+    }
+    let run = sqlx::query(
+        "SELECT r.status, r.started_at, w.timeout_seconds, s.sha256, s.content_type, r.workflow_id
+         FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
+    )
+    .bind(&lease.run_id)
+    .fetch_one(&ctx.db.read)
+    .await
+    .context("loading run")?;
+    let started_at: i64 = run.get::<Option<i64>, _>(1).unwrap_or_else(now_us);
+    let deadline_us = started_at + run.get::<i64, _>(2) * 1_000_000;
+    let sha256: String = run.get(3);
+    let content_type: String = run.get(4);
+    let steps: Vec<PlannedStep> = sqlx::query("SELECT position, key, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+        .bind(run.get::<String, _>(5))
+        .fetch_all(&ctx.db.read)
+        .await?
+        .iter()
+        .map(|s| PlannedStep { position: s.get(0), key: s.get(1), validator: s.get(2), validator_version: s.get(3), config: s.get(4), ruleset: s.get(5) })
+        .collect();
+    let done: Vec<i64> = sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
+        .bind(&lease.run_id)
+        .fetch_all(&ctx.db.read)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let content = ctx.blobs.read(&sha256).await?;
+    let content = Arc::new(content);
+
+    for (i, step) in steps.iter().enumerate() {
+        if done.contains(&step.position) {
+            continue; // recorded by an earlier attempt
+        }
+        if lost.load(Ordering::SeqCst) {
+            return Ok(()); // another worker owns the job now
+        }
+        let remaining_us = deadline_us - now_us();
+        if remaining_us <= 0 {
+            let detail = "the run exceeded its workflow's time limit".to_string();
+            return finish(
+                ctx,
+                lease,
+                Some((&steps[i..], None)),
+                Final {
+                    status: RunStatus::TimedOut,
+                    category: Some(ErrorCategory::Timeout),
+                    detail: Some(detail),
+                },
+            )
+            .await;
+        }
+        let (result, failure) = run_step(
+            ctx,
+            step,
+            content.clone(),
+            &content_type,
+            Duration::from_micros(remaining_us as u64),
+        )
+        .await?;
+        let last = i + 1 == steps.len();
+        if let Some(fin) = failure {
+            return finish(ctx, lease, Some((&steps[i..], Some(&result))), fin).await;
+        }
+        if last {
+            return finish(
+                ctx,
+                lease,
+                Some((&steps[i..], Some(&result))),
+                Final {
+                    status: RunStatus::Succeeded,
+                    category: None,
+                    detail: None,
+                },
+            )
+            .await;
+        }
+        let Some(mut tx) = queue::begin_fenced(&ctx.db, lease).await? else {
+            return Ok(());
+        };
+        record_step(&mut tx, &lease.run_id, step, &result).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Calls the step's validator; `Err` only for host/system failures worth a retry.
+async fn run_step(
+    ctx: &ExecContext,
+    step: &PlannedStep,
+    content: Arc<Vec<u8>>,
+    content_type: &str,
+    remaining: Duration,
+) -> Result<(StepResult, Option<Final>)> {
+    let started_at = now_us();
+    let Some(plugin) = ctx.plugins.get(&step.validator).cloned() else {
+        let f = Finding::error(
+            "validator.unknown",
+            format!(
+                "validator {:?} is not installed on this worker",
+                step.validator
+            ),
+        );
+        return Ok(failed(
+            started_at,
+            vec![f],
+            Some("unknown validator".into()),
+            ErrorCategory::RuntimeError,
+            RunStatus::Failed,
+        ));
+    };
+    let config = step.config.clone();
+    let ruleset = step.ruleset.clone();
+    let ct = content_type.to_owned();
+    let call = tokio::task::spawn_blocking(move || {
+        let input = CallInput {
+            content: &content,
+            content_type: &ct,
+            config: &config,
+            ruleset: ruleset.as_deref(),
+        };
+        plugin.validate(&input, remaining)
+    })
+    .await
+    .context("validator call panicked")?;
+    let finished_at = now_us();
+    Ok(match call {
+        Ok(outcome) => {
+            let failed_step = outcome
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Error);
+            let result = StepResult {
+                status: if failed_step { "FAILED" } else { "PASSED" },
+                started_at,
+                finished_at,
+                outputs: outcome.outputs,
+                findings: outcome.findings,
+                error: None,
+            };
+            let fin = failed_step.then(|| Final {
+                status: RunStatus::Failed,
+                category: Some(ErrorCategory::ValidationFailed),
+                detail: Some(format!("step {:?} reported errors", step.key)),
+            });
+            (result, fin)
+        }
+        Err(CallError::Host(msg)) => {
+            anyhow::bail!("plugin host failure in step {:?}: {msg}", step.key)
+        }
+        Err(e) => {
+            let (category, status) = match e {
+                CallError::DeadlineExceeded(_) => (ErrorCategory::Timeout, RunStatus::TimedOut),
+                CallError::MemoryExceeded(_) => (ErrorCategory::Oom, RunStatus::Failed),
+                _ => (ErrorCategory::RuntimeError, RunStatus::Failed),
+            };
+            let f = Finding::error(
+                e.code(),
+                format!("validator {:?} failed: {e}", step.validator),
+            );
+            let (mut r, fin) = failed(started_at, vec![f], Some(e.to_string()), category, status);
+            r.finished_at = finished_at;
+            (r, fin)
+        }
+    })
+}
+
+fn failed(
+    started_at: i64,
+    findings: Vec<Finding>,
+    error: Option<String>,
+    category: ErrorCategory,
+    status: RunStatus,
+) -> (StepResult, Option<Final>) {
+    let detail = error.clone();
+    (
+        StepResult {
+            status: "FAILED",
+            started_at,
+            finished_at: now_us(),
+            outputs: vec![],
+            findings,
+            error,
+        },
+        Some(Final {
+            status,
+            category: Some(category),
+            detail,
+        }),
+    )
+}
+
+/// Records the current step (if any), marks the rest SKIPPED, and closes the run and its job.
+async fn finish(
+    ctx: &ExecContext,
+    lease: &Lease,
+    steps: Option<(&[PlannedStep], Option<&StepResult>)>,
+    fin: Final,
+) -> Result<()> {
+    let Some(mut tx) = queue::begin_fenced(&ctx.db, lease).await? else {
+        return Ok(());
+    };
+    if let Some((rest, current)) = steps {
+        let mut rest = rest.iter();
+        if let Some(result) = current {
+            let step = rest.next().expect("the current step is first");
+            record_step(&mut tx, &lease.run_id, step, result).await?;
+        }
+        let now = now_us();
+        for step in rest {
+            let skipped = StepResult {
+                status: "SKIPPED",
+                started_at: now,
+                finished_at: now,
+                outputs: vec![],
+                findings: vec![],
+                error: None,
+            };
+            record_step(&mut tx, &lease.run_id, step, &skipped).await?;
+        }
+    }
+    sqlx::query("UPDATE runs SET status = $1, error_category = $2, error_detail = $3, finished_at = $4, started_at = COALESCE(started_at, $4) WHERE id = $5")
+        .bind(fin.status.as_str())
+        .bind(fin.category.map(ErrorCategory::as_str))
+        .bind(fin.detail)
+        .bind(now_us())
+        .bind(&lease.run_id)
+        .execute(&mut *tx)
+        .await?;
+    queue::complete(&mut tx, lease).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rows of findings per INSERT statement.
+const FINDINGS_PER_INSERT: usize = 100;
+
+async fn record_step(
+    tx: &mut Transaction<'static, Any>,
+    run_id: &str,
+    step: &PlannedStep,
+    r: &StepResult,
+) -> Result<()> {
+    let (started_at, finished_at) = if r.status == "SKIPPED" {
+        (None, None)
+    } else {
+        (Some(r.started_at), Some(r.finished_at))
+    };
+    sqlx::query(
+        "INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(crate::ids::new_id())
+    .bind(run_id)
+    .bind(step.position)
+    .bind(&step.key)
+    .bind(&step.validator)
+    .bind(&step.validator_version)
+    .bind(r.status)
+    .bind(started_at)
+    .bind(finished_at)
+    .bind(serde_json::to_string(&r.outputs)?)
+    .bind(&r.error)
+    .execute(&mut **tx)
+    .await?;
+    for (chunk_no, chunk) in r.findings.chunks(FINDINGS_PER_INSERT).enumerate() {
+        let mut sql = String::from("INSERT INTO findings (run_id, step_position, position, severity, code, message, path, meta) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for (i, f) in chunk.iter().enumerate() {
+            q = q
+                .bind(run_id)
+                .bind(step.position)
+                .bind((chunk_no * FINDINGS_PER_INSERT + i) as i64)
+                .bind(f.severity.as_str())
+                .bind(&f.code)
+                .bind(&f.message)
+                .bind(&f.path)
+                .bind(f.meta.as_ref().map(|m| m.to_string()));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<()> {
+    if lease.attempts >= lease.max_attempts {
+        let detail = format!("system error after {} attempts: {error}", lease.attempts);
+        return finish(
+            ctx,
+            lease,
+            None,
+            Final {
+                status: RunStatus::Failed,
+                category: Some(ErrorCategory::SystemError),
+                detail: Some(detail),
+            },
+        )
+        .await;
+    }
+    queue::retry_later(&ctx.db, lease, queue::backoff_us(lease.attempts), error).await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! The worker loop: take jobs handed over in-process (runs launched by this
+//! server) and poll the queue for the rest (other processes, retries, leases
+//! of dead workers), running at most `concurrency` at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use super::executor::execute;
+use super::ExecContext;
+use crate::queue;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub poll_interval: Duration,
+}
+
+/// Hands a just-enqueued job to the local worker; dropped hand-offs are found by polling.
+#[derive(Clone)]
+pub struct Dispatch(mpsc::Sender<String>);
+
+impl Dispatch {
+    pub fn offer(&self, job_id: String) {
+        let _ = self.0.try_send(job_id);
+    }
+}
+
+/// Starts a worker; it stops claiming when `shutdown` turns true and returns
+/// after its in-flight jobs finish.
+pub fn spawn(
+    ctx: ExecContext,
+    config: WorkerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> (Dispatch, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<String>(4096);
+    let owner = format!(
+        "{}:{}:{}",
+        hostname(),
+        std::process::id(),
+        crate::ids::new_id()
+    );
+    let handle = tokio::spawn(async move {
+        let ctx = Arc::new(ctx);
+        let slots = Arc::new(Semaphore::new(config.concurrency));
+        let lease_us = ctx.lease.as_micros() as i64;
+        tracing::info!(%owner, concurrency = config.concurrency, "worker started");
+        let mut poll = tokio::time::interval(config.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                Some(job_id) = rx.recv() => {
+                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                    let (ctx, owner) = (ctx.clone(), owner.clone());
+                    tokio::spawn(async move {
+                        match queue::claim_job(&ctx.db, &job_id, &owner, lease_us).await {
+                            Ok(Some(lease)) => execute(&ctx, lease).await,
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(%job_id, "claim failed: {e:#}"),
+                        }
+                        drop(permit);
+                    });
+                }
+                _ = poll.tick() => {
+                    let free = slots.available_permits();
+                    if free == 0 { continue; }
+                    match queue::claim_due(&ctx.db, &owner, lease_us, free as i64).await {
+                        Ok(leases) => {
+                            let full = leases.len() == free;
+                            for lease in leases {
+                                let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                                let ctx = ctx.clone();
+                                tokio::spawn(async move {
+                                    execute(&ctx, lease).await;
+                                    drop(permit);
+                                });
+                            }
+                            if full { poll.reset_immediately(); }
+                        }
+                        Err(e) => tracing::warn!("polling the queue failed: {e:#}"),
+                    }
+                }
+            }
+        }
+        // Wait for in-flight jobs: every slot free again.
+        let _ = slots.acquire_many(config.concurrency as u32).await;
+        tracing::info!(%owner, "worker stopped");
+    });
+    (Dispatch(tx), handle)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}

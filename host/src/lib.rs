@@ -1,0 +1,20 @@
+//! Validibot host: API, workflow engine, job queue and workers, WASM plugin host, CLI.
+//! See ARCHITECTURE.md for the map.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod bench;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod execution;
+pub mod findings;
+pub mod ids;
+pub mod media_types;
+pub mod plugins;
+pub mod queue;
+pub mod runs;
+pub mod server;
+pub mod storage;
+pub mod workflows;

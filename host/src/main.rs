@@ -1,0 +1,37 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use validibot::config::{Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("VALIDIBOT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("VALIDIBOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match &cli.command {
+            Command::Serve(args) => validibot::server::serve(&cli.global, args, None).await,
+            Command::Worker(args) => validibot::server::run_worker(&cli.global, args).await,
+            Command::Migrate => {
+                std::fs::create_dir_all(&cli.global.data_dir)?;
+                let db = validibot::db::Db::connect(&cli.global.database_url(), 2).await?;
+                db.migrate().await?;
+                validibot::accounts::store::ensure_default_workspace(&db).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
+            Command::Bench(args) => validibot::bench::run(&cli.global, args).await,
+        }
+    })
+}

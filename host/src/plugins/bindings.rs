@@ -1,0 +1,6 @@
+//! Host-side bindings generated from the WIT contract.
+
+wasmtime::component::bindgen!({
+    path: "../wit/1.0.0",
+    world: "validator",
+});

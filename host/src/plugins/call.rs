@@ -1,0 +1,238 @@
+//! Calling a plugin: one sandboxed call with a deadline, memory cap and bounded output.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use wasmtime::Store;
+
+use super::bindings::validibot::validator::types as wit;
+use super::bindings::{Validator, ValidatorPre};
+use super::error::CallError;
+use super::host_state::HostState;
+use super::pool::{InstancePool, Warm};
+use super::runtime::{Runtime, EPOCH_TICK};
+use crate::findings::{Finding, Output, Severity};
+
+/// Sandbox limits for one plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory_bytes: usize,
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(5),
+            memory_bytes: 256 << 20,
+            max_output_bytes: 16 << 20,
+        }
+    }
+}
+
+/// What `describe` said, plus the component's digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginMeta {
+    pub slug: String,
+    pub version: String,
+    pub name: String,
+    pub description: String,
+    pub content_types: Vec<String>,
+    pub config_schema: serde_json::Value,
+    pub sha256: String,
+}
+
+pub struct CallInput<'a> {
+    pub content: &'a [u8],
+    pub content_type: &'a str,
+    pub config: &'a str,
+    pub ruleset: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ValidationOutcome {
+    pub findings: Vec<Finding>,
+    pub outputs: Vec<Output>,
+}
+
+pub struct Plugin {
+    pub meta: PluginMeta,
+    pub limits: Limits,
+    pre: ValidatorPre<HostState>,
+    pool: InstancePool,
+}
+
+impl Plugin {
+    /// Prepares a component for calls and asks it to describe itself.
+    pub fn load(runtime: &Runtime, bytes: &[u8], limits: Limits) -> anyhow::Result<Plugin> {
+        let (component, sha256) = runtime.load(bytes)?;
+        let instance_pre = runtime
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow::anyhow!("linking component: {e}"))?;
+        let pre = ValidatorPre::new(instance_pre).map_err(|e| {
+            anyhow::anyhow!("component does not implement validibot:validator@1: {e}")
+        })?;
+        let mut plugin = Plugin {
+            meta: PluginMeta {
+                slug: String::new(),
+                version: String::new(),
+                name: String::new(),
+                description: String::new(),
+                content_types: vec![],
+                config_schema: serde_json::Value::Null,
+                sha256,
+            },
+            limits,
+            pre,
+            pool: InstancePool::default(),
+        };
+        let m = plugin
+            .with_instance(limits.timeout, |b, s| b.call_describe(s))
+            .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
+        plugin.meta = PluginMeta {
+            config_schema: serde_json::from_str(&m.config_schema)
+                .unwrap_or(serde_json::Value::Null),
+            slug: m.slug,
+            version: m.version,
+            name: m.name,
+            description: m.description,
+            content_types: m.content_types,
+            sha256: plugin.meta.sha256.clone(),
+        };
+        Ok(plugin)
+    }
+
+    /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
+    pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
+        let res = self.with_instance(self.limits.timeout, |b, s| {
+            b.call_validate_config(s, config)
+        })?;
+        Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
+    }
+
+    /// Validates one document. `timeout` may be shorter than the plugin's own (run deadline).
+    pub fn validate(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+    ) -> Result<ValidationOutcome, CallError> {
+        let wit_input = wit::Input {
+            content: input.content.to_vec(),
+            content_type: input.content_type.to_owned(),
+            config: input.config.to_owned(),
+            ruleset: input.ruleset.map(str::to_owned),
+        };
+        let res = self.with_instance(timeout.min(self.limits.timeout), |b, s| {
+            b.call_validate(s, &wit_input)
+        })?;
+        let outcome = res.map_err(|e| CallError::Validator {
+            code: e.code,
+            message: e.message,
+        })?;
+        let size: usize = outcome
+            .findings
+            .iter()
+            .map(|f| f.code.len() + f.message.len() + f.path.len() + f.meta.len() + 16)
+            .sum::<usize>()
+            + outcome
+                .outputs
+                .iter()
+                .map(|o| o.name.len() + o.value.len() + 16)
+                .sum::<usize>();
+        if size > self.limits.max_output_bytes {
+            return Err(CallError::OutputTooLarge(self.limits.max_output_bytes));
+        }
+        Ok(ValidationOutcome {
+            findings: outcome.findings.into_iter().map(from_wit).collect(),
+            outputs: outcome
+                .outputs
+                .into_iter()
+                .map(|o| Output {
+                    name: o.name,
+                    value: serde_json::from_str(&o.value)
+                        .unwrap_or(serde_json::Value::String(o.value)),
+                    unit: o.unit,
+                })
+                .collect(),
+        })
+    }
+
+    /// Runs `f` on a warm (or fresh) instance under the deadline and memory cap.
+    fn with_instance<R>(
+        &self,
+        timeout: Duration,
+        f: impl FnOnce(&Validator, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let mut warm = match self.pool.take() {
+            Some(w) => w,
+            None => self.instantiate()?,
+        };
+        warm.store.data_mut().begin_call();
+        let ticks = (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64;
+        warm.store.set_epoch_deadline(ticks);
+        match f(&warm.bindings, &mut warm.store) {
+            Ok(r) if !warm.store.data().memory.exceeded => {
+                self.pool.give_back(warm);
+                Ok(r)
+            }
+            Ok(r) => Ok(r), // succeeded despite a refused growth: don't reuse
+            Err(e) => Err(classify(e, &warm, timeout)),
+        }
+    }
+
+    fn instantiate(&self) -> Result<Warm, CallError> {
+        let mut store = Store::new(
+            self.pre.engine(),
+            HostState::new(&self.meta.slug, self.limits.memory_bytes),
+        );
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(
+            ((self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64).max(1),
+        );
+        let bindings = self.pre.instantiate(&mut store).map_err(|e| {
+            if store.data().memory.exceeded {
+                CallError::MemoryExceeded(self.limits.memory_bytes)
+            } else {
+                CallError::Host(format!("instantiating: {e}"))
+            }
+        })?;
+        Ok(Warm {
+            store,
+            bindings,
+            calls: 0,
+        })
+    }
+}
+
+fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration) -> CallError {
+    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        if *trap == wasmtime::Trap::Interrupt {
+            return CallError::DeadlineExceeded(timeout.as_millis() as u64);
+        }
+    }
+    if warm.store.data().memory.exceeded {
+        return CallError::MemoryExceeded(warm.store.data().memory.limit);
+    }
+    CallError::Trap(format!("{err:#}").chars().take(2000).collect())
+}
+
+fn from_wit(f: wit::Finding) -> Finding {
+    Finding {
+        severity: match f.severity {
+            wit::Severity::Error => Severity::Error,
+            wit::Severity::Warning => Severity::Warning,
+            wit::Severity::Info => Severity::Info,
+            wit::Severity::Success => Severity::Success,
+        },
+        code: f.code,
+        message: f.message,
+        path: f.path,
+        meta: if f.meta.is_empty() {
+            None
+        } else {
+            serde_json::from_str(&f.meta).ok()
+        },
+    }
+}

@@ -1,0 +1,129 @@
+//! Per-store state: a WASI context that grants nothing, the memory limiter and the log sink.
+
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView,
+    WasiView,
+};
+
+use super::bindings::validibot::validator::{log, types};
+
+/// Per-call budget for guest log text; the rest is dropped.
+const LOG_BUDGET_BYTES: usize = 64 * 1024;
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub memory: MemoryLimiter,
+    pub slug: String,
+    log_budget: usize,
+}
+
+impl HostState {
+    pub fn new(slug: &str, memory_limit: usize) -> Self {
+        // No preopens, env, args, network or stdio; clocks are frozen at zero.
+        let wasi = WasiCtxBuilder::new()
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryLimiter {
+                limit: memory_limit,
+                exceeded: false,
+                current: 0,
+            },
+            slug: slug.to_owned(),
+            log_budget: LOG_BUDGET_BYTES,
+        }
+    }
+
+    /// Resets per-call budgets before a call on a reused instance.
+    pub fn begin_call(&mut self) {
+        self.memory.exceeded = false;
+        self.log_budget = LOG_BUDGET_BYTES;
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.log_budget == 0 {
+            return;
+        }
+        let message: String = message.chars().take(self.log_budget).collect();
+        self.log_budget = self.log_budget.saturating_sub(message.len().max(1));
+        let slug = &self.slug;
+        match level {
+            log::Level::Trace | log::Level::Debug => tracing::debug!(plugin = %slug, "{message}"),
+            log::Level::Info => tracing::info!(plugin = %slug, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin = %slug, "{message}"),
+            log::Level::Error => tracing::error!(plugin = %slug, "{message}"),
+        }
+    }
+}
+
+/// Caps linear memory; remembers a refused growth so the trap that follows
+/// (Rust guests abort on allocation failure) is reported as `memory_exceeded`.
+pub struct MemoryLimiter {
+    pub limit: usize,
+    pub exceeded: bool,
+    pub current: usize,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        self.current = desired;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// A clock that never moves: validators get no time source unless granted.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,95 @@
+//! The shared wasmtime engine: epoch ticker for deadlines and the cache of
+//! precompiled components (keyed by component sha256 and engine compatibility hash).
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::Validator;
+use super::host_state::HostState;
+
+/// Epoch tick; deadlines are enforced with this resolution.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+#[derive(Clone)]
+pub struct Runtime {
+    pub engine: Engine,
+    pub linker: Arc<Linker<HostState>>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Runtime {
+    /// Builds the engine and starts the epoch ticker. `cache_dir` holds
+    /// precompiled artifacts we wrote ourselves; they are never accepted from users.
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .parallel_compilation(true);
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .context("starting the epoch ticker")?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Validator::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            cache_dir,
+        })
+    }
+
+    /// Compiles a component once per (sha256, engine); later loads come from the cache.
+    pub fn load(&self, bytes: &[u8]) -> Result<(Component, String)> {
+        let sha = hex::encode(Sha256::digest(bytes));
+        let Some(dir) = &self.cache_dir else {
+            return Ok((self.compile(bytes)?, sha));
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let path = dir.join(format!("{sha}-{:016x}.cwasm", h.finish()));
+        if path.exists() {
+            // SAFETY: the file was produced by `Component::serialize` of this
+            // engine configuration (the name carries its compatibility hash) and
+            // lives in the operator's data dir; user input never reaches it.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(c) => return Ok((c, sha)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "discarding unusable compiled artifact: {e}")
+                }
+            }
+        }
+        let component = self.compile(bytes)?;
+        let serialized = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, serialized)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .with_context(|| format!("caching {}", path.display()))?;
+        Ok((component, sha))
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<Component> {
+        Component::new(&self.engine, bytes).map_err(|e| anyhow::anyhow!("compiling component: {e}"))
+    }
+}

@@ -1,0 +1,186 @@
+//! The job queue lives in the database. A job is enqueued in the same
+//! transaction as its run; workers claim it with a lease (a fencing token plus
+//! an expiry), heartbeat while working, and every result write is fenced by the
+//! token, so a worker that lost its lease can never record anything. A job whose
+//! worker died is claimable again once its lease expires.
+
+use anyhow::Result;
+use sqlx::{Any, Row, Transaction};
+
+use crate::clock::now_us;
+use crate::db::{Backend, Db};
+use crate::ids::new_id;
+
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job_id: String,
+    pub run_id: String,
+    pub token: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+const CLAIMABLE: &str =
+    "((state = 'queued' AND available_at <= $3) OR (state = 'leased' AND lease_expires_at < $3))";
+
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    run_id: &str,
+    max_attempts: i64,
+) -> Result<String> {
+    let id = new_id();
+    let now = now_us();
+    sqlx::query("INSERT INTO jobs (id, run_id, state, attempts, max_attempts, available_at, created_at) VALUES ($1, $2, 'queued', 0, $3, $4, $4)")
+        .bind(&id)
+        .bind(run_id)
+        .bind(max_attempts)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Claims one specific job (the fast path for a run launched in this process).
+pub async fn claim_job(db: &Db, job_id: &str, owner: &str, lease_us: i64) -> Result<Option<Lease>> {
+    let now = now_us();
+    let mut tx = db.write.begin().await?;
+    let row = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
+         WHERE id = $4 AND {CLAIMABLE} RETURNING id, run_id, lease_token, attempts, max_attempts"
+    ))
+    .bind(owner)
+    .bind(now + lease_us)
+    .bind(now)
+    .bind(job_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let leases: Vec<Lease> = row.iter().map(lease_of).collect();
+    mark_running(&mut tx, &leases, now).await?;
+    tx.commit().await?;
+    Ok(leases.into_iter().next())
+}
+
+/// Claims up to `limit` due jobs, oldest first. PostgreSQL skips rows other
+/// workers hold locked; SQLite serialises writers so the update is atomic.
+pub async fn claim_due(db: &Db, owner: &str, lease_us: i64, limit: i64) -> Result<Vec<Lease>> {
+    let now = now_us();
+    let lock = match db.backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let mut tx = db.write.begin().await?;
+    let rows = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
+         WHERE id IN (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY available_at LIMIT $4 {lock})
+         RETURNING id, run_id, lease_token, attempts, max_attempts"
+    ))
+    .bind(owner)
+    .bind(now + lease_us)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let leases: Vec<Lease> = rows.iter().map(lease_of).collect();
+    mark_running(&mut tx, &leases, now).await?;
+    tx.commit().await?;
+    Ok(leases)
+}
+
+async fn mark_running(
+    tx: &mut Transaction<'static, Any>,
+    leases: &[Lease],
+    now: i64,
+) -> Result<()> {
+    for l in leases {
+        sqlx::query("UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, $1) WHERE id = $2 AND status IN ('PENDING', 'RUNNING')")
+            .bind(now)
+            .bind(&l.run_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn lease_of(r: &sqlx::any::AnyRow) -> Lease {
+    Lease {
+        job_id: r.get(0),
+        run_id: r.get(1),
+        token: r.get(2),
+        attempts: r.get(3),
+        max_attempts: r.get(4),
+    }
+}
+
+/// Extends the lease; `false` means it was lost (another worker took over).
+pub async fn heartbeat(db: &Db, lease: &Lease, lease_us: i64) -> Result<bool> {
+    let res = sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND state = 'leased'")
+        .bind(now_us() + lease_us)
+        .bind(&lease.job_id)
+        .bind(lease.token)
+        .execute(&db.write)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Starts a transaction that may write this job's results, or `None` if the lease is gone.
+/// Its first statement is a write, so SQLite takes the write lock up front.
+pub async fn begin_fenced(db: &Db, lease: &Lease) -> Result<Option<Transaction<'static, Any>>> {
+    let mut tx = db.write.begin().await?;
+    let held = sqlx::query("UPDATE jobs SET lease_owner = lease_owner WHERE id = $1 AND lease_token = $2 AND state = 'leased'")
+        .bind(&lease.job_id)
+        .bind(lease.token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    Ok(held.then_some(tx))
+}
+
+/// Removes the finished job (inside the fenced transaction that records the result).
+pub async fn complete(tx: &mut Transaction<'static, Any>, lease: &Lease) -> Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2")
+        .bind(&lease.job_id)
+        .bind(lease.token)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Puts the job back for another attempt after `backoff_us` (system errors only).
+pub async fn retry_later(db: &Db, lease: &Lease, backoff_us: i64, error: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE jobs SET state = 'queued', available_at = $1, lease_owner = NULL, lease_expires_at = NULL, last_error = $2
+         WHERE id = $3 AND lease_token = $4 AND state = 'leased'",
+    )
+    .bind(now_us() + backoff_us)
+    .bind(error)
+    .bind(&lease.job_id)
+    .bind(lease.token)
+    .execute(&db.write)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Exponential backoff: 1 s, 2 s, 4 s … capped at 5 minutes.
+pub fn backoff_us(attempt: i64) -> i64 {
+    let exp = (attempt.clamp(1, 20) - 1) as u32;
+    (1_000_000i64.saturating_mul(1 << exp)).min(300_000_000)
+}
+
+/// Jobs waiting or leased, and the age of the oldest (for /readyz and metrics later).
+pub async fn depth(db: &Db) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM jobs")
+        .fetch_one(&db.read)
+        .await?
+        .get::<i64, _>(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(super::backoff_us(1), 1_000_000);
+        assert_eq!(super::backoff_us(3), 4_000_000);
+        assert_eq!(super::backoff_us(50), 300_000_000);
+    }
+}

@@ -1,0 +1,262 @@
+//! Reading runs back: the full view (steps with findings) and list summaries.
+
+use anyhow::Result;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{ErrorCategory, RunStatus};
+use crate::clock::{serialize_opt_us, serialize_us};
+use crate::db::Db;
+use crate::findings::{Finding, Output, Severity};
+
+#[derive(Debug, Serialize)]
+pub struct WorkflowRef {
+    pub slug: String,
+    pub version: i64,
+    pub digest: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionView {
+    pub id: String,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub errors: i64,
+    pub warnings: i64,
+    pub infos: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepView {
+    pub key: String,
+    pub name: String,
+    pub validator: String,
+    pub validator_version: String,
+    pub status: String,
+    #[serde(serialize_with = "serialize_opt_us")]
+    pub started_at: Option<i64>,
+    #[serde(serialize_with = "serialize_opt_us")]
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub outputs: Vec<Output>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub id: String,
+    pub url: String,
+    pub workspace: String,
+    pub workflow: WorkflowRef,
+    pub status: &'static str,
+    pub state: &'static str,
+    pub result: &'static str,
+    pub error_category: Option<&'static str>,
+    pub error_detail: Option<String>,
+    pub submission: SubmissionView,
+    pub created_by: Option<String>,
+    #[serde(serialize_with = "serialize_us")]
+    pub created_at: i64,
+    #[serde(serialize_with = "serialize_opt_us")]
+    pub started_at: Option<i64>,
+    #[serde(serialize_with = "serialize_opt_us")]
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub summary: Summary,
+    /// Absent in list responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepView>>,
+    #[serde(skip)]
+    pub created_by_id: Option<String>,
+    #[serde(skip)]
+    pub workflow_id: String,
+}
+
+impl RunView {
+    pub fn is_terminal(&self) -> bool {
+        RunStatus::parse(self.status).is_some_and(RunStatus::is_terminal)
+    }
+}
+
+const RUN_SELECT: &str = "SELECT r.id, ws.slug, w.slug, w.version, w.digest, r.status, r.error_category, r.error_detail,
+    s.id, s.filename, s.content_type, s.size, s.sha256, s.metadata, u.username, r.created_at, r.started_at, r.finished_at,
+    r.created_by, r.workflow_id
+    FROM runs r JOIN workspaces ws ON ws.id = r.workspace_id JOIN workflows w ON w.id = r.workflow_id
+    JOIN submissions s ON s.id = r.submission_id LEFT JOIN users u ON u.id = r.created_by";
+
+fn run_of(r: &AnyRow) -> RunView {
+    let status = RunStatus::parse(&r.get::<String, _>(5)).unwrap_or(RunStatus::Pending);
+    let category = r
+        .get::<Option<String>, _>(6)
+        .and_then(|c| ErrorCategory::parse(&c));
+    let workspace: String = r.get(1);
+    let id: String = r.get(0);
+    let started_at: Option<i64> = r.get(16);
+    let finished_at: Option<i64> = r.get(17);
+    RunView {
+        url: format!("/api/v1/workspaces/{workspace}/runs/{id}"),
+        id,
+        workspace,
+        workflow: WorkflowRef {
+            slug: r.get(2),
+            version: r.get(3),
+            digest: r.get(4),
+        },
+        status: status.as_str(),
+        state: status.state(),
+        result: status.result(category),
+        error_category: category.map(ErrorCategory::as_str),
+        error_detail: r.get(7),
+        submission: SubmissionView {
+            id: r.get(8),
+            filename: r.get(9),
+            content_type: r.get(10),
+            size: r.get(11),
+            sha256: r.get(12),
+            metadata: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+        },
+        created_by: r.get(14),
+        created_at: r.get(15),
+        started_at,
+        finished_at,
+        duration_ms: started_at
+            .zip(finished_at)
+            .map(|(s, f)| (f - s) as f64 / 1000.0),
+        summary: Summary::default(),
+        steps: None,
+        created_by_id: r.get(18),
+        workflow_id: r.get(19),
+    }
+}
+
+/// The full run with every step (recorded or still pending) and its findings.
+pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<RunView>> {
+    let row = sqlx::query(&format!(
+        "{RUN_SELECT} WHERE r.id = $1 AND r.workspace_id = $2"
+    ))
+    .bind(run_id)
+    .bind(workspace_id)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut run = run_of(&row);
+    let planned = sqlx::query("SELECT position, key, name, validator, validator_version FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+        .bind(&run.workflow_id)
+        .fetch_all(&db.read)
+        .await?;
+    let recorded = sqlx::query("SELECT position, status, started_at, finished_at, outputs, error FROM step_runs WHERE run_id = $1")
+        .bind(run_id)
+        .fetch_all(&db.read)
+        .await?;
+    let findings = sqlx::query("SELECT step_position, severity, code, message, path, meta FROM findings WHERE run_id = $1 ORDER BY step_position, position")
+        .bind(run_id)
+        .fetch_all(&db.read)
+        .await?;
+    let mut steps = Vec::with_capacity(planned.len());
+    for p in planned {
+        let position: i64 = p.get(0);
+        let rec = recorded.iter().find(|r| r.get::<i64, _>(0) == position);
+        let step_findings: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.get::<i64, _>(0) == position)
+            .map(|f| Finding {
+                severity: Severity::parse(&f.get::<String, _>(1)).unwrap_or(Severity::Error),
+                code: f.get(2),
+                message: f.get(3),
+                path: f.get(4),
+                meta: f
+                    .get::<Option<String>, _>(5)
+                    .and_then(|m| serde_json::from_str(&m).ok()),
+            })
+            .collect();
+        for f in &step_findings {
+            match f.severity {
+                Severity::Error => run.summary.errors += 1,
+                Severity::Warning => run.summary.warnings += 1,
+                Severity::Info => run.summary.infos += 1,
+                Severity::Success => {}
+            }
+        }
+        let (status, started_at, finished_at, outputs, error) = match rec {
+            Some(r) => (
+                r.get::<String, _>(1),
+                r.get::<Option<i64>, _>(2),
+                r.get::<Option<i64>, _>(3),
+                serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+                r.get::<Option<String>, _>(5),
+            ),
+            None if run.status == "RUNNING"
+                && steps.iter().all(|s: &StepView| s.status != "RUNNING") =>
+            {
+                ("RUNNING".into(), None, None, vec![], None)
+            }
+            None => ("PENDING".into(), None, None, vec![], None),
+        };
+        steps.push(StepView {
+            key: p.get(1),
+            name: p.get(2),
+            validator: p.get(3),
+            validator_version: p.get(4),
+            status,
+            started_at,
+            finished_at,
+            duration_ms: started_at
+                .zip(finished_at)
+                .map(|(s, f)| (f - s) as f64 / 1000.0),
+            outputs,
+            error,
+            findings: step_findings,
+        });
+    }
+    run.steps = Some(steps);
+    Ok(Some(run))
+}
+
+pub struct ListFilter<'a> {
+    pub workspace_id: &'a str,
+    /// Only runs launched by this user (executors see their own runs).
+    pub created_by: Option<&'a str>,
+    pub workflow_slug: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// Cursor: return runs older than this id.
+    pub before: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Newest first; ids are UUIDv7 so ordering by id is ordering by creation.
+pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
+    let mut sql = format!("{RUN_SELECT} WHERE r.workspace_id = $1");
+    let mut n = 1;
+    let mut binds: Vec<&str> = vec![f.workspace_id];
+    for (cond, value) in [
+        ("r.created_by = ", f.created_by),
+        ("w.slug = ", f.workflow_slug),
+        ("r.status = ", f.status),
+        ("r.id < ", f.before),
+    ] {
+        if let Some(v) = value {
+            n += 1;
+            sql.push_str(&format!(" AND {cond}${n}"));
+            binds.push(v);
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY r.id DESC LIMIT {}",
+        f.limit.clamp(1, 1000)
+    ));
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_all(&db.read).await?.iter().map(run_of).collect())
+}

@@ -1,0 +1,152 @@
+//! Wiring for the long-running commands: `serve` (API + embedded worker) and `worker`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+
+use crate::accounts::store as accounts;
+use crate::api::{self, ApiSettings, AppState};
+use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use crate::db::Db;
+use crate::execution::waiters::RunWaiters;
+use crate::execution::worker::{self, Dispatch, WorkerConfig};
+use crate::execution::ExecContext;
+use crate::plugins::{Limits, PluginRegistry, Runtime};
+use crate::storage::BlobStore;
+
+/// What every command that touches data needs: a migrated database, blob storage and the validators.
+pub struct Core {
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub plugins: PluginRegistry,
+}
+
+impl Core {
+    pub async fn open(global: &GlobalArgs, worker: &WorkerArgs) -> Result<Core> {
+        let started = Instant::now();
+        std::fs::create_dir_all(&global.data_dir)
+            .with_context(|| format!("creating data dir {}", global.data_dir.display()))?;
+        let db = Db::connect(&global.database_url(), global.db_pool).await?;
+        db.migrate().await?;
+        accounts::ensure_default_workspace(&db).await?;
+        let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+        let limits = Limits {
+            timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
+            memory_bytes: worker.validator_memory_mib.max(1) << 20,
+            ..Limits::default()
+        };
+        let runtime = Runtime::new(Some(global.data_dir.join("cache").join("wasm")))?;
+        let plugins =
+            tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits))
+                .await??;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+        Ok(Core { db, blobs, plugins })
+    }
+
+    fn exec_context(&self, worker: &WorkerArgs, waiters: Arc<RunWaiters>) -> ExecContext {
+        ExecContext {
+            db: self.db.clone(),
+            blobs: self.blobs.clone(),
+            plugins: self.plugins.clone(),
+            lease: worker.lease(),
+            waiters,
+        }
+    }
+}
+
+fn worker_config(args: &WorkerArgs) -> WorkerConfig {
+    WorkerConfig {
+        concurrency: args.concurrency(),
+        poll_interval: Duration::from_millis(args.poll_ms.max(10)),
+    }
+}
+
+/// Runs the API until Ctrl-C / SIGTERM; returns the bound address through `bound` (for tests and bench).
+pub async fn serve(
+    global: &GlobalArgs,
+    args: &ServeArgs,
+    bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+) -> Result<()> {
+    let core = Core::open(global, &args.worker).await?;
+    let secret = accounts::instance_secret(&core.db, global.secret_key.as_deref()).await?;
+    let waiters = Arc::new(RunWaiters::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (dispatch, worker_handle): (Option<Dispatch>, _) = if args.no_worker {
+        (None, None)
+    } else {
+        let (d, h) = worker::spawn(
+            core.exec_context(&args.worker, waiters.clone()),
+            worker_config(&args.worker),
+            stop_rx,
+        );
+        (Some(d), Some(h))
+    };
+    let state = Arc::new(AppState {
+        db: core.db.clone(),
+        blobs: core.blobs.clone(),
+        plugins: core.plugins.clone(),
+        settings: ApiSettings {
+            max_inline_bytes: args.max_inline_bytes,
+            max_file_bytes: args.max_file_bytes,
+            launch_wait: Duration::from_millis(args.launch_wait_ms),
+            max_attempts: args.worker.max_attempts.max(1),
+        },
+        secret,
+        waiters,
+        dispatch,
+    });
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, worker = !args.no_worker, "listening");
+    println!("validibot listening on http://{addr}");
+    if let Some(tx) = bound {
+        let _ = tx.send(addr);
+    }
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    if let Some(h) = worker_handle {
+        let _ = tokio::time::timeout(Duration::from_secs(30), h).await;
+    }
+    Ok(())
+}
+
+/// Runs workers only, until Ctrl-C / SIGTERM.
+pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
+    let core = Core::open(global, args).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (_dispatch, handle) = worker::spawn(
+        core.exec_context(args, Arc::new(RunWaiters::default())),
+        worker_config(args),
+        stop_rx,
+    );
+    println!(
+        "validibot worker running (concurrency {})",
+        args.concurrency()
+    );
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), handle).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,191 @@
+//! A workflow definition as submitted (JSON or the YAML-free example files),
+//! checked against the installed validators before anything is stored.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::Step;
+use crate::plugins::PluginRegistry;
+
+pub const MAX_STEPS: usize = 50;
+pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub timeout_seconds: Option<i64>,
+    pub content_types: Option<Vec<String>>,
+    pub steps: Vec<StepInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
+    pub key: String,
+    pub name: Option<String>,
+    pub validator: String,
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+    pub ruleset: Option<serde_json::Value>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// A definition that passed every check, ready to store.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub timeout_seconds: i64,
+    pub content_types: Vec<String>,
+    pub steps: Vec<Step>,
+    pub digest: String,
+}
+
+/// Why a definition was refused; `errors` carries per-step detail (e.g. config findings).
+#[derive(Debug)]
+pub struct DefinitionError {
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<serde_json::Value>,
+}
+
+impl DefinitionError {
+    fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        DefinitionError {
+            code,
+            detail: detail.into(),
+            errors: vec![],
+        }
+    }
+}
+
+pub fn valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+impl DefinitionInput {
+    /// Checks shape, slugs, validators and each step's config (by asking the validator).
+    pub async fn validate(
+        self,
+        slug_from_path: Option<&str>,
+        registry: &PluginRegistry,
+    ) -> Result<Definition, DefinitionError> {
+        let slug = match (slug_from_path, self.slug.as_deref()) {
+            (Some(p), Some(b)) if p != b => {
+                return Err(DefinitionError::new(
+                    "SLUG_MISMATCH",
+                    format!("body slug {b:?} differs from the URL's {p:?}"),
+                ))
+            }
+            (Some(p), _) => p.to_owned(),
+            (None, Some(b)) => b.to_owned(),
+            (None, None) => {
+                return Err(DefinitionError::new("INVALID_WORKFLOW", "slug is required"))
+            }
+        };
+        if !valid_slug(&slug) {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                format!("invalid slug {slug:?}: use 1-63 lower-case letters, digits, - or _"),
+            ));
+        }
+        if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                format!("a workflow needs 1 to {MAX_STEPS} steps"),
+            ));
+        }
+        let timeout_seconds = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        if !(1..=86_400).contains(&timeout_seconds) {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                "timeout_seconds must be between 1 and 86400",
+            ));
+        }
+        let mut steps = Vec::with_capacity(self.steps.len());
+        let mut errors = Vec::new();
+        for (i, s) in self.steps.into_iter().enumerate() {
+            if !valid_slug(&s.key) || steps.iter().any(|p: &Step| p.key == s.key) {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
+                continue;
+            }
+            let Some(plugin) = registry.get(&s.validator) else {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("unknown validator {:?}", s.validator)}));
+                continue;
+            };
+            let plugin = plugin.clone();
+            let config_text = s.config.to_string();
+            let checked =
+                tokio::task::spawn_blocking(move || plugin.validate_config(&config_text)).await;
+            match checked {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(findings))) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "invalid step config", "findings": findings})),
+                Ok(Err(call)) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("validator could not check the config: {call}")})),
+                Err(join) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("config check crashed: {join}")})),
+            }
+            let plugin = registry.get(&s.validator).expect("checked above");
+            steps.push(Step {
+                position: i as i64,
+                name: s.name.unwrap_or_else(|| s.key.clone()),
+                key: s.key,
+                validator: s.validator,
+                validator_version: plugin.meta.version.clone(),
+                config: s.config,
+                ruleset: s.ruleset,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(DefinitionError {
+                code: "INVALID_WORKFLOW",
+                detail: "the workflow has invalid steps".into(),
+                errors,
+            });
+        }
+        let content_types = match self.content_types {
+            Some(c) if !c.is_empty() => c,
+            _ => registry
+                .get(&steps[0].validator)
+                .map(|p| p.meta.content_types.clone())
+                .unwrap_or_default(),
+        };
+        let digest = digest(timeout_seconds, &content_types, &steps);
+        Ok(Definition {
+            name: self.name.unwrap_or_else(|| slug.clone()),
+            slug,
+            description: self.description,
+            timeout_seconds,
+            content_types,
+            steps,
+            digest,
+        })
+    }
+}
+
+/// sha256 of the canonical JSON of everything that decides a run's result.
+pub fn digest(timeout_seconds: i64, content_types: &[String], steps: &[Step]) -> String {
+    // serde_json's map is ordered by key, so `to_string` is canonical here.
+    let canonical = serde_json::json!({
+        "timeout_seconds": timeout_seconds,
+        "content_types": content_types,
+        "steps": steps.iter().map(|s| serde_json::json!({
+            "key": s.key, "validator": s.validator, "validator_version": s.validator_version,
+            "config": s.config, "ruleset": s.ruleset,
+        })).collect::<Vec<_>>(),
+    });
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    )
+}

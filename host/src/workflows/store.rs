@@ -1,0 +1,227 @@
+//! Persistence for workflows and their steps.
+
+use anyhow::Result;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::definition::Definition;
+use super::{Step, Workflow};
+use crate::clock::now_us;
+use crate::db::{is_unique_violation, Db};
+use crate::ids::new_id;
+
+pub enum CreateError {
+    SlugTaken,
+    Db(anyhow::Error),
+}
+
+const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_at, updated_at";
+
+/// Creates version 1 of a new workflow.
+pub async fn create(
+    db: &Db,
+    workspace_id: &str,
+    def: &Definition,
+    user_id: &str,
+) -> Result<Workflow, CreateError> {
+    let mut tx = db
+        .write
+        .begin()
+        .await
+        .map_err(|e| CreateError::Db(e.into()))?;
+    let id = insert_version(&mut tx, workspace_id, def, 1, user_id)
+        .await
+        .map_err(|e| match e.downcast_ref::<sqlx::Error>() {
+            Some(se) if is_unique_violation(se) => CreateError::SlugTaken,
+            _ => CreateError::Db(e),
+        })?;
+    tx.commit().await.map_err(|e| CreateError::Db(e.into()))?;
+    get_by_id(db, &id).await.map_err(CreateError::Db)
+}
+
+/// Edits a workflow: in place while its latest version has no runs, else as a new version.
+pub async fn update(
+    db: &Db,
+    workspace_id: &str,
+    current: &Workflow,
+    def: &Definition,
+    user_id: &str,
+) -> Result<Workflow> {
+    let mut tx = db.write.begin().await?;
+    // The guard and the edit are one statement so a concurrent launch can't slip between.
+    let in_place = sqlx::query(
+        "UPDATE workflows SET name = $1, description = $2, timeout_seconds = $3, content_types = $4, digest = $5, updated_at = $6
+         WHERE id = $7 AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.workflow_id = $7)",
+    )
+    .bind(&def.name)
+    .bind(&def.description)
+    .bind(def.timeout_seconds)
+    .bind(serde_json::to_string(&def.content_types)?)
+    .bind(&def.digest)
+    .bind(now_us())
+    .bind(&current.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let id = if in_place {
+        sqlx::query("DELETE FROM workflow_steps WHERE workflow_id = $1")
+            .bind(&current.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_steps(&mut tx, &current.id, def).await?;
+        current.id.clone()
+    } else {
+        let next: i64 =
+            sqlx::query("SELECT MAX(version) FROM workflows WHERE workspace_id = $1 AND slug = $2")
+                .bind(workspace_id)
+                .bind(&def.slug)
+                .fetch_one(&mut *tx)
+                .await?
+                .get::<Option<i64>, _>(0)
+                .unwrap_or(0)
+                + 1;
+        insert_version(&mut tx, workspace_id, def, next, user_id).await?
+    };
+    tx.commit().await?;
+    get_by_id(db, &id).await
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'static, Any>,
+    workspace_id: &str,
+    def: &Definition,
+    version: i64,
+    user_id: &str,
+) -> Result<String> {
+    let id = new_id();
+    let now = now_us();
+    sqlx::query(
+        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(&id)
+    .bind(workspace_id)
+    .bind(&def.slug)
+    .bind(version)
+    .bind(&def.name)
+    .bind(&def.description)
+    .bind(def.timeout_seconds)
+    .bind(serde_json::to_string(&def.content_types)?)
+    .bind(&def.digest)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    insert_steps(tx, &id, def).await?;
+    Ok(id)
+}
+
+async fn insert_steps(
+    tx: &mut Transaction<'static, Any>,
+    workflow_id: &str,
+    def: &Definition,
+) -> Result<()> {
+    for s in &def.steps {
+        sqlx::query(
+            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(workflow_id)
+        .bind(s.position)
+        .bind(&s.key)
+        .bind(&s.name)
+        .bind(&s.validator)
+        .bind(&s.validator_version)
+        .bind(s.config.to_string())
+        .bind(s.ruleset.as_ref().map(|r| r.to_string()))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The latest version, or the given one.
+pub async fn get(
+    db: &Db,
+    workspace_id: &str,
+    slug: &str,
+    version: Option<i64>,
+) -> Result<Option<Workflow>> {
+    let row = match version {
+        Some(v) => sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"))
+            .bind(workspace_id)
+            .bind(slug)
+            .bind(v)
+            .fetch_optional(&db.read)
+            .await?,
+        None => sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"))
+            .bind(workspace_id)
+            .bind(slug)
+            .fetch_optional(&db.read)
+            .await?,
+    };
+    match row {
+        Some(r) => Ok(Some(with_steps(db, r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get_by_id(db: &Db, id: &str) -> Result<Workflow> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&db.read)
+        .await?;
+    with_steps(db, row).await
+}
+
+/// The latest version of every workflow in a workspace.
+pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<Workflow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM workflows w WHERE workspace_id = $1
+         AND version = (SELECT MAX(version) FROM workflows v WHERE v.workspace_id = w.workspace_id AND v.slug = w.slug)
+         ORDER BY slug"
+    ))
+    .bind(workspace_id)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(with_steps(db, r).await?);
+    }
+    Ok(out)
+}
+
+async fn with_steps(db: &Db, r: AnyRow) -> Result<Workflow> {
+    let id: String = r.get(0);
+    let steps = sqlx::query("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+        .bind(&id)
+        .fetch_all(&db.read)
+        .await?
+        .into_iter()
+        .map(|s| Step {
+            position: s.get(0),
+            key: s.get(1),
+            name: s.get(2),
+            validator: s.get(3),
+            validator_version: s.get(4),
+            config: serde_json::from_str(&s.get::<String, _>(5)).unwrap_or_default(),
+            ruleset: s.get::<Option<String>, _>(6).and_then(|t| serde_json::from_str(&t).ok()),
+        })
+        .collect();
+    Ok(Workflow {
+        id,
+        workspace_id: r.get(1),
+        slug: r.get(2),
+        version: r.get(3),
+        name: r.get(4),
+        description: r.get(5),
+        timeout_seconds: r.get(6),
+        content_types: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
+        digest: r.get(8),
+        created_at: r.get(9),
+        updated_at: r.get(10),
+        steps,
+    })
+}

@@ -1,0 +1,116 @@
+//! Guest-side SDK for Validibot WASM validators.
+//!
+//! A validator implements [`Validator`] with plain Rust types and calls
+//! [`export_validator!`]; the SDK converts to and from the WIT contract in
+//! `wit/1.0.0` so authors never touch generated bindings.
+//!
+//! ```ignore
+//! struct Mine;
+//! impl validibot_plugin_api::Validator for Mine { /* … */ }
+//! validibot_plugin_api::export_validator!(Mine);
+//! ```
+
+pub mod adapter;
+pub mod finding;
+pub mod log;
+pub mod position;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit/1.0.0",
+        world: "validator",
+        pub_export_macro: true,
+        export_macro_name: "__export_validator_world",
+        default_bindings_module: "validibot_plugin_api::bindings",
+    });
+}
+
+pub use finding::{Finding, Outcome, Output, Severity};
+
+/// The WIT contract version this SDK builds against.
+pub const WIT_VERSION: &str = "1.0.0";
+
+/// What `describe` reports.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    pub slug: String,
+    pub version: String,
+    pub name: String,
+    pub description: String,
+    /// Media types accepted; `*/*` for any, `application/*+json` style suffix patterns allowed.
+    pub content_types: Vec<String>,
+    /// JSON Schema for the step config.
+    pub config_schema: serde_json::Value,
+}
+
+/// One document to validate, borrowed from the host's call.
+#[derive(Debug)]
+pub struct Input<'a> {
+    pub content: &'a [u8],
+    pub content_type: &'a str,
+    /// The step config as JSON text (kept raw so validators can cache by it).
+    pub config: &'a str,
+    pub ruleset: Option<&'a str>,
+}
+
+impl Input<'_> {
+    /// The step config parsed as JSON.
+    pub fn config_json(&self) -> Result<serde_json::Value, ValidatorError> {
+        serde_json::from_str(self.config).map_err(|e| {
+            ValidatorError::new("config.parse", format!("step config is not JSON: {e}"))
+        })
+    }
+}
+
+/// The validator could not do its job; the host records it as a runtime error.
+#[derive(Debug, Clone)]
+pub struct ValidatorError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ValidatorError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Implement this to write a validator.
+pub trait Validator {
+    fn describe() -> Metadata;
+    /// Check a step config before it is saved.
+    fn validate_config(config: &serde_json::Value) -> Result<(), Vec<Finding>>;
+    fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError>;
+}
+
+/// Export a [`Validator`] implementation as the component's `validator` world.
+#[macro_export]
+macro_rules! export_validator {
+    ($ty:ty) => {
+        struct __ValidibotExport;
+        impl $crate::bindings::Guest for __ValidibotExport {
+            fn describe() -> $crate::bindings::validibot::validator::types::Metadata {
+                $crate::adapter::describe::<$ty>()
+            }
+            fn validate_config(
+                config: ::std::string::String,
+            ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::bindings::validibot::validator::types::Finding>>
+            {
+                $crate::adapter::validate_config::<$ty>(&config)
+            }
+            fn validate(
+                input: $crate::bindings::validibot::validator::types::Input,
+            ) -> ::std::result::Result<
+                $crate::bindings::validibot::validator::types::Outcome,
+                $crate::bindings::validibot::validator::types::ValidatorError,
+            > {
+                $crate::adapter::validate::<$ty>(input)
+            }
+        }
+        $crate::bindings::__export_validator_world!(__ValidibotExport with_types_in $crate::bindings);
+    };
+}
