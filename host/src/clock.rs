@@ -19,17 +19,6 @@ pub fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_micros() {
-        assert_eq!(
-            super::rfc3339(1_700_000_000_123_456),
-            "2023-11-14T22:13:20.123456Z"
-        );
-    }
-}
-
 /// serde helper: a stored microsecond time as RFC 3339.
 pub fn serialize_us<S: serde::Serializer>(us: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*us))
@@ -40,5 +29,16 @@ pub fn serialize_opt_us<S: serde::Serializer>(us: &Option<i64>, s: S) -> Result<
     match us {
         Some(us) => s.serialize_str(&rfc3339(*us)),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_micros() {
+        assert_eq!(
+            super::rfc3339(1_700_000_000_123_456),
+            "2023-11-14T22:13:20.123456Z"
+        );
     }
 }

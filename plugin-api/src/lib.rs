@@ -16,6 +16,7 @@ pub mod log;
 pub mod position;
 
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit/1.0.0",

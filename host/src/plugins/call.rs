@@ -13,6 +13,10 @@ use super::pool::{InstancePool, Warm};
 use super::runtime::{Runtime, EPOCH_TICK};
 use crate::findings::{Finding, Output, Severity};
 
+/// Deadline for operator-side calls (`describe`, `validate-config`) and
+/// instantiation: independent of the per-document deadline, which may be tiny.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Sandbox limits for one plugin.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -89,7 +93,7 @@ impl Plugin {
             pool: InstancePool::default(),
         };
         let m = plugin
-            .with_instance(limits.timeout, |b, s| b.call_describe(s))
+            .with_instance(SETUP_TIMEOUT, |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
         plugin.meta = PluginMeta {
             config_schema: serde_json::from_str(&m.config_schema)
@@ -106,9 +110,7 @@ impl Plugin {
 
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
-        let res = self.with_instance(self.limits.timeout, |b, s| {
-            b.call_validate_config(s, config)
-        })?;
+        let res = self.with_instance(SETUP_TIMEOUT, |b, s| b.call_validate_config(s, config))?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
     }
 
@@ -188,9 +190,7 @@ impl Plugin {
             HostState::new(&self.meta.slug, self.limits.memory_bytes),
         );
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(
-            ((self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64).max(1),
-        );
+        store.set_epoch_deadline((SETUP_TIMEOUT.as_micros() / EPOCH_TICK.as_micros()) as u64);
         let bindings = self.pre.instantiate(&mut store).map_err(|e| {
             if store.data().memory.exceeded {
                 CallError::MemoryExceeded(self.limits.memory_bytes)

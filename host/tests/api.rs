@@ -1,0 +1,681 @@
+//! End-to-end API tests against the real binary, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use serde_json::{json, Value};
+
+on_both_backends!(
+    valid_invalid_and_malformed_documents,
+    three_launch_modes_and_input_errors,
+    authentication_and_roles,
+    idempotency_keys,
+    async_launch_then_poll,
+    cursor_pagination,
+    workflow_versions_and_definition_errors,
+    validator_deadline_and_memory_cap,
+);
+
+fn valid_invalid_and_malformed_documents(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &invoice_workflow());
+
+    let (status, run) = srv.launch(
+        &key,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        (
+            run["status"].as_str(),
+            run["state"].as_str(),
+            run["result"].as_str()
+        ),
+        (Some("SUCCEEDED"), Some("COMPLETED"), Some("PASS"))
+    );
+    assert_eq!(run["steps"][0]["status"], "PASSED");
+    assert_eq!(
+        run["submission"]["size"],
+        example("invoice-valid.json").len()
+    );
+
+    let (status, run) = srv.launch(
+        &key,
+        "invoice",
+        "application/json",
+        example("invoice-invalid.json"),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(run["result"], "FAIL");
+    assert_eq!(run["error_category"], "VALIDATION_FAILED");
+    assert_eq!(
+        finding_codes(&run),
+        [
+            "json.schema.format",
+            "json.schema.minimum",
+            "json.schema.minimum",
+            "json.schema.pattern",
+            "json.schema.required"
+        ]
+    );
+    let findings = run["steps"][0]["findings"].as_array().unwrap();
+    let email = findings
+        .iter()
+        .find(|f| f["code"] == "json.schema.format")
+        .unwrap();
+    assert_eq!(email["path"], "/customer/email");
+    assert_eq!(email["severity"], "ERROR");
+    assert_eq!(run["summary"]["errors"], 5);
+
+    // Reading it back gives the same run.
+    let fetched: Value = srv.get(&key, run["url"].as_str().unwrap()).json().unwrap();
+    assert_eq!(fetched, run);
+
+    let (status, run) = srv.launch(&key, "invoice", "application/json", "{\"id\": ");
+    assert_eq!(status, 201);
+    assert_eq!(run["result"], "FAIL");
+    assert_eq!(finding_codes(&run), ["json.parse"]);
+    assert_eq!(run["steps"][0]["findings"][0]["path"], "1:7");
+}
+
+fn three_launch_modes_and_input_errors(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&["--max-inline-bytes", "4096", "--max-file-bytes", "8192"]);
+    srv.create_workflow(&key, &invoice_workflow());
+    let launch_path = "/api/v1/workspaces/default/workflows/invoice/runs";
+    let valid = String::from_utf8(example("invoice-valid.json")).unwrap();
+
+    // JSON envelope, utf-8 and base64.
+    let env = json!({"content": valid, "content_type": "application/json", "filename": "inv.json", "metadata": {"batch": 7}});
+    let (status, run) = json_of(
+        srv.post(&key, launch_path)
+            .header("content-type", "application/vnd.validibot.envelope+json")
+            .body(env.to_string())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    assert_eq!(run["submission"]["filename"], "inv.json");
+    assert_eq!(run["submission"]["metadata"]["batch"], 7);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(example("invoice-invalid.json"));
+    let env =
+        json!({"content": b64, "content_encoding": "base64", "content_type": "application/json"});
+    let (status, run) = json_of(
+        srv.post(&key, launch_path)
+            .header("content-type", "application/vnd.validibot.envelope+json")
+            .body(env.to_string())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, run["result"].as_str()), (201, Some("FAIL")));
+
+    // Multipart, content type guessed from the file name, metadata part.
+    let form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(example("invoice-valid.json"))
+                .file_name("upload.json")
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        )
+        .text("metadata", r#"{"source": "ci"}"#);
+    let (status, run) = json_of(srv.post(&key, launch_path).multipart(form).send().unwrap());
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    assert_eq!(run["submission"]["content_type"], "application/json");
+    assert_eq!(run["submission"]["filename"], "upload.json");
+    assert_eq!(run["submission"]["metadata"]["source"], "ci");
+
+    // Same bytes → same content hash, whatever the mode.
+    let (_, raw) = srv.launch(&key, "invoice", "application/json", valid.clone());
+    assert_eq!(raw["submission"]["sha256"], run["submission"]["sha256"]);
+
+    // 415 for a type the workflow does not accept, in every mode.
+    let (status, err) = srv.launch(&key, "invoice", "text/csv", "a,b\n1,2\n");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE"))
+    );
+    assert!(err["detail"].as_str().unwrap().contains("text/csv"));
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(b"a,b".to_vec())
+            .file_name("x.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    assert_eq!(
+        srv.post(&key, launch_path)
+            .multipart(form)
+            .send()
+            .unwrap()
+            .status(),
+        415
+    );
+
+    // 413 over the inline limit (raw and envelope) and the file limit (multipart).
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(5000));
+    let (status, err) = srv.launch(&key, "invoice", "application/json", big.clone());
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    let env = json!({"content": big, "content_type": "application/json"});
+    let (status, _) = json_of(
+        srv.post(&key, launch_path)
+            .header("content-type", "application/vnd.validibot.envelope+json")
+            .body(env.to_string())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 413);
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(vec![b' '; 9000]).file_name("big.json"),
+    );
+    let (status, _) = json_of(srv.post(&key, launch_path).multipart(form).send().unwrap());
+    assert_eq!(status, 413);
+    // A multipart file between the inline and file limits is fine.
+    let mut mid = example("invoice-valid.json");
+    mid.extend(std::iter::repeat_n(b' ', 5000));
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(mid).file_name("mid.json"),
+    );
+    let (status, run) = json_of(srv.post(&key, launch_path).multipart(form).send().unwrap());
+    assert_eq!((status, run["result"].as_str()), (201, Some("PASS")));
+
+    // Malformed envelopes and multipart bodies are 400 with a code.
+    let (status, err) = json_of(
+        srv.post(&key, launch_path)
+            .header("content-type", "application/vnd.validibot.envelope+json")
+            .body("{\"content\": 1}")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("INVALID_ENVELOPE"))
+    );
+    let form = reqwest::blocking::multipart::Form::new().text("other", "x");
+    let (status, err) = json_of(srv.post(&key, launch_path).multipart(form).send().unwrap());
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("INVALID_MULTIPART"))
+    );
+
+    // Nothing stored was harmed: the earlier runs still read back intact.
+    let (_, list) = json_of(srv.get(&key, "/api/v1/workspaces/default/runs"));
+    assert_eq!(list["results"].as_array().unwrap().len(), 5);
+}
+
+fn authentication_and_roles(backend: Backend) {
+    let inst = Instance::new(backend);
+    let owner = inst.user("owner", "owner");
+    let viewer = inst.user("vera", "viewer");
+    let exec_a = inst.user("eddie", "executor");
+    let exec_b = inst.user("erin", "executor");
+    let author = inst.user("arthur", "author");
+    let srv = inst.serve(&[]);
+
+    // 401 without a key, with a malformed or unknown key.
+    let resp = srv
+        .client
+        .get(srv.url("/api/v1/workspaces"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    let (_, err) = json_of(resp);
+    assert_eq!(err["code"], "NOT_AUTHENTICATED");
+    assert_eq!(srv.get("garbage", "/api/v1/workspaces").status(), 401);
+    let forged = format!("{}x", &owner[..owner.len() - 1]);
+    assert_eq!(srv.get(&forged, "/api/v1/workspaces").status(), 401);
+
+    // Authors create workflows; executors and viewers may not.
+    let wf = invoice_workflow();
+    for key in [&viewer, &exec_a] {
+        let (status, err) = json_of(
+            srv.post(key, "/api/v1/workspaces/default/workflows")
+                .json(&wf)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (403, Some("PERMISSION_DENIED"))
+        );
+    }
+    srv.create_workflow(&author, &wf);
+
+    // Viewers see workflows but cannot launch.
+    assert_eq!(
+        srv.get(&viewer, "/api/v1/workspaces/default/workflows/invoice")
+            .status(),
+        200
+    );
+    let (status, _) = srv.launch(
+        &viewer,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(status, 403);
+
+    // Executors launch, and see only their own runs.
+    let (status, run_a) = srv.launch(
+        &exec_a,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(status, 201);
+    let (_, run_b) = srv.launch(
+        &exec_b,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    let url_a = run_a["url"].as_str().unwrap();
+    assert_eq!(srv.get(&exec_a, url_a).status(), 200);
+    let (status, err) = json_of(srv.get(&exec_b, url_a));
+    assert_eq!((status, err["code"].as_str()), (404, Some("RUN_NOT_FOUND")));
+    let (_, mine) = json_of(srv.get(&exec_b, "/api/v1/workspaces/default/runs"));
+    let ids: Vec<&Value> = mine["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(ids, vec![&run_b["id"]]);
+    // Authors and above see everything.
+    let (_, all) = json_of(srv.get(&author, "/api/v1/workspaces/default/runs"));
+    assert_eq!(all["results"].as_array().unwrap().len(), 2);
+    assert_eq!(srv.get(&viewer, url_a).status(), 404);
+
+    // Unknown workspace (or one you're not in) is 404; unknown workflow and run too.
+    let (status, err) = json_of(srv.get(&owner, "/api/v1/workspaces/elsewhere/workflows"));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (404, Some("WORKSPACE_NOT_FOUND"))
+    );
+    assert_eq!(
+        srv.get(&owner, "/api/v1/workspaces/default/workflows/nope")
+            .status(),
+        404
+    );
+    assert_eq!(
+        srv.get(
+            &owner,
+            "/api/v1/workspaces/default/runs/00000000-0000-0000-0000-000000000000"
+        )
+        .status(),
+        404
+    );
+    let (status, err) = json_of(srv.get(&owner, "/api/v1/no/such/route"));
+    assert_eq!((status, err["code"].as_str()), (404, Some("NOT_FOUND")));
+
+    // Revoked keys stop working at once.
+    let public_id = exec_a
+        .strip_prefix("vbk_")
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap();
+    inst.cli(&["admin", "revoke-api-key", "--public-id", public_id]);
+    assert_eq!(srv.get(&exec_a, "/api/v1/workspaces").status(), 401);
+
+    // The workspace list shows the caller's role.
+    let (_, wss) = json_of(srv.get(&author, "/api/v1/workspaces"));
+    assert_eq!(wss["results"][0]["slug"], "default");
+    assert_eq!(wss["results"][0]["role"], "author");
+}
+
+fn idempotency_keys(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &invoice_workflow());
+    let path = "/api/v1/workspaces/default/workflows/invoice/runs";
+    let send = |idem: &str, body: Vec<u8>| {
+        srv.post(&key, path)
+            .header("content-type", "application/json")
+            .header("idempotency-key", idem)
+            .body(body)
+            .send()
+            .unwrap()
+    };
+
+    let first = send("order-1", example("invoice-invalid.json"));
+    assert_eq!(first.status(), 201);
+    let first_body = first.text().unwrap();
+    let replay = send("order-1", example("invoice-invalid.json"));
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.text().unwrap(), first_body);
+    let (_, list) = json_of(srv.get(&key, "/api/v1/workspaces/default/runs"));
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "a replay must not create a run"
+    );
+
+    let (status, err) = json_of(send("order-1", example("invoice-valid.json")));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("IDEMPOTENCY_KEY_REUSED"))
+    );
+    let (status, run) = json_of(send("order-2", example("invoice-valid.json")));
+    assert_eq!((status, run["result"].as_str()), (201, Some("PASS")));
+}
+
+fn async_launch_then_poll(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&["--no-worker"]);
+    srv.create_workflow(&key, &invoice_workflow());
+    // No worker: the launch can't finish within its budget.
+    let resp = srv
+        .post(
+            &key,
+            "/api/v1/workspaces/default/workflows/invoice/runs?wait=0.2",
+        )
+        .header("content-type", "application/json")
+        .body(example("invoice-valid.json"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let (_, run) = json_of(resp);
+    assert_eq!(
+        (run["state"].as_str(), run["result"].as_str()),
+        (Some("PENDING"), Some("UNKNOWN"))
+    );
+    assert_eq!(run["steps"][0]["status"], "PENDING");
+    assert_eq!(location, run["url"].as_str().unwrap());
+
+    // `Prefer: respond-async` answers at once.
+    let resp = srv
+        .post(&key, "/api/v1/workspaces/default/workflows/invoice/runs")
+        .header("content-type", "application/json")
+        .header("prefer", "respond-async")
+        .body(example("invoice-invalid.json"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let (_, second) = json_of(resp);
+
+    // A separate worker process picks both up.
+    let mut worker = inst.worker(&["--poll-ms", "50"]);
+    let done = srv.wait_run(&key, &location, Duration::from_secs(60));
+    assert_eq!(done["result"], "PASS");
+    let done2 = srv.wait_run(
+        &key,
+        second["url"].as_str().unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(done2["result"], "FAIL");
+    assert!(done2["started_at"].is_string() && done2["finished_at"].is_string());
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+}
+
+fn cursor_pagination(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &invoice_workflow());
+    let mut launched = Vec::new();
+    for i in 0..7 {
+        let doc = if i % 2 == 0 {
+            "invoice-valid.json"
+        } else {
+            "invoice-invalid.json"
+        };
+        let (_, run) = srv.launch(&key, "invoice", "application/json", example(doc));
+        launched.push(run["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/workspaces/default/runs?limit=3".to_string());
+    let mut pages = 0;
+    while let Some(url) = next {
+        let (status, page) = json_of(srv.get(&key, &url));
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        seen.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
+        assert!(
+            page["results"][0].get("steps").is_none(),
+            "list entries are summaries"
+        );
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert!(pages >= 3);
+    launched.reverse();
+    assert_eq!(seen, launched, "newest first, each run exactly once");
+    let (_, failed) = json_of(srv.get(&key, "/api/v1/workspaces/default/runs?status=FAILED"));
+    assert_eq!(failed["results"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        srv.get(&key, "/api/v1/workspaces/default/runs?limit=0")
+            .status(),
+        400
+    );
+    assert_eq!(
+        srv.get(&key, "/api/v1/workspaces/default/runs?status=BOGUS")
+            .status(),
+        400
+    );
+}
+
+fn workflow_versions_and_definition_errors(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    let mut wf = invoice_workflow();
+    let created = srv.create_workflow(&key, &wf);
+    assert_eq!(created["version"], 1);
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&wf)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("WORKFLOW_EXISTS"))
+    );
+
+    // No runs yet: an edit changes version 1 in place.
+    wf["name"] = json!("Invoice check (edited)");
+    let (status, edited) = json_of(
+        srv.put(&key, "/api/v1/workspaces/default/workflows/invoice")
+            .json(&wf)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, edited["version"].as_i64()), (200, Some(1)));
+    assert_eq!(edited["name"], "Invoice check (edited)");
+
+    // After a run, version 1 is frozen and an edit creates version 2.
+    let (_, run) = srv.launch(
+        &key,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(run["workflow"]["version"], 1);
+    wf["steps"][0]["config"]["schema"]["required"] =
+        json!(["id", "customer", "lines", "total", "currency"]);
+    let (status, v2) = json_of(
+        srv.put(&key, "/api/v1/workspaces/default/workflows/invoice")
+            .json(&wf)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, v2["version"].as_i64()), (200, Some(2)));
+    assert_ne!(v2["digest"], edited["digest"]);
+    let (_, v1) = json_of(srv.get(
+        &key,
+        "/api/v1/workspaces/default/workflows/invoice?version=1",
+    ));
+    assert_eq!(v1["digest"], edited["digest"]);
+    let (_, run2) = srv.launch(
+        &key,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(
+        (
+            run2["workflow"]["version"].as_i64(),
+            run2["result"].as_str()
+        ),
+        (Some(2), Some("FAIL"))
+    );
+    let (_, list) = json_of(srv.get(&key, "/api/v1/workspaces/default/workflows"));
+    assert_eq!(list["results"].as_array().unwrap().len(), 1);
+    assert_eq!(list["results"][0]["version"], 2);
+
+    // Definitions are checked before anything is stored.
+    let bad_schema = json!({"slug": "bad", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"type": 12}}}]});
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&bad_schema)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("INVALID_WORKFLOW")),
+        "{err}"
+    );
+    assert_eq!(
+        err["errors"][0]["findings"][0]["code"],
+        "config.schema_invalid"
+    );
+    let unknown = json!({"slug": "bad", "steps": [{"key": "s", "validator": "no-such-validator"}]});
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&unknown)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400);
+    assert!(err["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unknown validator"));
+    let remote_ref = json!({"slug": "bad", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"$ref": "http://169.254.169.254/latest"}}}]});
+    assert_eq!(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&remote_ref)
+            .send()
+            .unwrap()
+            .status(),
+        400
+    );
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .body("{not json")
+            .header("content-type", "application/json")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, err["code"].as_str()), (400, Some("INVALID_JSON")));
+    assert_eq!(
+        srv.get(&key, "/api/v1/workspaces/default/workflows/bad")
+            .status(),
+        404
+    );
+
+    let (_, validators) = json_of(srv.get(&key, "/api/v1/validators"));
+    let v = &validators["results"][0];
+    assert_eq!(v["slug"], "json-schema");
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+}
+
+fn validator_deadline_and_memory_cap(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    // 16 MiB of guest memory and 2 ms per call: enough for small documents only.
+    let srv = inst.serve(&[
+        "--validator-memory-mib",
+        "16",
+        "--validator-timeout-ms",
+        "2000",
+        "--max-inline-bytes",
+        "50000000",
+    ]);
+    srv.create_workflow(&key, &invoice_workflow());
+
+    let big = big_invoice(60_000);
+    assert!(big.len() > 4 << 20);
+    let (status, run) = srv.launch(&key, "invoice", "application/json", big);
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        (
+            run["status"].as_str(),
+            run["result"].as_str(),
+            run["error_category"].as_str()
+        ),
+        (Some("FAILED"), Some("ERROR"), Some("OOM")),
+        "{run}"
+    );
+    assert_eq!(finding_codes(&run), ["validator.memory_exceeded"]);
+
+    // The server keeps serving after the failure.
+    let (_, ok) = srv.launch(
+        &key,
+        "invoice",
+        "application/json",
+        example("invoice-valid.json"),
+    );
+    assert_eq!(ok["result"], "PASS");
+    drop(srv);
+
+    let srv = inst.serve(&[
+        "--validator-timeout-ms",
+        "1",
+        "--max-inline-bytes",
+        "50000000",
+    ]);
+    let (status, run) = srv.launch(&key, "invoice", "application/json", big_invoice(20_000));
+    assert_eq!(status, 201);
+    assert_eq!(
+        (
+            run["status"].as_str(),
+            run["result"].as_str(),
+            run["error_category"].as_str()
+        ),
+        (Some("TIMED_OUT"), Some("TIMED_OUT"), Some("TIMEOUT")),
+        "{run}"
+    );
+    assert_eq!(finding_codes(&run), ["validator.deadline_exceeded"]);
+}
+
+/// An invoice with `lines` line items (about 110 bytes each).
+pub fn big_invoice(lines: usize) -> Vec<u8> {
+    let items: Vec<Value> = (0..lines).map(|i| json!({"sku": format!("ABC-{i:06}"), "qty": 1 + i % 9, "unit_price": 1.25, "note": "padding padding padding"})).collect();
+    serde_json::to_vec(&json!({"id": "INV-000001", "customer": {"name": "A", "email": "a@example.org"}, "lines": items, "total": 1.0})).unwrap()
+}

@@ -1,0 +1,260 @@
+//! Test harness: starts the real `validibot` binary against a fresh SQLite
+//! file or a fresh PostgreSQL database, and talks HTTP to it.
+//!
+//! PostgreSQL tests need `VALIDIBOT_TEST_POSTGRES_URL` (an admin URL on a
+//! server the tests may create databases on); `.ci/test` starts one. Without it
+//! they fail with a message saying so — they never skip.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_validibot");
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `mod sqlite { #[test] fn name() }` and `mod postgres { … }` for each test fn.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Postgres) } )*
+        }
+    };
+}
+
+/// A data dir and database that one or more processes share.
+pub struct Instance {
+    pub data: tempfile::TempDir,
+    pub database_url: String,
+}
+
+impl Instance {
+    pub fn new(backend: Backend) -> Instance {
+        let data = tempfile::tempdir().unwrap();
+        let database_url = match backend {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                data.path().join("validibot.db").display()
+            ),
+            Backend::Postgres => fresh_postgres_database(),
+        };
+        Instance { data, database_url }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("VALIDIBOT_DATA_DIR", self.data.path())
+            .env("VALIDIBOT_DATABASE_URL", &self.database_url)
+            .env("VALIDIBOT_LOG", "warn");
+        cmd
+    }
+
+    /// Runs a CLI command to completion; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "validibot {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a user with a role in the default workspace and returns an API key.
+    pub fn user(&self, name: &str, role: &str) -> String {
+        self.cli(&["admin", "create-user", "--username", name, "--role", role]);
+        self.cli(&["admin", "create-api-key", "--username", name])
+            .trim()
+            .to_owned()
+    }
+
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("validibot listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
+            .to_owned();
+        Server {
+            child,
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn worker(&self, extra: &[&str]) -> Child {
+        let mut args = vec!["worker"];
+        args.extend_from_slice(extra);
+        self.command(&args).stdout(Stdio::null()).spawn().unwrap()
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub client: Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    pub fn get(&self, key: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap()
+    }
+    pub fn post(&self, key: &str, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(key)
+    }
+    pub fn put(&self, key: &str, path: &str) -> RequestBuilder {
+        self.client.put(self.url(path)).bearer_auth(key)
+    }
+
+    /// Creates a workflow from a definition; panics unless 201.
+    pub fn create_workflow(&self, key: &str, def: &Value) -> Value {
+        let resp = self
+            .post(key, "/api/v1/workspaces/default/workflows")
+            .json(def)
+            .send()
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().unwrap();
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Launches with a raw body; returns (status, body).
+    pub fn launch(
+        &self,
+        key: &str,
+        slug: &str,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
+        let resp = self
+            .post(
+                key,
+                &format!("/api/v1/workspaces/default/workflows/{slug}/runs"),
+            )
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .unwrap();
+        json_of(resp)
+    }
+
+    /// Polls a run until it is COMPLETED.
+    pub fn wait_run(&self, key: &str, url: &str, timeout: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let run: Value = self.get(key, url).json().unwrap();
+            if run["state"] == "COMPLETED" {
+                return run;
+            }
+            assert!(start.elapsed() < timeout, "run {url} did not finish: {run}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+pub fn json_of(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
+    )
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("examples")
+}
+
+pub fn example(name: &str) -> Vec<u8> {
+    std::fs::read(examples_dir().join(name)).unwrap()
+}
+
+pub fn invoice_workflow() -> Value {
+    serde_json::from_slice(&example("invoice-workflow.json")).unwrap()
+}
+
+/// Codes of a run's findings, sorted.
+pub fn finding_codes(run: &Value) -> Vec<String> {
+    let mut codes: Vec<String> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["code"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    codes.sort();
+    codes
+}
+
+fn fresh_postgres_database() -> String {
+    let admin = std::env::var("VALIDIBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("PostgreSQL tests need VALIDIBOT_TEST_POSTGRES_URL (e.g. postgres://validibot@127.0.0.1:5433/postgres); run `bash .ci/test`, which starts one")
+    });
+    let name = format!("vb_test_{}", uuid::Uuid::now_v7().simple());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+    });
+    let (prefix, _) = admin.rsplit_once('/').expect("admin URL ends with /DBNAME");
+    format!("{prefix}/{name}")
+}
