@@ -92,7 +92,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Jobs run at once by this process's worker (default: 2 × CPUs, at least 4).
+    /// Jobs run at once by this process's worker (default: 4 × CPUs, at least 8).
     #[arg(long, env = "VALIDIBOT_WORKER_CONCURRENCY")]
     pub concurrency: Option<usize>,
     /// Lease length; a job whose worker stops heartbeating is retaken after this.
@@ -115,10 +115,10 @@ pub struct WorkerArgs {
 impl WorkerArgs {
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or_else(|| {
-            (2 * std::thread::available_parallelism()
+            (4 * std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2))
-            .max(4)
+            .max(8)
         })
     }
     pub fn lease(&self) -> Duration {

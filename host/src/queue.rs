@@ -7,7 +7,9 @@
 use anyhow::Result;
 use sqlx::{Any, Row, Transaction};
 
+use crate::args;
 use crate::clock::now_us;
+use crate::db::batch::Stmt;
 use crate::db::{Backend, Db};
 use crate::ids::new_id;
 
@@ -23,21 +25,46 @@ pub struct Lease {
 const CLAIMABLE: &str =
     "((state = 'queued' AND available_at <= $3) OR (state = 'leased' AND lease_expires_at < $3))";
 
-pub async fn enqueue(
-    tx: &mut Transaction<'static, Any>,
+/// Who takes a job at enqueue time: a worker in this process with a free slot.
+pub struct Taker<'a> {
+    pub owner: &'a str,
+    pub lease_us: i64,
+}
+
+/// Enqueues the run's job. With a `taker`, the job is created already leased
+/// to it (attempt 1), which spares the launching process a claim round-trip;
+/// if that process dies, the lease expires and any worker takes the job.
+pub fn enqueue(
     run_id: &str,
     max_attempts: i64,
-) -> Result<String> {
+    taker: Option<&Taker<'_>>,
+) -> (String, Stmt, Option<Lease>) {
     let id = new_id();
     let now = now_us();
-    sqlx::query("INSERT INTO jobs (id, run_id, state, attempts, max_attempts, available_at, created_at) VALUES ($1, $2, 'queued', 0, $3, $4, $4)")
-        .bind(&id)
-        .bind(run_id)
-        .bind(max_attempts)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(id)
+    match taker {
+        None => {
+            let stmt = Stmt::new(
+                "INSERT INTO jobs (id, run_id, state, attempts, max_attempts, available_at, created_at) VALUES ($1, $2, 'queued', 0, $3, $4, $4)",
+                args![&id, run_id, max_attempts, now],
+            );
+            (id, stmt, None)
+        }
+        Some(t) => {
+            let stmt = Stmt::new(
+                "INSERT INTO jobs (id, run_id, state, attempts, max_attempts, available_at, lease_owner, lease_token, lease_expires_at, created_at)
+                 VALUES ($1, $2, 'leased', 1, $3, $4, $5, 1, $6, $4)",
+                args![&id, run_id, max_attempts, now, t.owner, now + t.lease_us],
+            );
+            let lease = Lease {
+                job_id: id.clone(),
+                run_id: run_id.to_owned(),
+                token: 1,
+                attempts: 1,
+                max_attempts,
+            };
+            (id, stmt, Some(lease))
+        }
+    }
 }
 
 /// Claims one specific job (the fast path for a run launched in this process).
@@ -122,28 +149,20 @@ pub async fn heartbeat(db: &Db, lease: &Lease, lease_us: i64) -> Result<bool> {
     Ok(res.rows_affected() == 1)
 }
 
-/// Starts a transaction that may write this job's results, or `None` if the lease is gone.
-/// Its first statement is a write, so SQLite takes the write lock up front.
-pub async fn begin_fenced(db: &Db, lease: &Lease) -> Result<Option<Transaction<'static, Any>>> {
-    let mut tx = db.write.begin().await?;
-    let held = sqlx::query("UPDATE jobs SET lease_owner = lease_owner WHERE id = $1 AND lease_token = $2 AND state = 'leased'")
-        .bind(&lease.job_id)
-        .bind(lease.token)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    Ok(held.then_some(tx))
+/// Fence for writing a step's result: holds only while the lease is ours.
+pub fn still_held(lease: &Lease) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET lease_owner = lease_owner WHERE id = $1 AND lease_token = $2 AND state = 'leased'",
+        args![&lease.job_id, lease.token],
+    )
 }
 
-/// Removes the finished job (inside the fenced transaction that records the result).
-pub async fn complete(tx: &mut Transaction<'static, Any>, lease: &Lease) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2")
-        .bind(&lease.job_id)
-        .bind(lease.token)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Fence for closing a run: removes the job, only while the lease is ours.
+pub fn complete(lease: &Lease) -> Stmt {
+    Stmt::new(
+        "DELETE FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'leased'",
+        args![&lease.job_id, lease.token],
+    )
 }
 
 /// Puts the job back for another attempt after `backoff_us` (system errors only).

@@ -5,6 +5,8 @@
 //!   `{content, content_type, content_encoding?: "utf-8"|"base64", filename?, metadata?}`;
 //! - multipart/form-data: a `file` part (streamed to disk) and an optional `metadata` part.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -23,6 +25,8 @@ pub const ENVELOPE_TYPE: &str = "application/vnd.validibot.envelope+json";
 
 pub struct LaunchInput {
     pub blob: StoredBlob,
+    /// The content, when it was read into memory (raw and envelope modes).
+    pub bytes: Option<Arc<Vec<u8>>>,
     pub content_type: String,
     pub filename: Option<String>,
     pub metadata: serde_json::Value,
@@ -94,6 +98,7 @@ pub async fn read(
         let blob = state.blobs.put_bytes(&bytes).await?;
         return Ok(LaunchInput {
             blob,
+            bytes: Some(Arc::new(bytes)),
             content_type: essence(&env.content_type),
             filename: env.filename,
             metadata,
@@ -128,6 +133,7 @@ pub async fn read(
     let blob = state.blobs.put_bytes(&body).await?;
     Ok(LaunchInput {
         blob,
+        bytes: Some(Arc::new(body)),
         content_type,
         filename,
         metadata,
@@ -212,6 +218,7 @@ async fn read_multipart(
         file.ok_or_else(|| ApiError::bad_request("INVALID_MULTIPART", "missing the `file` part"))?;
     Ok(LaunchInput {
         blob,
+        bytes: None,
         content_type,
         filename,
         metadata,

@@ -16,6 +16,7 @@ use super::launch_input;
 use super::workflows::workflow_not_found;
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::queue::Taker;
 use crate::runs::launch::{self, Idempotency, Launched, NewSubmission};
 use crate::runs::view::{self, ListFilter, RunView};
 use crate::runs::RunStatus;
@@ -41,7 +42,7 @@ pub async fn launch(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowLaunch).await?;
-    let workflow = workflows::get(&state.db, &workspace.id, &slug, q.version)
+    let workflow = workflows::get_meta(&state.db, &workspace.id, &slug, q.version)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
     let headers = request.headers().clone();
@@ -61,11 +62,21 @@ pub async fn launch(
         )),
         key,
     });
+    let content = input.bytes;
     let submission = NewSubmission {
         blob: input.blob,
         filename: input.filename,
         content_type: input.content_type,
         metadata: input.metadata,
+    };
+    // With a free local worker slot, the job is created already leased to it.
+    let reservation = state.dispatch.as_ref().and_then(|d| d.reserve());
+    let taker = match (&state.dispatch, &reservation) {
+        (Some(d), Some(_)) => Some(Taker {
+            owner: &d.owner,
+            lease_us: d.lease_us(),
+        }),
+        _ => None,
     };
     let launched = launch::launch(
         &state.db,
@@ -74,13 +85,20 @@ pub async fn launch(
         &submission,
         idempotency.as_ref(),
         state.settings.max_attempts,
+        taker.as_ref(),
     )
     .await?;
     let run_id = match launched {
-        Launched::New { run_id, job_id } => {
+        Launched::New {
+            run_id,
+            job_id,
+            lease,
+        } => {
             let done = state.waiters.register(&run_id);
-            if let Some(dispatch) = &state.dispatch {
-                dispatch.offer(job_id);
+            match (&state.dispatch, reservation, lease) {
+                (Some(d), Some(r), Some(lease)) => d.run(r, lease, content),
+                (Some(d), _, _) => d.offer(job_id),
+                (None, _, _) => {}
             }
             wait_for(&state, &run_id, done, wait).await?;
             run_id

@@ -8,23 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use super::ExecContext;
+use crate::args;
 use crate::clock::now_us;
+use crate::db::batch::Stmt;
 use crate::findings::{Finding, Output, Severity};
 use crate::plugins::{CallError, CallInput};
 use crate::queue::{self, Lease};
 use crate::runs::{ErrorCategory, RunStatus};
-
-struct PlannedStep {
-    position: i64,
-    key: String,
-    validator: String,
-    validator_version: String,
-    config: String,
-    ruleset: Option<String>,
-}
+use crate::workflows::Step;
 
 struct StepResult {
     status: &'static str,
@@ -42,10 +36,12 @@ struct Final {
 }
 
 /// Executes a leased job to completion (or hands it back for a retry).
-pub async fn execute(ctx: &ExecContext, lease: Lease) {
+/// `content` is the submission when the caller already holds it in memory
+/// (a launch in this process); otherwise it is read from blob storage.
+pub async fn execute(ctx: &ExecContext, lease: Lease, content: Option<Arc<Vec<u8>>>) {
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
-    let outcome = run_steps(ctx, &lease, &lost).await;
+    let outcome = run_steps(ctx, &lease, &lost, content).await;
     heartbeat.abort();
     if let Err(e) = outcome {
         tracing::warn!(run_id = %lease.run_id, attempt = lease.attempts, "system error: {e:#}");
@@ -82,7 +78,12 @@ fn spawn_heartbeat(
     })
 }
 
-async fn run_steps(ctx: &ExecContext, lease: &Lease, lost: &AtomicBool) -> Result<()> {
+async fn run_steps(
+    ctx: &ExecContext,
+    lease: &Lease,
+    lost: &AtomicBool,
+    content: Option<Arc<Vec<u8>>>,
+) -> Result<()> {
     if lease.attempts > lease.max_attempts {
         let detail = format!(
             "gave up after {} attempts (worker lost or system errors)",
@@ -112,22 +113,23 @@ async fn run_steps(ctx: &ExecContext, lease: &Lease, lost: &AtomicBool) -> Resul
     let deadline_us = started_at + run.get::<i64, _>(2) * 1_000_000;
     let sha256: String = run.get(3);
     let content_type: String = run.get(4);
-    let steps: Vec<PlannedStep> = sqlx::query("SELECT position, key, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
-        .bind(run.get::<String, _>(5))
-        .fetch_all(&ctx.db.read)
-        .await?
-        .iter()
-        .map(|s| PlannedStep { position: s.get(0), key: s.get(1), validator: s.get(2), validator_version: s.get(3), config: s.get(4), ruleset: s.get(5) })
-        .collect();
-    let done: Vec<i64> = sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
-        .bind(&lease.run_id)
-        .fetch_all(&ctx.db.read)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let content = ctx.blobs.read(&sha256).await?;
-    let content = Arc::new(content);
+    let steps = crate::workflows::store::frozen_steps(&ctx.db, &run.get::<String, _>(5)).await?;
+    // Only a retried job can have steps recorded by an earlier attempt.
+    let done: Vec<i64> = if lease.attempts > 1 {
+        sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
+            .bind(&lease.run_id)
+            .fetch_all(&ctx.db.read)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        vec![]
+    };
+    let content = match content {
+        Some(c) => c,
+        None => Arc::new(ctx.blobs.read(&sha256).await?),
+    };
 
     for (i, step) in steps.iter().enumerate() {
         if done.contains(&step.position) {
@@ -176,11 +178,16 @@ async fn run_steps(ctx: &ExecContext, lease: &Lease, lost: &AtomicBool) -> Resul
             )
             .await;
         }
-        let Some(mut tx) = queue::begin_fenced(&ctx.db, lease).await? else {
-            return Ok(());
-        };
-        record_step(&mut tx, &lease.run_id, step, &result).await?;
-        tx.commit().await?;
+        if !ctx
+            .db
+            .write_tx(
+                Some(queue::still_held(lease)),
+                step_stmts(&lease.run_id, step, &result)?,
+            )
+            .await?
+        {
+            return Ok(()); // the lease moved to another worker
+        }
     }
     Ok(())
 }
@@ -188,7 +195,7 @@ async fn run_steps(ctx: &ExecContext, lease: &Lease, lost: &AtomicBool) -> Resul
 /// Calls the step's validator; `Err` only for host/system failures worth a retry.
 async fn run_step(
     ctx: &ExecContext,
-    step: &PlannedStep,
+    step: &Step,
     content: Arc<Vec<u8>>,
     content_type: &str,
     remaining: Duration,
@@ -210,8 +217,8 @@ async fn run_step(
             RunStatus::Failed,
         ));
     };
-    let config = step.config.clone();
-    let ruleset = step.ruleset.clone();
+    let config = step.config_text.clone();
+    let ruleset = step.ruleset.as_ref().map(|r| r.to_string());
     let ct = content_type.to_owned();
     let call = tokio::task::spawn_blocking(move || {
         let input = CallInput {
@@ -295,17 +302,15 @@ fn failed(
 async fn finish(
     ctx: &ExecContext,
     lease: &Lease,
-    steps: Option<(&[PlannedStep], Option<&StepResult>)>,
+    steps: Option<(&[Step], Option<&StepResult>)>,
     fin: Final,
 ) -> Result<()> {
-    let Some(mut tx) = queue::begin_fenced(&ctx.db, lease).await? else {
-        return Ok(());
-    };
+    let mut stmts = Vec::new();
     if let Some((rest, current)) = steps {
         let mut rest = rest.iter();
         if let Some(result) = current {
             let step = rest.next().expect("the current step is first");
-            record_step(&mut tx, &lease.run_id, step, result).await?;
+            stmts.extend(step_stmts(&lease.run_id, step, result)?);
         }
         let now = now_us();
         for step in rest {
@@ -317,87 +322,82 @@ async fn finish(
                 findings: vec![],
                 error: None,
             };
-            record_step(&mut tx, &lease.run_id, step, &skipped).await?;
+            stmts.extend(step_stmts(&lease.run_id, step, &skipped)?);
         }
     }
-    sqlx::query("UPDATE runs SET status = $1, error_category = $2, error_detail = $3, finished_at = $4, started_at = COALESCE(started_at, $4) WHERE id = $5")
-        .bind(fin.status.as_str())
-        .bind(fin.category.map(ErrorCategory::as_str))
-        .bind(fin.detail)
-        .bind(now_us())
-        .bind(&lease.run_id)
-        .execute(&mut *tx)
-        .await?;
-    queue::complete(&mut tx, lease).await?;
-    tx.commit().await?;
+    stmts.push(Stmt::new(
+        "UPDATE runs SET status = $1, error_category = $2, error_detail = $3, finished_at = $4, started_at = COALESCE(started_at, $4) WHERE id = $5",
+        args![fin.status.as_str(), fin.category.map(ErrorCategory::as_str), fin.detail, now_us(), &lease.run_id],
+    ));
+    // Deleting the job is the fence: if our lease is gone, nothing is written.
+    if !ctx.db.write_tx(Some(queue::complete(lease)), stmts).await? {
+        tracing::warn!(run_id = %lease.run_id, "lease lost before the result was recorded; another worker owns the run");
+    }
     Ok(())
 }
 
 /// Rows of findings per INSERT statement.
 const FINDINGS_PER_INSERT: usize = 100;
 
-async fn record_step(
-    tx: &mut Transaction<'static, Any>,
-    run_id: &str,
-    step: &PlannedStep,
-    r: &StepResult,
-) -> Result<()> {
+fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
     let (started_at, finished_at) = if r.status == "SKIPPED" {
         (None, None)
     } else {
         (Some(r.started_at), Some(r.finished_at))
     };
-    sqlx::query(
+    let mut stmts = vec![Stmt::new(
         "INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(crate::ids::new_id())
-    .bind(run_id)
-    .bind(step.position)
-    .bind(&step.key)
-    .bind(&step.validator)
-    .bind(&step.validator_version)
-    .bind(r.status)
-    .bind(started_at)
-    .bind(finished_at)
-    .bind(serde_json::to_string(&r.outputs)?)
-    .bind(&r.error)
-    .execute(&mut **tx)
-    .await?;
+        args![
+            crate::ids::new_id(),
+            run_id,
+            step.position,
+            &step.key,
+            &step.validator,
+            &step.validator_version,
+            r.status,
+            started_at,
+            finished_at,
+            serde_json::to_string(&r.outputs)?,
+            r.error.clone()
+        ],
+    )];
     for (chunk_no, chunk) in r.findings.chunks(FINDINGS_PER_INSERT).enumerate() {
-        let mut sql = String::from("INSERT INTO findings (run_id, step_position, position, severity, code, message, path, meta) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 8;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
-        let mut q = sqlx::query(&sql);
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 8;
+                format!(
+                    "(${},${},${},${},${},${},${},${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
+            })
+            .collect();
+        let mut values = Vec::with_capacity(chunk.len() * 8);
         for (i, f) in chunk.iter().enumerate() {
-            q = q
-                .bind(run_id)
-                .bind(step.position)
-                .bind((chunk_no * FINDINGS_PER_INSERT + i) as i64)
-                .bind(f.severity.as_str())
-                .bind(&f.code)
-                .bind(&f.message)
-                .bind(&f.path)
-                .bind(f.meta.as_ref().map(|m| m.to_string()));
+            values.extend(args![
+                run_id,
+                step.position,
+                (chunk_no * FINDINGS_PER_INSERT + i) as i64,
+                f.severity.as_str(),
+                &f.code,
+                &f.message,
+                &f.path,
+                f.meta.as_ref().map(|m| m.to_string())
+            ]);
         }
-        q.execute(&mut **tx).await?;
+        stmts.push(Stmt::new(
+            format!("INSERT INTO findings (run_id, step_position, position, severity, code, message, path, meta) VALUES {}", rows.join(",")),
+            values,
+        ));
     }
-    Ok(())
+    Ok(stmts)
 }
 
 async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<()> {

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::executor::execute;
 use super::ExecContext;
-use crate::queue;
+use crate::queue::{self, Lease};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -17,13 +17,46 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
 }
 
-/// Hands a just-enqueued job to the local worker; dropped hand-offs are found by polling.
+/// The API's handle on the embedded worker.
 #[derive(Clone)]
-pub struct Dispatch(mpsc::Sender<String>);
+pub struct Dispatch {
+    offers: mpsc::Sender<String>,
+    slots: Arc<Semaphore>,
+    ctx: Arc<ExecContext>,
+    pub owner: Arc<str>,
+}
+
+/// A free worker slot, held from launch until the run's execution ends.
+pub struct Reservation {
+    _permit: OwnedSemaphorePermit,
+}
 
 impl Dispatch {
+    /// Hands a queued job to the local worker; a dropped hand-off is found by polling.
     pub fn offer(&self, job_id: String) {
-        let _ = self.0.try_send(job_id);
+        let _ = self.offers.try_send(job_id);
+    }
+
+    /// A free slot, if any: the launch may then create its job already leased to us.
+    pub fn reserve(&self) -> Option<Reservation> {
+        self.slots
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|p| Reservation { _permit: p })
+    }
+
+    pub fn lease_us(&self) -> i64 {
+        self.ctx.lease.as_micros() as i64
+    }
+
+    /// Executes a job that was leased to this worker at enqueue time.
+    pub fn run(&self, reservation: Reservation, lease: Lease, content: Option<Arc<Vec<u8>>>) {
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            execute(&ctx, lease, content).await;
+            drop(reservation);
+        });
     }
 }
 
@@ -41,9 +74,15 @@ pub fn spawn(
         std::process::id(),
         crate::ids::new_id()
     );
+    let ctx = Arc::new(ctx);
+    let slots = Arc::new(Semaphore::new(config.concurrency));
+    let dispatch = Dispatch {
+        offers: tx,
+        slots: slots.clone(),
+        ctx: ctx.clone(),
+        owner: owner.clone().into(),
+    };
     let handle = tokio::spawn(async move {
-        let ctx = Arc::new(ctx);
-        let slots = Arc::new(Semaphore::new(config.concurrency));
         let lease_us = ctx.lease.as_micros() as i64;
         tracing::info!(%owner, concurrency = config.concurrency, "worker started");
         let mut poll = tokio::time::interval(config.poll_interval);
@@ -56,7 +95,7 @@ pub fn spawn(
                     let (ctx, owner) = (ctx.clone(), owner.clone());
                     tokio::spawn(async move {
                         match queue::claim_job(&ctx.db, &job_id, &owner, lease_us).await {
-                            Ok(Some(lease)) => execute(&ctx, lease).await,
+                            Ok(Some(lease)) => execute(&ctx, lease, None).await,
                             Ok(None) => {}
                             Err(e) => tracing::warn!(%job_id, "claim failed: {e:#}"),
                         }
@@ -73,7 +112,7 @@ pub fn spawn(
                                 let Ok(permit) = slots.clone().acquire_owned().await else { break };
                                 let ctx = ctx.clone();
                                 tokio::spawn(async move {
-                                    execute(&ctx, lease).await;
+                                    execute(&ctx, lease, None).await;
                                     drop(permit);
                                 });
                             }
@@ -88,7 +127,7 @@ pub fn spawn(
         let _ = slots.acquire_many(config.concurrency as u32).await;
         tracing::info!(%owner, "worker stopped");
     });
-    (Dispatch(tx), handle)
+    (dispatch, handle)
 }
 
 fn hostname() -> String {

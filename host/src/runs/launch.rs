@@ -4,7 +4,9 @@
 use anyhow::Result;
 use sqlx::Row;
 
+use crate::args;
 use crate::clock::now_us;
+use crate::db::batch::Stmt;
 use crate::db::{is_unique_violation, Backend, Db};
 use crate::ids::new_id;
 use crate::queue;
@@ -25,7 +27,12 @@ pub struct Idempotency {
 
 pub enum Launched {
     /// A new run and its job.
-    New { run_id: String, job_id: String },
+    /// A new run and its job; `lease` when the job was taken at enqueue.
+    New {
+        run_id: String,
+        job_id: String,
+        lease: Option<queue::Lease>,
+    },
     /// The idempotency key was used before for the same request.
     Replay {
         run_id: String,
@@ -42,69 +49,72 @@ pub async fn launch(
     submission: &NewSubmission,
     idempotency: Option<&Idempotency>,
     max_attempts: i64,
+    taker: Option<&queue::Taker<'_>>,
 ) -> Result<Launched> {
     let now = now_us();
     let submission_id = new_id();
     let run_id = new_id();
-    let mut tx = db.write.begin().await?;
-    sqlx::query(
+    let mut stmts = vec![Stmt::new(
         "INSERT INTO submissions (id, workspace_id, sha256, size, filename, content_type, metadata, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&submission_id)
-    .bind(&workflow.workspace_id)
-    .bind(&submission.blob.sha256)
-    .bind(submission.blob.size)
-    .bind(&submission.filename)
-    .bind(&submission.content_type)
-    .bind(submission.metadata.to_string())
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+        args![
+            &submission_id,
+            &workflow.workspace_id,
+            &submission.blob.sha256,
+            submission.blob.size,
+            submission.filename.clone(),
+            &submission.content_type,
+            submission.metadata.to_string(),
+            user_id,
+            now
+        ],
+    )];
     if db.backend == Backend::Postgres {
         // Conflicts with an in-place workflow edit, which must not change a version that has runs.
-        sqlx::query("SELECT id FROM workflows WHERE id = $1 FOR SHARE")
-            .bind(&workflow.id)
-            .execute(&mut *tx)
-            .await?;
+        stmts.push(Stmt::new(
+            "SELECT id FROM workflows WHERE id = $1 FOR SHARE",
+            args![&workflow.id],
+        ));
     }
-    sqlx::query(
-        "INSERT INTO runs (id, workspace_id, workflow_id, submission_id, status, created_by, created_at)
-         VALUES ($1, $2, $3, $4, 'PENDING', $5, $6)",
-    )
-    .bind(&run_id)
-    .bind(&workflow.workspace_id)
-    .bind(&workflow.id)
-    .bind(&submission_id)
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    stmts.push(Stmt::new(
+        "INSERT INTO runs (id, workspace_id, workflow_id, submission_id, status, created_by, created_at, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![
+            &run_id,
+            &workflow.workspace_id,
+            &workflow.id,
+            &submission_id,
+            if taker.is_some() { "RUNNING" } else { "PENDING" },
+            user_id,
+            now,
+            taker.map(|_| now)
+        ],
+    ));
     if let Some(idem) = idempotency {
-        let inserted = sqlx::query(
+        stmts.push(Stmt::new(
             "INSERT INTO idempotency_keys (workspace_id, user_id, key, request_hash, run_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&workflow.workspace_id)
-        .bind(user_id)
-        .bind(&idem.key)
-        .bind(&idem.request_hash)
-        .bind(&run_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return previous(db, &workflow.workspace_id, user_id, idem).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
+            args![&workflow.workspace_id, user_id, &idem.key, &idem.request_hash, &run_id, now],
+        ));
     }
-    let job_id = queue::enqueue(&mut tx, &run_id, max_attempts).await?;
-    tx.commit().await?;
-    Ok(Launched::New { run_id, job_id })
+    let (job_id, enqueue, lease) = queue::enqueue(&run_id, max_attempts, taker);
+    stmts.push(enqueue);
+    match db.write_tx(None, stmts).await {
+        Ok(_) => Ok(Launched::New {
+            run_id,
+            job_id,
+            lease,
+        }),
+        Err(e) if idempotency.is_some() && is_unique_violation(&e) => {
+            previous(
+                db,
+                &workflow.workspace_id,
+                user_id,
+                idempotency.expect("checked"),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn previous(

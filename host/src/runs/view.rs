@@ -150,10 +150,7 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut run = run_of(&row);
-    let planned = sqlx::query("SELECT position, key, name, validator, validator_version FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
-        .bind(&run.workflow_id)
-        .fetch_all(&db.read)
-        .await?;
+    let planned = crate::workflows::store::frozen_steps(db, &run.workflow_id).await?;
     let recorded = sqlx::query("SELECT position, status, started_at, finished_at, outputs, error FROM step_runs WHERE run_id = $1")
         .bind(run_id)
         .fetch_all(&db.read)
@@ -163,8 +160,8 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
         .fetch_all(&db.read)
         .await?;
     let mut steps = Vec::with_capacity(planned.len());
-    for p in planned {
-        let position: i64 = p.get(0);
+    for p in planned.iter() {
+        let position = p.position;
         let rec = recorded.iter().find(|r| r.get::<i64, _>(0) == position);
         let step_findings: Vec<Finding> = findings
             .iter()
@@ -203,10 +200,10 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             None => ("PENDING".into(), None, None, vec![], None),
         };
         steps.push(StepView {
-            key: p.get(1),
-            name: p.get(2),
-            validator: p.get(3),
-            validator_version: p.get(4),
+            key: p.key.clone(),
+            name: p.name.clone(),
+            validator: p.validator.clone(),
+            validator_version: p.validator_version.clone(),
             status,
             started_at,
             finished_at,

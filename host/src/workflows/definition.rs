@@ -142,6 +142,7 @@ impl DefinitionInput {
                 key: s.key,
                 validator: s.validator,
                 validator_version: plugin.meta.version.clone(),
+                config_text: s.config.to_string(),
                 config: s.config,
                 ruleset: s.ruleset,
             });

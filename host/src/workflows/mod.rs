@@ -14,6 +14,9 @@ pub struct Step {
     pub validator: String,
     pub validator_version: String,
     pub config: serde_json::Value,
+    /// `config` as stored (validators cache compiled configs by this text).
+    #[serde(skip)]
+    pub config_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<serde_json::Value>,
 }

@@ -1,5 +1,8 @@
 //! Persistence for workflows and their steps.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use anyhow::Result;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -134,7 +137,7 @@ async fn insert_steps(
         .bind(&s.name)
         .bind(&s.validator)
         .bind(&s.validator_version)
-        .bind(s.config.to_string())
+        .bind(&s.config_text)
         .bind(s.ruleset.as_ref().map(|r| r.to_string()))
         .execute(&mut **tx)
         .await?;
@@ -142,8 +145,24 @@ async fn insert_steps(
     Ok(())
 }
 
-/// The latest version, or the given one.
+/// The latest version, or the given one, with its steps.
 pub async fn get(
+    db: &Db,
+    workspace_id: &str,
+    slug: &str,
+    version: Option<i64>,
+) -> Result<Option<Workflow>> {
+    match get_meta(db, workspace_id, slug, version).await? {
+        Some(mut wf) => {
+            wf.steps = load_steps(db, &wf.id).await?;
+            Ok(Some(wf))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Like [`get`] but without the steps (`steps` is empty): what a launch needs.
+pub async fn get_meta(
     db: &Db,
     workspace_id: &str,
     slug: &str,
@@ -162,10 +181,7 @@ pub async fn get(
             .fetch_optional(&db.read)
             .await?,
     };
-    match row {
-        Some(r) => Ok(Some(with_steps(db, r).await?)),
-        None => Ok(None),
-    }
+    Ok(row.map(|r| workflow_of(&r)))
 }
 
 pub async fn get_by_id(db: &Db, id: &str) -> Result<Workflow> {
@@ -194,24 +210,14 @@ pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<Workflow>> {
 }
 
 async fn with_steps(db: &Db, r: AnyRow) -> Result<Workflow> {
-    let id: String = r.get(0);
-    let steps = sqlx::query("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
-        .bind(&id)
-        .fetch_all(&db.read)
-        .await?
-        .into_iter()
-        .map(|s| Step {
-            position: s.get(0),
-            key: s.get(1),
-            name: s.get(2),
-            validator: s.get(3),
-            validator_version: s.get(4),
-            config: serde_json::from_str(&s.get::<String, _>(5)).unwrap_or_default(),
-            ruleset: s.get::<Option<String>, _>(6).and_then(|t| serde_json::from_str(&t).ok()),
-        })
-        .collect();
-    Ok(Workflow {
-        id,
+    let mut wf = workflow_of(&r);
+    wf.steps = load_steps(db, &wf.id).await?;
+    Ok(wf)
+}
+
+fn workflow_of(r: &AnyRow) -> Workflow {
+    Workflow {
+        id: r.get(0),
         workspace_id: r.get(1),
         slug: r.get(2),
         version: r.get(3),
@@ -222,6 +228,52 @@ async fn with_steps(db: &Db, r: AnyRow) -> Result<Workflow> {
         digest: r.get(8),
         created_at: r.get(9),
         updated_at: r.get(10),
-        steps,
-    })
+        steps: vec![],
+    }
+}
+
+pub async fn load_steps(db: &Db, workflow_id: &str) -> Result<Vec<Step>> {
+    let rows = sqlx::query("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+        .bind(workflow_id)
+        .fetch_all(&db.read)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| {
+            let config_text: String = s.get(5);
+            Step {
+                position: s.get(0),
+                key: s.get(1),
+                name: s.get(2),
+                validator: s.get(3),
+                validator_version: s.get(4),
+                config: serde_json::from_str(&config_text).unwrap_or_default(),
+                config_text,
+                ruleset: s
+                    .get::<Option<String>, _>(6)
+                    .and_then(|t| serde_json::from_str(&t).ok()),
+            }
+        })
+        .collect())
+}
+
+/// Steps of a workflow version that has runs. Such a version is immutable, so
+/// its steps are cached for the life of the process (bounded; cleared when full).
+pub async fn frozen_steps(db: &Db, workflow_id: &str) -> Result<Arc<Vec<Step>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Step>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(workflow_id)
+    {
+        return Ok(hit.clone());
+    }
+    let steps = Arc::new(load_steps(db, workflow_id).await?);
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.len() >= 1024 {
+        c.clear();
+    }
+    c.insert(workflow_id.to_owned(), steps.clone());
+    Ok(steps)
 }

@@ -1,0 +1,241 @@
+//! Write transactions as a list of statements.
+//!
+//! On SQLite the whole list goes to the single writer connection as one script
+//! (`BEGIN IMMEDIATE; …; COMMIT`): one round-trip to sqlx's connection thread
+//! instead of one per statement, which is what bounds SQLite write throughput.
+//! On PostgreSQL the statements run one by one inside a normal transaction.
+//! Each statement numbers its own parameters from `$1`; scripts renumber them.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use super::{Backend, Db};
+
+/// A bind value (the types the schema uses).
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+
+/// One statement and its arguments.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<String>, args: Vec<Arg>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            args,
+        }
+    }
+}
+
+/// Builds a `Vec<Arg>` from mixed values.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::batch::Arg::from($v)),*] };
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.as_deref()),
+        };
+    }
+    q
+}
+
+/// Concatenates statements, shifting each one's `$N` past the previous ones' arguments.
+fn script(stmts: &[Stmt]) -> (String, Vec<Arg>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    for s in stmts {
+        let offset = args.len();
+        let bytes = s.sql.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'$' && i + 1 < bytes.len() && bytes[i + 1].is_ascii_digit() {
+                let start = i + 1;
+                let mut end = start;
+                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let n: usize = s.sql[start..end].parse().expect("digits");
+                sql.push_str(&format!("${}", n + offset));
+                i = end;
+            } else {
+                sql.push(bytes[i] as char);
+                i += 1;
+            }
+        }
+        sql.push_str(";\n");
+        args.extend(s.args.iter().cloned());
+    }
+    (sql, args)
+}
+
+impl Db {
+    /// Runs `stmts` atomically. With a `fence`, the transaction first runs it and
+    /// goes on only if it affected exactly one row; `Ok(false)` means it did not
+    /// and nothing was written.
+    ///
+    /// Runs on its own task, so a cancelled caller (a client that hung up) can
+    /// never leave the writer connection inside an open transaction.
+    pub async fn write_tx(
+        &self,
+        fence: Option<Stmt>,
+        stmts: Vec<Stmt>,
+    ) -> Result<bool, sqlx::Error> {
+        let db = self.clone();
+        tokio::spawn(async move { db.write_tx_now(fence, stmts).await })
+            .await
+            .map_err(|e| sqlx::Error::Protocol(format!("write task failed: {e}")))?
+    }
+
+    async fn write_tx_now(
+        &self,
+        fence: Option<Stmt>,
+        stmts: Vec<Stmt>,
+    ) -> Result<bool, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = self.write.acquire().await?;
+                let res = sqlite_tx(&mut conn, fence, &stmts).await;
+                if !matches!(res, Ok(true)) {
+                    let _ = conn.execute("ROLLBACK").await;
+                }
+                res
+            }
+            Backend::Postgres => {
+                let mut tx = self.write.begin().await?;
+                if let Some(f) = &fence {
+                    if bind_all(sqlx::query(&f.sql), &f.args)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        != 1
+                    {
+                        return Ok(false);
+                    }
+                }
+                for s in &stmts {
+                    bind_all(sqlx::query(&s.sql), &s.args)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+const MAX_SCRIPT_ARGS: usize = 30_000;
+
+async fn sqlite_tx(
+    conn: &mut AnyConnection,
+    fence: Option<Stmt>,
+    stmts: &[Stmt],
+) -> Result<bool, sqlx::Error> {
+    match fence {
+        Some(f) => {
+            // Count RETURNING rows: sqlx's rows_affected is unreliable across a script
+            // (SQLite reports the previous statement's changes for BEGIN).
+            let f = Stmt::new(format!("{} RETURNING 1", f.sql), f.args);
+            let (sql, args) = script(&[Stmt::new("BEGIN IMMEDIATE", vec![]), f]);
+            if bind_all(sqlx::query(&sql), &args)
+                .fetch_all(&mut *conn)
+                .await?
+                .len()
+                != 1
+            {
+                return Ok(false);
+            }
+        }
+        None => {
+            conn.execute("BEGIN IMMEDIATE").await?;
+        }
+    }
+    // SQLite numbers parameters up to 32766 per script: split long batches.
+    let mut all = stmts.to_vec();
+    all.push(Stmt::new("COMMIT", vec![]));
+    let mut start = 0;
+    while start < all.len() {
+        let mut end = start;
+        let mut n = 0;
+        while end < all.len() && (end == start || n + all[end].args.len() <= MAX_SCRIPT_ARGS) {
+            n += all[end].args.len();
+            end += 1;
+        }
+        let (sql, args) = script(&all[start..end]);
+        bind_all(sqlx::query(&sql), &args)
+            .execute(&mut *conn)
+            .await?;
+        start = end;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_renumbers_parameters() {
+        let (sql, args) = script(&[
+            Stmt::new("INSERT INTO a VALUES ($1, $2)", crate::args![1i64, "x"]),
+            Stmt::new(
+                "UPDATE b SET c = $2 WHERE d = $1",
+                crate::args![2i64, Some(3i64)],
+            ),
+        ]);
+        assert_eq!(
+            sql,
+            "INSERT INTO a VALUES ($1, $2);\nUPDATE b SET c = $4 WHERE d = $3;\n"
+        );
+        assert_eq!(args.len(), 4);
+    }
+}
