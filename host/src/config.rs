@@ -92,7 +92,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Jobs run at once by this process's worker (default: 4 × CPUs, at least 8).
+    /// Jobs run at once by this process's worker (default: 16 × CPUs, at least 32; most of a run is waiting on the database).
     #[arg(long, env = "VALIDIBOT_WORKER_CONCURRENCY")]
     pub concurrency: Option<usize>,
     /// Lease length; a job whose worker stops heartbeating is retaken after this.
@@ -115,10 +115,10 @@ pub struct WorkerArgs {
 impl WorkerArgs {
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or_else(|| {
-            (4 * std::thread::available_parallelism()
+            (16 * std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2))
-            .max(8)
+            .max(32)
         })
     }
     pub fn lease(&self) -> Duration {

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::api_keys::{self, NewKey};
@@ -48,15 +49,10 @@ pub async fn ensure_default_workspace(db: &Db) -> Result<Workspace> {
 }
 
 async fn default_workspace(db: &Db) -> Result<Option<Workspace>> {
-    let row = sqlx::query("SELECT id, slug, name FROM workspaces WHERE is_default = 1")
+    let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE is_default = 1")
         .fetch_optional(&db.read)
         .await?;
-    Ok(row.map(|r| Workspace {
-        id: r.get(0),
-        slug: r.get(1),
-        name: r.get(2),
-        is_default: true,
-    }))
+    Ok(row.as_ref().map(workspace_of))
 }
 
 /// The instance's HMAC key for API-key hashes: from config if given, else
@@ -133,12 +129,7 @@ pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
         .bind(slug)
         .fetch_optional(&db.read)
         .await?;
-    Ok(row.map(|r| Workspace {
-        id: r.get(0),
-        slug: r.get(1),
-        name: r.get(2),
-        is_default: r.get::<i64, _>(3) == 1,
-    }))
+    Ok(row.as_ref().map(workspace_of))
 }
 
 /// Grants (or changes) a user's role in a workspace.
@@ -171,18 +162,7 @@ pub async fn membership(
     .bind(user_id)
     .fetch_optional(&db.read)
     .await?;
-    Ok(row.and_then(|r| {
-        let role = Role::parse(&r.get::<String, _>(4))?;
-        Some((
-            Workspace {
-                id: r.get(0),
-                slug: r.get(1),
-                name: r.get(2),
-                is_default: r.get::<i64, _>(3) == 1,
-            },
-            role,
-        ))
-    }))
+    Ok(row.as_ref().and_then(membership_of))
 }
 
 pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
@@ -193,21 +173,21 @@ pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Rol
     .bind(user_id)
     .fetch_all(&db.read)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let role = Role::parse(&r.get::<String, _>(4))?;
-            Some((
-                Workspace {
-                    id: r.get(0),
-                    slug: r.get(1),
-                    name: r.get(2),
-                    is_default: r.get::<i64, _>(3) == 1,
-                },
-                role,
-            ))
-        })
-        .collect())
+    Ok(rows.iter().filter_map(membership_of).collect())
+}
+
+/// A row of `w.id, w.slug, w.name, w.is_default[, m.role]`.
+fn workspace_of(r: &AnyRow) -> Workspace {
+    Workspace {
+        id: r.get(0),
+        slug: r.get(1),
+        name: r.get(2),
+        is_default: r.get::<i64, _>(3) == 1,
+    }
+}
+
+fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
+    Some((workspace_of(r), Role::parse(&r.get::<String, _>(4))?))
 }
 
 pub async fn create_api_key(

@@ -180,27 +180,19 @@ async fn sqlite_tx(
     fence: Option<Stmt>,
     stmts: &[Stmt],
 ) -> Result<bool, sqlx::Error> {
-    match fence {
-        Some(f) => {
-            // Count RETURNING rows: sqlx's rows_affected is unreliable across a script
-            // (SQLite reports the previous statement's changes for BEGIN).
-            let f = Stmt::new(format!("{} RETURNING 1", f.sql), f.args);
-            let (sql, args) = script(&[Stmt::new("BEGIN IMMEDIATE", vec![]), f]);
-            if bind_all(sqlx::query(&sql), &args)
-                .fetch_all(&mut *conn)
-                .await?
-                .len()
-                != 1
-            {
-                return Ok(false);
-            }
-        }
-        None => {
-            conn.execute("BEGIN IMMEDIATE").await?;
-        }
+    // The fence is checked inside the same script: `changes()` after it must be 1,
+    // else the CHECK on the connection's temp table `lease_fence` aborts the script.
+    let mut all = vec![Stmt::new("BEGIN IMMEDIATE", vec![])];
+    if let Some(f) = fence {
+        all.push(f);
+        all.push(Stmt::new(
+            "INSERT INTO temp.lease_fence (ok) VALUES (changes())",
+            vec![],
+        ));
+        all.push(Stmt::new("DELETE FROM temp.lease_fence", vec![]));
     }
+    all.extend(stmts.iter().cloned());
     // SQLite numbers parameters up to 32766 per script: split long batches.
-    let mut all = stmts.to_vec();
     all.push(Stmt::new("COMMIT", vec![]));
     let mut start = 0;
     while start < all.len() {
@@ -211,9 +203,13 @@ async fn sqlite_tx(
             end += 1;
         }
         let (sql, args) = script(&all[start..end]);
-        bind_all(sqlx::query(&sql), &args)
-            .execute(&mut *conn)
-            .await?;
+        match bind_all(sqlx::query(&sql), &args).execute(&mut *conn).await {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.message().contains("lease_fence") => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        }
         start = end;
     }
     Ok(true)
@@ -222,6 +218,73 @@ async fn sqlite_tx(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Row;
+
+    /// A lost lease writes nothing; a held one writes everything, atomically.
+    #[tokio::test]
+    async fn fence_guards_the_whole_transaction_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let setting = |v: &str| {
+            Stmt::new(
+                "INSERT INTO instance_settings (key, value) VALUES ($1, $2)",
+                crate::args!["k", v],
+            )
+        };
+        let fence = |token: i64| {
+            Stmt::new(
+                "UPDATE instance_settings SET value = value WHERE key = 'lease' AND value = $1",
+                crate::args![token.to_string()],
+            )
+        };
+        db.write_tx(
+            None,
+            vec![Stmt::new(
+                "INSERT INTO instance_settings (key, value) VALUES ('lease', '1')",
+                vec![],
+            )],
+        )
+        .await
+        .unwrap();
+
+        assert!(!db
+            .write_tx(Some(fence(2)), vec![setting("lost")])
+            .await
+            .unwrap());
+        let count = |db: Db| async move {
+            sqlx::query("SELECT COUNT(*) FROM instance_settings WHERE key = 'k'")
+                .fetch_one(&db.read)
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        };
+        assert_eq!(count(db.clone()).await, 0);
+
+        assert!(db
+            .write_tx(Some(fence(1)), vec![setting("held")])
+            .await
+            .unwrap());
+        assert_eq!(count(db.clone()).await, 1);
+
+        // A failing statement rolls everything back, and the writer stays usable.
+        let dup = vec![
+            Stmt::new(
+                "INSERT INTO instance_settings (key, value) VALUES ('z', '1')",
+                vec![],
+            ),
+            setting("dup"),
+        ];
+        assert!(db.write_tx(None, dup).await.is_err());
+        let z = sqlx::query("SELECT COUNT(*) FROM instance_settings WHERE key = 'z'")
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+            .get::<i64, _>(0);
+        assert_eq!(z, 0);
+        assert!(db.write_tx(Some(fence(1)), vec![]).await.unwrap());
+    }
 
     #[test]
     fn script_renumbers_parameters() {

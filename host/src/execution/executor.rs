@@ -89,17 +89,7 @@ async fn run_steps(
             "gave up after {} attempts (worker lost or system errors)",
             lease.max_attempts
         );
-        return finish(
-            ctx,
-            lease,
-            None,
-            Final {
-                status: RunStatus::Failed,
-                category: Some(ErrorCategory::SystemError),
-                detail: Some(detail),
-            },
-        )
-        .await;
+        return fail_system(ctx, lease, detail).await;
     }
     let run = sqlx::query(
         "SELECT r.status, r.started_at, w.timeout_seconds, s.sha256, s.content_type, r.workflow_id
@@ -403,18 +393,18 @@ fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
 async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<()> {
     if lease.attempts >= lease.max_attempts {
         let detail = format!("system error after {} attempts: {error}", lease.attempts);
-        return finish(
-            ctx,
-            lease,
-            None,
-            Final {
-                status: RunStatus::Failed,
-                category: Some(ErrorCategory::SystemError),
-                detail: Some(detail),
-            },
-        )
-        .await;
+        return fail_system(ctx, lease, detail).await;
     }
     queue::retry_later(&ctx.db, lease, queue::backoff_us(lease.attempts), error).await?;
     Ok(())
+}
+
+/// Closes the run as `FAILED` / `SYSTEM_ERROR` (attempts exhausted).
+async fn fail_system(ctx: &ExecContext, lease: &Lease, detail: String) -> Result<()> {
+    let fin = Final {
+        status: RunStatus::Failed,
+        category: Some(ErrorCategory::SystemError),
+        detail: Some(detail),
+    };
+    finish(ctx, lease, None, fin).await
 }
