@@ -16,6 +16,7 @@ use super::launch_input;
 use super::workflows::workflow_not_found;
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::execution::executor::Prefetched;
 use crate::queue::Taker;
 use crate::runs::launch::{self, Idempotency, Launched, NewSubmission};
 use crate::runs::view::{self, ListFilter, RunView};
@@ -93,10 +94,21 @@ pub async fn launch(
             run_id,
             job_id,
             lease,
+            created_at,
         } => {
             let done = state.waiters.register(&run_id);
             match (&state.dispatch, reservation, lease) {
-                (Some(d), Some(r), Some(lease)) => d.run(r, lease, content),
+                (Some(d), Some(r), Some(lease)) => {
+                    // Started at launch (the run row says so); the executor needn't read it back.
+                    let known = content.map(|content| Prefetched {
+                        started_at: created_at,
+                        timeout_seconds: workflow.timeout_seconds,
+                        workflow_id: workflow.id.clone(),
+                        content_type: submission.content_type.clone(),
+                        content,
+                    });
+                    d.run(r, lease, known)
+                }
                 (Some(d), _, _) => d.offer(job_id),
                 (None, _, _) => {}
             }

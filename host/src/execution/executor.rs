@@ -36,12 +36,30 @@ struct Final {
 }
 
 /// Executes a leased job to completion (or hands it back for a retry).
-/// `content` is the submission when the caller already holds it in memory
-/// (a launch in this process); otherwise it is read from blob storage.
-pub async fn execute(ctx: &ExecContext, lease: Lease, content: Option<Arc<Vec<u8>>>) {
+/// What a launch in this process already knows about its run, so the
+/// executor need not read it back (or read the submission from storage).
+pub struct Prefetched {
+    pub started_at: i64,
+    pub timeout_seconds: i64,
+    pub workflow_id: String,
+    pub content_type: String,
+    pub content: Arc<Vec<u8>>,
+}
+
+/// The run's facts as the executor needs them.
+struct RunFacts {
+    started_at: i64,
+    timeout_seconds: i64,
+    workflow_id: String,
+    sha256: String,
+    content_type: String,
+}
+
+/// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
+pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>) {
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
-    let outcome = run_steps(ctx, &lease, &lost, content).await;
+    let outcome = run_steps(ctx, &lease, &lost, known).await;
     heartbeat.abort();
     if let Err(e) = outcome {
         tracing::warn!(run_id = %lease.run_id, attempt = lease.attempts, "system error: {e:#}");
@@ -82,7 +100,7 @@ async fn run_steps(
     ctx: &ExecContext,
     lease: &Lease,
     lost: &AtomicBool,
-    content: Option<Arc<Vec<u8>>>,
+    known: Option<Prefetched>,
 ) -> Result<()> {
     if lease.attempts > lease.max_attempts {
         let detail = format!(
@@ -91,19 +109,22 @@ async fn run_steps(
         );
         return fail_system(ctx, lease, detail).await;
     }
-    let run = sqlx::query(
-        "SELECT r.status, r.started_at, w.timeout_seconds, s.sha256, s.content_type, r.workflow_id
-         FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
-    )
-    .bind(&lease.run_id)
-    .fetch_one(&ctx.db.read)
-    .await
-    .context("loading run")?;
-    let started_at: i64 = run.get::<Option<i64>, _>(1).unwrap_or_else(now_us);
-    let deadline_us = started_at + run.get::<i64, _>(2) * 1_000_000;
-    let sha256: String = run.get(3);
-    let content_type: String = run.get(4);
-    let steps = crate::workflows::store::frozen_steps(&ctx.db, &run.get::<String, _>(5)).await?;
+    let (facts, content) = match known {
+        Some(k) => (
+            RunFacts {
+                started_at: k.started_at,
+                timeout_seconds: k.timeout_seconds,
+                workflow_id: k.workflow_id,
+                sha256: String::new(),
+                content_type: k.content_type,
+            },
+            Some(k.content),
+        ),
+        None => (load_facts(ctx, &lease.run_id).await?, None),
+    };
+    let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
+    let content_type = facts.content_type;
+    let steps = crate::workflows::store::frozen_steps(&ctx.db, &facts.workflow_id).await?;
     // Only a retried job can have steps recorded by an earlier attempt.
     let done: Vec<i64> = if lease.attempts > 1 {
         sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
@@ -118,7 +139,7 @@ async fn run_steps(
     };
     let content = match content {
         Some(c) => c,
-        None => Arc::new(ctx.blobs.read(&sha256).await?),
+        None => Arc::new(ctx.blobs.read(&facts.sha256).await?),
     };
 
     for (i, step) in steps.iter().enumerate() {
@@ -180,6 +201,24 @@ async fn run_steps(
         }
     }
     Ok(())
+}
+
+async fn load_facts(ctx: &ExecContext, run_id: &str) -> Result<RunFacts> {
+    let run = sqlx::query(
+        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type
+         FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
+    )
+    .bind(run_id)
+    .fetch_one(&ctx.db.read)
+    .await
+    .context("loading run")?;
+    Ok(RunFacts {
+        started_at: run.get::<Option<i64>, _>(0).unwrap_or_else(now_us),
+        timeout_seconds: run.get(1),
+        workflow_id: run.get(2),
+        sha256: run.get(3),
+        content_type: run.get(4),
+    })
 }
 
 /// Calls the step's validator; `Err` only for host/system failures worth a retry.

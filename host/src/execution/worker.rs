@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
-use super::executor::execute;
+use super::executor::{execute, Prefetched};
 use super::ExecContext;
 use crate::queue::{self, Lease};
 
@@ -51,10 +51,10 @@ impl Dispatch {
     }
 
     /// Executes a job that was leased to this worker at enqueue time.
-    pub fn run(&self, reservation: Reservation, lease: Lease, content: Option<Arc<Vec<u8>>>) {
+    pub fn run(&self, reservation: Reservation, lease: Lease, known: Option<Prefetched>) {
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            execute(&ctx, lease, content).await;
+            execute(&ctx, lease, known).await;
             drop(reservation);
         });
     }

@@ -26,12 +26,12 @@ pub struct Idempotency {
 }
 
 pub enum Launched {
-    /// A new run and its job.
     /// A new run and its job; `lease` when the job was taken at enqueue.
     New {
         run_id: String,
         job_id: String,
         lease: Option<queue::Lease>,
+        created_at: i64,
     },
     /// The idempotency key was used before for the same request.
     Replay {
@@ -103,6 +103,7 @@ pub async fn launch(
             run_id,
             job_id,
             lease,
+            created_at: now,
         }),
         Err(e) if idempotency.is_some() && is_unique_violation(&e) => {
             previous(
