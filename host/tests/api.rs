@@ -25,12 +25,7 @@ fn valid_invalid_and_malformed_documents(backend: Backend) {
     let srv = inst.serve(&[]);
     srv.create_workflow(&key, &invoice_workflow());
 
-    let (status, run) = srv.launch(
-        &key,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (status, run) = srv.launch_example(&key, "invoice", "invoice-valid.json");
     assert_eq!(status, 201, "{run}");
     assert_eq!(
         (
@@ -46,12 +41,7 @@ fn valid_invalid_and_malformed_documents(backend: Backend) {
         example("invoice-valid.json").len()
     );
 
-    let (status, run) = srv.launch(
-        &key,
-        "invoice",
-        "application/json",
-        example("invoice-invalid.json"),
-    );
+    let (status, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
     assert_eq!(status, 201);
     assert_eq!(run["result"], "FAIL");
     assert_eq!(run["error_category"], "VALIDATION_FAILED");
@@ -269,28 +259,13 @@ fn authentication_and_roles(backend: Backend) {
             .status(),
         200
     );
-    let (status, _) = srv.launch(
-        &viewer,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (status, _) = srv.launch_example(&viewer, "invoice", "invoice-valid.json");
     assert_eq!(status, 403);
 
     // Executors launch, and see only their own runs.
-    let (status, run_a) = srv.launch(
-        &exec_a,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (status, run_a) = srv.launch_example(&exec_a, "invoice", "invoice-valid.json");
     assert_eq!(status, 201);
-    let (_, run_b) = srv.launch(
-        &exec_b,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (_, run_b) = srv.launch_example(&exec_b, "invoice", "invoice-valid.json");
     let url_a = run_a["url"].as_str().unwrap();
     assert_eq!(srv.get(&exec_a, url_a).status(), 200);
     let (status, err) = json_of(srv.get(&exec_b, url_a));
@@ -448,7 +423,7 @@ fn cursor_pagination(backend: Backend) {
         } else {
             "invoice-invalid.json"
         };
-        let (_, run) = srv.launch(&key, "invoice", "application/json", example(doc));
+        let (_, run) = srv.launch_example(&key, "invoice", doc);
         launched.push(run["id"].as_str().unwrap().to_owned());
     }
     let mut seen = Vec::new();
@@ -518,12 +493,7 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
     assert_eq!(edited["name"], "Invoice check (edited)");
 
     // After a run, version 1 is frozen and an edit creates version 2.
-    let (_, run) = srv.launch(
-        &key,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (_, run) = srv.launch_example(&key, "invoice", "invoice-valid.json");
     assert_eq!(run["workflow"]["version"], 1);
     wf["steps"][0]["config"]["schema"]["required"] =
         json!(["id", "customer", "lines", "total", "currency"]);
@@ -540,12 +510,7 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         "/api/v1/workspaces/default/workflows/invoice?version=1",
     ));
     assert_eq!(v1["digest"], edited["digest"]);
-    let (_, run2) = srv.launch(
-        &key,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (_, run2) = srv.launch_example(&key, "invoice", "invoice-valid.json");
     assert_eq!(
         (
             run2["workflow"]["version"].as_i64(),
@@ -645,12 +610,7 @@ fn validator_deadline_and_memory_cap(backend: Backend) {
     assert_eq!(finding_codes(&run), ["validator.memory_exceeded"]);
 
     // The server keeps serving after the failure.
-    let (_, ok) = srv.launch(
-        &key,
-        "invoice",
-        "application/json",
-        example("invoice-valid.json"),
-    );
+    let (_, ok) = srv.launch_example(&key, "invoice", "invoice-valid.json");
     assert_eq!(ok["result"], "PASS");
     drop(srv);
 

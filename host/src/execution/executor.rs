@@ -46,15 +46,6 @@ pub struct Prefetched {
     pub content: Arc<Vec<u8>>,
 }
 
-/// The run's facts as the executor needs them.
-struct RunFacts {
-    started_at: i64,
-    timeout_seconds: i64,
-    workflow_id: String,
-    sha256: String,
-    content_type: String,
-}
-
 /// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
 pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>) {
     let lost = Arc::new(AtomicBool::new(false));
@@ -109,21 +100,13 @@ async fn run_steps(
         );
         return fail_system(ctx, lease, detail).await;
     }
-    let (facts, content) = match known {
-        Some(k) => (
-            RunFacts {
-                started_at: k.started_at,
-                timeout_seconds: k.timeout_seconds,
-                workflow_id: k.workflow_id,
-                sha256: String::new(),
-                content_type: k.content_type,
-            },
-            Some(k.content),
-        ),
-        None => (load_facts(ctx, &lease.run_id).await?, None),
+    let facts = match known {
+        Some(k) => k,
+        None => load_run(ctx, &lease.run_id).await?,
     };
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
     let content_type = facts.content_type;
+    let content = facts.content;
     let steps = crate::workflows::store::frozen_steps(&ctx.db, &facts.workflow_id).await?;
     // Only a retried job can have steps recorded by an earlier attempt.
     let done: Vec<i64> = if lease.attempts > 1 {
@@ -136,10 +119,6 @@ async fn run_steps(
             .collect()
     } else {
         vec![]
-    };
-    let content = match content {
-        Some(c) => c,
-        None => Arc::new(ctx.blobs.read(&facts.sha256).await?),
     };
 
     for (i, step) in steps.iter().enumerate() {
@@ -203,7 +182,8 @@ async fn run_steps(
     Ok(())
 }
 
-async fn load_facts(ctx: &ExecContext, run_id: &str) -> Result<RunFacts> {
+/// What a worker that did not launch the run reads: the run row and the submission from storage.
+async fn load_run(ctx: &ExecContext, run_id: &str) -> Result<Prefetched> {
     let run = sqlx::query(
         "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
@@ -212,11 +192,11 @@ async fn load_facts(ctx: &ExecContext, run_id: &str) -> Result<RunFacts> {
     .fetch_one(&ctx.db.read)
     .await
     .context("loading run")?;
-    Ok(RunFacts {
+    Ok(Prefetched {
         started_at: run.get::<Option<i64>, _>(0).unwrap_or_else(now_us),
         timeout_seconds: run.get(1),
         workflow_id: run.get(2),
-        sha256: run.get(3),
+        content: Arc::new(ctx.blobs.read(&run.get::<String, _>(3)).await?),
         content_type: run.get(4),
     })
 }

@@ -181,6 +181,11 @@ impl Server {
         json_of(resp)
     }
 
+    /// Launches one of the `examples/` files as JSON on a workflow.
+    pub fn launch_example(&self, key: &str, slug: &str, file: &str) -> (u16, Value) {
+        self.launch(key, slug, "application/json", example(file))
+    }
+
     /// Polls a run until it is COMPLETED.
     pub fn wait_run(&self, key: &str, url: &str, timeout: Duration) -> Value {
         let start = Instant::now();
