@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use std::io::Write;
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct BlobStore {
@@ -41,23 +42,32 @@ impl BlobStore {
             .join(sha256)
     }
 
-    pub async fn put_bytes(&self, bytes: &[u8]) -> Result<StoredBlob> {
+    /// Stores an in-memory submission. The whole write (existence check, temp file, rename)
+    /// is one blocking task: one thread hand-off per launch instead of one per file operation.
+    pub async fn put_bytes(&self, bytes: Arc<Vec<u8>>) -> Result<StoredBlob> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.put_bytes_blocking(&bytes))
+            .await
+            .context("blob write task panicked")?
+    }
+
+    fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<StoredBlob> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let blob = StoredBlob {
             sha256,
             size: bytes.len() as i64,
         };
         let dest = self.path_of(&blob.sha256);
-        if tokio::fs::try_exists(&dest).await.unwrap_or(false) {
+        if dest.exists() {
             return Ok(blob);
         }
-        let tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
-        let (file, tmp_path) = tmp.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
-        file.write_all(bytes).await?;
-        file.flush().await?;
-        drop(file);
-        self.adopt(&tmp_path, &blob.sha256).await?;
+        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        tmp.write_all(bytes)?;
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        tmp.persist(&dest)
+            .with_context(|| format!("storing blob {}", blob.sha256))?;
         Ok(blob)
     }
 
@@ -95,8 +105,8 @@ mod tests {
     async fn stores_by_content_and_detects_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let a = store.put_bytes(b"hello").await.unwrap();
-        let b = store.put_bytes(b"hello").await.unwrap();
+        let a = store.put_bytes(Arc::new(b"hello".to_vec())).await.unwrap();
+        let b = store.put_bytes(Arc::new(b"hello".to_vec())).await.unwrap();
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(store.read(&a.sha256).await.unwrap(), b"hello");
         std::fs::write(store.path_of(&a.sha256), b"jello").unwrap();

@@ -17,6 +17,7 @@ on_both_backends!(
     cursor_pagination,
     workflow_versions_and_definition_errors,
     validator_deadline_and_memory_cap,
+    workflow_time_limit,
 );
 
 fn valid_invalid_and_malformed_documents(backend: Backend) {
@@ -632,6 +633,44 @@ fn validator_deadline_and_memory_cap(backend: Backend) {
         "{run}"
     );
     assert_eq!(finding_codes(&run), ["validator.deadline_exceeded"]);
+}
+
+/// A run that outlives its workflow's `timeout_seconds` ends TIMED_OUT, with the
+/// steps it never reached SKIPPED, close to the limit rather than after every step.
+fn workflow_time_limit(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&["--max-inline-bytes", "50000000"]);
+    let mut wf = invoice_workflow();
+    wf["slug"] = json!("slow");
+    wf["timeout_seconds"] = json!(1);
+    let step = wf["steps"][0].clone();
+    wf["steps"] = json!((0..50)
+        .map(|i| {
+            let mut s = step.clone();
+            s["key"] = json!(format!("s{i}"));
+            s
+        })
+        .collect::<Vec<_>>());
+    srv.create_workflow(&key, &wf);
+
+    let (status, run) = srv.launch(&key, "slow", "application/json", big_invoice(60_000));
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        (
+            run["status"].as_str(),
+            run["result"].as_str(),
+            run["error_category"].as_str()
+        ),
+        (Some("TIMED_OUT"), Some("TIMED_OUT"), Some("TIMEOUT")),
+        "{run}"
+    );
+    let steps = run["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 50);
+    assert_eq!(steps[0]["status"], "PASSED", "the first step fits in 1 s");
+    assert_eq!(steps[49]["status"], "SKIPPED");
+    let ms = run["duration_ms"].as_f64().unwrap();
+    assert!(ms < 2_500.0, "stopped {ms} ms after the start, limit 1 s");
 }
 
 /// An invoice with `lines` line items (about 110 bytes each).

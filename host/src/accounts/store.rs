@@ -224,27 +224,46 @@ pub async fn revoke_api_key(db: &Db, public_id: &str) -> Result<bool> {
     Ok(res.rows_affected() == 1)
 }
 
+/// A verified API key's user and, when a workspace was named, their membership in it.
+pub struct Authenticated {
+    pub user: User,
+    /// `(workspace slug asked for, membership)`; the membership is `None` when the workspace
+    /// doesn't exist or the user isn't a member.
+    pub membership: Option<(String, Option<(Workspace, Role)>)>,
+}
+
 /// Resolves a bearer token to its user; `None` for unknown, revoked, expired keys or inactive users.
-pub async fn authenticate(db: &Db, secret: &[u8], token: &str) -> Result<Option<User>> {
+/// With `workspace_slug`, the membership comes back from the same query (one round trip per request).
+pub async fn authenticate(
+    db: &Db,
+    secret: &[u8],
+    token: &str,
+    workspace_slug: Option<&str>,
+) -> Result<Option<Authenticated>> {
     let Some((public_id, key_secret)) = api_keys::parse(token) else {
         return Ok(None);
     };
     let row = sqlx::query(
-        "SELECT k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.is_active
-         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.public_id = $1",
+        "SELECT w.id, w.slug, w.name, w.is_default, m.role,
+                k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.is_active
+         FROM api_keys k JOIN users u ON u.id = k.user_id
+         LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
+         LEFT JOIN workspaces w ON w.id = m.workspace_id
+         WHERE k.public_id = $1",
     )
     .bind(public_id)
+    .bind(workspace_slug)
     .fetch_optional(&db.read)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let now = now_us();
-    let expires_at: Option<i64> = r.get(1);
-    let revoked_at: Option<i64> = r.get(2);
-    let last_used: Option<i64> = r.get(3);
-    if !api_keys::verify(secret, key_secret, &r.get::<String, _>(0))
+    let expires_at: Option<i64> = r.get(6);
+    let revoked_at: Option<i64> = r.get(7);
+    let last_used: Option<i64> = r.get(8);
+    if !api_keys::verify(secret, key_secret, &r.get::<String, _>(5))
         || revoked_at.is_some()
         || expires_at.is_some_and(|e| e <= now)
-        || r.get::<i64, _>(6) != 1
+        || r.get::<i64, _>(11) != 1
     {
         return Ok(None);
     }
@@ -255,8 +274,17 @@ pub async fn authenticate(db: &Db, secret: &[u8], token: &str) -> Result<Option<
             .execute(&db.write)
             .await?;
     }
-    Ok(Some(User {
-        id: r.get(4),
-        username: r.get(5),
+    let membership = workspace_slug.map(|slug| {
+        let found = r
+            .get::<Option<String>, _>(0)
+            .and_then(|_| membership_of(&r));
+        (slug.to_owned(), found)
+    });
+    Ok(Some(Authenticated {
+        user: User {
+            id: r.get(9),
+            username: r.get(10),
+        },
+        membership,
     }))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 
@@ -10,8 +10,9 @@ use super::{ApiError, AppState};
 use crate::accounts::store::{self, User, Workspace};
 use crate::accounts::{Permission, Role};
 
-/// The authenticated caller.
-pub struct Caller(pub User);
+/// The authenticated caller, with their membership in the request's `{ws}` (when the route
+/// has one) looked up by the same query.
+pub struct Caller(pub User, Option<(String, Option<(Workspace, Role)>)>);
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
@@ -32,9 +33,15 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             })
             .ok_or_else(|| {
                 ApiError::unauthorized("malformed Authorization header; expected Bearer vbk_…")
-            })?;
-        match store::authenticate(&state.db, &state.secret, token.trim()).await? {
-            Some(user) => Ok(Caller(user)),
+            })?
+            .trim()
+            .to_owned();
+        let params = RawPathParams::from_request_parts(parts, state).await.ok();
+        let ws = params
+            .as_ref()
+            .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v));
+        match store::authenticate(&state.db, &state.secret, &token, ws).await? {
+            Some(auth) => Ok(Caller(auth.user, auth.membership)),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
             )),
@@ -50,11 +57,13 @@ pub async fn member(
     ws: &str,
     permission: Permission,
 ) -> Result<(Workspace, Role), ApiError> {
-    let (workspace, role) = store::membership(&state.db, &caller.0.id, ws)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
-        })?;
+    let found = match &caller.1 {
+        Some((slug, found)) if slug == ws => found.clone(),
+        _ => store::membership(&state.db, &caller.0.id, ws).await?,
+    };
+    let (workspace, role) = found.ok_or_else(|| {
+        ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
+    })?;
     if !role.allows(permission) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -95,10 +95,11 @@ pub async fn read(
         }
         check_type(workflow, &env.content_type)?;
         let metadata = metadata_object(env.metadata)?;
-        let blob = state.blobs.put_bytes(&bytes).await?;
+        let bytes = Arc::new(bytes);
+        let blob = state.blobs.put_bytes(bytes.clone()).await?;
         return Ok(LaunchInput {
             blob,
-            bytes: Some(Arc::new(bytes)),
+            bytes: Some(bytes),
             content_type: essence(&env.content_type),
             filename: env.filename,
             metadata,
@@ -130,10 +131,11 @@ pub async fn read(
         state.settings.max_inline_bytes,
     )
     .await?;
-    let blob = state.blobs.put_bytes(&body).await?;
+    let body = Arc::new(body);
+    let blob = state.blobs.put_bytes(body.clone()).await?;
     Ok(LaunchInput {
         blob,
-        bytes: Some(Arc::new(body)),
+        bytes: Some(body),
         content_type,
         filename,
         metadata,

@@ -6,9 +6,9 @@
 //! On PostgreSQL the statements run one by one inside a normal transaction.
 //! Each statement numbers its own parameters from `$1`; scripts renumber them.
 
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::{Any, AnyConnection};
 
-use super::{Backend, Db};
+use super::Db;
 
 /// A bind value (the types the schema uses).
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ macro_rules! args {
     ($($v:expr),* $(,)?) => { vec![$($crate::db::batch::Arg::from($v)),*] };
 }
 
-fn bind_all<'q>(
+pub(super) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     args: &'q [Arg],
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
@@ -89,7 +89,7 @@ fn bind_all<'q>(
 }
 
 /// Concatenates statements, shifting each one's `$N` past the previous ones' arguments.
-fn script(stmts: &[Stmt]) -> (String, Vec<Arg>) {
+pub(super) fn script(stmts: &[Stmt]) -> (String, Vec<Arg>) {
     let mut sql = String::new();
     let mut args = Vec::new();
     for s in stmts {
@@ -122,60 +122,72 @@ impl Db {
     /// goes on only if it affected exactly one row; `Ok(false)` means it did not
     /// and nothing was written.
     ///
-    /// Runs on its own task, so a cancelled caller (a client that hung up) can
-    /// never leave the writer connection inside an open transaction.
+    /// Runs on another task (SQLite: the group-commit writer), so a cancelled
+    /// caller (a client that hung up) can never leave a transaction open.
     pub async fn write_tx(
         &self,
         fence: Option<Stmt>,
         stmts: Vec<Stmt>,
     ) -> Result<bool, sqlx::Error> {
+        if let Some(writer) = &self.writer {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            writer
+                .send(super::group_commit::Request {
+                    fence,
+                    stmts,
+                    reply,
+                })
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            return answer.await.map_err(|_| sqlx::Error::PoolClosed)?;
+        }
         let db = self.clone();
-        tokio::spawn(async move { db.write_tx_now(fence, stmts).await })
+        tokio::spawn(async move { db.postgres_tx(fence, stmts).await })
             .await
             .map_err(|e| sqlx::Error::Protocol(format!("write task failed: {e}")))?
     }
 
-    async fn write_tx_now(
+    async fn postgres_tx(
         &self,
         fence: Option<Stmt>,
         stmts: Vec<Stmt>,
     ) -> Result<bool, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut conn = self.write.acquire().await?;
-                let res = sqlite_tx(&mut conn, fence, &stmts).await;
-                if !matches!(res, Ok(true)) {
-                    let _ = conn.execute("ROLLBACK").await;
-                }
-                res
-            }
-            Backend::Postgres => {
-                let mut tx = self.write.begin().await?;
-                if let Some(f) = &fence {
-                    if bind_all(sqlx::query(&f.sql), &f.args)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                        != 1
-                    {
-                        return Ok(false);
-                    }
-                }
-                for s in &stmts {
-                    bind_all(sqlx::query(&s.sql), &s.args)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(true)
+        let mut tx = self.write.begin().await?;
+        if let Some(f) = &fence {
+            if bind_all(sqlx::query(&f.sql), &f.args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                != 1
+            {
+                return Ok(false);
             }
         }
+        for s in &stmts {
+            bind_all(sqlx::query(&s.sql), &s.args)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
-const MAX_SCRIPT_ARGS: usize = 30_000;
+/// SQLite numbers parameters up to 32766 per script.
+pub(super) const MAX_SCRIPT_ARGS: usize = 30_000;
 
-async fn sqlite_tx(
+/// The fence statement followed by the check that aborts the script unless it changed one row.
+pub(super) fn fenced(fence: Stmt) -> [Stmt; 3] {
+    [
+        fence,
+        Stmt::new(
+            "INSERT INTO temp.lease_fence (ok) VALUES (changes())",
+            vec![],
+        ),
+        Stmt::new("DELETE FROM temp.lease_fence", vec![]),
+    ]
+}
+
+pub(super) async fn sqlite_tx(
     conn: &mut AnyConnection,
     fence: Option<Stmt>,
     stmts: &[Stmt],
@@ -184,15 +196,10 @@ async fn sqlite_tx(
     // else the CHECK on the connection's temp table `lease_fence` aborts the script.
     let mut all = vec![Stmt::new("BEGIN IMMEDIATE", vec![])];
     if let Some(f) = fence {
-        all.push(f);
-        all.push(Stmt::new(
-            "INSERT INTO temp.lease_fence (ok) VALUES (changes())",
-            vec![],
-        ));
-        all.push(Stmt::new("DELETE FROM temp.lease_fence", vec![]));
+        all.extend(fenced(f));
     }
     all.extend(stmts.iter().cloned());
-    // SQLite numbers parameters up to 32766 per script: split long batches.
+    // Split scripts with too many parameters.
     all.push(Stmt::new("COMMIT", vec![]));
     let mut start = 0;
     while start < all.len() {

@@ -88,10 +88,12 @@ impl RunView {
     }
 }
 
-const RUN_SELECT: &str = "SELECT r.id, ws.slug, w.slug, w.version, w.digest, r.status, r.error_category, r.error_detail,
+const RUN_COLUMNS: &str = "SELECT r.id, ws.slug, w.slug, w.version, w.digest, r.status, r.error_category, r.error_detail,
     s.id, s.filename, s.content_type, s.size, s.sha256, s.metadata, u.username, r.created_at, r.started_at, r.finished_at,
-    r.created_by, r.workflow_id
-    FROM runs r JOIN workspaces ws ON ws.id = r.workspace_id JOIN workflows w ON w.id = r.workflow_id
+    r.created_by, r.workflow_id";
+/// How many columns [`RUN_COLUMNS`] selects (read by [`run_of`]).
+const RUN_COLUMN_COUNT: usize = 20;
+const RUN_FROM: &str = "FROM runs r JOIN workspaces ws ON ws.id = r.workspace_id JOIN workflows w ON w.id = r.workflow_id
     JOIN submissions s ON s.id = r.submission_id LEFT JOIN users u ON u.id = r.created_by";
 
 fn run_of(r: &AnyRow) -> RunView {
@@ -141,40 +143,56 @@ fn run_of(r: &AnyRow) -> RunView {
 
 /// The full run with every step (recorded or still pending) and its findings.
 pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<RunView>> {
-    let row = sqlx::query(&format!(
-        "{RUN_SELECT} WHERE r.id = $1 AND r.workspace_id = $2"
+    // One round trip: the run's columns, then per row a recorded step and one of its findings
+    // (a step without findings yields one row with NULL finding columns).
+    let rows = sqlx::query(&format!(
+        "{RUN_COLUMNS}, sr.position, sr.status, sr.started_at, sr.finished_at, sr.outputs, sr.error,
+            f.severity, f.code, f.message, f.path, f.meta
+         {RUN_FROM} LEFT JOIN step_runs sr ON sr.run_id = r.id
+         LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
+         WHERE r.id = $1 AND r.workspace_id = $2
+         ORDER BY sr.position, f.position"
     ))
     .bind(run_id)
     .bind(workspace_id)
-    .fetch_optional(&db.read)
+    .fetch_all(&db.read)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut run = run_of(&row);
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut run = run_of(first);
     let planned = crate::workflows::store::frozen_steps(db, &run.workflow_id).await?;
-    let recorded = sqlx::query("SELECT position, status, started_at, finished_at, outputs, error FROM step_runs WHERE run_id = $1")
-        .bind(run_id)
-        .fetch_all(&db.read)
-        .await?;
-    let findings = sqlx::query("SELECT step_position, severity, code, message, path, meta FROM findings WHERE run_id = $1 ORDER BY step_position, position")
-        .bind(run_id)
-        .fetch_all(&db.read)
-        .await?;
+    const S: usize = RUN_COLUMN_COUNT;
+    let recorded: Vec<&AnyRow> = rows
+        .iter()
+        .filter(|r| r.get::<Option<i64>, _>(S).is_some())
+        .collect();
+    let findings: Vec<(i64, Finding)> = recorded
+        .iter()
+        .filter(|r| r.get::<Option<String>, _>(S + 6).is_some())
+        .map(|f| {
+            let finding = Finding {
+                severity: Severity::parse(&f.get::<String, _>(S + 6)).unwrap_or(Severity::Error),
+                code: f.get(S + 7),
+                message: f.get(S + 8),
+                path: f.get(S + 9),
+                meta: f
+                    .get::<Option<String>, _>(S + 10)
+                    .and_then(|m| serde_json::from_str(&m).ok()),
+            };
+            (f.get::<i64, _>(S), finding)
+        })
+        .collect();
     let mut steps = Vec::with_capacity(planned.len());
     for p in planned.iter() {
         let position = p.position;
-        let rec = recorded.iter().find(|r| r.get::<i64, _>(0) == position);
+        let rec = recorded
+            .iter()
+            .find(|r| r.get::<Option<i64>, _>(S) == Some(position));
         let step_findings: Vec<Finding> = findings
             .iter()
-            .filter(|f| f.get::<i64, _>(0) == position)
-            .map(|f| Finding {
-                severity: Severity::parse(&f.get::<String, _>(1)).unwrap_or(Severity::Error),
-                code: f.get(2),
-                message: f.get(3),
-                path: f.get(4),
-                meta: f
-                    .get::<Option<String>, _>(5)
-                    .and_then(|m| serde_json::from_str(&m).ok()),
-            })
+            .filter(|(p, _)| *p == position)
+            .map(|(_, f)| f.clone())
             .collect();
         for f in &step_findings {
             match f.severity {
@@ -186,11 +204,11 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
         }
         let (status, started_at, finished_at, outputs, error) = match rec {
             Some(r) => (
-                r.get::<String, _>(1),
-                r.get::<Option<i64>, _>(2),
-                r.get::<Option<i64>, _>(3),
-                serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
-                r.get::<Option<String>, _>(5),
+                r.get::<String, _>(S + 1),
+                r.get::<Option<i64>, _>(S + 2),
+                r.get::<Option<i64>, _>(S + 3),
+                serde_json::from_str(&r.get::<String, _>(S + 4)).unwrap_or_default(),
+                r.get::<Option<String>, _>(S + 5),
             ),
             None if run.status == "RUNNING"
                 && steps.iter().all(|s: &StepView| s.status != "RUNNING") =>
@@ -232,7 +250,7 @@ pub struct ListFilter<'a> {
 
 /// Newest first; ids are UUIDv7 so ordering by id is ordering by creation.
 pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
-    let mut sql = format!("{RUN_SELECT} WHERE r.workspace_id = $1");
+    let mut sql = format!("{RUN_COLUMNS} {RUN_FROM} WHERE r.workspace_id = $1");
     let mut n = 1;
     let mut binds: Vec<&str> = vec![f.workspace_id];
     for (cond, value) in [
