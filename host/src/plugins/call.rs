@@ -206,16 +206,50 @@ impl Plugin {
     }
 }
 
+/// Rust (and C) guests keep their stack in linear memory, placed first and growing
+/// down from its top towards address 0. Running off its end wraps the stack pointer
+/// to just below 4 GiB, so the fault lands there (plus the access's static offset)
+/// rather than in wasm's own stack (which wasmtime reports as `StackOverflow`).
+fn ran_off_stack(err: &wasmtime::Error) -> bool {
+    const PREFIX: &str = "memory fault at wasm address 0x";
+    err.chain().any(|cause| {
+        let text = cause.to_string();
+        text.strip_prefix(PREFIX)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .is_some_and(|addr| (0xFFF0_0000..1 << 33).contains(&addr))
+    })
+}
+
 fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration) -> CallError {
-    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
-        if *trap == wasmtime::Trap::Interrupt {
-            return CallError::DeadlineExceeded(timeout.as_millis() as u64);
-        }
+    let trap = err.downcast_ref::<wasmtime::Trap>().copied();
+    if trap == Some(wasmtime::Trap::Interrupt) {
+        return CallError::DeadlineExceeded(timeout.as_millis() as u64);
     }
     if warm.store.data().memory.exceeded {
         return CallError::MemoryExceeded(warm.store.data().memory.limit);
     }
-    CallError::Trap(format!("{err:#}").chars().take(2000).collect())
+    if trap == Some(wasmtime::Trap::StackOverflow) || ran_off_stack(&err) {
+        return CallError::StackOverflow;
+    }
+    let stderr = warm.store.data().stderr.text();
+    // A Rust guest's panic prints "panicked at <file:line:col>:\n<message>" and aborts.
+    if let Some(at) = stderr.rfind("panicked at ") {
+        return CallError::Panic(
+            stderr[at + "panicked at ".len()..]
+                .chars()
+                .take(2000)
+                .collect(),
+        );
+    }
+    let mut detail = match trap {
+        Some(t) => t.to_string(),
+        None => format!("{err:#}"),
+    };
+    if !stderr.is_empty() {
+        detail = format!("{detail}; stderr: {stderr}");
+    }
+    CallError::Trap(detail.chars().take(2000).collect())
 }
 
 fn from_wit(f: wit::Finding) -> Finding {

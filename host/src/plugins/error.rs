@@ -10,6 +10,10 @@ pub enum CallError {
     MemoryExceeded(usize),
     #[error("validator output exceeds {0} bytes")]
     OutputTooLarge(usize),
+    #[error("validator exhausted its stack (runaway recursion)")]
+    StackOverflow,
+    #[error("validator panicked: {0}")]
+    Panic(String),
     #[error("validator trapped: {0}")]
     Trap(String),
     #[error("validator error {code}: {message}")]
@@ -25,6 +29,8 @@ impl CallError {
             CallError::DeadlineExceeded(_) => "validator.deadline_exceeded",
             CallError::MemoryExceeded(_) => "validator.memory_exceeded",
             CallError::OutputTooLarge(_) => "validator.output_too_large",
+            CallError::StackOverflow => "validator.stack_overflow",
+            CallError::Panic(_) => "validator.panic",
             CallError::Trap(_) => "validator.trap",
             CallError::Validator { .. } => "validator.error",
             CallError::Host(_) => "validator.host_error",

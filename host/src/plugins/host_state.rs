@@ -7,6 +7,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::validibot::validator::{log, types};
+use super::stderr_tail::StderrTail;
 
 /// Per-call budget for guest log text; the rest is dropped.
 const LOG_BUDGET_BYTES: usize = 64 * 1024;
@@ -16,15 +17,20 @@ pub struct HostState {
     table: ResourceTable,
     pub memory: MemoryLimiter,
     pub slug: String,
+    /// The end of what the guest wrote to stderr (panic messages).
+    pub stderr: StderrTail,
     log_budget: usize,
 }
 
 impl HostState {
     pub fn new(slug: &str, memory_limit: usize) -> Self {
-        // No preopens, env, args, network or stdio; clocks are frozen at zero.
+        // No preopens, env, args, network or stdin/stdout; clocks are frozen at zero;
+        // stderr goes to a small in-memory tail.
+        let stderr = StderrTail::default();
         let wasi = WasiCtxBuilder::new()
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
+            .stderr(stderr.clone())
             .build();
         HostState {
             wasi,
@@ -35,6 +41,7 @@ impl HostState {
                 current: 0,
             },
             slug: slug.to_owned(),
+            stderr,
             log_budget: LOG_BUDGET_BYTES,
         }
     }
@@ -42,6 +49,7 @@ impl HostState {
     /// Resets per-call budgets before a call on a reused instance.
     pub fn begin_call(&mut self) {
         self.memory.exceeded = false;
+        self.stderr.clear();
         self.log_budget = LOG_BUDGET_BYTES;
     }
 }

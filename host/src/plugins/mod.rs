@@ -10,6 +10,7 @@ mod host_state;
 mod pool;
 mod registry;
 mod runtime;
+mod stderr_tail;
 
 pub use call::{CallInput, Limits, Plugin, PluginMeta, ValidationOutcome};
 pub use error::CallError;

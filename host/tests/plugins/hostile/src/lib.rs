@@ -1,0 +1,85 @@
+//! Each document names an attack on the host; the sandbox must contain every one.
+
+use std::hint::black_box;
+
+use validibot_plugin_api::{
+    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+};
+
+struct Hostile;
+
+impl Validator for Hostile {
+    fn describe() -> Metadata {
+        Metadata {
+            slug: "hostile".into(),
+            version: "0.1.0".into(),
+            name: "Hostile".into(),
+            description: "Attacks its host, on request.".into(),
+            content_types: vec!["*/*".into()],
+            config_schema: serde_json::json!({"type": "object"}),
+        }
+    }
+
+    fn validate_config(_: &serde_json::Value) -> Result<(), Vec<Finding>> {
+        Ok(())
+    }
+
+    fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
+        let attack = std::str::from_utf8(input.content).unwrap_or("").trim();
+        match attack {
+            "loop" => loop {
+                black_box(0u64);
+            },
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(black_box(vec![7u8; 1 << 20]));
+                }
+            }
+            "recursion" => Ok(Outcome {
+                outputs: vec![Output::new("depth", recurse(black_box(1)))],
+                findings: vec![],
+            }),
+            "output" => Ok(Outcome {
+                findings: (0..8_000)
+                    .map(|i| Finding::warning("hostile.flood", "x".repeat(1000)).at(format!("/{i}")))
+                    .collect(),
+                outputs: vec![],
+            }),
+            "trap" => {
+                #[cfg(target_arch = "wasm32")]
+                core::arch::wasm32::unreachable();
+                #[cfg(not(target_arch = "wasm32"))]
+                std::process::abort();
+            }
+            "panic" => panic!("hostile panic number {}", black_box(42)),
+            "escape" => Ok(Outcome {
+                findings: vec![],
+                outputs: vec![
+                    Output::new("file", std::fs::read_to_string("/etc/passwd").is_ok()),
+                    Output::new("dir", std::fs::read_dir(".").is_ok()),
+                    Output::new("env", std::env::vars().count() as u64),
+                    Output::new(
+                        "clock",
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0),
+                    ),
+                    Output::new("net", std::net::TcpStream::connect("127.0.0.1:80").is_ok()),
+                ],
+            }),
+            _ => Ok(Outcome::default()),
+        }
+    }
+}
+
+fn recurse(n: u64) -> u64 {
+    let pad = black_box([n; 64]);
+    if black_box(n) == 0 {
+        return pad[0];
+    }
+    recurse(n + 1) + pad[63]
+}
+
+export_validator!(Hostile);

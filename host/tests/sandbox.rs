@@ -1,0 +1,149 @@
+//! Hostile validators, built here from `tests/plugins/hostile`, against the real
+//! wasmtime host: each attack ends within its limit with its typed error, while
+//! 100 concurrent validations on the same engine keep succeeding.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use validibot::plugins::{CallError, CallInput, Limits, Plugin, PluginRegistry, Runtime};
+
+const OTHERS: usize = 100;
+
+fn hostile_wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        common::guest::build_guest("host/tests/plugins/hostile", "validibot_test_hostile")
+    })
+}
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn call(
+    plugin: &Plugin,
+    content: &[u8],
+    config: &str,
+) -> Result<validibot::plugins::ValidationOutcome, CallError> {
+    plugin.validate(
+        &CallInput {
+            content,
+            content_type: "application/json",
+            config,
+            ruleset: None,
+        },
+        Duration::from_secs(60),
+    )
+}
+
+#[test]
+fn every_attack_is_contained_while_other_validations_run() {
+    let runtime = Runtime::new(None).unwrap();
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        memory_bytes: 64 << 20,
+        max_output_bytes: 4 << 20,
+    };
+    let hostile = Plugin::load(&runtime, hostile_wasm(), limits).unwrap();
+    let registry = PluginRegistry::builtin(&runtime, Limits::default()).unwrap();
+    let json = registry.get("json-schema").unwrap();
+    let workflow: Value = serde_json::from_slice(&example("invoice-workflow.json")).unwrap();
+    let config = workflow["steps"][0]["config"].to_string();
+    let valid = example("invoice-valid.json");
+
+    let attacks: &[(&str, &str, Duration)] = &[
+        (
+            "loop",
+            "validator.deadline_exceeded",
+            Duration::from_secs(2),
+        ),
+        (
+            "memory",
+            "validator.memory_exceeded",
+            Duration::from_secs(5),
+        ),
+        (
+            "recursion",
+            "validator.stack_overflow",
+            Duration::from_secs(5),
+        ),
+        (
+            "output",
+            "validator.output_too_large",
+            Duration::from_secs(10),
+        ),
+        ("trap", "validator.trap", Duration::from_secs(2)),
+        ("panic", "validator.panic", Duration::from_secs(2)),
+    ];
+    for &(attack, code, bound) in attacks {
+        let done = AtomicBool::new(false);
+        let passed = AtomicUsize::new(0);
+        let (err, elapsed) = std::thread::scope(|s| {
+            let others: Vec<_> = (0..OTHERS)
+                .map(|_| {
+                    s.spawn(|| {
+                        // At least one validation each, and keep going until the attack is over.
+                        loop {
+                            let out =
+                                call(json, &valid, &config).expect("a healthy validation failed");
+                            assert!(out.findings.is_empty(), "{:?}", out.findings);
+                            passed.fetch_add(1, Ordering::Relaxed);
+                            if done.load(Ordering::Relaxed) {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let started = Instant::now();
+            let err = call(&hostile, attack.as_bytes(), "{}").expect_err(attack);
+            let elapsed = started.elapsed();
+            done.store(true, Ordering::Relaxed);
+            for o in others {
+                o.join().expect("a concurrent validation panicked");
+            }
+            (err, elapsed)
+        });
+        assert_eq!(err.code(), code, "{attack}: {err}");
+        assert!(
+            elapsed < bound,
+            "{attack} took {elapsed:?} (bound {bound:?})"
+        );
+        assert!(passed.load(Ordering::Relaxed) >= OTHERS, "{attack}");
+        if attack == "panic" {
+            assert!(err.to_string().contains("hostile panic number 42"), "{err}");
+        }
+        // The plugin stays usable: the damaged instance was thrown away.
+        assert!(call(&hostile, b"ok", "{}").is_ok(), "after {attack}");
+    }
+}
+
+/// Nothing is granted by default: no files, no directory listing, no environment,
+/// no network, and a clock frozen at the epoch.
+#[test]
+fn a_validator_gets_no_capabilities_by_default() {
+    let runtime = Runtime::new(None).unwrap();
+    let hostile = Plugin::load(&runtime, hostile_wasm(), Limits::default()).unwrap();
+    std::env::set_var("VALIDIBOT_SECRET_SHOULD_NOT_LEAK", "1");
+    let out = call(&hostile, b"escape", "{}").unwrap();
+    let got: Vec<(String, Value)> = out.outputs.into_iter().map(|o| (o.name, o.value)).collect();
+    assert_eq!(
+        got,
+        [
+            ("file".to_string(), Value::Bool(false)),
+            ("dir".into(), Value::Bool(false)),
+            ("env".into(), Value::from(0)),
+            ("clock".into(), Value::from(0)),
+            ("net".into(), Value::Bool(false)),
+        ]
+    );
+}
