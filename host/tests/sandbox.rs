@@ -147,3 +147,30 @@ fn a_validator_gets_no_capabilities_by_default() {
         ]
     );
 }
+
+/// Components name the contract version they were built for; another major is
+/// refused before linking, with both versions in the message.
+#[test]
+fn contract_versions_are_checked_at_load() {
+    let runtime = Runtime::new(None).unwrap();
+    let hostile = Plugin::load(&runtime, hostile_wasm(), Limits::default()).unwrap();
+    assert_eq!(hostile.meta.slug, "hostile");
+
+    let v2 = wat::parse_str(r#"(component (import "validibot:validator/log@2.0.0" (instance)))"#)
+        .unwrap();
+    let err = Plugin::load(&runtime, &v2, Limits::default())
+        .err()
+        .expect("a 2.x component must be refused")
+        .to_string();
+    assert!(
+        err.contains("validibot:validator@2.0.0") && err.contains("validibot:validator@1.x"),
+        "{err}"
+    );
+
+    let foreign = wat::parse_str(r#"(component)"#).unwrap();
+    let err = Plugin::load(&runtime, &foreign, Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("not a Validibot validator"), "{err}");
+}

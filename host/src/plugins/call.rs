@@ -71,6 +71,7 @@ impl Plugin {
     /// Prepares a component for calls and asks it to describe itself.
     pub fn load(runtime: &Runtime, bytes: &[u8], limits: Limits) -> anyhow::Result<Plugin> {
         let (component, sha256) = runtime.load(bytes)?;
+        super::contract::check(&runtime.engine, &component)?;
         let instance_pre = runtime
             .linker
             .instantiate_pre(&component)

@@ -5,6 +5,7 @@
 mod bindings;
 mod builtin;
 mod call;
+pub mod contract;
 mod error;
 mod host_state;
 mod pool;
