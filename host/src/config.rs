@@ -68,6 +68,9 @@ pub enum Command {
     Admin(AdminCommand),
     /// Measure launch throughput and latency against a server started in-process.
     Bench(crate::bench::BenchArgs),
+    /// Tools for plugin authors: scaffold, fixture tests, per-call benchmark.
+    #[command(subcommand)]
+    Plugin(crate::plugin_tools::PluginCommand),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -12,6 +12,7 @@ pub mod execution;
 pub mod findings;
 pub mod ids;
 pub mod media_types;
+pub mod plugin_tools;
 pub mod plugins;
 pub mod queue;
 pub mod runs;

@@ -94,7 +94,7 @@ impl Plugin {
             pool: InstancePool::default(),
         };
         let m = plugin
-            .with_instance(SETUP_TIMEOUT, |b, s| b.call_describe(s))
+            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
         plugin.meta = PluginMeta {
             config_schema: serde_json::from_str(&m.config_schema)
@@ -111,15 +111,37 @@ impl Plugin {
 
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
-        let res = self.with_instance(SETUP_TIMEOUT, |b, s| b.call_validate_config(s, config))?;
+        let res = self.with_instance(SETUP_TIMEOUT, Reuse::Pooled, |b, s| {
+            b.call_validate_config(s, config)
+        })?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
     }
 
-    /// Validates one document. `timeout` may be shorter than the plugin's own (run deadline).
+    /// Validates one document on a warm instance. `timeout` may be shorter than the
+    /// plugin's own (run deadline).
     pub fn validate(
         &self,
         input: &CallInput<'_>,
         timeout: Duration,
+    ) -> Result<ValidationOutcome, CallError> {
+        self.validate_on(input, timeout, Reuse::Pooled)
+    }
+
+    /// Validates on a new instance that is dropped afterwards (full isolation; what
+    /// `plugin bench` compares the pooled path against).
+    pub fn validate_fresh(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+    ) -> Result<ValidationOutcome, CallError> {
+        self.validate_on(input, timeout, Reuse::Fresh)
+    }
+
+    fn validate_on(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+        reuse: Reuse,
     ) -> Result<ValidationOutcome, CallError> {
         let wit_input = wit::Input {
             content: input.content.to_vec(),
@@ -127,7 +149,7 @@ impl Plugin {
             config: input.config.to_owned(),
             ruleset: input.ruleset.map(str::to_owned),
         };
-        let res = self.with_instance(timeout.min(self.limits.timeout), |b, s| {
+        let res = self.with_instance(timeout.min(self.limits.timeout), reuse, |b, s| {
             b.call_validate(s, &wit_input)
         })?;
         let outcome = res.map_err(|e| CallError::Validator {
@@ -166,18 +188,24 @@ impl Plugin {
     fn with_instance<R>(
         &self,
         timeout: Duration,
+        reuse: Reuse,
         f: impl FnOnce(&Validator, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut warm = match self.pool.take() {
-            Some(w) => w,
-            None => self.instantiate()?,
+        let mut warm = match reuse {
+            Reuse::Pooled => match self.pool.take() {
+                Some(w) => w,
+                None => self.instantiate()?,
+            },
+            Reuse::Fresh => self.instantiate()?,
         };
         warm.store.data_mut().begin_call();
         let ticks = (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64;
         warm.store.set_epoch_deadline(ticks);
         match f(&warm.bindings, &mut warm.store) {
             Ok(r) if !warm.store.data().memory.exceeded => {
-                self.pool.give_back(warm);
+                if reuse == Reuse::Pooled {
+                    self.pool.give_back(warm);
+                }
                 Ok(r)
             }
             Ok(r) => Ok(r), // succeeded despite a refused growth: don't reuse
@@ -205,6 +233,12 @@ impl Plugin {
             calls: 0,
         })
     }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Reuse {
+    Pooled,
+    Fresh,
 }
 
 /// Rust (and C) guests keep their stack in linear memory, placed first and growing

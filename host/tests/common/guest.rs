@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds the crate at `crate_dir` (relative to the repository root) and returns the
+/// Builds the crate at `crate_dir` (relative to the repository root, or absolute) and returns the
 /// component's bytes. Uses its own target dir so it never waits on the outer build's lock.
 pub fn build_guest(crate_dir: &str, artifact: &str) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

@@ -1,0 +1,60 @@
+//! `validibot plugin …`: tools for plugin authors — scaffold a crate, run it
+//! against fixture documents, measure per-call latency.
+
+mod bench;
+mod fixtures;
+mod scaffold;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use crate::plugins::{Limits, Plugin, PluginRegistry, Runtime};
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PluginCommand {
+    /// Create a validator crate with a passing test, ready for `cargo build --target wasm32-wasip2`.
+    New(scaffold::NewArgs),
+    /// Run a component against fixture documents and compare findings with `<case>.expected.json`.
+    Test(fixtures::TestArgs),
+    /// Measure per-call latency of a component (warm instance and fresh instance per call).
+    Bench(bench::BenchArgs),
+}
+
+pub fn run(command: &PluginCommand) -> Result<()> {
+    match command {
+        PluginCommand::New(args) => scaffold::run(args),
+        PluginCommand::Test(args) => fixtures::run(args),
+        PluginCommand::Bench(args) => bench::run(args),
+    }
+}
+
+/// Loads a component file, or a built-in validator by slug (e.g. `json-schema`).
+fn load(runtime: &Runtime, plugin: &Path, limits: Limits) -> Result<Arc<Plugin>> {
+    if !plugin.exists() {
+        if let Some(slug) = plugin.to_str() {
+            if let Some(p) = PluginRegistry::builtin(runtime, limits)?.get(slug) {
+                return Ok(p.clone());
+            }
+        }
+    }
+    let bytes = std::fs::read(plugin).with_context(|| format!("reading {}", plugin.display()))?;
+    let loaded = Plugin::load(runtime, &bytes, limits)
+        .with_context(|| format!("loading {}", plugin.display()))?;
+    Ok(Arc::new(loaded))
+}
+
+/// A compile cache so repeated tool runs start fast: the server's when
+/// `VALIDIBOT_DATA_DIR` is set, else the user's cache dir (never the working dir).
+fn runtime() -> Result<Runtime> {
+    let cache = match std::env::var_os("VALIDIBOT_DATA_DIR") {
+        Some(d) => Some(PathBuf::from(d).join("cache")),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|c| c.join("validibot")),
+    };
+    Runtime::new(cache.map(|c| c.join("wasm")))
+}

@@ -1,0 +1,216 @@
+//! `validibot plugin new`: a validator crate that builds, tests and passes its
+//! fixtures out of the box, so an author starts from working code.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// Validator slug: lowercase letters, digits and dashes (e.g. `max-size`).
+    pub name: String,
+    /// Parent directory for the new crate.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Path to Validibot's `plugin-api` crate (default: the one this binary was built from).
+    #[arg(long)]
+    pub sdk_path: Option<PathBuf>,
+}
+
+/// Where the SDK was when this binary was built.
+const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api");
+
+pub fn run(args: &NewArgs) -> Result<()> {
+    let name = &args.name;
+    let valid = (2..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        bail!("{name:?} is not a valid slug: 2-40 lowercase letters, digits and dashes, starting with a letter");
+    }
+    let sdk = match &args.sdk_path {
+        Some(p) => p.clone(),
+        None => PathBuf::from(BUILT_SDK),
+    };
+    let sdk = sdk.canonicalize().with_context(|| {
+        format!(
+            "the plugin SDK is not at {}; pass --sdk-path <validibot checkout>/plugin-api",
+            sdk.display()
+        )
+    })?;
+    let root = args.dir.join(name);
+    if root.exists() {
+        bail!("{} already exists", root.display());
+    }
+    let artifact = name.replace('-', "_");
+    for (path, text) in files(name, &sdk) {
+        write(&root.join(path), &text)?;
+    }
+    println!("created {}", root.display());
+    println!("next:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  validibot plugin test target/wasm32-wasip2/release/{artifact}.wasm --fixtures fixtures", root.display());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+fn files(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
+    let title: String = name
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ty: String = title.replace(' ', "");
+    vec![
+        (
+            "Cargo.toml",
+            format!(
+                r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+validibot-plugin-api = {{ path = {sdk:?} }}
+serde_json = "1"
+
+# A standalone crate, not part of any workspace.
+[workspace]
+
+[profile.release]
+opt-level = "s"
+strip = "debuginfo"
+"#,
+                sdk = sdk.display().to_string()
+            ),
+        ),
+        (".gitignore", "target/\n".into()),
+        (
+            "src/lib.rs",
+            format!(
+                r##"//! {title}: a Validibot validator.
+//!
+//! Step config: `{{"max_bytes": 1000}}`. Flags documents that are empty or larger
+//! than `max_bytes`, and reports the size as an output. Replace the checks with yours.
+
+use validibot_plugin_api::{{
+    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+}};
+
+pub struct {ty};
+
+fn max_bytes(config: &serde_json::Value) -> Result<u64, Finding> {{
+    config
+        .get("max_bytes")
+        .and_then(|v| v.as_u64())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| Finding::error("config.max_bytes", "`max_bytes` must be a positive integer").at("/max_bytes"))
+}}
+
+impl Validator for {ty} {{
+    fn describe() -> Metadata {{
+        Metadata {{
+            slug: "{name}".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "{title}".into(),
+            description: "Checks a document's size.".into(),
+            content_types: vec!["*/*".into()],
+            config_schema: serde_json::json!({{
+                "type": "object",
+                "required": ["max_bytes"],
+                "properties": {{"max_bytes": {{"type": "integer", "minimum": 1}}}}
+            }}),
+        }}
+    }}
+
+    fn validate_config(config: &serde_json::Value) -> Result<(), Vec<Finding>> {{
+        max_bytes(config).map(|_| ()).map_err(|f| vec![f])
+    }}
+
+    fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {{
+        let max = max_bytes(&input.config_json()?)
+            .map_err(|f| ValidatorError::new("config.invalid", f.message))?;
+        let size = input.content.len() as u64;
+        let mut findings = Vec::new();
+        if size == 0 {{
+            findings.push(Finding::error("{name}.empty", "the document is empty"));
+        }} else if size > max {{
+            findings.push(Finding::error(
+                "{name}.too_large",
+                format!("the document is {{size}} bytes; the limit is {{max}}"),
+            ));
+        }}
+        Ok(Outcome {{
+            findings,
+            outputs: vec![Output::new("bytes", size)],
+        }})
+    }}
+}}
+
+export_validator!({ty});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+
+    fn run(content: &[u8]) -> Outcome {{
+        {ty}::validate(Input {{
+            content,
+            content_type: "text/plain",
+            config: r#"{{"max_bytes": 5}}"#,
+            ruleset: None,
+        }})
+        .unwrap()
+    }}
+
+    #[test]
+    fn flags_empty_and_large_documents() {{
+        assert!(run(b"abc").findings.is_empty());
+        assert_eq!(run(b"").findings[0].code, "{name}.empty");
+        assert_eq!(run(b"abcdefgh").findings[0].code, "{name}.too_large");
+    }}
+
+    #[test]
+    fn rejects_a_bad_config() {{
+        assert!({ty}::validate_config(&serde_json::json!({{"max_bytes": 0}})).is_err());
+    }}
+}}
+"##
+            ),
+        ),
+        ("fixtures/config.json", "{\"max_bytes\": 16}\n".into()),
+        ("fixtures/small.txt", "hello\n".into()),
+        (
+            "fixtures/small.expected.json",
+            "{\"findings\": [], \"outputs\": {\"bytes\": 6}}\n".into(),
+        ),
+        ("fixtures/large.txt", "this line is longer than sixteen bytes\n".into()),
+        (
+            "fixtures/large.expected.json",
+            format!("{{\"findings\": [{{\"severity\": \"error\", \"code\": \"{name}.too_large\", \"path\": \"\"}}]}}\n"),
+        ),
+        (
+            "README.md",
+            format!(
+                "# {title}\n\nA Validibot validator (WIT contract `validibot:validator@1`).\n\n```sh\ncargo test                                       # unit tests, native\ncargo build --release --target wasm32-wasip2     # the component\nvalidibot plugin test target/wasm32-wasip2/release/{artifact}.wasm --fixtures fixtures\nvalidibot plugin bench target/wasm32-wasip2/release/{artifact}.wasm --document fixtures/small.txt --config fixtures/config.json\n```\n\nFixtures: each `<case>.<ext>` document has a `<case>.expected.json` (`--update` records them).\n",
+                artifact = name.replace('-', "_")
+            ),
+        ),
+    ]
+}

@@ -1,0 +1,182 @@
+//! `validibot plugin new | test | bench`, run as an author would: the real binary,
+//! real cargo builds to wasm32-wasip2.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::BIN;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn validibot(args: &[&str], cache: &Path) -> Output {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("VALIDIBOT_DATA_DIR")
+        .output()
+        .unwrap();
+    eprintln!(
+        "validibot {args:?}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The worked example under plugins/examples passes its fixtures, and a wrong
+/// expectation is reported as a failure naming the difference.
+#[test]
+fn example_plugin_passes_its_fixtures_and_a_wrong_expectation_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = tmp.path().join("line-length.wasm");
+    std::fs::write(
+        &wasm,
+        common::guest::build_guest(
+            "plugins/examples/line-length",
+            "validibot_example_line_length",
+        ),
+    )
+    .unwrap();
+    let fixtures = repo().join("plugins/examples/line-length/fixtures");
+    let wasm_arg = wasm.to_str().unwrap();
+    let out = validibot(
+        &[
+            "plugin",
+            "test",
+            wasm_arg,
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("all 3 fixture cases passed"));
+
+    let broken = tmp.path().join("fixtures");
+    std::fs::create_dir(&broken).unwrap();
+    for f in std::fs::read_dir(&fixtures).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, broken.join(f.file_name().unwrap())).unwrap();
+    }
+    let expected = broken.join("long.expected.json");
+    let text = std::fs::read_to_string(&expected)
+        .unwrap()
+        .replace("\"4:21\"", "\"4:22\"");
+    std::fs::write(&expected, text).unwrap();
+    let out = validibot(
+        &[
+            "plugin",
+            "test",
+            wasm_arg,
+            "--fixtures",
+            broken.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL  long") && text.contains("missing finding"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unexpected finding error line.too_long at \"4:21\""),
+        "{text}"
+    );
+}
+
+/// `plugin new` gives a crate whose unit tests pass natively, which builds to a
+/// component with plain cargo, and whose fixtures pass under `plugin test`.
+#[test]
+fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = validibot(
+        &[
+            "plugin",
+            "new",
+            "demo-check",
+            "--dir",
+            tmp.path().to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    let krate = tmp.path().join("demo-check");
+    // Same dependency versions as this repository, without a registry round trip.
+    std::fs::copy(repo().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let test = Command::new(&cargo)
+        .args(["test", "--target-dir"])
+        .arg(repo().join("target/test-plugins"))
+        .current_dir(&krate)
+        .env_remove("RUSTFLAGS")
+        .status()
+        .unwrap();
+    assert!(test.success(), "the scaffold's own tests must pass");
+    let wasm = tmp.path().join("demo.wasm");
+    std::fs::write(
+        &wasm,
+        common::guest::build_guest(krate.to_str().unwrap(), "demo_check"),
+    )
+    .unwrap();
+    let wasm_arg = wasm.to_str().unwrap();
+    let fixtures = krate.join("fixtures");
+    let out = validibot(
+        &[
+            "plugin",
+            "test",
+            wasm_arg,
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("demo-check 0.1.0 (2 cases)"));
+
+    let out = validibot(
+        &[
+            "plugin",
+            "bench",
+            wasm_arg,
+            "--document",
+            fixtures.join("small.txt").to_str().unwrap(),
+            "--config",
+            fixtures.join("config.json").to_str().unwrap(),
+            "--iterations",
+            "200",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("| warm instance (server default) |") && text.contains("fresh / warm"),
+        "{text}"
+    );
+
+    // Names that can't be slugs are refused.
+    let out = validibot(
+        &[
+            "plugin",
+            "new",
+            "Bad_Name",
+            "--dir",
+            tmp.path().to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+}
