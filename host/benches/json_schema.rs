@@ -37,9 +37,10 @@ fn p50(iterations: usize, mut call: impl FnMut()) -> (f64, f64) {
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let workflow: Value =
-        serde_json::from_slice(&std::fs::read(root.join("examples/invoice-workflow.json")).unwrap())
-            .unwrap();
+    let workflow: Value = serde_json::from_slice(
+        &std::fs::read(root.join("examples/invoice-workflow.json")).unwrap(),
+    )
+    .unwrap();
     let config = workflow["steps"][0]["config"].to_string();
     let runtime = Runtime::new(None).unwrap();
     let registry = PluginRegistry::builtin(&runtime, Limits::default()).unwrap();

@@ -32,6 +32,9 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
             Command::Bench(args) => validibot::bench::run(&cli.global, args).await,
+            Command::Plugin(validibot::plugin_tools::PluginCommand::Install(args)) => {
+                validibot::plugin_tools::install::run(&cli.global, args).await
+            }
             Command::Plugin(cmd) => {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || validibot::plugin_tools::run(&cmd)).await?

@@ -41,6 +41,7 @@ impl Core {
         let plugins =
             tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits))
                 .await??;
+        crate::plugins::installed::sync(&db, &blobs, &plugins).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
         Ok(Core { db, blobs, plugins })
     }

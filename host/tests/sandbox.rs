@@ -94,7 +94,7 @@ fn every_attack_is_contained_while_other_validations_run() {
                         // At least one validation each, and keep going until the attack is over.
                         loop {
                             let out =
-                                call(json, &valid, &config).expect("a healthy validation failed");
+                                call(&json, &valid, &config).expect("a healthy validation failed");
                             assert!(out.findings.is_empty(), "{:?}", out.findings);
                             passed.fetch_add(1, Ordering::Relaxed);
                             if done.load(Ordering::Relaxed) {

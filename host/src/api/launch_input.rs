@@ -228,7 +228,11 @@ async fn read_multipart(
 }
 
 /// Reads a body, refusing (413) anything over `limit` without buffering past it.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
+pub(super) async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<Vec<u8>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod launch_input;
 mod runs;
+mod validators;
 mod workflows;
 
 use std::sync::Arc;
@@ -47,7 +48,12 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/workspaces", get(workflows::list_workspaces))
-        .route("/validators", get(workflows::list_validators))
+        .route(
+            "/validators",
+            get(validators::list)
+                .post(validators::install)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/workspaces/{ws}/workflows",
             get(workflows::list).post(workflows::create),

@@ -1,4 +1,4 @@
-//! Workspace, validator and workflow endpoints.
+//! Workspace and workflow endpoints.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::auth::{member, Caller};
 use super::{ApiError, AppState};
 use crate::accounts::{store as accounts, Permission};
+use crate::plugins::installed;
 use crate::workflows::definition::{DefinitionError, DefinitionInput};
 use crate::workflows::store::{self, CreateError};
 use crate::workflows::Workflow;
@@ -24,14 +25,6 @@ pub async fn list_workspaces(
         .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
         .collect();
     Ok(Json(serde_json::json!({"results": results})))
-}
-
-pub async fn list_validators(
-    State(state): State<Arc<AppState>>,
-    _caller: Caller,
-) -> Json<serde_json::Value> {
-    let results: Vec<_> = state.plugins.all().map(|p| &p.meta).collect();
-    Json(serde_json::json!({"results": results}))
 }
 
 pub async fn list(
@@ -69,6 +62,7 @@ pub async fn create(
     body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Workflow>), ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
     let def = json_body(body)?
         .validate(None, &state.plugins)
         .await
@@ -98,6 +92,7 @@ pub async fn update(
     let current = store::get(&state.db, &workspace.id, &slug, None)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
     let def = json_body(body)?
         .validate(Some(&slug), &state.plugins)
         .await

@@ -210,12 +210,22 @@ async fn run_step(
     remaining: Duration,
 ) -> Result<(StepResult, Option<Final>)> {
     let started_at = now_us();
-    let Some(plugin) = ctx.plugins.get(&step.validator).cloned() else {
+    let mut plugin = ctx
+        .plugins
+        .get_version(&step.validator, &step.validator_version);
+    if plugin.is_none() {
+        // Perhaps installed by another process since this one started.
+        crate::plugins::installed::sync(&ctx.db, &ctx.blobs, &ctx.plugins).await?;
+        plugin = ctx
+            .plugins
+            .get_version(&step.validator, &step.validator_version);
+    }
+    let Some(plugin) = plugin else {
         let f = Finding::error(
             "validator.unknown",
             format!(
-                "validator {:?} is not installed on this worker",
-                step.validator
+                "validator {:?} version {} is not installed on this worker",
+                step.validator, step.validator_version
             ),
         );
         return Ok(failed(

@@ -3,6 +3,7 @@
 
 mod bench;
 mod fixtures;
+pub mod install;
 mod scaffold;
 
 use std::path::{Path, PathBuf};
@@ -21,13 +22,17 @@ pub enum PluginCommand {
     Test(fixtures::TestArgs),
     /// Measure per-call latency of a component (warm instance and fresh instance per call).
     Bench(bench::BenchArgs),
+    /// Check a component and install it on this instance (same as `POST /api/v1/validators`).
+    Install(install::InstallArgs),
 }
 
+/// The tools that need no database (`install` is async: see `main`).
 pub fn run(command: &PluginCommand) -> Result<()> {
     match command {
         PluginCommand::New(args) => scaffold::run(args),
         PluginCommand::Test(args) => fixtures::run(args),
         PluginCommand::Bench(args) => bench::run(args),
+        PluginCommand::Install(_) => anyhow::bail!("plugin install runs on the async runtime"),
     }
 }
 

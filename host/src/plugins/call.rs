@@ -45,6 +45,8 @@ pub struct PluginMeta {
     pub content_types: Vec<String>,
     pub config_schema: serde_json::Value,
     pub sha256: String,
+    /// The `validibot:validator` version the component was built against.
+    pub wit_version: String,
 }
 
 pub struct CallInput<'a> {
@@ -71,7 +73,7 @@ impl Plugin {
     /// Prepares a component for calls and asks it to describe itself.
     pub fn load(runtime: &Runtime, bytes: &[u8], limits: Limits) -> anyhow::Result<Plugin> {
         let (component, sha256) = runtime.load(bytes)?;
-        super::contract::check(&runtime.engine, &component)?;
+        let wit_version = super::contract::check(&runtime.engine, &component)?.to_string();
         let instance_pre = runtime
             .linker
             .instantiate_pre(&component)
@@ -88,6 +90,7 @@ impl Plugin {
                 content_types: vec![],
                 config_schema: serde_json::Value::Null,
                 sha256,
+                wit_version,
             },
             limits,
             pre,
@@ -105,6 +108,7 @@ impl Plugin {
             description: m.description,
             content_types: m.content_types,
             sha256: plugin.meta.sha256.clone(),
+            wit_version: plugin.meta.wit_version.clone(),
         };
         Ok(plugin)
     }

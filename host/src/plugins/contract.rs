@@ -35,7 +35,7 @@ impl fmt::Display for Version {
 }
 
 impl Version {
-    fn parse(s: &str) -> Option<Version> {
+    pub fn parse(s: &str) -> Option<Version> {
         let mut parts = s.split('-').next()?.split('.').map(|p| p.parse().ok());
         let v = Version {
             major: parts.next()??,

@@ -8,6 +8,7 @@ mod call;
 pub mod contract;
 mod error;
 mod host_state;
+pub mod installed;
 mod pool;
 mod registry;
 mod runtime;

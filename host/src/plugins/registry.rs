@@ -1,7 +1,8 @@
-//! The validators this instance can run, by slug.
+//! The validators this instance can run: built-ins (embedded, follow the binary)
+//! and installed third-party components (every installed version, by slug and version).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Result};
 
@@ -11,13 +12,28 @@ use super::runtime::Runtime;
 
 #[derive(Clone)]
 pub struct PluginRegistry {
-    plugins: Arc<BTreeMap<String, Arc<Plugin>>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    limits: Limits,
+    builtin: BTreeMap<String, Arc<Plugin>>,
+    installed: RwLock<Installed>,
+}
+
+#[derive(Default)]
+struct Installed {
+    /// slug → version → plugin.
+    versions: BTreeMap<String, BTreeMap<String, Arc<Plugin>>>,
+    /// slug → the version installed last (what new workflow steps pin).
+    latest: BTreeMap<String, String>,
 }
 
 impl PluginRegistry {
     /// Loads every built-in validator (compiling, or reading the compile cache).
     pub fn builtin(runtime: &Runtime, limits: Limits) -> Result<PluginRegistry> {
-        let mut plugins = BTreeMap::new();
+        let mut builtin = BTreeMap::new();
         for (slug, bytes) in BUILTIN {
             let plugin = Plugin::load(runtime, bytes, limits)?;
             if plugin.meta.slug != *slug {
@@ -26,18 +42,88 @@ impl PluginRegistry {
                     plugin.meta.slug
                 );
             }
-            plugins.insert(slug.to_string(), Arc::new(plugin));
+            builtin.insert(slug.to_string(), Arc::new(plugin));
         }
         Ok(PluginRegistry {
-            plugins: Arc::new(plugins),
+            inner: Arc::new(Inner {
+                runtime: runtime.clone(),
+                limits,
+                builtin,
+                installed: RwLock::default(),
+            }),
         })
     }
 
-    pub fn get(&self, slug: &str) -> Option<&Arc<Plugin>> {
-        self.plugins.get(slug)
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Plugin>> {
-        self.plugins.values()
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub fn is_builtin(&self, slug: &str) -> bool {
+        self.inner.builtin.contains_key(slug)
+    }
+
+    /// The version new workflow steps get: the built-in, else the latest installed.
+    pub fn get(&self, slug: &str) -> Option<Arc<Plugin>> {
+        if let Some(p) = self.inner.builtin.get(slug) {
+            return Some(p.clone());
+        }
+        let installed = self.read();
+        let version = installed.latest.get(slug)?;
+        installed.versions.get(slug)?.get(version).cloned()
+    }
+
+    /// The version a workflow step pinned. Built-ins follow the binary (any pinned
+    /// version runs on the current one); installed plugins must match exactly.
+    pub fn get_version(&self, slug: &str, version: &str) -> Option<Arc<Plugin>> {
+        if let Some(p) = self.inner.builtin.get(slug) {
+            return Some(p.clone());
+        }
+        self.read().versions.get(slug)?.get(version).cloned()
+    }
+
+    pub fn has_version(&self, slug: &str, version: &str) -> bool {
+        self.get_version(slug, version).is_some()
+    }
+
+    /// Built-ins, then the latest version of each installed plugin.
+    pub fn all(&self) -> Vec<Arc<Plugin>> {
+        let mut out: Vec<_> = self.inner.builtin.values().cloned().collect();
+        let installed = self.read();
+        for (slug, version) in &installed.latest {
+            if let Some(p) = installed.versions.get(slug).and_then(|v| v.get(version)) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+
+    /// Adds an installed plugin; `latest` makes it the version new steps pin.
+    pub fn add_installed(&self, plugin: Arc<Plugin>, latest: bool) {
+        let mut installed = self
+            .inner
+            .installed
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let slug = plugin.meta.slug.clone();
+        let version = plugin.meta.version.clone();
+        installed
+            .versions
+            .entry(slug.clone())
+            .or_default()
+            .insert(version.clone(), plugin);
+        if latest || !installed.latest.contains_key(&slug) {
+            installed.latest.insert(slug, version);
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Installed> {
+        self.inner
+            .installed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }

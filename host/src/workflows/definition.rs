@@ -125,7 +125,7 @@ impl DefinitionInput {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("unknown validator {:?}", s.validator)}));
                 continue;
             };
-            let plugin = plugin.clone();
+            let pinned = plugin.meta.version.clone();
             let config_text = s.config.to_string();
             let checked =
                 tokio::task::spawn_blocking(move || plugin.validate_config(&config_text)).await;
@@ -135,13 +135,12 @@ impl DefinitionInput {
                 Ok(Err(call)) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("validator could not check the config: {call}")})),
                 Err(join) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("config check crashed: {join}")})),
             }
-            let plugin = registry.get(&s.validator).expect("checked above");
             steps.push(Step {
                 position: i as i64,
                 name: s.name.unwrap_or_else(|| s.key.clone()),
                 key: s.key,
                 validator: s.validator,
-                validator_version: plugin.meta.version.clone(),
+                validator_version: pinned,
                 config_text: s.config.to_string(),
                 config: s.config,
                 ruleset: s.ruleset,

@@ -1,0 +1,95 @@
+//! Validator endpoints: list what can run here; install a third-party component.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+
+use super::auth::{member, Caller};
+use super::launch_input::read_limited;
+use super::{ApiError, AppState};
+use crate::accounts::Permission;
+use crate::plugins::installed::{self, InstallError};
+
+/// Largest component accepted.
+const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let results: Vec<_> = state
+        .plugins
+        .all()
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(&p.meta).unwrap_or_default();
+            v["builtin"] = state.plugins.is_builtin(&p.meta.slug).into();
+            v
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"results": results})))
+}
+
+/// `POST /api/v1/validators` with the component as the body (`application/wasm`).
+/// Instance-wide, so it takes an admin of the default workspace. 201 when installed,
+/// 200 when this exact component was already, 409 for a version clash or a built-in
+/// slug, 422 when the component fails the checks.
+pub async fn install(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    // Read (bounded) before answering, so a refused upload still gets a clean response
+    // instead of a connection reset; only authenticated callers get this far.
+    let bytes = read_limited(&headers, body, MAX_COMPONENT_BYTES).await?;
+    member(&state, &caller, "default", Permission::WorkspaceManage).await?;
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = crate::media_types::essence(kind);
+    if essence != "application/wasm" && essence != "application/octet-stream" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the component as application/wasm",
+        ));
+    }
+    match installed::install(
+        &state.db,
+        &state.blobs,
+        &state.plugins,
+        bytes,
+        Some(&caller.0.id),
+    )
+    .await
+    {
+        Ok(done) => {
+            let status = if done.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(serde_json::to_value(&done.meta).unwrap_or_default()),
+            ))
+        }
+        Err(InstallError::Invalid(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_PLUGIN",
+            detail,
+        )),
+        Err(InstallError::Conflict(detail)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "PLUGIN_CONFLICT",
+            detail,
+        )),
+        Err(InstallError::Internal(e)) => Err(e.into()),
+    }
+}
