@@ -23,11 +23,7 @@ const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api");
 
 pub fn run(args: &NewArgs) -> Result<()> {
     let name = &args.name;
-    let valid = (2..=40).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid = crate::plugins::installed::valid_slug(name);
     if !valid {
         bail!("{name:?} is not a valid slug: 2-40 lowercase letters, digits and dashes, starting with a letter");
     }
