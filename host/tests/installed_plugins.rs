@@ -166,4 +166,21 @@ fn install_with_the_cli_while_serving(backend: Backend) {
     assert!(message.contains("hostile panic number 42"), "{message}");
     let (_, run) = srv.launch(&key, "attack", "text/plain", "ok");
     assert_eq!(run["result"], "PASS");
+
+    // No clock by default; the operator grants one by re-installing with --grant, and the
+    // server takes it on its next sync (listing validators, saving a workflow, restart).
+    let clock = |run: &Value| run["steps"][0]["outputs"][3]["value"].as_u64().unwrap();
+    let (_, run) = srv.launch(&key, "attack", "text/plain", "escape");
+    assert_eq!(clock(&run), 0, "{run}");
+    let out = inst.cli(&[
+        "plugin",
+        "install",
+        file.to_str().unwrap(),
+        "--grant",
+        "clock",
+    ]);
+    assert!(out.contains("granted: {\"clock\":true}"), "{out}");
+    assert_eq!(srv.get(&key, "/api/v1/validators").status(), 200);
+    let (_, run) = srv.launch(&key, "attack", "text/plain", "escape");
+    assert!(clock(&run) > 1_700_000_000, "{run}");
 }

@@ -174,3 +174,31 @@ fn contract_versions_are_checked_at_load() {
         .to_string();
     assert!(err.contains("not a Validibot validator"), "{err}");
 }
+
+/// Grants open exactly what they name: here a clock, one environment variable and a
+/// read-only directory — but still no network.
+#[test]
+fn granted_capabilities_open_exactly_what_was_granted() {
+    let runtime = Runtime::new(None).unwrap();
+    std::env::set_var("VALIDIBOT_TEST_GRANTED", "yes");
+    let grants = validibot::plugins::grants::Grants::parse(&[
+        "clock".into(),
+        "env:VALIDIBOT_TEST_GRANTED".into(),
+        "fs-read:/etc".into(),
+    ])
+    .unwrap();
+    let hostile = Plugin::load_with(&runtime, hostile_wasm(), Limits::default(), grants).unwrap();
+    let out = call(&hostile, b"escape", "{}").unwrap();
+    let get = |name: &str| {
+        out.outputs
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap()
+            .value
+            .clone()
+    };
+    assert_eq!(get("file"), Value::Bool(true));
+    assert_eq!(get("env"), Value::from(1));
+    assert!(get("clock").as_u64().unwrap() > 1_700_000_000);
+    assert_eq!(get("net"), Value::Bool(false));
+}

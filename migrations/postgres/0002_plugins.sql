@@ -12,6 +12,8 @@ CREATE TABLE plugins (
     description    TEXT NOT NULL,
     content_types  TEXT NOT NULL,
     config_schema  TEXT NOT NULL,
+    -- Capabilities the operator granted (JSON, see plugins::grants); {} = none.
+    grants         TEXT NOT NULL DEFAULT '{}',
     installed_by   TEXT REFERENCES users(id),
     installed_at   BIGINT NOT NULL,
     UNIQUE (slug, version)

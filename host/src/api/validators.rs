@@ -11,6 +11,7 @@ use super::auth::{member, Caller};
 use super::launch_input::read_limited;
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 
 /// Largest component accepted.
@@ -65,6 +66,7 @@ pub async fn install(
         &state.blobs,
         &state.plugins,
         bytes,
+        &Grants::default(), // capabilities are granted only from the command line
         Some(&caller.0.id),
     )
     .await

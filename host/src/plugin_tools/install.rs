@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::config::GlobalArgs;
 use crate::db::Db;
+use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 use crate::plugins::{Limits, PluginRegistry, Runtime};
 use crate::storage::BlobStore;
@@ -17,9 +18,15 @@ use crate::storage::BlobStore;
 pub struct InstallArgs {
     /// The component file (`.wasm`).
     pub file: PathBuf,
+    /// Capability for this plugin (repeatable): `clock`, `network`, `env:NAME`,
+    /// `fs-read:/abs/dir`. Nothing is granted by default. Re-installing the same
+    /// component replaces its grants.
+    #[arg(long = "grant", value_name = "CAPABILITY")]
+    pub grants: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<()> {
+    let grants = Grants::parse(&args.grants)?;
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     std::fs::create_dir_all(&global.data_dir)?;
@@ -30,7 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<()> {
     let registry =
         tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, Limits::default()))
             .await??;
-    match installed::install(&db, &blobs, &registry, bytes, None).await {
+    match installed::install(&db, &blobs, &registry, bytes, &grants, None).await {
         Ok(done) => {
             let m = &done.meta;
             let what = if done.created {
@@ -46,6 +53,9 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<()> {
                 m.sha256,
                 m.content_types.join(", ")
             );
+            if !grants.is_empty() {
+                println!("granted: {}", serde_json::to_string(&grants)?);
+            }
             Ok(())
         }
         Err(InstallError::Invalid(e)) => bail!("not installed: {e}"),

@@ -8,6 +8,7 @@ use wasmtime::Store;
 use super::bindings::validibot::validator::types as wit;
 use super::bindings::{Validator, ValidatorPre};
 use super::error::CallError;
+use super::grants::Grants;
 use super::host_state::HostState;
 use super::pool::{InstancePool, Warm};
 use super::runtime::{Runtime, EPOCH_TICK};
@@ -65,6 +66,7 @@ pub struct ValidationOutcome {
 pub struct Plugin {
     pub meta: PluginMeta,
     pub limits: Limits,
+    pub grants: Grants,
     pre: ValidatorPre<HostState>,
     pool: InstancePool,
 }
@@ -72,6 +74,16 @@ pub struct Plugin {
 impl Plugin {
     /// Prepares a component for calls and asks it to describe itself.
     pub fn load(runtime: &Runtime, bytes: &[u8], limits: Limits) -> anyhow::Result<Plugin> {
+        Plugin::load_with(runtime, bytes, limits, Grants::default())
+    }
+
+    /// Like [`Plugin::load`], with capabilities the operator granted.
+    pub fn load_with(
+        runtime: &Runtime,
+        bytes: &[u8],
+        limits: Limits,
+        grants: Grants,
+    ) -> anyhow::Result<Plugin> {
         let (component, sha256) = runtime.load(bytes)?;
         let wit_version = super::contract::check(&runtime.engine, &component)?.to_string();
         let instance_pre = runtime
@@ -93,6 +105,7 @@ impl Plugin {
                 wit_version,
             },
             limits,
+            grants,
             pre,
             pool: InstancePool::default(),
         };
@@ -220,7 +233,7 @@ impl Plugin {
     fn instantiate(&self) -> Result<Warm, CallError> {
         let mut store = Store::new(
             self.pre.engine(),
-            HostState::new(&self.meta.slug, self.limits.memory_bytes),
+            HostState::new(&self.meta.slug, self.limits.memory_bytes, &self.grants),
         );
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline((SETUP_TIMEOUT.as_micros() / EPOCH_TICK.as_micros()) as u64);

@@ -2,11 +2,12 @@
 
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView,
-    WasiView,
+    FsPerms, HostMonotonicClock, HostWallClock, ResourceTable, WasiCtx, WasiCtxBuilder,
+    WasiCtxView, WasiView,
 };
 
 use super::bindings::validibot::validator::{log, types};
+use super::grants::Grants;
 use super::stderr_tail::StderrTail;
 
 /// Per-call budget for guest log text; the rest is dropped.
@@ -23,15 +24,30 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(slug: &str, memory_limit: usize) -> Self {
-        // No preopens, env, args, network or stdin/stdout; clocks are frozen at zero;
-        // stderr goes to a small in-memory tail.
+    pub fn new(slug: &str, memory_limit: usize, grants: &Grants) -> Self {
+        // By default no preopens, env, args, network or stdin/stdout, and clocks frozen at
+        // zero; `grants` opens exactly what the operator allowed. Stderr goes to a small
+        // in-memory tail.
         let stderr = StderrTail::default();
-        let wasi = WasiCtxBuilder::new()
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .stderr(stderr.clone())
-            .build();
+        let mut builder = WasiCtxBuilder::new();
+        builder.stderr(stderr.clone());
+        if !grants.clock {
+            builder.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
+        }
+        for name in &grants.env {
+            if let Ok(value) = std::env::var(name) {
+                builder.env(name, value);
+            }
+        }
+        for dir in &grants.read_dirs {
+            if let Err(e) = builder.preopened_dir(dir, dir, FsPerms::ReadOnly) {
+                tracing::warn!(plugin = %slug, %dir, "granted directory not mounted: {e}");
+            }
+        }
+        if grants.network {
+            builder.inherit_network().allow_ip_name_lookup(true);
+        }
+        let wasi = builder.build();
         HostState {
             wasi,
             table: ResourceTable::new(),

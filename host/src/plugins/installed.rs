@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use super::call::{Plugin, PluginMeta};
 use super::contract::Version;
+use super::grants::Grants;
 use super::registry::PluginRegistry;
 use crate::clock::now_us;
 use crate::db::{is_unique_violation, Db};
@@ -42,20 +43,32 @@ pub async fn install(
     blobs: &BlobStore,
     registry: &PluginRegistry,
     bytes: Vec<u8>,
+    grants: &Grants,
     installed_by: Option<&str>,
 ) -> Result<Installed, InstallError> {
     let bytes = Arc::new(bytes);
     let reg = registry.clone();
     let b = bytes.clone();
-    let plugin = tokio::task::spawn_blocking(move || Plugin::load(reg.runtime(), &b, reg.limits()))
-        .await
-        .context("plugin load task")?
-        .map_err(|e| InstallError::Invalid(format!("{e:#}")))?;
+    let g = grants.clone();
+    let plugin =
+        tokio::task::spawn_blocking(move || Plugin::load_with(reg.runtime(), &b, reg.limits(), g))
+            .await
+            .context("plugin load task")?
+            .map_err(|e| InstallError::Invalid(format!("{e:#}")))?;
     let plugin = Arc::new(plugin);
     check(registry, &plugin).await?;
     let meta = plugin.meta.clone();
+    let grants_text = serde_json::to_string(grants).map_err(anyhow::Error::from)?;
     if let Some(existing) = find(db, &meta.slug, &meta.version).await? {
         if existing == meta.sha256 {
+            // Same component: the grants given now replace the recorded ones.
+            sqlx::query("UPDATE plugins SET grants = $1 WHERE slug = $2 AND version = $3")
+                .bind(&grants_text)
+                .bind(&meta.slug)
+                .bind(&meta.version)
+                .execute(&db.write)
+                .await
+                .map_err(anyhow::Error::from)?;
             sync(db, blobs, registry).await?;
             return Ok(Installed {
                 meta,
@@ -69,8 +82,8 @@ pub async fn install(
     }
     let stored = blobs.put_bytes(bytes).await?;
     let insert = sqlx::query(
-        "INSERT INTO plugins (id, slug, version, sha256, size, wit_version, name, description, content_types, config_schema, installed_by, installed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO plugins (id, slug, version, sha256, size, wit_version, name, description, content_types, config_schema, grants, installed_by, installed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(crate::ids::new_id())
     .bind(&meta.slug)
@@ -82,6 +95,7 @@ pub async fn install(
     .bind(&meta.description)
     .bind(serde_json::to_string(&meta.content_types).map_err(anyhow::Error::from)?)
     .bind(meta.config_schema.to_string())
+    .bind(&grants_text)
     .bind(installed_by)
     .bind(now_us())
     .execute(&db.write)
@@ -188,33 +202,36 @@ async fn find(db: &Db, slug: &str, version: &str) -> Result<Option<String>> {
 /// Loads installed plugins this process doesn't have yet (another process may have
 /// installed them). Cheap when nothing is new: one small query.
 pub async fn sync(db: &Db, blobs: &BlobStore, registry: &PluginRegistry) -> Result<()> {
-    let rows = sqlx::query("SELECT slug, version, sha256 FROM plugins ORDER BY installed_at")
-        .fetch_all(&db.read)
-        .await?;
+    let rows =
+        sqlx::query("SELECT slug, version, sha256, grants FROM plugins ORDER BY installed_at")
+            .fetch_all(&db.read)
+            .await?;
     let last = rows.len();
     for (i, row) in rows.iter().enumerate() {
         let (slug, version, sha256): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
+        let grants: Grants = serde_json::from_str(&row.get::<String, _>(3)).unwrap_or_default();
         let latest = rows[i + 1..last]
             .iter()
             .all(|r| r.get::<String, _>(0) != slug);
-        if registry.has_version(&slug, &version) {
-            if latest {
-                if let Some(p) = registry.get_version(&slug, &version) {
+        if let Some(p) = registry.get_version(&slug, &version) {
+            if p.grants == grants {
+                if latest {
                     registry.add_installed(p, true);
                 }
+                continue;
             }
-            continue;
         }
         let bytes = blobs
             .read(&sha256)
             .await
             .with_context(|| format!("reading installed plugin {slug} {version}"))?;
         let reg = registry.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || Plugin::load(reg.runtime(), &bytes, reg.limits()))
-                .await
-                .context("plugin load task")?;
+        let loaded = tokio::task::spawn_blocking(move || {
+            Plugin::load_with(reg.runtime(), &bytes, reg.limits(), grants)
+        })
+        .await
+        .context("plugin load task")?;
         match loaded {
             Ok(p) if p.meta.sha256 == sha256 => registry.add_installed(Arc::new(p), latest),
             Ok(_) => {

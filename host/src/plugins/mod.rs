@@ -7,6 +7,7 @@ mod builtin;
 mod call;
 pub mod contract;
 mod error;
+pub mod grants;
 mod host_state;
 pub mod installed;
 mod pool;
