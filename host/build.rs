@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (slug, crate dir under plugins/, artifact name)
-const BUILTINS: &[(&str, &str, &str)] =
-    &[("json-schema", "json-schema", "validibot_plugin_json_schema")];
+const BUILTINS: &[(&str, &str, &str)] = &[
+    ("json-schema", "json-schema", "validibot_plugin_json_schema"),
+    ("csv", "csv", "validibot_plugin_csv"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -576,9 +576,42 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
     );
 
     let (_, validators) = json_of(srv.get(&key, "/api/v1/validators"));
-    let v = &validators["results"][0];
-    assert_eq!(v["slug"], "json-schema");
+    let slugs: Vec<&str> = validators["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["csv", "json-schema"]);
+    let v = &validators["results"][1];
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(v["builtin"], true);
+
+    // A CSV workflow, end to end.
+    let csv_config: Value = serde_json::from_slice(
+        &std::fs::read(examples_dir().join("../plugins/csv/fixtures/config.json")).unwrap(),
+    )
+    .unwrap();
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "meters", "steps": [{"key": "table", "validator": "csv", "config": csv_config}]}),
+    );
+    let problems =
+        std::fs::read(examples_dir().join("../plugins/csv/fixtures/problems.csv")).unwrap();
+    let (status, run) = srv.launch(&key, "meters", "text/csv", problems);
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("FAIL")),
+        "{run}"
+    );
+    assert!(finding_codes(&run).contains(&"csv.primary_key".to_string()));
+    let (_, run) = srv.launch(
+        &key,
+        "meters",
+        "text/csv",
+        "site,date,kwh,metered\nNYC-01,2026-01-01,5,true\n",
+    );
+    assert_eq!(run["result"], "PASS", "{run}");
 }
 
 fn validator_deadline_and_memory_cap(backend: Backend) {

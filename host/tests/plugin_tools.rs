@@ -180,3 +180,22 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     );
     assert!(!out.status.success());
 }
+
+/// Built-in validators carry fixture suites too, run by slug.
+#[test]
+fn builtin_csv_validator_passes_its_fixtures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("plugins/csv/fixtures");
+    let out = validibot(
+        &[
+            "plugin",
+            "test",
+            "csv",
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("all 3 fixture cases passed"));
+}

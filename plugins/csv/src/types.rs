@@ -1,0 +1,228 @@
+//! Cell types of the Table Schema subset and how a cell's text parses into each.
+
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Date,
+    Datetime,
+}
+
+/// A parsed cell, comparable within its type (for minimum/maximum).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    /// Days since 0000-03-01 (any monotonic count works for comparison).
+    Date(i64),
+    /// Seconds since the same epoch, UTC.
+    Datetime(f64),
+}
+
+impl Cell {
+    pub fn compare(&self, other: &Cell) -> Option<Ordering> {
+        match (self, other) {
+            (Cell::Int(a), Cell::Int(b)) => Some(a.cmp(b)),
+            (Cell::Num(a), Cell::Num(b)) => a.partial_cmp(b),
+            (Cell::Date(a), Cell::Date(b)) => Some(a.cmp(b)),
+            (Cell::Datetime(a), Cell::Datetime(b)) => a.partial_cmp(b),
+            (Cell::Text(a), Cell::Text(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+}
+
+impl FieldType {
+    pub fn parse(name: &str) -> Option<FieldType> {
+        Some(match name {
+            "string" => FieldType::String,
+            "integer" => FieldType::Integer,
+            "number" => FieldType::Number,
+            "boolean" => FieldType::Boolean,
+            "date" => FieldType::Date,
+            "datetime" => FieldType::Datetime,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+        }
+    }
+
+    /// Parses a cell's text; the error says what was expected.
+    pub fn parse_cell(self, s: &str) -> Result<Cell, &'static str> {
+        match self {
+            FieldType::String => Ok(Cell::Text(s.to_owned())),
+            FieldType::Integer => {
+                let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("an integer");
+                }
+                s.parse()
+                    .map(Cell::Int)
+                    .map_err(|_| "an integer in the 64-bit range")
+            }
+            FieldType::Number => {
+                let t = s.trim();
+                if t.is_empty() || t != s {
+                    return Err("a number");
+                }
+                s.parse::<f64>().map(Cell::Num).map_err(|_| "a number")
+            }
+            FieldType::Boolean => match s {
+                "true" | "True" | "TRUE" | "1" => Ok(Cell::Bool(true)),
+                "false" | "False" | "FALSE" | "0" => Ok(Cell::Bool(false)),
+                _ => Err("a boolean (true/false, 1/0)"),
+            },
+            FieldType::Date => date(s).map(Cell::Date).ok_or("a date (YYYY-MM-DD)"),
+            FieldType::Datetime => datetime(s)
+                .map(Cell::Datetime)
+                .ok_or("a datetime (YYYY-MM-DDThh:mm:ss with optional fraction and Z or ±hh:mm)"),
+        }
+    }
+}
+
+fn num(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `YYYY-MM-DD` → a day count, checking the calendar (leap years included).
+fn date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm, shifted so March starts the year).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe)
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]` (also with a space for `T`) → seconds, UTC.
+fn datetime(s: &str) -> Option<f64> {
+    if s.len() < 19 || !matches!(s.as_bytes()[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let days = date(&s[..10])?;
+    let t = &s[11..];
+    let tb = t.as_bytes();
+    if tb.len() < 8 || tb[2] != b':' || tb[5] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(&t[0..2])?, num(&t[3..5])?, num(&t[6..8])?);
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &t[8..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        frac = format!("0.{}", &r[..n]).parse().ok()?;
+        rest = &r[n..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
+            let (oh, om) = (num(&o[1..3])?, num(&o[4..6])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = oh * 3600 + om * 60;
+            if o.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_type_strictly() {
+        assert_eq!(FieldType::Integer.parse_cell("-42"), Ok(Cell::Int(-42)));
+        assert!(FieldType::Integer.parse_cell("4.2").is_err());
+        assert!(FieldType::Integer.parse_cell(" 4").is_err());
+        assert_eq!(FieldType::Number.parse_cell("1e3"), Ok(Cell::Num(1000.0)));
+        assert!(FieldType::Number.parse_cell("abc").is_err());
+        assert_eq!(FieldType::Boolean.parse_cell("TRUE"), Ok(Cell::Bool(true)));
+        assert!(FieldType::Boolean.parse_cell("yes").is_err());
+        assert!(FieldType::Date.parse_cell("2024-02-29").is_ok());
+        assert!(FieldType::Date.parse_cell("2023-02-29").is_err());
+        assert!(FieldType::Date.parse_cell("2023-13-01").is_err());
+        assert!(FieldType::Datetime
+            .parse_cell("2024-05-01T10:00:00Z")
+            .is_ok());
+        assert!(FieldType::Datetime
+            .parse_cell("2024-05-01T10:00:00.25+02:00")
+            .is_ok());
+        assert!(FieldType::Datetime
+            .parse_cell("2024-05-01T25:00:00Z")
+            .is_err());
+    }
+
+    #[test]
+    fn dates_and_datetimes_order_correctly() {
+        let d = |s| FieldType::Date.parse_cell(s).unwrap();
+        assert_eq!(
+            d("2023-12-31").compare(&d("2024-01-01")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            d("2024-03-01").compare(&d("2024-02-29")),
+            Some(Ordering::Greater)
+        );
+        let t = |s| FieldType::Datetime.parse_cell(s).unwrap();
+        assert_eq!(
+            t("2024-05-01T10:00:00+02:00").compare(&t("2024-05-01T08:00:00Z")),
+            Some(Ordering::Equal)
+        );
+    }
+}
