@@ -13,6 +13,7 @@ use std::process::Command;
 const BUILTINS: &[(&str, &str, &str)] = &[
     ("json-schema", "json-schema", "validibot_plugin_json_schema"),
     ("csv", "csv", "validibot_plugin_csv"),
+    ("rules", "rules", "validibot_plugin_rules"),
 ];
 
 fn main() {

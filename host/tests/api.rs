@@ -582,7 +582,7 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .iter()
         .map(|v| v["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["csv", "json-schema"]);
+    assert_eq!(slugs, ["csv", "json-schema", "rules"]);
     let v = &validators["results"][1];
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(v["builtin"], true);

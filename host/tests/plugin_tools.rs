@@ -183,19 +183,21 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
 
 /// Built-in validators carry fixture suites too, run by slug.
 #[test]
-fn builtin_csv_validator_passes_its_fixtures() {
+fn builtin_validators_pass_their_fixtures() {
     let tmp = tempfile::tempdir().unwrap();
-    let fixtures = repo().join("plugins/csv/fixtures");
-    let out = validibot(
-        &[
-            "plugin",
-            "test",
-            "csv",
-            "--fixtures",
-            fixtures.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
-    assert!(out.status.success());
-    assert!(stdout(&out).contains("all 3 fixture cases passed"));
+    for (slug, cases) in [("csv", 3), ("rules", 2)] {
+        let fixtures = repo().join("plugins").join(slug).join("fixtures");
+        let out = validibot(
+            &[
+                "plugin",
+                "test",
+                slug,
+                "--fixtures",
+                fixtures.to_str().unwrap(),
+            ],
+            tmp.path(),
+        );
+        assert!(out.status.success(), "{slug}");
+        assert!(stdout(&out).contains(&format!("all {cases} fixture cases passed")));
+    }
 }

@@ -1,0 +1,217 @@
+//! Documents as one JSON-shaped tree, whatever their format, and path lookup.
+//!
+//! JSON is itself. XML becomes `{"<root>": {"@attr": "…", "#text": "…", "<child>": …}}`
+//! (a repeated child becomes an array). CSV becomes `{"rows": [{"<column>": "…"}]}`.
+//! Paths are JSON pointers where a `*` token matches every array item or object member.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name {
+            "json" => Format::Json,
+            "xml" => Format::Xml,
+            "csv" => Format::Csv,
+            _ => return None,
+        })
+    }
+
+    pub fn from_content_type(ct: &str) -> Format {
+        let ct = ct.to_ascii_lowercase();
+        if ct.contains("xml") {
+            Format::Xml
+        } else if ct.contains("csv") || ct.contains("tab-separated") {
+            Format::Csv
+        } else {
+            Format::Json
+        }
+    }
+}
+
+/// Parses the document; the error is a one-line reason with a position when known.
+pub fn parse(content: &[u8], format: Format) -> Result<Value, (String, String)> {
+    match format {
+        Format::Json => serde_json::from_slice(content).map_err(|e| {
+            (
+                format!("the document is not JSON: {e}"),
+                format!("{}:{}", e.line(), e.column()),
+            )
+        }),
+        Format::Xml => {
+            let text = std::str::from_utf8(content)
+                .map_err(|e| (format!("the document is not UTF-8: {e}"), String::new()))?;
+            // DTDs are refused outright: no entity expansion, no external entities.
+            let doc = roxmltree::Document::parse_with_options(
+                text,
+                roxmltree::ParsingOptions {
+                    allow_dtd: false,
+                    nodes_limit: 5_000_000,
+                },
+            )
+            .map_err(|e| {
+                let p = e.pos();
+                (
+                    format!("the document is not well-formed XML: {e}"),
+                    format!("{}:{}", p.row, p.col),
+                )
+            })?;
+            let root = doc.root_element();
+            let mut top = Map::new();
+            top.insert(root.tag_name().name().to_owned(), element(root));
+            Ok(Value::Object(top))
+        }
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(content);
+            let headers = reader
+                .headers()
+                .map_err(|e| (format!("the document is not CSV: {e}"), "1:1".into()))?
+                .clone();
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| {
+                    let line = e.position().map_or(0, |p| p.line());
+                    (format!("the document is not CSV: {e}"), format!("{line}:1"))
+                })?;
+                let row: Map<String, Value> = headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
+                    .collect();
+                rows.push(Value::Object(row));
+            }
+            Ok(serde_json::json!({ "rows": rows }))
+        }
+    }
+}
+
+fn element(node: roxmltree::Node<'_, '_>) -> Value {
+    let mut map = Map::new();
+    for a in node.attributes() {
+        map.insert(
+            format!("@{}", a.name()),
+            Value::String(a.value().to_owned()),
+        );
+    }
+    let text: String = node
+        .children()
+        .filter(|c| c.is_text())
+        .filter_map(|c| c.text())
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    let children: Vec<_> = node.children().filter(|c| c.is_element()).collect();
+    if children.is_empty() && map.is_empty() {
+        return Value::String(text);
+    }
+    if !text.is_empty() {
+        map.insert("#text".into(), Value::String(text));
+    }
+    for child in children {
+        let name = child.tag_name().name().to_owned();
+        let value = element(child);
+        match map.get_mut(&name) {
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, value]);
+            }
+            None => {
+                map.insert(name, value);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Every (concrete pointer, value) the path matches; at most `limit`.
+pub fn select<'a>(doc: &'a Value, path: &str, limit: usize) -> Vec<(String, &'a Value)> {
+    let tokens: Vec<String> = if path.is_empty() || path == "/" {
+        vec![]
+    } else {
+        path.trim_start_matches('/')
+            .split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect()
+    };
+    let mut current = vec![(String::new(), doc)];
+    for token in &tokens {
+        let mut next = Vec::new();
+        for (at, value) in current {
+            let escaped = |t: &str| t.replace('~', "~0").replace('/', "~1");
+            match (token.as_str(), value) {
+                ("*", Value::Array(items)) => next.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (format!("{at}/{i}"), v)),
+                ),
+                ("*", Value::Object(map)) => {
+                    next.extend(map.iter().map(|(k, v)| (format!("{at}/{}", escaped(k)), v)))
+                }
+                (t, Value::Array(items)) => {
+                    if let Some(v) = t.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                        next.push((format!("{at}/{t}"), v));
+                    }
+                }
+                (t, Value::Object(map)) => {
+                    if let Some(v) = map.get(t) {
+                        next.push((format!("{at}/{}", escaped(t)), v));
+                    }
+                }
+                _ => {}
+            }
+            if next.len() >= limit {
+                next.truncate(limit);
+                break;
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_becomes_a_tree_and_dtds_are_refused() {
+        let doc = parse(br#"<a x="1"><b>2</b><b>3</b><c>t</c></a>"#, Format::Xml).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({"a": {"@x": "1", "b": ["2", "3"], "c": "t"}})
+        );
+        let bomb = br#"<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><l>&b;</l>"#;
+        assert!(parse(bomb, Format::Xml).is_err());
+        let xxe = br#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+        assert!(parse(xxe, Format::Xml).is_err());
+    }
+
+    #[test]
+    fn wildcards_expand_to_concrete_pointers() {
+        let doc = serde_json::json!({"lines": [{"q": 1}, {"q": 2}], "m": {"a/b": 3}});
+        let got: Vec<String> = select(&doc, "/lines/*/q", 10)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(got, ["/lines/0/q", "/lines/1/q"]);
+        assert_eq!(select(&doc, "/m/*", 10)[0].0, "/m/a~1b");
+        assert!(select(&doc, "/nope", 10).is_empty());
+        assert_eq!(select(&doc, "/lines/*", 1).len(), 1);
+    }
+
+    #[test]
+    fn csv_rows_are_objects() {
+        let doc = parse(b"a,b\n1,x\n2,y\n", Format::Csv).unwrap();
+        assert_eq!(doc["rows"][1], serde_json::json!({"a": "2", "b": "y"}));
+    }
+}

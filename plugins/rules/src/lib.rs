@@ -1,0 +1,436 @@
+//! Built-in validator: rules / assertions over a document (JSON, XML as a tree, CSV rows).
+//!
+//! Each rule selects targets with a JSON pointer (`*` matches every item) and checks
+//! them with an operator (`eq ne lt le gt ge between in not_in contains starts_with
+//! ends_with matches is_null not_null is_empty not_empty len_eq len_le len_ge
+//! approx_eq any all none`) or a CEL expression (`doc` is the document, `value` the
+//! target), optionally guarded by `when`. A failing target becomes a finding with the
+//! rule's severity, code (`rules.<id>` unless given) and message template (`{id}`,
+//! `{path}`, `{value}`, `{expected}`).
+//!
+//! Caps: 1000 rules, 100,000 targets per path, 1,000,000 evaluations per document,
+//! 4 KiB per expression or pattern, 1000 findings; XML DTDs are refused. Wall time is
+//! bounded by the host's per-call deadline.
+
+mod condition;
+mod document;
+mod ruleset;
+
+use serde_json::Value;
+use validibot_plugin_api::{
+    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+};
+
+use condition::{Check, Op};
+use document::Format;
+use ruleset::Rule;
+
+const MAX_EVALUATIONS: u64 = 1_000_000;
+const MAX_FINDINGS: usize = 1000;
+
+pub struct RulesValidator;
+
+impl Validator for RulesValidator {
+    fn describe() -> Metadata {
+        Metadata {
+            slug: "rules".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            name: "Rules".into(),
+            description:
+                "Assertions (operators and CEL expressions) over JSON, XML or CSV documents.".into(),
+            content_types: vec![
+                "application/json".into(),
+                "application/*+json".into(),
+                "application/xml".into(),
+                "text/xml".into(),
+                "application/*+xml".into(),
+                "text/csv".into(),
+            ],
+            config_schema: serde_json::json!({
+                "type": "object",
+                "required": ["rules"],
+                "additionalProperties": false,
+                "properties": {
+                    "format": {"enum": ["json", "xml", "csv"], "description": "Default: from the content type."},
+                    "rules": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+                        "type": "object", "required": ["id"],
+                        "properties": {
+                            "id": {"type": "string"}, "path": {"type": "string"},
+                            "op": {"type": "string"}, "value": {}, "tolerance": {"type": "number"},
+                            "expr": {"type": "string", "maxLength": 4096}, "rule": {"type": "object"},
+                            "when": {"type": "object"}, "severity": {"enum": ["error", "warning", "info"]},
+                            "message": {"type": "string"}, "code": {"type": "string"}, "optional": {"type": "boolean"}
+                        }
+                    }}
+                }
+            }),
+        }
+    }
+
+    fn validate_config(config: &Value) -> Result<(), Vec<Finding>> {
+        ruleset::Ruleset::parse(config, None)
+            .map(|_| ())
+            .map_err(|f| vec![f])
+    }
+
+    fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
+        let set = ruleset::cached(input.config, input.ruleset).map_err(|f| {
+            ValidatorError::new("config.invalid", format!("{} (at {})", f.message, f.path))
+        })?;
+        let format = set
+            .format
+            .unwrap_or_else(|| Format::from_content_type(input.content_type));
+        let doc = match document::parse(input.content, format) {
+            Ok(d) => d,
+            Err((message, at)) => {
+                let code = match format {
+                    Format::Json => "rules.parse.json",
+                    Format::Xml => "rules.parse.xml",
+                    Format::Csv => "rules.parse.csv",
+                };
+                return Ok(Outcome {
+                    findings: vec![Finding::error(code, message).at(at)],
+                    outputs: vec![],
+                });
+            }
+        };
+        Ok(evaluate(&set.rules, &doc))
+    }
+}
+
+export_validator!(RulesValidator);
+
+fn evaluate(rules: &[Rule], doc: &Value) -> Outcome {
+    let mut findings = Vec::new();
+    let mut budget = MAX_EVALUATIONS;
+    let mut failed_rules = 0u64;
+    let mut dropped = 0u64;
+    let mut push = |f: Finding, findings: &mut Vec<Finding>| {
+        if findings.len() < MAX_FINDINGS {
+            findings.push(f);
+        } else {
+            dropped += 1;
+        }
+    };
+    for rule in rules {
+        if let Some(when) = &rule.when {
+            let guard = when.eval(doc, "", doc, &mut budget);
+            if guard.is_empty() || !guard.iter().all(|o| o.pass) {
+                continue;
+            }
+        }
+        let results = rule.check.eval(doc, "", doc, &mut budget);
+        let absent_ok = matches!(
+            rule.check.check,
+            Check::Op {
+                op: Op::IsNull | Op::IsEmpty | Op::None,
+                ..
+            }
+        );
+        if results.is_empty() && !rule.optional && !absent_ok && budget > 0 {
+            failed_rules += 1;
+            let f = finding(
+                rule,
+                &rule.check.path,
+                &Value::Null,
+                Some(format!(
+                    "{} matches nothing in the document",
+                    display_path(&rule.check.path)
+                )),
+            );
+            push(f, &mut findings);
+            continue;
+        }
+        let mut failed = false;
+        for r in results.iter().filter(|r| !r.pass) {
+            failed = true;
+            push(
+                finding(rule, &r.pointer, &r.actual, r.error.clone()),
+                &mut findings,
+            );
+        }
+        failed_rules += failed as u64;
+    }
+    if budget == 0 {
+        findings.push(Finding::warning("rules.budget_exhausted", format!("stopped after {MAX_EVALUATIONS} evaluations; later rules and targets were not checked")));
+    }
+    if dropped > 0 {
+        findings.push(Finding::warning(
+            "rules.truncated",
+            format!("{dropped} more failures not listed"),
+        ));
+    }
+    Outcome {
+        findings,
+        outputs: vec![
+            Output::new("rules", rules.len() as u64),
+            Output::new("rules_failed", failed_rules),
+            Output::new("evaluations", MAX_EVALUATIONS - budget),
+        ],
+    }
+}
+
+fn display_path(p: &str) -> String {
+    if p.is_empty() {
+        "the document".into()
+    } else {
+        format!("path {p}")
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 200 {
+        format!("{}…", s.chars().take(200).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn finding(rule: &Rule, pointer: &str, actual: &Value, error: Option<String>) -> Finding {
+    let expected = match &rule.check.check {
+        Check::Op { value, .. } => short(value),
+        Check::Expr(_) => String::new(),
+    };
+    let message = match &rule.message {
+        Some(t) => t
+            .replace("{id}", &rule.id)
+            .replace("{path}", pointer)
+            .replace("{value}", &short(actual))
+            .replace("{expected}", &expected),
+        None if pointer.is_empty() => format!("rule {} failed for the document", rule.id),
+        None => format!(
+            "rule {} failed at {pointer}: value {}",
+            rule.id,
+            short(actual)
+        ),
+    };
+    let message = match &error {
+        Some(e) => format!("{message} ({e})"),
+        None => message,
+    };
+    Finding::new(rule.severity, rule.code.clone(), message)
+        .at(pointer)
+        .with_meta(serde_json::json!({"rule": rule.id, "actual": actual_meta(actual)}))
+}
+
+fn actual_meta(v: &Value) -> Value {
+    match v {
+        Value::Array(_) | Value::Object(_) => Value::String(short(v)),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(doc: &str, content_type: &str, config: Value) -> Outcome {
+        RulesValidator::validate(Input {
+            content: doc.as_bytes(),
+            content_type,
+            config: &config.to_string(),
+            ruleset: None,
+        })
+        .unwrap()
+    }
+
+    fn failures(o: &Outcome) -> Vec<(String, String)> {
+        o.findings
+            .iter()
+            .map(|f| (f.code.clone(), f.path.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_operator() {
+        let doc = r#"{"n": 5, "s": "hello", "list": [1, 2, 3], "obj": {}, "nil": null, "x": 0.1000001,
+                      "lines": [{"q": 1}, {"q": 7}]}"#;
+        let cases: Vec<(Value, bool)> = vec![
+            (json!({"path": "/n", "op": "eq", "value": 5}), true),
+            (json!({"path": "/n", "op": "eq", "value": "5"}), true),
+            (json!({"path": "/n", "op": "ne", "value": 5}), false),
+            (json!({"path": "/n", "op": "lt", "value": 6}), true),
+            (json!({"path": "/n", "op": "le", "value": 5}), true),
+            (json!({"path": "/n", "op": "gt", "value": 5}), false),
+            (json!({"path": "/n", "op": "ge", "value": 5}), true),
+            (
+                json!({"path": "/n", "op": "between", "value": [1, 4]}),
+                false,
+            ),
+            (
+                json!({"path": "/s", "op": "in", "value": ["hello", "bye"]}),
+                true,
+            ),
+            (
+                json!({"path": "/s", "op": "not_in", "value": ["hello"]}),
+                false,
+            ),
+            (
+                json!({"path": "/s", "op": "contains", "value": "ell"}),
+                true,
+            ),
+            (json!({"path": "/list", "op": "contains", "value": 2}), true),
+            (
+                json!({"path": "/s", "op": "starts_with", "value": "he"}),
+                true,
+            ),
+            (
+                json!({"path": "/s", "op": "ends_with", "value": "lo"}),
+                true,
+            ),
+            (
+                json!({"path": "/s", "op": "matches", "value": "^h.*o$"}),
+                true,
+            ),
+            (json!({"path": "/nil", "op": "is_null"}), true),
+            (json!({"path": "/s", "op": "not_null"}), true),
+            (json!({"path": "/obj", "op": "is_empty"}), true),
+            (json!({"path": "/list", "op": "not_empty"}), true),
+            (json!({"path": "/list", "op": "len_eq", "value": 3}), true),
+            (json!({"path": "/s", "op": "len_le", "value": 4}), false),
+            (json!({"path": "/s", "op": "len_ge", "value": 5}), true),
+            (
+                json!({"path": "/x", "op": "approx_eq", "value": 0.1, "tolerance": 0.001}),
+                true,
+            ),
+            (
+                json!({"path": "/lines", "op": "any", "rule": {"path": "/q", "op": "gt", "value": 5}}),
+                true,
+            ),
+            (
+                json!({"path": "/lines", "op": "all", "rule": {"path": "/q", "op": "gt", "value": 5}}),
+                false,
+            ),
+            (
+                json!({"path": "/lines", "op": "none", "rule": {"path": "/q", "op": "gt", "value": 100}}),
+                true,
+            ),
+            (
+                json!({"expr": "doc.n * 2 == 10 && size(doc.list) == 3"}),
+                true,
+            ),
+            (json!({"path": "/lines/*/q", "expr": "value < 5"}), false),
+        ];
+        for (i, (rule, pass)) in cases.into_iter().enumerate() {
+            let mut rule = rule;
+            rule["id"] = json!(format!("r{i}"));
+            let o = run(doc, "application/json", json!({"rules": [rule.clone()]}));
+            assert_eq!(o.findings.is_empty(), pass, "{rule}: {:?}", o.findings);
+        }
+    }
+
+    #[test]
+    fn wildcards_when_guards_and_templates() {
+        let doc = r#"{"status": "final", "lines": [{"q": 1}, {"q": -2}, {"q": -3}]}"#;
+        let o = run(
+            doc,
+            "application/json",
+            json!({"rules": [
+                {"id": "qty", "path": "/lines/*/q", "op": "gt", "value": 0, "message": "qty at {path} is {value}, must exceed {expected}",
+                 "when": {"path": "/status", "op": "eq", "value": "final"}},
+                {"id": "draft-only", "path": "/lines", "op": "len_le", "value": 1, "when": {"path": "/status", "op": "eq", "value": "draft"}},
+                {"id": "missing", "path": "/total", "op": "gt", "value": 0, "severity": "warning"}
+            ]}),
+        );
+        assert_eq!(
+            failures(&o),
+            [
+                ("rules.qty".into(), "/lines/1/q".into()),
+                ("rules.qty".into(), "/lines/2/q".into()),
+                ("rules.missing".into(), "/total".into()),
+            ]
+        );
+        assert_eq!(
+            o.findings[0].message,
+            "qty at /lines/1/q is -2, must exceed 0"
+        );
+        assert_eq!(
+            o.findings[2].severity,
+            validibot_plugin_api::Severity::Warning
+        );
+    }
+
+    #[test]
+    fn xml_and_csv_documents() {
+        let xml = r#"<building name="HQ"><zone area="120"/><zone area="-5"/></building>"#;
+        let o = run(
+            xml,
+            "application/xml",
+            json!({"rules": [{"id": "area", "path": "/building/zone/*/@area", "op": "gt", "value": 0}]}),
+        );
+        assert_eq!(
+            failures(&o),
+            [("rules.area".into(), "/building/zone/1/@area".into())]
+        );
+        let csv = "site,kwh\nA,10\nB,-1\n";
+        let o = run(
+            csv,
+            "text/csv",
+            json!({"rules": [{"id": "kwh", "path": "/rows/*/kwh", "op": "ge", "value": 0}]}),
+        );
+        assert_eq!(failures(&o), [("rules.kwh".into(), "/rows/1/kwh".into())]);
+        let o = run(
+            "<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>",
+            "application/xml",
+            json!({"rules": [{"id": "a", "path": "/a", "op": "not_null"}]}),
+        );
+        assert_eq!(o.findings[0].code, "rules.parse.xml");
+    }
+
+    #[test]
+    fn cel_errors_and_bad_configs() {
+        let o = run(
+            r#"{"a": 1}"#,
+            "application/json",
+            json!({"rules": [{"id": "e", "expr": "doc.a + 'x'"}]}),
+        );
+        assert!(
+            o.findings[0].message.contains("expression failed"),
+            "{}",
+            o.findings[0].message
+        );
+        let bad = |c: Value| {
+            RulesValidator::validate_config(&c).unwrap_err()[0]
+                .path
+                .clone()
+        };
+        assert_eq!(
+            bad(json!({"rules": [{"id": "a", "op": "bogus"}]})),
+            "/rules/0/op"
+        );
+        assert_eq!(
+            bad(json!({"rules": [{"id": "a", "expr": "1 +"}]})),
+            "/rules/0/expr"
+        );
+        assert_eq!(
+            bad(json!({"rules": [{"id": "a", "op": "between", "value": [1]}]})),
+            "/rules/0/value"
+        );
+        assert_eq!(
+            bad(json!({"rules": [{"id": "a", "op": "any"}]})),
+            "/rules/0/rule"
+        );
+        assert_eq!(
+            bad(json!({"rules": [{"op": "eq", "value": 1}]})),
+            "/rules/0/id"
+        );
+    }
+
+    #[test]
+    fn evaluation_budget_and_finding_cap() {
+        let items: Vec<Value> = (0..5000).map(|i| json!({"q": -i})).collect();
+        let doc = json!({"lines": items}).to_string();
+        let o = run(
+            &doc,
+            "application/json",
+            json!({"rules": [{"id": "q", "path": "/lines/*/q", "op": "gt", "value": 0}]}),
+        );
+        assert_eq!(o.findings.len(), MAX_FINDINGS + 1);
+        assert_eq!(o.findings.last().unwrap().code, "rules.truncated");
+    }
+}
