@@ -85,10 +85,6 @@ impl PluginRegistry {
         self.read().versions.get(slug)?.get(version).cloned()
     }
 
-    pub fn has_version(&self, slug: &str, version: &str) -> bool {
-        self.get_version(slug, version).is_some()
-    }
-
     /// Built-ins, then the latest version of each installed plugin.
     pub fn all(&self) -> Vec<Arc<Plugin>> {
         let mut out: Vec<_> = self.inner.builtin.values().cloned().collect();

@@ -203,7 +203,7 @@ impl Condition {
     }
 
     /// Evaluates against every target under `root`; `doc` is the whole document (for CEL).
-    pub fn eval(&self, root: &Value, base: &str, doc: &Value, budget: &mut u64) -> Vec<Outcome> {
+    pub fn eval(&self, root: &Value, base: &str, doc: &Doc<'_>, budget: &mut u64) -> Vec<Outcome> {
         let targets = select(root, &self.path, MAX_TARGETS);
         let mut out = Vec::with_capacity(targets.len());
         for (pointer, value) in targets {
@@ -245,11 +245,11 @@ impl Condition {
 
 fn eval_expr(
     program: &cel_interpreter::Program,
-    doc: &Value,
+    doc: &Doc<'_>,
     value: &Value,
 ) -> (bool, Option<String>) {
     let mut ctx = cel_interpreter::Context::default();
-    ctx.add_variable_from_value("doc", to_cel(doc));
+    ctx.add_variable_from_value("doc", doc.cel().clone());
     ctx.add_variable_from_value("value", to_cel(value));
     match program.execute(&ctx) {
         Ok(cel_interpreter::Value::Bool(b)) => (b, None),
@@ -258,6 +258,26 @@ fn eval_expr(
             Some(format!("the expression returned {other:?}, not a boolean")),
         ),
         Err(e) => (false, Some(format!("the expression failed: {e}"))),
+    }
+}
+
+/// The document the rules run over, with its CEL form built once on first use
+/// (not once per evaluated target).
+pub struct Doc<'a> {
+    pub json: &'a Value,
+    cel: std::cell::OnceCell<cel_interpreter::Value>,
+}
+
+impl<'a> Doc<'a> {
+    pub fn new(json: &'a Value) -> Doc<'a> {
+        Doc {
+            json,
+            cel: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn cel(&self) -> &cel_interpreter::Value {
+        self.cel.get_or_init(|| to_cel(self.json))
     }
 }
 
@@ -333,7 +353,7 @@ fn eval_op(
     regex: Option<&Regex>,
     nested: Option<&Condition>,
     pointer: &str,
-    doc: &Value,
+    doc: &Doc<'_>,
     budget: &mut u64,
 ) -> (bool, Option<String>) {
     let mismatch = |what: &str| (false, Some(format!("expected {what}, found {}", kind(v))));

@@ -21,7 +21,7 @@ use validibot_plugin_api::{
     export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
 };
 
-use condition::{Check, Op};
+use condition::{Check, Doc, Op};
 use document::Format;
 use ruleset::Rule;
 
@@ -100,7 +100,8 @@ impl Validator for RulesValidator {
 
 export_validator!(RulesValidator);
 
-fn evaluate(rules: &[Rule], doc: &Value) -> Outcome {
+fn evaluate(rules: &[Rule], json: &Value) -> Outcome {
+    let doc = &Doc::new(json);
     let mut findings = Vec::new();
     let mut budget = MAX_EVALUATIONS;
     let mut failed_rules = 0u64;
@@ -114,12 +115,12 @@ fn evaluate(rules: &[Rule], doc: &Value) -> Outcome {
     };
     for rule in rules {
         if let Some(when) = &rule.when {
-            let guard = when.eval(doc, "", doc, &mut budget);
+            let guard = when.eval(json, "", doc, &mut budget);
             if guard.is_empty() || !guard.iter().all(|o| o.pass) {
                 continue;
             }
         }
-        let results = rule.check.eval(doc, "", doc, &mut budget);
+        let results = rule.check.eval(json, "", doc, &mut budget);
         let absent_ok = matches!(
             rule.check.check,
             Check::Op {
