@@ -14,6 +14,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("json-schema", "json-schema", "validibot_plugin_json_schema"),
     ("csv", "csv", "validibot_plugin_csv"),
     ("rules", "rules", "validibot_plugin_rules"),
+    ("xml-schema", "xml", "validibot_plugin_xml"),
 ];
 
 fn main() {

@@ -582,7 +582,7 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .iter()
         .map(|v| v["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["csv", "json-schema", "rules"]);
+    assert_eq!(slugs, ["csv", "json-schema", "rules", "xml-schema"]);
     let v = &validators["results"][1];
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(v["builtin"], true);
@@ -611,6 +611,35 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         "text/csv",
         "site,date,kwh,metered\nNYC-01,2026-01-01,5,true\n",
     );
+    assert_eq!(run["result"], "PASS", "{run}");
+
+    // An XML Schema workflow: schema violations, then an XXE attempt, then a valid file.
+    let fixtures = examples_dir().join("../plugins/xml/fixtures");
+    let xml_config: Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("config.json")).unwrap()).unwrap();
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "readings", "steps": [{"key": "xsd", "validator": "xml-schema", "config": xml_config}]}),
+    );
+    for (file, code) in [
+        ("bad.xml", "xml.schema.invalid"),
+        ("xxe.xml", "xml.dtd_forbidden"),
+    ] {
+        let doc = std::fs::read(fixtures.join(file)).unwrap();
+        let (status, run) = srv.launch(&key, "readings", "application/xml", doc);
+        assert_eq!(
+            (status, run["result"].as_str()),
+            (201, Some("FAIL")),
+            "{run}"
+        );
+        assert!(finding_codes(&run).contains(&code.to_string()), "{run}");
+        assert!(
+            !run.to_string().contains("root:x:0"),
+            "no local file is read"
+        );
+    }
+    let good = std::fs::read(fixtures.join("good.xml")).unwrap();
+    let (_, run) = srv.launch(&key, "readings", "application/xml", good);
     assert_eq!(run["result"], "PASS", "{run}");
 }
 

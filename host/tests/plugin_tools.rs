@@ -185,8 +185,12 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
 #[test]
 fn builtin_validators_pass_their_fixtures() {
     let tmp = tempfile::tempdir().unwrap();
-    for (slug, cases) in [("csv", 3), ("rules", 2)] {
-        let fixtures = repo().join("plugins").join(slug).join("fixtures");
+    for (slug, dir, cases) in [
+        ("csv", "csv", 3),
+        ("rules", "rules", 2),
+        ("xml-schema", "xml", 5),
+    ] {
+        let fixtures = repo().join("plugins").join(dir).join("fixtures");
         let out = validibot(
             &[
                 "plugin",

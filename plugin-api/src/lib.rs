@@ -11,6 +11,7 @@
 //! ```
 
 pub mod adapter;
+pub mod compiled;
 pub mod finding;
 pub mod log;
 pub mod position;

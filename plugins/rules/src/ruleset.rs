@@ -1,11 +1,10 @@
 //! A ruleset: the step config's `rules` (plus the step's `ruleset`, when given),
 //! parsed and compiled once per config text.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::Value;
+use validibot_plugin_api::compiled::CompiledCache;
 use validibot_plugin_api::{Finding, Severity};
 
 use crate::condition::Condition;
@@ -147,35 +146,29 @@ impl Ruleset {
 
 const CACHE_ENTRIES: usize = 64;
 
-/// (config text, step ruleset text).
-type CacheKey = (String, Option<String>);
-
 thread_local! {
-    static CACHE: RefCell<HashMap<CacheKey, Rc<Ruleset>>> = RefCell::new(HashMap::new());
+    static CACHE: CompiledCache<Ruleset> = CompiledCache::new(CACHE_ENTRIES);
 }
 
 /// The compiled ruleset for this config (and step ruleset), cached per instance.
 pub fn cached(config: &str, extra: Option<&str>) -> Result<Rc<Ruleset>, Finding> {
-    let key = (config.to_owned(), extra.map(str::to_owned));
-    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-        return Ok(hit);
-    }
-    let value: Value = serde_json::from_str(config)
-        .map_err(|e| bad(String::new(), format!("the config is not JSON: {e}")))?;
-    let extra_value: Option<Value> = match extra {
-        Some(t) => Some(
-            serde_json::from_str(t)
-                .map_err(|e| bad("ruleset".into(), format!("the ruleset is not JSON: {e}")))?,
-        ),
-        None => None,
+    // JSON text never holds a raw NUL, so it separates the two parts unambiguously.
+    let key = match extra {
+        Some(extra) => format!("{config}\0{extra}"),
+        None => config.to_owned(),
     };
-    let set = Rc::new(Ruleset::parse(&value, extra_value.as_ref())?);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= CACHE_ENTRIES {
-            c.clear();
-        }
-        c.insert(key, set.clone());
-    });
-    Ok(set)
+    CACHE.with(|cache| {
+        cache.get_or_try_build(&key, || {
+            let value: Value = serde_json::from_str(config)
+                .map_err(|e| bad(String::new(), format!("the config is not JSON: {e}")))?;
+            let extra_value: Option<Value> =
+                match extra {
+                    Some(t) => Some(serde_json::from_str(t).map_err(|e| {
+                        bad("ruleset".into(), format!("the ruleset is not JSON: {e}"))
+                    })?),
+                    None => None,
+                };
+            Ruleset::parse(&value, extra_value.as_ref())
+        })
+    })
 }

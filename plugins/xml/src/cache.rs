@@ -1,0 +1,16 @@
+//! The compiled config, cached per instance (see `validibot_plugin_api::compiled`).
+
+use std::rc::Rc;
+
+use validibot_plugin_api::compiled::CompiledCache;
+use validibot_plugin_api::ValidatorError;
+
+use crate::config::{Compiled, StepConfig};
+
+thread_local! {
+    static CACHE: CompiledCache<Compiled> = CompiledCache::new(64);
+}
+
+pub fn compiled_for(config: &str) -> Result<Rc<Compiled>, ValidatorError> {
+    CACHE.with(|cache| cache.for_config(config, |value| StepConfig::parse(value)?.build()))
+}

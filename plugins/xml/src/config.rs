@@ -1,0 +1,137 @@
+//! The step config: `{"schema"?: "<xs:schema…>", "includes"?: {location: xsd}}`.
+//!
+//! Schemas arrive as text inside the config: a validator has no filesystem or
+//! network, so `xs:include`/`xs:import` can only resolve to documents the
+//! workflow author supplied under `includes`, keyed by `schemaLocation`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use validibot_plugin_api::Finding;
+use xmlschema::support::Unsupported;
+
+use crate::document::{self, Refusal};
+use crate::namespaces::NamespacePolicy;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// The XSD the document must satisfy; without one only well-formedness is checked.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Documents for `xs:include`/`xs:import`, keyed by their `schemaLocation`.
+    #[serde(default)]
+    pub includes: BTreeMap<String, String>,
+    /// Report schema constructs the engine does not enforce as warnings (default on).
+    #[serde(default = "yes")]
+    pub report_unsupported: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A config ready to validate against: the parsed schema and what it cannot enforce.
+pub struct Compiled {
+    pub schema: Option<xmlschema::Schema>,
+    pub namespaces: Option<NamespacePolicy>,
+    pub unsupported: Vec<Unsupported>,
+    pub report_unsupported: bool,
+}
+
+pub fn config_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "schema": {"type": "string", "description": "XSD 1.0 schema text. Omit to check well-formedness only."},
+            "includes": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Schema documents for xs:include / xs:import, keyed by schemaLocation. Nothing is ever fetched."
+            },
+            "report_unsupported": {"type": "boolean", "default": true, "description": "Warn about schema constructs the validator does not enforce."}
+        }
+    })
+}
+
+struct Includes<'a>(&'a BTreeMap<String, String>);
+
+impl xmlschema::SchemaSource for Includes<'_> {
+    fn fetch(&self, location: &str) -> Option<&str> {
+        self.0.get(location).map(String::as_str)
+    }
+}
+
+impl StepConfig {
+    pub fn parse(config: &serde_json::Value) -> Result<Self, Finding> {
+        serde_json::from_value(config.clone())
+            .map_err(|e| Finding::error("config.invalid", format!("invalid xml step config: {e}")))
+    }
+
+    pub fn build(&self) -> Result<Compiled, Finding> {
+        let Some(xsd) = &self.schema else {
+            return Ok(Compiled {
+                schema: None,
+                namespaces: None,
+                unsupported: Vec::new(),
+                report_unsupported: false,
+            });
+        };
+        // Schema text gets the same DTD refusal as documents: it is untrusted input too.
+        refuse_dtd(xsd, "/schema")?;
+        for (location, text) in &self.includes {
+            refuse_dtd(text, &format!("/includes/{location}"))?;
+        }
+        let engine_text = crate::namespaces::wildcard_identity_xpaths(xsd);
+        let schema = xmlschema::parse_schema_with(&engine_text, &Includes(&self.includes))
+            .map_err(|e| {
+                Finding::error(
+                    "config.schema_invalid",
+                    format!("the schema is not a valid XML Schema: {e}"),
+                )
+                .at("/schema")
+            })?;
+        Ok(Compiled {
+            schema: Some(schema),
+            namespaces: Some(NamespacePolicy::from_schema(xsd)),
+            unsupported: self.audit(xsd),
+            report_unsupported: self.report_unsupported,
+        })
+    }
+
+    /// Constructs the engine skips, over the schema and its includes. A type the
+    /// audit cannot see because it lives in an included document is not reported.
+    fn audit(&self, xsd: &str) -> Vec<Unsupported> {
+        let texts = std::iter::once(xsd).chain(self.includes.values().map(String::as_str));
+        let mut found = Vec::new();
+        let mut declared = BTreeSet::new();
+        for text in texts {
+            let Ok(doc) = oxml::parse(text) else { continue };
+            found.extend(xmlschema::support::unsupported(&doc));
+            declared.extend(document::declared_type_names(text));
+        }
+        found.retain(|u| match u.construct.strip_prefix("type reference ") {
+            Some(quoted) => {
+                let name = quoted.trim_matches('"');
+                let local = name.rsplit(':').next().unwrap_or(name);
+                !declared.contains(local)
+            }
+            None => true,
+        });
+        found.sort_by(|a, b| a.construct.cmp(&b.construct));
+        found.dedup();
+        found
+    }
+}
+
+fn refuse_dtd(text: &str, at: &str) -> Result<(), Finding> {
+    match document::parse(text) {
+        Ok(_) => Ok(()),
+        Err(Refusal { code, message, .. }) => Err(Finding::error(
+            "config.schema_invalid",
+            format!("schema document refused ({code}): {message}"),
+        )
+        .at(at)),
+    }
+}
