@@ -19,20 +19,31 @@ fn invoice(lines: usize) -> Vec<u8> {
     serde_json::to_vec(&json!({"id": "INV-000001", "customer": {"name": "A", "email": "a@example.org"}, "lines": items, "total": 1.0})).unwrap()
 }
 
-fn p50(iterations: usize, mut call: impl FnMut()) -> (f64, f64) {
+/// Times `native` and `wasm` alternately, call by call, so both see the same
+/// machine conditions (frequency, other load); returns (p50, p99) in µs for each.
+fn paired(iterations: usize, mut native: impl FnMut(), mut wasm: impl FnMut()) -> [(f64, f64); 2] {
     for _ in 0..(iterations / 10).max(2) {
-        call();
+        native();
+        wasm();
     }
-    let mut h = Histogram::<u64>::new(3).unwrap();
+    let mut hs = [
+        Histogram::<u64>::new(3).unwrap(),
+        Histogram::<u64>::new(3).unwrap(),
+    ];
     for _ in 0..iterations {
         let t = Instant::now();
-        call();
-        h.record(t.elapsed().as_nanos() as u64).unwrap();
+        native();
+        hs[0].record(t.elapsed().as_nanos() as u64).unwrap();
+        let t = Instant::now();
+        wasm();
+        hs[1].record(t.elapsed().as_nanos() as u64).unwrap();
     }
-    (
-        h.value_at_quantile(0.5) as f64 / 1000.0,
-        h.value_at_quantile(0.99) as f64 / 1000.0,
-    )
+    hs.map(|h| {
+        (
+            h.value_at_quantile(0.5) as f64 / 1000.0,
+            h.value_at_quantile(0.99) as f64 / 1000.0,
+        )
+    })
 }
 
 fn main() {
@@ -58,27 +69,30 @@ fn main() {
         })
         .unwrap();
         assert!(native_out.findings.is_empty(), "{:?}", native_out.findings);
-        let (n50, n99) = p50(iterations, || {
-            let out = JsonSchemaValidator::validate(Input {
-                content: &doc,
-                content_type: "application/json",
-                config: &config,
-                ruleset: None,
-            })
-            .unwrap();
-            std::hint::black_box(out);
-        });
         let input = CallInput {
             content: &doc,
             content_type: "application/json",
             config: &config,
             ruleset: None,
         };
-        let (w50, w99) = p50(iterations, || {
-            let out = wasm.validate(&input, Duration::from_secs(30)).unwrap();
-            assert!(out.findings.is_empty());
-            std::hint::black_box(out);
-        });
+        let [(n50, n99), (w50, w99)] = paired(
+            iterations,
+            || {
+                let out = JsonSchemaValidator::validate(Input {
+                    content: &doc,
+                    content_type: "application/json",
+                    config: &config,
+                    ruleset: None,
+                })
+                .unwrap();
+                std::hint::black_box(out);
+            },
+            || {
+                let out = wasm.validate(&input, Duration::from_secs(30)).unwrap();
+                assert!(out.findings.is_empty());
+                std::hint::black_box(out);
+            },
+        );
         println!(
             "| {:.1} KB ({lines} lines) | {n50:.1} | {w50:.1} | {n99:.1} | {w99:.1} | {:.2}× |",
             doc.len() as f64 / 1024.0,

@@ -14,6 +14,9 @@ use crate::{Finding, ValidatorError};
 /// Use inside `thread_local!`: `static CACHE: CompiledCache<T> = CompiledCache::new(64);`
 pub struct CompiledCache<T> {
     entries: RefCell<HashMap<String, Rc<T>>>,
+    /// The last hit: a workflow step calls with the same config again and again,
+    /// and comparing the text is cheaper than hashing it.
+    last: RefCell<Option<(String, Rc<T>)>>,
     capacity: usize,
 }
 
@@ -21,6 +24,7 @@ impl<T> CompiledCache<T> {
     pub fn new(capacity: usize) -> Self {
         Self {
             entries: RefCell::new(HashMap::new()),
+            last: RefCell::new(None),
             capacity: capacity.max(1),
         }
     }
@@ -31,16 +35,27 @@ impl<T> CompiledCache<T> {
         key: &str,
         build: impl FnOnce() -> Result<T, E>,
     ) -> Result<Rc<T>, E> {
-        if let Some(hit) = self.entries.borrow().get(key) {
-            return Ok(hit.clone());
+        if let Some((last_key, value)) = &*self.last.borrow() {
+            if last_key == key {
+                return Ok(value.clone());
+            }
         }
-        let built = Rc::new(build()?);
+        let hit = self.entries.borrow().get(key).cloned();
+        let value = match hit {
+            Some(hit) => hit,
+            None => self.insert(key, Rc::new(build()?)),
+        };
+        *self.last.borrow_mut() = Some((key.to_owned(), value.clone()));
+        Ok(value)
+    }
+
+    fn insert(&self, key: &str, built: Rc<T>) -> Rc<T> {
         let mut entries = self.entries.borrow_mut();
         if entries.len() >= self.capacity {
             entries.clear();
         }
         entries.insert(key.to_owned(), built.clone());
-        Ok(built)
+        built
     }
 
     /// The value compiled from the step config text, parsing it as JSON on a miss.

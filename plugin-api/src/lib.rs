@@ -13,6 +13,12 @@
 pub mod adapter;
 pub mod compiled;
 pub mod finding;
+#[cfg(all(
+    feature = "guest-runtime",
+    target_family = "wasm",
+    not(target_feature = "atomics")
+))]
+pub mod guest_runtime;
 pub mod log;
 pub mod position;
 

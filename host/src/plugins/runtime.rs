@@ -9,13 +9,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::Validator;
 use super::host_state::HostState;
 
 /// Epoch tick; deadlines are enforced with this resolution.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Concurrent component instances the pooling allocator has slots for (live
+/// calls plus every plugin's warm instances; see `plugins::pool`).
+const POOL_INSTANCES: u32 = 1000;
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -34,7 +38,17 @@ impl Runtime {
             .epoch_interruption(true)
             .parallel_compilation(true);
         config.max_wasm_stack(1 << 20);
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
+        let engine = match Engine::new(&config) {
+            Ok(engine) => engine,
+            // The pool reserves address space up front (about 4 GiB per memory
+            // slot); where that is refused (e.g. `ulimit -v`), allocate on demand.
+            Err(e) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable; instances will be allocated on demand (slower fresh instances)");
+                config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?
+            }
+        };
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("wasm-epoch".into())
@@ -92,4 +106,24 @@ impl Runtime {
     fn compile(&self, bytes: &[u8]) -> Result<Component> {
         Component::new(&self.engine, bytes).map_err(|e| anyhow::anyhow!("compiling component: {e}"))
     }
+}
+
+/// Pre-reserved instance slots make instantiation cheap: a fresh instance of a
+/// trivial plugin costs tens of microseconds instead of mapping memory per call.
+/// The memory slot is the full 4 GiB a 32-bit memory can address, so the
+/// per-plugin cap stays the `ResourceLimiter`'s job (a typed `memory_exceeded`)
+/// whatever the operator configures.
+fn pooling() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 8)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .max_memory_size(1 << 32)
+        .max_memories_per_component(4)
+        .max_tables_per_component(16)
+        .max_core_instances_per_component(32)
+        .linear_memory_keep_resident(0)
+        .table_keep_resident(1 << 16);
+    pool
 }
