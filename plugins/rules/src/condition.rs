@@ -83,7 +83,8 @@ pub enum Check {
         /// For any / all / none: applied to each element.
         nested: Option<Box<Condition>>,
     },
-    Expr(cel_interpreter::Program),
+    /// A CEL program and its comprehension nesting depth (for the cost cap).
+    Expr(cel_interpreter::Program, u32),
 }
 
 pub struct Condition {
@@ -121,9 +122,12 @@ impl Condition {
             }
             let program = cel_interpreter::Program::compile(text)
                 .map_err(|e| bad("expr", format!("invalid CEL expression: {e}")))?;
+            let depth = cel_parser::parse(text)
+                .map(|e| crate::cost::comprehension_depth(&e))
+                .map_err(|e| bad("expr", format!("invalid CEL expression: {e}")))?;
             return Ok(Condition {
                 path,
-                check: Check::Expr(program),
+                check: Check::Expr(program, depth),
             });
         }
         let name = v
@@ -213,7 +217,18 @@ impl Condition {
             *budget -= 1;
             let pointer = format!("{base}{pointer}");
             let (pass, error) = match &self.check {
-                Check::Expr(program) => eval_expr(program, doc, value),
+                Check::Expr(program, depth) => {
+                    let cost = crate::cost::worst_case(*depth, doc.widest());
+                    if cost > crate::cost::MAX_EVALUATION_COST {
+                        (false, Some(format!(
+                            "not evaluated: {depth} nested comprehensions over collections of up to {} items could take {cost} steps; the cap per evaluation is {}",
+                            doc.widest(),
+                            crate::cost::MAX_EVALUATION_COST
+                        )))
+                    } else {
+                        eval_expr(program, doc, value)
+                    }
+                }
                 Check::Op {
                     op,
                     value: expected,
@@ -266,6 +281,7 @@ fn eval_expr(
 pub struct Doc<'a> {
     pub json: &'a Value,
     cel: std::cell::OnceCell<cel_interpreter::Value>,
+    widest: std::cell::OnceCell<usize>,
 }
 
 impl<'a> Doc<'a> {
@@ -273,7 +289,15 @@ impl<'a> Doc<'a> {
         Doc {
             json,
             cel: std::cell::OnceCell::new(),
+            widest: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The largest list or map in the document, for the CEL cost cap.
+    pub fn widest(&self) -> usize {
+        *self
+            .widest
+            .get_or_init(|| crate::cost::widest_collection(self.json))
     }
 
     fn cel(&self) -> &cel_interpreter::Value {

@@ -13,6 +13,7 @@
 //! bounded by the host's per-call deadline.
 
 mod condition;
+mod cost;
 mod document;
 mod ruleset;
 
@@ -194,7 +195,7 @@ fn short(v: &Value) -> String {
 fn finding(rule: &Rule, pointer: &str, actual: &Value, error: Option<String>) -> Finding {
     let expected = match &rule.check.check {
         Check::Op { value, .. } => short(value),
-        Check::Expr(_) => String::new(),
+        Check::Expr(..) => String::new(),
     };
     let message = match &rule.message {
         Some(t) => t
@@ -433,5 +434,35 @@ mod tests {
         );
         assert_eq!(o.findings.len(), MAX_FINDINGS + 1);
         assert_eq!(o.findings.last().unwrap().code, "rules.truncated");
+    }
+
+    #[test]
+    fn quadratic_expressions_over_large_documents_are_capped_per_evaluation() {
+        let rules = json!({"rules": [
+            {"id": "distinct", "expr": "doc.rows.all(a, doc.rows.exists_one(b, a.id == b.id))"},
+            {"id": "positive", "expr": "doc.rows.all(r, r.id >= 0)"}
+        ]});
+        // 5,000 rows: 25 million steps for the nested rule, over the 1 million cap.
+        let rows: Vec<Value> = (0..5000).map(|i| json!({"id": i})).collect();
+        let o = run(
+            &json!({ "rows": rows }).to_string(),
+            "application/json",
+            rules.clone(),
+        );
+        assert_eq!(o.findings.len(), 1, "{:?}", o.findings);
+        assert_eq!(o.findings[0].code, "rules.distinct");
+        assert!(
+            o.findings[0].message.contains("cap per evaluation"),
+            "{}",
+            o.findings[0].message
+        );
+        // 300 rows: 90,000 steps, evaluated, and the rows are distinct.
+        let rows: Vec<Value> = (0..300).map(|i| json!({"id": i})).collect();
+        let o = run(
+            &json!({ "rows": rows }).to_string(),
+            "application/json",
+            rules,
+        );
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
     }
 }
