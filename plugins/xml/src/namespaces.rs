@@ -98,6 +98,15 @@ fn walk(
     allowed: &BTreeSet<Option<String>>,
     out: &mut Vec<Misplaced>,
 ) {
+    // Siblings per name, counted once: an index is only written when a name repeats.
+    let mut totals: Vec<(&str, usize)> = Vec::new();
+    for child in node.children().filter(Node::is_element) {
+        let name = child.tag_name().name();
+        match totals.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => totals.push((name, 1)),
+        }
+    }
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for child in node.children().filter(Node::is_element) {
         if out.len() >= MAX_FINDINGS {
@@ -114,17 +123,17 @@ fn walk(
                 1
             }
         };
-        let same_named = node
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().name() == name)
-            .count();
+        let same_named = totals
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(1, |(_, c)| *c);
         let child_path = if same_named > 1 {
             format!("{path}/{name}[{index}]")
         } else {
             format!("{path}/{name}")
         };
-        let ns = child.tag_name().namespace().map(str::to_owned);
-        if !allowed.contains(&ns) {
+        let ns = child.tag_name().namespace();
+        if !allowed.iter().any(|a| a.as_deref() == ns) {
             let expected = allowed
                 .iter()
                 .map(|n| {
