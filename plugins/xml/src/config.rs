@@ -79,11 +79,16 @@ impl StepConfig {
             });
         };
         // Schema text gets the same DTD refusal as documents: it is untrusted input too.
-        refuse_dtd(xsd, "/schema")?;
-        for (location, text) in &self.includes {
-            refuse_dtd(text, &format!("/includes/{location}"))?;
-        }
-        let engine_text = crate::namespaces::wildcard_identity_xpaths(xsd);
+        // Each text is parsed once here and the trees shared by the steps below.
+        let main = parse_schema_text(xsd, "/schema")?;
+        let includes = self
+            .includes
+            .iter()
+            .map(|(location, text)| {
+                parse_schema_text(text, &format!("/includes/{location}")).map(|doc| (text, doc))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let engine_text = crate::namespaces::wildcard_identity_xpaths(xsd, &main);
         let schema = xmlschema::parse_schema_with(&engine_text, &Includes(&self.includes))
             .map_err(|e| {
                 Finding::error(
@@ -94,44 +99,48 @@ impl StepConfig {
             })?;
         Ok(Compiled {
             schema: Some(schema),
-            namespaces: Some(NamespacePolicy::from_schema(xsd)),
-            unsupported: self.audit(xsd),
+            namespaces: Some(NamespacePolicy::from_schema(&main)),
+            unsupported: audit(
+                std::iter::once((xsd.as_str(), &main))
+                    .chain(includes.iter().map(|(t, d)| (t.as_str(), d))),
+            ),
             report_unsupported: self.report_unsupported,
         })
     }
-
-    /// Constructs the engine skips, over the schema and its includes. A type the
-    /// audit cannot see because it lives in an included document is not reported.
-    fn audit(&self, xsd: &str) -> Vec<Unsupported> {
-        let texts = std::iter::once(xsd).chain(self.includes.values().map(String::as_str));
-        let mut found = Vec::new();
-        let mut declared = BTreeSet::new();
-        for text in texts {
-            let Ok(doc) = oxml::parse(text) else { continue };
-            found.extend(xmlschema::support::unsupported(&doc));
-            declared.extend(document::declared_type_names(text));
-        }
-        found.retain(|u| match u.construct.strip_prefix("type reference ") {
-            Some(quoted) => {
-                let name = quoted.trim_matches('"');
-                let local = name.rsplit(':').next().unwrap_or(name);
-                !declared.contains(local)
-            }
-            None => true,
-        });
-        found.sort_by(|a, b| a.construct.cmp(&b.construct));
-        found.dedup();
-        found
-    }
 }
 
-fn refuse_dtd(text: &str, at: &str) -> Result<(), Finding> {
-    match document::parse(text) {
-        Ok(_) => Ok(()),
-        Err(Refusal { code, message, .. }) => Err(Finding::error(
+/// Parses a schema text with DTDs refused, as documents are.
+fn parse_schema_text<'t>(text: &'t str, at: &str) -> Result<roxmltree::Document<'t>, Finding> {
+    document::parse(text).map_err(|Refusal { code, message, .. }| {
+        Finding::error(
             "config.schema_invalid",
             format!("schema document refused ({code}): {message}"),
         )
-        .at(at)),
+        .at(at)
+    })
+}
+
+/// Constructs the engine skips, over the schema and its includes. A type the
+/// audit cannot see because it lives in an included document is not reported.
+fn audit<'a, 't: 'a>(
+    texts: impl Iterator<Item = (&'a str, &'a roxmltree::Document<'t>)>,
+) -> Vec<Unsupported> {
+    let mut found = Vec::new();
+    let mut declared = BTreeSet::new();
+    for (text, tree) in texts {
+        declared.extend(document::declared_type_names(tree));
+        let Ok(doc) = oxml::parse(text) else { continue };
+        found.extend(xmlschema::support::unsupported(&doc));
     }
+    found.retain(|u| match u.construct.strip_prefix("type reference ") {
+        Some(quoted) => {
+            let name = quoted.trim_matches('"');
+            let local = name.rsplit(':').next().unwrap_or(name);
+            !declared.contains(local)
+        }
+        None => true,
+    });
+    found.sort_by(|a, b| a.construct.cmp(&b.construct));
+    found.dedup();
+    found
 }

@@ -117,13 +117,9 @@ fn nth_child<'a, 'i>(node: Node<'a, 'i>, name: &str, index: usize) -> Option<Nod
         .nth(index.checked_sub(1)?)
 }
 
-/// Names of the simple and complex types a schema text declares.
-pub fn declared_type_names(xsd: &str) -> Vec<String> {
-    let Ok(doc) = parse(xsd) else {
-        return Vec::new();
-    };
-    doc.descendants()
+/// Names of the simple and complex types a schema declares.
+pub fn declared_type_names<'a>(xsd: &'a Document<'_>) -> impl Iterator<Item = &'a str> {
+    xsd.descendants()
         .filter(|n| matches!(n.tag_name().name(), "simpleType" | "complexType"))
-        .filter_map(|n| n.attribute("name").map(str::to_owned))
-        .collect()
+        .filter_map(|n| n.attribute("name"))
 }

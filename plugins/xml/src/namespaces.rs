@@ -30,14 +30,8 @@ pub struct Misplaced {
 }
 
 impl NamespacePolicy {
-    /// Reads the policy from the main schema text (already known to parse).
-    pub fn from_schema(xsd: &str) -> Self {
-        let Ok(doc) = crate::document::parse(xsd) else {
-            return Self {
-                target: None,
-                allowed: None,
-            };
-        };
+    /// Reads the policy from the parsed main schema.
+    pub fn from_schema(doc: &Document<'_>) -> Self {
         let schema = doc.root_element();
         let target = schema
             .attribute("targetNamespace")
@@ -173,10 +167,7 @@ fn misplaced(doc: &Document<'_>, node: Node<'_, '_>, path: String, expected: &st
 /// namespaced schema's `unique`/`key`/`keyref` would fail to compile and
 /// silently constrain nothing. `*:name` matches by local name, which is how the
 /// engine matches element names everywhere else.
-pub fn wildcard_identity_xpaths(xsd: &str) -> String {
-    let Ok(doc) = crate::document::parse(xsd) else {
-        return xsd.to_owned();
-    };
+pub fn wildcard_identity_xpaths(xsd: &str, doc: &Document<'_>) -> String {
     let mut edits: Vec<(std::ops::Range<usize>, String)> = doc
         .descendants()
         .filter(|n| matches!(n.tag_name().name(), "selector" | "field"))
@@ -233,7 +224,8 @@ mod tests {
         assert_eq!(wildcard_prefixes("@p:id"), "@*:id");
         assert_eq!(wildcard_prefixes("attribute::id"), "attribute::id");
         let xsd = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:unique name="u"><xs:selector xpath="p:m"/><xs:field xpath='@p:id'/></xs:unique></xs:schema>"#;
-        let out = wildcard_identity_xpaths(xsd);
+        let tree = crate::document::parse(xsd).unwrap();
+        let out = wildcard_identity_xpaths(xsd, &tree);
         assert!(
             out.contains(r#"xpath="*:m""#) && out.contains("xpath='@*:id'"),
             "{out}"
