@@ -17,12 +17,8 @@ pub fn describe<V: Validator>() -> wit::Metadata {
 }
 
 pub fn validate_config<V: Validator>(config: &str) -> Result<(), Vec<wit::Finding>> {
-    let value: serde_json::Value = serde_json::from_str(config).map_err(|e| {
-        vec![to_wit(Finding::error(
-            "config.parse",
-            format!("step config is not JSON: {e}"),
-        ))]
-    })?;
+    let value =
+        crate::parse_config(config).map_err(|e| vec![to_wit(Finding::error(e.code, e.message))])?;
     V::validate_config(&value).map_err(|fs| fs.into_iter().map(to_wit).collect())
 }
 

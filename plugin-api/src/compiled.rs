@@ -66,9 +66,7 @@ impl<T> CompiledCache<T> {
         compile: impl FnOnce(&serde_json::Value) -> Result<T, Finding>,
     ) -> Result<Rc<T>, ValidatorError> {
         self.get_or_try_build(config, || {
-            let value: serde_json::Value = serde_json::from_str(config).map_err(|e| {
-                ValidatorError::new("config.parse", format!("step config is not JSON: {e}"))
-            })?;
+            let value = crate::parse_config(config)?;
             compile(&value).map_err(|f| ValidatorError::new(f.code, f.message))
         })
     }

@@ -65,10 +65,14 @@ pub struct Input<'a> {
 impl Input<'_> {
     /// The step config parsed as JSON.
     pub fn config_json(&self) -> Result<serde_json::Value, ValidatorError> {
-        serde_json::from_str(self.config).map_err(|e| {
-            ValidatorError::new("config.parse", format!("step config is not JSON: {e}"))
-        })
+        parse_config(self.config)
     }
+}
+
+/// Step config text as JSON; not JSON is a `config.parse` error.
+pub(crate) fn parse_config(config: &str) -> Result<serde_json::Value, ValidatorError> {
+    serde_json::from_str(config)
+        .map_err(|e| ValidatorError::new("config.parse", format!("step config is not JSON: {e}")))
 }
 
 /// The validator could not do its job; the host records it as a runtime error.
