@@ -31,6 +31,20 @@ fn validibot(args: &[&str], cache: &Path) -> Output {
     out
 }
 
+/// `validibot plugin test PLUGIN --fixtures DIR`.
+fn plugin_test(plugin: &str, fixtures: &Path, cache: &Path) -> Output {
+    validibot(
+        &[
+            "plugin",
+            "test",
+            plugin,
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        cache,
+    )
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -51,16 +65,7 @@ fn example_plugin_passes_its_fixtures_and_a_wrong_expectation_fails() {
     .unwrap();
     let fixtures = repo().join("plugins/examples/line-length/fixtures");
     let wasm_arg = wasm.to_str().unwrap();
-    let out = validibot(
-        &[
-            "plugin",
-            "test",
-            wasm_arg,
-            "--fixtures",
-            fixtures.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let out = plugin_test(wasm_arg, &fixtures, tmp.path());
     assert!(out.status.success());
     assert!(stdout(&out).contains("all 3 fixture cases passed"));
 
@@ -75,16 +80,7 @@ fn example_plugin_passes_its_fixtures_and_a_wrong_expectation_fails() {
         .unwrap()
         .replace("\"4:21\"", "\"4:22\"");
     std::fs::write(&expected, text).unwrap();
-    let out = validibot(
-        &[
-            "plugin",
-            "test",
-            wasm_arg,
-            "--fixtures",
-            broken.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let out = plugin_test(wasm_arg, &broken, tmp.path());
     assert!(!out.status.success());
     let text = stdout(&out);
     assert!(
@@ -133,16 +129,7 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     .unwrap();
     let wasm_arg = wasm.to_str().unwrap();
     let fixtures = krate.join("fixtures");
-    let out = validibot(
-        &[
-            "plugin",
-            "test",
-            wasm_arg,
-            "--fixtures",
-            fixtures.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let out = plugin_test(wasm_arg, &fixtures, tmp.path());
     assert!(out.status.success());
     assert!(stdout(&out).contains("demo-check 0.1.0 (2 cases)"));
 
@@ -191,16 +178,7 @@ fn builtin_validators_pass_their_fixtures() {
         ("xml-schema", "xml", 5),
     ] {
         let fixtures = repo().join("plugins").join(dir).join("fixtures");
-        let out = validibot(
-            &[
-                "plugin",
-                "test",
-                slug,
-                "--fixtures",
-                fixtures.to_str().unwrap(),
-            ],
-            tmp.path(),
-        );
+        let out = plugin_test(slug, &fixtures, tmp.path());
         assert!(out.status.success(), "{slug}");
         assert!(stdout(&out).contains(&format!("all {cases} fixture cases passed")));
     }
