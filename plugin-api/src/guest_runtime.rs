@@ -17,28 +17,12 @@ static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocato
 /// Same contract as C's `memcmp`: both pointers valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: i + 8 <= n, so both 8-byte reads are in bounds.
-        let (x, y) = unsafe {
-            (
-                u64::from_be_bytes(a.add(i).cast::<[u8; 8]>().read_unaligned()),
-                u64::from_be_bytes(b.add(i).cast::<[u8; 8]>().read_unaligned()),
-            )
-        };
-        if x != y {
-            // Big-endian words compare like the bytes they hold.
-            return if x < y { -1 } else { 1 };
-        }
-        i += 8;
-    }
-    while i < n {
-        // SAFETY: i < n.
-        let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
-        if x != y {
-            return i32::from(x) - i32::from(y);
-        }
-        i += 1;
-    }
-    0
+    // SAFETY: the caller guarantees both pointers are valid for `n` bytes.
+    let (a, b) = unsafe {
+        (
+            core::slice::from_raw_parts(a, n),
+            core::slice::from_raw_parts(b, n),
+        )
+    };
+    crate::bytes::compare(a, b)
 }

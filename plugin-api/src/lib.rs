@@ -11,6 +11,15 @@
 //! ```
 
 pub mod adapter;
+#[cfg(any(
+    test,
+    all(
+        feature = "guest-runtime",
+        target_family = "wasm",
+        not(target_feature = "atomics")
+    )
+))]
+mod bytes;
 pub mod compiled;
 pub mod finding;
 #[cfg(all(
