@@ -10,6 +10,7 @@
 //! validibot_plugin_api::export_validator!(Mine);
 //! ```
 
+#[cfg(feature = "guest")]
 pub mod adapter;
 #[cfg(any(
     test,
@@ -21,6 +22,8 @@ pub mod adapter;
 ))]
 mod bytes;
 pub mod compiled;
+#[cfg(not(target_family = "wasm"))]
+pub mod extension;
 pub mod finding;
 #[cfg(all(
     feature = "guest-runtime",
@@ -28,9 +31,11 @@ pub mod finding;
     not(target_feature = "atomics")
 ))]
 pub mod guest_runtime;
+#[cfg(feature = "guest")]
 pub mod log;
 pub mod position;
 
+#[cfg(feature = "guest")]
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub mod bindings {

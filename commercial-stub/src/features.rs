@@ -1,0 +1,8 @@
+//! Pro feature names: stable dotted strings, part of the API (`feature` in 402s).
+
+pub const ADVANCED_VALIDATORS: &str = "validators.advanced";
+pub const USER_IMAGES: &str = "validators.user_images";
+pub const MULTIPLE_WORKSPACES: &str = "workspaces.multiple";
+pub const TEAMS: &str = "workspaces.teams";
+
+pub const ALL: &[&str] = &[ADVANCED_VALIDATORS, USER_IMAGES, MULTIPLE_WORKSPACES, TEAMS];
