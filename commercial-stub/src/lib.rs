@@ -8,7 +8,7 @@
 //! and stores everything itself, so many processes sharing one database agree.
 
 pub mod catalog;
-pub mod features;
+pub use validibot_plugin_api::extension::features;
 pub mod hooks;
 pub mod keys;
 pub mod license;

@@ -42,9 +42,36 @@ pub struct GlobalArgs {
     /// Database pool size.
     #[arg(long, global = true, env = "VALIDIBOT_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
+    /// Directory of native extensions (e.g. the Pro `libvalidibot_commercial.so`);
+    /// default: `extensions/` in the data dir.
+    #[arg(long, global = true, env = "VALIDIBOT_EXTENSIONS_DIR")]
+    pub extensions_dir: Option<PathBuf>,
+    /// Public keys (`kid:base64`, comma-separated) whose signatures (`<lib>.sig`) make an
+    /// extension loadable.
+    #[arg(long, global = true, env = "VALIDIBOT_EXTENSION_TRUSTED_KEYS")]
+    pub extension_trusted_keys: Option<String>,
+    /// Load extensions that have no signature file (development only).
+    #[arg(long, global = true, env = "VALIDIBOT_ALLOW_UNSIGNED_EXTENSIONS")]
+    pub allow_unsigned_extensions: bool,
 }
 
 impl GlobalArgs {
+    pub fn extension_settings(&self) -> anyhow::Result<crate::extensions::LoadSettings> {
+        let trusted = crate::extensions::trust::TrustedKeys::parse(
+            self.extension_trusted_keys.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| anyhow::anyhow!("VALIDIBOT_EXTENSION_TRUSTED_KEYS: {e}"))?;
+        Ok(crate::extensions::LoadSettings {
+            dir: self
+                .extensions_dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("extensions")),
+            cache_dir: self.data_dir.join("cache").join("extensions"),
+            trusted,
+            allow_unsigned: self.allow_unsigned_extensions,
+        })
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
@@ -71,6 +98,19 @@ pub enum Command {
     /// Tools for plugin authors: scaffold, fixture tests, per-call benchmark.
     #[command(subcommand)]
     Plugin(crate::plugin_tools::PluginCommand),
+    /// The instance's license (Pro): show its state, install or check a license file.
+    #[command(subcommand)]
+    License(LicenseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// Print the edition, license state, features, limits and usage.
+    Show,
+    /// Verify and install a license file (the previous one stays if it is refused).
+    Install { file: PathBuf },
+    /// Verify a license file without installing it; exit 1 if it is refused.
+    Verify { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Args)]

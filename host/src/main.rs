@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
+            Command::License(cmd) => validibot::licensing::cli::run(&cli.global, cmd).await,
             Command::Bench(args) => validibot::bench::run(&cli.global, args).await,
             Command::Plugin(validibot::plugin_tools::PluginCommand::Install(args)) => {
                 validibot::plugin_tools::install::run(&cli.global, args).await

@@ -13,6 +13,8 @@ use crate::db::Db;
 use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::{self, Dispatch, WorkerConfig};
 use crate::execution::ExecContext;
+use crate::extensions::ExtensionRegistry;
+use crate::licensing::Licensing;
 use crate::plugins::{Limits, PluginRegistry, Runtime};
 use crate::storage::BlobStore;
 
@@ -21,6 +23,7 @@ pub struct Core {
     pub db: Db,
     pub blobs: BlobStore,
     pub plugins: PluginRegistry,
+    pub licensing: Arc<Licensing>,
 }
 
 impl Core {
@@ -32,6 +35,7 @@ impl Core {
         db.migrate().await?;
         accounts::ensure_default_workspace(&db).await?;
         let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+        let licensing = Arc::new(Licensing::new(db.clone(), load_extensions(global).await?));
         let limits = Limits {
             timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
             memory_bytes: worker.validator_memory_mib.max(1) << 20,
@@ -42,8 +46,14 @@ impl Core {
             tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits))
                 .await??;
         crate::plugins::installed::sync(&db, &blobs, &plugins).await?;
+        licensing.refresh().await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
-        Ok(Core { db, blobs, plugins })
+        Ok(Core {
+            db,
+            blobs,
+            plugins,
+            licensing,
+        })
     }
 
     fn exec_context(&self, worker: &WorkerArgs, waiters: Arc<RunWaiters>) -> ExecContext {
@@ -55,6 +65,13 @@ impl Core {
             waiters,
         }
     }
+}
+
+/// Loads the extensions directory once, at startup (the registry is immutable afterwards).
+pub async fn load_extensions(global: &GlobalArgs) -> Result<Arc<ExtensionRegistry>> {
+    let settings = global.extension_settings()?;
+    let registry = tokio::task::spawn_blocking(move || ExtensionRegistry::load(&settings)).await?;
+    Ok(Arc::new(registry))
 }
 
 fn worker_config(args: &WorkerArgs) -> WorkerConfig {
@@ -97,6 +114,7 @@ pub async fn serve(
         secret,
         waiters,
         dispatch,
+        licensing: core.licensing.clone(),
     });
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await

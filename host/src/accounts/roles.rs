@@ -35,6 +35,11 @@ impl Permission {
         }
     }
 
+    /// Whether the permission changes data (read-only workspaces refuse these).
+    pub fn writes(self) -> bool {
+        !matches!(self, Permission::WorkflowView | Permission::ResultsViewAll)
+    }
+
     fn least_role(self) -> Role {
         match self {
             Permission::WorkflowView => Role::Viewer,

@@ -124,6 +124,51 @@ pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
     }))
 }
 
+/// Workspace slugs: 1-50 of `[a-z0-9-]`, not starting with '-'.
+pub fn valid_slug(slug: &str) -> bool {
+    (1..=50).contains(&slug.len())
+        && !slug.starts_with('-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Creates a (non-default) workspace; `None` when the slug is taken.
+pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<Workspace>> {
+    let id = new_id();
+    let insert = sqlx::query(
+        "INSERT INTO workspaces (id, slug, name, is_default, created_at) VALUES ($1, $2, $3, 0, $4)",
+    )
+    .bind(&id)
+    .bind(slug)
+    .bind(name)
+    .bind(now_us())
+    .execute(&db.write)
+    .await;
+    match insert {
+        Ok(_) => Ok(Some(Workspace {
+            id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            is_default: false,
+        })),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user's role in the default workspace (instance administration goes by it).
+pub async fn default_role(db: &Db, user_id: &str) -> Result<Option<Role>> {
+    let row = sqlx::query(
+        "SELECT m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE w.is_default = 1 AND m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
+}
+
 pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
     let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE slug = $1")
         .bind(slug)

@@ -64,6 +64,23 @@ pub async fn member(
     let (workspace, role) = found.ok_or_else(|| {
         ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
     })?;
+    if !workspace.is_default && permission.writes() {
+        let decision = state.licensing.workspace_decision("write", false).await?;
+        if !decision.allowed {
+            let status = state.licensing.status().await?;
+            return Err(ApiError::pro_required(
+                "PRO_FEATURE_REQUIRED",
+                decision
+                    .feature
+                    .as_deref()
+                    .unwrap_or(crate::extensions::hooks::MULTIPLE_WORKSPACES),
+                &status.state,
+                decision
+                    .detail
+                    .unwrap_or_else(|| "this workspace is read-only without Validibot Pro".into()),
+            ));
+        }
+    }
     if !role.allows(permission) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -72,4 +89,10 @@ pub async fn member(
         ));
     }
     Ok((workspace, role))
+}
+
+/// Whether the caller administers the instance: admin or owner of the default workspace.
+pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let role = store::default_role(&state.db, &caller.0.id).await?;
+    Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
 }

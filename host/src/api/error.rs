@@ -30,6 +30,16 @@ impl ApiError {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "NOT_AUTHENTICATED", detail)
     }
+    /// 402: a Pro feature the license does not (or no longer) turn on.
+    pub fn pro_required(
+        code: &'static str,
+        feature: &str,
+        license_state: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(StatusCode::PAYMENT_REQUIRED, code, detail)
+            .with_extra(serde_json::json!({"feature": feature, "license_state": license_state}))
+    }
     pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
         self.extra = Some(extra);
         self

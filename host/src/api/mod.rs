@@ -3,9 +3,11 @@
 mod auth;
 mod error;
 mod launch_input;
+mod license;
 mod runs;
 mod validators;
 mod workflows;
+mod workspaces;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,7 @@ pub use error::ApiError;
 use crate::db::Db;
 use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::Dispatch;
+use crate::licensing::Licensing;
 use crate::plugins::PluginRegistry;
 use crate::storage::BlobStore;
 
@@ -43,11 +46,17 @@ pub struct AppState {
     pub waiters: Arc<RunWaiters>,
     /// The embedded worker, when this process runs one.
     pub dispatch: Option<Dispatch>,
+    /// License state and the extension hooks (Community defaults without one).
+    pub licensing: Arc<Licensing>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
-        .route("/workspaces", get(workflows::list_workspaces))
+        .route(
+            "/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route("/license", get(license::show).put(license::install))
         .route(
             "/validators",
             get(validators::list)

@@ -11,6 +11,7 @@ use super::auth::{member, Caller};
 use super::launch_input::read_limited;
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::extensions::hooks::FeaturesQuery;
 use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 
@@ -32,7 +33,38 @@ pub async fn list(
             v
         })
         .collect();
-    Ok(Json(serde_json::json!({"results": results})))
+    // Container validators an extension offers (Pro): listed with whether the
+    // license turns them on; they run once the container runner is configured.
+    let status = state.licensing.status().await?;
+    let catalog = state
+        .licensing
+        .registry()
+        .hooks
+        .validators_catalog
+        .call(&FeaturesQuery {
+            features: status.features.clone(),
+        });
+    let advanced: Vec<_> = catalog
+        .validators
+        .into_iter()
+        .map(|mut v| {
+            v["available"] = false.into();
+            v["reason"] = if v["enabled"].as_bool() == Some(true) {
+                "no container runner is configured on this instance".into()
+            } else {
+                format!(
+                    "needs Validibot Pro with {} (license state: {})",
+                    v["feature"].as_str().unwrap_or("validators.advanced"),
+                    status.state
+                )
+                .into()
+            };
+            v
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({"results": results, "advanced": advanced}),
+    ))
 }
 
 /// `POST /api/v1/validators` with the component as the body (`application/wasm`).

@@ -9,23 +9,11 @@ use serde::Deserialize;
 
 use super::auth::{member, Caller};
 use super::{ApiError, AppState};
-use crate::accounts::{store as accounts, Permission};
+use crate::accounts::Permission;
 use crate::plugins::installed;
 use crate::workflows::definition::{DefinitionError, DefinitionInput};
 use crate::workflows::store::{self, CreateError};
 use crate::workflows::Workflow;
-
-pub async fn list_workspaces(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
-    let results: Vec<_> = list
-        .into_iter()
-        .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
-        .collect();
-    Ok(Json(serde_json::json!({"results": results})))
-}
 
 pub async fn list(
     State(state): State<Arc<AppState>>,

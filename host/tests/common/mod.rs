@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod pro;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -68,7 +69,15 @@ impl Instance {
 
     /// Runs a CLI command to completion; returns stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().unwrap();
+        self.cli_with_env(args, &[])
+    }
+
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self
+            .command(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "validibot {args:?} failed: {}",
@@ -86,10 +95,15 @@ impl Instance {
     }
 
     pub fn serve(&self, extra: &[&str]) -> Server {
+        self.serve_with_env(extra, &[])
+    }
+
+    pub fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = self
-            .command(&args)
+        let mut command = self.command(&args);
+        command.envs(env.iter().copied());
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

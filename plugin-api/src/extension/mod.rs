@@ -13,6 +13,7 @@
 
 pub mod abi;
 mod export;
+pub mod features;
 mod signature;
 
 pub use abi::{

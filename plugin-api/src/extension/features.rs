@@ -1,4 +1,5 @@
-//! Pro feature names: stable dotted strings, part of the API (`feature` in 402s).
+//! Pro feature names: stable dotted strings, part of the API (`feature` in a 402,
+//! `features` in `GET /api/v1/license`). Shared by the host and the Pro crate.
 
 pub const ADVANCED_VALIDATORS: &str = "validators.advanced";
 pub const USER_IMAGES: &str = "validators.user_images";

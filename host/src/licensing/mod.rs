@@ -1,0 +1,139 @@
+//! The instance's license: stored in the database, verified and turned into a
+//! state by the extension's hooks (Community defaults without one), computed at
+//! use and cached briefly. Pro checks (`require`, `workspace_decision`) go here.
+
+pub mod cli;
+pub mod store;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::clock::now_us;
+use crate::db::Db;
+use crate::extensions::hooks::{Decision, LicenseQuery, VerifyAnswer, WorkspaceQuery};
+use crate::extensions::{ExtensionRegistry, LicenseStatus};
+
+/// How long a computed status is reused; also how soon a license installed by
+/// another process is seen.
+const STATUS_TTL: Duration = Duration::from_secs(5);
+
+pub struct Licensing {
+    db: Db,
+    registry: Arc<ExtensionRegistry>,
+    cache: Mutex<Option<(Instant, Arc<LicenseStatus>)>>,
+    /// The last state logged, so problems are logged once per change.
+    logged: Mutex<Option<String>>,
+}
+
+impl Licensing {
+    pub fn new(db: Db, registry: Arc<ExtensionRegistry>) -> Licensing {
+        Licensing {
+            db,
+            registry,
+            cache: Mutex::new(None),
+            logged: Mutex::new(None),
+        }
+    }
+
+    pub fn registry(&self) -> &ExtensionRegistry {
+        &self.registry
+    }
+
+    /// The status now (cached for a few seconds).
+    pub async fn status(&self) -> Result<Arc<LicenseStatus>> {
+        if let Some((at, status)) = &*self.cache.lock().unwrap() {
+            if at.elapsed() < STATUS_TTL {
+                return Ok(status.clone());
+            }
+        }
+        self.refresh().await
+    }
+
+    /// Recomputes the status from the database.
+    pub async fn refresh(&self) -> Result<Arc<LicenseStatus>> {
+        let stored = store::load(&self.db).await?;
+        let query = LicenseQuery {
+            text: stored.text,
+            highest_serials: stored.highest_serials,
+            now: now_us() / 1_000_000,
+            usage: store::usage(&self.db).await?,
+        };
+        let status = Arc::new(self.registry.hooks.license_status.call(&query));
+        self.log_change(&status);
+        *self.cache.lock().unwrap() = Some((Instant::now(), status.clone()));
+        Ok(status)
+    }
+
+    /// Checks a license file without installing it.
+    pub async fn verify(&self, text: &str) -> Result<VerifyAnswer> {
+        let stored = store::load(&self.db).await?;
+        let query = LicenseQuery {
+            text: Some(text.to_owned()),
+            highest_serials: stored.highest_serials,
+            now: now_us() / 1_000_000,
+            usage: store::usage(&self.db).await?,
+        };
+        Ok(self.registry.hooks.license_verify.call(&query))
+    }
+
+    /// Installs a license file if it verifies; the previous one stays otherwise.
+    /// `Err(reason)` inside is a refusal to show the operator.
+    pub async fn install(&self, text: &str) -> Result<Result<Arc<LicenseStatus>, String>> {
+        let answer = self.verify(text).await?;
+        let (true, Some(id), Some(serial)) = (answer.ok, &answer.license_id, answer.serial) else {
+            return Ok(Err(answer
+                .reason
+                .unwrap_or_else(|| "the license was refused".into())));
+        };
+        store::save(&self.db, text, id, serial).await?;
+        tracing::info!(license_id = id, serial, "license installed");
+        Ok(Ok(self.refresh().await?))
+    }
+
+    /// Whether `action` (`create` a workspace, or `write` in one) is allowed now.
+    pub async fn workspace_decision(
+        &self,
+        action: &'static str,
+        is_default: bool,
+    ) -> Result<Decision> {
+        if action == "write" && is_default && !self.registry.hooks.workspaces_policy.is_extended() {
+            // The Community answer needs no status: the default workspace is always writable.
+            return Ok(Decision {
+                allowed: true,
+                code: None,
+                feature: None,
+                detail: None,
+            });
+        }
+        // Creating checks limits against the current usage, so it never uses a cached count.
+        let status = if action == "create" {
+            self.refresh().await?
+        } else {
+            self.status().await?
+        };
+        Ok(self.registry.hooks.workspaces_policy.call(&WorkspaceQuery {
+            action,
+            is_default,
+            state: status.state.clone(),
+            features: status.features.clone(),
+            limits: status.limits.clone(),
+            usage: status.usage,
+        }))
+    }
+
+    fn log_change(&self, status: &LicenseStatus) {
+        let mut logged = self.logged.lock().unwrap();
+        if logged.as_deref() == Some(status.state.as_str()) {
+            return;
+        }
+        match status.state.as_str() {
+            "community" | "valid" => {
+                tracing::info!(state = status.state, "license: {}", status.message)
+            }
+            _ => tracing::warn!(state = status.state, "license: {}", status.message),
+        }
+        *logged = Some(status.state.clone());
+    }
+}

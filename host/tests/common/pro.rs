@@ -1,0 +1,202 @@
+//! Builds the Pro extension the way a self-builder would, trusting a key pair this
+//! test run generated, and wraps the vendor tool that issues license files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub const KID: &str = "test-vendor-1";
+
+pub struct Pro {
+    /// The built `libvalidibot_commercial.so` and its `.sig`.
+    pub library: PathBuf,
+    pub signature: PathBuf,
+    /// `validibot-license` built in the same run.
+    pub tool: PathBuf,
+    pub keys: PathBuf,
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn target_dir() -> PathBuf {
+    root().join("target").join("test-extension")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    for (key, _) in std::env::vars() {
+        if key == "RUSTFLAGS"
+            || key.starts_with("CARGO_ENCODED_RUSTFLAGS")
+            || key == "CARGO_TARGET_DIR"
+            || key.starts_with("CARGO_BUILD_")
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// The Pro extension, built once per test process (cached by cargo across runs).
+pub fn pro() -> &'static Pro {
+    static PRO: OnceLock<Pro> = OnceLock::new();
+    PRO.get_or_init(|| {
+        let keys = target_dir().join("keys");
+        let target = target_dir();
+        // The tool first (it does not embed keys), to make this run's key pair.
+        let tool = target.join("release").join("validibot-license");
+        if !keys.join(format!("{KID}.key")).exists() {
+            let status = cargo()
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "validibot-commercial",
+                    "--bin",
+                    "validibot-license",
+                    "--target-dir",
+                ])
+                .arg(&target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "building validibot-license failed");
+            let out = Command::new(&tool)
+                .args(["keygen", "--kid", KID, "--out"])
+                .arg(&keys)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "keygen: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let status = cargo()
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "validibot-commercial",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .env(
+                "VALIDIBOT_LICENSE_EXTRA_KEYS",
+                keys.join(format!("{KID}.pub")),
+            )
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the Pro extension failed");
+        let library = target.join("release").join("libvalidibot_commercial.so");
+        let out = Command::new(&tool)
+            .args(["sign-extension", "--key"])
+            .arg(keys.join(format!("{KID}.key")))
+            .arg(&library)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sign-extension: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut signature = library.clone().into_os_string();
+        signature.push(".sig");
+        Pro {
+            library,
+            signature: signature.into(),
+            tool,
+            keys,
+        }
+    })
+}
+
+impl Pro {
+    /// `kid:base64` of the test key, for `VALIDIBOT_EXTENSION_TRUSTED_KEYS`.
+    pub fn trusted_key(&self) -> String {
+        std::fs::read_to_string(self.keys.join(format!("{KID}.pub")))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Copies the signed extension into `dir` (an instance's extensions directory).
+    pub fn install_into(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::copy(&self.library, dir.join("libvalidibot_commercial.so")).unwrap();
+        std::fs::copy(&self.signature, dir.join("libvalidibot_commercial.so.sig")).unwrap();
+    }
+
+    /// Issues a license file with the vendor tool; `key` is a key file (default: the trusted one).
+    pub fn issue(&self, payload: &Value, key: Option<&Path>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let payload_file = dir.path().join("payload.json");
+        std::fs::write(&payload_file, payload.to_string()).unwrap();
+        let default_key = self.keys.join(format!("{KID}.key"));
+        let out = Command::new(&self.tool)
+            .args(["issue", "--key"])
+            .arg(key.unwrap_or(&default_key))
+            .arg("--payload")
+            .arg(&payload_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "issue: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A key pair the extension does not trust.
+    pub fn stranger_key(&self, dir: &Path) -> PathBuf {
+        let out = Command::new(&self.tool)
+            .args(["keygen", "--kid", "stranger", "--out"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        dir.join("stranger.key")
+    }
+}
+
+/// The faulty test extension (`host/tests/extensions/faulty`).
+pub fn faulty() -> &'static PathBuf {
+    static FAULTY: OnceLock<PathBuf> = OnceLock::new();
+    FAULTY.get_or_init(|| {
+        let status = cargo()
+            .current_dir(root().join("host/tests/extensions/faulty"))
+            .args(["build", "--release", "--target-dir"])
+            .arg(target_dir())
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the faulty extension failed");
+        target_dir()
+            .join("release")
+            .join("libvalidibot_test_faulty_extension.so")
+    })
+}
+
+/// A license payload: `days` until expiry (negative: already expired), issued a year ago.
+pub fn payload(serial: u64, days: i64, workspaces: u64) -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    serde_json::json!({
+        "license_id": "lic-test",
+        "serial": serial,
+        "customer": "Test Customer",
+        "edition": "pro",
+        "features": ["workspaces.multiple", "workspaces.teams", "validators.advanced"],
+        "limits": {"workspaces": workspaces, "seats": 50},
+        "issued_at": fmt(now - time::Duration::days(365)),
+        "not_before": fmt(now - time::Duration::days(365)),
+        "expires_at": fmt(now + time::Duration::days(days)),
+        "grace_days": 14,
+    })
+}

@@ -1,0 +1,380 @@
+//! The Pro seam end to end against the real binary: Community without an
+//! extension, the signed Pro extension with license files in every state,
+//! and extensions that are refused or misbehave.
+
+mod common;
+
+use std::process::Command;
+
+use common::pro::{faulty, payload, pro, KID};
+use common::{invoice_workflow, json_of, Backend, Instance, Server};
+use serde_json::{json, Value};
+
+fn license(server: &Server, key: &str) -> Value {
+    let (status, body) = json_of(server.get(key, "/api/v1/license"));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn put_license(server: &Server, key: &str, text: &str) -> (u16, Value) {
+    json_of(
+        server
+            .put(key, "/api/v1/license")
+            .header("content-type", "text/plain")
+            .body(text.to_owned())
+            .send()
+            .unwrap(),
+    )
+}
+
+fn create_workspace(server: &Server, key: &str, slug: &str) -> (u16, Value) {
+    json_of(
+        server
+            .post(key, "/api/v1/workspaces")
+            .json(&json!({"slug": slug}))
+            .send()
+            .unwrap(),
+    )
+}
+
+fn create_workflow_in(server: &Server, key: &str, ws: &str, slug: &str) -> (u16, Value) {
+    let mut def = invoice_workflow();
+    def["slug"] = slug.into();
+    json_of(
+        server
+            .post(key, &format!("/api/v1/workspaces/{ws}/workflows"))
+            .json(&def)
+            .send()
+            .unwrap(),
+    )
+}
+
+fn assert_402(resp: (u16, Value), code: &str, feature: &str, state: &str) {
+    let (status, body) = resp;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["feature"], feature, "{body}");
+    assert_eq!(body["license_state"], state, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}
+
+fn community_without_extension(backend: Backend) {
+    let inst = Instance::new(backend);
+    let admin = inst.user("admin", "owner");
+    let server = inst.serve(&[]);
+    let lic = license(&server, &admin);
+    assert_eq!(lic["state"], "community");
+    assert_eq!(lic["edition"], "community");
+    assert!(
+        lic["features"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == false),
+        "{lic}"
+    );
+    assert_eq!(lic["extensions"], json!([]));
+
+    // Pro endpoints: 402 with the feature and the state.
+    assert_402(
+        create_workspace(&server, &admin, "lab"),
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.multiple",
+        "community",
+    );
+    let (status, body) = put_license(&server, &admin, "-----BEGIN VALIDIBOT LICENSE-----\n");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("PRO_EXTENSION_MISSING")),
+        "{body}"
+    );
+    let (_, validators) = json_of(server.get(&admin, "/api/v1/validators"));
+    assert_eq!(validators["advanced"], json!([]));
+
+    // Community features work.
+    server.create_workflow(&admin, &invoice_workflow());
+    let (status, run) = server.launch_example(&admin, "invoice", "invoice-valid.json");
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["result"], "PASS", "{run}");
+}
+
+fn pro_extension_lifecycle(backend: Backend) {
+    let pro = pro();
+    let inst = Instance::new(backend);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    let viewer = inst.user("val", "viewer");
+    let trusted = pro.trusted_key();
+    let server = inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]);
+
+    let lic = license(&server, &admin);
+    assert_eq!(lic["state"], "community", "{lic}");
+    let ext = &lic["extensions"][0];
+    assert_eq!(ext["loaded"], true, "{lic}");
+    assert_eq!(ext["signed_by"], KID, "{lic}");
+    assert!(lic["extended_hooks"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("license.status")));
+
+    // A valid license turns Pro on.
+    let (status, body) = put_license(&server, &admin, &pro.issue(&payload(2, 200, 2), None));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "valid", "{body}");
+    assert_eq!(body["features"]["workspaces.multiple"], true);
+    assert_eq!(body["license"]["customer"], "Test Customer");
+    let (status, body) = create_workspace(&server, &admin, "lab");
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        create_workflow_in(&server, &admin, "lab", "lab-invoice").0,
+        201
+    );
+    // Limit: two workspaces (default + lab).
+    assert_402(
+        create_workspace(&server, &admin, "lab2"),
+        "LICENSE_LIMIT_REACHED",
+        "workspaces.multiple",
+        "valid",
+    );
+    let (_, validators) = json_of(server.get(&admin, "/api/v1/validators"));
+    assert_eq!(
+        validators["advanced"][0]["slug"], "energyplus",
+        "{validators}"
+    );
+    assert_eq!(validators["advanced"][0]["enabled"], true, "{validators}");
+
+    // Non-admins see the state and feature booleans only.
+    let public = license(&server, &viewer);
+    assert_eq!(public["state"], "valid");
+    assert_eq!(public["features"]["workspaces.multiple"], true);
+    assert!(
+        public.get("license").is_none() && public.get("extensions").is_none(),
+        "{public}"
+    );
+    let (status, _) = put_license(&server, &viewer, &pro.issue(&payload(9, 200, 2), None));
+    assert_eq!(status, 403);
+
+    // Refusals leave the installed license alone.
+    let refusals = [
+        (pro.issue(&payload(1, 200, 5), None), "older than serial 2"),
+        (
+            pro.issue(
+                &payload(3, 200, 5),
+                Some(&pro.stranger_key(inst.data.path())),
+            ),
+            "unknown key",
+        ),
+        (
+            pro.issue(&payload(3, 200, 5), None).replacen("A", "B", 1),
+            "license",
+        ),
+        (
+            {
+                let mut p = payload(3, 200, 5);
+                p["issued_at"] = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+                    .into();
+                pro.issue(&p, None)
+            },
+            "future",
+        ),
+    ];
+    for (text, why) in &refusals {
+        let (status, body) = put_license(&server, &admin, text);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("LICENSE_INVALID")),
+            "{body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains(why),
+            "{why}: {body}"
+        );
+    }
+    assert_eq!(license(&server, &admin)["license"]["serial"], 2);
+
+    // Each state, installed in order of serial.
+    for (serial, days, workspaces, state, on) in [
+        (3, 20, 5, "expiring_soon", true),
+        (4, -3, 5, "grace", true),
+        (5, 200, 1, "over_limit", true),
+        (6, -30, 5, "expired", false),
+    ] {
+        let (status, body) = put_license(
+            &server,
+            &admin,
+            &pro.issue(&payload(serial, days, workspaces), None),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], state, "{body}");
+        assert_eq!(body["features"]["workspaces.multiple"], on, "{body}");
+    }
+
+    // Expired: extra workspaces read-only, nothing deleted, the default one writable.
+    assert_402(
+        create_workflow_in(&server, &admin, "lab", "lab-2"),
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.multiple",
+        "expired",
+    );
+    let (status, list) = json_of(server.get(&admin, "/api/v1/workspaces/lab/workflows"));
+    assert_eq!(status, 200);
+    assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        create_workflow_in(&server, &admin, "default", "still-works").0,
+        201
+    );
+    assert_402(
+        create_workspace(&server, &admin, "lab3"),
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.multiple",
+        "expired",
+    );
+
+    // Renewing works while expired and restores everything.
+    let (status, body) = put_license(&server, &admin, &pro.issue(&payload(7, 365, 5), None));
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("valid")),
+        "{body}"
+    );
+    assert_eq!(create_workflow_in(&server, &admin, "lab", "lab-2").0, 201);
+
+    // The CLI sees the same license (same database).
+    drop(server);
+    let shown: Value = serde_json::from_str(&inst.cli_with_env(
+        &["license", "show"],
+        &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)],
+    ))
+    .unwrap();
+    assert_eq!(shown["state"], "valid", "{shown}");
+}
+
+fn extension_refusals_and_faults(backend: Backend) {
+    let pro = pro();
+    let trusted = pro.trusted_key();
+
+    // Unsigned: refused unless explicitly allowed.
+    let inst = Instance::new(backend);
+    let dir = inst.data.path().join("extensions");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&pro.library, dir.join("libvalidibot_commercial.so")).unwrap();
+    let admin = inst.user("admin", "owner");
+    let lic = license(
+        &inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]),
+        &admin,
+    );
+    assert_eq!(lic["extensions"][0]["loaded"], false, "{lic}");
+    assert!(
+        lic["extensions"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unsigned"),
+        "{lic}"
+    );
+    assert_eq!(lic["state"], "community");
+
+    // Tampered after signing: refused.
+    std::fs::copy(&pro.signature, dir.join("libvalidibot_commercial.so.sig")).unwrap();
+    let mut bytes = std::fs::read(&pro.library).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(dir.join("libvalidibot_commercial.so"), bytes).unwrap();
+    let lic = license(
+        &inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]),
+        &admin,
+    );
+    assert_eq!(lic["extensions"][0]["loaded"], false, "{lic}");
+    assert!(
+        lic["extensions"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("signature"),
+        "{lic}"
+    );
+
+    // A foreign build fingerprint: a clean refusal naming both.
+    std::fs::remove_file(dir.join("libvalidibot_commercial.so")).unwrap();
+    std::fs::remove_file(dir.join("libvalidibot_commercial.so.sig")).unwrap();
+    std::fs::copy(faulty(), dir.join("libfaulty.so")).unwrap();
+    let server = inst.serve_with_env(
+        &["--allow-unsigned-extensions"],
+        &[("FAULTY_EXTENSION_MODE", "mismatch")],
+    );
+    let lic = license(&server, &admin);
+    let error = lic["extensions"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("fingerprint mismatch")
+            && error.contains("sparc-sun-solaris")
+            && error.contains("this host with [rustc "),
+        "{lic}"
+    );
+    drop(server);
+
+    // Hooks that panic: the host keeps serving, with the Community answers.
+    let server = inst.serve_with_env(&["--allow-unsigned-extensions"], &[]);
+    for _ in 0..3 {
+        let lic = license(&server, &admin);
+        assert_eq!(lic["extensions"][0]["loaded"], true, "{lic}");
+        assert_eq!(lic["state"], "community", "{lic}");
+        assert_402(
+            create_workspace(&server, &admin, "lab"),
+            "PRO_FEATURE_REQUIRED",
+            "workspaces.multiple",
+            "community",
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5200 / 3));
+    }
+    let (status, body) = put_license(&server, &admin, "anything");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("LICENSE_INVALID")),
+        "{body}"
+    );
+    server.create_workflow(&admin, &invoice_workflow());
+    let (status, run) = server.launch_example(&admin, "invoice", "invoice-valid.json");
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+}
+
+on_both_backends!(
+    community_without_extension,
+    pro_extension_lifecycle,
+    extension_refusals_and_faults
+);
+
+/// The Community binary does not link the commercial crate in any way.
+#[test]
+fn community_build_has_no_dependency_on_the_commercial_crate() {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "-p",
+            "validibot",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(tree.contains("validibot-plugin-api"), "{tree}");
+    assert!(!tree.contains("validibot-commercial"), "{tree}");
+}
