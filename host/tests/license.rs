@@ -49,6 +49,16 @@ fn create_workflow_in(server: &Server, key: &str, ws: &str, slug: &str) -> (u16,
     )
 }
 
+fn set_member(server: &Server, key: &str, ws: &str, user: &str, role: &str) -> u16 {
+    server
+        .put(key, &format!("/api/v1/workspaces/{ws}/members/{user}"))
+        .json(&json!({"role": role}))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 fn assert_402(resp: (u16, Value), code: &str, feature: &str, state: &str) {
     let (status, body) = resp;
     assert_eq!(status, 402, "{body}");
@@ -93,6 +103,35 @@ fn community_without_extension(backend: Backend) {
     );
     let (_, validators) = json_of(server.get(&admin, "/api/v1/validators"));
     assert_eq!(validators["advanced"], json!([]));
+    let teams = json_of(
+        server
+            .post(&admin, "/api/v1/teams")
+            .json(&json!({"slug": "t"}))
+            .send()
+            .unwrap(),
+    );
+    assert_402(
+        teams,
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.teams",
+        "community",
+    );
+    // Managing the default workspace's members is Community.
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "bob",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(set_member(&server, &admin, "default", "bob", "author"), 204);
+    let (_, members) = json_of(server.get(&admin, "/api/v1/workspaces/default/members"));
+    assert_eq!(
+        members["results"][1],
+        json!({"username": "bob", "role": "author"}),
+        "{members}"
+    );
 
     // Community features work.
     server.create_workflow(&admin, &invoice_workflow());
@@ -347,9 +386,125 @@ fn extension_refusals_and_faults(backend: Backend) {
     );
 }
 
+fn pro_teams_and_members(backend: Backend) {
+    let pro = pro();
+    let inst = Instance::new(backend);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    let alice = inst.user("alice", "viewer");
+    let bob = inst.user("bob", "viewer");
+    let trusted = pro.trusted_key();
+    let server = inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]);
+    assert_eq!(
+        put_license(&server, &admin, &pro.issue(&payload(1, 200, 5), None)).0,
+        200
+    );
+    assert_eq!(create_workspace(&server, &admin, "lab").0, 201);
+
+    // A team granted `author` on lab makes its members authors there.
+    let (status, body) = json_of(
+        server
+            .post(&admin, "/api/v1/teams")
+            .json(&json!({"slug": "analysts"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let put = |key: &str, path: &str, body: Value| {
+        server
+            .put(key, path)
+            .json(&body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        put(&admin, "/api/v1/teams/analysts/members/alice", json!(null)),
+        204
+    );
+    assert_eq!(
+        put(&alice, "/api/v1/teams/analysts/members/bob", json!(null)),
+        403,
+        "only instance admins manage teams"
+    );
+    assert_eq!(
+        put(
+            &admin,
+            "/api/v1/workspaces/lab/teams/analysts",
+            json!({"role": "author"})
+        ),
+        204
+    );
+    let (_, mine) = json_of(server.get(&alice, "/api/v1/workspaces"));
+    assert!(
+        mine["results"].as_array().unwrap().contains(
+            &json!({"slug": "lab", "name": "lab", "is_default": false, "role": "author"})
+        ),
+        "{mine}"
+    );
+    assert_eq!(
+        create_workflow_in(&server, &alice, "lab", "by-alice").0,
+        201
+    );
+    let (_, teams) = json_of(server.get(&admin, "/api/v1/teams"));
+    assert_eq!(teams["results"][0]["members"], json!(["alice"]), "{teams}");
+    assert_eq!(
+        teams["results"][0]["grants"],
+        json!([{"workspace": "lab", "role": "author"}]),
+        "{teams}"
+    );
+
+    // Direct membership in an extra workspace (Pro), never above the granter's role.
+    assert_eq!(set_member(&server, &admin, "lab", "bob", "executor"), 204);
+    let (status, members) = json_of(server.get(&bob, "/api/v1/workspaces/lab/members"));
+    assert_eq!(status, 200, "{members}");
+    assert_eq!(members["results"].as_array().unwrap().len(), 2, "{members}");
+    assert_eq!(set_member(&server, &bob, "lab", "alice", "owner"), 403);
+
+    // Expired: team grants stop counting (rows kept), teams endpoints answer 402.
+    assert_eq!(
+        put_license(&server, &admin, &pro.issue(&payload(2, -30, 5), None)).0,
+        200
+    );
+    assert_eq!(
+        server
+            .get(&alice, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        404
+    );
+    let teams = json_of(
+        server
+            .post(&admin, "/api/v1/teams")
+            .json(&json!({"slug": "x"}))
+            .send()
+            .unwrap(),
+    );
+    assert_402(teams, "PRO_FEATURE_REQUIRED", "workspaces.teams", "expired");
+    assert_eq!(
+        server
+            .get(&bob, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        200,
+        "direct members still read"
+    );
+    // Renewed: the team's access is back.
+    assert_eq!(
+        put_license(&server, &admin, &pro.issue(&payload(3, 200, 5), None)).0,
+        200
+    );
+    assert_eq!(
+        server
+            .get(&alice, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        200
+    );
+}
+
 on_both_backends!(
     community_without_extension,
     pro_extension_lifecycle,
+    pro_teams_and_members,
     extension_refusals_and_faults
 );
 

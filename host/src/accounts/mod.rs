@@ -3,5 +3,6 @@
 pub mod api_keys;
 pub mod roles;
 pub mod store;
+pub mod teams;
 
 pub use roles::{Permission, Role};

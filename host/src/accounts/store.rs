@@ -169,6 +169,21 @@ pub async fn default_role(db: &Db, user_id: &str) -> Result<Option<Role>> {
     Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
 }
 
+/// Direct members of a workspace: (username, role), by username.
+pub async fn members_of(db: &Db, workspace_id: &str) -> Result<Vec<(String, Role)>> {
+    let rows = sqlx::query(
+        "SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.workspace_id = $1 ORDER BY u.username",
+    )
+    .bind(workspace_id)
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.get(0), Role::parse(&r.get::<String, _>(1))?)))
+        .collect())
+}
+
 pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
     let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE slug = $1")
         .bind(slug)
@@ -222,7 +237,7 @@ pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Rol
 }
 
 /// A row of `w.id, w.slug, w.name, w.is_default[, m.role]`.
-fn workspace_of(r: &AnyRow) -> Workspace {
+pub(super) fn workspace_of(r: &AnyRow) -> Workspace {
     Workspace {
         id: r.get(0),
         slug: r.get(1),

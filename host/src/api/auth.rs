@@ -8,7 +8,8 @@ use axum::http::{header, StatusCode};
 
 use super::{ApiError, AppState};
 use crate::accounts::store::{self, User, Workspace};
-use crate::accounts::{Permission, Role};
+use crate::accounts::{teams, Permission, Role};
+use validibot_plugin_api::extension::features;
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
 /// has one) looked up by the same query.
@@ -57,10 +58,20 @@ pub async fn member(
     ws: &str,
     permission: Permission,
 ) -> Result<(Workspace, Role), ApiError> {
-    let found = match &caller.1 {
+    let mut found = match &caller.1 {
         Some((slug, found)) if slug == ws => found.clone(),
         _ => store::membership(&state.db, &caller.0.id, ws).await?,
     };
+    let status = state.licensing.status().await?;
+    if status.has(features::TEAMS) {
+        if let Some((workspace, team_roles)) = teams::roles_in(&state.db, &caller.0.id, ws).await? {
+            let direct = found.as_ref().map(|(_, r)| *r);
+            found = state
+                .licensing
+                .effective_role(direct, &team_roles, &status)
+                .map(|role| (workspace, role));
+        }
+    }
     let (workspace, role) = found.ok_or_else(|| {
         ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
     })?;
@@ -95,4 +106,17 @@ pub async fn member(
 pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
     let role = store::default_role(&state.db, &caller.0.id).await?;
     Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
+}
+
+/// 402 unless the license turns `feature` on now.
+pub async fn require_feature(state: &AppState, feature: &str) -> Result<(), ApiError> {
+    match state.licensing.require(feature).await? {
+        Ok(()) => Ok(()),
+        Err((license_state, detail)) => Err(ApiError::pro_required(
+            "PRO_FEATURE_REQUIRED",
+            feature,
+            &license_state,
+            detail,
+        )),
+    }
 }

@@ -5,6 +5,7 @@ mod error;
 mod launch_input;
 mod license;
 mod runs;
+mod teams;
 mod validators;
 mod workflows;
 mod workspaces;
@@ -57,6 +58,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(workspaces::list).post(workspaces::create),
         )
         .route("/license", get(license::show).put(license::install))
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{team}/members/{username}",
+            axum::routing::put(teams::add_member).delete(teams::remove_member),
+        )
+        .route(
+            "/workspaces/{ws}/teams/{team}",
+            axum::routing::put(teams::grant).delete(teams::revoke),
+        )
+        .route("/workspaces/{ws}/members", get(workspaces::members))
+        .route(
+            "/workspaces/{ws}/members/{username}",
+            axum::routing::put(workspaces::set_member),
+        )
         .route(
             "/validators",
             get(validators::list)

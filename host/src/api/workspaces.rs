@@ -3,20 +3,37 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{instance_admin, Caller};
+use super::auth::{instance_admin, member, Caller};
 use super::{ApiError, AppState};
-use crate::accounts::{store as accounts, Role};
+use crate::accounts::{store as accounts, teams, Permission, Role};
+use validibot_plugin_api::extension::features;
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
+    let mut list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
+    let status = state.licensing.status().await?;
+    if status.has(features::TEAMS) {
+        for (ws, team_roles) in teams::workspaces_of(&state.db, &caller.0.id).await? {
+            let direct = list.iter().position(|(w, _)| w.slug == ws.slug);
+            let role =
+                state
+                    .licensing
+                    .effective_role(direct.map(|i| list[i].1), &team_roles, &status);
+            match (direct, role) {
+                (Some(i), Some(role)) => list[i].1 = role,
+                (None, Some(role)) => list.push((ws, role)),
+                _ => {}
+            }
+        }
+        list.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
+    }
     let results: Vec<_> = list
         .into_iter()
         .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
@@ -86,4 +103,48 @@ pub async fn create(
             format!("workspace {:?} already exists", new.slug),
         )),
     }
+}
+
+/// `PUT /workspaces/{ws}/members/{username}` `{"role"}`: direct membership, by the
+/// workspace's admins (in an extra workspace this is a write, so Pro-only).
+pub async fn set_member(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, username)): Path<(String, String)>,
+    body: Result<Json<super::teams::RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let role = super::teams::parse_role(body)?;
+    if role > my_role {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!(
+                "you cannot grant {:?}, which is above your own role",
+                role.as_str()
+            ),
+        ));
+    }
+    let user = accounts::find_user(&state.db, &username)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("USER_NOT_FOUND", format!("user {username:?} not found"))
+        })?;
+    accounts::set_membership(&state.db, &user.id, &workspace.id, role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /workspaces/{ws}/members`: direct members and team grants.
+pub async fn members(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let members = accounts::members_of(&state.db, &workspace.id).await?;
+    let results: Vec<_> = members
+        .into_iter()
+        .map(|(username, role)| serde_json::json!({"username": username, "role": role}))
+        .collect();
+    Ok(Json(serde_json::json!({"results": results})))
 }

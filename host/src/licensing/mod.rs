@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::accounts::Role;
 use crate::clock::now_us;
 use crate::db::Db;
-use crate::extensions::hooks::{Decision, LicenseQuery, VerifyAnswer, WorkspaceQuery};
+use crate::extensions::hooks::{Decision, LicenseQuery, RoleQuery, VerifyAnswer, WorkspaceQuery};
 use crate::extensions::{ExtensionRegistry, LicenseStatus};
 
 /// How long a computed status is reused; also how soon a license installed by
@@ -121,6 +122,35 @@ impl Licensing {
             limits: status.limits.clone(),
             usage: status.usage,
         }))
+    }
+
+    /// A user's role in a workspace from their direct membership and their teams'
+    /// grants, as the `roles.effective` hook combines them under `status`.
+    pub fn effective_role(
+        &self,
+        direct: Option<Role>,
+        teams: &[Role],
+        status: &LicenseStatus,
+    ) -> Option<Role> {
+        let answer = self.registry.hooks.roles_effective.call(&RoleQuery {
+            direct: direct.map(|r| r.as_str().to_owned()),
+            teams: teams.iter().map(|r| r.as_str().to_owned()).collect(),
+            features: status.features.clone(),
+        });
+        answer.role.as_deref().and_then(Role::parse)
+    }
+
+    /// `Ok` when `feature` is on now; otherwise the 402 answer's parts
+    /// (license state, detail).
+    pub async fn require(&self, feature: &str) -> Result<Result<(), (String, String)>> {
+        let status = self.status().await?;
+        if status.has(feature) {
+            return Ok(Ok(()));
+        }
+        Ok(Err((
+            status.state.clone(),
+            format!("{feature} needs Validibot Pro ({})", status.message),
+        )))
     }
 
     fn log_change(&self, status: &LicenseStatus) {

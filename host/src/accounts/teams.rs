@@ -1,0 +1,209 @@
+//! Teams (Pro): named groups of users granted a role on workspaces. Storage only;
+//! whether grants count is the license's call (`roles.effective` hook).
+
+use anyhow::Result;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::store::{workspace_of, Workspace};
+use super::Role;
+use crate::clock::now_us;
+use crate::db::{is_unique_violation, Db};
+use crate::ids::new_id;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    #[serde(skip)]
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamView {
+    #[serde(flatten)]
+    pub team: Team,
+    pub members: Vec<String>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Grant {
+    pub workspace: String,
+    pub role: Role,
+}
+
+/// `None` when the slug is taken.
+pub async fn create(db: &Db, slug: &str, name: &str) -> Result<Option<Team>> {
+    let id = new_id();
+    let res = sqlx::query("INSERT INTO teams (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(slug)
+        .bind(name)
+        .bind(now_us())
+        .execute(&db.write)
+        .await;
+    match res {
+        Ok(_) => Ok(Some(Team {
+            id,
+            slug: slug.into(),
+            name: name.into(),
+        })),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(db: &Db, slug: &str) -> Result<Option<Team>> {
+    let row = sqlx::query("SELECT id, slug, name FROM teams WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.map(|r| Team {
+        id: r.get(0),
+        slug: r.get(1),
+        name: r.get(2),
+    }))
+}
+
+pub async fn list(db: &Db) -> Result<Vec<TeamView>> {
+    let teams = sqlx::query("SELECT id, slug, name FROM teams ORDER BY slug")
+        .fetch_all(&db.read)
+        .await?;
+    let members = sqlx::query(
+        "SELECT tm.team_id, u.username FROM team_members tm JOIN users u ON u.id = tm.user_id ORDER BY u.username",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    let grants = sqlx::query(
+        "SELECT g.team_id, w.slug, g.role FROM team_grants g JOIN workspaces w ON w.id = g.workspace_id ORDER BY w.slug",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    Ok(teams
+        .iter()
+        .map(|t| {
+            let id: String = t.get(0);
+            TeamView {
+                members: members
+                    .iter()
+                    .filter(|m| m.get::<String, _>(0) == id)
+                    .map(|m| m.get(1))
+                    .collect(),
+                grants: grants
+                    .iter()
+                    .filter(|g| g.get::<String, _>(0) == id)
+                    .filter_map(|g| {
+                        Some(Grant {
+                            workspace: g.get(1),
+                            role: Role::parse(&g.get::<String, _>(2))?,
+                        })
+                    })
+                    .collect(),
+                team: Team {
+                    id,
+                    slug: t.get(1),
+                    name: t.get(2),
+                },
+            }
+        })
+        .collect())
+}
+
+pub async fn add_member(db: &Db, team_id: &str, user_id: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (team_id, user_id) DO NOTHING",
+    )
+    .bind(team_id)
+    .bind(user_id)
+    .bind(now_us())
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+        .bind(team_id)
+        .bind(user_id)
+        .execute(&db.write)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+/// Grants (or changes) the team's role on a workspace.
+pub async fn grant(db: &Db, team_id: &str, workspace_id: &str, role: Role) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO team_grants (team_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (team_id, workspace_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(team_id)
+    .bind(workspace_id)
+    .bind(role.as_str())
+    .bind(now_us())
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+pub async fn revoke(db: &Db, team_id: &str, workspace_id: &str) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
+        .bind(team_id)
+        .bind(workspace_id)
+        .execute(&db.write)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+/// The workspace and the roles the user's teams hold on it.
+pub async fn roles_in(
+    db: &Db,
+    user_id: &str,
+    workspace_slug: &str,
+) -> Result<Option<(Workspace, Vec<Role>)>> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.slug, w.name, w.is_default, g.role FROM team_grants g
+         JOIN team_members tm ON tm.team_id = g.team_id
+         JOIN workspaces w ON w.id = g.workspace_id
+         WHERE tm.user_id = $1 AND w.slug = $2",
+    )
+    .bind(user_id)
+    .bind(workspace_slug)
+    .fetch_all(&db.read)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let ws = workspace_of(first);
+    let roles = rows
+        .iter()
+        .filter_map(|r| Role::parse(&r.get::<String, _>(4)))
+        .collect();
+    Ok(Some((ws, roles)))
+}
+
+/// Every workspace the user's teams hold a role on, with those roles.
+pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Vec<Role>)>> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.slug, w.name, w.is_default, g.role FROM team_grants g
+         JOIN team_members tm ON tm.team_id = g.team_id
+         JOIN workspaces w ON w.id = g.workspace_id
+         WHERE tm.user_id = $1 ORDER BY w.slug",
+    )
+    .bind(user_id)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out: Vec<(Workspace, Vec<Role>)> = Vec::new();
+    for r in &rows {
+        let Some(role) = Role::parse(&r.get::<String, _>(4)) else {
+            continue;
+        };
+        let slug: String = r.get(1);
+        match out.last_mut() {
+            Some((ws, roles)) if ws.slug == slug => roles.push(role),
+            _ => out.push((workspace_of(r), vec![role])),
+        }
+    }
+    Ok(out)
+}
