@@ -291,6 +291,52 @@ fn pro_extension_lifecycle(backend: Backend) {
     ))
     .unwrap();
     assert_eq!(shown["state"], "valid", "{shown}");
+    let env = [("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str())];
+    let file = inst.data.path().join("renewal.lic");
+    std::fs::write(&file, pro.issue(&payload(8, 365, 5), None)).unwrap();
+    let file = file.to_str().unwrap();
+    let checked: Value =
+        serde_json::from_str(&inst.cli_with_env(&["license", "verify", file], &env)).unwrap();
+    assert_eq!(
+        (
+            checked["state"].as_str(),
+            checked["license"]["serial"].as_u64()
+        ),
+        (Some("valid"), Some(8)),
+        "{checked}"
+    );
+    assert_eq!(
+        license_serial_via_cli(&inst, &env),
+        7,
+        "verify does not install"
+    );
+    inst.cli_with_env(&["license", "install", file], &env);
+    assert_eq!(license_serial_via_cli(&inst, &env), 8);
+    let tampered = inst.data.path().join("tampered.lic");
+    std::fs::write(
+        &tampered,
+        std::fs::read_to_string(file).unwrap().replacen('A', "B", 1),
+    )
+    .unwrap();
+    for cmd in ["verify", "install"] {
+        let out = inst
+            .command(&["license", cmd, tampered.to_str().unwrap()])
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{cmd} of a tampered file succeeded");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("license refused"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(license_serial_via_cli(&inst, &env), 8);
+}
+
+fn license_serial_via_cli(inst: &Instance, env: &[(&str, &str)]) -> u64 {
+    let shown: Value = serde_json::from_str(&inst.cli_with_env(&["license", "show"], env)).unwrap();
+    shown["license"]["serial"].as_u64().unwrap()
 }
 
 fn extension_refusals_and_faults(backend: Backend) {
@@ -532,4 +578,35 @@ fn community_build_has_no_dependency_on_the_commercial_crate() {
     let tree = String::from_utf8(out.stdout).unwrap();
     assert!(tree.contains("validibot-plugin-api"), "{tree}");
     assert!(!tree.contains("validibot-commercial"), "{tree}");
+}
+
+/// The Pro crate is plain synchronous code: it cannot reach the host's async runtime.
+#[test]
+fn the_commercial_crate_has_no_async_runtime() {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "-p",
+            "validibot-commercial",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(tree.contains("ed25519-dalek"), "{tree}");
+    for runtime in ["tokio", "async-std", "smol"] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(&format!("{runtime} "))),
+            "{runtime} in {tree}"
+        );
+    }
 }

@@ -141,7 +141,7 @@ impl Status {
             (
                 LicenseState::OverLimit,
                 format!(
-                    "usage ({} workspaces, {} seats) is over the license limits ({}, {}): nothing new can be added until usage is reduced or the license is upgraded",
+                    "usage ({} workspaces, {} seats) is over the license limits ({}, {}): no further workspaces can be created; reduce usage or upgrade the license",
                     usage.workspaces,
                     usage.seats,
                     limit_text(payload.limits.workspaces),
