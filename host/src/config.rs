@@ -101,6 +101,14 @@ pub enum Command {
     /// The instance's license (Pro): show its state, install or check a license file.
     #[command(subcommand)]
     License(LicenseCommand),
+    /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
+    Verify {
+        file: PathBuf,
+        /// The signing instance's public key: `kid:base64`, or a saved
+        /// `/.well-known/validibot-keys.json`. Repeatable.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

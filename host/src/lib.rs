@@ -8,6 +8,7 @@ pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod evidence;
 pub mod execution;
 pub mod extensions;
 pub mod findings;

@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
+            Command::Verify { file, keys } => validibot::evidence::cli::run(file, keys),
             Command::License(cmd) => validibot::licensing::cli::run(&cli.global, cmd).await,
             Command::Bench(args) => validibot::bench::run(&cli.global, args).await,
             Command::Plugin(validibot::plugin_tools::PluginCommand::Install(args)) => {

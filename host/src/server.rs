@@ -89,6 +89,10 @@ pub async fn serve(
 ) -> Result<()> {
     let core = Core::open(global, &args.worker).await?;
     let secret = accounts::instance_secret(&core.db, global.secret_key.as_deref()).await?;
+    let evidence_key = Arc::new(crate::evidence::InstanceKey::load_or_create(
+        &global.data_dir,
+    )?);
+    evidence_key.publish(&core.db).await?;
     let waiters = Arc::new(RunWaiters::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (dispatch, worker_handle): (Option<Dispatch>, _) = if args.no_worker {
@@ -115,6 +119,7 @@ pub async fn serve(
         waiters,
         dispatch,
         licensing: core.licensing.clone(),
+        evidence_key,
     });
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await

@@ -49,6 +49,8 @@ pub struct AppState {
     pub dispatch: Option<Dispatch>,
     /// License state and the extension hooks (Community defaults without one).
     pub licensing: Arc<Licensing>,
+    /// Signs evidence manifests.
+    pub evidence_key: Arc<crate::evidence::InstanceKey>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -91,9 +93,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(runs::launch).layer(DefaultBodyLimit::disable()),
         )
         .route("/workspaces/{ws}/runs", get(runs::list))
-        .route("/workspaces/{ws}/runs/{id}", get(runs::get));
+        .route("/workspaces/{ws}/runs/{id}", get(runs::get))
+        .route("/workspaces/{ws}/runs/{id}/evidence", get(runs::evidence));
     Router::new()
         .nest("/api/v1", api)
+        .route(
+            "/.well-known/validibot-keys.json",
+            get(runs::published_keys),
+        )
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),

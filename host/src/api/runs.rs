@@ -264,6 +264,55 @@ pub async fn get(
     Ok(Json(run))
 }
 
+/// `GET …/runs/{id}/evidence`: the signed manifest of a finished run (409 before).
+pub async fn evidence(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Json(run) = get(State(state.0.clone()), caller, path).await?;
+    if !run.is_terminal() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "RUN_NOT_FINISHED",
+            format!(
+                "run {} is {}; evidence exists once it has finished",
+                run.id, run.status
+            ),
+        ));
+    }
+    let doc = crate::evidence::manifest::sign(
+        crate::evidence::manifest::build(&run),
+        &state.evidence_key,
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"run-{}.evidence.json\"", run.id),
+            ),
+        ],
+        doc,
+    )
+        .into_response())
+}
+
+/// `GET /.well-known/validibot-keys.json`: every evidence key of this instance.
+pub async fn published_keys(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let keys: Vec<_> = crate::evidence::key::published(&state.db)
+        .await?
+        .into_iter()
+        .map(|(kid, public_key)| serde_json::json!({"kid": kid, "alg": "ed25519", "use": "validibot-evidence", "public_key": public_key}))
+        .collect();
+    Ok(Json(serde_json::json!({"keys": keys})))
+}
+
 #[derive(Deserialize)]
 pub struct ListQuery {
     limit: Option<i64>,

@@ -27,6 +27,8 @@ struct StepResult {
     outputs: Vec<Output>,
     findings: Vec<Finding>,
     error: Option<String>,
+    /// sha256 of the component that ran (for the evidence manifest).
+    digest: Option<String>,
 }
 
 struct Final {
@@ -236,6 +238,7 @@ async fn run_step(
             RunStatus::Failed,
         ));
     };
+    let digest = Some(plugin.meta.sha256.clone());
     let config = step.config_text.clone();
     let ruleset = step.ruleset.as_ref().map(|r| r.to_string());
     let ct = content_type.to_owned();
@@ -264,6 +267,7 @@ async fn run_step(
                 outputs: outcome.outputs,
                 findings: outcome.findings,
                 error: None,
+                digest,
             };
             let fin = failed_step.then(|| Final {
                 status: RunStatus::Failed,
@@ -287,6 +291,7 @@ async fn run_step(
             );
             let (mut r, fin) = failed(started_at, vec![f], Some(e.to_string()), category, status);
             r.finished_at = finished_at;
+            r.digest = digest;
             (r, fin)
         }
     })
@@ -308,6 +313,7 @@ fn failed(
             outputs: vec![],
             findings,
             error,
+            digest: None,
         },
         Some(Final {
             status,
@@ -340,6 +346,7 @@ async fn finish(
                 outputs: vec![],
                 findings: vec![],
                 error: None,
+                digest: None,
             };
             stmts.extend(step_stmts(&lease.run_id, step, &skipped)?);
         }
@@ -365,8 +372,8 @@ fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
         (Some(r.started_at), Some(r.finished_at))
     };
     let mut stmts = vec![Stmt::new(
-        "INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error, validator_digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         args![
             crate::ids::new_id(),
             run_id,
@@ -378,7 +385,8 @@ fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
             started_at,
             finished_at,
             serde_json::to_string(&r.outputs)?,
-            r.error.clone()
+            r.error.clone(),
+            r.digest.clone()
         ],
     )];
     for (chunk_no, chunk) in r.findings.chunks(FINDINGS_PER_INSERT).enumerate() {

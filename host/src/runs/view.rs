@@ -40,6 +40,9 @@ pub struct StepView {
     pub name: String,
     pub validator: String,
     pub validator_version: String,
+    /// sha256 of the component that ran (absent for steps that did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validator_digest: Option<String>,
     pub status: String,
     #[serde(serialize_with = "serialize_opt_us")]
     pub started_at: Option<i64>,
@@ -147,7 +150,7 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
     // (a step without findings yields one row with NULL finding columns).
     let rows = sqlx::query(&format!(
         "{RUN_COLUMNS}, sr.position, sr.status, sr.started_at, sr.finished_at, sr.outputs, sr.error,
-            f.severity, f.code, f.message, f.path, f.meta
+            f.severity, f.code, f.message, f.path, f.meta, sr.validator_digest
          {RUN_FROM} LEFT JOIN step_runs sr ON sr.run_id = r.id
          LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
          WHERE r.id = $1 AND r.workspace_id = $2
@@ -217,11 +220,13 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             }
             None => ("PENDING".into(), None, None, vec![], None),
         };
+        let validator_digest = rec.and_then(|r| r.get::<Option<String>, _>(S + 11));
         steps.push(StepView {
             key: p.key.clone(),
             name: p.name.clone(),
             validator: p.validator.clone(),
             validator_version: p.validator_version.clone(),
+            validator_digest,
             status,
             started_at,
             finished_at,
