@@ -50,6 +50,10 @@ pub struct GlobalArgs {
     /// extension loadable.
     #[arg(long, global = true, env = "VALIDIBOT_EXTENSION_TRUSTED_KEYS")]
     pub extension_trusted_keys: Option<String>,
+    /// Docker (or Podman) API socket for container validators; default: DOCKER_HOST or
+    /// /var/run/docker.sock.
+    #[arg(long, global = true, env = "VALIDIBOT_DOCKER_SOCKET")]
+    pub docker_socket: Option<String>,
     /// Load extensions that have no signature file (development only).
     #[arg(long, global = true, env = "VALIDIBOT_ALLOW_UNSIGNED_EXTENSIONS")]
     pub allow_unsigned_extensions: bool,
@@ -101,6 +105,9 @@ pub enum Command {
     /// The instance's license (Pro): show its state, install or check a license file.
     #[command(subcommand)]
     License(LicenseCommand),
+    /// Validator containers: remove orphans.
+    #[command(subcommand)]
+    Containers(ContainersCommand),
     /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
     Verify {
         file: PathBuf,
@@ -108,6 +115,22 @@ pub enum Command {
         /// `/.well-known/validibot-keys.json`. Repeatable.
         #[arg(long = "key")]
         keys: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainersCommand {
+    /// Remove validator containers whose runner is gone or whose deadline passed.
+    Cleanup {
+        /// List what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove every container Validibot manages, running or not.
+        #[arg(long)]
+        all: bool,
+        /// Only containers of this validator (label `org.validibot.validator`).
+        #[arg(long)]
+        validator: Option<String>,
     },
 }
 

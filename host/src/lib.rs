@@ -7,6 +7,7 @@ pub mod api;
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod containers;
 pub mod db;
 pub mod evidence;
 pub mod execution;

@@ -1,0 +1,405 @@
+//! The Docker Engine API backend (Podman's Docker-compatible socket works too).
+//!
+//! Lifecycle of one run: fresh per-attempt input/output directories → create
+//! (labels, hardening, limits) → read the limits back and refuse to run if the
+//! engine ignored any → wait registered → stdio attached into a
+//! bounded buffer → start → exit, or deadline (SIGTERM, grace, SIGKILL), or cancel → inspect
+//! (exit code, OOMKilled) → output envelope → remove, always.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, InspectContainerOptions,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use super::envelope::{self, OutputEnvelope, INPUT_DIR, OUTPUT_DIR};
+use super::hardening::{self, Limits};
+use super::instance::RunnerInstance;
+use super::logs::{BoundedLog, CapturedLog};
+use super::outcome::Outcome;
+
+pub const LABEL_MANAGED: &str = "org.validibot.managed";
+pub const LABEL_RUN_ID: &str = "org.validibot.run_id";
+pub const LABEL_VALIDATOR: &str = "org.validibot.validator";
+pub const LABEL_RUNNER: &str = "org.validibot.runner_instance";
+/// Unix seconds after which the container is an orphan whatever its runner's state.
+pub const LABEL_DEADLINE: &str = "org.validibot.deadline";
+
+/// One container validation.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub run_id: String,
+    pub validator: String,
+    /// Image ID (`sha256:…`) from the allow-list.
+    pub image: String,
+    /// Overrides the image's command (conformance tests; normally `None`).
+    pub command: Option<Vec<String>>,
+    /// `(name, mime type, bytes)` of each input file.
+    pub files: Vec<(String, String, Vec<u8>)>,
+    pub config: serde_json::Value,
+    pub limits: Limits,
+    /// A directory unique to this attempt (must not exist yet).
+    pub work_dir: PathBuf,
+}
+
+/// What came out of a run.
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub output: Option<OutputEnvelope>,
+    pub logs: CapturedLog,
+    pub exit_code: Option<i64>,
+    pub elapsed: Duration,
+}
+
+pub struct DockerRunner {
+    docker: Docker,
+    instance: RunnerInstance,
+}
+
+impl DockerRunner {
+    /// Connects to `socket` (a path or `unix://…`), else `DOCKER_HOST`, else the default socket.
+    pub async fn connect(socket: Option<&str>) -> Result<DockerRunner> {
+        let docker = match socket {
+            Some(s) => Docker::connect_with_socket(s, 120, bollard::API_DEFAULT_VERSION),
+            None => Docker::connect_with_local_defaults(),
+        }
+        .context("connecting to the Docker engine")?;
+        // Speak the engine's API version (older engines refuse newer clients).
+        let docker = docker
+            .negotiate_version()
+            .await
+            .context("the Docker engine does not answer")?;
+        Ok(DockerRunner {
+            docker,
+            instance: RunnerInstance::current(),
+        })
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn instance(&self) -> &RunnerInstance {
+        &self.instance
+    }
+
+    /// Runs a job to its end; never leaves the container behind.
+    pub async fn run(&self, job: Job, mut cancel: watch::Receiver<bool>) -> Report {
+        let started = Instant::now();
+        let mut log = CapturedLog::default();
+        let mut exit_code = None;
+        let outcome = match self.prepare(&job) {
+            Err(e) => Outcome::RunnerError {
+                reason: format!("preparing the work directory: {e:#}"),
+            },
+            Ok(()) => match self.create(&job).await {
+                Err(e) => Outcome::RunnerError {
+                    reason: format!("{e:#}"),
+                },
+                Ok(id) => {
+                    let result = self.supervise(&job, &id, &mut cancel).await;
+                    let outcome = match result {
+                        Ok((outcome, captured, code)) => {
+                            log = captured;
+                            exit_code = code;
+                            outcome
+                        }
+                        Err(e) => Outcome::RunnerError {
+                            reason: format!("{e:#}"),
+                        },
+                    };
+                    self.remove(&id).await;
+                    outcome
+                }
+            },
+        };
+        let mut output = None;
+        let outcome = match outcome {
+            Outcome::Succeeded => {
+                match envelope::read_output(&job.work_dir.join("output"), job.limits.output_bytes) {
+                    Ok(o) => {
+                        output = Some(o);
+                        Outcome::Succeeded
+                    }
+                    Err(reason) => Outcome::ValidatorFailed {
+                        exit_code: 0,
+                        reason,
+                    },
+                }
+            }
+            other => other,
+        };
+        Report {
+            outcome,
+            output,
+            logs: log,
+            exit_code,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    fn prepare(&self, job: &Job) -> Result<()> {
+        std::fs::create_dir_all(job.work_dir.parent().unwrap_or(Path::new("/")))?;
+        std::fs::create_dir(&job.work_dir)
+            .with_context(|| format!("{} must be new for each attempt", job.work_dir.display()))?;
+        let input = job.work_dir.join("input");
+        let output = job.work_dir.join("output");
+        std::fs::create_dir(&input)?;
+        std::fs::create_dir(&output)?;
+        envelope::write_inputs(&input, &job.run_id, &job.validator, &job.files, &job.config)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The validator runs as nobody: it reads the inputs and creates its output.
+            std::fs::set_permissions(&job.work_dir, std::fs::Permissions::from_mode(0o755))?;
+            std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o755))?;
+            for entry in std::fs::read_dir(&input)? {
+                std::fs::set_permissions(entry?.path(), std::fs::Permissions::from_mode(0o644))?;
+            }
+            std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o777))?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, job: &Job) -> Result<String> {
+        let deadline = crate::clock::now_us() / 1_000_000
+            + (job.limits.timeout + job.limits.grace).as_secs() as i64
+            + 60;
+        let labels = HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_RUN_ID.to_string(), job.run_id.clone()),
+            (LABEL_VALIDATOR.to_string(), job.validator.clone()),
+            (LABEL_RUNNER.to_string(), self.instance.id().to_string()),
+            (LABEL_DEADLINE.to_string(), deadline.to_string()),
+        ]);
+        let binds = vec![
+            format!("{}:{INPUT_DIR}:ro", job.work_dir.join("input").display()),
+            format!("{}:{OUTPUT_DIR}:rw", job.work_dir.join("output").display()),
+        ];
+        let body = ContainerCreateBody {
+            image: Some(job.image.clone()),
+            cmd: job.command.clone(),
+            user: Some(hardening::USER.into()),
+            env: Some(vec![
+                format!("VALIDIBOT_INPUT_URI=file://{INPUT_DIR}/input.json"),
+                format!("VALIDIBOT_OUTPUT_URI=file://{OUTPUT_DIR}/output.json"),
+                format!("VALIDIBOT_RUN_ID={}", job.run_id),
+            ]),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(hardening::host_config(&job.limits, binds)),
+            ..Default::default()
+        };
+        let name = format!(
+            "validibot-{}-{}",
+            job.validator,
+            uuid::Uuid::now_v7().simple()
+        );
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
+            .await
+            .with_context(|| format!("creating a container from {}", job.image))?;
+        let inspected = self
+            .docker
+            .inspect_container(&created.id, None::<InspectContainerOptions>)
+            .await
+            .context("inspecting the new container")?;
+        let missing = hardening::not_applied(&job.limits, &inspected);
+        if !missing.is_empty() {
+            self.remove(&created.id).await;
+            anyhow::bail!(
+                "the engine did not apply: {}; refusing to run the validator",
+                missing.join(", ")
+            );
+        }
+        Ok(created.id)
+    }
+
+    /// Starts the container and follows it to its end: (outcome, logs, exit code).
+    async fn supervise(
+        &self,
+        job: &Job,
+        id: &str,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> Result<(Outcome, CapturedLog, Option<i64>)> {
+        // Registered before start, so a container that exits at once is not missed.
+        let mut wait = Box::pin(
+            self.docker.wait_container(
+                id,
+                Some(
+                    WaitContainerOptionsBuilder::new()
+                        .condition("next-exit")
+                        .build(),
+                ),
+            ),
+        );
+        let first = tokio::time::timeout(Duration::from_millis(50), wait.next()).await;
+        // Attached before start, so nothing printed is missed. Attaching reads the
+        // container's own stdio (a slow reader slows the writer rather than
+        // losing bytes), unlike following the engine's rotating log file.
+        let attached = self
+            .docker
+            .attach_container(
+                id,
+                Some(
+                    AttachContainerOptionsBuilder::new()
+                        .stream(true)
+                        .stdout(true)
+                        .stderr(true)
+                        .build(),
+                ),
+            )
+            .await
+            .context("attaching to the container")?;
+        let logs = {
+            let mut stream = attached.output;
+            let limit = job.limits.log_bytes;
+            tokio::spawn(async move {
+                let mut log = BoundedLog::new(limit);
+                while let Some(Ok(chunk)) = stream.next().await {
+                    log.push(&chunk.into_bytes());
+                }
+                log.finish()
+            })
+        };
+        self.docker
+            .start_container(id, None)
+            .await
+            .context("starting the container")?;
+        let started = Instant::now();
+        let mut ended = matches!(first, Ok(Some(_)));
+        let mut stopped_by: Option<Outcome> = None;
+        let deadline = tokio::time::sleep(job.limits.timeout.saturating_sub(started.elapsed()));
+        tokio::pin!(deadline);
+        let mut poll = tokio::time::interval(Duration::from_secs(1));
+        while !ended {
+            tokio::select! {
+                _ = wait.next() => ended = true,
+                _ = &mut deadline => {
+                    stopped_by = Some(Outcome::TimedOut);
+                    break;
+                }
+                changed = cancel.changed() => {
+                    if changed.is_ok() && *cancel.borrow() {
+                        stopped_by = Some(Outcome::Cancelled);
+                        break;
+                    }
+                }
+                // A safety net should the wait stream have missed the exit.
+                _ = poll.tick() => ended = !self.running(id).await?,
+            }
+        }
+        if stopped_by.is_some() {
+            self.stop(id, job.limits.grace).await?;
+        }
+        let inspected = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .context("inspecting the finished container")?;
+        let state = inspected.state.unwrap_or_default();
+        let exit_code = state.exit_code;
+        let captured = match tokio::time::timeout(Duration::from_secs(5), logs).await {
+            Ok(Ok(c)) => c,
+            _ => CapturedLog::default(),
+        };
+        let outcome = match stopped_by {
+            Some(o) => o,
+            None if state.oom_killed == Some(true) => Outcome::Oom,
+            None => match exit_code {
+                Some(0) => Outcome::Succeeded,
+                Some(code) => Outcome::ValidatorFailed {
+                    exit_code: code,
+                    reason: format!("the validator exited with code {code}"),
+                },
+                None => Outcome::RunnerError {
+                    reason: "the engine reported no exit code".into(),
+                },
+            },
+        };
+        Ok((outcome, captured, exit_code))
+    }
+
+    async fn running(&self, id: &str) -> Result<bool> {
+        let inspected = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .context("inspecting the running container")?;
+        Ok(inspected.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
+    /// SIGTERM, up to `grace` to exit, then SIGKILL.
+    async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+        let signal = |s: &str| KillContainerOptionsBuilder::new().signal(s).build();
+        let _ = self
+            .docker
+            .kill_container(id, Some(signal("SIGTERM")))
+            .await;
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if !self.running(id).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = self
+            .docker
+            .kill_container(id, Some(signal("SIGKILL")))
+            .await;
+        for _ in 0..100 {
+            if !self.running(id).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the container did not stop after SIGKILL")
+    }
+
+    /// Removes the container; a failure is logged and left to the sweeper.
+    async fn remove(&self, id: &str) {
+        if let Err(e) = self.remove_now(id).await {
+            tracing::warn!(
+                container = id,
+                "removing the container failed (the sweeper will retry): {e:#}"
+            );
+        }
+    }
+
+    /// Every container this product created (label `org.validibot.managed=true`).
+    pub async fn managed(&self) -> Result<Vec<bollard::models::ContainerSummary>> {
+        let filters = HashMap::from([("label", vec![format!("{LABEL_MANAGED}=true")])]);
+        Ok(self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?)
+    }
+
+    pub(super) async fn remove_now(&self, id: &str) -> Result<()> {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        self.docker.remove_container(id, Some(options)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! The files a container validator reads and writes: `validibot.input.v1`
+//! (written by the host, mounted read-only) and `validibot.output.v1` (written by
+//! the container into an empty per-attempt directory; the host reads it without
+//! following links, and refuses one larger than the cap). Results come only from
+//! this file, never from logs.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const INPUT_SCHEMA: &str = "validibot.input.v1";
+pub const OUTPUT_SCHEMA: &str = "validibot.output.v1";
+/// Where the input and output directories appear inside the container.
+pub const INPUT_DIR: &str = "/validibot/input";
+pub const OUTPUT_DIR: &str = "/validibot/output";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputFile {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputEnvelope {
+    pub schema_version: String,
+    pub run_id: String,
+    pub validator: String,
+    pub files: Vec<InputFile>,
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStatus {
+    Success,
+    FailedValidation,
+    FailedRuntime,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub severity: String,
+    pub code: String,
+    pub text: String,
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub name: String,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputEnvelope {
+    pub schema_version: String,
+    pub status: OutputStatus,
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+}
+
+/// Writes the input files and `input.json` into `dir` (which is mounted read-only).
+pub fn write_inputs(
+    dir: &Path,
+    run_id: &str,
+    validator: &str,
+    files: &[(String, String, Vec<u8>)],
+    config: &serde_json::Value,
+) -> std::io::Result<InputEnvelope> {
+    let mut listed = Vec::new();
+    for (name, mime_type, bytes) in files {
+        std::fs::write(dir.join(name), bytes)?;
+        listed.push(InputFile {
+            name: name.clone(),
+            mime_type: mime_type.clone(),
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            uri: format!("file://{INPUT_DIR}/{name}"),
+        });
+    }
+    let envelope = InputEnvelope {
+        schema_version: INPUT_SCHEMA.into(),
+        run_id: run_id.into(),
+        validator: validator.into(),
+        files: listed,
+        config: config.clone(),
+    };
+    std::fs::write(
+        dir.join("input.json"),
+        serde_json::to_vec_pretty(&envelope)?,
+    )?;
+    Ok(envelope)
+}
+
+/// Reads `output.json` from the per-attempt output directory: a regular file (a
+/// link planted by the container is not followed), at most `cap` bytes, the v1 schema.
+pub fn read_output(dir: &Path, cap: u64) -> Result<OutputEnvelope, String> {
+    let path = dir.join("output.json");
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc_o_nofollow());
+    let file = options
+        .open(&path)
+        .map_err(|e| format!("no output envelope ({OUTPUT_DIR}/output.json): {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("output.json is not a regular file".into());
+    }
+    if meta.len() > cap {
+        return Err(format!(
+            "output.json is {} bytes, over the {cap}-byte cap",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("output.json is over the {cap}-byte cap"));
+    }
+    let envelope: OutputEnvelope = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("output.json is not a valid envelope: {e}"))?;
+    if envelope.schema_version != OUTPUT_SCHEMA {
+        return Err(format!(
+            "output.json schema_version is {:?}, expected {OUTPUT_SCHEMA:?}",
+            envelope.schema_version
+        ));
+    }
+    Ok(envelope)
+}
+
+/// `O_NOFOLLOW` on Linux (the value every Linux architecture Validibot targets uses).
+#[cfg(unix)]
+fn libc_o_nofollow() -> i32 {
+    #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
+    return 0o100000;
+    #[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
+    0o400000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_read_without_following_links_and_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = r#"{"schema_version":"validibot.output.v1","status":"failed_validation","messages":[{"severity":"ERROR","code":"x.y","text":"bad"}]}"#;
+        std::fs::write(dir.path().join("output.json"), good).unwrap();
+        let out = read_output(dir.path(), 1 << 20).unwrap();
+        assert_eq!(out.status, OutputStatus::FailedValidation);
+        assert!(read_output(dir.path(), 10).unwrap_err().contains("cap"));
+        std::fs::remove_file(dir.path().join("output.json")).unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, good).unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("output.json")).unwrap();
+        assert!(
+            read_output(dir.path(), 1 << 20).is_err(),
+            "a symlink is not followed"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! The container runner against a real Docker engine: every conformance
+//! behaviour gives its typed outcome, and no container is left behind.
+//! Needs a Docker engine (`.ci/test` installs and starts one); without it these
+//! tests fail, they never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use validibot::containers::envelope::OutputStatus;
+use validibot::containers::{DockerRunner, Job, Limits, Outcome, Report};
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap_or_else(|e| {
+        panic!("the docker CLI is needed for these tests (run `bash .ci/test`, which installs a Docker engine): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Builds the conformance image once; returns its image ID.
+fn image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let context = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/containers/conformance");
+        for f in ["Dockerfile", "validator.sh"] {
+            std::fs::copy(src.join(f), context.path().join(f)).unwrap();
+        }
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("busybox-static is needed to build the conformance image (apt-get install busybox-static)");
+        std::fs::copy(busybox, context.path().join("busybox")).unwrap();
+        docker(&["build", "-q", "-t", "validibot-conformance:test", context.path().to_str().unwrap()]);
+        docker(&["image", "inspect", "--format", "{{.Id}}", "validibot-conformance:test"])
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn job(mode: &[&str], work: &Path, limits: Limits) -> Job {
+    Job {
+        run_id: format!("run-{}", uuid::Uuid::now_v7().simple()),
+        validator: "conformance".into(),
+        image: image().to_owned(),
+        command: Some(mode.iter().map(|s| s.to_string()).collect()),
+        files: vec![(
+            "document.json".into(),
+            "application/json".into(),
+            br#"{"a": 1}"#.to_vec(),
+        )],
+        config: serde_json::json!({"threshold": 3}),
+        limits,
+        work_dir: work.join(uuid::Uuid::now_v7().simple().to_string()),
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        memory_bytes: 64 << 20,
+        timeout: Duration::from_secs(30),
+        grace: Duration::from_secs(2),
+        output_bytes: 1 << 20,
+        log_bytes: 16 << 10,
+        ..Limits::default()
+    }
+}
+
+fn run(mode: &[&str], limits: Limits) -> (Report, PathBuf) {
+    let work = tempfile::tempdir().unwrap().keep();
+    let rt = runtime();
+    let report = rt.block_on(async {
+        let runner = DockerRunner::connect(None)
+            .await
+            .expect("a Docker engine (run `bash .ci/test`)");
+        let (_tx, cancel) = tokio::sync::watch::channel(false);
+        runner.run(job(mode, &work, limits), cancel).await
+    });
+    (report, work)
+}
+
+fn leftovers() -> String {
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=org.validibot.validator=conformance",
+        "--format",
+        "{{.ID}}",
+    ])
+}
+
+#[test]
+fn conformance_behaviours_give_their_typed_outcomes() {
+    let (r, _) = run(&["ok"], limits());
+    assert_eq!(r.outcome, Outcome::Succeeded, "{r:?}");
+    assert_eq!(r.output.as_ref().unwrap().status, OutputStatus::Success);
+    assert!(r.logs.text.contains("checked"), "{r:?}");
+
+    let (r, _) = run(&["fail-validation"], limits());
+    assert_eq!(
+        r.outcome,
+        Outcome::Succeeded,
+        "the container did its job: {r:?}"
+    );
+    let out = r.output.unwrap();
+    assert_eq!(out.status, OutputStatus::FailedValidation);
+    assert_eq!(out.messages[0].code, "conformance.bad");
+
+    let (r, _) = run(&["exit", "3"], limits());
+    assert!(
+        matches!(r.outcome, Outcome::ValidatorFailed { exit_code: 3, .. }),
+        "{r:?}"
+    );
+    assert!(r.logs.text.contains("exiting with 3"));
+
+    let (r, _) = run(&["write-rootfs"], limits());
+    assert!(
+        matches!(r.outcome, Outcome::ValidatorFailed { exit_code: 5, .. }),
+        "{r:?}"
+    );
+    assert!(r.logs.text.contains("Read-only file system"), "{r:?}");
+
+    let (r, _) = run(&["network"], limits());
+    assert!(
+        matches!(r.outcome, Outcome::ValidatorFailed { exit_code: 6, .. }),
+        "{r:?}"
+    );
+
+    let (r, _) = run(&["symlink-output"], limits());
+    assert!(
+        matches!(r.outcome, Outcome::ValidatorFailed { exit_code: 0, .. }),
+        "{r:?}"
+    );
+    assert!(r.output.is_none());
+
+    let (r, _) = run(&["huge-output"], limits());
+    match &r.outcome {
+        Outcome::ValidatorFailed { reason, .. } => assert!(reason.contains("cap"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+
+    let (r, _) = run(&["flood"], limits());
+    assert_eq!(r.outcome, Outcome::Succeeded, "{r:?}");
+    assert!(
+        r.logs.truncated && r.logs.total_bytes >= 20_000_000,
+        "{:?}",
+        (r.logs.truncated, r.logs.total_bytes)
+    );
+    assert!(r.logs.text.len() < 20 << 10, "{}", r.logs.text.len());
+
+    let (r, _) = run(
+        &["memory"],
+        Limits {
+            memory_bytes: 32 << 20,
+            ..limits()
+        },
+    );
+    assert_eq!(r.outcome, Outcome::Oom, "{r:?}");
+
+    let started = std::time::Instant::now();
+    let (r, _) = run(
+        &["sleep"],
+        Limits {
+            timeout: Duration::from_secs(2),
+            grace: Duration::from_secs(1),
+            ..limits()
+        },
+    );
+    assert_eq!(r.outcome, Outcome::TimedOut, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+
+    assert_eq!(leftovers(), "", "containers left behind");
+}
+
+#[test]
+fn cancel_stops_the_container() {
+    let work = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let report = rt.block_on(async {
+        let runner = DockerRunner::connect(None).await.expect("a Docker engine");
+        let (tx, cancel) = tokio::sync::watch::channel(false);
+        let j = job(&["sleep"], work.path(), limits());
+        let handle = tokio::spawn(async move { runner.run(j, cancel).await });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        tx.send(true).unwrap();
+        handle.await.unwrap()
+    });
+    assert_eq!(report.outcome, Outcome::Cancelled, "{report:?}");
+}
+
+#[test]
+fn the_sweeper_removes_orphans_and_keeps_live_containers() {
+    let img = image();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let far = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600)
+        .to_string();
+    let label = |k: &str, v: &str| format!("--label=org.validibot.{k}={v}");
+    let create = |runner: &str, deadline: &str| {
+        docker(&[
+            "create",
+            &label("managed", "true"),
+            &label("validator", "sweeper-test"),
+            &label("run_id", "r"),
+            &label("runner_instance", runner),
+            &label("deadline", deadline),
+            img,
+            "sleep",
+        ])
+    };
+    // A runner that died (no such pid on this host), a deadline long gone, and a live one.
+    let dead = create(&format!("{}:4194000:1", host.trim()), &far);
+    let expired = create("other-host:1:1", "1000");
+    // This test process stands in for a live runner.
+    let live = create(
+        validibot::containers::instance::RunnerInstance::current().id(),
+        &far,
+    );
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_validibot"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let planned = cli(&[
+        "containers",
+        "cleanup",
+        "--dry-run",
+        "--validator",
+        "sweeper-test",
+    ]);
+    assert!(
+        ids(&planned).contains(&dead) && ids(&planned).contains(&expired),
+        "{planned}"
+    );
+    assert!(!ids(&planned).contains(&live), "{planned}");
+    assert!(
+        docker(&["ps", "-aq", "--no-trunc"]).contains(&dead),
+        "dry run removed nothing"
+    );
+    cli(&["containers", "cleanup", "--validator", "sweeper-test"]);
+    let remaining = docker(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        "label=org.validibot.validator=sweeper-test",
+    ]);
+    assert_eq!(remaining, live, "only the live one is left");
+    // Scoped to this test's containers: the other tests' runs are live.
+    cli(&[
+        "containers",
+        "cleanup",
+        "--all",
+        "--validator",
+        "sweeper-test",
+    ]);
+    assert_eq!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            "label=org.validibot.validator=sweeper-test"
+        ]),
+        ""
+    );
+}

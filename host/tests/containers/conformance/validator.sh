@@ -1,0 +1,30 @@
+#!/bin/sh
+# A validator that misbehaves on request ($1), for the runner's conformance tests.
+in="${VALIDIBOT_INPUT_URI#file://}"
+out="${VALIDIBOT_OUTPUT_URI#file://}"
+dir=$(dirname "$in")
+
+write_output() { # status, messages JSON
+  printf '{"schema_version":"validibot.output.v1","status":"%s","messages":%s,"metrics":[{"name":"files","value":1}],"artifacts":[]}' "$1" "$2" > "$out"
+}
+
+verify_inputs() { # each listed file's sha256 must match the envelope
+  want=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$in" | head -1)
+  name=$(sed -n 's/.*"name": "\([^"]*\)".*/\1/p' "$in" | head -1)
+  got=$(sha256sum "$dir/$name" | cut -d' ' -f1)
+  [ "$want" = "$got" ] || { echo "input $name: sha256 $got, expected $want" >&2; exit 4; }
+}
+
+case "$1" in
+  ok) verify_inputs; echo "checked $(wc -c < "$dir/input.json") bytes of envelope"; write_output success '[]' ;;
+  fail-validation) verify_inputs; write_output failed_validation '[{"severity":"ERROR","code":"conformance.bad","text":"the document is bad","location":"/a"}]' ;;
+  exit) echo "exiting with $2" >&2; exit "$2" ;;
+  sleep) echo "sleeping"; sleep 600 ;;
+  flood) yes "validibot flood line" | head -c 20000000; write_output success '[]' ;;
+  memory) x=aaaaaaaaaaaaaaaa; while true; do x="$x$x"; done ;;
+  write-rootfs) echo hack > /etc/hacked || exit 5; write_output success '[]' ;;
+  network) wget -q -T 3 -O /tmp/page http://1.1.1.1/ || { echo "network refused" >&2; exit 6; }; write_output success '[]' ;;
+  symlink-output) ln -s /etc/passwd "$out" ;;
+  huge-output) head -c 20000000 /dev/zero | tr '\0' ' ' > "$out" ;;
+  *) echo "unknown mode $1" >&2; exit 64 ;;
+esac
