@@ -132,6 +132,16 @@ pub enum ContainersCommand {
         #[arg(long)]
         validator: Option<String>,
     },
+    /// Put an image on the allow-list (metadata from its `org.validibot.validator.*` labels;
+    /// pinned by image ID). Needs Pro: validators.advanced or validators.user_images.
+    Register {
+        /// Image reference or ID on the engine.
+        image: String,
+    },
+    /// The registered container validators.
+    List,
+    /// Take a version off the allow-list.
+    Unregister { slug: String, version: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,27 +32,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
             Command::Verify { file, keys } => validibot::evidence::cli::run(file, keys),
-            Command::Containers(validibot::config::ContainersCommand::Cleanup {
-                dry_run,
-                all,
-                validator,
-            }) => {
-                let runner = validibot::containers::DockerRunner::connect(
-                    cli.global.docker_socket.as_deref(),
-                )
-                .await?;
-                let swept = validibot::containers::sweeper::sweep(
-                    &runner,
-                    &validibot::containers::sweeper::Scope {
-                        all: *all,
-                        validator: validator.clone(),
-                    },
-                    *dry_run,
-                )
-                .await?;
-                println!("{}", serde_json::to_string_pretty(&swept)?);
-                Ok(())
-            }
+            Command::Containers(cmd) => validibot::containers::cli::run(&cli.global, cmd).await,
             Command::License(cmd) => validibot::licensing::cli::run(&cli.global, cmd).await,
             Command::Bench(args) => validibot::bench::run(&cli.global, args).await,
             Command::Plugin(validibot::plugin_tools::PluginCommand::Install(args)) => {

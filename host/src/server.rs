@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use crate::accounts::store as accounts;
 use crate::api::{self, ApiSettings, AppState};
 use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use crate::containers::service::ContainerService;
 use crate::db::Db;
 use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::{self, Dispatch, WorkerConfig};
@@ -24,6 +25,7 @@ pub struct Core {
     pub blobs: BlobStore,
     pub plugins: PluginRegistry,
     pub licensing: Arc<Licensing>,
+    pub containers: Arc<ContainerService>,
 }
 
 impl Core {
@@ -48,11 +50,13 @@ impl Core {
         crate::plugins::installed::sync(&db, &blobs, &plugins).await?;
         licensing.refresh().await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+        let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
         Ok(Core {
             db,
             blobs,
             plugins,
             licensing,
+            containers,
         })
     }
 
@@ -63,9 +67,23 @@ impl Core {
             plugins: self.plugins.clone(),
             lease: worker.lease(),
             waiters,
+            licensing: self.licensing.clone(),
+            containers: self.containers.clone(),
         }
     }
 }
+
+/// The migrated database with its default workspace, for one-shot CLI commands.
+pub async fn open_db(global: &GlobalArgs) -> Result<Db> {
+    std::fs::create_dir_all(&global.data_dir)?;
+    let db = Db::connect(&global.database_url(), 2).await?;
+    db.migrate().await?;
+    accounts::ensure_default_workspace(&db).await?;
+    Ok(db)
+}
+
+/// How often workers look for orphaned validator containers (also once at startup).
+const SWEEP_PERIOD: Duration = Duration::from_secs(60);
 
 /// Loads the extensions directory once, at startup (the registry is immutable afterwards).
 pub async fn load_extensions(global: &GlobalArgs) -> Result<Arc<ExtensionRegistry>> {
@@ -98,6 +116,7 @@ pub async fn serve(
     let (dispatch, worker_handle): (Option<Dispatch>, _) = if args.no_worker {
         (None, None)
     } else {
+        core.containers.spawn_sweeper(SWEEP_PERIOD);
         let (d, h) = worker::spawn(
             core.exec_context(&args.worker, waiters.clone()),
             worker_config(&args.worker),
@@ -119,6 +138,7 @@ pub async fn serve(
         waiters,
         dispatch,
         licensing: core.licensing.clone(),
+        containers: core.containers.clone(),
         evidence_key,
     });
     let listener = tokio::net::TcpListener::bind(&args.bind)
@@ -144,6 +164,7 @@ pub async fn serve(
 pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
     let core = Core::open(global, args).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    core.containers.spawn_sweeper(SWEEP_PERIOD);
     let (_dispatch, handle) = worker::spawn(
         core.exec_context(args, Arc::new(RunWaiters::default())),
         worker_config(args),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub dispatch: Option<Dispatch>,
     /// License state and the extension hooks (Community defaults without one).
     pub licensing: Arc<Licensing>,
+    /// The container runner (connected on first use).
+    pub containers: Arc<crate::containers::service::ContainerService>,
     /// Signs evidence manifests.
     pub evidence_key: Arc<crate::evidence::InstanceKey>,
 }
@@ -79,6 +81,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(validators::list)
                 .post(validators::install)
                 .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/validators/containers",
+            axum::routing::post(validators::register_container),
         )
         .route(
             "/workspaces/{ws}/workflows",

@@ -11,9 +11,11 @@ use super::auth::{member, Caller};
 use super::launch_input::read_limited;
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::containers::registry::{self, RegisterError, Registered};
 use crate::extensions::hooks::FeaturesQuery;
 use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
+use validibot_plugin_api::extension::features;
 
 /// Largest component accepted.
 const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -33,8 +35,15 @@ pub async fn list(
             v
         })
         .collect();
-    // Container validators an extension offers (Pro): listed with whether the
-    // license turns them on; they run once the container runner is configured.
+    let advanced = container_validators(&state).await?;
+    Ok(Json(
+        serde_json::json!({"results": results, "advanced": advanced}),
+    ))
+}
+
+/// Container validators: the extension's catalog (Pro) and every registered
+/// image, each with whether it can run here now and, if not, why.
+async fn container_validators(state: &AppState) -> Result<Vec<serde_json::Value>, ApiError> {
     let status = state.licensing.status().await?;
     let catalog = state
         .licensing
@@ -44,27 +53,111 @@ pub async fn list(
         .call(&FeaturesQuery {
             features: status.features.clone(),
         });
-    let advanced: Vec<_> = catalog
-        .validators
-        .into_iter()
-        .map(|mut v| {
-            v["available"] = false.into();
-            v["reason"] = if v["enabled"].as_bool() == Some(true) {
-                "no container runner is configured on this instance".into()
-            } else {
-                format!(
-                    "needs Validibot Pro with {} (license state: {})",
-                    v["feature"].as_str().unwrap_or("validators.advanced"),
-                    status.state
-                )
-                .into()
-            };
-            v
-        })
+    let registered = registry::list(&state.db).await?;
+    let needs_pro = |feature: &str| {
+        format!(
+            "needs Validibot Pro with {feature} (license state: {})",
+            status.state
+        )
+    };
+    let mut out = Vec::new();
+    for mut v in catalog.validators {
+        let slug = v["slug"].as_str().unwrap_or_default().to_owned();
+        let feature = v["feature"]
+            .as_str()
+            .unwrap_or(features::ADVANCED_VALIDATORS)
+            .to_owned();
+        let versions: Vec<_> = registered.iter().filter(|r| r.slug == slug).collect();
+        let reason = if !status.has(&feature) {
+            Some(needs_pro(&feature))
+        } else if versions.is_empty() {
+            Some(format!(
+                "not registered on this instance: build the image, then `validibot containers register {}`",
+                v["image"].as_str().unwrap_or("IMAGE")
+            ))
+        } else {
+            None
+        };
+        v["available"] = reason.is_none().into();
+        v["reason"] = reason.into();
+        v["registered"] = serde_json::to_value(&versions).unwrap_or_default();
+        out.push(v);
+    }
+    let in_catalog: Vec<String> = out
+        .iter()
+        .filter_map(|v| v["slug"].as_str().map(str::to_owned))
         .collect();
-    Ok(Json(
-        serde_json::json!({"results": results, "advanced": advanced}),
-    ))
+    for r in registered.iter().filter(|r| !in_catalog.contains(&r.slug)) {
+        let reason = (!status.has(&r.feature)).then(|| needs_pro(&r.feature));
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["kind"] = "container".into();
+        v["available"] = reason.is_none().into();
+        v["reason"] = reason.into();
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+pub struct RegisterBody {
+    image: String,
+}
+
+/// `POST /api/v1/validators/containers {"image": "…"}`: puts an image that is on
+/// the engine on the allow-list. Admin of the default workspace; Pro (402).
+pub async fn register_container(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<RegisterBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    member(&state, &caller, "default", Permission::WorkspaceManage).await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request("INVALID_JSON", e.body_text()))?;
+    let runner = state.containers.runner().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CONTAINER_ENGINE_UNAVAILABLE",
+            format!("no container engine answers: {e:#}"),
+        )
+    })?;
+    match registry::register_image(
+        &state.db,
+        runner,
+        &state.licensing,
+        &body.image,
+        Some(&caller.0.id),
+    )
+    .await
+    {
+        Ok(Registered::Created(v)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::to_value(v).unwrap_or_default()),
+        )),
+        Ok(Registered::Unchanged(v)) => Ok((
+            StatusCode::OK,
+            Json(serde_json::to_value(v).unwrap_or_default()),
+        )),
+        Err(RegisterError::Invalid(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_IMAGE",
+            detail,
+        )),
+        Err(RegisterError::Conflict(detail)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "VALIDATOR_CONFLICT",
+            detail,
+        )),
+        Err(RegisterError::ProRequired {
+            feature,
+            license_state,
+            detail,
+        }) => Err(ApiError::pro_required(
+            "PRO_FEATURE_REQUIRED",
+            &feature,
+            &license_state,
+            detail,
+        )),
+        Err(RegisterError::Internal(e)) => Err(e.into()),
+    }
 }
 
 /// `POST /api/v1/validators` with the component as the body (`application/wasm`).

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{member, Caller};
+use super::auth::{member, require_feature, Caller};
 use super::{ApiError, AppState};
 use crate::accounts::Permission;
 use crate::plugins::installed;
-use crate::workflows::definition::{DefinitionError, DefinitionInput};
+use crate::workflows::definition::{Definition, DefinitionError, DefinitionInput};
 use crate::workflows::store::{self, CreateError};
 use crate::workflows::Workflow;
 
@@ -50,11 +50,7 @@ pub async fn create(
     body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Workflow>), ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
-    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
-    let def = json_body(body)?
-        .validate(None, &state.plugins)
-        .await
-        .map_err(definition_error)?;
+    let def = checked(&state, json_body(body)?, None).await?;
     match store::create(&state.db, &workspace.id, &def, &caller.0.id).await {
         Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
         Err(CreateError::SlugTaken) => Err(ApiError::new(
@@ -80,14 +76,29 @@ pub async fn update(
     let current = store::get(&state.db, &workspace.id, &slug, None)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
-    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
-    let def = json_body(body)?
-        .validate(Some(&slug), &state.plugins)
-        .await
-        .map_err(definition_error)?;
+    let def = checked(&state, json_body(body)?, Some(&slug)).await?;
     Ok(Json(
         store::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
     ))
+}
+
+/// Validates a definition against every validator this instance has (WASM and
+/// container); steps on a Pro validator need the license feature (402).
+async fn checked(
+    state: &AppState,
+    input: DefinitionInput,
+    slug: Option<&str>,
+) -> Result<Definition, ApiError> {
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let containers = crate::containers::registry::list(&state.db).await?;
+    let def = input
+        .validate(slug, &state.plugins, &containers)
+        .await
+        .map_err(definition_error)?;
+    for feature in &def.features {
+        require_feature(state, feature).await?;
+    }
+    Ok(def)
 }
 
 fn json_body<T>(

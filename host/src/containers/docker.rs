@@ -21,7 +21,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::envelope::{self, OutputEnvelope, INPUT_DIR, OUTPUT_DIR};
+use super::envelope::{self, OutputEnvelope, ENVELOPE_NAME, INPUT_DIR, OUTPUT_DIR};
 use super::hardening::{self, Limits};
 use super::instance::RunnerInstance;
 use super::logs::{BoundedLog, CapturedLog};
@@ -191,7 +191,7 @@ impl DockerRunner {
             cmd: job.command.clone(),
             user: Some(hardening::USER.into()),
             env: Some(vec![
-                format!("VALIDIBOT_INPUT_URI=file://{INPUT_DIR}/input.json"),
+                format!("VALIDIBOT_INPUT_URI=file://{INPUT_DIR}/{ENVELOPE_NAME}"),
                 format!("VALIDIBOT_OUTPUT_URI=file://{OUTPUT_DIR}/output.json"),
                 format!("VALIDIBOT_RUN_ID={}", job.run_id),
             ]),
@@ -378,6 +378,23 @@ impl DockerRunner {
                 "removing the container failed (the sweeper will retry): {e:#}"
             );
         }
+    }
+
+    /// An image's ID and labels (the registry reads validator metadata from them).
+    pub async fn inspect_image(
+        &self,
+        reference: &str,
+    ) -> Result<(String, HashMap<String, String>)> {
+        let image = self
+            .docker
+            .inspect_image(reference)
+            .await
+            .with_context(|| {
+                format!("image {reference} is not on this engine (build or load it first)")
+            })?;
+        let id = image.id.context("the engine reported no image ID")?;
+        let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
+        Ok((id, labels))
     }
 
     /// Every container this product created (label `org.validibot.managed=true`).

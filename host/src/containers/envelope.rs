@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 pub const INPUT_SCHEMA: &str = "validibot.input.v1";
 pub const OUTPUT_SCHEMA: &str = "validibot.output.v1";
 /// Where the input and output directories appear inside the container.
+/// The input envelope's file name in [`INPUT_DIR`].
+pub const ENVELOPE_NAME: &str = "input.json";
 pub const INPUT_DIR: &str = "/validibot/input";
 pub const OUTPUT_DIR: &str = "/validibot/output";
 
@@ -90,6 +92,17 @@ pub fn write_inputs(
 ) -> std::io::Result<InputEnvelope> {
     let mut listed = Vec::new();
     for (name, mime_type, bytes) in files {
+        // Plain names only, and never the envelope's own.
+        if name == ENVELOPE_NAME
+            || name.starts_with('.')
+            || name.contains(['/', '\\', '\0'])
+            || listed.iter().any(|f: &InputFile| &f.name == name)
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("input file name {name:?} is not allowed"),
+            ));
+        }
         std::fs::write(dir.join(name), bytes)?;
         listed.push(InputFile {
             name: name.clone(),
@@ -107,7 +120,7 @@ pub fn write_inputs(
         config: config.clone(),
     };
     std::fs::write(
-        dir.join("input.json"),
+        dir.join(ENVELOPE_NAME),
         serde_json::to_vec_pretty(&envelope)?,
     )?;
     Ok(envelope)
@@ -180,6 +193,35 @@ mod tests {
         assert!(
             read_output(dir.path(), 1 << 20).is_err(),
             "a symlink is not followed"
+        );
+    }
+
+    #[test]
+    fn input_names_cannot_clash_or_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = serde_json::json!({});
+        for bad in ["input.json", "../x", "a/b", ".hidden"] {
+            let files = vec![(bad.to_string(), "text/plain".to_string(), b"x".to_vec())];
+            assert!(
+                write_inputs(dir.path(), "r", "v", &files, &cfg).is_err(),
+                "{bad}"
+            );
+        }
+        let twice = vec![
+            ("a.txt".to_string(), "text/plain".to_string(), b"1".to_vec()),
+            ("a.txt".to_string(), "text/plain".to_string(), b"2".to_vec()),
+        ];
+        assert!(write_inputs(dir.path(), "r", "v", &twice, &cfg).is_err());
+        let one = vec![(
+            "model.idf".to_string(),
+            "text/plain".to_string(),
+            b"abc".to_vec(),
+        )];
+        let env = write_inputs(dir.path(), "r", "v", &one, &cfg).unwrap();
+        assert_eq!(env.files[0].size, 3);
+        assert_eq!(
+            env.files[0].sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 }

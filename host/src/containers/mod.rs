@@ -2,14 +2,18 @@
 //! (bollard; Podman's Docker-compatible socket too). `docker` is the runner,
 //! `hardening` the fixed security settings and the check that the engine applied
 //! them, `envelope` the input/output files, `outcome` the typed result, `logs` the
-//! bounded log capture, `instance` and `sweeper` the orphan clean-up.
+//! bounded log capture, `instance` and `sweeper` the orphan clean-up, `registry` the allow-list of
+//! images (metadata from labels, pinned by image ID), `service` what workers share.
 
+pub mod cli;
 pub mod docker;
 pub mod envelope;
 pub mod hardening;
 pub mod instance;
 pub mod logs;
 pub mod outcome;
+pub mod registry;
+pub mod service;
 pub mod sweeper;
 
 pub use docker::{DockerRunner, Job, Report};

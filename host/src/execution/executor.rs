@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sqlx::Row;
 
-use super::ExecContext;
+use super::{container_step, ExecContext};
 use crate::args;
 use crate::clock::now_us;
 use crate::db::batch::Stmt;
@@ -20,21 +20,21 @@ use crate::queue::{self, Lease};
 use crate::runs::{ErrorCategory, RunStatus};
 use crate::workflows::Step;
 
-struct StepResult {
-    status: &'static str,
-    started_at: i64,
-    finished_at: i64,
-    outputs: Vec<Output>,
-    findings: Vec<Finding>,
-    error: Option<String>,
-    /// sha256 of the component that ran (for the evidence manifest).
-    digest: Option<String>,
+pub(super) struct StepResult {
+    pub status: &'static str,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub outputs: Vec<Output>,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+    /// sha256 of the component (or the image ID) that ran, for the evidence manifest.
+    pub digest: Option<String>,
 }
 
-struct Final {
-    status: RunStatus,
-    category: Option<ErrorCategory>,
-    detail: Option<String>,
+pub(super) struct Final {
+    pub status: RunStatus,
+    pub category: Option<ErrorCategory>,
+    pub detail: Option<String>,
 }
 
 /// Executes a leased job to completion (or hands it back for a retry).
@@ -92,7 +92,7 @@ fn spawn_heartbeat(
 async fn run_steps(
     ctx: &ExecContext,
     lease: &Lease,
-    lost: &AtomicBool,
+    lost: &Arc<AtomicBool>,
     known: Option<Prefetched>,
 ) -> Result<()> {
     if lease.attempts > lease.max_attempts {
@@ -148,6 +148,11 @@ async fn run_steps(
         let (result, failure) = run_step(
             ctx,
             step,
+            container_step::Attempt {
+                run_id: &lease.run_id,
+                attempt: lease.attempts,
+                lost,
+            },
             content.clone(),
             &content_type,
             Duration::from_micros(remaining_us as u64),
@@ -207,6 +212,7 @@ async fn load_run(ctx: &ExecContext, run_id: &str) -> Result<Prefetched> {
 async fn run_step(
     ctx: &ExecContext,
     step: &Step,
+    at: container_step::Attempt<'_>,
     content: Arc<Vec<u8>>,
     content_type: &str,
     remaining: Duration,
@@ -221,6 +227,17 @@ async fn run_step(
         plugin = ctx
             .plugins
             .get_version(&step.validator, &step.validator_version);
+    }
+    if plugin.is_none() {
+        let container = crate::containers::registry::get(
+            &ctx.db,
+            &step.validator,
+            Some(&step.validator_version),
+        )
+        .await?;
+        if let Some(v) = container {
+            return container_step::run(ctx, v, step, at, content, content_type, remaining).await;
+        }
     }
     let Some(plugin) = plugin else {
         let f = Finding::error(
@@ -297,7 +314,7 @@ async fn run_step(
     })
 }
 
-fn failed(
+pub(super) fn failed(
     started_at: i64,
     findings: Vec<Finding>,
     error: Option<String>,

@@ -1,5 +1,6 @@
 //! Executing runs: workers claim queued jobs and run a workflow's steps in order.
 
+pub mod container_step;
 pub mod executor;
 pub mod waiters;
 pub mod worker;
@@ -19,4 +20,7 @@ pub struct ExecContext {
     pub plugins: PluginRegistry,
     pub lease: Duration,
     pub waiters: Arc<waiters::RunWaiters>,
+    /// Pro features are checked when a step runs, not only when it was saved.
+    pub licensing: Arc<crate::licensing::Licensing>,
+    pub containers: Arc<crate::containers::service::ContainerService>,
 }

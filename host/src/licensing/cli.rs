@@ -6,13 +6,9 @@ use serde_json::json;
 
 use super::Licensing;
 use crate::config::{GlobalArgs, LicenseCommand};
-use crate::db::Db;
 
 pub async fn run(global: &GlobalArgs, command: &LicenseCommand) -> Result<()> {
-    std::fs::create_dir_all(&global.data_dir)?;
-    let db = Db::connect(&global.database_url(), 2).await?;
-    db.migrate().await?;
-    crate::accounts::store::ensure_default_workspace(&db).await?;
+    let db = crate::server::open_db(global).await?;
     let registry = crate::server::load_extensions(global).await?;
     let licensing = Licensing::new(db, registry);
     let read = |file: &std::path::Path| {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::Step;
+use crate::containers::registry::ContainerValidator;
 use crate::plugins::PluginRegistry;
 
 pub const MAX_STEPS: usize = 50;
@@ -47,6 +48,8 @@ pub struct Definition {
     pub content_types: Vec<String>,
     pub steps: Vec<Step>,
     pub digest: String,
+    /// Pro features the steps need (container validators), checked by the caller.
+    pub features: Vec<String>,
 }
 
 /// Why a definition was refused; `errors` carries per-step detail (e.g. config findings).
@@ -81,6 +84,7 @@ impl DefinitionInput {
         self,
         slug_from_path: Option<&str>,
         registry: &PluginRegistry,
+        containers: &[ContainerValidator],
     ) -> Result<Definition, DefinitionError> {
         let slug = match (slug_from_path, self.slug.as_deref()) {
             (Some(p), Some(b)) if p != b => {
@@ -116,15 +120,43 @@ impl DefinitionInput {
         }
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut errors = Vec::new();
+        let mut features: Vec<String> = Vec::new();
+        let mut first_types = None;
         for (i, s) in self.steps.into_iter().enumerate() {
             if !valid_slug(&s.key) || steps.iter().any(|p: &Step| p.key == s.key) {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
                 continue;
             }
-            let Some(plugin) = registry.get(&s.validator) else {
+            let plugin = registry.get(&s.validator);
+            // Latest registered version first (the list is newest first).
+            let container = containers.iter().find(|c| c.slug == s.validator);
+            if plugin.is_none() {
+                if let Some(c) = container {
+                    if !s.config.is_object() {
+                        errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "a container validator's config must be a JSON object"}));
+                    }
+                    if !features.contains(&c.feature) {
+                        features.push(c.feature.clone());
+                    }
+                    first_types.get_or_insert_with(|| c.content_types.clone());
+                    steps.push(Step {
+                        position: i as i64,
+                        name: s.name.unwrap_or_else(|| s.key.clone()),
+                        key: s.key,
+                        validator: s.validator,
+                        validator_version: c.version.clone(),
+                        config_text: s.config.to_string(),
+                        config: s.config,
+                        ruleset: s.ruleset,
+                    });
+                    continue;
+                }
+            }
+            let Some(plugin) = plugin else {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("unknown validator {:?}", s.validator)}));
                 continue;
             };
+            first_types.get_or_insert_with(|| plugin.meta.content_types.clone());
             let pinned = plugin.meta.version.clone();
             let config_text = s.config.to_string();
             let checked =
@@ -155,10 +187,7 @@ impl DefinitionInput {
         }
         let content_types = match self.content_types {
             Some(c) if !c.is_empty() => c,
-            _ => registry
-                .get(&steps[0].validator)
-                .map(|p| p.meta.content_types.clone())
-                .unwrap_or_default(),
+            _ => first_types.unwrap_or_default(),
         };
         let digest = digest(timeout_seconds, &content_types, &steps);
         Ok(Definition {
@@ -169,6 +198,7 @@ impl DefinitionInput {
             content_types,
             steps,
             digest,
+            features,
         })
     }
 }

@@ -1,0 +1,426 @@
+//! The allow-list of container validators. An operator registers an image; its
+//! metadata comes from the image's labels and the row pins the image ID, so a
+//! re-tagged or rebuilt image never runs under an old registration.
+//!
+//! Labels (`org.validibot.validator.*`): `slug`, `version`, `content_types`
+//! (comma-separated) are required; `name`, `memory` (`512m`, `2g`), `cpus`,
+//! `pids`, `tmpfs` and `timeout` (seconds) are optional, within [`CEILING`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::docker::DockerRunner;
+use super::hardening::Limits;
+use crate::args;
+use crate::db::batch::Stmt;
+use crate::db::Db;
+use crate::extensions::hooks::FeaturesQuery;
+use crate::licensing::Licensing;
+use validibot_plugin_api::extension::features;
+
+pub const LABEL_PREFIX: &str = "org.validibot.validator.";
+
+/// The most an image may ask for.
+pub const CEILING: StoredLimits = StoredLimits {
+    memory_bytes: 16 << 30,
+    cpus: 8.0,
+    pids: 4096,
+    tmpfs_bytes: 4 << 30,
+    timeout_seconds: 6 * 3600,
+};
+
+/// Resource limits of a registered validator (from its labels).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredLimits {
+    pub memory_bytes: i64,
+    pub cpus: f64,
+    pub pids: i64,
+    pub tmpfs_bytes: u64,
+    pub timeout_seconds: u64,
+}
+
+impl Default for StoredLimits {
+    fn default() -> Self {
+        let d = Limits::default();
+        StoredLimits {
+            memory_bytes: d.memory_bytes,
+            cpus: d.cpus,
+            pids: d.pids,
+            tmpfs_bytes: d.tmpfs_bytes,
+            timeout_seconds: d.timeout.as_secs(),
+        }
+    }
+}
+
+impl StoredLimits {
+    /// Runner limits for one run with `remaining` time left in the run.
+    pub fn for_run(&self, remaining: Duration) -> Limits {
+        Limits {
+            memory_bytes: self.memory_bytes,
+            cpus: self.cpus,
+            pids: self.pids,
+            tmpfs_bytes: self.tmpfs_bytes,
+            timeout: Duration::from_secs(self.timeout_seconds).min(remaining),
+            ..Limits::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerValidator {
+    pub slug: String,
+    pub version: String,
+    pub name: String,
+    /// `sha256:…`: what runs.
+    pub image_id: String,
+    /// The reference it was registered from (informational).
+    pub image_ref: String,
+    pub content_types: Vec<String>,
+    pub limits: StoredLimits,
+    /// The Pro feature that turns it on.
+    pub feature: String,
+    #[serde(serialize_with = "crate::clock::serialize_us")]
+    pub registered_at: i64,
+}
+
+/// Reads a validator's metadata from image labels; `Err` names every problem.
+pub fn from_labels(
+    image_id: &str,
+    image_ref: &str,
+    labels: &HashMap<String, String>,
+) -> Result<ContainerValidator, String> {
+    let mut problems = Vec::new();
+    let label = |k: &str| labels.get(&format!("{LABEL_PREFIX}{k}")).map(|s| s.trim());
+    let mut required = |k: &str| match label(k) {
+        Some(v) if !v.is_empty() => v.to_owned(),
+        _ => {
+            problems.push(format!("label {LABEL_PREFIX}{k} is missing"));
+            String::new()
+        }
+    };
+    let slug = required("slug");
+    let version = required("version");
+    let types = required("content_types");
+    if !slug.is_empty() && !crate::workflows::definition::valid_slug(&slug) {
+        problems.push(format!("slug {slug:?} is not a valid slug"));
+    }
+    let content_types: Vec<String> = types
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut limits = StoredLimits::default();
+    let mut number = |k: &str, parse: fn(&str) -> Option<f64>, max: f64| -> Option<f64> {
+        let v = label(k)?;
+        match parse(v) {
+            Some(n) if n > 0.0 && n <= max => Some(n),
+            _ => {
+                problems.push(format!(
+                    "label {LABEL_PREFIX}{k}={v:?} must be a positive size up to {max}"
+                ));
+                None
+            }
+        }
+    };
+    let plain = |v: &str| v.parse::<f64>().ok();
+    if let Some(n) = number("memory", parse_size, CEILING.memory_bytes as f64) {
+        limits.memory_bytes = n as i64;
+    }
+    if let Some(n) = number("cpus", plain, CEILING.cpus) {
+        limits.cpus = n;
+    }
+    if let Some(n) = number("pids", plain, CEILING.pids as f64) {
+        limits.pids = n as i64;
+    }
+    if let Some(n) = number("tmpfs", parse_size, CEILING.tmpfs_bytes as f64) {
+        limits.tmpfs_bytes = n as u64;
+    }
+    if let Some(n) = number("timeout", plain, CEILING.timeout_seconds as f64) {
+        limits.timeout_seconds = n as u64;
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(ContainerValidator {
+        name: label("name")
+            .map(str::to_owned)
+            .unwrap_or_else(|| slug.clone()),
+        slug,
+        version,
+        image_id: image_id.to_owned(),
+        image_ref: image_ref.to_owned(),
+        content_types,
+        limits,
+        feature: String::new(),
+        registered_at: crate::clock::now_us(),
+    })
+}
+
+/// `512m`, `2g`, `65536`, `64k` → bytes (binary units).
+fn parse_size(s: &str) -> Option<f64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, unit) = match s.char_indices().last()? {
+        (i, 'k') => (&s[..i], 1u64 << 10),
+        (i, 'm') => (&s[..i], 1 << 20),
+        (i, 'g') => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    Some(num.trim().parse::<f64>().ok()? * unit as f64)
+}
+
+/// What registering did.
+#[derive(Debug)]
+pub enum Registered {
+    Created(ContainerValidator),
+    /// Already on the list with this image ID.
+    Unchanged(ContainerValidator),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{detail}")]
+    ProRequired {
+        feature: String,
+        license_state: String,
+        detail: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The Pro feature a validator needs: the extension's catalog validators need
+/// `validators.advanced`, any other image `validators.user_images`.
+pub async fn feature_for(licensing: &Licensing, slug: &str) -> Result<&'static str> {
+    let status = licensing.status().await?;
+    let catalog = licensing
+        .registry()
+        .hooks
+        .validators_catalog
+        .call(&FeaturesQuery {
+            features: status.features.clone(),
+        });
+    let in_catalog = catalog
+        .validators
+        .iter()
+        .any(|v| v["slug"].as_str() == Some(slug));
+    Ok(if in_catalog {
+        features::ADVANCED_VALIDATORS
+    } else {
+        features::USER_IMAGES
+    })
+}
+
+/// Inspects an image on the engine and puts it on the allow-list, if the
+/// license has the feature it needs.
+pub async fn register_image(
+    db: &Db,
+    runner: &DockerRunner,
+    licensing: &Licensing,
+    image_ref: &str,
+    by: Option<&str>,
+) -> Result<Registered, RegisterError> {
+    let (id, labels) = runner
+        .inspect_image(image_ref)
+        .await
+        .map_err(|e| RegisterError::Invalid(format!("{e:#}")))?;
+    let v = from_labels(&id, image_ref, &labels).map_err(RegisterError::Invalid)?;
+    let feature = feature_for(licensing, &v.slug).await?;
+    if let Err((license_state, detail)) = licensing.require(feature).await? {
+        return Err(RegisterError::ProRequired {
+            feature: feature.to_owned(),
+            license_state,
+            detail,
+        });
+    }
+    register(db, v, feature, by).await
+}
+
+/// Puts a validator read from an image on the allow-list.
+pub async fn register(
+    db: &Db,
+    mut v: ContainerValidator,
+    feature: &str,
+    by: Option<&str>,
+) -> Result<Registered, RegisterError> {
+    v.feature = feature.to_owned();
+    if let Some(existing) = get(db, &v.slug, Some(&v.version)).await? {
+        return if existing.image_id == v.image_id {
+            Ok(Registered::Unchanged(existing))
+        } else {
+            Err(RegisterError::Conflict(format!(
+                "{} {} is registered with image {}; a different image needs a new version label",
+                v.slug, v.version, existing.image_id
+            )))
+        };
+    }
+    db.write_tx(
+        None,
+        vec![Stmt::new(
+            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                &v.slug,
+                &v.version,
+                &v.image_id,
+                &v.image_ref,
+                &v.name,
+                serde_json::to_string(&v.content_types).map_err(anyhow::Error::from)?,
+                serde_json::to_string(&v.limits).map_err(anyhow::Error::from)?,
+                &v.feature,
+                by.map(str::to_owned),
+                v.registered_at
+            ],
+        )],
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(Registered::Created(v))
+}
+
+const COLUMNS: &str =
+    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at";
+
+fn row_to(r: &sqlx::any::AnyRow) -> Result<ContainerValidator> {
+    Ok(ContainerValidator {
+        slug: r.get(0),
+        version: r.get(1),
+        image_id: r.get(2),
+        image_ref: r.get(3),
+        name: r.get(4),
+        content_types: serde_json::from_str(&r.get::<String, _>(5))?,
+        limits: serde_json::from_str(&r.get::<String, _>(6))?,
+        feature: r.get(7),
+        registered_at: r.get(8),
+    })
+}
+
+/// One version, or the latest registered (what new workflow steps pin).
+pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<ContainerValidator>> {
+    let row = match version {
+        Some(v) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 AND version = $2"
+            ))
+            .bind(slug)
+            .bind(v)
+            .fetch_optional(&db.read)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 ORDER BY registered_at DESC LIMIT 1"
+            ))
+            .bind(slug)
+            .fetch_optional(&db.read)
+            .await?
+        }
+    };
+    row.as_ref().map(row_to).transpose()
+}
+
+/// Every registered version, by slug then newest first.
+pub async fn list(db: &Db) -> Result<Vec<ContainerValidator>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM container_validators ORDER BY slug, registered_at DESC"
+    ))
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(row_to)
+    .collect()
+}
+
+/// Takes a version off the allow-list (steps pinned to it then fail with `validator.unknown`).
+pub async fn unregister(db: &Db, slug: &str, version: &str) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM container_validators WHERE slug = $1 AND version = $2")
+        .bind(slug)
+        .bind(version)
+        .execute(&db.write)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("{LABEL_PREFIX}{k}"), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn labels_give_metadata_and_limits() {
+        let v = from_labels(
+            "sha256:abc",
+            "x:1",
+            &labels(&[
+                ("slug", "energyplus"),
+                ("version", "25.2"),
+                ("content_types", "application/a, application/b"),
+                ("memory", "2g"),
+                ("cpus", "1.5"),
+                ("timeout", "900"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(v.content_types, ["application/a", "application/b"]);
+        assert_eq!(v.limits.memory_bytes, 2 << 30);
+        assert_eq!(v.limits.cpus, 1.5);
+        assert_eq!(v.limits.timeout_seconds, 900);
+        assert_eq!(v.limits.pids, StoredLimits::default().pids);
+        assert_eq!(v.name, "energyplus");
+    }
+
+    #[test]
+    fn every_label_problem_is_named() {
+        let e = from_labels(
+            "sha256:abc",
+            "x:1",
+            &labels(&[("slug", "Bad Slug"), ("memory", "64t"), ("cpus", "0")]),
+        )
+        .unwrap_err();
+        for part in [
+            "version is missing",
+            "content_types is missing",
+            "not a valid slug",
+            "memory",
+            "cpus",
+        ] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+        let e = from_labels(
+            "i",
+            "r",
+            &labels(&[
+                ("slug", "a"),
+                ("version", "1"),
+                ("content_types", "x/y"),
+                ("memory", "64g"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(e.contains("up to"), "{e}");
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("512m"), Some(512.0 * 1048576.0));
+        assert_eq!(parse_size("1G"), Some(1073741824.0));
+        assert_eq!(parse_size("64kb"), Some(65536.0));
+        assert_eq!(parse_size("100"), Some(100.0));
+        assert_eq!(parse_size("lots"), None);
+    }
+}
