@@ -23,6 +23,13 @@ pub struct BenchArgs {
     /// Concurrent clients in the concurrent phase.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
+    /// Instead: the container runner's overhead over `docker run --rm` of this image
+    /// (it must pass a JSON document with config {"mode": "ok"}, like the conformance image).
+    #[arg(long)]
+    pub container_image: Option<String>,
+    /// Rounds of the container bench.
+    #[arg(long, default_value_t = 20)]
+    pub container_rounds: usize,
 }
 
 struct Phase {
@@ -33,6 +40,14 @@ struct Phase {
 }
 
 pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
+    if let Some(image) = &args.container_image {
+        return crate::containers::bench::run(
+            global.docker_socket.as_deref(),
+            image,
+            args.container_rounds.max(1),
+        )
+        .await;
+    }
     let tmp = tempfile::tempdir()?;
     let mut global = global.clone();
     global.data_dir = tmp.path().to_path_buf();

@@ -5,6 +5,7 @@
 //! bounded log capture, `instance` and `sweeper` the orphan clean-up, `registry` the allow-list of
 //! images (metadata from labels, pinned by image ID), `service` what workers share.
 
+pub mod bench;
 pub mod cli;
 pub mod docker;
 pub mod envelope;

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Validibot's EnergyPlus validator (runs inside its container, as nobody, with no network).
+
+Reads the `validibot.input.v1` envelope, checks the model (IDF or epJSON), runs
+EnergyPlus 25.2 on it and writes the `validibot.output.v1` envelope. Results come
+only from the output envelope; stdout/stderr are logs.
+
+Checks, in order:
+1. epJSON: parses, every object type and field is in the shipped `Energy+.schema.epJSON`
+   (EnergyPlus itself then validates values against the same schema).
+2. Safety scan: `PythonPlugin:*`, `ExternalInterface*`, `EnergyManagementSystem:Program`
+   and `:Subroutine` are refused; `Schedule:File` may only name a relative local file.
+3. Simulation with the design days (no weather file is shipped with a submission).
+   The outcome comes from the exit code, `eplusout.end` and `eplusout.err`: severe and
+   fatal messages become ERROR findings, warnings WARNING findings; counts are metrics;
+   `severe_threshold` (step config, default 0) is the number of severe errors tolerated.
+4. Metrics from `eplusout.sql`: site energy, EUI, areas, unmet hours, end uses.
+
+Step config: {"severe_threshold": int, "max_warnings_reported": int}.
+"""
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+ENGINE = os.environ.get("VALIDIBOT_ENERGYPLUS_DIR", "/opt/energyplus")
+SCHEMA = os.path.join(ENGINE, "Energy+.schema.epJSON")
+FORBIDDEN = re.compile(
+    r"^(pythonplugin:.*|externalinterface.*|energymanagementsystem:program|energymanagementsystem:subroutine)$",
+    re.I,
+)
+MAX_MESSAGES = 200
+
+
+def main():
+    envelope_path = os.environ["VALIDIBOT_INPUT_URI"].removeprefix("file://")
+    output_path = os.environ["VALIDIBOT_OUTPUT_URI"].removeprefix("file://")
+    with open(envelope_path) as f:
+        envelope = json.load(f)
+    config = envelope.get("config") or {}
+    model = envelope["files"][0]
+    path = os.path.join(os.path.dirname(envelope_path), model["name"])
+    result = validate(path, model["mime_type"], config)
+    # Create-only: the host refuses an output that is a link or already there.
+    fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"schema_version": "validibot.output.v1", **result}, f)
+
+
+def message(severity, code, text, location=None):
+    m = {"severity": severity, "code": code, "text": text}
+    if location:
+        m["location"] = location
+    return m
+
+
+def failed(messages):
+    return {"status": "failed_validation", "messages": messages, "metrics": [], "artifacts": []}
+
+
+def validate(path, mime_type, config):
+    with open(path, "rb") as f:
+        raw = f.read()
+    is_json = mime_type.endswith("json") or path.lower().endswith(".epjson")
+    if is_json:
+        try:
+            model = json.loads(raw)
+        except ValueError as e:
+            return failed([message("ERROR", "energyplus.epjson.parse", f"not JSON: {e}")])
+        if not isinstance(model, dict):
+            return failed([message("ERROR", "energyplus.epjson.parse", "an epJSON model is an object")])
+        messages = unknown_fields(model)
+        objects = [(t, v) for t, group in model.items() if isinstance(group, dict) for v in group.values()]
+        types = list(model.keys())
+    else:
+        text = raw.decode("latin-1")
+        messages = []
+        objects = idf_objects(text)
+        types = [t for t, _ in objects]
+    messages += safety(types, objects, is_json)
+    if any(m["severity"] == "ERROR" for m in messages):
+        return failed(messages)
+    return simulate(path, is_json, config, messages)
+
+
+def unknown_fields(model):
+    """Object types and fields that the schema does not know (EnergyPlus would ignore or reject them)."""
+    with open(SCHEMA) as f:
+        schema = json.load(f)["properties"]
+    out = []
+    for obj_type, group in model.items():
+        if obj_type not in schema:
+            out.append(message("ERROR", "energyplus.epjson.unknown_object", f"unknown object type {obj_type!r}", f"/{obj_type}"))
+            continue
+        pattern = next(iter(schema[obj_type].get("patternProperties", {}).values()), {})
+        known = pattern.get("properties", {})
+        if not isinstance(group, dict):
+            out.append(message("ERROR", "energyplus.epjson.shape", f"{obj_type} must map names to objects", f"/{obj_type}"))
+            continue
+        for name, fields in group.items():
+            if not isinstance(fields, dict):
+                out.append(message("ERROR", "energyplus.epjson.shape", "an object must be a JSON object", f"/{obj_type}/{name}"))
+                continue
+            for field, value in fields.items():
+                if field not in known:
+                    out.append(message("ERROR", "energyplus.epjson.unknown_field", f"{obj_type} has no field {field!r}", f"/{obj_type}/{name}/{field}"))
+                elif isinstance(value, list) and known[field].get("type") == "array":
+                    item_fields = known[field].get("items", {}).get("properties", {})
+                    for i, item in enumerate(value):
+                        for k in item if isinstance(item, dict) else []:
+                            if k not in item_fields:
+                                out.append(message("ERROR", "energyplus.epjson.unknown_field", f"{obj_type}.{field} items have no field {k!r}", f"/{obj_type}/{name}/{field}/{i}/{k}"))
+        if len(out) >= MAX_MESSAGES:
+            break
+    return out[:MAX_MESSAGES]
+
+
+def idf_objects(text):
+    """(type, fields) of each IDF object: comments (`!`) removed, split on `;` then `,`."""
+    body = "\n".join(line.split("!", 1)[0] for line in text.splitlines())
+    out = []
+    for chunk in body.split(";"):
+        fields = [f.strip() for f in chunk.split(",")]
+        if fields and fields[0]:
+            out.append((fields[0], fields[1:]))
+    return out
+
+
+def safety(types, objects, is_json):
+    out = []
+    for t in sorted(set(types), key=str.lower):
+        if FORBIDDEN.match(t):
+            out.append(message("ERROR", "energyplus.safety.forbidden_object", f"{t} objects run code or talk to other programs; they are not accepted", t))
+    for t, obj in objects:
+        if t.lower() != "schedule:file":
+            continue
+        name = obj.get("file_name", "") if is_json else (obj[2] if len(obj) > 2 else "")
+        name = str(name)
+        if os.path.isabs(name) or "://" in name or ".." in name.replace("\\", "/").split("/") or re.match(r"^[A-Za-z]:", name):
+            out.append(message("ERROR", "energyplus.safety.schedule_file", f"Schedule:File may only name a file beside the model, not {name!r}", t))
+    return out
+
+
+def simulate(path, is_json, config, messages):
+    threshold = int(config.get("severe_threshold", 0))
+    max_warnings = int(config.get("max_warnings_reported", 50))
+    work = tempfile.mkdtemp(prefix="eplus-", dir="/tmp")
+    model = os.path.join(work, "in.epJSON" if is_json else "in.idf")
+    with open(path, "rb") as src, open(model, "wb") as dst:
+        dst.write(src.read())
+    add_outputs(model, is_json)
+    out_dir = os.path.join(work, "out")
+    cmd = [os.path.join(ENGINE, "energyplus"), "--design-day", "--output-directory", out_dir, model]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=work)
+    sys.stdout.write(proc.stdout.decode("utf-8", "replace")[-4000:])
+    end = read(os.path.join(out_dir, "eplusout.end"))
+    counts, err_messages = parse_err(read(os.path.join(out_dir, "eplusout.err")), max_warnings)
+    # Facility meters this validator asked for that the model has no use for.
+    ours = [m for m in err_messages if m["code"] == "energyplus.warning" and re.match(r'Output:Meter: invalid Key Name="[A-Z]+:FACILITY" - not found', m["text"])]
+    counts["warning"] -= len(ours)
+    err_messages = [m for m in err_messages if m not in ours]
+    messages += err_messages
+    metrics = [
+        {"name": "warnings", "value": counts["warning"]},
+        {"name": "severe_errors", "value": counts["severe"]},
+        {"name": "fatal_errors", "value": counts["fatal"]},
+    ]
+    completed = proc.returncode == 0 and "Completed Successfully" in end
+    if not completed:
+        if not any(m["severity"] == "ERROR" for m in messages):
+            messages.append(message("ERROR", "energyplus.terminated", end.strip() or f"EnergyPlus exited with code {proc.returncode}"))
+        return {"status": "failed_validation", "messages": messages, "metrics": metrics, "artifacts": []}
+    metrics += sql_metrics(os.path.join(out_dir, "eplusout.sql"))
+    if counts["severe"] > threshold:
+        messages.append(message("ERROR", "energyplus.severe_threshold", f"{counts['severe']} severe errors (at most {threshold} allowed)"))
+        status = "failed_validation"
+    else:
+        # Severe errors under the threshold are reported but tolerated.
+        for m in messages:
+            if m["code"] == "energyplus.severe":
+                m["severity"] = "WARNING"
+        status = "success"
+    return {"status": status, "messages": messages, "metrics": metrics, "artifacts": []}
+
+
+def add_outputs(model, is_json):
+    """Asks for the SQLite output, the summary tables and the facility meters the metrics need."""
+    if is_json:
+        with open(model) as f:
+            m = json.load(f)
+        m.setdefault("Output:SQLite", {"Output:SQLite 1": {"option_type": "SimpleAndTabular"}})
+        m.setdefault("Output:Table:SummaryReports", {"Output:Table:SummaryReports 1": {"reports": [{"report_name": "AllSummary"}]}})
+        meters = m.setdefault("Output:Meter", {})
+        for i, meter in enumerate(["Electricity:Facility", "NaturalGas:Facility", "DistrictHeatingWater:Facility", "DistrictCooling:Facility"]):
+            meters[f"validibot meter {i}"] = {"key_name": meter, "reporting_frequency": "RunPeriod"}
+        with open(model, "w") as f:
+            json.dump(m, f)
+    else:
+        text = read(model)
+        extra = ["Output:Meter,Electricity:Facility,RunPeriod;", "Output:Meter,NaturalGas:Facility,RunPeriod;",
+                 "Output:Meter,DistrictHeatingWater:Facility,RunPeriod;", "Output:Meter,DistrictCooling:Facility,RunPeriod;"]
+        lower = text.lower()
+        if "output:sqlite" not in lower:
+            extra.append("Output:SQLite,SimpleAndTabular;")
+        if "output:table:summaryreports" not in lower:
+            extra.append("Output:Table:SummaryReports,AllSummary;")
+        with open(model, "a") as f:
+            f.write("\n" + "\n".join(extra) + "\n")
+
+
+def parse_err(text, max_warnings):
+    counts = {"warning": 0, "severe": 0, "fatal": 0}
+    out = []
+    current = None
+    for line in text.splitlines():
+        m = re.match(r"\s*\*\*\s*(Warning|Severe|Fatal)\s*\*\*\s*(.*)", line)
+        if m:
+            kind = m.group(1).lower()
+            counts[kind] += 1
+            current = None
+            if kind == "warning" and counts["warning"] > max_warnings:
+                continue
+            severity = "WARNING" if kind == "warning" else "ERROR"
+            current = message(severity, f"energyplus.{kind}", m.group(2).strip())
+            if len(out) < MAX_MESSAGES:
+                out.append(current)
+        elif current is not None and re.match(r"\s*\*\*\s*~~~\s*\*\*", line):
+            current["text"] += " " + line.split("**", 2)[-1].strip()
+    return counts, out
+
+
+def sql_metrics(db):
+    if not os.path.exists(db):
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+    def tab(report, table, row, column):
+        r = con.execute(
+            "SELECT Value FROM TabularDataWithStrings WHERE ReportName=? AND TableName=? AND RowName=? AND ColumnName=? LIMIT 1",
+            (report, table, row, column),
+        ).fetchone()
+        try:
+            return float(r[0])
+        except (TypeError, ValueError):
+            return None
+
+    abups = "AnnualBuildingUtilityPerformanceSummary"
+    total_area = tab(abups, "Building Area", "Total Building Area", "Area")
+    conditioned = tab(abups, "Building Area", "Net Conditioned Building Area", "Area")
+    site_gj = tab(abups, "Site and Source Energy", "Total Site Energy", "Total Energy")
+    # Design-day runs have no annual totals: sum the facility meters over the simulated days.
+    meters_j = con.execute(
+        "SELECT SUM(d.Value) FROM ReportData d JOIN ReportDataDictionary k ON k.ReportDataDictionaryIndex = d.ReportDataDictionaryIndex "
+        "WHERE k.IsMeter = 1 AND k.Name LIKE '%:Facility' AND k.ReportingFrequency = 'Run Period'"
+    ).fetchone()[0]
+    period = "annual" if site_gj else "simulated design days"
+    if not site_gj and meters_j:
+        site_gj = meters_j / 1e9
+    metrics = []
+    if site_gj is not None:
+        metrics.append({"name": "site_energy", "value": round(site_gj, 6), "unit": "GJ"})
+        metrics.append({"name": "energy_period", "value": period})
+    if total_area:
+        metrics.append({"name": "total_building_area", "value": total_area, "unit": "m2"})
+        if site_gj is not None:
+            metrics.append({"name": "eui", "value": round(site_gj * 1e9 / 3.6e6 / total_area, 4), "unit": "kWh/m2"})
+    if conditioned is not None:
+        metrics.append({"name": "conditioned_area", "value": conditioned, "unit": "m2"})
+    for name, column in [("unmet_heating_hours", "During Occupied Heating"), ("unmet_cooling_hours", "During Occupied Cooling")]:
+        v = tab("SystemSummary", "Time Setpoint Not Met", "Facility", column)
+        if v is not None:
+            metrics.append({"name": name, "value": v, "unit": "h"})
+    for row, column, value in con.execute(
+        "SELECT RowName, ColumnName, Value FROM TabularDataWithStrings WHERE ReportName=? AND TableName='End Uses' AND Units='GJ'",
+        (abups,),
+    ):
+        try:
+            gj = float(value)
+        except ValueError:
+            continue
+        if gj > 0 and row != "Total End Uses":
+            metrics.append({"name": f"end_use.{row}.{column}", "value": gj, "unit": "GJ"})
+    con.close()
+    return metrics
+
+
+def read(path):
+    try:
+        with open(path, encoding="latin-1") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+if __name__ == "__main__":
+    main()
