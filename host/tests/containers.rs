@@ -138,7 +138,17 @@ fn conformance_behaviours_give_their_typed_outcomes() {
             ..limits()
         },
     );
-    assert_eq!(r.outcome, Outcome::Oom, "{r:?}");
+    if common::containers::engine_is_podman() {
+        // Podman with cgroupfs on cgroup v1 neither sets OOMKilled nor emits an oom
+        // event, and the outcome is `oom` only when the engine reports it: the kill
+        // shows as exit 137.
+        assert!(
+            r.outcome == Outcome::Oom || r.exit_code == Some(137),
+            "{r:?}"
+        );
+    } else {
+        assert_eq!(r.outcome, Outcome::Oom, "{r:?}");
+    }
 
     let started = std::time::Instant::now();
     let (r, _) = run(

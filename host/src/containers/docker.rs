@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerCreateBody, ContainerState};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, InspectContainerOptions,
     KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -248,6 +248,7 @@ impl DockerRunner {
             ),
         );
         let first = tokio::time::timeout(Duration::from_millis(50), wait.next()).await;
+        let mut waited = first.as_ref().ok().and_then(waited_code);
         // Attached before start, so nothing printed is missed. Attaching reads the
         // container's own stdio (a slow reader slows the writer rather than
         // losing bytes), unlike following the engine's rotating log file.
@@ -288,7 +289,10 @@ impl DockerRunner {
         let mut poll = tokio::time::interval(Duration::from_secs(1));
         while !ended {
             tokio::select! {
-                _ = wait.next() => ended = true,
+                w = wait.next() => {
+                    waited = waited_code(&w).or(waited);
+                    ended = true;
+                }
                 _ = &mut deadline => {
                     stopped_by = Some(Outcome::TimedOut);
                     break;
@@ -306,20 +310,16 @@ impl DockerRunner {
         if stopped_by.is_some() {
             self.stop(id, job.limits.grace).await?;
         }
-        let inspected = self
-            .docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-            .context("inspecting the finished container")?;
-        let state = inspected.state.unwrap_or_default();
-        let exit_code = state.exit_code;
+        let state = self.final_state(id).await?;
+        let exit_code = state.as_ref().and_then(|s| s.exit_code).or(waited);
+        let oom_killed = state.as_ref().and_then(|s| s.oom_killed) == Some(true);
         let captured = match tokio::time::timeout(Duration::from_secs(5), logs).await {
             Ok(Ok(c)) => c,
             _ => CapturedLog::default(),
         };
         let outcome = match stopped_by {
             Some(o) => o,
-            None if state.oom_killed == Some(true) => Outcome::Oom,
+            None if oom_killed => Outcome::Oom,
             None => match exit_code {
                 Some(0) => Outcome::Succeeded,
                 Some(code) => Outcome::ValidatorFailed {
@@ -334,13 +334,36 @@ impl DockerRunner {
         Ok((outcome, captured, exit_code))
     }
 
+    /// The finished container's state. Podman may report `stopped` (a state Docker's
+    /// API, and so bollard's model, lacks) for a moment before `exited`: it is asked
+    /// again, and should it stay so, the exit code comes from the wait alone.
+    async fn final_state(&self, id: &str) -> Result<Option<ContainerState>> {
+        for _ in 0..20 {
+            match self
+                .docker
+                .inspect_container(id, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(inspected) => return Ok(Some(inspected.state.unwrap_or_default())),
+                Err(e) if podman_stopped(&e) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => return Err(e).context("inspecting the finished container"),
+            }
+        }
+        Ok(None)
+    }
+
     async fn running(&self, id: &str) -> Result<bool> {
-        let inspected = self
+        match self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
             .await
-            .context("inspecting the running container")?;
-        Ok(inspected.state.and_then(|s| s.running).unwrap_or(false))
+        {
+            Ok(inspected) => Ok(inspected.state.and_then(|s| s.running).unwrap_or(false)),
+            Err(e) if podman_stopped(&e) => Ok(false),
+            Err(e) => Err(e).context("inspecting the running container"),
+        }
     }
 
     /// SIGTERM, up to `grace` to exit, then SIGKILL.
@@ -418,5 +441,21 @@ impl DockerRunner {
             .build();
         self.docker.remove_container(id, Some(options)).await?;
         Ok(())
+    }
+}
+
+/// Podman's `stopped` state, which bollard cannot read: not running, not yet `exited`.
+fn podman_stopped(e: &bollard::errors::Error) -> bool {
+    e.to_string().contains("unknown variant `stopped`")
+}
+
+/// The exit code a wait reported (bollard turns a non-zero one into an error).
+fn waited_code(
+    w: &Option<Result<bollard::models::ContainerWaitResponse, bollard::errors::Error>>,
+) -> Option<i64> {
+    match w {
+        Some(Ok(r)) => Some(r.status_code),
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Some(*code),
+        _ => None,
     }
 }

@@ -17,6 +17,12 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// The engine behind the socket is Podman (its Docker-compatible API).
+#[allow(dead_code)]
+pub fn engine_is_podman() -> bool {
+    docker(&["version", "--format", "{{json .Server}}"]).contains("Podman")
+}
+
 /// Builds the conformance image once; returns its image ID.
 pub fn image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
