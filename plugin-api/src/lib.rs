@@ -22,6 +22,7 @@ pub mod adapter;
 ))]
 mod bytes;
 pub mod compiled;
+pub mod container;
 #[cfg(not(target_family = "wasm"))]
 pub mod extension;
 pub mod finding;

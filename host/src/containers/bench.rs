@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 
 use super::envelope::{self, ENVELOPE_NAME, INPUT_DIR, OUTPUT_DIR};
-use super::hardening::{Limits, USER};
+use super::hardening::{tmpfs_options, Limits, USER};
 use super::{DockerRunner, Job, Outcome};
 
 pub async fn run(socket: Option<&str>, image: &str, rounds: usize) -> Result<()> {
@@ -102,10 +102,7 @@ fn docker_run(
     let status = Command::new("docker")
         .args(["run", "--rm", "--network", "none", "--cap-drop", "ALL"])
         .args(["--security-opt", "no-new-privileges", "--read-only"])
-        .arg(format!(
-            "--tmpfs=/tmp:rw,noexec,nosuid,size={}",
-            limits.tmpfs_bytes
-        ))
+        .arg(format!("--tmpfs=/tmp:{}", tmpfs_options(limits)))
         .arg(format!("--user={USER}"))
         .arg(format!("--pids-limit={}", limits.pids))
         .arg(format!("--memory={}", limits.memory_bytes))

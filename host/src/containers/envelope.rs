@@ -7,80 +7,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const INPUT_SCHEMA: &str = "validibot.input.v1";
-pub const OUTPUT_SCHEMA: &str = "validibot.output.v1";
-/// Where the input and output directories appear inside the container.
-/// The input envelope's file name in [`INPUT_DIR`].
-pub const ENVELOPE_NAME: &str = "input.json";
-pub const INPUT_DIR: &str = "/validibot/input";
-pub const OUTPUT_DIR: &str = "/validibot/output";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InputFile {
-    pub name: String,
-    pub mime_type: String,
-    pub size: u64,
-    pub sha256: String,
-    pub uri: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InputEnvelope {
-    pub schema_version: String,
-    pub run_id: String,
-    pub validator: String,
-    pub files: Vec<InputFile>,
-    pub config: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputStatus {
-    Success,
-    FailedValidation,
-    FailedRuntime,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
-    pub severity: String,
-    pub code: String,
-    pub text: String,
-    #[serde(default)]
-    pub location: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metric {
-    pub name: String,
-    pub value: serde_json::Value,
-    #[serde(default)]
-    pub unit: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Artifact {
-    pub name: String,
-    #[serde(default)]
-    pub mime_type: Option<String>,
-    pub path: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutputEnvelope {
-    pub schema_version: String,
-    pub status: OutputStatus,
-    #[serde(default)]
-    pub messages: Vec<Message>,
-    #[serde(default)]
-    pub metrics: Vec<Metric>,
-    #[serde(default)]
-    pub artifacts: Vec<Artifact>,
-}
+pub use validibot_plugin_api::container::{
+    Artifact, InputEnvelope, InputFile, Message, Metric, OutputEnvelope, OutputStatus,
+    ENVELOPE_NAME, INPUT_DIR, INPUT_SCHEMA, OUTPUT_DIR, OUTPUT_SCHEMA,
+};
 
 /// Writes the input files and `input.json` into `dir` (which is mounted read-only).
 pub fn write_inputs(
@@ -129,31 +61,8 @@ pub fn write_inputs(
 /// Reads `output.json` from the per-attempt output directory: a regular file (a
 /// link planted by the container is not followed), at most `cap` bytes, the v1 schema.
 pub fn read_output(dir: &Path, cap: u64) -> Result<OutputEnvelope, String> {
-    let path = dir.join("output.json");
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc_o_nofollow());
-    let file = options
-        .open(&path)
-        .map_err(|e| format!("no output envelope ({OUTPUT_DIR}/output.json): {e}"))?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("output.json is not a regular file".into());
-    }
-    if meta.len() > cap {
-        return Err(format!(
-            "output.json is {} bytes, over the {cap}-byte cap",
-            meta.len()
-        ));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("output.json is over the {cap}-byte cap"));
-    }
+    let bytes = read_regular_capped(&dir.join("output.json"), cap)
+        .map_err(|e| format!("output envelope {OUTPUT_DIR}/output.json: {e}"))?;
     let envelope: OutputEnvelope = serde_json::from_slice(&bytes)
         .map_err(|e| format!("output.json is not a valid envelope: {e}"))?;
     if envelope.schema_version != OUTPUT_SCHEMA {
@@ -165,9 +74,36 @@ pub fn read_output(dir: &Path, cap: u64) -> Result<OutputEnvelope, String> {
     Ok(envelope)
 }
 
+/// A regular file the container wrote (a link it planted is not followed), of at
+/// most `cap` bytes, even if it grows while being read.
+pub(crate) fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, o_nofollow());
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > cap {
+        return Err(format!("{} bytes, over the {cap}-byte cap", meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("grew over the {cap}-byte cap while being read"));
+    }
+    Ok(bytes)
+}
+
 /// `O_NOFOLLOW` on Linux (the value every Linux architecture Validibot targets uses).
 #[cfg(unix)]
-fn libc_o_nofollow() -> i32 {
+fn o_nofollow() -> i32 {
     #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
     return 0o100000;
     #[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]

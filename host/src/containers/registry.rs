@@ -4,7 +4,8 @@
 //!
 //! Labels (`org.validibot.validator.*`): `slug`, `version`, `content_types`
 //! (comma-separated) are required; `name`, `memory` (`512m`, `2g`), `cpus`,
-//! `pids`, `tmpfs` and `timeout` (seconds) are optional, within [`CEILING`].
+//! `pids`, `tmpfs` and `timeout` (seconds) are optional, within [`CEILING`];
+//! `tmpfs_exec=true` lets the validator map code from `/tmp` (an FMU's library).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub const CEILING: StoredLimits = StoredLimits {
     cpus: 8.0,
     pids: 4096,
     tmpfs_bytes: 4 << 30,
+    tmpfs_exec: true,
     timeout_seconds: 6 * 3600,
 };
 
@@ -40,6 +42,9 @@ pub struct StoredLimits {
     pub cpus: f64,
     pub pids: i64,
     pub tmpfs_bytes: u64,
+    /// Rows registered before this field existed read as `false`.
+    #[serde(default)]
+    pub tmpfs_exec: bool,
     pub timeout_seconds: u64,
 }
 
@@ -51,6 +56,7 @@ impl Default for StoredLimits {
             cpus: d.cpus,
             pids: d.pids,
             tmpfs_bytes: d.tmpfs_bytes,
+            tmpfs_exec: d.tmpfs_exec,
             timeout_seconds: d.timeout.as_secs(),
         }
     }
@@ -64,6 +70,7 @@ impl StoredLimits {
             cpus: self.cpus,
             pids: self.pids,
             tmpfs_bytes: self.tmpfs_bytes,
+            tmpfs_exec: self.tmpfs_exec,
             timeout: Duration::from_secs(self.timeout_seconds).min(remaining),
             ..Limits::default()
         }
@@ -141,6 +148,13 @@ pub fn from_labels(
     }
     if let Some(n) = number("timeout", plain, CEILING.timeout_seconds as f64) {
         limits.timeout_seconds = n as u64;
+    }
+    match label("tmpfs_exec") {
+        None | Some("false") => {}
+        Some("true") => limits.tmpfs_exec = true,
+        Some(v) => problems.push(format!(
+            "label {LABEL_PREFIX}tmpfs_exec={v:?} must be true or false"
+        )),
     }
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -381,7 +395,31 @@ mod tests {
         assert_eq!(v.limits.cpus, 1.5);
         assert_eq!(v.limits.timeout_seconds, 900);
         assert_eq!(v.limits.pids, StoredLimits::default().pids);
+        assert!(!v.limits.tmpfs_exec, "/tmp is noexec unless the image asks");
         assert_eq!(v.name, "energyplus");
+    }
+
+    #[test]
+    fn tmpfs_exec_is_opt_in_and_old_rows_read_as_noexec() {
+        let base = [
+            ("slug", "fmi"),
+            ("version", "1"),
+            ("content_types", "application/vnd.fmi.fmu"),
+        ];
+        let with = |v: &str| {
+            let mut l = base.to_vec();
+            l.push(("tmpfs_exec", v));
+            from_labels("sha256:abc", "x:1", &labels(&l))
+        };
+        assert!(with("true").unwrap().limits.tmpfs_exec);
+        assert!(!with("false").unwrap().limits.tmpfs_exec);
+        assert!(with("yes").unwrap_err().contains("tmpfs_exec"));
+        let old = r#"{"memory_bytes":1,"cpus":1.0,"pids":1,"tmpfs_bytes":1,"timeout_seconds":1}"#;
+        assert!(
+            !serde_json::from_str::<StoredLimits>(old)
+                .unwrap()
+                .tmpfs_exec
+        );
     }
 
     #[test]

@@ -242,6 +242,18 @@ pub fn invoice_workflow() -> Value {
 }
 
 /// Codes of a run's findings, sorted.
+/// The value of the first step's output `name` (panics with the run if absent).
+#[allow(dead_code)]
+pub fn first_step_output(run: &Value, name: &str) -> Value {
+    run["steps"][0]["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .map(|o| o["value"].clone())
+        .unwrap_or_else(|| panic!("no output {name}: {run}"))
+}
+
 pub fn finding_codes(run: &Value) -> Vec<String> {
     let mut codes: Vec<String> = run["steps"]
         .as_array()

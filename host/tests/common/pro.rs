@@ -200,3 +200,44 @@ pub fn payload(serial: u64, days: i64, workspaces: u64) -> Value {
         "grace_days": 14,
     })
 }
+
+/// A Pro instance (SQLite) with a valid license and one catalog image registered:
+/// the server, the instance (kept alive with it), an owner's API key and the registration.
+#[allow(dead_code)]
+pub fn serve_with_catalog_image(
+    image: &str,
+    image_id: &str,
+) -> (super::Instance, super::Server, String, Value) {
+    let pro = pro();
+    let inst = super::Instance::new(super::Backend::Sqlite);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    let trusted = pro.trusted_key();
+    let server = inst.serve_with_env(
+        &[],
+        &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str())],
+    );
+    let (status, body) = super::json_of(
+        server
+            .put(&admin, "/api/v1/license")
+            .header("content-type", "text/plain")
+            .body(pro.issue(&payload(1, 200, 5), None))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = super::json_of(
+        server
+            .post(&admin, "/api/v1/validators/containers")
+            .json(&serde_json::json!({ "image": image }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["image_id"], image_id);
+    assert_eq!(
+        body["feature"], "validators.advanced",
+        "a catalog validator"
+    );
+    (inst, server, admin, body)
+}
