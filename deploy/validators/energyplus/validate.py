@@ -10,18 +10,23 @@ Checks, in order:
    (EnergyPlus itself then validates values against the same schema).
 2. Safety scan: `PythonPlugin:*`, `ExternalInterface*`, `EnergyManagementSystem:Program`
    and `:Subroutine` are refused; `Schedule:File` may only name a relative local file.
-3. Simulation with the design days (no weather file is shipped with a submission).
+3. Simulation with the model's design days, or with one of the weather files shipped in
+   the image (step config "weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3", …),
+   in which case the model's own SimulationControl and RunPeriod decide what runs.
    The outcome comes from the exit code, `eplusout.end` and `eplusout.err`: severe and
    fatal messages become ERROR findings, warnings WARNING findings; counts are metrics;
    `severe_threshold` (step config, default 0) is the number of severe errors tolerated.
 4. Metrics from `eplusout.sql`: site energy, EUI, areas, unmet hours, end uses.
+5. Artifacts: eplusout.sql, eplusout.err, eplusout.csv (ReadVarsESO) and eplustbl.htm,
+   copied beside the output envelope (each at most 64 MiB) for the host to keep.
 
-Step config: {"severe_threshold": int, "max_warnings_reported": int}.
+Step config: {"severe_threshold": int, "max_warnings_reported": int, "weather": str}.
 """
 
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +34,7 @@ import tempfile
 
 ENGINE = os.environ.get("VALIDIBOT_ENERGYPLUS_DIR", "/opt/energyplus")
 SCHEMA = os.path.join(ENGINE, "Energy+.schema.epJSON")
+WEATHER = os.path.join(ENGINE, "WeatherData")
 FORBIDDEN = re.compile(
     r"^(pythonplugin:.*|externalinterface.*|energymanagementsystem:program|energymanagementsystem:subroutine)$",
     re.I,
@@ -44,7 +50,7 @@ def main():
     config = envelope.get("config") or {}
     model = envelope["files"][0]
     path = os.path.join(os.path.dirname(envelope_path), model["name"])
-    result = validate(path, model["mime_type"], config)
+    result = validate(path, model["mime_type"], config, os.path.dirname(output_path))
     # Create-only: the host refuses an output that is a link or already there.
     fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as f:
@@ -62,7 +68,7 @@ def failed(messages):
     return {"status": "failed_validation", "messages": messages, "metrics": [], "artifacts": []}
 
 
-def validate(path, mime_type, config):
+def validate(path, mime_type, config, output_dir):
     with open(path, "rb") as f:
         raw = f.read()
     is_json = mime_type.endswith("json") or path.lower().endswith(".epjson")
@@ -84,7 +90,7 @@ def validate(path, mime_type, config):
     messages += safety(types, objects, is_json)
     if any(m["severity"] == "ERROR" for m in messages):
         return failed(messages)
-    return simulate(path, is_json, config, messages)
+    return simulate(path, is_json, config, messages, output_dir)
 
 
 def unknown_fields(model):
@@ -145,7 +151,7 @@ def safety(types, objects, is_json):
     return out
 
 
-def simulate(path, is_json, config, messages):
+def simulate(path, is_json, config, messages, output_dir):
     threshold = int(config.get("severe_threshold", 0))
     max_warnings = int(config.get("max_warnings_reported", 50))
     work = tempfile.mkdtemp(prefix="eplus-", dir="/tmp")
@@ -154,7 +160,17 @@ def simulate(path, is_json, config, messages):
         dst.write(src.read())
     add_outputs(model, is_json)
     out_dir = os.path.join(work, "out")
-    cmd = [os.path.join(ENGINE, "energyplus"), "--design-day", "--output-directory", out_dir, model]
+    weather = config.get("weather")
+    if weather is None:
+        cmd = [os.path.join(ENGINE, "energyplus"), "--design-day", "--readvars", "--output-directory", out_dir, model]
+    else:
+        epw = weather_file(weather)
+        if epw is None:
+            messages.append(message("ERROR", "energyplus.config.weather",
+                                    f"unknown weather file {weather!r}; this image ships: {', '.join(weather_files())}"))
+            return failed(messages)
+        # The model's own SimulationControl and RunPeriod decide what runs with the weather file.
+        cmd = [os.path.join(ENGINE, "energyplus"), "--weather", epw, "--readvars", "--output-directory", out_dir, model]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=work)
     sys.stdout.write(proc.stdout.decode("utf-8", "replace")[-4000:])
     end = read(os.path.join(out_dir, "eplusout.end"))
@@ -165,6 +181,7 @@ def simulate(path, is_json, config, messages):
     err_messages = [m for m in err_messages if m not in ours]
     messages += err_messages
     metrics = [
+        {"name": "weather_file", "value": weather or "design days"},
         {"name": "warnings", "value": counts["warning"]},
         {"name": "severe_errors", "value": counts["severe"]},
         {"name": "fatal_errors", "value": counts["fatal"]},
@@ -173,7 +190,8 @@ def simulate(path, is_json, config, messages):
     if not completed:
         if not any(m["severity"] == "ERROR" for m in messages):
             messages.append(message("ERROR", "energyplus.terminated", end.strip() or f"EnergyPlus exited with code {proc.returncode}"))
-        return {"status": "failed_validation", "messages": messages, "metrics": metrics, "artifacts": []}
+        return {"status": "failed_validation", "messages": messages, "metrics": metrics,
+                "artifacts": keep_artifacts(out_dir, output_dir)}
     metrics += sql_metrics(os.path.join(out_dir, "eplusout.sql"))
     if counts["severe"] > threshold:
         messages.append(message("ERROR", "energyplus.severe_threshold", f"{counts['severe']} severe errors (at most {threshold} allowed)"))
@@ -184,7 +202,44 @@ def simulate(path, is_json, config, messages):
             if m["code"] == "energyplus.severe":
                 m["severity"] = "WARNING"
         status = "success"
-    return {"status": status, "messages": messages, "metrics": metrics, "artifacts": []}
+    return {"status": status, "messages": messages, "metrics": metrics,
+            "artifacts": keep_artifacts(out_dir, output_dir)}
+
+
+ARTIFACTS = (("eplusout.sql", "application/vnd.sqlite3"), ("eplusout.err", "text/plain"),
+             ("eplusout.csv", "text/csv"), ("eplustbl.htm", "text/html"))
+ARTIFACT_CAP = 64 << 20
+
+
+def keep_artifacts(out_dir, output_dir):
+    """Copies EnergyPlus's result files next to the output envelope for the host to keep."""
+    kept = []
+    for name, mime in ARTIFACTS:
+        src = os.path.join(out_dir, name)
+        if not os.path.isfile(src) or os.path.getsize(src) > ARTIFACT_CAP:
+            continue
+        # Create-only, like the envelope: nothing already in the output directory is replaced.
+        fd = os.open(os.path.join(output_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with open(src, "rb") as f, os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(f, out)
+        kept.append({"name": name, "mime_type": mime, "path": name})
+    return kept
+
+
+def weather_files():
+    """The weather files shipped in the image (stems of WeatherData/*.epw)."""
+    try:
+        return sorted(f[:-4] for f in os.listdir(WEATHER) if f.endswith(".epw"))
+    except OSError:
+        return []
+
+
+def weather_file(name):
+    """The path of a shipped weather file named by its stem (or file name); never a path."""
+    if not isinstance(name, str):
+        return None
+    stem = name[:-4] if name.endswith(".epw") else name
+    return os.path.join(WEATHER, stem + ".epw") if stem in weather_files() else None
 
 
 def add_outputs(model, is_json):
@@ -192,7 +247,11 @@ def add_outputs(model, is_json):
     if is_json:
         with open(model) as f:
             m = json.load(f)
-        m.setdefault("Output:SQLite", {"Output:SQLite 1": {"option_type": "SimpleAndTabular"}})
+        # The metrics read the tabular reports: an existing "Simple" SQLite output is widened.
+        sqlite_out = m.setdefault("Output:SQLite", {"Output:SQLite 1": {}})
+        for obj in sqlite_out.values():
+            if isinstance(obj, dict):
+                obj["option_type"] = "SimpleAndTabular"
         m.setdefault("Output:Table:SummaryReports", {"Output:Table:SummaryReports 1": {"reports": [{"report_name": "AllSummary"}]}})
         meters = m.setdefault("Output:Meter", {})
         for i, meter in enumerate(["Electricity:Facility", "NaturalGas:Facility", "DistrictHeatingWater:Facility", "DistrictCooling:Facility"]):
@@ -206,6 +265,11 @@ def add_outputs(model, is_json):
         lower = text.lower()
         if "output:sqlite" not in lower:
             extra.append("Output:SQLite,SimpleAndTabular;")
+        else:
+            # The metrics read the tabular reports: an existing "Simple" SQLite output is widened.
+            text = re.sub(r"(?i)(Output:SQLite\s*,(?:[ \t]*!.*)?\s*)Simple(\s*[;,])", r"\1SimpleAndTabular\2", text)
+            with open(model, "w", encoding="latin-1") as f:
+                f.write(text)
         if "output:table:summaryreports" not in lower:
             extra.append("Output:Table:SummaryReports,AllSummary;")
         with open(model, "a") as f:
@@ -237,7 +301,16 @@ def sql_metrics(db):
     if not os.path.exists(db):
         return []
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return read_metrics(con)
+    except sqlite3.Error as e:
+        print(f"metrics unavailable: {e}", file=sys.stderr)
+        return []
+    finally:
+        con.close()
 
+
+def read_metrics(con):
     def tab(report, table, row, column):
         r = con.execute(
             "SELECT Value FROM TabularDataWithStrings WHERE ReportName=? AND TableName=? AND RowName=? AND ColumnName=? LIMIT 1",
@@ -257,7 +330,7 @@ def sql_metrics(db):
         "SELECT SUM(d.Value) FROM ReportData d JOIN ReportDataDictionary k ON k.ReportDataDictionaryIndex = d.ReportDataDictionaryIndex "
         "WHERE k.IsMeter = 1 AND k.Name LIKE '%:Facility' AND k.ReportingFrequency = 'Run Period'"
     ).fetchone()[0]
-    period = "annual" if site_gj else "simulated design days"
+    period = "weather file run period" if site_gj else "simulated design days"
     if not site_gj and meters_j:
         site_gj = meters_j / 1e9
     metrics = []
@@ -284,7 +357,6 @@ def sql_metrics(db):
             continue
         if gj > 0 and row != "Total End Uses":
             metrics.append({"name": f"end_use.{row}.{column}", "value": gj, "unit": "GJ"})
-    con.close()
     return metrics
 
 

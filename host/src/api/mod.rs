@@ -100,7 +100,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/workspaces/{ws}/runs", get(runs::list))
         .route("/workspaces/{ws}/runs/{id}", get(runs::get))
-        .route("/workspaces/{ws}/runs/{id}/evidence", get(runs::evidence));
+        .route("/workspaces/{ws}/runs/{id}/evidence", get(runs::evidence))
+        .route(
+            "/workspaces/{ws}/runs/{id}/artifacts/{step}/{name}",
+            get(runs::artifact),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route(

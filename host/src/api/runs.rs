@@ -301,6 +301,44 @@ pub async fn evidence(
         .into_response())
 }
 
+/// `GET …/runs/{id}/artifacts/{step}/{name}`: a file a container validator left for
+/// the user (listed in that step's `artifacts` output), with the run's access rules.
+pub async fn artifact(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, id, step, name)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    use crate::containers::artifacts::{StoredArtifact, OUTPUT_NAME};
+    let Json(run) = get(State(state.clone()), caller, Path((ws, id.clone()))).await?;
+    let found = run
+        .steps
+        .iter()
+        .flatten()
+        .filter(|s| s.key == step)
+        .flat_map(|s| s.outputs.iter().filter(|o| o.name == OUTPUT_NAME))
+        .filter_map(|o| serde_json::from_value::<Vec<StoredArtifact>>(o.value.clone()).ok())
+        .flatten()
+        .find(|a| a.name == name)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "ARTIFACT_NOT_FOUND",
+                format!("run {id} has no artifact {name:?} in step {step:?}"),
+            )
+        })?;
+    let bytes = state.blobs.read(&found.sha256).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, found.mime_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", found.name.replace('"', "")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `GET /.well-known/validibot-keys.json`: every evidence key of this instance.
 pub async fn published_keys(
     State(state): State<Arc<AppState>>,

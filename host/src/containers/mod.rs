@@ -3,8 +3,10 @@
 //! `hardening` the fixed security settings and the check that the engine applied
 //! them, `envelope` the input/output files, `outcome` the typed result, `logs` the
 //! bounded log capture, `instance` and `sweeper` the orphan clean-up, `registry` the allow-list of
-//! images (metadata from labels, pinned by image ID), `service` what workers share.
+//! images (metadata from labels, pinned by image ID), `service` what workers share,
+//! `artifacts` the files a validator leaves for the user.
 
+pub mod artifacts;
 pub mod bench;
 pub mod cli;
 pub mod docker;

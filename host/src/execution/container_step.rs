@@ -12,6 +12,7 @@ use anyhow::Result;
 use super::executor::{Final, StepResult};
 use super::ExecContext;
 use crate::clock::now_us;
+use crate::containers::artifacts;
 use crate::containers::envelope::{OutputEnvelope, OutputStatus};
 use crate::containers::registry::ContainerValidator;
 use crate::containers::{Job, Outcome, Report};
@@ -79,6 +80,12 @@ pub(super) async fn run(
     });
     let report = runner.run(job, cancel).await;
     watcher.abort();
+    let artifacts = match (&report.outcome, &report.output) {
+        (Outcome::Succeeded, Some(out)) if !out.artifacts.is_empty() => {
+            Some(artifacts::collect(&work_dir.join("output"), &out.artifacts, &ctx.blobs).await)
+        }
+        _ => None,
+    };
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
     tracing::info!(
         run_id = at.run_id,
@@ -90,7 +97,22 @@ pub(super) async fn run(
     if let Outcome::RunnerError { reason } = &report.outcome {
         anyhow::bail!("container runner failed in step {:?}: {reason}", step.key);
     }
-    Ok(to_step_result(&validator, step, report, started_at))
+    let (mut result, fin) = to_step_result(&validator, step, report, started_at);
+    if let Some((kept, refused)) = artifacts {
+        for reason in refused {
+            let mut f = Finding::error("container.artifact_refused", reason);
+            f.severity = Severity::Warning;
+            result.findings.push(f);
+        }
+        if !kept.is_empty() {
+            result.outputs.push(Output {
+                name: artifacts::OUTPUT_NAME.into(),
+                value: serde_json::to_value(kept)?,
+                unit: None,
+            });
+        }
+    }
+    Ok((result, fin))
 }
 
 /// The input file's name: validators find their model by its usual extension.

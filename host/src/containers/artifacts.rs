@@ -1,0 +1,138 @@
+//! Files a container validator leaves for the user (EnergyPlus's `eplusout.sql`,
+//! say): listed in the output envelope's `artifacts[]`, read from the per-attempt
+//! output directory without following links, within caps, and stored as blobs.
+//! The step records them as its `artifacts` output; the API serves them by name.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{read_regular_capped, Artifact};
+use crate::storage::BlobStore;
+
+/// Most artifacts kept per step, and most bytes in all.
+pub const MAX_ARTIFACTS: usize = 16;
+pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
+/// The step output that lists them.
+pub const OUTPUT_NAME: &str = "artifacts";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredArtifact {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Stores what it can; each refused artifact is a reason in the second list.
+pub async fn collect(
+    dir: &Path,
+    listed: &[Artifact],
+    blobs: &BlobStore,
+) -> (Vec<StoredArtifact>, Vec<String>) {
+    let (mut kept, mut refused) = (Vec::new(), Vec::new());
+    let mut total = 0u64;
+    for a in listed {
+        if kept.len() == MAX_ARTIFACTS {
+            refused.push(format!("{:?}: more than {MAX_ARTIFACTS} artifacts", a.name));
+            continue;
+        }
+        if !plain_name(&a.name)
+            || !plain_name(&a.path)
+            || kept.iter().any(|k: &StoredArtifact| k.name == a.name)
+        {
+            refused.push(format!(
+                "{:?} ({:?}): artifact names and paths are plain, unique file names",
+                a.name, a.path
+            ));
+            continue;
+        }
+        let path = dir.join(&a.path);
+        let budget = MAX_TOTAL_BYTES - total;
+        let bytes =
+            match tokio::task::spawn_blocking(move || read_regular_capped(&path, budget)).await {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => {
+                    refused.push(format!("{:?}: {e}", a.name));
+                    continue;
+                }
+                Err(e) => {
+                    refused.push(format!("{:?}: {e}", a.name));
+                    continue;
+                }
+            };
+        total += bytes.len() as u64;
+        match blobs.put_bytes(Arc::new(bytes)).await {
+            Ok(blob) => kept.push(StoredArtifact {
+                name: a.name.clone(),
+                mime_type: a
+                    .mime_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                size: blob.size as u64,
+                sha256: blob.sha256,
+            }),
+            Err(e) => refused.push(format!("{:?}: storing failed: {e}", a.name)),
+        }
+    }
+    (kept, refused)
+}
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(name: &str, path: &str) -> Artifact {
+        Artifact {
+            name: name.into(),
+            mime_type: Some("text/plain".into()),
+            path: path.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn artifacts_are_stored_and_hostile_ones_refused() {
+        let out = tempfile::tempdir().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(store.path()).unwrap();
+        std::fs::write(out.path().join("eplusout.err"), b"** Warning ** x").unwrap();
+        let secret = out.path().join("..").join("secret-artifact-test");
+        std::fs::write(&secret, b"secret").unwrap();
+        std::os::unix::fs::symlink(&secret, out.path().join("link")).unwrap();
+        std::fs::create_dir(out.path().join("dir")).unwrap();
+        let (kept, refused) = collect(
+            out.path(),
+            &[
+                listed("eplusout.err", "eplusout.err"),
+                listed("up", "../secret-artifact-test"),
+                listed("link", "link"),
+                listed("dir", "dir"),
+                listed("missing", "missing"),
+                listed("eplusout.err", "eplusout.err"),
+            ],
+            &blobs,
+        )
+        .await;
+        std::fs::remove_file(secret).unwrap();
+        assert_eq!(kept.len(), 1, "{refused:?}");
+        assert_eq!(kept[0].size, 15);
+        assert_eq!(
+            blobs.read(&kept[0].sha256).await.unwrap(),
+            b"** Warning ** x"
+        );
+        assert_eq!(refused.len(), 5, "{refused:?}");
+        assert!(
+            refused[1].contains("cannot open"),
+            "a link is not followed: {refused:?}"
+        );
+        assert!(refused[2].contains("regular"), "{refused:?}");
+    }
+}
