@@ -90,7 +90,8 @@ fn build_plugin(root: &Path, crate_dir: &Path, target_dir: &Path) {
     let status = cmd.status().expect("running cargo for the wasm plugins");
     assert!(
         status.success(),
-        "building plugin {} for wasm32-wasip2 failed",
+        "building plugin {} for wasm32-wasip2 failed (if rustc says it can't find `std`, \
+         the target is missing from an already installed toolchain: `rustup target add wasm32-wasip2`)",
         crate_dir.display()
     );
 }
