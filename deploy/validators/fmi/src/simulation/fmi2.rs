@@ -74,9 +74,7 @@ impl Fmi2 {
         let uri = CString::new(format!("file://{}", resources.display()))
             .map_err(|_| "path contains NUL")?;
         let component = unsafe {
-            let f: Symbol<Instantiate> = lib
-                .get(b"fmi2Instantiate\0")
-                .map_err(|e| format!("fmi2Instantiate: {e}"))?;
+            let f: Symbol<Instantiate> = super::symbol(&lib, b"fmi2Instantiate\0")?;
             f(
                 name.as_ptr(),
                 1,
@@ -98,8 +96,7 @@ impl Fmi2 {
     }
 
     fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
-        unsafe { self.lib.get(name) }
-            .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&name[..name.len() - 1])))
+        super::symbol(&self.lib, name)
     }
 
     fn plain(&self, name: &[u8]) -> Result<Status, String> {

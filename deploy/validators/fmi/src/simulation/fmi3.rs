@@ -63,9 +63,7 @@ impl Fmi3 {
         let path =
             CString::new(format!("{}/", resources.display())).map_err(|_| "path contains NUL")?;
         let instance = unsafe {
-            let f: Symbol<Instantiate> = lib
-                .get(b"fmi3InstantiateCoSimulation\0")
-                .map_err(|e| format!("fmi3InstantiateCoSimulation: {e}"))?;
+            let f: Symbol<Instantiate> = super::symbol(&lib, b"fmi3InstantiateCoSimulation\0")?;
             f(
                 name.as_ptr(),
                 token.as_ptr(),
@@ -88,8 +86,7 @@ impl Fmi3 {
     }
 
     fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
-        unsafe { self.lib.get(name) }
-            .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&name[..name.len() - 1])))
+        super::symbol(&self.lib, name)
     }
 }
 

@@ -210,6 +210,17 @@ fn load_library(path: &Path) -> Result<libloading::Library, String> {
     })
 }
 
+/// A function of the FMU's library by its NUL-terminated name; a missing one is an
+/// error naming it.
+fn symbol<'a, T>(
+    lib: &'a libloading::Library,
+    name: &[u8],
+) -> Result<libloading::Symbol<'a, T>, String> {
+    // SAFETY: the caller names the function with the signature the FMI standard gives it.
+    unsafe { lib.get(name) }
+        .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&name[..name.len() - 1])))
+}
+
 fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
