@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Validibot host: API, workflow engine, job queue and workers, WASM plugin host, CLI.
 //! See ARCHITECTURE.md for the map.
 
@@ -5,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod bench;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod containers;
@@ -19,6 +21,7 @@ pub mod media_types;
 pub mod plugin_tools;
 pub mod plugins;
 pub mod queue;
+pub mod reports;
 pub mod runs;
 pub mod server;
 pub mod storage;

@@ -411,3 +411,47 @@ pub async fn list(
 fn run_not_found(id: &str) -> ApiError {
     ApiError::not_found("RUN_NOT_FOUND", format!("run {id:?} not found"))
 }
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+}
+
+/// `GET …/runs/{id}/report?format=text|json|sarif|junit`: the run as a download for CI
+/// systems (SARIF for code-scanning views, JUnit for test views). A run still in progress
+/// is reported as it stands (its unfinished steps are skipped testcases).
+pub async fn report(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    use crate::reports::{self, Format, ReportRun};
+    let name = q.format.as_deref().unwrap_or("json");
+    let format = Format::parse(name).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_FORMAT",
+            format!("unknown report format {name:?}: use text, json, sarif or junit"),
+        )
+    })?;
+    let Json(run) = get(state, caller, path).await?;
+    let raw = serde_json::to_value(&run).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+    let parsed: ReportRun =
+        serde_json::from_value(raw.clone()).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+    let body = reports::render(format, &parsed, &raw);
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"run-{}.{}\"",
+                    run.id,
+                    format.extension()
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
