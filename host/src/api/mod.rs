@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod launch_input;
 mod license;
+pub mod openapi;
 mod runs;
 mod teams;
 mod validators;
@@ -13,9 +14,7 @@ mod workspaces;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 
 pub use error::ApiError;
 
@@ -56,65 +55,12 @@ pub struct AppState {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route(
-            "/workspaces",
-            get(workspaces::list).post(workspaces::create),
-        )
-        .route("/license", get(license::show).put(license::install))
-        .route("/teams", get(teams::list).post(teams::create))
-        .route(
-            "/teams/{team}/members/{username}",
-            axum::routing::put(teams::add_member).delete(teams::remove_member),
-        )
-        .route(
-            "/workspaces/{ws}/teams/{team}",
-            axum::routing::put(teams::grant).delete(teams::revoke),
-        )
-        .route("/workspaces/{ws}/members", get(workspaces::members))
-        .route(
-            "/workspaces/{ws}/members/{username}",
-            axum::routing::put(workspaces::set_member),
-        )
-        .route(
-            "/validators",
-            get(validators::list)
-                .post(validators::install)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/validators/containers",
-            axum::routing::post(validators::register_container),
-        )
-        .route(
-            "/workspaces/{ws}/workflows",
-            get(workflows::list).post(workflows::create),
-        )
-        .route(
-            "/workspaces/{ws}/workflows/{slug}",
-            get(workflows::get).put(workflows::update),
-        )
-        .route(
-            "/workspaces/{ws}/workflows/{slug}/runs",
-            axum::routing::post(runs::launch).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/workspaces/{ws}/runs", get(runs::list))
-        .route("/workspaces/{ws}/runs/{id}", get(runs::get))
-        .route("/workspaces/{ws}/runs/{id}/evidence", get(runs::evidence))
-        .route(
-            "/workspaces/{ws}/runs/{id}/artifacts/{step}/{name}",
-            get(runs::artifact),
-        );
-    Router::new()
-        .nest("/api/v1", api)
-        .route(
-            "/.well-known/validibot-keys.json",
-            get(runs::published_keys),
-        )
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+    let mut router = Router::new();
+    for (op, handler) in openapi::routes() {
+        // Routes on the same path merge their methods.
+        router = router.route(op.path, handler);
+    }
+    router
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -1,0 +1,133 @@
+//! JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies.
+
+use serde_json::{json, Value};
+
+fn obj(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn list_of(item: &str) -> Value {
+    obj(
+        &["results"],
+        json!({"results": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}),
+    )
+}
+
+const TIME: &str = "date-time";
+
+pub fn all() -> Value {
+    let string = json!({"type": "string"});
+    let nullable_string = json!({"type": ["string", "null"]});
+    let nullable_time = json!({"type": ["string", "null"], "format": TIME});
+    let role =
+        json!({"type": "string", "enum": ["owner", "admin", "author", "executor", "viewer"]});
+    json!({
+        "Error": {
+            "type": "object", "required": ["detail", "code"],
+            "properties": {"detail": string, "code": {"type": "string", "pattern": "^[A-Z0-9_]+$"}},
+            "additionalProperties": true,
+            "description": "Every error: a sentence for people and a stable code for programs (some add fields, e.g. `feature`)."
+        },
+        "Health": obj(&["status"], json!({"status": {"const": "ok"}})),
+        "PublishedKeys": obj(&["keys"], json!({"keys": {"type": "array", "items": obj(&["kid", "alg", "public_key"], json!({"kid": string, "alg": string, "public_key": string}))}})),
+        "Workspace": obj(&["slug", "name"], json!({"slug": string, "name": string, "is_default": {"type": "boolean"}, "role": role})),
+        "WorkspaceList": list_of("Workspace"),
+        "NewWorkspace": {"type": "object", "required": ["slug"], "additionalProperties": false,
+                          "properties": {"slug": string, "name": string}},
+        "RoleBody": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": role}},
+        "MemberList": obj(&["results"], json!({"results": {"type": "array", "items": obj(&["username", "role"], json!({"username": string, "role": role}))}})),
+        "License": obj(&["edition", "state", "features"], json!({
+            "edition": {"type": "string", "enum": ["community", "pro"]},
+            "state": string,
+            "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "limits": {"type": "object"}, "usage": {"type": "object"}, "message": nullable_string,
+        })),
+        "LicenseBody": {"type": "object", "required": ["license"], "properties": {"license": string}},
+        "Team": obj(&["slug", "name"], json!({"slug": string, "name": string, "members": {"type": "array"}, "grants": {"type": "array"}})),
+        "TeamList": list_of("Team"),
+        "Validator": obj(&["slug", "version", "name"], json!({
+            "slug": string, "version": string, "name": string, "description": string,
+            "content_types": {"type": "array", "items": string}, "config_schema": {},
+            "sha256": string, "wit_version": string, "builtin": {"type": "boolean"},
+        })),
+        "ContainerValidator": obj(&["slug", "version"], json!({"slug": string, "version": string, "image": string, "image_id": string, "feature": string})),
+        "ValidatorList": obj(&["results", "advanced"], json!({
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Validator"}},
+            "advanced": {"type": "array", "items": {"type": "object"}},
+        })),
+        "RegisterImage": {"type": "object", "required": ["image"], "properties": {"image": string}},
+        "StepDefinition": {"type": "object", "required": ["key", "validator"], "additionalProperties": false, "properties": {
+            "key": string, "name": string, "validator": string,
+            "config": {"type": "object", "description": "Checked by the validator's own config check before saving."},
+            "ruleset": {"description": "Assertions for the rules validator."},
+        }},
+        "WorkflowDefinition": {"type": "object", "required": ["steps"], "additionalProperties": false, "properties": {
+            "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+            "name": string, "description": string,
+            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
+            "content_types": {"type": "array", "items": string},
+            "steps": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"$ref": "#/components/schemas/StepDefinition"}},
+        }},
+        "Step": obj(&["position", "key", "name", "validator", "validator_version", "config"], json!({
+            "position": {"type": "integer"}, "key": string, "name": string, "validator": string,
+            "validator_version": string, "config": {"type": "object"}, "ruleset": {},
+        })),
+        "Workflow": obj(&["slug", "version", "name", "digest", "steps"], json!({
+            "slug": string, "version": {"type": "integer"}, "name": string, "description": string,
+            "timeout_seconds": {"type": "integer"}, "content_types": {"type": "array", "items": string},
+            "digest": string, "steps": {"type": "array", "items": {"$ref": "#/components/schemas/Step"}},
+            "created_at": {"type": "string", "format": TIME}, "updated_at": {"type": "string", "format": TIME},
+        })),
+        "WorkflowList": list_of("Workflow"),
+        "Finding": obj(&["severity", "code", "message", "path"], json!({
+            "severity": {"type": "string", "enum": ["ERROR", "WARNING", "INFO", "SUCCESS"]},
+            "code": string, "message": string,
+            "path": {"type": "string", "description": "Where in the document (JSON pointer-like, XPath, row/column, file:line)."},
+            "meta": {},
+        })),
+        "Output": obj(&["name", "value"], json!({"name": string, "value": {}, "unit": string})),
+        "RunStep": obj(&["key", "name", "validator", "validator_version", "status", "findings"], json!({
+            "key": string, "name": string, "validator": string, "validator_version": string,
+            "validator_digest": string,
+            "status": {"type": "string", "enum": ["PENDING", "RUNNING", "PASSED", "FAILED", "SKIPPED", "TIMED_OUT", "CANCELED"]},
+            "started_at": nullable_time, "finished_at": nullable_time,
+            "duration_ms": {"type": ["number", "null"]},
+            "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Output"}},
+            "error": string,
+            "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+        })),
+        "Run": obj(&["id", "url", "workspace", "workflow", "status", "state", "result", "submission", "created_at", "summary"], json!({
+            "id": string, "url": string, "workspace": string,
+            "workflow": obj(&["slug", "version", "digest"], json!({"slug": string, "version": {"type": "integer"}, "digest": string})),
+            "status": {"type": "string", "enum": ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "TIMED_OUT"]},
+            "state": {"type": "string", "enum": ["PENDING", "RUNNING", "COMPLETED"]},
+            "result": {"type": "string", "enum": ["PASS", "FAIL", "ERROR", "TIMED_OUT", "CANCELED", "UNKNOWN"]},
+            "error_category": {"type": ["string", "null"], "enum": ["VALIDATION_FAILED", "TIMEOUT", "OOM", "RUNTIME_ERROR", "SYSTEM_ERROR", null]},
+            "error_detail": nullable_string,
+            "submission": obj(&["id", "content_type", "size", "sha256"], json!({
+                "id": string, "filename": nullable_string, "content_type": string,
+                "size": {"type": "integer"}, "sha256": string, "metadata": {"type": "object"},
+            })),
+            "created_by": nullable_string,
+            "created_at": {"type": "string", "format": TIME},
+            "started_at": nullable_time, "finished_at": nullable_time,
+            "duration_ms": {"type": ["number", "null"]},
+            "summary": obj(&["errors", "warnings", "infos"], json!({"errors": {"type": "integer"}, "warnings": {"type": "integer"}, "infos": {"type": "integer"}})),
+            "steps": {"type": "array", "items": {"$ref": "#/components/schemas/RunStep"}, "description": "Absent in lists."},
+        })),
+        "RunList": obj(&["results", "next"], json!({
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+            "next": {"type": ["string", "null"], "description": "The next page's URL, if there may be one."},
+        })),
+        "Evidence": obj(&["manifest", "signature"], json!({"manifest": {"type": "object"}, "signature": {"type": "object"}})),
+        "Envelope": {"type": "object", "required": ["content", "content_type"], "additionalProperties": false, "properties": {
+            "content": string, "content_type": string,
+            "content_encoding": {"type": "string", "enum": ["base64"]},
+            "filename": string, "metadata": {"type": "object"},
+        }},
+        "MultipartSubmission": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "metadata": {"type": "string", "description": "A JSON object, kept with the submission."},
+        }},
+    })
+}
