@@ -108,6 +108,18 @@ pub enum Command {
     /// Validator containers: remove orphans.
     #[command(subcommand)]
     Containers(ContainersCommand),
+    /// Save a server URL and API key for the client commands (file mode 0600).
+    Login(crate::cli::login::LoginArgs),
+    /// Workflows on a server: list, show, create from a YAML/JSON file.
+    #[command(subcommand)]
+    Workflows(crate::cli::workflows::WorkflowsCommand),
+    /// Submit a file to a workflow on a server and report the result.
+    /// Exit codes: 0 PASS, 1 FAIL, 2 ERROR/TIMED_OUT/CANCELED (or a failed request),
+    /// 3 the wait ran out, 130 interrupted.
+    Validate(crate::cli::validate::ValidateArgs),
+    /// Run a workflow file locally with the embedded validators (no server); same
+    /// reports and exit codes as `validate`.
+    Check(crate::cli::check::CheckArgs),
     /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
     Verify {
         file: PathBuf,

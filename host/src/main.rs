@@ -18,8 +18,22 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Client commands exit with a run's result code; a failed request is exit 2 (ERROR).
+    let client_code = |r: anyhow::Result<i32>| match r {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(validibot::cli::exit::ERROR)
+        }
+    };
     runtime.block_on(async move {
         match &cli.command {
+            Command::Login(args) => client_code(validibot::cli::login::run(args).await.map(|_| 0)),
+            Command::Workflows(cmd) => {
+                client_code(validibot::cli::workflows::run(cmd).await.map(|_| 0))
+            }
+            Command::Validate(args) => client_code(validibot::cli::validate::run(args).await),
+            Command::Check(args) => client_code(validibot::cli::check::run(args).await),
             Command::Serve(args) => validibot::server::serve(&cli.global, args, None).await,
             Command::Worker(args) => validibot::server::run_worker(&cli.global, args).await,
             Command::Migrate => {

@@ -1,0 +1,210 @@
+//! `validibot check FILE --workflow wf.yaml`: the workflow run locally with the embedded
+//! validators (no server, no database), with the same reports and exit codes as
+//! `validate`. Container validators need a server and are refused.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use super::exit;
+use super::output::{self, ReportArgs};
+use super::workflow_file;
+use crate::clock::{now_us, rfc3339};
+use crate::findings::{Finding, Severity};
+use crate::plugins::{CallError, CallInput, Limits, PluginRegistry, Runtime};
+use crate::workflows::definition::{Definition, DefinitionInput};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The document to validate.
+    pub file: PathBuf,
+    /// The workflow file (YAML or JSON, the shape `workflows create -f` takes).
+    #[arg(long, short = 'w')]
+    pub workflow: PathBuf,
+    /// Media type of the document (default: from its extension).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Per-validator-call time limit in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub validator_timeout: f64,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Compiled validators are cached per user, so the second check starts fast.
+fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("validibot").join("wasm"))
+}
+
+pub async fn run(args: &CheckArgs) -> Result<i32> {
+    let definition = workflow_file::read(&args.workflow)?;
+    let input: DefinitionInput = serde_json::from_value(definition)
+        .with_context(|| format!("{} is not a workflow definition", args.workflow.display()))?;
+    let content = Arc::new(
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?,
+    );
+    let (filename, content_type) =
+        super::document::name_and_type(&args.file, args.content_type.as_deref());
+    let limits = Limits {
+        timeout: Duration::from_secs_f64(args.validator_timeout.max(0.001)),
+        ..Limits::default()
+    };
+    let registry = tokio::task::spawn_blocking(move || -> Result<PluginRegistry> {
+        let runtime = Runtime::new(cache_dir())?;
+        PluginRegistry::builtin(&runtime, limits)
+    })
+    .await??;
+    let workflow = match input.validate(None, &registry, &[]).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}: {} ({})", args.workflow.display(), e.detail, e.code);
+            for err in &e.errors {
+                eprintln!("  {err}");
+            }
+            return Ok(exit::ERROR);
+        }
+    };
+    if !workflow
+        .content_types
+        .iter()
+        .any(|p| crate::media_types::matches(p, &content_type))
+    {
+        eprintln!(
+            "{filename} is {content_type}; workflow {} accepts {} (use --content-type)",
+            workflow.slug,
+            workflow.content_types.join(", ")
+        );
+        return Ok(exit::ERROR);
+    }
+    let run = execute(&workflow, &registry, content, &content_type, &filename).await?;
+    output::emit(&args.report, &run)
+}
+
+/// Runs the steps in order; the first failing step ends the run (the rest are SKIPPED),
+/// as on a server.
+async fn execute(
+    workflow: &Definition,
+    registry: &PluginRegistry,
+    content: Arc<Vec<u8>>,
+    content_type: &str,
+    filename: &str,
+) -> Result<Value> {
+    use sha2::Digest;
+    let created_at = now_us();
+    let deadline = Instant::now() + Duration::from_secs(workflow.timeout_seconds as u64);
+    let mut steps = Vec::new();
+    let mut result = "PASS";
+    let mut status = "SUCCEEDED";
+    let mut detail: Option<String> = None;
+    for step in &workflow.steps {
+        if result != "PASS" {
+            steps.push(step_json(step, "SKIPPED", None, vec![], vec![], None));
+            continue;
+        }
+        let plugin = registry
+            .get_version(&step.validator, &step.validator_version)
+            .context("validator vanished")?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let (config, ruleset, ct, bytes) = (
+            step.config_text.clone(),
+            step.ruleset.as_ref().map(|r| r.to_string()),
+            content_type.to_owned(),
+            content.clone(),
+        );
+        let started = Instant::now();
+        let call = tokio::task::spawn_blocking(move || {
+            plugin.validate(
+                &CallInput {
+                    content: &bytes,
+                    content_type: &ct,
+                    config: &config,
+                    ruleset: ruleset.as_deref(),
+                },
+                remaining,
+            )
+        })
+        .await?;
+        let ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        match call {
+            Ok(outcome) => {
+                let failed = outcome
+                    .findings
+                    .iter()
+                    .any(|f| f.severity == Severity::Error);
+                if failed {
+                    (result, status) = ("FAIL", "FAILED");
+                    detail = Some(format!("step {:?} reported errors", step.key));
+                }
+                let s = if failed { "FAILED" } else { "PASSED" };
+                steps.push(step_json(
+                    step,
+                    s,
+                    ms,
+                    outcome.findings,
+                    serde_json::to_value(outcome.outputs)?
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                    None,
+                ));
+            }
+            Err(e) => {
+                let (r, st, step_status) = match e {
+                    CallError::DeadlineExceeded(_) => ("TIMED_OUT", "TIMED_OUT", "TIMED_OUT"),
+                    _ => ("ERROR", "FAILED", "FAILED"),
+                };
+                (result, status) = (r, st);
+                detail = Some(e.to_string());
+                let f = Finding::error(
+                    e.code(),
+                    format!("validator {:?} failed: {e}", step.validator),
+                );
+                steps.push(step_json(
+                    step,
+                    step_status,
+                    ms,
+                    vec![f],
+                    vec![],
+                    Some(e.to_string()),
+                ));
+            }
+        }
+    }
+    let finished = now_us();
+    Ok(json!({
+        "id": format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]),
+        "workflow": {"slug": workflow.slug, "version": 0, "digest": workflow.digest},
+        "status": status, "state": "COMPLETED", "result": result,
+        "error_detail": detail,
+        "submission": {
+            "filename": filename, "content_type": content_type, "size": content.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(content.as_slice())),
+        },
+        "created_at": rfc3339(created_at),
+        "finished_at": rfc3339(finished),
+        "duration_ms": (finished - created_at) as f64 / 1000.0,
+        "steps": steps,
+    }))
+}
+
+fn step_json(
+    step: &crate::workflows::Step,
+    status: &str,
+    duration_ms: Option<f64>,
+    findings: Vec<Finding>,
+    outputs: Vec<Value>,
+    error: Option<String>,
+) -> Value {
+    json!({
+        "key": step.key, "name": step.name, "validator": step.validator,
+        "validator_version": step.validator_version, "status": status,
+        "duration_ms": duration_ms, "findings": findings, "outputs": outputs, "error": error,
+    })
+}

@@ -1,0 +1,15 @@
+//! The client side of the `validibot` binary: `login`, `workflows`, `validate` talk to
+//! a server over the REST API; `check` runs a workflow locally with the embedded
+//! validators. All of them share the exit codes of [`exit`] so CI pipelines can gate on
+//! them.
+
+pub mod check;
+pub mod client;
+pub mod credentials;
+pub mod document;
+pub mod exit;
+pub mod login;
+pub mod output;
+pub mod validate;
+pub mod workflow_file;
+pub mod workflows;

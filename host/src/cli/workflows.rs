@@ -1,0 +1,143 @@
+//! `validibot workflows list | show | create`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use reqwest::{Method, StatusCode};
+
+use super::client::{ApiFailure, Client, ServerArgs};
+use super::workflow_file;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum WorkflowsCommand {
+    /// The workspace's workflows (latest versions).
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One workflow as an editable definition (YAML), or the API's JSON.
+    Show {
+        slug: String,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Create a workflow from a YAML or JSON file (`--update` edits an existing one).
+    Create {
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// If the slug exists, save the file as its next version.
+        #[arg(long)]
+        update: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+pub async fn run(cmd: &WorkflowsCommand) -> Result<()> {
+    match cmd {
+        WorkflowsCommand::List { server, json } => {
+            let client = Client::from_args(server)?;
+            let body = client.get(&client.ws_path("/workflows")).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&body)?);
+                return Ok(());
+            }
+            let rows = body["results"].as_array().cloned().unwrap_or_default();
+            println!("{:<28} {:>7} {:>5}  NAME", "SLUG", "VERSION", "STEPS");
+            for w in &rows {
+                println!(
+                    "{:<28} {:>7} {:>5}  {}",
+                    w["slug"].as_str().unwrap_or(""),
+                    w["version"].to_string(),
+                    w["steps"].as_array().map_or(0, Vec::len),
+                    w["name"].as_str().unwrap_or("")
+                );
+            }
+            if rows.is_empty() {
+                eprintln!("no workflows in workspace {}", client.workspace);
+            }
+        }
+        WorkflowsCommand::Show {
+            slug,
+            version,
+            json,
+            server,
+        } => {
+            let client = Client::from_args(server)?;
+            let mut path = client.ws_path(&format!("/workflows/{slug}"));
+            if let Some(v) = version {
+                path.push_str(&format!("?version={v}"));
+            }
+            let body = client.get(&path).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&body)?);
+            } else {
+                eprintln!(
+                    "# {} v{} ({})",
+                    body["slug"].as_str().unwrap_or(""),
+                    body["version"],
+                    body["digest"].as_str().unwrap_or("")
+                );
+                print!(
+                    "{}",
+                    serde_yaml_ng::to_string(&workflow_file::definition_of(&body))?
+                );
+            }
+        }
+        WorkflowsCommand::Create {
+            file,
+            update,
+            server,
+        } => {
+            let client = Client::from_args(server)?;
+            let definition = workflow_file::read(file)?;
+            let slug = definition["slug"].as_str().unwrap_or_default().to_owned();
+            let created = client
+                .send(
+                    client
+                        .request(Method::POST, &client.ws_path("/workflows"))
+                        .json(&definition),
+                )
+                .await;
+            let (status, body) = match created {
+                Err(e)
+                    if *update
+                        && e.downcast_ref::<ApiFailure>()
+                            .is_some_and(|f| f.status == StatusCode::CONFLICT) =>
+                {
+                    client
+                        .send(
+                            client
+                                .request(
+                                    Method::PUT,
+                                    &client.ws_path(&format!("/workflows/{slug}")),
+                                )
+                                .json(&definition),
+                        )
+                        .await?
+                }
+                other => other?,
+            };
+            let verb = if status == StatusCode::CREATED {
+                "created"
+            } else {
+                "saved"
+            };
+            println!(
+                "{verb} {} v{} ({} steps, {})",
+                body["slug"].as_str().unwrap_or(""),
+                body["version"],
+                body["steps"].as_array().map_or(0, Vec::len),
+                body["digest"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! The client CLI against the real server: `login` (0600 credentials), `workflows`,
+//! `validate` with every output format and exit code (PASS 0, FAIL 1, a failed request 2,
+//! a wait that ran out 3, Ctrl-C 130), the report endpoint, and the offline `check`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{examples_dir, json_of, Backend, Instance, BIN};
+use serde_json::Value;
+
+const WORKFLOW_YAML: &str = "\
+slug: invoice
+name: Invoice check
+content_types: [application/json]
+steps:
+  - key: schema
+    name: Invoice schema
+    validator: json-schema
+    config:
+      schema:
+        type: object
+        required: [id, customer, lines, total]
+        properties:
+          id: {type: string, pattern: '^INV-[0-9]{6}$'}
+          total: {type: number, minimum: 0}
+";
+
+/// A client command with its own credentials file (never the user's).
+fn client(creds: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("VALIDIBOT_CREDENTIALS", creds)
+        .env_remove("VALIDIBOT_SERVER")
+        .env_remove("VALIDIBOT_API_KEY")
+        .env_remove("VALIDIBOT_WORKSPACE")
+        .env("XDG_CACHE_HOME", creds.parent().unwrap().join("cache"));
+    cmd
+}
+
+fn run(creds: &Path, args: &[&str]) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = client(creds, args).output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+fn example(name: &str) -> String {
+    examples_dir().join(name).display().to_string()
+}
+
+fn login_workflows_and_validate(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let server = inst.serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("config").join("credentials.json");
+
+    // login: the key from stdin, checked, saved 0600.
+    let mut login = client(&creds, &["login", "--server", &server.base])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(login.stdin.take().unwrap(), "{key}").unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&creds).unwrap()).unwrap();
+    assert_eq!(saved["api_key"], key.as_str());
+    // A wrong key is refused and not saved.
+    let other = dir.path().join("other.json");
+    let (code, _, err) = run(
+        &other,
+        &[
+            "login",
+            "--server",
+            &server.base,
+            "--api-key",
+            "vbk_nope_nope",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("NOT_AUTHENTICATED"), "{err}");
+    assert!(!other.exists());
+
+    // workflows create -f (YAML), list, show; an invalid step config is explained.
+    let wf = dir.path().join("invoice.yaml");
+    std::fs::write(&wf, WORKFLOW_YAML).unwrap();
+    let (code, out, err) = run(&creds, &["workflows", "create", "-f", wf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("created invoice v1 (1 steps, sha256:"),
+        "{out}"
+    );
+    let (code, _, err) = run(&creds, &["workflows", "create", "-f", wf.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("WORKFLOW_EXISTS") || err.contains("409"),
+        "{err}"
+    );
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "workflows",
+            "create",
+            "-f",
+            wf.to_str().unwrap(),
+            "--update",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("saved invoice v"), "{out}");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "slug: bad\nsteps:\n  - key: s\n    validator: json-schema\n    config: {schema: {type: 12}}\n").unwrap();
+    let (code, _, err) = run(
+        &creds,
+        &["workflows", "create", "-f", bad.to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("step s: invalid step config"), "{err}");
+    let (code, out, _) = run(&creds, &["workflows", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("invoice ") && l.ends_with("Invoice check")),
+        "{out}"
+    );
+    let (code, out, _) = run(&creds, &["workflows", "show", "invoice"]);
+    assert_eq!(code, 0);
+    let shown: Value = serde_yaml_ng::from_str(&out).unwrap();
+    assert_eq!(shown["steps"][0]["validator"], "json-schema");
+
+    // validate: exit codes and formats.
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "validate",
+            &example("invoice-invalid.json"),
+            "-w",
+            "invoice",
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.starts_with("FAIL — invoice v"), "{out}");
+    assert!(out.contains("json.schema.pattern at /id"), "{out}");
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "validate",
+            &example("invoice-valid.json"),
+            "-w",
+            "invoice",
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let run_json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run_json["result"], "PASS");
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "validate",
+            &example("invoice-invalid.json"),
+            "-w",
+            "invoice",
+            "--format",
+            "sarif",
+        ],
+    );
+    assert_eq!(code, 1);
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["ruleId"] == "json.schema.pattern"));
+    let junit_file = dir.path().join("report.xml");
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "validate",
+            &example("invoice-invalid.json"),
+            "-w",
+            "invoice",
+            "--format",
+            "junit",
+            "-o",
+            junit_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("FAIL — report written to"), "{err}");
+    let xml = std::fs::read_to_string(&junit_file).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 1);
+    assert!(cases[0].children().any(|c| c.has_tag_name("failure")));
+    // A request the server refuses is exit 2 with its error.
+    let (code, _, err) = run(
+        &creds,
+        &["validate", &example("invoice-valid.json"), "-w", "nope"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("WORKFLOW_NOT_FOUND"), "{err}");
+
+    // The same reports from the API.
+    let url = run_json["url"].as_str().unwrap();
+    let resp = server.get(&key, &format!("{url}/report?format=junit"));
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/xml");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .ends_with(".junit.xml\""));
+    roxmltree::Document::parse(&resp.text().unwrap()).unwrap();
+    let resp = server.get(&key, &format!("{url}/report?format=sarif"));
+    assert_eq!(resp.headers()["content-type"], "application/sarif+json");
+    let (status, body) = json_of(server.get(&key, &format!("{url}/report?format=pdf")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("INVALID_FORMAT"))
+    );
+}
+
+/// Runs that cannot finish (no worker): the wait runs out (3), Ctrl-C is 130.
+fn waits_that_run_out(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let server = inst.serve(&["--no-worker"]);
+    server.create_workflow(&key, &common::invoice_workflow());
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    let server_args = ["--server", server.base.as_str(), "--api-key", key.as_str()];
+    let mut args = vec!["validate", "-w", "invoice", "--wait", "--timeout", "1"];
+    let file = example("invoice-valid.json");
+    args.push(&file);
+    args.extend(server_args);
+    let started = Instant::now();
+    let (code, _, err) = run(&creds, &args);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("gave up waiting after 1 s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let mut args = vec!["validate", "-w", "invoice"];
+    args.push(&file);
+    args.extend(server_args);
+    let (code, _, err) = run(&creds, &args);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("(or pass --wait)"), "{err}");
+
+    let mut args = vec!["validate", "-w", "invoice", "--wait"];
+    args.push(&file);
+    args.extend(server_args);
+    let child = client(&creds, &args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("the run goes on"), "{err}");
+}
+
+on_both_backends!(login_workflows_and_validate, waits_that_run_out);
+
+/// `check` needs no server: the same reports and exit codes from the embedded validators.
+#[test]
+fn check_runs_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("none.json");
+    let wf = dir.path().join("invoice.yaml");
+    std::fs::write(&wf, WORKFLOW_YAML).unwrap();
+    let wf = wf.to_str().unwrap();
+    let (code, out, err) = run(
+        &creds,
+        &["check", &example("invoice-invalid.json"), "--workflow", wf],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("json.schema.pattern at /id"), "{out}");
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "check",
+            &example("invoice-valid.json"),
+            "--workflow",
+            wf,
+            "--format",
+            "sarif",
+        ],
+    );
+    assert_eq!(code, 0);
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 0);
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "check",
+            &example("invoice-invalid.json"),
+            "--workflow",
+            wf,
+            "--format",
+            "junit",
+        ],
+    );
+    assert_eq!(code, 1);
+    roxmltree::Document::parse(&out).unwrap();
+    // An invalid workflow or a document of the wrong type is exit 2, with the reason.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "steps:\n  - key: s\n    validator: json-schema\n    config: {schema: {type: 12}}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        &creds,
+        &[
+            "check",
+            &example("invoice-valid.json"),
+            "--workflow",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid step config"), "{err}");
+    let csv = dir.path().join("data.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let (code, _, err) = run(&creds, &["check", csv.to_str().unwrap(), "--workflow", wf]);
+    assert_eq!(code, 2);
+    assert!(err.contains("accepts application/json"), "{err}");
+}
