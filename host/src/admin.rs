@@ -48,6 +48,22 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
             eprintln!("API key for {} (shown once; store it now):", user.username);
             println!("{}", key.token);
         }
+        AdminCommand::SetPassword { username } => {
+            use std::io::{BufRead, IsTerminal};
+            let password = if std::io::stdin().is_terminal() {
+                let first = rpassword::prompt_password("New password: ")?;
+                if rpassword::prompt_password("Again: ")? != first {
+                    bail!("the passwords differ");
+                }
+                first
+            } else {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            };
+            crate::accounts::passwords::set(&db, username, &password).await?;
+            println!("password set for {username}");
+        }
         AdminCommand::RevokeApiKey { public_id } => {
             if !accounts::revoke_api_key(&db, public_id).await? {
                 bail!("no active API key with public id {public_id:?}");

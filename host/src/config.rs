@@ -236,6 +236,11 @@ pub enum AdminCommand {
         #[arg(long, default_value = "default")]
         workspace: String,
     },
+    /// Set a user's password for the web UI (read from stdin, or asked for on a terminal).
+    SetPassword {
+        #[arg(long)]
+        username: String,
+    },
     /// Create an API key for a user; the key is printed once.
     CreateApiKey {
         #[arg(long)]

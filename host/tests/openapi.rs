@@ -91,6 +91,7 @@ fn documented_routes_are_the_live_routes(backend: Backend) {
     let (_, license) = json_of(server.get(&key, "/api/v1/license"));
     let (_, members) = json_of(server.get(&key, "/api/v1/workspaces/default/members"));
     let (_, keys) = json_of(server.get(&key, "/.well-known/validibot-keys.json"));
+    let (_, api_keys) = json_of(server.get(&key, "/api/v1/api-keys"));
     let (_, error) = json_of(server.get(&key, "/api/v1/workspaces/default/runs/nope"));
     let evidence_url = format!("{}/evidence", run["url"].as_str().unwrap());
     let (_, evidence) = json_of(server.get(&key, &evidence_url));
@@ -105,6 +106,7 @@ fn documented_routes_are_the_live_routes(backend: Backend) {
         ("MemberList", save("members", &members)),
         ("PublishedKeys", save("keys", &keys)),
         ("Error", save("error", &error)),
+        ("ApiKeyList", save("api_keys", &api_keys)),
         ("Evidence", save("evidence", &evidence)),
         (
             "WorkflowDefinition",

@@ -246,7 +246,7 @@ pub(super) fn workspace_of(r: &AnyRow) -> Workspace {
     }
 }
 
-fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
+pub(super) fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
     Some((workspace_of(r), Role::parse(&r.get::<String, _>(4))?))
 }
 
@@ -347,4 +347,53 @@ pub async fn authenticate(
         },
         membership,
     }))
+}
+
+/// One of a user's API keys as listed (never the secret).
+#[derive(Debug, Serialize)]
+pub struct ApiKeyView {
+    pub public_id: String,
+    pub name: String,
+    #[serde(serialize_with = "crate::clock::serialize_us")]
+    pub created_at: i64,
+    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    pub expires_at: Option<i64>,
+    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    pub last_used_at: Option<i64>,
+    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn api_keys_of(db: &Db, user_id: &str) -> Result<Vec<ApiKeyView>> {
+    let rows = sqlx::query(
+        "SELECT public_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_keys
+         WHERE user_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ApiKeyView {
+            public_id: r.get(0),
+            name: r.get(1),
+            created_at: r.get(2),
+            expires_at: r.get(3),
+            last_used_at: r.get(4),
+            revoked_at: r.get(5),
+        })
+        .collect())
+}
+
+/// Revokes one of the user's own keys; false when it isn't theirs or already revoked.
+pub async fn revoke_own_api_key(db: &Db, user_id: &str, public_id: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE public_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_us())
+    .bind(public_id)
+    .bind(user_id)
+    .execute(&db.write)
+    .await?;
+    Ok(res.rows_affected() == 1)
 }

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 
 use super::{ApiError, AppState};
 use crate::accounts::store::{self, User, Workspace};
-use crate::accounts::{teams, Permission, Role};
+use crate::accounts::{sessions, teams, Permission, Role};
 use validibot_plugin_api::extension::features;
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
@@ -22,9 +22,22 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("authentication required: send Authorization: Bearer vbk_…")
-        })?;
+        let params = RawPathParams::from_request_parts(parts, state).await.ok();
+        let ws = params
+            .as_ref()
+            .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v));
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // The web UI calls the same API with its session cookie.
+            if let Some(token) = session_cookie(&parts.headers) {
+                if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
+                    check_csrf(parts, &csrf)?;
+                    return Ok(Caller(auth.user, auth.membership));
+                }
+            }
+            return Err(ApiError::unauthorized(
+                "authentication required: send Authorization: Bearer vbk_…",
+            ));
+        };
         let token = header
             .to_str()
             .ok()
@@ -37,16 +50,56 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             })?
             .trim()
             .to_owned();
-        let params = RawPathParams::from_request_parts(parts, state).await.ok();
-        let ws = params
-            .as_ref()
-            .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v));
         match store::authenticate(&state.db, &state.secret, &token, ws).await? {
             Some(auth) => Ok(Caller(auth.user, auth.membership)),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
             )),
         }
+    }
+}
+
+/// The name of the web UI's session cookie.
+pub const SESSION_COOKIE: &str = "validibot_session";
+
+/// The session token from the `Cookie` header, if any.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|t| !t.is_empty())
+}
+
+/// Cookie-authenticated requests that change state must echo the session's CSRF token
+/// (`X-CSRF-Token`); a cross-site page can send the cookie but cannot read the token.
+fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
+    use subtle::ConstantTimeEq;
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let sent = parts
+        .headers
+        .get("x-csrf-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if sent.ct_eq(expected.as_bytes()).into() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF_FAILED",
+            "missing or wrong X-CSRF-Token for a cookie-authenticated request",
+        ))
+    }
+}
+
+impl Caller {
+    /// A caller for server-rendered pages (the web UI's signed-in user).
+    pub fn from_user(user: User) -> Caller {
+        Caller(user, None)
     }
 }
 

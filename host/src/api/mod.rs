@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Errors are `{"detail", "code"}` JSON.
 
-mod auth;
+mod api_keys;
+pub(crate) mod auth;
 mod error;
 mod launch_input;
 mod license;
@@ -61,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         router = router.route(op.path, handler);
     }
     router
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -8,7 +8,7 @@ use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Json;
 use serde_json::Value;
 
-use super::super::{license, runs, teams, validators, workflows, workspaces, AppState};
+use super::super::{api_keys, license, runs, teams, validators, workflows, workspaces, AppState};
 use super::{Body, Op};
 
 type Handler = MethodRouter<Arc<AppState>>;
@@ -88,6 +88,9 @@ pub fn routes() -> Vec<(Op, Handler)> {
         with_body(op(M::POST, "/api/v1/workspaces", "createWorkspace", "workspaces", "Create a workspace (more than one needs Pro).", (201, JSON, "Workspace"), &[400, 402, 409], post(workspaces::create)), &[(JSON, "NewWorkspace")]),
         op(M::GET, "/api/v1/workspaces/{ws}/members", "listMembers", "workspaces", "Direct members and their roles.", (200, JSON, "MemberList"), &[404], get(workspaces::members)),
         with_body(op(M::PUT, "/api/v1/workspaces/{ws}/members/{username}", "setMember", "workspaces", "Add a member or change their role (admins).", (204, "", ""), &[400, 403, 404], put(workspaces::set_member)), &[(JSON, "RoleBody")]),
+        op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
+        with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
+        op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),
         op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
         with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
         op(M::GET, "/api/v1/teams", "listTeams", "teams", "Teams with members and grants (Pro: teams).", (200, JSON, "TeamList"), &[402, 403], get(teams::list)),

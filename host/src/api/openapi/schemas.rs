@@ -28,6 +28,19 @@ pub fn all() -> Value {
             "additionalProperties": true,
             "description": "Every error: a sentence for people and a stable code for programs (some add fields, e.g. `feature`)."
         },
+        "ApiKey": obj(&["public_id", "name", "created_at"], json!({
+            "public_id": string, "name": string, "created_at": {"type": "string", "format": TIME},
+            "expires_at": nullable_time, "last_used_at": nullable_time, "revoked_at": nullable_time,
+        })),
+        "ApiKeyList": list_of("ApiKey"),
+        "ApiKeyRequest": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "expires_in_days": {"type": "integer", "minimum": 1},
+        }},
+        "NewApiKey": obj(&["public_id", "name", "token"], json!({
+            "public_id": string, "name": string, "token": {"type": "string", "description": "Shown once."},
+            "expires_at": nullable_time,
+        })),
         "Health": obj(&["status"], json!({"status": {"const": "ok"}})),
         "PublishedKeys": obj(&["keys"], json!({"keys": {"type": "array", "items": obj(&["kid", "alg", "public_key"], json!({"kid": string, "alg": string, "public_key": string}))}})),
         "Workspace": obj(&["slug", "name"], json!({"slug": string, "name": string, "is_default": {"type": "boolean"}, "role": role})),

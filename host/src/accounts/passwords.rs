@@ -1,0 +1,87 @@
+//! Passwords for the web UI: argon2id PHC strings. API clients use keys, not passwords.
+
+use anyhow::{bail, Result};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use sqlx::Row;
+
+use super::store::User;
+use crate::db::Db;
+
+pub const MIN_LENGTH: usize = 10;
+
+pub fn hash(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+}
+
+fn matches(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Sets a user's password (`admin set-password`).
+pub async fn set(db: &Db, username: &str, password: &str) -> Result<()> {
+    if password.chars().count() < MIN_LENGTH {
+        bail!("a password needs at least {MIN_LENGTH} characters");
+    }
+    let phc = hash(password)?;
+    let res = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+        .bind(phc)
+        .bind(username)
+        .execute(&db.write)
+        .await?;
+    if res.rows_affected() != 1 {
+        bail!("user {username:?} not found");
+    }
+    Ok(())
+}
+
+/// The active user with this username and password. A wrong username costs the same
+/// hashing time as a wrong password, so timing does not tell which usernames exist.
+pub async fn check(db: &Db, username: &str, password: &str) -> Result<Option<User>> {
+    let row =
+        sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&db.read)
+            .await?;
+    let password = password.to_owned();
+    let stored = row
+        .as_ref()
+        .and_then(|r| r.get::<Option<String>, _>(2))
+        .unwrap_or_else(|| DUMMY.to_owned());
+    let ok = tokio::task::spawn_blocking(move || matches(&password, &stored)).await?;
+    Ok(match row {
+        Some(r) if ok && r.get::<i64, _>(3) == 1 && r.get::<Option<String>, _>(2).is_some() => {
+            Some(User {
+                id: r.get(0),
+                username: r.get(1),
+            })
+        }
+        _ => None,
+    })
+}
+
+/// A valid hash of a random password, checked against when the user does not exist.
+const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0TbQ1TfMIJL6G1Jq5rbOx9m0u0S2W3JYQ2W9iJc1i1A";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_verify_only_the_same_password() {
+        let h = super::hash("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(super::matches("correct horse battery", &h));
+        assert!(!super::matches("correct horse batterz", &h));
+        assert!(!super::matches("x", "not a phc string"));
+        assert!(!super::matches("x", super::DUMMY));
+    }
+}

@@ -1,0 +1,92 @@
+//! Web sessions: a random cookie token (only its sha256 is stored) and a per-session
+//! CSRF token that state-changing requests must echo in `X-CSRF-Token` or a form field.
+
+use anyhow::Result;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::store::{membership_of, Authenticated, User};
+use crate::clock::now_us;
+use crate::db::Db;
+use crate::ids::random_token;
+
+/// Sessions last a working week; signing out ends one at once.
+pub const LIFETIME_US: i64 = 7 * 86_400 * 1_000_000;
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub struct NewSession {
+    pub token: String,
+    pub csrf: String,
+}
+
+pub async fn create(db: &Db, user_id: &str) -> Result<NewSession> {
+    let session = NewSession {
+        token: random_token(43),
+        csrf: random_token(32),
+    };
+    let now = now_us();
+    sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.write)
+        .await?;
+    sqlx::query(
+        "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(digest(&session.token))
+    .bind(user_id)
+    .bind(&session.csrf)
+    .bind(now)
+    .bind(now + LIFETIME_US)
+    .execute(&db.write)
+    .await?;
+    Ok(session)
+}
+
+pub async fn end(db: &Db, token: &str) -> Result<()> {
+    sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+        .bind(digest(token))
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
+/// The session's user (active, not expired), its CSRF token and, with a workspace slug,
+/// the membership in it (the same shape API-key authentication gives).
+pub async fn authenticate(
+    db: &Db,
+    token: &str,
+    workspace_slug: Option<&str>,
+) -> Result<Option<(Authenticated, String)>> {
+    let row = sqlx::query(
+        "SELECT w.id, w.slug, w.name, w.is_default, m.role, s.csrf_token, u.id, u.username
+         FROM web_sessions s JOIN users u ON u.id = s.user_id
+         LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
+         LEFT JOIN workspaces w ON w.id = m.workspace_id
+         WHERE s.token_hash = $1 AND s.expires_at > $3 AND u.is_active = 1",
+    )
+    .bind(digest(token))
+    .bind(workspace_slug)
+    .bind(now_us())
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let membership = workspace_slug.map(|slug| {
+        let found = r
+            .get::<Option<String>, _>(0)
+            .and_then(|_| membership_of(&r));
+        (slug.to_owned(), found)
+    });
+    Ok(Some((
+        Authenticated {
+            user: User {
+                id: r.get(6),
+                username: r.get(7),
+            },
+            membership,
+        },
+        r.get(5),
+    )))
+}

@@ -1,0 +1,78 @@
+//! `/api/v1/api-keys`: the caller's own API keys (list, create — the token is shown
+//! once — and revoke).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use crate::accounts::store;
+use crate::clock::now_us;
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let keys = store::api_keys_of(&state.db, &caller.0.id).await?;
+    Ok(Json(json!({"results": keys})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    expires_in_days: Option<u32>,
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(new) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::bad_request(
+            "INVALID_NAME",
+            "a key's name is 1 to 100 characters",
+        ));
+    }
+    if new.expires_in_days == Some(0) {
+        return Err(ApiError::bad_request(
+            "INVALID_EXPIRY",
+            "expires_in_days must be at least 1 (omit it for a key that does not expire)",
+        ));
+    }
+    let expires_at = new
+        .expires_in_days
+        .map(|d| now_us() + i64::from(d) * 86_400_000_000);
+    let key =
+        store::create_api_key(&state.db, &state.secret, &caller.0.id, name, expires_at).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"public_id": key.public_id, "name": name, "token": key.token,
+                    "expires_at": expires_at.map(crate::clock::rfc3339)}),
+        ),
+    ))
+}
+
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(public_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if store::revoke_own_api_key(&state.db, &caller.0.id, &public_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "API_KEY_NOT_FOUND",
+            format!("no active API key {public_id:?} of yours"),
+        ))
+    }
+}
