@@ -25,4 +25,5 @@ pub mod reports;
 pub mod runs;
 pub mod server;
 pub mod storage;
+pub mod web;
 pub mod workflows;

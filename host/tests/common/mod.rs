@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod containers;
 pub mod guest;
 pub mod pro;

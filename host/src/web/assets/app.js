@@ -1,0 +1,203 @@
+// Validibot web UI: small progressive enhancements over server-rendered pages.
+// Every action calls the REST API with the session cookie and the page's CSRF token.
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+async function api(method, url, body) {
+  const headers = { "X-CSRF-Token": csrf() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(url, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await resp.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
+  return { ok: resp.ok, status: resp.status, json };
+}
+
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// --- upload with progress ------------------------------------------------
+function initUpload() {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("upload-file").files[0];
+    if (!file) return;
+    const progress = document.getElementById("upload-progress");
+    const status = document.getElementById("upload-status");
+    const data = new FormData();
+    data.append("file", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.dataset.launchUrl + "?wait=2");
+    xhr.setRequestHeader("X-CSRF-Token", csrf());
+    progress.hidden = false;
+    status.textContent = "Uploading " + file.name + "…";
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
+    };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if ((xhr.status === 201 || xhr.status === 202) && body && body.id) {
+        status.textContent = "Uploaded; opening the run…";
+        window.location.href = form.dataset.runsUrl + body.id;
+      } else {
+        progress.hidden = true;
+        status.textContent = "Refused: " + (body ? body.detail + " (" + body.code + ")" : "HTTP " + xhr.status);
+        status.className = "error";
+      }
+    };
+    xhr.onerror = () => { status.textContent = "The upload failed: network error."; status.className = "error"; };
+    xhr.send(data);
+  });
+}
+
+// --- live run ------------------------------------------------------------
+function initLiveRun() {
+  const body = document.getElementById("run-body");
+  if (!body || body.dataset.state === "COMPLETED") return;
+  const poll = async () => {
+    const r = await api("GET", body.dataset.runUrl);
+    if (r.ok && r.json) {
+      const badge = document.querySelector("#run-result .badge");
+      if (badge) badge.textContent = r.json.state === "COMPLETED" ? r.json.result : r.json.status;
+      if (r.json.state === "COMPLETED") {
+        const page = await fetch(window.location.pathname + "?fragment=1", { credentials: "same-origin" });
+        if (page.ok) {
+          const current = document.getElementById("run-body");
+          current.outerHTML = await page.text();
+          return;
+        }
+      }
+    }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 700);
+}
+
+// --- workflow editor -----------------------------------------------------
+function initEditor() {
+  const form = document.getElementById("workflow-form");
+  if (!form) return;
+  const steps = document.getElementById("steps");
+  const template = document.getElementById("step-template");
+  const addStep = (s) => {
+    const node = template.content.firstElementChild.cloneNode(true);
+    node.querySelector(".step-key").value = s.key || "";
+    node.querySelector(".step-name").value = s.name || "";
+    node.querySelector(".step-validator").value = s.validator || "";
+    node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
+    node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
+    node.querySelector(".remove-step").addEventListener("click", () => node.remove());
+    steps.appendChild(node);
+    renumber();
+  };
+  const renumber = () => steps.querySelectorAll("legend").forEach((l, i) => { l.textContent = "Step " + (i + 1); });
+  JSON.parse(steps.dataset.initial || "[]").forEach(addStep);
+  document.getElementById("add-step").addEventListener("click", () => addStep({}));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const errors = document.getElementById("form-errors");
+    errors.textContent = "";
+    form.querySelectorAll(".step-errors").forEach((e) => { e.textContent = ""; });
+    const stepNodes = [...steps.querySelectorAll(".step-editor")];
+    const parsed = [];
+    let bad = false;
+    stepNodes.forEach((node) => {
+      const step = {
+        key: node.querySelector(".step-key").value.trim(),
+        validator: node.querySelector(".step-validator").value.trim(),
+      };
+      const name = node.querySelector(".step-name").value.trim();
+      if (name) step.name = name;
+      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"]]) {
+        const text = node.querySelector(cls).value.trim();
+        if (!text) continue;
+        try { step[field] = JSON.parse(text); } catch (e) {
+          node.querySelector(".step-errors").textContent = field + " is not valid JSON: " + e.message;
+          bad = true;
+        }
+      }
+      parsed.push(step);
+    });
+    if (bad) return;
+    const types = form.content_types.value.split(",").map((t) => t.trim()).filter(Boolean);
+    const def = {
+      slug: form.slug.value.trim(), name: form.name.value.trim(),
+      description: form.description.value, steps: parsed,
+      timeout_seconds: Number(form.timeout_seconds.value) || 300,
+    };
+    if (types.length) def.content_types = types;
+    const r = await api(form.dataset.method, form.dataset.url, def);
+    if (r.ok) {
+      window.location.href = "/ui/w/" + form.dataset.ws + "/workflows/" + r.json.slug;
+      return;
+    }
+    errors.textContent = r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status;
+    (r.json?.errors || []).forEach((e) => {
+      const node = stepNodes[e.step];
+      if (!node) return;
+      const lines = [e.detail].concat((e.findings || []).map((f) => f.code + (f.path ? " at " + f.path : "") + ": " + f.message));
+      node.querySelector(".step-errors").textContent = lines.join(" — ");
+    });
+  });
+}
+
+// --- settings: API keys and members ---------------------------------------
+function initSettings() {
+  const keyForm = document.getElementById("key-form");
+  if (keyForm) {
+    keyForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { name: keyForm.name.value };
+      if (keyForm.expires_in_days.value) body.expires_in_days = Number(keyForm.expires_in_days.value);
+      const r = await api("POST", "/api/v1/api-keys", body);
+      const out = document.getElementById("new-key");
+      out.textContent = "";
+      if (!r.ok) { out.textContent = r.json ? r.json.detail : "HTTP " + r.status; out.className = "error"; return; }
+      out.className = "card notice";
+      out.append(el("p", {}, "New key “" + r.json.name + "” — copy it now, it is not shown again:"));
+      out.append(el("code", { id: "new-key-token" }, r.json.token));
+      keyForm.reset();
+    });
+  }
+  document.querySelectorAll(".revoke-key").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Revoke this key? Programs using it stop working.")) return;
+    const r = await api("DELETE", "/api/v1/api-keys/" + b.dataset.id);
+    if (r.ok) { b.closest("tr").children[4].textContent = "revoked"; b.remove(); }
+  }));
+  const status = document.getElementById("member-status");
+  const setRole = async (url, role) => {
+    const r = await api("PUT", url, { role });
+    status.textContent = r.ok ? "Saved." : (r.json ? r.json.detail : "HTTP " + r.status);
+    status.className = r.ok ? "" : "error";
+    return r.ok;
+  };
+  document.querySelectorAll(".member-role").forEach((s) => s.addEventListener("change", () => setRole(s.dataset.url, s.value)));
+  const memberForm = document.getElementById("member-form");
+  if (memberForm) {
+    memberForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const name = document.getElementById("member-name").value.trim();
+      if (await setRole(memberForm.dataset.url + encodeURIComponent(name), document.getElementById("member-role").value)) {
+        window.location.reload();
+      }
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  initUpload();
+  initLiveRun();
+  initEditor();
+  initSettings();
+});

@@ -1,0 +1,174 @@
+//! The web UI in a real browser (headless Chromium through chromedriver): sign in,
+//! create a workflow (a bad step config is refused before saving), upload an invalid
+//! document and see its findings appear live, fix it, upload a valid one and see PASS;
+//! downloads, the dashboard, API keys and CSRF protection. Screenshots of the main pages
+//! land in `docs/screenshots/`.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::browser::Browser;
+use common::{examples_dir, invoice_workflow, Backend, Instance};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn set_password(inst: &Instance, user: &str) {
+    let mut child = inst
+        .command(&["admin", "set-password", "--username", user])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn main_flows(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("ann", "owner");
+    set_password(&inst, "ann");
+    let server = inst.serve(&[]);
+    let b = Browser::start();
+
+    // Signing in: a wrong password is refused, the right one lands on the dashboard.
+    b.goto(&server.url("/ui/w/default/workflows"));
+    b.find("#username");
+    assert!(
+        b.url().contains("/ui/login?next=/ui/w/default/workflows"),
+        "{}",
+        b.url()
+    );
+    b.screenshot("login");
+    b.type_into("#username", "ann");
+    b.type_into("#password", "wrong password!");
+    b.click("button[type=submit]");
+    b.wait_text("#login-error", |t| t.contains("Wrong username or password"));
+    b.type_into("#password", PASSWORD);
+    b.click("button[type=submit]");
+    b.wait_text("h1", |t| t == "Workflows");
+
+    // A new workflow; the validator refuses a bad config before anything is saved.
+    b.click("a.button.primary");
+    b.find("#workflow-form");
+    b.type_into("#wf-name", "Invoices");
+    b.type_into("#wf-slug", "invoice");
+    b.type_into(".step-key", "schema");
+    b.type_into(".step-name", "Invoice schema");
+    b.type_into(".step-validator", "json-schema");
+    b.script(
+        "document.querySelector('.step-config').value = arguments[0];",
+        json!([r#"{"schema": {"type": 12}}"#]),
+    );
+    b.click("#workflow-form button[type=submit]");
+    let refused = b.wait_text(".step-errors", |t| t.contains("invalid step config"));
+    assert!(refused.contains("type"), "{refused}");
+    b.screenshot("workflow-editor");
+    let (status, _) =
+        common::json_of(server.get(&key, "/api/v1/workspaces/default/workflows/invoice"));
+    assert_eq!(status, 404, "nothing was saved");
+    let config = invoice_workflow()["steps"][0]["config"].to_string();
+    b.script(
+        "document.querySelector('.step-config').value = arguments[0];",
+        json!([config]),
+    );
+    b.click("#workflow-form button[type=submit]");
+    b.wait_text("h1", |t| t == "Invoices");
+    assert!(
+        b.url().ends_with("/ui/w/default/workflows/invoice"),
+        "{}",
+        b.url()
+    );
+
+    // Upload an invalid document: the run page shows FAIL and the findings by step.
+    let upload = |file: &str| {
+        let path = examples_dir().join(file).display().to_string();
+        b.choose_file("#upload-file", &path);
+        b.click("#upload-form button[type=submit]");
+    };
+    upload("invoice-invalid.json");
+    b.wait_text("#run-result", |t| t == "FAIL");
+    let body = b.text("#run-body");
+    assert!(body.contains("json.schema.pattern"), "{body}");
+    assert!(body.contains("/customer/email"), "{body}");
+    b.screenshot("run-fail");
+
+    // Downloads work with the session.
+    let run_url = b.url();
+    let cookie = format!("validibot_session={}", b.cookie("validibot_session"));
+    let sarif_href = b.script("return document.querySelector('.downloads a[href$=\"format=sarif\"]').getAttribute('href');", json!([]));
+    let resp = server
+        .client
+        .get(server.url(sarif_href.as_str().unwrap()))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sarif: Value = resp.json().unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    // Cookie-authenticated writes need the CSRF token.
+    let resp = server
+        .client
+        .post(server.url("/api/v1/api-keys"))
+        .header("cookie", &cookie)
+        .json(&json!({"name": "forged"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.json::<Value>().unwrap()["code"], "CSRF_FAILED");
+
+    // Fix: the valid document passes.
+    b.goto(&server.url("/ui/w/default/workflows/invoice"));
+    upload("invoice-valid.json");
+    b.wait_text("#run-result", |t| t == "PASS");
+    assert_ne!(b.url(), run_url);
+    b.screenshot("run-pass");
+
+    // The dashboard counts both.
+    b.goto(&server.url("/ui/w/default"));
+    assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "1");
+    assert_eq!(b.text("#count-fail"), "1");
+    b.screenshot("dashboard");
+
+    // An API key made in the UI works against the API; Community shows Pro features off.
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.type_into("#key-name", "ci");
+    b.click("#key-form button[type=submit]");
+    let token = b.wait_text("#new-key-token", |t| t.starts_with("vbk_"));
+    let (status, _) = common::json_of(server.get(&token, "/api/v1/workspaces"));
+    assert_eq!(status, 200);
+    let license = b.text("#license");
+    assert!(
+        license.contains("Teams — off: needs Validibot Pro"),
+        "{license}"
+    );
+    b.screenshot("settings");
+
+    // A sign-in form posted from another site is refused (login CSRF).
+    let resp = server
+        .client
+        .post(server.url("/ui/login"))
+        .header("origin", "http://evil.example")
+        .form(&[("username", "ann"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // Signing out ends the session.
+    b.click("form.logout button");
+    b.find("#username");
+    let resp = server
+        .client
+        .get(server.url("/api/v1/workspaces"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[test]
+fn main_flows_in_a_browser() {
+    main_flows(Backend::Sqlite)
+}
