@@ -5,7 +5,7 @@ use anyhow::Result;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::store::{membership_of, Authenticated, User};
+use super::store::{asked_membership, Authenticated, User};
 use crate::clock::now_us;
 use crate::db::Db;
 use crate::ids::random_token;
@@ -73,12 +73,7 @@ pub async fn authenticate(
     .fetch_optional(&db.read)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let membership = workspace_slug.map(|slug| {
-        let found = r
-            .get::<Option<String>, _>(0)
-            .and_then(|_| membership_of(&r));
-        (slug.to_owned(), found)
-    });
+    let membership = asked_membership(&r, workspace_slug);
     Ok(Some((
         Authenticated {
             user: User {

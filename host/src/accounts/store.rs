@@ -246,7 +246,19 @@ pub(super) fn workspace_of(r: &AnyRow) -> Workspace {
     }
 }
 
-pub(super) fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
+/// `(slug asked for, membership)` from an authentication row whose first five columns are
+/// the workspace and role (NULL when not a member); `None` when no workspace was asked for.
+pub(super) fn asked_membership(
+    r: &AnyRow,
+    workspace_slug: Option<&str>,
+) -> Option<(String, Option<(Workspace, Role)>)> {
+    workspace_slug.map(|slug| {
+        let found = r.get::<Option<String>, _>(0).and_then(|_| membership_of(r));
+        (slug.to_owned(), found)
+    })
+}
+
+fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
     Some((workspace_of(r), Role::parse(&r.get::<String, _>(4))?))
 }
 
@@ -334,12 +346,7 @@ pub async fn authenticate(
             .execute(&db.write)
             .await?;
     }
-    let membership = workspace_slug.map(|slug| {
-        let found = r
-            .get::<Option<String>, _>(0)
-            .and_then(|_| membership_of(&r));
-        (slug.to_owned(), found)
-    });
+    let membership = asked_membership(&r, workspace_slug);
     Ok(Some(Authenticated {
         user: User {
             id: r.get(9),

@@ -256,9 +256,7 @@ pub async fn get(
     let run = view::load(&state.db, &workspace.id, &id)
         .await?
         .ok_or_else(|| run_not_found(&id))?;
-    if !role.allows(Permission::ResultsViewAll)
-        && run.created_by_id.as_deref() != Some(&caller.0.id)
-    {
+    if !run.visible_to(role, &caller.0.id) {
         return Err(run_not_found(&id));
     }
     Ok(Json(run))

@@ -13,7 +13,7 @@ use super::exit;
 use super::output::{self, ReportArgs};
 use super::workflow_file;
 use crate::clock::{now_us, rfc3339};
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Output, Severity};
 use crate::plugins::{CallError, CallInput, Limits, PluginRegistry, Runtime};
 use crate::workflows::definition::{Definition, DefinitionInput};
 
@@ -148,10 +148,7 @@ async fn execute(
                     s,
                     ms,
                     outcome.findings,
-                    serde_json::to_value(outcome.outputs)?
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default(),
+                    outcome.outputs,
                     None,
                 ));
             }
@@ -199,7 +196,7 @@ fn step_json(
     status: &str,
     duration_ms: Option<f64>,
     findings: Vec<Finding>,
-    outputs: Vec<Value>,
+    outputs: Vec<Output>,
     error: Option<String>,
 ) -> Value {
     json!({

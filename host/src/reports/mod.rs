@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::findings::{Finding, Output, Severity};
 
 /// The output formats of `--format` and `GET …/runs/{id}/report?format=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
@@ -23,14 +22,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// `text`, `json`, `sarif` or `junit` (the `--format` names).
     pub fn parse(s: &str) -> Option<Format> {
-        Some(match s {
-            "text" => Format::Text,
-            "json" => Format::Json,
-            "sarif" => Format::Sarif,
-            "junit" => Format::Junit,
-            _ => return None,
-        })
+        <Format as clap::ValueEnum>::from_str(s, false).ok()
     }
 
     pub fn content_type(self) -> &'static str {

@@ -86,6 +86,13 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// Whether a member with `role` sees this run: everyone with `results.view_all`,
+    /// else only the user who launched it.
+    pub fn visible_to(&self, role: crate::accounts::Role, user_id: &str) -> bool {
+        role.allows(crate::accounts::Permission::ResultsViewAll)
+            || self.created_by_id.as_deref() == Some(user_id)
+    }
+
     pub fn is_terminal(&self) -> bool {
         RunStatus::parse(self.status).is_some_and(RunStatus::is_terminal)
     }

@@ -185,10 +185,7 @@ pub async fn show(
     let run = view::load(&state.db, &workspace.id, &id)
         .await
         .map_err(|e| error_page(&user, e.into()))?
-        .filter(|r| {
-            role.allows(Permission::ResultsViewAll)
-                || r.created_by_id.as_deref() == Some(&user.user.id)
-        })
+        .filter(|r| r.visible_to(role, &user.user.id))
         .ok_or_else(|| error_page(&user, not_found()))?;
     if q.fragment == Some(1) {
         return Ok(Html(run_body(&ws, &run).into_string()).into_response());
