@@ -132,6 +132,45 @@ fn community_without_extension(backend: Backend) {
         json!({"username": "bob", "role": "author"}),
         "{members}"
     );
+    // Removing members: never above your own role, never the last owner.
+    let carol = inst.user("carol", "admin");
+    let remove = |key: &str, user: &str| {
+        json_of(
+            server
+                .client
+                .delete(server.url(&format!("/api/v1/workspaces/default/members/{user}")))
+                .bearer_auth(key)
+                .send()
+                .unwrap(),
+        )
+    };
+    let (status, body) = remove(&carol, "admin");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("PERMISSION_DENIED")),
+        "{body}"
+    );
+    let (status, body) = remove(&admin, "admin");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("LAST_OWNER")),
+        "{body}"
+    );
+    let (status, body) = remove(&admin, "nobody");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("MEMBER_NOT_FOUND")),
+        "{body}"
+    );
+    let resp = server
+        .client
+        .delete(server.url("/api/v1/workspaces/default/members/bob"))
+        .bearer_auth(&carol)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (_, members) = json_of(server.get(&admin, "/api/v1/workspaces/default/members"));
+    assert!(!members.to_string().contains("bob"), "{members}");
 
     // Community features work.
     server.create_workflow(&admin, &invoice_workflow());

@@ -29,6 +29,14 @@ fn set_password(inst: &Instance, user: &str) {
 fn main_flows(backend: Backend) {
     let inst = Instance::new(backend);
     let key = inst.user("ann", "owner");
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "bob",
+        "--role",
+        "executor",
+    ]);
     set_password(&inst, "ann");
     let server = inst.serve(&[]);
     let b = Browser::start();
@@ -145,6 +153,28 @@ fn main_flows(backend: Backend) {
         "{license}"
     );
     b.screenshot("settings");
+
+    // Members: change bob's role, then remove him (the confirm dialog is accepted).
+    let members = || {
+        server
+            .get(&key, "/api/v1/workspaces/default/members")
+            .json::<Value>()
+            .unwrap()
+    };
+    b.script(
+        "const s = document.querySelector('select.member-role[data-url$=\"/bob\"]'); s.value = 'author'; s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    b.wait_text("#member-status", |t| t == "Saved.");
+    assert!(members()["results"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"username": "bob", "role": "author"})));
+    b.script("window.confirm = () => true;", json!([]));
+    b.click(".remove-member[data-url$='/bob']");
+    b.wait_text("#member-status", |t| t == "Removed.");
+    let left = members();
+    assert!(!left.to_string().contains("bob"), "{left}");
 
     // A sign-in form posted from another site is refused (login CSRF).
     let resp = server

@@ -207,6 +207,32 @@ pub async fn set_membership(db: &Db, user_id: &str, workspace_id: &str, role: Ro
     Ok(())
 }
 
+/// A user's direct role in a workspace, if any.
+pub async fn direct_role(db: &Db, user_id: &str, workspace_id: &str) -> Result<Option<Role>> {
+    let row = sqlx::query("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
+        .bind(user_id)
+        .bind(workspace_id)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
+}
+
+/// Removes a direct membership, unless it is the workspace's last owner (one
+/// statement, so two concurrent removals cannot both pass the check). Returns
+/// whether a row was removed.
+pub async fn remove_membership(db: &Db, user_id: &str, workspace_id: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM memberships WHERE user_id = $1 AND workspace_id = $2
+           AND (role <> 'owner'
+                OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $2 AND role = 'owner') > 1)",
+    )
+    .bind(user_id)
+    .bind(workspace_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The caller's workspace and role, or `None` when the workspace does not exist
 /// or the user is not a member (the API answers 404 for both, to not leak names).
 pub async fn membership(

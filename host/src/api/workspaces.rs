@@ -134,6 +134,39 @@ pub async fn set_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /workspaces/{ws}/members/{username}`: by the workspace's admins, for
+/// members at or below their own role; the last owner stays.
+pub async fn remove_member(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, username)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let not_member =
+        || ApiError::not_found("MEMBER_NOT_FOUND", format!("{username:?} is not a member"));
+    let user = accounts::find_user(&state.db, &username)
+        .await?
+        .ok_or_else(not_member)?;
+    let role = accounts::direct_role(&state.db, &user.id, &workspace.id)
+        .await?
+        .ok_or_else(not_member)?;
+    if role > my_role {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("{username:?} is {}, above your own role", role.as_str()),
+        ));
+    }
+    if !accounts::remove_membership(&state.db, &user.id, &workspace.id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "LAST_OWNER",
+            format!("{username:?} is the workspace's last owner; make someone else owner first"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /workspaces/{ws}/members`: direct members and team grants.
 pub async fn members(
     State(state): State<Arc<AppState>>,

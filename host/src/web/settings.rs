@@ -70,7 +70,7 @@ pub async fn page(
         section.card id="members" {
             h2 { "Members of " (workspace.name) }
             table {
-                thead { tr { th { "User" } th { "Role" } } }
+                thead { tr { th { "User" } th { "Role" } @if manage { th { span.visually-hidden { "Actions" } } } } }
                 tbody {
                     @for (name, r) in &members {
                         tr {
@@ -83,6 +83,13 @@ pub async fn page(
                                         }
                                     }
                                 } @else { (r.as_str()) }
+                            }
+                            @if manage {
+                                td {
+                                    @if name != &user.user.username {
+                                        button.remove-member type="button" data-url={(members_url) (name)} aria-label={"Remove " (name)} { "Remove" }
+                                    }
+                                }
                             }
                         }
                     }

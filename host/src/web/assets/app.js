@@ -183,6 +183,13 @@ function initSettings() {
     return r.ok;
   };
   document.querySelectorAll(".member-role").forEach((s) => s.addEventListener("change", () => setRole(s.dataset.url, s.value)));
+  document.querySelectorAll(".remove-member").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Remove this member from the workspace?")) return;
+    const r = await api("DELETE", b.dataset.url);
+    status.textContent = r.ok ? "Removed." : (r.json ? r.json.detail : "HTTP " + r.status);
+    status.className = r.ok ? "" : "error";
+    if (r.ok) b.closest("tr").remove();
+  }));
   const memberForm = document.getElementById("member-form");
   if (memberForm) {
     memberForm.addEventListener("submit", async (ev) => {
