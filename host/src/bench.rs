@@ -73,6 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
             max_attempts: 3,
             validator_timeout_ms: 5000,
             validator_memory_mib: 256,
+            metrics_bind: None,
         },
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -206,6 +206,10 @@ pub struct WorkerArgs {
     /// Memory cap for WASM validators, in MiB.
     #[arg(long, env = "VALIDIBOT_VALIDATOR_MEMORY_MIB", default_value_t = 256)]
     pub validator_memory_mib: usize,
+    /// `worker` only: serve /healthz, /readyz and /metrics on this address
+    /// (`serve` has them on its own address).
+    #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
 }
 
 impl WorkerArgs {

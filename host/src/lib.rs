@@ -18,6 +18,7 @@ pub mod findings;
 pub mod ids;
 pub mod licensing;
 pub mod media_types;
+pub mod observability;
 pub mod plugin_tools;
 pub mod plugins;
 pub mod queue;

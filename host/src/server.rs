@@ -170,6 +170,22 @@ pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
         worker_config(args),
         stop_rx,
     );
+    if let Some(bind) = &args.metrics_bind {
+        let deps = crate::observability::health::Dependencies {
+            db: core.db.clone(),
+            blobs: core.blobs.clone(),
+            containers: core.containers.clone(),
+        };
+        let router = crate::observability::health::probe_router(deps, core.licensing.clone());
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        println!(
+            "validibot worker probes on http://{}",
+            listener.local_addr()?
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
     println!(
         "validibot worker running (concurrency {})",
         args.concurrency()

@@ -30,6 +30,18 @@ impl BlobStore {
         })
     }
 
+    /// Creates and removes a file in the store, for the readiness probe.
+    pub async fn probe_writable(&self) -> Result<()> {
+        let path = self
+            .tmp_dir()
+            .join(format!("probe-{}", uuid::Uuid::now_v7().simple()));
+        tokio::fs::write(&path, b"ok")
+            .await
+            .with_context(|| format!("writing {}", path.display()))?;
+        tokio::fs::remove_file(&path).await?;
+        Ok(())
+    }
+
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }

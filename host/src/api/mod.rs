@@ -55,6 +55,17 @@ pub struct AppState {
     pub evidence_key: Arc<crate::evidence::InstanceKey>,
 }
 
+impl AppState {
+    /// What `/readyz` checks.
+    pub fn dependencies(&self) -> crate::observability::health::Dependencies {
+        crate::observability::health::Dependencies {
+            db: self.db.clone(),
+            blobs: self.blobs.clone(),
+            containers: self.containers.clone(),
+        }
+    }
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     for (op, handler) in openapi::routes() {
@@ -64,6 +75,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     router
         .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
+        .layer(axum::middleware::from_fn(
+            crate::observability::metrics::track_http,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

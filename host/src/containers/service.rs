@@ -34,6 +34,17 @@ impl ContainerService {
             .await
     }
 
+    /// Whether an engine was named explicitly (then readiness depends on it).
+    pub fn configured(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    /// Asks the engine whether it is up.
+    pub async fn ping(&self) -> Result<()> {
+        self.runner().await?.docker().ping().await?;
+        Ok(())
+    }
+
     /// A fresh directory name for one attempt of one step (created by the runner).
     pub fn work_dir(&self, run_id: &str, position: i64, attempt: i64) -> PathBuf {
         self.work_root.join(format!(

@@ -87,6 +87,13 @@ pub(super) async fn run(
         _ => None,
     };
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
+    let m = crate::observability::metrics::metrics();
+    m.container_outcome(&validator.slug, report.outcome.name());
+    m.validator_call(
+        &validator.slug,
+        "container",
+        report.elapsed.as_micros() as u64,
+    );
     tracing::info!(
         run_id = at.run_id,
         validator = validator.slug,

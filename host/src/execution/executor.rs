@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sqlx::Row;
+use tracing::Instrument;
 
 use super::{container_step, ExecContext};
 use crate::args;
@@ -52,7 +53,9 @@ pub struct Prefetched {
 pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>) {
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
-    let outcome = run_steps(ctx, &lease, &lost, known).await;
+    // Every log line of the run (JSON logs list spans) carries its id and attempt.
+    let span = tracing::info_span!("run", run_id = %lease.run_id, attempt = lease.attempts);
+    let outcome = run_steps(ctx, &lease, &lost, known).instrument(span).await;
     heartbeat.abort();
     if let Err(e) = outcome {
         tracing::warn!(run_id = %lease.run_id, attempt = lease.attempts, "system error: {e:#}");
@@ -145,6 +148,7 @@ async fn run_steps(
             )
             .await;
         }
+        let span = tracing::info_span!("step", key = %step.key, validator = %step.validator);
         let (result, failure) = run_step(
             ctx,
             step,
@@ -157,6 +161,7 @@ async fn run_steps(
             &content_type,
             Duration::from_micros(remaining_us as u64),
         )
+        .instrument(span)
         .await?;
         let last = i + 1 == steps.len();
         if let Some(fin) = failure {
@@ -271,6 +276,11 @@ async fn run_step(
     .await
     .context("validator call panicked")?;
     let finished_at = now_us();
+    crate::observability::metrics::metrics().validator_call(
+        &step.validator,
+        "wasm",
+        (finished_at - started_at).max(0) as u64,
+    );
     Ok(match call {
         Ok(outcome) => {
             let failed_step = outcome
@@ -373,7 +383,10 @@ async fn finish(
         args![fin.status.as_str(), fin.category.map(ErrorCategory::as_str), fin.detail, now_us(), &lease.run_id],
     ));
     // Deleting the job is the fence: if our lease is gone, nothing is written.
-    if !ctx.db.write_tx(Some(queue::complete(lease)), stmts).await? {
+    if ctx.db.write_tx(Some(queue::complete(lease)), stmts).await? {
+        crate::observability::metrics::metrics().run_finished(fin.status);
+        tracing::debug!(status = fin.status.as_str(), "run finished");
+    } else {
         tracing::warn!(run_id = %lease.run_id, "lease lost before the result was recorded; another worker owns the run");
     }
     Ok(())

@@ -21,6 +21,15 @@ pub enum ErrorCategory {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Pending,
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Canceled,
+        RunStatus::TimedOut,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Pending => "PENDING",

@@ -101,13 +101,18 @@ impl Instance {
     }
 
     pub fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        self.serve_to(extra, env, Stdio::inherit())
+    }
+
+    /// Starts `serve` with its log (stderr) going to `stderr`.
+    pub fn serve_to(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut command = self.command(&args);
         command.envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Json;
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::super::{api_keys, license, runs, teams, validators, workflows, workspaces, AppState};
 use super::{Body, Op};
+use crate::observability::health;
 
 type Handler = MethodRouter<Arc<AppState>>;
 
@@ -27,8 +28,11 @@ fn op(
     other: &'static [u16],
     handler: Handler,
 ) -> (Op, Handler) {
-    let auth =
-        !path.starts_with("/.well-known") && !matches!(path, "/healthz" | "/api/v1/openapi.json");
+    let auth = !path.starts_with("/.well-known")
+        && !matches!(
+            path,
+            "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json"
+        );
     (
         Op {
             method,
@@ -81,13 +85,16 @@ fn openapi_json() -> Json<Value> {
 pub fn routes() -> Vec<(Op, Handler)> {
     use Method as M;
     vec![
-        op(M::GET, "/healthz", "health", "operations", "Liveness: the process answers.", (200, JSON, "Health"), &[], get(|| async { Json(serde_json::json!({"status": "ok"})) })),
+        op(M::GET, "/healthz", "health", "operations", "Liveness: the process answers.", (200, JSON, "Health"), &[], get(health::healthz)),
+        op(M::GET, "/readyz", "ready", "operations", "Readiness: the database answers, storage takes a write, the Docker engine answers (when configured). 503 lists what failed.", (200, JSON, "Readiness"), &[503], get(|State(s): State<Arc<AppState>>| async move { health::readyz(&s.dependencies()).await })),
+        op(M::GET, "/metrics", "metrics", "operations", "Prometheus metrics (text exposition format 0.0.4).", (200, "text/plain", ""), &[503], get(|State(s): State<Arc<AppState>>| async move { health::metrics(&s.db, &s.licensing).await })),
         op(M::GET, "/api/v1/openapi.json", "openapi", "meta", "This document (OpenAPI 3.1).", (200, JSON, ""), &[], get(|| async { openapi_json() })),
         op(M::GET, "/.well-known/validibot-keys.json", "publishedKeys", "evidence", "The instance's evidence-signing public keys.", (200, JSON, "PublishedKeys"), &[], get(runs::published_keys)),
         op(M::GET, "/api/v1/workspaces", "listWorkspaces", "workspaces", "Workspaces the caller belongs to, with their role.", (200, JSON, "WorkspaceList"), &[], get(workspaces::list)),
         with_body(op(M::POST, "/api/v1/workspaces", "createWorkspace", "workspaces", "Create a workspace (more than one needs Pro).", (201, JSON, "Workspace"), &[400, 402, 409], post(workspaces::create)), &[(JSON, "NewWorkspace")]),
         op(M::GET, "/api/v1/workspaces/{ws}/members", "listMembers", "workspaces", "Direct members and their roles.", (200, JSON, "MemberList"), &[404], get(workspaces::members)),
         with_body(op(M::PUT, "/api/v1/workspaces/{ws}/members/{username}", "setMember", "workspaces", "Add a member or change their role (admins).", (204, "", ""), &[400, 403, 404], put(workspaces::set_member)), &[(JSON, "RoleBody")]),
+        op(M::DELETE, "/api/v1/workspaces/{ws}/members/{username}", "removeMember", "workspaces", "Remove a member (admins; not above their own role, never the last owner).", (204, "", ""), &[403, 404, 409], delete(workspaces::remove_member)),
         op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
         with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
         op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),

@@ -41,7 +41,15 @@ pub fn all() -> Value {
             "public_id": string, "name": string, "token": {"type": "string", "description": "Shown once."},
             "expires_at": nullable_time,
         })),
-        "Health": obj(&["status"], json!({"status": {"const": "ok"}})),
+        "Health": obj(&["status"], json!({"status": {"const": "ok"}, "version": {"type": "string"}})),
+        "Readiness": obj(&["status", "checks"], json!({
+            "status": {"enum": ["ready", "unavailable"]},
+            "checks": {"type": "object", "additionalProperties": obj(&["status"], json!({
+                "status": {"enum": ["ok", "failed"]},
+                "latency_us": {"type": "integer"},
+                "error": {"type": "string"},
+            }))},
+        })),
         "PublishedKeys": obj(&["keys"], json!({"keys": {"type": "array", "items": obj(&["kid", "alg", "public_key"], json!({"kid": string, "alg": string, "public_key": string}))}})),
         "Workspace": obj(&["slug", "name"], json!({"slug": string, "name": string, "is_default": {"type": "boolean"}, "role": role})),
         "WorkspaceList": list_of("Workspace"),
