@@ -74,6 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
             validator_timeout_ms: 5000,
             validator_memory_mib: 256,
             metrics_bind: None,
+            retention: Default::default(),
         },
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod clock;
@@ -23,6 +24,7 @@ pub mod plugin_tools;
 pub mod plugins;
 pub mod queue;
 pub mod reports;
+pub mod retention;
 pub mod runs;
 pub mod server;
 pub mod storage;

@@ -3,8 +3,20 @@ use clap::Parser;
 use validibot::config::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
     validibot::observability::logging::init();
+    if validibot::config::check::requested(&args) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let code = runtime.block_on(validibot::config::check::run(&args))?;
+        std::process::exit(code);
+    }
+    if let Err(e) = validibot::config::file::apply(&args) {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -35,6 +47,24 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
+            Command::Purge { retention, dry_run } => {
+                let core = validibot::server::open_storage(&cli.global).await?;
+                let report =
+                    validibot::retention::purge(&core.0, &core.1, retention, *dry_run).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                Ok(())
+            }
+            Command::Backup { output } => validibot::backup::create(&cli.global, output).await,
+            Command::Restore { input, force } => {
+                validibot::backup::restore(&cli.global, input, *force).await
+            }
+            Command::Config(validibot::config::ConfigCommand::Reference) => {
+                print!("{}", validibot::config::reference::markdown());
+                Ok(())
+            }
+            Command::Config(validibot::config::ConfigCommand::Check) => {
+                unreachable!("handled before parsing")
+            }
             Command::Verify { file, keys } => validibot::evidence::cli::run(file, keys),
             Command::Containers(cmd) => validibot::containers::cli::run(&cli.global, cmd).await,
             Command::License(cmd) => validibot::licensing::cli::run(&cli.global, cmd).await,

@@ -60,6 +60,17 @@ impl Core {
         })
     }
 
+    /// The periodic retention purge, when a policy is set.
+    fn spawn_purge(&self, worker: &WorkerArgs) {
+        if worker.retention.enabled() {
+            crate::retention::spawn(
+                self.db.clone(),
+                self.blobs.clone(),
+                worker.retention.clone(),
+            );
+        }
+    }
+
     fn exec_context(&self, worker: &WorkerArgs, waiters: Arc<RunWaiters>) -> ExecContext {
         ExecContext {
             db: self.db.clone(),
@@ -80,6 +91,13 @@ pub async fn open_db(global: &GlobalArgs) -> Result<Db> {
     db.migrate().await?;
     accounts::ensure_default_workspace(&db).await?;
     Ok(db)
+}
+
+/// The migrated database and blob storage, for one-shot maintenance commands.
+pub async fn open_storage(global: &GlobalArgs) -> Result<(Db, BlobStore)> {
+    let db = open_db(global).await?;
+    let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+    Ok((db, blobs))
 }
 
 /// How often workers look for orphaned validator containers (also once at startup).
@@ -117,6 +135,7 @@ pub async fn serve(
         (None, None)
     } else {
         core.containers.spawn_sweeper(SWEEP_PERIOD);
+        core.spawn_purge(&args.worker);
         let (d, h) = worker::spawn(
             core.exec_context(&args.worker, waiters.clone()),
             worker_config(&args.worker),
@@ -165,6 +184,7 @@ pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
     let core = Core::open(global, args).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     core.containers.spawn_sweeper(SWEEP_PERIOD);
+    core.spawn_purge(args);
     let (_dispatch, handle) = worker::spawn(
         core.exec_context(args, Arc::new(RunWaiters::default())),
         worker_config(args),

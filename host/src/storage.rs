@@ -70,8 +70,12 @@ impl BlobStore {
             size: bytes.len() as i64,
         };
         let dest = self.path_of(&blob.sha256);
-        if dest.exists() {
-            return Ok(blob);
+        // Already stored: refresh its mtime, which keeps the retention sweep off it
+        // (the sweep spares anything touched within its grace period).
+        if let Ok(f) = std::fs::File::options().append(true).open(&dest) {
+            if f.set_modified(std::time::SystemTime::now()).is_ok() {
+                return Ok(blob);
+            }
         }
         let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
         tmp.write_all(bytes)?;
@@ -93,6 +97,59 @@ impl BlobStore {
             .await
             .with_context(|| format!("storing blob {sha256}"))?;
         Ok(())
+    }
+
+    /// Every stored blob's sha256 (for the retention sweep).
+    pub fn list(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let top = self.root.join("sha256");
+        if !top.exists() {
+            return Ok(out);
+        }
+        for a in std::fs::read_dir(&top)? {
+            for b in std::fs::read_dir(a?.path())? {
+                for f in std::fs::read_dir(b?.path())? {
+                    let name = f?.file_name().to_string_lossy().into_owned();
+                    if name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit()) {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the blob was last written or re-used longer than `grace` ago.
+    pub fn is_stale(&self, sha256: &str, grace: std::time::Duration) -> bool {
+        std::fs::metadata(self.path_of(sha256))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= grace))
+    }
+
+    /// Deletes an unreferenced blob unless it was written or re-used within `grace`;
+    /// returns the bytes freed. The blob is first renamed aside, then its mtime is
+    /// read: a concurrent upload of the same content either touched it before the
+    /// rename (it is put back) or finds it gone and writes it anew — never lost.
+    pub fn remove_if_stale(&self, sha256: &str, grace: std::time::Duration) -> Result<u64> {
+        let dest = self.path_of(sha256);
+        let aside = self
+            .tmp_dir()
+            .join(format!("sweep-{sha256}-{}", uuid::Uuid::now_v7().simple()));
+        if std::fs::rename(&dest, &aside).is_err() {
+            return Ok(0); // gone already
+        }
+        let meta = std::fs::metadata(&aside)?;
+        let fresh = meta.modified()?.elapsed().map_or(true, |age| age < grace);
+        if fresh {
+            if !dest.exists() {
+                std::fs::rename(&aside, &dest)?;
+            } else {
+                std::fs::remove_file(&aside)?; // rewritten meanwhile, same content
+            }
+            return Ok(0);
+        }
+        std::fs::remove_file(&aside)?;
+        Ok(meta.len())
     }
 
     pub async fn read(&self, sha256: &str) -> Result<Vec<u8>> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{json_of, Backend, Instance};
 use serde_json::Value;
 
-on_both_backends!(probes_and_metrics, json_logs_carry_run_ids);
+on_both_backends!(probes_and_metrics, json_logs_carry_run_ids, retention_purge);
 
 /// The value of the first sample whose line starts with `series` (name and labels).
 fn sample(text: &str, series: &str) -> f64 {
@@ -190,4 +190,254 @@ fn json_logs_carry_run_ids(backend: Backend) {
     assert_eq!(line["span"]["run_id"], run_id.as_str(), "{line}");
     assert_eq!(line["span"]["attempt"], 1, "{line}");
     assert!(line["timestamp"].is_string(), "{line}");
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+fn run_cli(inst: &Instance, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = inst
+        .command(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Makes every stored blob look written two hours ago (past the sweep's grace).
+fn age_blobs(inst: &Instance) {
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    let mut stack = vec![inst.data.path().join("blobs").join("sha256")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let f = std::fs::File::options().append(true).open(&p).unwrap();
+                f.set_modified(two_hours_ago).unwrap();
+            }
+        }
+    }
+}
+
+fn retention_purge(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &common::invoice_workflow());
+    let (_, a) = srv.launch_example(&key, "invoice", "invoice-valid.json");
+    let (_, b) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
+    let (a_url, b_url) = (a["url"].as_str().unwrap(), b["url"].as_str().unwrap());
+    let purge = |args: &[&str]| -> Value {
+        let mut all = vec!["purge"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run_cli(&inst, &all, &[]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+
+    // Fresh files are never swept (an upload in flight writes its file first).
+    let r = purge(&["--submission-retention-days", "0"]);
+    assert_eq!(r["blobs_deleted"], 0, "{r}");
+
+    age_blobs(&inst);
+    let dry = purge(&["--submission-retention-days", "0", "--dry-run"]);
+    assert_eq!(dry["blobs_deleted"], 2, "{dry}");
+    assert_eq!(
+        purge(&["--run-retention-days", "30"])["blobs_deleted"],
+        0,
+        "runs still need their files"
+    );
+    let r = purge(&["--submission-retention-days", "0"]);
+    assert_eq!(
+        (r["blobs_deleted"].as_u64(), r["runs_deleted"].as_u64()),
+        (Some(2), Some(0)),
+        "{r}"
+    );
+    assert!(r["bytes_freed"].as_u64().unwrap() > 100, "{r}");
+    // The runs and their findings stay; the same content can be submitted again.
+    let (code, run) = json_of(srv.get(&key, b_url));
+    assert_eq!((code, run["result"].as_str()), (200, Some("FAIL")), "{run}");
+    let (code, again) = srv.launch_example(&key, "invoice", "invoice-valid.json");
+    assert_eq!(
+        (code, again["result"].as_str()),
+        (201, Some("PASS")),
+        "{again}"
+    );
+
+    // Run retention deletes finished runs with everything they had.
+    let r = purge(&["--run-retention-days", "0"]);
+    assert_eq!(r["runs_deleted"], 3, "{r}");
+    for url in [a_url, b_url] {
+        assert_eq!(srv.get(&key, url).status(), 404);
+    }
+    let (_, list) = json_of(srv.get(&key, "/api/v1/workspaces/default/runs"));
+    assert_eq!(list["results"], serde_json::json!([]), "{list}");
+    let (code, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
+    assert_eq!((code, run["result"].as_str()), (201, Some("FAIL")), "{run}");
+}
+
+fn backup_and_restore_sqlite() {
+    let inst = Instance::new(Backend::Sqlite);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &common::invoice_workflow());
+    let (_, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
+    let url = run["url"].as_str().unwrap().to_owned();
+    let evidence: Value = srv.get(&key, &format!("{url}/evidence")).json().unwrap();
+
+    // Online: the server keeps running (and writing) while the snapshot is taken.
+    let out = inst.data.path().join("backup-1");
+    let (code, stdout, err) = run_cli(&inst, &["backup", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("backup written"), "{stdout}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["database"], "sqlite");
+    assert_eq!(manifest["blobs"], 1, "{manifest}");
+    let (_, after) = srv.launch_example(&key, "invoice", "invoice-valid.json");
+
+    // Into a fresh data dir: same runs, same keys, same evidence signature.
+    let fresh = Instance::new(Backend::Sqlite);
+    let (code, stdout, err) = run_cli(&fresh, &["restore", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("restored 1 stored files"), "{stdout}");
+    let restored = fresh.serve(&[]);
+    let (code, got) = json_of(restored.get(&key, &url));
+    assert_eq!(
+        (code, got["findings_count"].clone()),
+        (200, run["findings_count"].clone()),
+        "{got}"
+    );
+    assert_eq!(
+        restored
+            .get(&key, &format!("{url}/evidence"))
+            .json::<Value>()
+            .unwrap(),
+        evidence
+    );
+    assert_eq!(
+        restored.get(&key, after["url"].as_str().unwrap()).status(),
+        404,
+        "taken after the backup"
+    );
+    let (code, new) = restored.launch_example(&key, "invoice", "invoice-valid.json");
+    assert_eq!((code, new["result"].as_str()), (201, Some("PASS")), "{new}");
+    drop(restored);
+
+    // An existing database is not replaced without --force; a damaged backup is refused.
+    let (code, _, err) = run_cli(&fresh, &["restore", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--force"), "{err}");
+    let first = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    };
+    let blob = first(&first(&first(&out.join("blobs/sha256"))));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] ^= 1;
+    std::fs::remove_file(&blob).unwrap(); // a hard link to the live file: don't write through it
+    std::fs::write(&blob, bytes).unwrap();
+    let other = Instance::new(Backend::Sqlite);
+    let (code, _, err) = run_cli(&other, &["restore", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("corrupt"), "{err}");
+    assert!(
+        !other.data.path().join("validibot.db").exists(),
+        "nothing restored from a damaged backup"
+    );
+}
+
+#[test]
+fn backup_and_restore() {
+    backup_and_restore_sqlite()
+}
+
+#[test]
+fn config_check_reports_every_problem() {
+    let inst = Instance::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("validibot.toml");
+    std::fs::write(&file, "databse_url = \"x\"\ndb_pool = \"many\"\ndocker_socket = \"/nonexistent/docker.sock\"\nbind = \"127.0.0.1:9999\"\n").unwrap();
+    let file_arg = file.to_str().unwrap();
+    let (code, out, err) = run_cli(
+        &inst,
+        &["--config", file_arg, "config", "check"],
+        &[
+            ("VALIDIBOT_POLL_MS", "fast"),
+            ("VALIDIBOT_WORKR_CONCURRENCY", "3"),
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    for expected in [
+        "5 problem(s)",
+        "databse_url: unknown setting (did you mean \"database_url\"?)",
+        "VALIDIBOT_WORKR_CONCURRENCY: unknown variable (did you mean \"VALIDIBOT_WORKER_CONCURRENCY\"?)",
+        "VALIDIBOT_DB_POOL: invalid value 'many'",
+        "VALIDIBOT_POLL_MS: invalid value 'fast'",
+        "VALIDIBOT_DOCKER_SOCKET: the engine does not answer",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(out.contains("VALIDIBOT_BIND = 127.0.0.1:9999"), "{out}");
+    assert!(
+        !out.contains(inst.data.path().to_str().unwrap()) || out.contains("VALIDIBOT_DATA_DIR"),
+        "{out}"
+    );
+    // The database URL's credentials are never printed.
+    let (code, out, _) = run_cli(
+        &inst,
+        &["config", "check"],
+        &[(
+            "VALIDIBOT_DATABASE_URL",
+            "postgres://u:hunter2@127.0.0.1:1/db",
+        )],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        !out.contains("hunter2") && out.contains("postgres://***@127.0.0.1:1/db"),
+        "{out}"
+    );
+
+    // A good file passes, and serve takes its settings (flags and env still win).
+    std::fs::write(&file, "db_pool = 4\nlaunch_wait_ms = 100\n").unwrap();
+    let (code, out, err) = run_cli(&inst, &["--config", file_arg, "config", "check"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("VALIDIBOT_DB_POOL = 4") && out.ends_with("configuration OK\n"),
+        "{out}"
+    );
+    // A broken file stops serve before it starts, naming the problem.
+    std::fs::write(&file, "bnid = \"x\"\n").unwrap();
+    let (code, _, err) = run_cli(&inst, &["--config", file_arg, "serve"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bnid: unknown setting (did you mean \"bind\"?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_reference_is_current() {
+    let inst = Instance::new(Backend::Sqlite);
+    let (code, reference, err) = run_cli(&inst, &["config", "reference"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let doc = std::fs::read_to_string(
+        common::examples_dir()
+            .parent()
+            .unwrap()
+            .join("docs/self-hosting/configuration.md"),
+    )
+    .unwrap();
+    assert!(
+        doc.contains(&reference),
+        "docs/self-hosting/configuration.md is out of date; paste in `validibot config reference`:\n{reference}"
+    );
 }

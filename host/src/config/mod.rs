@@ -1,4 +1,9 @@
-//! Command-line and environment configuration (every flag has a `VALIDIBOT_*` env var).
+//! Command-line and environment configuration (every flag has a `VALIDIBOT_*` env var,
+//! and `validibot.toml` can set any of them; see [`file`]).
+
+pub mod check;
+pub mod file;
+pub mod reference;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +25,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
+    /// A `validibot.toml` (default: `./validibot.toml` when present); keys are the
+    /// variables' names without `VALIDIBOT_`, in lower case.
+    #[arg(long, global = true, env = "VALIDIBOT_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Directory for the SQLite database, stored submissions and the compile cache.
     #[arg(
         long,
@@ -120,6 +129,33 @@ pub enum Command {
     /// Run a workflow file locally with the embedded validators (no server); same
     /// reports and exit codes as `validate`.
     Check(crate::cli::check::CheckArgs),
+    /// Apply the retention policy once: delete expired runs and submitted files, sweep
+    /// unreferenced blobs; prints what was done as JSON.
+    Purge {
+        #[command(flatten)]
+        retention: crate::retention::RetentionArgs,
+        /// Count what would be deleted without deleting anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Copy the database (SQLite: an online, consistent snapshot), the stored files
+    /// and the instance keys into a new directory.
+    Backup {
+        /// The directory to create.
+        output: PathBuf,
+    },
+    /// Restore a backup made by `validibot backup` into the data dir (which must not
+    /// hold a database yet, unless --force), then apply newer migrations.
+    Restore {
+        /// The backup directory.
+        input: PathBuf,
+        /// Replace an existing database and files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Configuration: check every setting at once, or print the reference.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
     Verify {
         file: PathBuf,
@@ -128,6 +164,15 @@ pub enum Command {
         #[arg(long = "key")]
         keys: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem with the file, the environment and what they point at
+    /// (database, data dir, Docker engine); exit 1 if there is any.
+    Check,
+    /// Print every setting (variable, file key, default, meaning) as Markdown.
+    Reference,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +213,7 @@ pub enum LicenseCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Address the API and web UI listen on (`0.0.0.0:8080` in a container).
     #[arg(long, env = "VALIDIBOT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Don't run an embedded worker (run `validibot worker` separately).
@@ -210,6 +256,8 @@ pub struct WorkerArgs {
     /// (`serve` has them on its own address).
     #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]
     pub metrics_bind: Option<String>,
+    #[command(flatten)]
+    pub retention: crate::retention::RetentionArgs,
 }
 
 impl WorkerArgs {

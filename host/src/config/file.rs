@@ -1,0 +1,213 @@
+//! `validibot.toml`: the same settings as the `VALIDIBOT_*` environment variables,
+//! keyed by the variable's name without the prefix, in lower case
+//! (`database_url = "postgres://…"` is `VALIDIBOT_DATABASE_URL`).
+//! Precedence: command-line flag, then environment, then the file, then the default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+
+use super::Cli;
+
+pub const PREFIX: &str = "VALIDIBOT_";
+
+/// Which file to read: `--config PATH` / `VALIDIBOT_CONFIG`, else `./validibot.toml` if present.
+pub fn locate(args: &[String]) -> Option<PathBuf> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(p) = a.strip_prefix("--config=") {
+            return Some(p.into());
+        }
+        if a == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+    }
+    if let Some(p) = std::env::var_os("VALIDIBOT_CONFIG") {
+        return Some(p.into());
+    }
+    let local = Path::new("validibot.toml");
+    local.exists().then(|| local.to_path_buf())
+}
+
+/// Every setting: env var name → (help, default), from the command definitions.
+pub fn known_settings() -> BTreeMap<String, (String, Option<String>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![Cli::command()];
+    while let Some(cmd) = stack.pop() {
+        for arg in cmd.get_arguments() {
+            let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let default = arg
+                .get_default_values()
+                .first()
+                .map(|v| v.to_string_lossy().into_owned());
+            // The same variable on several commands: keep the documented one.
+            let entry = out.entry(env.to_owned()).or_insert((String::new(), None));
+            if entry.0.is_empty() {
+                *entry = (help, default);
+            }
+        }
+        stack.extend(cmd.get_subcommands().cloned());
+    }
+    out
+}
+
+/// A problem with a setting, named by its key (file) or variable (environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub setting: String,
+    pub detail: String,
+}
+
+/// The file's settings as `VALIDIBOT_*` variables, and what was wrong with it.
+pub fn read(path: &Path) -> (Vec<(String, String)>, Vec<Problem>) {
+    let problem = |setting: &str, detail: String| Problem {
+        setting: setting.to_owned(),
+        detail,
+    };
+    let whole = |detail: String| (vec![], vec![problem(&path.display().to_string(), detail)]);
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return whole(format!("cannot read: {e}")),
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => return whole(format!("not valid TOML: {e}")),
+    };
+    let known = known_settings();
+    let mut vars = vec![];
+    let mut problems = vec![];
+    for (key, value) in table {
+        let var = format!("{PREFIX}{}", key.to_ascii_uppercase());
+        if key.chars().any(|c| c.is_ascii_uppercase()) || !known.contains_key(&var) {
+            let hint = closest(
+                &key,
+                known.keys().map(|k| k[PREFIX.len()..].to_ascii_lowercase()),
+            );
+            problems.push(problem(&key, format!("unknown setting{hint}")));
+            continue;
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                problems.push(problem(
+                    &key,
+                    format!(
+                        "must be a string, number or boolean, not {}",
+                        other.type_str()
+                    ),
+                ));
+                continue;
+            }
+        };
+        vars.push((var, text));
+    }
+    (vars, problems)
+}
+
+/// Loads the file into the environment (where a variable is not set already), before
+/// the command line is parsed. A broken file stops the program with every problem listed.
+pub fn apply(args: &[String]) -> anyhow::Result<()> {
+    let Some(path) = locate(args) else {
+        return Ok(());
+    };
+    let (vars, problems) = read(&path);
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}: {}", p.setting, p.detail))
+            .collect();
+        anyhow::bail!(
+            "{}:\n{}\n(run `validibot config check` for every problem)",
+            path.display(),
+            lines.join("\n")
+        );
+    }
+    for (var, value) in vars {
+        if std::env::var_os(&var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+    Ok(())
+}
+
+/// ` (did you mean "x"?)` when a known name is one or two edits away.
+pub fn closest(name: &str, candidates: impl Iterator<Item = String>) -> String {
+    candidates
+        .map(|c| (edit_distance(name, &c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| format!(" (did you mean {c:?}?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_variables_and_mistakes_are_all_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("validibot.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"sqlite://x.db\"\ndb_pool = 4\nno_worker = true\ndatabse_url = \"x\"\nbind = [1]\n",
+        )
+        .unwrap();
+        let (vars, problems) = read(&path);
+        assert_eq!(
+            vars,
+            vec![
+                (
+                    "VALIDIBOT_DATABASE_URL".to_owned(),
+                    "sqlite://x.db".to_owned()
+                ),
+                ("VALIDIBOT_DB_POOL".to_owned(), "4".to_owned()),
+                ("VALIDIBOT_NO_WORKER".to_owned(), "true".to_owned()),
+            ]
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].setting, "bind");
+        assert!(problems[0].detail.contains("not array"), "{problems:?}");
+        assert_eq!(
+            problems[1].detail,
+            "unknown setting (did you mean \"database_url\"?)"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_known_with_its_help() {
+        let known = known_settings();
+        for var in [
+            "VALIDIBOT_DATABASE_URL",
+            "VALIDIBOT_BIND",
+            "VALIDIBOT_WORKER_CONCURRENCY",
+            "VALIDIBOT_RUN_RETENTION_DAYS",
+        ] {
+            let (help, _) = known.get(var).unwrap_or_else(|| panic!("{var} missing"));
+            assert!(!help.is_empty(), "{var} has no help");
+        }
+        assert_eq!(known["VALIDIBOT_BIND"].1.as_deref(), Some("127.0.0.1:8080"));
+    }
+}

@@ -1,0 +1,213 @@
+//! Data lifecycle: runs older than the run retention are deleted with their steps,
+//! findings and submission records; submitted files older than the submission
+//! retention are deleted while the run record (with the file's sha256, which the
+//! evidence manifest signs) stays. Blobs nothing references any more are swept.
+//! Workers purge periodically; `validibot purge` does it once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::args;
+use crate::clock::now_us;
+use crate::db::batch::Stmt;
+use crate::db::Db;
+use crate::storage::BlobStore;
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RetentionArgs {
+    /// Delete finished runs (steps, findings, artifacts, submission) this many days
+    /// after they finished (default: keep forever).
+    #[arg(long, env = "VALIDIBOT_RUN_RETENTION_DAYS")]
+    pub run_retention_days: Option<u32>,
+    /// Delete submitted files this many days after their run finished; the run and
+    /// its findings stay (default: keep as long as the run).
+    #[arg(long, env = "VALIDIBOT_SUBMISSION_RETENTION_DAYS")]
+    pub submission_retention_days: Option<u32>,
+    /// How often workers purge, in minutes.
+    #[arg(long, env = "VALIDIBOT_PURGE_INTERVAL_MINUTES", default_value_t = 60)]
+    pub purge_interval_minutes: u64,
+}
+
+impl RetentionArgs {
+    pub fn enabled(&self) -> bool {
+        self.run_retention_days.is_some() || self.submission_retention_days.is_some()
+    }
+}
+
+/// What one purge did (or, dry, would do).
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Report {
+    pub runs_deleted: u64,
+    pub blobs_deleted: u64,
+    pub bytes_freed: u64,
+}
+
+/// Blobs written or re-used this recently are never swept (an upload in flight
+/// writes its blob before its row).
+const GRACE: Duration = Duration::from_secs(3600);
+/// Runs deleted per transaction.
+const BATCH: usize = 200;
+const DAY_US: i64 = 86_400 * 1_000_000;
+const FINISHED: &str = "status NOT IN ('PENDING', 'RUNNING')";
+
+pub async fn purge(
+    db: &Db,
+    blobs: &BlobStore,
+    policy: &RetentionArgs,
+    dry_run: bool,
+) -> Result<Report> {
+    let mut report = Report::default();
+    let now = now_us();
+    if let Some(days) = policy.run_retention_days {
+        let cutoff = now - i64::from(days) * DAY_US;
+        loop {
+            let ids: Vec<(String, String)> = sqlx::query(&format!(
+                "SELECT id, submission_id FROM runs WHERE {FINISHED} AND finished_at < $1 ORDER BY finished_at LIMIT {BATCH}"
+            ))
+            .bind(cutoff)
+            .fetch_all(&db.read)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+            if dry_run {
+                report.runs_deleted = count(
+                    db,
+                    &format!("SELECT COUNT(*) FROM runs WHERE {FINISHED} AND finished_at < $1"),
+                    cutoff,
+                )
+                .await?;
+                break;
+            }
+            if ids.is_empty() {
+                break;
+            }
+            let mut stmts = Vec::new();
+            for (run, submission) in &ids {
+                for table in ["findings", "step_runs", "idempotency_keys", "jobs"] {
+                    stmts.push(Stmt::new(
+                        format!("DELETE FROM {table} WHERE run_id = $1"),
+                        args![run.as_str()],
+                    ));
+                }
+                stmts.push(Stmt::new(
+                    "DELETE FROM runs WHERE id = $1".to_string(),
+                    args![run.as_str()],
+                ));
+                stmts.push(Stmt::new(
+                    "DELETE FROM submissions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM runs WHERE submission_id = $1)".to_string(),
+                    args![submission.as_str()],
+                ));
+            }
+            db.write_tx(None, stmts).await?;
+            report.runs_deleted += ids.len() as u64;
+        }
+    }
+    let keep = referenced(
+        db,
+        policy
+            .submission_retention_days
+            .map(|d| now - i64::from(d) * DAY_US),
+    )
+    .await?;
+    let store = blobs.clone();
+    let (deleted, freed) = tokio::task::spawn_blocking(move || -> Result<(u64, u64)> {
+        let (mut deleted, mut freed) = (0, 0);
+        for sha in store.list()? {
+            if keep.contains(&sha) {
+                continue;
+            }
+            if dry_run {
+                deleted += u64::from(store.is_stale(&sha, GRACE));
+                continue;
+            }
+            let bytes = store.remove_if_stale(&sha, GRACE)?;
+            if bytes > 0 {
+                deleted += 1;
+                freed += bytes;
+            }
+        }
+        Ok((deleted, freed))
+    })
+    .await??;
+    report.blobs_deleted = deleted;
+    report.bytes_freed = freed;
+    Ok(report)
+}
+
+async fn count(db: &Db, sql: &str, cutoff: i64) -> Result<u64> {
+    let n: i64 = sqlx::query(sql)
+        .bind(cutoff)
+        .fetch_one(&db.read)
+        .await?
+        .get(0);
+    Ok(n as u64)
+}
+
+/// Every blob something still needs: submissions (but not the files of runs that
+/// finished before `submissions_before`), artifacts, installed plugins.
+async fn referenced(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<String>> {
+    let mut keep = HashSet::new();
+    let submissions = match submissions_before {
+        None => sqlx::query("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
+        Some(cutoff) => sqlx::query(&format!(
+            "SELECT s.sha256 FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id)
+                OR EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id AND NOT (r.{FINISHED} AND r.finished_at < $1))"
+        ))
+        .bind(cutoff)
+        .fetch_all(&db.read)
+        .await?,
+    };
+    keep.extend(submissions.iter().map(|r| r.get::<String, _>(0)));
+    for r in sqlx::query("SELECT sha256 FROM plugins")
+        .fetch_all(&db.read)
+        .await?
+    {
+        keep.insert(r.get(0));
+    }
+    let with_artifacts =
+        sqlx::query("SELECT outputs FROM step_runs WHERE outputs LIKE '%\"artifacts\"%'")
+            .fetch_all(&db.read)
+            .await?;
+    for r in with_artifacts {
+        let outputs: Vec<crate::findings::Output> =
+            serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default();
+        for o in outputs
+            .iter()
+            .filter(|o| o.name == crate::containers::artifacts::OUTPUT_NAME)
+        {
+            if let Ok(list) = serde_json::from_value::<
+                Vec<crate::containers::artifacts::StoredArtifact>,
+            >(o.value.clone())
+            {
+                keep.extend(list.into_iter().map(|a| a.sha256));
+            }
+        }
+    }
+    Ok(keep)
+}
+
+/// Purges every `interval` until the process ends (workers only; several may run at once).
+pub fn spawn(db: Db, blobs: BlobStore, policy: RetentionArgs) -> tokio::task::JoinHandle<()> {
+    let period = Duration::from_secs(policy.purge_interval_minutes.max(1) * 60);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match purge(&db, &blobs, &policy, false).await {
+                Ok(r) => tracing::info!(
+                    runs = r.runs_deleted,
+                    blobs = r.blobs_deleted,
+                    bytes = r.bytes_freed,
+                    "retention purge"
+                ),
+                Err(e) => tracing::warn!("retention purge failed: {e:#}"),
+            }
+        }
+    })
+}
