@@ -21,6 +21,7 @@ pub fn requested(args: &[String]) -> bool {
 
 pub async fn run(args: &[String]) -> anyhow::Result<i32> {
     let mut problems = Vec::new();
+    file::unset_empty();
     let source = file::locate(args);
     if let Some(path) = &source {
         let (vars, file_problems) = file::read(path);

@@ -114,6 +114,7 @@ pub fn read(path: &Path) -> (Vec<(String, String)>, Vec<Problem>) {
 /// Loads the file into the environment (where a variable is not set already), before
 /// the command line is parsed. A broken file stops the program with every problem listed.
 pub fn apply(args: &[String]) -> anyhow::Result<()> {
+    unset_empty();
     let Some(path) = locate(args) else {
         return Ok(());
     };
@@ -135,6 +136,16 @@ pub fn apply(args: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An empty `VALIDIBOT_*` variable means "not set" (compose files and .env templates
+/// leave optional settings empty), not an empty value for the flag to refuse.
+pub fn unset_empty() {
+    for (k, v) in std::env::vars_os() {
+        if v.is_empty() && k.to_string_lossy().starts_with(PREFIX) {
+            std::env::remove_var(k);
+        }
+    }
 }
 
 /// ` (did you mean "x"?)` when a known name is one or two edits away.
