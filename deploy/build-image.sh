@@ -12,4 +12,6 @@ cp "$bin" deploy/prebuilt/validibot
 strip deploy/prebuilt/validibot
 trap 'rm -f deploy/prebuilt/validibot' EXIT
 docker build -q --target prebuilt --build-arg BASE_IMAGE="$base" -f deploy/Dockerfile -t "$tag" . >/dev/null
+# The binary must start in the image (its libraries are all there, it runs as 10001).
+docker run --rm --network none "$tag" --version >/dev/null
 echo "$tag"

@@ -22,7 +22,7 @@ POSTGRES_PASSWORD=smoke-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DOCKER_SOCKET=/var/run/docker.sock
 DOCKER_SOCKET_GID=$(stat -c %g /var/run/docker.sock)
 ENV
-compose=(docker-compose -p validibot-smoke -f deploy/docker-compose.yml --env-file "$work/.env")
+compose=(docker-compose -p "${SMOKE_PROJECT:-validibot-smoke}" -f deploy/docker-compose.yml --env-file "$work/.env")
 cleanup() {
   status=$?
   [ $status -eq 0 ] || "${compose[@]}" logs --no-color --tail 40 >&2 || true
