@@ -142,6 +142,34 @@ fn container_validators_run_with_typed_outcomes(backend: Backend) {
         );
         assert_eq!(run["steps"][0]["findings"][0]["code"], code, "{run}");
     }
+    // Each outcome is counted, and container calls land in the latency histogram.
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for (outcome, n) in [
+        ("succeeded", 2),
+        ("oom", 1),
+        ("validator_failed", 1),
+        ("timed_out", 1),
+    ] {
+        let series = format!(
+            "validibot_container_runs_total{{validator=\"conformance\",outcome=\"{outcome}\"}} {n}"
+        );
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "no {series:?} in:\n{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains(
+            "validibot_validator_latency_microseconds_count{validator=\"conformance\",kind=\"container\"} 5"
+        ),
+        "{metrics}"
+    );
     assert_eq!(
         docker(&[
             "ps",

@@ -112,9 +112,9 @@ fn probes_and_metrics(backend: Backend) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(worker.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // Kept open until the end: the worker prints more after its probe address.
+    let mut worker_out = BufReader::new(worker.stdout.take().unwrap());
+    worker_out.read_line(&mut line).unwrap();
     let probes = line
         .trim()
         .strip_prefix("validibot worker probes on ")
@@ -139,6 +139,7 @@ fn probes_and_metrics(backend: Backend) {
     assert_eq!(sample(&text, r#"validibot_runs{status="SUCCEEDED"}"#), 2.0);
     let _ = worker.kill();
     let _ = worker.wait();
+    drop(worker_out);
 
     // A configured engine that does not answer makes the instance unready.
     drop(api);
@@ -358,6 +359,73 @@ fn backup_and_restore_sqlite() {
 #[test]
 fn backup_and_restore() {
     backup_and_restore_sqlite()
+}
+
+/// PostgreSQL's binaries (pg_dump, pg_restore) from the server `.ci/test` starts.
+fn pg_tool(name: &str) -> std::path::PathBuf {
+    let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL binaries under /usr/lib/postgresql")
+        .map(|e| e.unwrap().path().join("bin").join(name))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| panic!("{name} not found"))
+}
+
+/// The documented PostgreSQL procedure (docs/self-hosting/backup.md): pg_dump, then
+/// `validibot backup` for the files and keys; pg_restore, then `validibot restore`.
+#[test]
+fn backup_and_restore_postgres_with_pg_dump() {
+    let inst = Instance::new(Backend::Postgres);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(&key, &common::invoice_workflow());
+    let (_, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
+    let url = run["url"].as_str().unwrap().to_owned();
+    let evidence: Value = srv.get(&key, &format!("{url}/evidence")).json().unwrap();
+
+    let dump = inst.data.path().join("validibot.pgdump");
+    let status = std::process::Command::new(pg_tool("pg_dump"))
+        .args([
+            "--format=custom",
+            "--file",
+            dump.to_str().unwrap(),
+            &inst.database_url,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let files = inst.data.path().join("files-backup");
+    let (code, stdout, err) = run_cli(&inst, &["backup", files.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("pg_dump"), "{stdout}");
+    drop(srv);
+
+    let fresh = Instance::new(Backend::Postgres);
+    let status = std::process::Command::new(pg_tool("pg_restore"))
+        .args([
+            "--no-owner",
+            "--dbname",
+            &fresh.database_url,
+            dump.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, err) = run_cli(&fresh, &["restore", files.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let restored = fresh.serve(&[]);
+    let (code, got) = json_of(restored.get(&key, &url));
+    assert_eq!((code, got["result"].as_str()), (200, Some("FAIL")), "{got}");
+    assert_eq!(
+        restored
+            .get(&key, &format!("{url}/evidence"))
+            .json::<Value>()
+            .unwrap(),
+        evidence
+    );
+    let (code, new) = restored.launch_example(&key, "invoice", "invoice-valid.json");
+    assert_eq!((code, new["result"].as_str()), (201, Some("PASS")), "{new}");
 }
 
 #[test]
