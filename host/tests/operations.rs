@@ -281,14 +281,43 @@ fn retention_purge(backend: Backend) {
     assert_eq!((code, run["result"].as_str()), (201, Some("FAIL")), "{run}");
 }
 
-fn backup_and_restore_sqlite() {
-    let inst = Instance::new(Backend::Sqlite);
+/// An instance with one finished (FAIL) run, its URL and its evidence manifest.
+struct Seeded {
+    inst: Instance,
+    key: String,
+    srv: common::Server,
+    run: Value,
+    url: String,
+    evidence: Value,
+}
+
+fn seeded(backend: Backend) -> Seeded {
+    let inst = Instance::new(backend);
     let key = inst.user("alice", "owner");
     let srv = inst.serve(&[]);
     srv.create_workflow(&key, &common::invoice_workflow());
     let (_, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
     let url = run["url"].as_str().unwrap().to_owned();
     let evidence: Value = srv.get(&key, &format!("{url}/evidence")).json().unwrap();
+    Seeded {
+        inst,
+        key,
+        srv,
+        run,
+        url,
+        evidence,
+    }
+}
+
+fn backup_and_restore_sqlite() {
+    let Seeded {
+        inst,
+        key,
+        srv,
+        run,
+        url,
+        evidence,
+    } = seeded(Backend::Sqlite);
 
     // Online: the server keeps running (and writing) while the snapshot is taken.
     let out = inst.data.path().join("backup-1");
@@ -376,13 +405,14 @@ fn pg_tool(name: &str) -> std::path::PathBuf {
 /// `validibot backup` for the files and keys; pg_restore, then `validibot restore`.
 #[test]
 fn backup_and_restore_postgres_with_pg_dump() {
-    let inst = Instance::new(Backend::Postgres);
-    let key = inst.user("alice", "owner");
-    let srv = inst.serve(&[]);
-    srv.create_workflow(&key, &common::invoice_workflow());
-    let (_, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
-    let url = run["url"].as_str().unwrap().to_owned();
-    let evidence: Value = srv.get(&key, &format!("{url}/evidence")).json().unwrap();
+    let Seeded {
+        inst,
+        key,
+        srv,
+        url,
+        evidence,
+        ..
+    } = seeded(Backend::Postgres);
 
     let dump = inst.data.path().join("validibot.pgdump");
     let status = std::process::Command::new(pg_tool("pg_dump"))
