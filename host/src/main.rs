@@ -4,8 +4,8 @@ use validibot::config::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    validibot::observability::logging::init();
     if validibot::config::check::requested(&args) {
+        validibot::observability::logging::init();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -16,6 +16,8 @@ fn main() -> anyhow::Result<()> {
         eprintln!("error: {e:#}");
         std::process::exit(2);
     }
+    // After the file: it may set VALIDIBOT_LOG and VALIDIBOT_LOG_FORMAT.
+    validibot::observability::logging::init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -88,7 +88,7 @@ fn mask(value: &str) -> String {
 /// `VALIDIBOT_*` variables nothing reads: usually a typo that silently does nothing.
 fn unknown_variables() -> Vec<Problem> {
     let known = file::known_settings();
-    let extra = ["VALIDIBOT_CONFIG", "VALIDIBOT_LOG", "VALIDIBOT_LOG_FORMAT"];
+    let extra = ["VALIDIBOT_CONFIG"];
     std::env::vars()
         .map(|(k, _)| k)
         .filter(|k| k.starts_with(PREFIX) && !known.contains_key(k) && !extra.contains(&k.as_str()))

@@ -52,8 +52,26 @@ pub fn known_settings() -> BTreeMap<String, (String, Option<String>)> {
         }
         stack.extend(cmd.get_subcommands().cloned());
     }
+    // Read by the log setup, not by a flag.
+    for (var, help, default) in LOG_SETTINGS {
+        out.insert(var.to_owned(), (help.to_owned(), Some(default.to_owned())));
+    }
     out
 }
+
+/// The logging settings (`observability::logging`), listed with the flags' settings.
+const LOG_SETTINGS: [(&str, &str, &str); 2] = [
+    (
+        "VALIDIBOT_LOG",
+        "Log filter (tracing EnvFilter syntax, e.g. `info,validibot=debug`)",
+        "info,sqlx=warn,tower_http=warn",
+    ),
+    (
+        "VALIDIBOT_LOG_FORMAT",
+        "`json` for one JSON object per line (with the run and step spans), else text",
+        "text",
+    ),
+];
 
 /// A problem with a setting, named by its key (file) or variable (environment).
 #[derive(Debug, Clone, PartialEq)]
