@@ -467,7 +467,7 @@ fn config_check_reports_every_problem() {
     let file_arg = file.to_str().unwrap();
     let (code, out, err) = run_cli(
         &inst,
-        &["--config", file_arg, "config", "check"],
+        &["--config-file", file_arg, "config", "check"],
         &[
             ("VALIDIBOT_POLL_MS", "fast"),
             ("VALIDIBOT_WORKR_CONCURRENCY", "3"),
@@ -506,15 +506,29 @@ fn config_check_reports_every_problem() {
 
     // A good file passes, and serve takes its settings (flags and env still win).
     std::fs::write(&file, "db_pool = 4\nlaunch_wait_ms = 100\n").unwrap();
-    let (code, out, err) = run_cli(&inst, &["--config", file_arg, "config", "check"], &[]);
+    let (code, out, err) = run_cli(&inst, &["--config-file", file_arg, "config", "check"], &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("VALIDIBOT_DB_POOL = 4") && out.ends_with("configuration OK\n"),
         "{out}"
     );
+    // A subcommand's own --config (plugin bench's step config) is not the configuration file.
+    let (code, out, err) = run_cli(
+        &inst,
+        &[
+            "plugin",
+            "bench",
+            "x.wasm",
+            "--config",
+            "step-config.json",
+            "--help",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
     // A broken file stops serve before it starts, naming the problem.
     std::fs::write(&file, "bnid = \"x\"\n").unwrap();
-    let (code, _, err) = run_cli(&inst, &["--config", file_arg, "serve"], &[]);
+    let (code, _, err) = run_cli(&inst, &["--config-file", file_arg, "serve"], &[]);
     assert_eq!(code, 2);
     assert!(
         err.contains("bnid: unknown setting (did you mean \"bind\"?)"),

@@ -12,14 +12,15 @@ use super::Cli;
 
 pub const PREFIX: &str = "VALIDIBOT_";
 
-/// Which file to read: `--config PATH` / `VALIDIBOT_CONFIG`, else `./validibot.toml` if present.
+/// Which file to read: `--config-file PATH` / `VALIDIBOT_CONFIG`, else `./validibot.toml`
+/// if present. (Not `--config`: `plugin bench` has its own `--config`, a step config.)
 pub fn locate(args: &[String]) -> Option<PathBuf> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if let Some(p) = a.strip_prefix("--config=") {
+        if let Some(p) = a.strip_prefix("--config-file=") {
             return Some(p.into());
         }
-        if a == "--config" {
+        if a == "--config-file" {
             return it.next().map(PathBuf::from);
         }
     }

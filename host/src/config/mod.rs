@@ -28,7 +28,7 @@ pub struct GlobalArgs {
     /// A `validibot.toml` (default: `./validibot.toml` when present); keys are the
     /// variables' names without `VALIDIBOT_`, in lower case.
     #[arg(long, global = true, env = "VALIDIBOT_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
     /// Directory for the SQLite database, stored submissions and the compile cache.
     #[arg(
         long,
