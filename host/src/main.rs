@@ -50,9 +50,8 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Admin(cmd) => validibot::admin::run(&cli.global, cmd).await,
             Command::Purge { retention, dry_run } => {
-                let core = validibot::server::open_storage(&cli.global).await?;
-                let report =
-                    validibot::retention::purge(&core.0, &core.1, retention, *dry_run).await?;
+                let (db, blobs) = validibot::server::open_storage(&cli.global).await?;
+                let report = validibot::retention::purge(&db, &blobs, retention, *dry_run).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 Ok(())
             }

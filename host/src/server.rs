@@ -60,6 +60,15 @@ impl Core {
         })
     }
 
+    /// What `/readyz` checks.
+    pub fn dependencies(&self) -> crate::observability::health::Dependencies {
+        crate::observability::health::Dependencies {
+            db: self.db.clone(),
+            blobs: self.blobs.clone(),
+            containers: self.containers.clone(),
+        }
+    }
+
     /// The periodic retention purge, when a policy is set.
     fn spawn_purge(&self, worker: &WorkerArgs) {
         if worker.retention.enabled() {
@@ -191,12 +200,8 @@ pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
         stop_rx,
     );
     if let Some(bind) = &args.metrics_bind {
-        let deps = crate::observability::health::Dependencies {
-            db: core.db.clone(),
-            blobs: core.blobs.clone(),
-            containers: core.containers.clone(),
-        };
-        let router = crate::observability::health::probe_router(deps, core.licensing.clone());
+        let router =
+            crate::observability::health::probe_router(core.dependencies(), core.licensing.clone());
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;

@@ -26,11 +26,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<i32> {
     if let Some(path) = &source {
         let (vars, file_problems) = file::read(path);
         problems.extend(file_problems);
-        for (var, value) in vars {
-            if std::env::var_os(&var).is_none() {
-                std::env::set_var(var, value);
-            }
-        }
+        file::export(vars);
     }
     problems.extend(unknown_variables());
     let invalid = invalid_values();
@@ -88,10 +84,9 @@ fn mask(value: &str) -> String {
 /// `VALIDIBOT_*` variables nothing reads: usually a typo that silently does nothing.
 fn unknown_variables() -> Vec<Problem> {
     let known = file::known_settings();
-    let extra = ["VALIDIBOT_CONFIG"];
     std::env::vars()
         .map(|(k, _)| k)
-        .filter(|k| k.starts_with(PREFIX) && !known.contains_key(k) && !extra.contains(&k.as_str()))
+        .filter(|k| k.starts_with(PREFIX) && !known.contains_key(k))
         .filter(|k| !k.starts_with("VALIDIBOT_TEST_"))
         .map(|k| Problem {
             detail: format!(

@@ -149,12 +149,17 @@ pub fn apply(args: &[String]) -> anyhow::Result<()> {
             lines.join("\n")
         );
     }
+    export(vars);
+    Ok(())
+}
+
+/// Sets each variable the environment does not already set (the environment wins).
+pub fn export(vars: Vec<(String, String)>) {
     for (var, value) in vars {
         if std::env::var_os(&var).is_none() {
             std::env::set_var(var, value);
         }
     }
-    Ok(())
 }
 
 /// An empty `VALIDIBOT_*` variable means "not set" (compose files and .env templates
