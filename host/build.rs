@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "build/wasm_target.rs"]
+mod wasm_target;
+
 /// (slug, crate dir under plugins/, artifact name)
 const BUILTINS: &[(&str, &str, &str)] = &[
     ("json-schema", "json-schema", "validibot_plugin_json_schema"),
@@ -28,6 +31,18 @@ fn main() {
         "cargo:rerun-if-changed={}",
         root.join("Cargo.lock").display()
     );
+
+    println!("cargo:rerun-if-changed=build");
+    // The host's own target triple, for tests that ask cargo about this build.
+    println!(
+        "cargo:rustc-env=VALIDIBOT_TEST_TARGET={}",
+        env::var("TARGET").unwrap()
+    );
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    if let Err(e) = wasm_target::ensure(&rustc, "rustup", toolchain.as_deref()) {
+        panic!("{e}");
+    }
 
     let target_dir = root.join("target").join("wasm-plugins");
     let mut generated = String::from("/// Built-in validators embedded at build time: (slug, component bytes).\npub const BUILTIN: &[(&str, &[u8])] = &[\n");

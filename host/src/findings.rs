@@ -52,6 +52,11 @@ impl Finding {
             meta: None,
         }
     }
+
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
 }
 
 /// A named measurement from a step.

@@ -74,6 +74,22 @@ fn valid_invalid_and_malformed_documents(backend: Backend) {
     assert_eq!(run["result"], "FAIL");
     assert_eq!(finding_codes(&run), ["json.parse"]);
     assert_eq!(run["steps"][0]["findings"][0]["path"], "1:7");
+
+    // Lists count findings as the run does (issue 26, item 8: they said 0 errors).
+    let list: Value = srv
+        .get(&key, "/api/v1/workspaces/default/runs")
+        .json()
+        .unwrap();
+    let listed = list["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{list}");
+    for summary in listed {
+        let full: Value = srv
+            .get(&key, summary["url"].as_str().unwrap())
+            .json()
+            .unwrap();
+        assert_eq!(summary["summary"], full["summary"], "{summary}");
+    }
+    assert_eq!(listed[1]["summary"]["errors"], 5, "{list}");
 }
 
 fn three_launch_modes_and_input_errors(backend: Backend) {
@@ -555,14 +571,95 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .unwrap()
         .contains("unknown validator"));
     let remote_ref = json!({"slug": "bad", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"$ref": "http://169.254.169.254/latest"}}}]});
-    assert_eq!(
+    let (status, err) = json_of(
         srv.post(&key, "/api/v1/workspaces/default/workflows")
             .json(&remote_ref)
             .send()
-            .unwrap()
-            .status(),
-        400
+            .unwrap(),
     );
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["errors"][0]["findings"][0]["code"], "config.remote_ref_refused",
+        "{err}"
+    );
+
+    // A ruleset on a step whose validator does not read it is refused, not ignored
+    // (issue 26, item 3: it was saved and a breaking document PASSED) ...
+    let rule = json!({"id": "positive", "path": "/total", "op": "gt", "value": 0});
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(
+                &json!({"slug": "bad", "steps": [{"key": "schema", "validator": "json-schema",
+                "config": {"schema": {"type": "object"}}, "ruleset": [rule]}]}),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("INVALID_WORKFLOW")),
+        "{err}"
+    );
+    assert_eq!(err["errors"][0]["key"], "schema", "{err}");
+    assert!(
+        err["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ruleset"),
+        "{err}"
+    );
+    // ... and a rules step's ruleset is checked at save, findings pointing into it.
+    let (status, err) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&json!({"slug": "bad", "steps": [{"key": "r", "validator": "rules",
+                "config": {"rules": [rule]}, "ruleset": [{"id": "b", "path": "/x", "op": "nope"}]}]}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["errors"][0]["findings"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/ruleset/0"),
+        "{err}"
+    );
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "ruled", "steps": [{"key": "r", "validator": "rules",
+            "config": {"rules": [{"id": "has-id", "path": "/id", "op": "not_null"}]}, "ruleset": [rule]}]}),
+    );
+    let (_, run) = srv.launch(
+        &key,
+        "ruled",
+        "application/json",
+        r#"{"id": "x", "total": -1}"#,
+    );
+    assert_eq!(run["result"], "FAIL", "{run}");
+    assert_eq!(finding_codes(&run), ["rules.positive"]);
+
+    // Numbers come back as they were sent, and are compared at full precision
+    // (issue 26, item 4: 9.727837981879871e+26 came back as …873e+26).
+    let precise = r#"{"slug": "precise", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"exclusiveMaximum": 9.727837981879871e+26, "properties": {"n": {"minimum": -18446744073709551615}}}}}]}"#;
+    let resp = srv
+        .post(&key, "/api/v1/workspaces/default/workflows")
+        .header("content-type", "application/json")
+        .body(precise)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let back = srv
+        .get(&key, "/api/v1/workspaces/default/workflows/precise")
+        .text()
+        .unwrap();
+    assert!(
+        back.contains("9.727837981879871e+26") && back.contains("-18446744073709551615"),
+        "{back}"
+    );
+    let (_, run) = srv.launch(&key, "precise", "application/json", "9.727837981879871e+26");
+    assert_eq!(run["result"], "FAIL", "the boundary is excluded: {run}");
+    let (_, run) = srv.launch(&key, "precise", "application/json", "9.7e+26");
+    assert_eq!(run["result"], "PASS", "{run}");
     let (status, err) = json_of(
         srv.post(&key, "/api/v1/workspaces/default/workflows")
             .body("{not json")
@@ -614,6 +711,25 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         "site,date,kwh,metered\nNYC-01,2026-01-01,5,true\n",
     );
     assert_eq!(run["result"], "PASS", "{run}");
+    // A rules step after the csv step reads typed cells (issue 26, item 12): `kwh` is a
+    // number, so `value < 1000.0` compares numbers, with no double() conversion.
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "meters-capped", "steps": [
+            {"key": "table", "validator": "csv", "config": csv_config},
+            {"key": "cap", "validator": "rules", "config": {"rules": [
+                {"id": "cap", "path": "/rows/*", "expr": "value.kwh < 1000.0 && value.metered == true"}]}}
+        ]}),
+    );
+    let (_, run) = srv.launch(
+        &key,
+        "meters-capped",
+        "text/csv",
+        "site,date,kwh,metered\nNYC-01,2026-01-01,5,true\nNYC-01,2026-01-02,1500.5,true\n",
+    );
+    assert_eq!(run["result"], "FAIL", "{run}");
+    assert_eq!(finding_codes(&run), ["rules.cap"], "{run}");
+    assert_eq!(run["steps"][1]["findings"][0]["path"], "/rows/1", "{run}");
 
     // An XML Schema workflow: schema violations, then an XXE attempt, then a valid file.
     let fixtures = examples_dir().join("../plugins/xml/fixtures");

@@ -127,7 +127,44 @@ fn login_workflows_and_validate(backend: Backend) {
         ],
     );
     assert_eq!(code, 0);
-    assert!(out.starts_with("saved invoice v"), "{out}");
+    // An unchanged file is a no-op, reported (issue 26, item 9).
+    assert!(out.starts_with("unchanged: invoice v1 "), "{out}");
+    let edited = dir.path().join("edited");
+    std::fs::create_dir_all(&edited).unwrap();
+    let edited = edited.join("invoice.yaml");
+    std::fs::write(
+        &edited,
+        WORKFLOW_YAML.replace("Invoice check", "Invoice check (edited)"),
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "workflows",
+            "create",
+            "-f",
+            edited.to_str().unwrap(),
+            "--update",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("saved invoice v1 "), "{out}");
+    std::fs::write(&edited, WORKFLOW_YAML).unwrap();
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "workflows",
+            "create",
+            "-f",
+            edited.to_str().unwrap(),
+            "--update",
+        ],
+    );
+    assert_eq!(
+        (code, out.starts_with("saved invoice v1 ")),
+        (0, true),
+        "{out}"
+    );
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "slug: bad\nsteps:\n  - key: s\n    validator: json-schema\n    config: {schema: {type: 12}}\n").unwrap();
     let (code, _, err) = run(
@@ -227,6 +264,22 @@ fn login_workflows_and_validate(backend: Backend) {
     );
     assert_eq!(code, 2);
     assert!(err.contains("WORKFLOW_NOT_FOUND"), "{err}");
+    // v1 has runs now: saving the same file again still creates no version.
+    let (code, out, _) = run(
+        &creds,
+        &[
+            "workflows",
+            "create",
+            "-f",
+            wf.to_str().unwrap(),
+            "--update",
+        ],
+    );
+    assert_eq!(
+        (code, out.starts_with("unchanged: invoice v1 ")),
+        (0, true),
+        "{out}"
+    );
 
     // The same reports from the API.
     let url = run_json["url"].as_str().unwrap();
@@ -352,6 +405,78 @@ fn check_runs_locally() {
     );
     assert_eq!(code, 2);
     assert!(err.contains("invalid step config"), "{err}");
+    // ... and with a machine format, a report CI can parse (issue 26, item 11).
+    for format in ["json", "sarif", "junit"] {
+        let (code, out, _) = run(
+            &creds,
+            &[
+                "check",
+                &example("invoice-valid.json"),
+                "--workflow",
+                bad.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(code, 2, "{format}");
+        match format {
+            "json" => {
+                let report: Value = serde_json::from_str(&out).unwrap();
+                assert_eq!(report["result"], "ERROR");
+                let codes: Vec<&str> = report["steps"][0]["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["code"].as_str().unwrap())
+                    .collect();
+                assert_eq!(
+                    codes,
+                    ["workflow.refused", "config.schema_invalid"],
+                    "{report}"
+                );
+                assert_eq!(
+                    report["steps"][0]["findings"][1]["path"],
+                    "/steps/0/config/schema/type"
+                );
+            }
+            "sarif" => {
+                let sarif: Value = serde_json::from_str(&out).unwrap();
+                assert!(
+                    sarif["runs"][0]["results"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|r| r["ruleId"] == "config.schema_invalid"),
+                    "{sarif}"
+                );
+            }
+            _ => {
+                let doc = roxmltree::Document::parse(&out).unwrap();
+                assert!(
+                    doc.descendants()
+                        .any(|n| n.has_tag_name("failure") || n.has_tag_name("error")),
+                    "{out}"
+                );
+            }
+        }
+    }
+    // A JSON workflow with an integer beyond 64 bits is read as JSON (issue 26, item 7).
+    let big = dir.path().join("big.json");
+    std::fs::write(
+        &big,
+        r#"{"steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"type": "object", "properties": {"n": {"minimum": -18446744073709551615}}}}}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "check",
+            &example("invoice-valid.json"),
+            "--workflow",
+            big.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
     let csv = dir.path().join("data.csv");
     std::fs::write(&csv, "a,b\n1,2\n").unwrap();
     let (code, _, err) = run(&creds, &["check", csv.to_str().unwrap(), "--workflow", wf]);

@@ -421,7 +421,7 @@ fn extension_refusals_and_faults(backend: Backend) {
         "{lic}"
     );
 
-    // A foreign build fingerprint: a clean refusal naming both.
+    // A different hook payload schema: a clean refusal naming both fingerprints.
     std::fs::remove_file(dir.join("libvalidibot_commercial.so")).unwrap();
     std::fs::remove_file(dir.join("libvalidibot_commercial.so.sig")).unwrap();
     std::fs::copy(faulty(), dir.join("libfaulty.so")).unwrap();
@@ -436,10 +436,19 @@ fn extension_refusals_and_faults(backend: Backend) {
         .to_owned();
     assert!(
         error.contains("fingerprint mismatch")
-            && error.contains("sparc-sun-solaris")
-            && error.contains("this host with [rustc "),
+            && error.contains("schema 99")
+            && error.contains("host [abi 1.0; hooks 1; rustc "),
         "{lic}"
     );
+    drop(server);
+
+    // The same ABI and hook schema from another compiler: it loads (issue 26, item 13).
+    let server = inst.serve_with_env(
+        &["--allow-unsigned-extensions"],
+        &[("FAULTY_EXTENSION_MODE", "other-compiler")],
+    );
+    let lic = license(&server, &admin);
+    assert_eq!(lic["extensions"][0]["loaded"], true, "{lic}");
     drop(server);
 
     // Hooks that panic: the host keeps serving, with the Community answers.

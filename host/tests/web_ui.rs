@@ -2,7 +2,8 @@
 //! create a workflow (a bad step config is refused before saving), upload an invalid
 //! document and see its findings appear live, fix it, upload a valid one and see PASS;
 //! downloads, the dashboard, API keys and CSRF protection. Screenshots of the main pages
-//! land in `docs/screenshots/`.
+//! land in `target/screenshots/` (`VALIDIBOT_UPDATE_SCREENSHOTS=1` also refreshes the
+//! copies in `docs/screenshots/`).
 
 mod common;
 

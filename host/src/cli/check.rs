@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use super::exit;
 use super::output::{self, ReportArgs};
 use super::workflow_file;
 use crate::clock::{now_us, rfc3339};
@@ -44,14 +43,34 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 pub async fn run(args: &CheckArgs) -> Result<i32> {
-    let definition = workflow_file::read(&args.workflow)?;
-    let input: DefinitionInput = serde_json::from_value(definition)
-        .with_context(|| format!("{} is not a workflow definition", args.workflow.display()))?;
     let content = Arc::new(
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?,
     );
     let (filename, content_type) =
         super::document::name_and_type(&args.file, args.content_type.as_deref());
+    let refused = |detail: String, errors: &[Value]| {
+        let report = refusal(
+            &args.workflow,
+            &filename,
+            &content_type,
+            &content,
+            &detail,
+            errors,
+        );
+        eprintln!("{}: {detail}", args.workflow.display());
+        for err in errors {
+            eprintln!("  {err}");
+        }
+        output::emit(&args.report, &report)
+    };
+    let input = workflow_file::read(&args.workflow).and_then(|definition| {
+        serde_json::from_value::<DefinitionInput>(definition)
+            .with_context(|| format!("{} is not a workflow definition", args.workflow.display()))
+    });
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => return refused(format!("{e:#}"), &[]),
+    };
     let limits = Limits {
         timeout: Duration::from_secs_f64(args.validator_timeout.max(0.001)),
         ..Limits::default()
@@ -61,28 +80,25 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         PluginRegistry::builtin(&runtime, limits)
     })
     .await??;
-    let workflow = match input.validate(None, &registry, &[]).await {
+    let mut workflow = match input.validate(None, &registry, &[]).await {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("{}: {} ({})", args.workflow.display(), e.detail, e.code);
-            for err in &e.errors {
-                eprintln!("  {err}");
-            }
-            return Ok(exit::ERROR);
-        }
+        Err(e) => return refused(format!("{} ({})", e.detail, e.code), &e.errors),
     };
     if !workflow
         .content_types
         .iter()
         .any(|p| crate::media_types::matches(p, &content_type))
     {
-        eprintln!(
-            "{filename} is {content_type}; workflow {} accepts {} (use --content-type)",
-            workflow.slug,
-            workflow.content_types.join(", ")
+        return refused(
+            format!(
+                "{filename} is {content_type}; workflow {} accepts {} (use --content-type)",
+                workflow.slug,
+                workflow.content_types.join(", ")
+            ),
+            &[],
         );
-        return Ok(exit::ERROR);
     }
+    crate::workflows::prepare_for_run(&mut workflow.steps);
     let run = execute(&workflow, &registry, content, &content_type, &filename).await?;
     output::emit(&args.report, &run)
 }
@@ -189,6 +205,70 @@ async fn execute(
         "duration_ms": (finished - created_at) as f64 / 1000.0,
         "steps": steps,
     }))
+}
+
+/// The report of a check that never ran: the refusal as ERROR findings of one
+/// `workflow` entry, so `--format json|sarif|junit` still gives CI a file to read.
+fn refusal(
+    workflow_file: &std::path::Path,
+    filename: &str,
+    content_type: &str,
+    content: &[u8],
+    detail: &str,
+    errors: &[Value],
+) -> Value {
+    use sha2::Digest;
+    let mut findings = vec![Finding::error("workflow.refused", detail)];
+    for e in errors {
+        let step = e["key"].as_str().unwrap_or_default();
+        let at = e["step"]
+            .as_u64()
+            .map(|i| format!("/steps/{i}"))
+            .unwrap_or_default();
+        let what = e["detail"].as_str().unwrap_or("refused");
+        let nested = e["findings"].as_array().filter(|f| !f.is_empty());
+        match nested {
+            None => findings.push(
+                Finding::error("workflow.step_refused", format!("step {step:?}: {what}")).at(at),
+            ),
+            Some(nested) => {
+                for f in nested {
+                    findings.push(
+                        Finding::error(
+                            f["code"].as_str().unwrap_or("workflow.step_refused"),
+                            format!(
+                                "step {step:?}: {what}: {}",
+                                f["message"].as_str().unwrap_or("")
+                            ),
+                        )
+                        .at(format!("{at}/config{}", f["path"].as_str().unwrap_or(""))),
+                    );
+                }
+            }
+        }
+    }
+    let now = rfc3339(now_us());
+    let slug = workflow_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    json!({
+        "id": format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]),
+        "workflow": {"slug": slug, "version": 0, "digest": ""},
+        "status": "FAILED", "state": "COMPLETED", "result": "ERROR",
+        "error_category": "SYSTEM_ERROR",
+        "error_detail": format!("workflow refused: {detail}"),
+        "submission": {
+            "filename": filename, "content_type": content_type, "size": content.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(content)),
+        },
+        "created_at": now, "finished_at": now, "duration_ms": 0.0,
+        "steps": [{
+            "key": "workflow", "name": "Workflow definition", "validator": "",
+            "validator_version": "", "status": "FAILED", "duration_ms": null,
+            "findings": findings, "outputs": [], "error": format!("workflow refused: {detail}"),
+        }],
+    })
 }
 
 fn step_json(

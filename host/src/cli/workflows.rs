@@ -127,6 +127,8 @@ pub async fn run(cmd: &WorkflowsCommand) -> Result<()> {
             };
             let verb = if status == StatusCode::CREATED {
                 "created"
+            } else if body["unchanged"] == true {
+                "unchanged:"
             } else {
                 "saved"
             };

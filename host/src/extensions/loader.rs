@@ -1,7 +1,7 @@
 //! Finds, checks and loads extension libraries at startup. Order of checks:
 //! detached signature (unless unsigned ones are explicitly allowed) → a private
 //! copy of the verified bytes is what gets loaded (no swap between check and
-//! load) → entry symbol → ABI prefix → build fingerprint. Nothing of the
+//! load) → entry symbol → ABI prefix → compatibility fingerprint (ABI and hook schema, not the compiler). Nothing of the
 //! extension is called before all of them pass.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use validibot_plugin_api::extension::{
-    Descriptor, EntryFn, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, FINGERPRINT,
+    Compat, Descriptor, EntryFn, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, FINGERPRINT,
 };
 
 use super::native::NativeExtension;
@@ -144,9 +144,14 @@ fn load_one(
     }
     // SAFETY: a static string of the extension.
     let fingerprint = String::from_utf8_lossy(unsafe { d.fingerprint.as_slice() }).into_owned();
-    if fingerprint != FINGERPRINT {
+    let compatible = match Compat::parse(&fingerprint) {
+        Some(theirs) => Compat::OURS.accepts(theirs),
+        None => Err("its fingerprint predates the ABI-based scheme".into()),
+    };
+    if let Err(why) = compatible {
         return Err(format!(
-            "build fingerprint mismatch: the extension was built with [{fingerprint}], this host with [{FINGERPRINT}]; rebuild the extension with the host's toolchain and SDK"
+            "fingerprint mismatch: {why} (extension [{fingerprint}], host [{FINGERPRINT}]); \
+             rebuild the extension against a validibot-plugin-api with the host's ABI and hook schema"
         ));
     }
     // Never unloaded: the descriptor and its functions stay valid for the process.

@@ -260,9 +260,15 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
+/// Per-run finding counts for lists, by severity (the same numbers [`load`] adds up).
+const SUMMARY_COLUMNS: &str = ",
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'ERROR'),
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'WARNING'),
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'INFO')";
+
 /// Newest first; ids are UUIDv7 so ordering by id is ordering by creation.
 pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
-    let mut sql = format!("{RUN_COLUMNS} {RUN_FROM} WHERE r.workspace_id = $1");
+    let mut sql = format!("{RUN_COLUMNS}{SUMMARY_COLUMNS} {RUN_FROM} WHERE r.workspace_id = $1");
     let mut n = 1;
     let mut binds: Vec<&str> = vec![f.workspace_id];
     for (cond, value) in [
@@ -285,5 +291,18 @@ pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
     for b in binds {
         q = q.bind(b);
     }
-    Ok(q.fetch_all(&db.read).await?.iter().map(run_of).collect())
+    Ok(q.fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|row| {
+            let mut run = run_of(row);
+            const S: usize = RUN_COLUMN_COUNT;
+            run.summary = Summary {
+                errors: row.get(S),
+                warnings: row.get(S + 1),
+                infos: row.get(S + 2),
+            };
+            run
+        })
+        .collect())
 }

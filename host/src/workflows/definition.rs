@@ -127,6 +127,13 @@ impl DefinitionInput {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
                 continue;
             }
+            if s.ruleset.is_some() && s.validator != RULES_VALIDATOR {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!(
+                    "a ruleset is only read by the {RULES_VALIDATOR:?} validator, not {:?}: add a {RULES_VALIDATOR:?} step with these rules",
+                    s.validator
+                )}));
+                continue;
+            }
             let plugin = registry.get(&s.validator);
             // Latest registered version first (the list is newest first).
             let container = containers.iter().find(|c| c.slug == s.validator);
@@ -158,9 +165,20 @@ impl DefinitionInput {
             };
             first_types.get_or_insert_with(|| plugin.meta.content_types.clone());
             let pinned = plugin.meta.version.clone();
-            let config_text = s.config.to_string();
-            let checked =
-                tokio::task::spawn_blocking(move || plugin.validate_config(&config_text)).await;
+            // A rules step's ruleset is checked with its config, as the validator will read them.
+            let (config_text, ruleset_at) = match &s.ruleset {
+                Some(ruleset) => match with_ruleset(&s.config, ruleset) {
+                    Ok(merged) => merged,
+                    Err(detail) => {
+                        errors.push(serde_json::json!({"step": i, "key": s.key, "detail": detail}));
+                        continue;
+                    }
+                },
+                None => (s.config.to_string(), usize::MAX),
+            };
+            let checked = tokio::task::spawn_blocking(move || plugin.validate_config(&config_text))
+                .await
+                .map(|r| r.map(|r| r.map_err(|f| ruleset_paths(f, ruleset_at))));
             match checked {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(findings))) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "invalid step config", "findings": findings})),
@@ -201,6 +219,51 @@ impl DefinitionInput {
             features,
         })
     }
+}
+
+/// The one validator that reads a step's `ruleset` (until assertions apply to every step).
+const RULES_VALIDATOR: &str = "rules";
+
+/// A `rules` config with the step's ruleset appended to its `rules`, as the validator
+/// merges them at run time, and the index where the ruleset's rules start.
+fn with_ruleset(
+    config: &serde_json::Value,
+    ruleset: &serde_json::Value,
+) -> Result<(String, usize), String> {
+    let extra = ruleset
+        .get("rules")
+        .and_then(serde_json::Value::as_array)
+        .or(ruleset.as_array())
+        .ok_or("the step's ruleset must be a list of rules or {\"rules\": [...]}")?;
+    let mut merged = config.clone();
+    let Some(rules) = merged
+        .get_mut("rules")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        // Let the validator explain the config itself.
+        return Ok((config.to_string(), usize::MAX));
+    };
+    let at = rules.len();
+    rules.extend(extra.iter().cloned());
+    Ok((merged.to_string(), at))
+}
+
+/// Points findings about appended rules back at the ruleset (`/rules/7` → `/ruleset/2`).
+fn ruleset_paths(
+    mut findings: Vec<crate::findings::Finding>,
+    at: usize,
+) -> Vec<crate::findings::Finding> {
+    for f in &mut findings {
+        let Some(rest) = f.path.strip_prefix("/rules/") else {
+            continue;
+        };
+        let (index, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+        if let Some(i) = index.parse::<usize>().ok().filter(|i| *i >= at) {
+            let sep = if tail.is_empty() { "" } else { "/" };
+            f.path = format!("/ruleset/{}{sep}{tail}", i - at);
+        }
+    }
+    findings
 }
 
 /// sha256 of the canonical JSON of everything that decides a run's result.

@@ -50,6 +50,13 @@ pub async fn update(
     def: &Definition,
     user_id: &str,
 ) -> Result<Workflow> {
+    if current.same_definition(def) {
+        // Saving what is already there (workflows kept in git, saved by every CI run)
+        // creates nothing.
+        let mut unchanged = current.clone();
+        unchanged.unchanged = true;
+        return Ok(unchanged);
+    }
     let mut tx = db.write.begin().await?;
     // The guard and the edit are one statement so a concurrent launch can't slip between.
     let in_place = sqlx::query(
@@ -229,6 +236,7 @@ fn workflow_of(r: &AnyRow) -> Workflow {
         created_at: r.get(9),
         updated_at: r.get(10),
         steps: vec![],
+        unchanged: false,
     }
 }
 
@@ -269,7 +277,9 @@ pub async fn frozen_steps(db: &Db, workflow_id: &str) -> Result<Arc<Vec<Step>>> 
     {
         return Ok(hit.clone());
     }
-    let steps = Arc::new(load_steps(db, workflow_id).await?);
+    let mut steps = load_steps(db, workflow_id).await?;
+    super::prepare_for_run(&mut steps);
+    let steps = Arc::new(steps);
     let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
     if c.len() >= 1024 {
         c.clear();

@@ -181,15 +181,23 @@ impl Browser {
             .to_owned()
     }
 
-    /// Saves a PNG of the page under `docs/screenshots/`.
+    /// Saves a PNG of the page under `target/screenshots/` (never into the checkout: the
+    /// docs copies in `docs/screenshots/` are refreshed on purpose, by running the test
+    /// with `VALIDIBOT_UPDATE_SCREENSHOTS=1`).
     pub fn screenshot(&self, name: &str) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None);
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap())
             .unwrap();
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut dirs = vec![root.join("target/screenshots")];
+        if std::env::var_os("VALIDIBOT_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+            dirs.push(root.join("docs/screenshots"));
+        }
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Why this shape: Rust has no stable ABI, so nothing Rust-typed crosses. The
 //! entry symbol [`ENTRY_SYMBOL`] returns a `#[repr(C)]` [`Descriptor`] whose
-//! prefix (ABI major/minor, struct size, build fingerprint) never changes; the
+//! prefix (ABI major/minor, struct size, compatibility fingerprint) never changes; the
 //! host checks it before calling anything else. Hooks are named (`license.status`,
 //! …) and exchange JSON byte buffers, each freed by the side that allocated it.
 //! Every export catches panics. Extensions are plain synchronous code: they never
@@ -14,6 +14,7 @@
 pub mod abi;
 mod export;
 pub mod features;
+pub mod fingerprint;
 mod signature;
 
 pub use abi::{
@@ -22,9 +23,7 @@ pub use abi::{
 pub use export::{call_hook, free_buffer, Extension, HookError};
 pub use signature::{parse_signature_line, signature_line, SIGNATURE_DOMAIN};
 
-/// The build fingerprint of this SDK: rustc commit, target, SDK version. Host and
-/// extension must agree exactly.
-pub const FINGERPRINT: &str = env!("VALIDIBOT_EXTENSION_FINGERPRINT");
+pub use fingerprint::{Compat, FINGERPRINT, HOOKS_SCHEMA};
 
 /// Exports `$ty` (an [`Extension`] + `Default`) as this library's extension.
 #[macro_export]

@@ -1,6 +1,7 @@
 //! The step config: `{"schema": <JSON Schema>, "draft"?: "...", "formats"?: bool}`.
 
-use jsonschema::{Draft, Retrieve, Uri};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Draft, ReferencingError, Retrieve, Uri};
 use serde::Deserialize;
 use validibot_plugin_api::Finding;
 
@@ -8,7 +9,7 @@ use validibot_plugin_api::Finding;
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     pub schema: serde_json::Value,
-    /// Pins a draft for schemas without `$schema`.
+    /// The draft for schemas without `$schema` (a schema's own `$schema` wins).
     #[serde(default)]
     pub draft: Option<String>,
     /// Assert `format` (email, date-time, uri, …); on by default.
@@ -62,7 +63,9 @@ impl StepConfig {
         let mut options = jsonschema::options()
             .should_validate_formats(self.formats)
             .with_retriever(NoRemoteRefs);
-        if let Some(draft) = &self.draft {
+        // `draft` only speaks for schemas that do not name their own.
+        let own_schema = self.schema.get("$schema").is_some();
+        if let Some(draft) = self.draft.as_ref() {
             let draft = match draft.as_str() {
                 "2020-12" => Draft::Draft202012,
                 "2019-09" => Draft::Draft201909,
@@ -77,14 +80,41 @@ impl StepConfig {
                     .at("/draft"))
                 }
             };
-            options = options.with_draft(draft);
+            if !own_schema {
+                options = options.with_draft(draft);
+            }
         }
         options.build(&self.schema).map_err(|e| {
-            Finding::error(
-                "config.schema_invalid",
-                format!("the schema is not a valid JSON Schema: {e}"),
-            )
-            .at(format!("/schema{}", e.instance_path().as_str()))
+            let at = format!("/schema{}", e.instance_path().as_str());
+            match e.kind() {
+                ValidationErrorKind::Referencing(ReferencingError::Unretrievable { uri, .. }) => {
+                    Finding::error(
+                        "config.remote_ref_refused",
+                        format!(
+                            "remote $ref {uri} refused: only references inside the schema are allowed \
+                             (validators have no network or filesystem); copy the referenced schema \
+                             under $defs and point to it with \"#/$defs/…\""
+                        ),
+                    )
+                    .at(at)
+                }
+                ValidationErrorKind::Referencing(ReferencingError::UnknownSpecification {
+                    specification,
+                }) => Finding::error(
+                    "config.unknown_meta_schema",
+                    format!(
+                        "$schema {specification:?} is not a JSON Schema draft this validator knows: \
+                         use the $schema URI of draft 2020-12, 2019-09, 7, 6 or 4, or remove $schema \
+                         and set the step's \"draft\""
+                    ),
+                )
+                .at("/schema/$schema"),
+                _ => Finding::error(
+                    "config.schema_invalid",
+                    format!("the schema is not a valid JSON Schema: {e}"),
+                )
+                .at(at),
+            }
         })
     }
 }

@@ -72,11 +72,139 @@ fn formats_are_asserted_by_default() {
 }
 
 #[test]
-fn remote_refs_are_refused() {
+fn remote_refs_are_refused_with_their_own_code() {
     let cfg = json!({"schema": {"$ref": "https://example.com/s.json"}});
     let err = JsonSchemaValidator::validate_config(&cfg).unwrap_err();
-    assert_eq!(err[0].code, "config.schema_invalid");
-    assert!(err[0].message.contains("refused"), "{}", err[0].message);
+    assert_eq!(err[0].code, "config.remote_ref_refused", "{err:?}");
+    assert!(
+        err[0].message.starts_with("remote $ref https://example.com/s.json refused: only references inside the schema are allowed"),
+        "{}",
+        err[0].message
+    );
+    assert!(!err[0].message.contains("not a valid JSON Schema"));
+}
+
+#[test]
+fn an_unknown_meta_schema_says_what_to_do() {
+    let cfg = json!({"schema": {"$schema": "https://example.com/my-meta", "type": "object"}});
+    let err = JsonSchemaValidator::validate_config(&cfg).unwrap_err();
+    assert_eq!(err[0].code, "config.unknown_meta_schema", "{err:?}");
+    assert_eq!(err[0].path, "/schema/$schema");
+    assert!(!err[0].message.contains("registry"), "{}", err[0].message);
+    assert!(
+        err[0].message.contains("remove $schema"),
+        "{}",
+        err[0].message
+    );
+}
+
+#[test]
+fn the_schemas_own_dollar_schema_wins_over_the_draft_setting() {
+    // 2020-12: prefixItems applies, so [1] fails; under draft 7 it would be ignored.
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "prefixItems": [{"type": "string"}]
+    });
+    let config = json!({"schema": schema, "draft": "7"}).to_string();
+    let out = JsonSchemaValidator::validate(Input {
+        content: b"[1]",
+        content_type: "application/json",
+        config: &config,
+        ruleset: None,
+    })
+    .unwrap();
+    assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+    assert_eq!(out.findings[0].code, "json.schema.type");
+    // Without $schema the setting decides: draft 7 ignores prefixItems.
+    let config = json!({"schema": {"prefixItems": [{"type": "string"}]}, "draft": "7"}).to_string();
+    let out = JsonSchemaValidator::validate(Input {
+        content: b"[1]",
+        content_type: "application/json",
+        config: &config,
+        ruleset: None,
+    })
+    .unwrap();
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+}
+
+/// Every format the jsonschema crate implements, with a value it must refuse: none may
+/// pass silently when formats are on (idn-email and idn-hostname did, without `idna`).
+#[test]
+fn every_supported_format_is_asserted() {
+    let cases = [
+        ("date", "2024-02-30"),
+        ("date-time", "2024-01-01 25:00"),
+        ("duration", "P1Y2X"),
+        ("email", "not-an-email"),
+        ("hostname", "-bad-.example"),
+        ("idn-email", "a@-.gr"),
+        ("idn-hostname", "-\u{03C0}\u{03B1}\u{03C1}-"),
+        ("ipv4", "256.1.1.1"),
+        ("ipv6", "1:::2"),
+        ("iri", "no scheme"),
+        ("iri-reference", "\\\\bad"),
+        ("json-pointer", "no-leading-slash"),
+        ("regex", "(unclosed"),
+        ("relative-json-pointer", "/abs"),
+        ("time", "25:00:00Z"),
+        ("uri", "no scheme"),
+        ("uri-reference", "\\\\bad"),
+        ("uri-template", "{unclosed"),
+        ("uuid", "not-a-uuid"),
+    ];
+    for (format, bad) in cases {
+        let doc = serde_json::to_string(bad).unwrap();
+        let out = run(json!({"format": format}), &doc);
+        assert_eq!(
+            out.findings
+                .iter()
+                .map(|f| f.code.as_str())
+                .collect::<Vec<_>>(),
+            ["json.schema.format"],
+            "format {format:?} let {bad:?} pass"
+        );
+    }
+    // And the valid counterparts pass (the check is the format, not a blanket refusal).
+    for (format, good) in [
+        ("idn-email", "\u{03B1}@\u{03C0}\u{03B1}\u{03C1}.gr"),
+        ("idn-hostname", "\u{03C0}\u{03B1}\u{03C1}.gr"),
+        ("email", "a@example.com"),
+    ] {
+        let doc = serde_json::to_string(good).unwrap();
+        assert!(
+            run(json!({"format": format}), &doc).findings.is_empty(),
+            "{format}"
+        );
+    }
+}
+
+/// Numbers keep their value: the boundary of an exclusiveMaximum written with 16
+/// significant digits is exact, and integers beyond u64 compare exactly.
+/// How many findings `doc` gets under the config text `config`.
+fn findings_for(config: &str, doc: &str) -> usize {
+    JsonSchemaValidator::validate(Input {
+        content: doc.as_bytes(),
+        content_type: "application/json",
+        config,
+        ruleset: None,
+    })
+    .unwrap()
+    .findings
+    .len()
+}
+
+#[test]
+fn numbers_are_compared_at_full_precision() {
+    let config = r#"{"schema": {"exclusiveMaximum": 9.727837981879871e+26}}"#;
+    assert_eq!(
+        findings_for(config, "9.727837981879871e+26"),
+        1,
+        "the boundary itself is excluded"
+    );
+    assert_eq!(findings_for(config, "9.727837981879870e+26"), 0);
+    let config = r#"{"schema": {"maximum": 18446744073709551616}}"#;
+    assert_eq!(findings_for(config, "18446744073709551617"), 1);
+    assert_eq!(findings_for(config, "18446744073709551616"), 0);
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Documents as one JSON-shaped tree, whatever their format, and path lookup.
 //!
 //! JSON is itself. XML becomes `{"<root>": {"@attr": "…", "#text": "…", "<child>": …}}`
-//! (a repeated child becomes an array). CSV becomes `{"rows": [{"<column>": "…"}]}`.
+//! (a repeated child becomes an array). CSV becomes `{"rows": [{"<column>": "…"}]}`,
+//! each cell a string unless a Table Schema types it (see `table`).
 //! Paths are JSON pointers where a `*` token matches every array item or object member.
 
 use serde_json::{Map, Value};
+
+use crate::table::TableSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -36,7 +39,11 @@ impl Format {
 }
 
 /// Parses the document; the error is a one-line reason with a position when known.
-pub fn parse(content: &[u8], format: Format) -> Result<Value, (String, String)> {
+pub fn parse(
+    content: &[u8],
+    format: Format,
+    table: Option<&TableSchema>,
+) -> Result<Value, (String, String)> {
     match format {
         Format::Json => serde_json::from_slice(content).map_err(|e| {
             (
@@ -84,7 +91,13 @@ pub fn parse(content: &[u8], format: Format) -> Result<Value, (String, String)> 
                 let row: Map<String, Value> = headers
                     .iter()
                     .zip(record.iter())
-                    .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
+                    .map(|(h, v)| {
+                        let cell = match table {
+                            Some(t) => t.cell(h, v),
+                            None => Value::String(v.to_owned()),
+                        };
+                        (h.to_owned(), cell)
+                    })
                     .collect();
                 rows.push(Value::Object(row));
             }
@@ -185,15 +198,20 @@ mod tests {
 
     #[test]
     fn xml_becomes_a_tree_and_dtds_are_refused() {
-        let doc = parse(br#"<a x="1"><b>2</b><b>3</b><c>t</c></a>"#, Format::Xml).unwrap();
+        let doc = parse(
+            br#"<a x="1"><b>2</b><b>3</b><c>t</c></a>"#,
+            Format::Xml,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             doc,
             serde_json::json!({"a": {"@x": "1", "b": ["2", "3"], "c": "t"}})
         );
         let bomb = br#"<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><l>&b;</l>"#;
-        assert!(parse(bomb, Format::Xml).is_err());
+        assert!(parse(bomb, Format::Xml, None).is_err());
         let xxe = br#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
-        assert!(parse(xxe, Format::Xml).is_err());
+        assert!(parse(xxe, Format::Xml, None).is_err());
     }
 
     #[test]
@@ -211,7 +229,7 @@ mod tests {
 
     #[test]
     fn csv_rows_are_objects() {
-        let doc = parse(b"a,b\n1,x\n2,y\n", Format::Csv).unwrap();
+        let doc = parse(b"a,b\n1,x\n2,y\n", Format::Csv, None).unwrap();
         assert_eq!(doc["rows"][1], serde_json::json!({"a": "2", "b": "y"}));
     }
 }

@@ -16,6 +16,7 @@ mod condition;
 mod cost;
 mod document;
 mod ruleset;
+mod table;
 
 use serde_json::Value;
 use validibot_plugin_api::{
@@ -53,6 +54,8 @@ impl Validator for RulesValidator {
                 "additionalProperties": false,
                 "properties": {
                     "format": {"enum": ["json", "xml", "csv"], "description": "Default: from the content type."},
+                    "schema": {"type": "object", "required": ["fields"], "description": "A Frictionless Table Schema ({\"fields\": [{\"name\", \"type\"}]}): CSV cells of integer and number fields become numbers, boolean fields booleans, missing values null. Without it every cell is a string; a workflow passes an earlier csv step's schema on to a rules step that has none."},
+                    "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing targets reported one by one per rule; the rest become one summary finding with the count."},
                     "rules": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
                         "type": "object", "required": ["id"],
                         "properties": {
@@ -81,7 +84,7 @@ impl Validator for RulesValidator {
         let format = set
             .format
             .unwrap_or_else(|| Format::from_content_type(input.content_type));
-        let doc = match document::parse(input.content, format) {
+        let doc = match document::parse(input.content, format, set.table.as_ref()) {
             Ok(d) => d,
             Err((message, at)) => {
                 let code = match format {
@@ -95,13 +98,13 @@ impl Validator for RulesValidator {
                 });
             }
         };
-        Ok(evaluate(&set.rules, &doc))
+        Ok(evaluate(&set.rules, &doc, set.max_samples))
     }
 }
 
 export_validator!(RulesValidator);
 
-fn evaluate(rules: &[Rule], json: &Value) -> Outcome {
+fn evaluate(rules: &[Rule], json: &Value, max_samples: usize) -> Outcome {
     let doc = &Doc::new(json);
     let mut findings = Vec::new();
     let mut budget = MAX_EVALUATIONS;
@@ -143,15 +146,35 @@ fn evaluate(rules: &[Rule], json: &Value) -> Outcome {
             push(f, &mut findings);
             continue;
         }
-        let mut failed = false;
-        for r in results.iter().filter(|r| !r.pass) {
-            failed = true;
+        let failing: Vec<_> = results.iter().filter(|r| !r.pass).collect();
+        for r in failing.iter().take(max_samples) {
             push(
                 finding(rule, &r.pointer, &r.actual, r.error.clone()),
                 &mut findings,
             );
         }
-        failed_rules += failed as u64;
+        if failing.len() > max_samples {
+            let more = &failing[max_samples..];
+            let count = failing.len();
+            push(
+                Finding::new(
+                    rule.severity,
+                    rule.code.clone(),
+                    format!(
+                        "{} more targets fail rule {} ({count} in all)",
+                        more.len(),
+                        rule.id
+                    ),
+                )
+                .with_meta(serde_json::json!({
+                    "rule": rule.id,
+                    "count": count,
+                    "more_paths": more.iter().take(20).map(|r| r.pointer.as_str()).collect::<Vec<_>>(),
+                })),
+                &mut findings,
+            );
+        }
+        failed_rules += !failing.is_empty() as u64;
     }
     if budget == 0 {
         findings.push(Finding::warning("rules.budget_exhausted", format!("stopped after {MAX_EVALUATIONS} evaluations; later rules and targets were not checked")));
@@ -430,7 +453,7 @@ mod tests {
         let o = run(
             &doc,
             "application/json",
-            json!({"rules": [{"id": "q", "path": "/lines/*/q", "op": "gt", "value": 0}]}),
+            json!({"rules": [{"id": "q", "path": "/lines/*/q", "op": "gt", "value": 0}], "max_samples": 1000}),
         );
         assert_eq!(o.findings.len(), MAX_FINDINGS + 1);
         assert_eq!(o.findings.last().unwrap().code, "rules.truncated");
@@ -464,5 +487,72 @@ mod tests {
             rules,
         );
         assert!(o.findings.is_empty(), "{:?}", o.findings);
+    }
+
+    #[test]
+    fn csv_cells_are_typed_by_a_table_schema() {
+        let csv = "id,kwh,ok\n1,150.5,true\n2,90,false\n3,,true\n";
+        let rules = json!([
+            {"id": "kwh-cap", "path": "/rows/*/kwh", "op": "le", "value": 100, "optional": true},
+            {"id": "cel", "path": "/rows/*", "expr": "value.kwh == null || value.kwh < 100.0"},
+            {"id": "flag", "path": "/rows/*/ok", "op": "eq", "value": true}
+        ]);
+        let typed = json!({"rules": rules, "schema": {"fields": [
+            {"name": "id", "type": "integer"}, {"name": "kwh", "type": "number"}, {"name": "ok", "type": "boolean"}
+        ]}});
+        let o = run(csv, "text/csv", typed);
+        assert_eq!(
+            failures(&o),
+            [
+                ("rules.kwh-cap".into(), "/rows/0/kwh".into()),
+                ("rules.kwh-cap".into(), "/rows/2/kwh".into()),
+                ("rules.cel".into(), "/rows/0".into()),
+                ("rules.flag".into(), "/rows/1/ok".into()),
+            ],
+            "{:?}",
+            o.findings
+        );
+        // Without a schema the cells are strings: a CEL comparison with a number fails
+        // to evaluate rather than comparing text.
+        let o = run(
+            csv,
+            "text/csv",
+            json!({"rules": [{"id": "cel", "path": "/rows/*", "expr": "value.kwh < 100.0"}]}),
+        );
+        assert!(
+            o.findings.iter().all(|f| f.code == "rules.cel"),
+            "{:?}",
+            o.findings
+        );
+    }
+
+    #[test]
+    fn repeated_failures_of_a_rule_are_summarised_after_max_samples() {
+        let rows: Vec<Value> = (0..150).map(|i| json!({"n": i})).collect();
+        let doc = json!({ "rows": rows }).to_string();
+        let rule = json!({"id": "neg", "path": "/rows/*/n", "op": "lt", "value": 0});
+        let o = run(&doc, "application/json", json!({"rules": [rule]}));
+        assert_eq!(o.findings.len(), 6, "{:?}", o.findings);
+        let summary = &o.findings[5];
+        assert_eq!(summary.code, "rules.neg");
+        assert_eq!(summary.severity, validibot_plugin_api::Severity::Error);
+        assert!(
+            summary
+                .message
+                .starts_with("145 more targets fail rule neg (150 in all)"),
+            "{}",
+            summary.message
+        );
+        assert_eq!(summary.meta.as_ref().unwrap()["count"], 150);
+        assert_eq!(summary.meta.as_ref().unwrap()["more_paths"][0], "/rows/5/n");
+        let o = run(
+            &doc,
+            "application/json",
+            json!({"rules": [rule], "max_samples": 200}),
+        );
+        assert_eq!(o.findings.len(), 150);
+        assert!(
+            RulesValidator::validate_config(&json!({"rules": [rule], "max_samples": 0})).is_err()
+        );
     }
 }

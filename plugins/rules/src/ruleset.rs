@@ -9,6 +9,7 @@ use validibot_plugin_api::{Finding, Severity};
 
 use crate::condition::Condition;
 use crate::document::Format;
+use crate::table::TableSchema;
 
 /// Rules per step.
 pub const MAX_RULES: usize = 1000;
@@ -24,9 +25,16 @@ pub struct Rule {
     pub optional: bool,
 }
 
+/// Individual findings per rule before the rest are summarised (as `csv` does).
+pub const DEFAULT_MAX_SAMPLES: usize = 5;
+
 pub struct Ruleset {
     pub format: Option<Format>,
     pub rules: Vec<Rule>,
+    /// Types CSV cells (config `schema`, a Frictionless Table Schema).
+    pub table: Option<TableSchema>,
+    /// Failing targets reported one by one per rule; the rest become one summary finding.
+    pub max_samples: usize,
 }
 
 fn bad(path: String, message: String) -> Finding {
@@ -42,7 +50,7 @@ impl Ruleset {
             )
         })?;
         for key in obj.keys() {
-            if key != "rules" && key != "format" {
+            if !["rules", "format", "schema", "max_samples"].contains(&key.as_str()) {
                 return Err(bad(
                     format!("/{key}"),
                     format!("unknown config key {key:?}"),
@@ -61,6 +69,22 @@ impl Ruleset {
                     "format must be json, xml or csv".into(),
                 ))
             }
+        };
+        let table = match obj.get("schema") {
+            None => None,
+            Some(v) => Some(TableSchema::parse(v).map_err(|m| bad("/schema".into(), m))?),
+        };
+        let max_samples = match obj.get("max_samples") {
+            None => DEFAULT_MAX_SAMPLES,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "/max_samples".into(),
+                        "max_samples must be an integer from 1 to 1000".into(),
+                    )
+                })? as usize,
         };
         let mut raw: Vec<(String, &Value)> = Vec::new();
         let list = obj
@@ -140,7 +164,12 @@ impl Ruleset {
                 when,
             });
         }
-        Ok(Ruleset { format, rules })
+        Ok(Ruleset {
+            format,
+            rules,
+            table,
+            max_samples,
+        })
     }
 }
 

@@ -98,6 +98,7 @@ pub fn all() -> Value {
             "timeout_seconds": {"type": "integer"}, "content_types": {"type": "array", "items": string},
             "digest": string, "steps": {"type": "array", "items": {"$ref": "#/components/schemas/Step"}},
             "created_at": {"type": "string", "format": TIME}, "updated_at": {"type": "string", "format": TIME},
+            "unchanged": {"type": "boolean", "description": "On an edit's answer only: the definition equalled the latest version, so nothing was saved."},
         })),
         "WorkflowList": list_of("Workflow"),
         "Finding": obj(&["severity", "code", "message", "path"], json!({
