@@ -8,7 +8,7 @@ use crate::config::{AdminCommand, GlobalArgs};
 use crate::db::Db;
 
 pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
-    std::fs::create_dir_all(&global.data_dir)?;
+    global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
     accounts::ensure_default_workspace(&db).await?;
@@ -43,6 +43,10 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
                 .await?
                 .with_context(|| format!("user {username:?} not found"))?;
             let secret = accounts::instance_secret(&db, global.secret_key.as_deref()).await?;
+            let max = crate::accounts::api_keys::MAX_EXPIRY_DAYS;
+            if expires_in_days.is_some_and(|d| d == 0 || d > max) {
+                bail!("--expires-in-days is 1 to {max} (omit it for a key that does not expire)");
+            }
             let expires_at = expires_in_days.map(|d| now_us() + i64::from(d) * 86_400_000_000);
             let key = accounts::create_api_key(&db, &secret, &user.id, name, expires_at).await?;
             eprintln!("API key for {} (shown once; store it now):", user.username);

@@ -66,6 +66,9 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
         max_inline_bytes: 10 << 20,
         max_file_bytes: 1 << 30,
         launch_wait_ms: 5000,
+        public_url: None,
+        secure_cookies: crate::config::SecureCookies::Auto,
+        client_ip_header: None,
         worker: WorkerArgs {
             concurrency: None,
             lease_seconds: 30.0,
@@ -73,6 +76,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
             max_attempts: 3,
             validator_timeout_ms: 5000,
             validator_memory_mib: 256,
+            memory_budget_mib: 2048,
             metrics_bind: None,
             retention: Default::default(),
         },

@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => validibot::server::serve(&cli.global, args, None).await,
             Command::Worker(args) => validibot::server::run_worker(&cli.global, args).await,
             Command::Migrate => {
-                std::fs::create_dir_all(&cli.global.data_dir)?;
+                cli.global.prepare_data_dir()?;
                 let db = validibot::db::Db::connect(&cli.global.database_url(), 2).await?;
                 db.migrate().await?;
                 validibot::accounts::store::ensure_default_workspace(&db).await?;

@@ -89,7 +89,13 @@ pub async fn purge(
             }
             let mut stmts = Vec::new();
             for (run, submission) in &ids {
-                for table in ["findings", "step_runs", "idempotency_keys", "jobs"] {
+                for table in [
+                    "findings",
+                    "step_artifacts",
+                    "step_runs",
+                    "idempotency_keys",
+                    "jobs",
+                ] {
                     stmts.push(Stmt::new(
                         format!("DELETE FROM {table} WHERE run_id = $1"),
                         args![run.as_str()],
@@ -170,24 +176,11 @@ async fn referenced(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<
     {
         keep.insert(r.get(0));
     }
-    let with_artifacts =
-        sqlx::query("SELECT outputs FROM step_runs WHERE outputs LIKE '%\"artifacts\"%'")
-            .fetch_all(&db.read)
-            .await?;
-    for r in with_artifacts {
-        let outputs: Vec<crate::findings::Output> =
-            serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default();
-        for o in outputs
-            .iter()
-            .filter(|o| o.name == crate::containers::artifacts::OUTPUT_NAME)
-        {
-            if let Ok(list) = serde_json::from_value::<
-                Vec<crate::containers::artifacts::StoredArtifact>,
-            >(o.value.clone())
-            {
-                keep.extend(list.into_iter().map(|a| a.sha256));
-            }
-        }
+    for r in sqlx::query("SELECT DISTINCT sha256 FROM step_artifacts")
+        .fetch_all(&db.read)
+        .await?
+    {
+        keep.insert(r.get(0));
     }
     Ok(keep)
 }

@@ -31,8 +31,7 @@ pub struct Core {
 impl Core {
     pub async fn open(global: &GlobalArgs, worker: &WorkerArgs) -> Result<Core> {
         let started = Instant::now();
-        std::fs::create_dir_all(&global.data_dir)
-            .with_context(|| format!("creating data dir {}", global.data_dir.display()))?;
+        global.prepare_data_dir()?;
         let db = Db::connect(&global.database_url(), global.db_pool).await?;
         db.migrate().await?;
         accounts::ensure_default_workspace(&db).await?;
@@ -89,13 +88,14 @@ impl Core {
             waiters,
             licensing: self.licensing.clone(),
             containers: self.containers.clone(),
+            memory: crate::execution::memory_budget::MemoryBudget::new(worker.memory_budget_mib),
         }
     }
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.
 pub async fn open_db(global: &GlobalArgs) -> Result<Db> {
-    std::fs::create_dir_all(&global.data_dir)?;
+    global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
     accounts::ensure_default_workspace(&db).await?;
@@ -161,6 +161,19 @@ pub async fn serve(
             max_file_bytes: args.max_file_bytes,
             launch_wait: Duration::from_millis(args.launch_wait_ms),
             max_attempts: args.worker.max_attempts.max(1),
+            secure_cookies: match args.secure_cookies {
+                crate::config::SecureCookies::Always => Some(true),
+                crate::config::SecureCookies::Never => Some(false),
+                crate::config::SecureCookies::Auto => args
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://"))
+                    .then_some(true),
+            },
+            client_ip_header: args
+                .client_ip_header
+                .as_ref()
+                .map(|h| h.to_ascii_lowercase()),
         },
         secret,
         waiters,
@@ -178,7 +191,9 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    axum::serve(listener, api::router(state))
+    // The peer address reaches handlers (sign-in throttling counts per client).
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);

@@ -29,7 +29,7 @@ fn job(mode: &[&str], work: &Path, limits: Limits) -> Job {
         files: vec![(
             "document.json".into(),
             "application/json".into(),
-            br#"{"a": 1}"#.to_vec(),
+            std::sync::Arc::new(br#"{"a": 1}"#.to_vec()),
         )],
         config: serde_json::json!({"threshold": 3}),
         limits,
@@ -115,6 +115,21 @@ fn conformance_behaviours_give_their_typed_outcomes() {
         "{r:?}"
     );
     assert!(r.output.is_none());
+
+    // A FIFO left as the output envelope: refused at once, never a blocked reader.
+    let started = std::time::Instant::now();
+    let (r, _) = run(&["fifo-output"], limits());
+    match &r.outcome {
+        Outcome::ValidatorFailed { reason, .. } => {
+            assert!(reason.contains("not a regular file"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 
     let (r, _) = run(&["huge-output"], limits());
     match &r.outcome {

@@ -89,7 +89,7 @@ fn energyplus_simulates_checks_and_refuses() {
     );
     assert_eq!(output(&run, "total_building_area"), 80.0);
     // Artifacts: EnergyPlus's own result files, kept by the host and served by name.
-    let listed: Vec<String> = output(&run, "artifacts")
+    let listed: Vec<String> = run["steps"][0]["artifacts"]
         .as_array()
         .unwrap()
         .iter()
@@ -97,7 +97,7 @@ fn energyplus_simulates_checks_and_refuses() {
         .collect();
     assert_eq!(
         listed,
-        ["eplusout.sql", "eplusout.err", "eplusout.csv"],
+        ["eplusout.csv", "eplusout.err", "eplusout.sql"],
         "{run}"
     );
     let base = format!("{}/artifacts/simulate", run["url"].as_str().unwrap());

@@ -39,11 +39,12 @@ fn plan(args: &[&str]) -> BTreeSet<String> {
         .iter()
         .map(|u| {
             let package = u["pkg_id"].as_str().unwrap().rsplit('#').next().unwrap();
+            // Build scripts and proc-macros (and what they use) have their own profile,
+            // which tells them apart from the binary's dependencies.
             format!(
-                "{package} {} ({}, {}) features {} profile {}",
+                "{package} {} ({}) features {} profile {}",
                 u["target"]["name"].as_str().unwrap(),
                 u["mode"].as_str().unwrap(),
-                u["platform"].as_str().unwrap_or("build context"),
                 u["features"],
                 u["profile"]
             )

@@ -7,6 +7,9 @@ use subtle::ConstantTimeEq;
 
 use crate::ids::random_token;
 
+/// The longest expiry a key can be given (ten years).
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+
 const PREFIX: &str = "vbk_";
 const PUBLIC_ID_LEN: usize = 12;
 const SECRET_LEN: usize = 40;

@@ -6,5 +6,6 @@ pub mod roles;
 pub mod sessions;
 pub mod store;
 pub mod teams;
+pub mod throttle;
 
 pub use roles::{Permission, Role};

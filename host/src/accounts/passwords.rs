@@ -34,14 +34,23 @@ pub async fn set(db: &Db, username: &str, password: &str) -> Result<()> {
         bail!("a password needs at least {MIN_LENGTH} characters");
     }
     let phc = hash(password)?;
+    // A new password ends every session signed in with the old one.
+    let mut tx = db.write.begin().await?;
     let res = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
         .bind(phc)
         .bind(username)
-        .execute(&db.write)
+        .execute(&mut *tx)
         .await?;
     if res.rows_affected() != 1 {
         bail!("user {username:?} not found");
     }
+    sqlx::query(
+        "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+    )
+    .bind(username)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

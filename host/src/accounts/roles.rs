@@ -13,6 +13,21 @@ pub enum Role {
     Owner,
 }
 
+/// A stored `role` column's rank in SQL, so a statement can compare it with an actor's
+/// [`rank`] and guard a change in the same statement that makes it.
+pub(crate) const ROLE_RANK: &str = "CASE role WHEN 'owner' THEN 5 WHEN 'admin' THEN 4 WHEN 'author' THEN 3 WHEN 'executor' THEN 2 ELSE 1 END";
+
+/// The rank [`ROLE_RANK`] gives `role`.
+pub(crate) fn rank(role: Role) -> i64 {
+    match role {
+        Role::Owner => 5,
+        Role::Admin => 4,
+        Role::Author => 3,
+        Role::Executor => 2,
+        Role::Viewer => 1,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     WorkflowLaunch,

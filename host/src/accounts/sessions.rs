@@ -76,6 +76,7 @@ pub async fn authenticate(
     let membership = asked_membership(&r, workspace_slug);
     Ok(Some((
         Authenticated {
+            key_expires_at: None,
             user: User {
                 id: r.get(6),
                 username: r.get(7),

@@ -217,20 +217,145 @@ pub async fn direct_role(db: &Db, user_id: &str, workspace_id: &str) -> Result<O
     Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
 }
 
-/// Removes a direct membership, unless it is the workspace's last owner (one
-/// statement, so two concurrent removals cannot both pass the check). Returns
-/// whether a row was removed.
-pub async fn remove_membership(db: &Db, user_id: &str, workspace_id: &str) -> Result<bool> {
-    let done = sqlx::query(
-        "DELETE FROM memberships WHERE user_id = $1 AND workspace_id = $2
-           AND (role <> 'owner'
-                OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $2 AND role = 'owner') > 1)",
-    )
+/// Why a membership change by someone with a given role was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipRefusal {
+    /// The member's current role is above the actor's.
+    AboveActor(Role),
+    /// The change would leave the workspace without an owner.
+    LastOwner,
+    NotMember,
+}
+
+use super::roles::{rank, ROLE_RANK};
+
+/// Sets a member's direct role (or adds the member) on behalf of someone whose role is
+/// `actor`: never for a member above the actor, never demoting the last owner. The
+/// guard and the change are one statement, in a transaction that on PostgreSQL first
+/// locks the workspace row, so concurrent changes cannot each see "another owner left".
+pub async fn change_membership(
+    db: &Db,
+    actor: Role,
+    user_id: &str,
+    workspace_id: &str,
+    role: Role,
+) -> Result<Result<(), MembershipRefusal>> {
+    let mut tx = db.write.begin().await?;
+    lock_workspace(db, &mut tx, workspace_id).await?;
+    let changed = sqlx::query(&format!(
+        "UPDATE memberships SET role = $1 WHERE user_id = $2 AND workspace_id = $3
+           AND {ROLE_RANK} <= $4
+           AND (role <> 'owner' OR $1 = 'owner'
+                OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $3 AND role = 'owner') > 1)"
+    ))
+    .bind(role.as_str())
     .bind(user_id)
     .bind(workspace_id)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(rank(actor))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let outcome = if changed == 1 {
+        Ok(())
+    } else {
+        match refusal(&mut tx, actor, user_id, workspace_id).await? {
+            Some(refused) => Err(refused),
+            None => {
+                sqlx::query(
+                    "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(user_id)
+                .bind(workspace_id)
+                .bind(role.as_str())
+                .bind(now_us())
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Removes a direct membership on behalf of someone whose role is `actor`, with the
+/// same guards as [`change_membership`].
+pub async fn remove_membership(
+    db: &Db,
+    actor: Role,
+    user_id: &str,
+    workspace_id: &str,
+) -> Result<Result<(), MembershipRefusal>> {
+    let mut tx = db.write.begin().await?;
+    lock_workspace(db, &mut tx, workspace_id).await?;
+    let done = sqlx::query(&format!(
+        "DELETE FROM memberships WHERE user_id = $1 AND workspace_id = $2
+           AND {ROLE_RANK} <= $3
+           AND (role <> 'owner'
+                OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $2 AND role = 'owner') > 1)"
+    ))
+    .bind(user_id)
+    .bind(workspace_id)
+    .bind(rank(actor))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let outcome = if done == 1 {
+        // Removed from everything they could reach: their web sessions end too.
+        sqlx::query(
+            "DELETE FROM web_sessions WHERE user_id = $1
+               AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)
+               AND NOT EXISTS (SELECT 1 FROM team_members WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    } else {
+        Err(refusal(&mut tx, actor, user_id, workspace_id)
+            .await?
+            .unwrap_or(MembershipRefusal::NotMember))
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Serializes membership changes of one workspace on PostgreSQL (SQLite has one writer).
+async fn lock_workspace(
+    db: &Db,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    workspace_id: &str,
+) -> Result<()> {
+    if db.backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(workspace_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Why a guarded change touched no row (read in the same transaction); `None` when the
+/// user is not a member.
+async fn refusal(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: Role,
+    user_id: &str,
+    workspace_id: &str,
+) -> Result<Option<MembershipRefusal>> {
+    let row = sqlx::query("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
+        .bind(user_id)
+        .bind(workspace_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(current) = row.and_then(|r| Role::parse(&r.get::<String, _>(0))) else {
+        return Ok(None);
+    };
+    Ok(Some(if current > actor {
+        MembershipRefusal::AboveActor(current)
+    } else {
+        MembershipRefusal::LastOwner
+    }))
 }
 
 /// The caller's workspace and role, or `None` when the workspace does not exist
@@ -328,6 +453,9 @@ pub struct Authenticated {
     /// `(workspace slug asked for, membership)`; the membership is `None` when the workspace
     /// doesn't exist or the user isn't a member.
     pub membership: Option<(String, Option<(Workspace, Role)>)>,
+    /// When the API key that authenticated the request expires (`None`: a key without
+    /// expiry, or a web session). Keys it creates may not outlive it.
+    pub key_expires_at: Option<i64>,
 }
 
 /// Resolves a bearer token to its user; `None` for unknown, revoked, expired keys or inactive users.
@@ -379,6 +507,7 @@ pub async fn authenticate(
             username: r.get(10),
         },
         membership,
+        key_expires_at: expires_at,
     }))
 }
 

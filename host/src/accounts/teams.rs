@@ -5,6 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 use sqlx::Row;
 
+use super::roles::{rank, ROLE_RANK};
 use super::store::{workspace_of, Workspace};
 use super::Role;
 use crate::clock::now_us;
@@ -133,27 +134,98 @@ pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> Result<bool
 }
 
 /// Grants (or changes) the team's role on a workspace.
-pub async fn grant(db: &Db, team_id: &str, workspace_id: &str, role: Role) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO team_grants (team_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (team_id, workspace_id) DO UPDATE SET role = excluded.role",
-    )
-    .bind(team_id)
-    .bind(workspace_id)
-    .bind(role.as_str())
-    .bind(now_us())
-    .execute(&db.write)
-    .await?;
-    Ok(())
+/// Why a grant change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRefusal {
+    /// The new role, or the grant's current one, is above the actor's own role: a team
+    /// grant is a way to hand out roles, so it may hand out no more than the actor holds.
+    AboveActor(Role),
+    NoGrant,
 }
 
-pub async fn revoke(db: &Db, team_id: &str, workspace_id: &str) -> Result<bool> {
-    let res = sqlx::query("DELETE FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
+/// Grants a team `role` on a workspace on behalf of someone whose role is `actor`.
+/// The guard on an existing grant is part of the statement that changes it.
+pub async fn grant(
+    db: &Db,
+    actor: Role,
+    team_id: &str,
+    workspace_id: &str,
+    role: Role,
+) -> Result<Result<(), GrantRefusal>> {
+    if role > actor {
+        return Ok(Err(GrantRefusal::AboveActor(role)));
+    }
+    let mut tx = db.write.begin().await?;
+    let changed = sqlx::query(&format!(
+        "UPDATE team_grants SET role = $1 WHERE team_id = $2 AND workspace_id = $3 AND {ROLE_RANK} <= $4"
+    ))
+    .bind(role.as_str())
+    .bind(team_id)
+    .bind(workspace_id)
+    .bind(rank(actor))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let outcome = if changed == 1 {
+        Ok(())
+    } else if let Some(current) = current_grant(&mut tx, team_id, workspace_id).await? {
+        Err(GrantRefusal::AboveActor(current))
+    } else {
+        sqlx::query(
+            "INSERT INTO team_grants (team_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
         .bind(team_id)
         .bind(workspace_id)
-        .execute(&db.write)
+        .bind(role.as_str())
+        .bind(now_us())
+        .execute(&mut *tx)
         .await?;
-    Ok(res.rows_affected() > 0)
+        Ok(())
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Revokes a team's grant on behalf of someone whose role is `actor` (not a grant above it).
+pub async fn revoke(
+    db: &Db,
+    actor: Role,
+    team_id: &str,
+    workspace_id: &str,
+) -> Result<Result<(), GrantRefusal>> {
+    let mut tx = db.write.begin().await?;
+    let done = sqlx::query(&format!(
+        "DELETE FROM team_grants WHERE team_id = $1 AND workspace_id = $2 AND {ROLE_RANK} <= $3"
+    ))
+    .bind(team_id)
+    .bind(workspace_id)
+    .bind(rank(actor))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let outcome = if done == 1 {
+        Ok(())
+    } else {
+        match current_grant(&mut tx, team_id, workspace_id).await? {
+            Some(current) => Err(GrantRefusal::AboveActor(current)),
+            None => Err(GrantRefusal::NoGrant),
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn current_grant(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    team_id: &str,
+    workspace_id: &str,
+) -> Result<Option<Role>> {
+    let row = sqlx::query("SELECT role FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
+        .bind(team_id)
+        .bind(workspace_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
 }
 
 /// The workspace and the roles the user's teams hold on it.

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::accounts::api_keys::MAX_EXPIRY_DAYS;
 use crate::accounts::store;
 use crate::clock::now_us;
 
@@ -42,15 +43,31 @@ pub async fn create(
             "a key's name is 1 to 100 characters",
         ));
     }
-    if new.expires_in_days == Some(0) {
-        return Err(ApiError::bad_request(
-            "INVALID_EXPIRY",
-            "expires_in_days must be at least 1 (omit it for a key that does not expire)",
-        ));
+    let expires_at = match new.expires_in_days {
+        None => None,
+        Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(now_us() + i64::from(days) * 86_400_000_000),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "INVALID_EXPIRY",
+                format!(
+                    "expires_in_days is 1 to {MAX_EXPIRY_DAYS} (omit it for a key that does not expire)"
+                ),
+            ))
+        }
+    };
+    // A key may not mint a key that outlives itself (a stolen short-lived key would
+    // otherwise turn into a permanent one).
+    if let Some(limit) = caller.2 {
+        if expires_at.is_none_or(|e| e > limit) {
+            return Err(ApiError::bad_request(
+                "INVALID_EXPIRY",
+                format!(
+                    "this request's API key expires at {}; a key it creates must expire no later",
+                    crate::clock::rfc3339(limit)
+                ),
+            ));
+        }
     }
-    let expires_at = new
-        .expires_in_days
-        .map(|d| now_us() + i64::from(d) * 86_400_000_000);
     let key =
         store::create_api_key(&state.db, &state.secret, &caller.0.id, name, expires_at).await?;
     Ok((

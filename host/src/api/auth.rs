@@ -13,7 +13,12 @@ use validibot_plugin_api::extension::features;
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
 /// has one) looked up by the same query.
-pub struct Caller(pub User, Option<(String, Option<(Workspace, Role)>)>);
+pub struct Caller(
+    pub User,
+    Option<(String, Option<(Workspace, Role)>)>,
+    /// The expiry of the API key that authenticated the request, if it has one.
+    pub Option<i64>,
+);
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
@@ -31,7 +36,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             if let Some(token) = session_cookie(&parts.headers) {
                 if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
                     check_csrf(parts, &csrf)?;
-                    return Ok(Caller(auth.user, auth.membership));
+                    return Ok(Caller(auth.user, auth.membership, None));
                 }
             }
             return Err(ApiError::unauthorized(
@@ -51,7 +56,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .trim()
             .to_owned();
         match store::authenticate(&state.db, &state.secret, &token, ws).await? {
-            Some(auth) => Ok(Caller(auth.user, auth.membership)),
+            Some(auth) => Ok(Caller(auth.user, auth.membership, auth.key_expires_at)),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
             )),
@@ -99,7 +104,7 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
 impl Caller {
     /// A caller for server-rendered pages (the web UI's signed-in user).
     pub fn from_user(user: User) -> Caller {
-        Caller(user, None)
+        Caller(user, None, None)
     }
 }
 

@@ -200,11 +200,20 @@ async fn read_multipart(
                 ));
             }
             "metadata" => {
-                let text = field
-                    .text()
+                // Read chunk by chunk and stop at the limit: the launch route lifts the
+                // body limit for files, so this part must bound itself.
+                let mut text = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
                     .await
-                    .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?;
-                metadata = metadata_object(Some(serde_json::from_str(&text).map_err(|e| {
+                    .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?
+                {
+                    if text.len() + chunk.len() > MAX_METADATA_BYTES {
+                        return Err(metadata_too_large());
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                metadata = metadata_object(Some(serde_json::from_slice(&text).map_err(|e| {
                     ApiError::bad_request("INVALID_METADATA", format!("metadata is not JSON: {e}"))
                 })?))?;
             }
@@ -294,14 +303,20 @@ fn too_large(limit: u64) -> ApiError {
     .with_extra(serde_json::json!({"limit": limit}))
 }
 
+/// Largest submission metadata, as JSON text.
+const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+fn metadata_too_large() -> ApiError {
+    ApiError::bad_request("INVALID_METADATA", "metadata is limited to 64 KiB")
+}
+
 fn metadata_object(value: Option<serde_json::Value>) -> Result<serde_json::Value, ApiError> {
     match value {
         None => Ok(serde_json::json!({})),
-        Some(v @ serde_json::Value::Object(_)) if v.to_string().len() <= 64 * 1024 => Ok(v),
-        Some(serde_json::Value::Object(_)) => Err(ApiError::bad_request(
-            "INVALID_METADATA",
-            "metadata is limited to 64 KiB",
-        )),
+        Some(v @ serde_json::Value::Object(_)) if v.to_string().len() <= MAX_METADATA_BYTES => {
+            Ok(v)
+        }
+        Some(serde_json::Value::Object(_)) => Err(metadata_too_large()),
         Some(_) => Err(ApiError::bad_request(
             "INVALID_METADATA",
             "metadata must be a JSON object",

@@ -36,6 +36,11 @@ pub struct ApiSettings {
     /// How long a launch waits for the run to finish before answering 202.
     pub launch_wait: Duration,
     pub max_attempts: i64,
+    /// Session cookies are `Secure` always (`Some(true)`), never (`Some(false)`), or when
+    /// the request came over https (`None`).
+    pub secure_cookies: Option<bool>,
+    /// Header a trusted proxy puts the client address in (lower case).
+    pub client_ip_header: Option<String>,
 }
 
 pub struct AppState {
@@ -78,6 +83,33 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(
             crate::observability::metrics::track_http,
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Headers every answer carries: the UI loads only its own script and stylesheet (no
+/// inline code, so an injected tag cannot run), is never framed (clickjacking), types
+/// are never sniffed, and URLs do not leak to other sites in `Referer`.
+async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }

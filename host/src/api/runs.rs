@@ -299,23 +299,20 @@ pub async fn evidence(
         .into_response())
 }
 
-/// `GET …/runs/{id}/artifacts/{step}/{name}`: a file a container validator left for
-/// the user (listed in that step's `artifacts` output), with the run's access rules.
+/// `GET …/runs/{id}/artifacts/{step}/{name}`: a file the host collected from a container
+/// validator's output (listed in that step's `artifacts`), with the run's access rules.
 pub async fn artifact(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path((ws, id, step, name)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
-    use crate::containers::artifacts::{StoredArtifact, OUTPUT_NAME};
     let Json(run) = get(State(state.clone()), caller, Path((ws, id.clone()))).await?;
     let found = run
         .steps
-        .iter()
+        .into_iter()
         .flatten()
         .filter(|s| s.key == step)
-        .flat_map(|s| s.outputs.iter().filter(|o| o.name == OUTPUT_NAME))
-        .filter_map(|o| serde_json::from_value::<Vec<StoredArtifact>>(o.value.clone()).ok())
-        .flatten()
+        .flat_map(|s| s.artifacts)
         .find(|a| a.name == name)
         .ok_or_else(|| {
             ApiError::not_found(

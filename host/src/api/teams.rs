@@ -136,11 +136,27 @@ pub async fn grant(
     body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     require_feature(&state, TEAMS).await?;
-    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
     let role = parse_role(body)?;
     let team = team(&state, &slug).await?;
-    teams::grant(&state.db, &team.id, &workspace.id, role).await?;
+    teams::grant(&state.db, my_role, &team.id, &workspace.id, role)
+        .await?
+        .map_err(|r| grant_refused(&slug, &ws, r))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn grant_refused(team: &str, ws: &str, why: teams::GrantRefusal) -> ApiError {
+    match why {
+        teams::GrantRefusal::AboveActor(role) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("a grant of {:?} is above your own role", role.as_str()),
+        ),
+        teams::GrantRefusal::NoGrant => ApiError::not_found(
+            "GRANT_NOT_FOUND",
+            format!("team {team:?} has no role in {ws:?}"),
+        ),
+    }
 }
 
 pub async fn revoke(
@@ -149,13 +165,10 @@ pub async fn revoke(
     Path((ws, slug)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     require_feature(&state, TEAMS).await?;
-    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
     let team = team(&state, &slug).await?;
-    if !teams::revoke(&state.db, &team.id, &workspace.id).await? {
-        return Err(ApiError::not_found(
-            "GRANT_NOT_FOUND",
-            format!("team {slug:?} has no role in {ws:?}"),
-        ));
-    }
+    teams::revoke(&state.db, my_role, &team.id, &workspace.id)
+        .await?
+        .map_err(|r| grant_refused(&slug, &ws, r))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -130,8 +130,29 @@ pub async fn set_member(
         .ok_or_else(|| {
             ApiError::not_found("USER_NOT_FOUND", format!("user {username:?} not found"))
         })?;
-    accounts::set_membership(&state.db, &user.id, &workspace.id, role).await?;
+    accounts::change_membership(&state.db, my_role, &user.id, &workspace.id, role)
+        .await?
+        .map_err(|r| refused(&username, r))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to a refused membership change.
+fn refused(username: &str, why: accounts::MembershipRefusal) -> ApiError {
+    match why {
+        accounts::MembershipRefusal::AboveActor(role) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("{username:?} is {}, above your own role", role.as_str()),
+        ),
+        accounts::MembershipRefusal::LastOwner => ApiError::new(
+            StatusCode::CONFLICT,
+            "LAST_OWNER",
+            format!("{username:?} is the workspace's last owner; make someone else owner first"),
+        ),
+        accounts::MembershipRefusal::NotMember => {
+            ApiError::not_found("MEMBER_NOT_FOUND", format!("{username:?} is not a member"))
+        }
+    }
 }
 
 /// `DELETE /workspaces/{ws}/members/{username}`: by the workspace's admins, for
@@ -142,28 +163,12 @@ pub async fn remove_member(
     Path((ws, username)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
-    let not_member =
-        || ApiError::not_found("MEMBER_NOT_FOUND", format!("{username:?} is not a member"));
     let user = accounts::find_user(&state.db, &username)
         .await?
-        .ok_or_else(not_member)?;
-    let role = accounts::direct_role(&state.db, &user.id, &workspace.id)
+        .ok_or_else(|| refused(&username, accounts::MembershipRefusal::NotMember))?;
+    accounts::remove_membership(&state.db, my_role, &user.id, &workspace.id)
         .await?
-        .ok_or_else(not_member)?;
-    if role > my_role {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            format!("{username:?} is {}, above your own role", role.as_str()),
-        ));
-    }
-    if !accounts::remove_membership(&state.db, &user.id, &workspace.id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "LAST_OWNER",
-            format!("{username:?} is the workspace's last owner; make someone else owner first"),
-        ));
-    }
+        .map_err(|r| refused(&username, r))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -85,6 +85,25 @@ impl GlobalArgs {
         })
     }
 
+    /// Creates the data dir (or tightens it) so only this user can enter it: it holds
+    /// the database (key hashes, password hashes), blobs and the instance keys.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = &self.data_dir;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("creating data dir {}: {e}", dir.display()))?;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+                tracing::warn!(
+                    "data dir {} is mode {mode:o} and could not be made 0700: {e}",
+                    dir.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
@@ -228,8 +247,34 @@ pub struct ServeArgs {
     /// How long a launch waits for completion before answering 202, in milliseconds.
     #[arg(long, env = "VALIDIBOT_LAUNCH_WAIT_MS", default_value_t = 2000)]
     pub launch_wait_ms: u64,
+    /// The address users reach this instance at (e.g. `https://validibot.example.com`);
+    /// an https URL makes session cookies `Secure`.
+    #[arg(long, env = "VALIDIBOT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Session cookies: `auto` (Secure when the public URL is https or a proxy says
+    /// `X-Forwarded-Proto: https`), `always` or `never`.
+    #[arg(
+        long,
+        env = "VALIDIBOT_SECURE_COOKIES",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub secure_cookies: SecureCookies,
+    /// Header in which a trusted reverse proxy passes the client's address (e.g.
+    /// `X-Forwarded-For`; its last entry is used); without it, the connection's peer.
+    /// Sign-in throttling counts failures per client address.
+    #[arg(long, env = "VALIDIBOT_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
     #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// When session cookies carry `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecureCookies {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -252,6 +297,14 @@ pub struct WorkerArgs {
     /// Memory cap for WASM validators, in MiB.
     #[arg(long, env = "VALIDIBOT_VALIDATOR_MEMORY_MIB", default_value_t = 256)]
     pub validator_memory_mib: usize,
+    /// Submission bytes this process's running jobs may hold at once, in MiB (each run
+    /// counts twice its document: its copy and the validator's). Runs wait for room.
+    #[arg(
+        long,
+        env = "VALIDIBOT_WORKER_MEMORY_BUDGET_MIB",
+        default_value_t = 2048
+    )]
+    pub memory_budget_mib: u32,
     /// `worker` only: serve /healthz, /readyz and /metrics on this address
     /// (`serve` has them on its own address).
     #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]

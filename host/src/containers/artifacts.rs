@@ -1,21 +1,20 @@
 //! Files a container validator leaves for the user (EnergyPlus's `eplusout.sql`,
 //! say): listed in the output envelope's `artifacts[]`, read from the per-attempt
 //! output directory without following links, within caps, and stored as blobs.
-//! The step records them as its `artifacts` output; the API serves them by name.
+//! The host alone records them (`step_artifacts`, written with the step's row): a
+//! validator's outputs can never name a blob or a path. The API serves them by name.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{read_regular_capped, Artifact};
-use crate::storage::BlobStore;
+use super::envelope::Artifact;
+use crate::storage::{read_regular_capped, BlobStore};
 
 /// Most artifacts kept per step, and most bytes in all.
 pub const MAX_ARTIFACTS: usize = 16;
 pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
-/// The step output that lists them.
-pub const OUTPUT_NAME: &str = "artifacts";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredArtifact {

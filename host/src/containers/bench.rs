@@ -21,7 +21,7 @@ pub async fn run(socket: Option<&str>, image: &str, rounds: usize) -> Result<()>
     let files = vec![(
         "document.json".to_string(),
         "application/json".to_string(),
-        br#"{"a": 1}"#.to_vec(),
+        std::sync::Arc::new(br#"{"a": 1}"#.to_vec()),
     )];
     let config = serde_json::json!({"mode": "ok"});
     let limits = Limits {
@@ -87,7 +87,7 @@ fn docker_run(
     dir: &Path,
     image: &str,
     limits: &Limits,
-    files: &[(String, String, Vec<u8>)],
+    files: &[(String, String, std::sync::Arc<Vec<u8>>)],
     config: &serde_json::Value,
 ) -> Result<()> {
     let (input, output) = (dir.join("input"), dir.join("output"));

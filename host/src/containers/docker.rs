@@ -43,8 +43,8 @@ pub struct Job {
     pub image: String,
     /// Overrides the image's command (conformance tests; normally `None`).
     pub command: Option<Vec<String>>,
-    /// `(name, mime type, bytes)` of each input file.
-    pub files: Vec<(String, String, Vec<u8>)>,
+    /// `(name, mime type, bytes)` of each input file (shared with the run, not copied).
+    pub files: Vec<(String, String, std::sync::Arc<Vec<u8>>)>,
     pub config: serde_json::Value,
     pub limits: Limits,
     /// A directory unique to this attempt (must not exist yet).
@@ -126,7 +126,12 @@ impl DockerRunner {
         let mut output = None;
         let outcome = match outcome {
             Outcome::Succeeded => {
-                match envelope::read_output(&job.work_dir.join("output"), job.limits.output_bytes) {
+                // File reads stay off the async workers, whatever the container left.
+                let (dir, cap) = (job.work_dir.join("output"), job.limits.output_bytes);
+                let read = tokio::task::spawn_blocking(move || envelope::read_output(&dir, cap))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading the output envelope: {e}")));
+                match read {
                     Ok(o) => {
                         output = Some(o);
                         Outcome::Succeeded

@@ -4,10 +4,11 @@
 //! following links, and refuses one larger than the cap). Results come only from
 //! this file, never from logs.
 
-use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
+use crate::storage::read_regular_capped;
 
 pub use validibot_plugin_api::container::{
     Artifact, InputEnvelope, InputFile, Message, Metric, OutputEnvelope, OutputStatus,
@@ -19,7 +20,7 @@ pub fn write_inputs(
     dir: &Path,
     run_id: &str,
     validator: &str,
-    files: &[(String, String, Vec<u8>)],
+    files: &[(String, String, std::sync::Arc<Vec<u8>>)],
     config: &serde_json::Value,
 ) -> std::io::Result<InputEnvelope> {
     let mut listed = Vec::new();
@@ -35,12 +36,12 @@ pub fn write_inputs(
                 format!("input file name {name:?} is not allowed"),
             ));
         }
-        std::fs::write(dir.join(name), bytes)?;
+        std::fs::write(dir.join(name), bytes.as_slice())?;
         listed.push(InputFile {
             name: name.clone(),
             mime_type: mime_type.clone(),
             size: bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(bytes)),
+            sha256: hex::encode(Sha256::digest(bytes.as_slice())),
             uri: format!("file://{INPUT_DIR}/{name}"),
         });
     }
@@ -74,42 +75,6 @@ pub fn read_output(dir: &Path, cap: u64) -> Result<OutputEnvelope, String> {
     Ok(envelope)
 }
 
-/// A regular file the container wrote (a link it planted is not followed), of at
-/// most `cap` bytes, even if it grows while being read.
-pub(crate) fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, o_nofollow());
-    let file = options
-        .open(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > cap {
-        return Err(format!("{} bytes, over the {cap}-byte cap", meta.len()));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("grew over the {cap}-byte cap while being read"));
-    }
-    Ok(bytes)
-}
-
-/// `O_NOFOLLOW` on Linux (the value every Linux architecture Validibot targets uses).
-#[cfg(unix)]
-fn o_nofollow() -> i32 {
-    #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
-    return 0o100000;
-    #[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
-    0o400000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,21 +102,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = serde_json::json!({});
         for bad in ["input.json", "../x", "a/b", ".hidden"] {
-            let files = vec![(bad.to_string(), "text/plain".to_string(), b"x".to_vec())];
+            let files = vec![(
+                bad.to_string(),
+                "text/plain".to_string(),
+                std::sync::Arc::new(b"x".to_vec()),
+            )];
             assert!(
                 write_inputs(dir.path(), "r", "v", &files, &cfg).is_err(),
                 "{bad}"
             );
         }
         let twice = vec![
-            ("a.txt".to_string(), "text/plain".to_string(), b"1".to_vec()),
-            ("a.txt".to_string(), "text/plain".to_string(), b"2".to_vec()),
+            (
+                "a.txt".to_string(),
+                "text/plain".to_string(),
+                std::sync::Arc::new(b"1".to_vec()),
+            ),
+            (
+                "a.txt".to_string(),
+                "text/plain".to_string(),
+                std::sync::Arc::new(b"2".to_vec()),
+            ),
         ];
         assert!(write_inputs(dir.path(), "r", "v", &twice, &cfg).is_err());
         let one = vec![(
             "model.idf".to_string(),
             "text/plain".to_string(),
-            b"abc".to_vec(),
+            std::sync::Arc::new(b"abc".to_vec()),
         )];
         let env = write_inputs(dir.path(), "r", "v", &one, &cfg).unwrap();
         assert_eq!(env.files[0].size, 3);

@@ -50,6 +50,7 @@ impl Db {
             .with_context(|| format!("parsing database URL {url:?}"))?;
         match backend {
             Backend::Sqlite => {
+                private_sqlite_file(url)?;
                 let write = sqlite_pool(1)
                     .connect_with(options.clone())
                     .await
@@ -172,6 +173,33 @@ async fn checkpoint(db: &Db) -> Result<(), sqlx::Error> {
 }
 
 /// Whether an error is a unique-constraint violation (same meaning on both backends).
+/// The SQLite file holds API-key and password hashes: it is created 0600 before SQLite
+/// opens it (SQLite gives its -wal and -shm files the database file's mode), and an
+/// existing one is tightened to 0600.
+fn private_sqlite_file(url: &str) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(()); // in memory
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening {path}"))?;
+    let mode = file.metadata()?.permissions().mode() & 0o777;
+    if mode != 0o600 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {path} private (mode {mode:o})"))?;
+    }
+    Ok(())
+}
+
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {

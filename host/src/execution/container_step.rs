@@ -61,7 +61,7 @@ pub(super) async fn run(
         files: vec![(
             input_name(content_type),
             content_type.to_owned(),
-            content.as_ref().clone(),
+            content.clone(),
         )],
         config: step.config.clone(),
         limits: validator.limits.for_run(remaining),
@@ -111,13 +111,7 @@ pub(super) async fn run(
             f.severity = Severity::Warning;
             result.findings.push(f);
         }
-        if !kept.is_empty() {
-            result.outputs.push(Output {
-                name: artifacts::OUTPUT_NAME.into(),
-                value: serde_json::to_value(kept)?,
-                unit: None,
-            });
-        }
+        result.artifacts = kept;
     }
     Ok((result, fin))
 }
@@ -220,6 +214,7 @@ fn to_step_result(
             .and_then(|f| f.detail.clone()),
         findings,
         digest,
+        artifacts: vec![],
     };
     (result, fin)
 }

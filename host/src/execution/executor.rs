@@ -30,6 +30,9 @@ pub(super) struct StepResult {
     pub error: Option<String>,
     /// sha256 of the component (or the image ID) that ran, for the evidence manifest.
     pub digest: Option<String>,
+    /// Files the host collected from a container's output directory (never anything a
+    /// validator's outputs name).
+    pub artifacts: Vec<crate::containers::artifacts::StoredArtifact>,
 }
 
 pub(super) struct Final {
@@ -105,8 +108,12 @@ async fn run_steps(
         );
         return fail_system(ctx, lease, detail).await;
     }
-    let facts = match known {
-        Some(k) => k,
+    // The run's share of the memory budget is held until the run ends.
+    let (facts, _memory) = match known {
+        Some(k) => {
+            let share = ctx.memory.acquire(k.content.len() as u64).await;
+            (k, share)
+        }
         None => load_run(ctx, &lease.run_id).await?,
     };
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
@@ -194,23 +201,29 @@ async fn run_steps(
     Ok(())
 }
 
-/// What a worker that did not launch the run reads: the run row and the submission from storage.
-async fn load_run(ctx: &ExecContext, run_id: &str) -> Result<Prefetched> {
+/// What a worker that did not launch the run reads: the run row and the submission from
+/// storage — the latter only once the run's share of the memory budget is granted.
+async fn load_run(
+    ctx: &ExecContext,
+    run_id: &str,
+) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
     let run = sqlx::query(
-        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type
+        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type, s.size
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )
     .bind(run_id)
     .fetch_one(&ctx.db.read)
     .await
     .context("loading run")?;
-    Ok(Prefetched {
+    let share = ctx.memory.acquire(run.get::<i64, _>(5).max(0) as u64).await;
+    let facts = Prefetched {
         started_at: run.get::<Option<i64>, _>(0).unwrap_or_else(now_us),
         timeout_seconds: run.get(1),
         workflow_id: run.get(2),
         content: Arc::new(ctx.blobs.read(&run.get::<String, _>(3)).await?),
         content_type: run.get(4),
-    })
+    };
+    Ok((facts, share))
 }
 
 /// Calls the step's validator; `Err` only for host/system failures worth a retry.
@@ -295,6 +308,7 @@ async fn run_step(
                 findings: outcome.findings,
                 error: None,
                 digest,
+                artifacts: vec![],
             };
             let fin = failed_step.then(|| Final {
                 status: RunStatus::Failed,
@@ -341,6 +355,7 @@ pub(super) fn failed(
             findings,
             error,
             digest: None,
+            artifacts: vec![],
         },
         Some(Final {
             status,
@@ -374,6 +389,7 @@ async fn finish(
                 findings: vec![],
                 error: None,
                 digest: None,
+                artifacts: vec![],
             };
             stmts.extend(step_stmts(&lease.run_id, step, &skipped)?);
         }
@@ -419,6 +435,12 @@ fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
             r.digest.clone()
         ],
     )];
+    for a in &r.artifacts {
+        stmts.push(Stmt::new(
+            "INSERT INTO step_artifacts (run_id, step_position, name, mime_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![run_id, step.position, &a.name, &a.mime_type, a.size as i64, &a.sha256],
+        ));
+    }
     for (chunk_no, chunk) in r.findings.chunks(FINDINGS_PER_INSERT).enumerate() {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {

@@ -2,6 +2,7 @@
 
 pub mod container_step;
 pub mod executor;
+pub mod memory_budget;
 pub mod waiters;
 pub mod worker;
 
@@ -23,4 +24,6 @@ pub struct ExecContext {
     /// Pro features are checked when a step runs, not only when it was saved.
     pub licensing: Arc<crate::licensing::Licensing>,
     pub containers: Arc<crate::containers::service::ContainerService>,
+    /// Submission bytes this process's runs may hold at once.
+    pub memory: memory_budget::MemoryBudget,
 }

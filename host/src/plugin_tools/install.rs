@@ -29,7 +29,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<()> {
     let grants = Grants::parse(&args.grants)?;
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    std::fs::create_dir_all(&global.data_dir)?;
+    global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
     let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;

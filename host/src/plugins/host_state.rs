@@ -98,27 +98,36 @@ impl log::Host for HostState {
     }
 }
 
-/// Caps linear memory; remembers a refused growth so the trap that follows
-/// (Rust guests abort on allocation failure) is reported as `memory_exceeded`.
+/// Caps the linear memory of the whole instance — every memory of every core module a
+/// component holds, added up, not each one alone; remembers a refused growth so the
+/// trap that follows (Rust guests abort on allocation failure) is reported as
+/// `memory_exceeded`.
 pub struct MemoryLimiter {
     pub limit: usize,
     pub exceeded: bool,
+    /// Bytes of linear memory the instance holds now, all memories together.
     pub current: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let growth = desired.saturating_sub(current);
+        if self.current.saturating_add(growth) > self.limit {
             self.exceeded = true;
             return Ok(false);
         }
-        self.current = desired;
+        self.current += growth;
         Ok(true)
+    }
+
+    fn memories(&self) -> usize {
+        // A component is a few core modules (the guest, WASI adapters), each with one memory.
+        16
     }
 
     fn table_growing(
@@ -149,5 +158,26 @@ impl HostMonotonicClock for FrozenClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_is_on_all_memories_together() {
+        let mut limiter = MemoryLimiter {
+            limit: 100 << 20,
+            exceeded: false,
+            current: 0,
+        };
+        // Two memories (a component's guest module and an adapter), 60 MiB each.
+        assert!(limiter.memory_growing(0, 60 << 20, None).unwrap());
+        assert!(!limiter.memory_growing(0, 60 << 20, None).unwrap());
+        assert!(limiter.exceeded);
+        // Growing the first by 40 MiB more still fits exactly.
+        assert!(limiter.memory_growing(60 << 20, 100 << 20, None).unwrap());
+        assert_eq!(limiter.current, 100 << 20);
     }
 }

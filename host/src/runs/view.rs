@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::{ErrorCategory, RunStatus};
 use crate::clock::{serialize_opt_us, serialize_us};
+use crate::containers::artifacts::StoredArtifact;
 use crate::db::Db;
 use crate::findings::{Finding, Output, Severity};
 
@@ -53,6 +54,10 @@ pub struct StepView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub findings: Vec<Finding>,
+    /// Files the host collected from a container validator (served by
+    /// `GET …/runs/{id}/artifacts/{step}/{name}`); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<StoredArtifact>,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +177,23 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
     };
     let mut run = run_of(first);
     let planned = crate::workflows::store::frozen_steps(db, &run.workflow_id).await?;
+    let artifacts: Vec<(i64, StoredArtifact)> = sqlx::query(
+        "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
+    )
+    .bind(run_id)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|r| {
+        let artifact = StoredArtifact {
+            name: r.get(1),
+            mime_type: r.get(2),
+            size: r.get::<i64, _>(3) as u64,
+            sha256: r.get(4),
+        };
+        (r.get::<i64, _>(0), artifact)
+    })
+    .collect();
     const S: usize = RUN_COLUMN_COUNT;
     let recorded: Vec<&AnyRow> = rows
         .iter()
@@ -243,6 +265,11 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             outputs,
             error,
             findings: step_findings,
+            artifacts: artifacts
+                .iter()
+                .filter(|(p, _)| *p == position)
+                .map(|(_, a)| a.clone())
+                .collect(),
         });
     }
     run.steps = Some(steps);

@@ -1,18 +1,21 @@
-//! Signing in and out. The session cookie is HttpOnly and SameSite=Lax (Secure when the
-//! request came over HTTPS); forms that change state carry the session's CSRF token.
+//! Signing in and out. The session cookie is HttpOnly and SameSite=Lax, and Secure as
+//! `--secure-cookies` says; forms that change state carry the session's CSRF token.
+//! Failed sign-ins are throttled per account and per client address (`throttle`).
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
 
 use super::layout;
 use super::WebUser;
-use crate::accounts::{passwords, sessions, store};
+use crate::accounts::{passwords, sessions, store, throttle};
 use crate::api::auth::{session_cookie, SESSION_COOKIE};
 use crate::api::{ApiError, AppState};
 
@@ -64,15 +67,17 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = safe_next(form.next.as_deref()).to_owned();
-    // Login CSRF: a sign-in form posted from another site carries that site's Origin.
+    // Login CSRF: a sign-in form posted from another site carries that site's Origin; an
+    // opaque origin (`null`: sandboxed frames, data: URLs) is never this site.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let origin_host = origin.split("://").nth(1);
-        if origin != "null" && origin_host != host {
+        if origin == "null" || origin_host != host {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "CSRF_FAILED",
@@ -80,23 +85,62 @@ pub async fn login(
             ));
         }
     }
+    let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    let account = throttle::Subject::account(&form.username);
+    let subjects = [account.clone(), throttle::Subject::client(&client)];
+    // A throttled subject is answered before any password hash is computed. What was
+    // typed is never logged: a password typed into the username field would be.
+    let wait = throttle::wait_seconds(&state.db, &subjects).await?;
+    if wait > 0 {
+        tracing::info!(%client, wait, "web sign-in throttled");
+        let page = login_form(
+            &next,
+            Some(&format!("Too many failed sign-ins. Try again in {wait} s.")),
+            "",
+        );
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            Html(page),
+        )
+            .into_response());
+    }
     let Some(user) = passwords::check(&state.db, form.username.trim(), &form.password).await?
     else {
-        tracing::info!(username = %form.username, "web sign-in refused");
+        throttle::failed(&state.db, &subjects).await?;
+        tracing::info!(%client, "web sign-in refused");
         let page = login_form(&next, Some("Wrong username or password."), &form.username);
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
     };
+    throttle::succeeded(&state.db, &account).await?;
     let session = sessions::create(&state.db, &user.id).await?;
-    let https = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p.as_bytes() == b"https");
+    let secure = state.settings.secure_cookies.unwrap_or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes() == b"https")
+    });
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         session.token,
         sessions::LIFETIME_US / 1_000_000,
-        if https { "; Secure" } else { "" }
+        if secure { "; Secure" } else { "" }
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}
+
+/// The client's address: the last entry of the trusted proxy's header when one is
+/// configured (the proxy appends the address it saw), else the connection's peer.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let from_proxy = state.settings.client_ip_header.as_deref().and_then(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
+    });
+    from_proxy
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[derive(Deserialize)]

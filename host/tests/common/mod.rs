@@ -223,9 +223,13 @@ impl Server {
     }
 }
 
+/// The status and the JSON body (`null` for an empty one, as with 204).
 pub fn json_of(resp: Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
     (
         status,
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),

@@ -35,7 +35,7 @@ pub fn all() -> Value {
         "ApiKeyList": list_of("ApiKey"),
         "ApiKeyRequest": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "expires_in_days": {"type": "integer", "minimum": 1},
+            "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "At most 3650; a request authenticated by an expiring key may not create a key that outlives it."},
         }},
         "NewApiKey": obj(&["public_id", "name", "token"], json!({
             "public_id": string, "name": string, "token": {"type": "string", "description": "Shown once."},
@@ -117,6 +117,8 @@ pub fn all() -> Value {
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Output"}},
             "error": string,
             "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+            "artifacts": {"type": "array", "description": "Files the host collected from a container validator's output; each is served by GET …/runs/{id}/artifacts/{step}/{name}.",
+                "items": obj(&["name", "mime_type", "size", "sha256"], json!({"name": string, "mime_type": string, "size": {"type": "integer"}, "sha256": string}))},
         })),
         "Run": obj(&["id", "url", "workspace", "workflow", "status", "state", "result", "submission", "created_at", "summary"], json!({
             "id": string, "url": string, "workspace": string,

@@ -27,6 +27,7 @@ case "$mode" in
   write-rootfs) echo hack > /etc/hacked || exit 5; write_output success '[]' ;;
   network) wget -q -T 3 -O /tmp/page http://1.1.1.1/ || { echo "network refused" >&2; exit 6; }; write_output success '[]' ;;
   symlink-output) ln -s /etc/passwd "$out" ;;
+  fifo-output) mkfifo "$out" ;;
   huge-output) head -c 20000000 /dev/zero | tr '\0' ' ' > "$out" ;;
   *) echo "unknown mode $mode" >&2; exit 64 ;;
 esac

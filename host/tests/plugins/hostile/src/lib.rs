@@ -26,6 +26,23 @@ impl Validator for Hostile {
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
         let attack = std::str::from_utf8(input.content).unwrap_or("").trim();
+        // `forge:[[name, value], …]`: outputs of the document's choosing (e.g. one named
+        // `artifacts` that points at host files or other tenants' blobs).
+        if let Some(list) = attack.strip_prefix("forge:") {
+            let pairs: Vec<(String, serde_json::Value)> =
+                serde_json::from_str(list).unwrap_or_default();
+            return Ok(Outcome {
+                findings: vec![],
+                outputs: pairs.into_iter().map(|(n, v)| Output::new(n, v)).collect(),
+            });
+        }
+        // `escape <port>`: the sandbox probes, the network one against a listener the
+        // test holds open on that port (so "refused" means blocked, not "nobody there").
+        if let Some(port) = attack.strip_prefix("escape ") {
+            let net = std::net::TcpStream::connect(("127.0.0.1", port.trim().parse().unwrap_or(80)))
+                .is_ok();
+            return Ok(escape(net));
+        }
         match attack {
             "loop" => loop {
                 black_box(0u64);
@@ -53,24 +70,31 @@ impl Validator for Hostile {
                 std::process::abort();
             }
             "panic" => panic!("hostile panic number {}", black_box(42)),
-            "escape" => Ok(Outcome {
-                findings: vec![],
-                outputs: vec![
-                    Output::new("file", std::fs::read_to_string("/etc/passwd").is_ok()),
-                    Output::new("dir", std::fs::read_dir(".").is_ok()),
-                    Output::new("env", std::env::vars().count() as u64),
-                    Output::new(
-                        "clock",
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_secs())
-                            .unwrap_or(0),
-                    ),
-                    Output::new("net", std::net::TcpStream::connect("127.0.0.1:80").is_ok()),
-                ],
-            }),
+            "escape" => Ok(escape(
+                std::net::TcpStream::connect("127.0.0.1:80").is_ok(),
+            )),
             _ => Ok(Outcome::default()),
         }
+    }
+}
+
+/// What the guest could reach: files, directories, environment, clock, network.
+fn escape(net: bool) -> Outcome {
+    Outcome {
+        findings: vec![],
+        outputs: vec![
+            Output::new("file", std::fs::read_to_string("/etc/passwd").is_ok()),
+            Output::new("dir", std::fs::read_dir(".").is_ok()),
+            Output::new("env", std::env::vars().count() as u64),
+            Output::new(
+                "clock",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+            ),
+            Output::new("net", net),
+        ],
     }
 }
 

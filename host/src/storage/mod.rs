@@ -2,6 +2,10 @@
 //! Writes go to a temp file and are renamed into place, so a blob is either
 //! absent or complete; identical uploads are stored once.
 
+mod regular_file;
+
+pub use regular_file::read_regular_capped;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -12,6 +16,29 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct BlobStore {
     root: PathBuf,
+}
+
+/// A blob's name: exactly 64 lower-case hex digits, the sha256 of its content. The only
+/// way to a path in the store, so no caller-supplied text (an absolute path, `..`, a
+/// short or non-ASCII string) can become one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobId(String);
+
+impl BlobId {
+    pub fn parse(s: &str) -> Result<BlobId> {
+        anyhow::ensure!(
+            s.len() == 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "not a blob id (64 lower-case hex digits): {:?}",
+            s.chars().take(80).collect::<String>()
+        );
+        Ok(BlobId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A blob that has been written and verified.
@@ -46,12 +73,13 @@ impl BlobStore {
         self.root.join("tmp")
     }
 
-    fn path_of(&self, sha256: &str) -> PathBuf {
+    fn path_of(&self, id: &BlobId) -> PathBuf {
+        let hex = id.as_str();
         self.root
             .join("sha256")
-            .join(&sha256[0..2])
-            .join(&sha256[2..4])
-            .join(sha256)
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(hex)
     }
 
     /// Stores an in-memory submission. The whole write (existence check, temp file, rename)
@@ -69,7 +97,7 @@ impl BlobStore {
             sha256,
             size: bytes.len() as i64,
         };
-        let dest = self.path_of(&blob.sha256);
+        let dest = self.path_of(&BlobId(blob.sha256.clone()));
         // Already stored: refresh its mtime, which keeps the retention sweep off it
         // (the sweep spares anything touched within its grace period).
         if let Ok(f) = std::fs::File::options().append(true).open(&dest) {
@@ -89,7 +117,7 @@ impl BlobStore {
 
     /// Moves a fully written temp file (from [`Self::tmp_dir`]) into place.
     pub async fn adopt(&self, tmp: &Path, sha256: &str) -> Result<()> {
-        let dest = self.path_of(sha256);
+        let dest = self.path_of(&BlobId::parse(sha256)?);
         if let Some(parent) = dest.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -121,7 +149,10 @@ impl BlobStore {
 
     /// Whether the blob was last written or re-used longer than `grace` ago.
     pub fn is_stale(&self, sha256: &str, grace: std::time::Duration) -> bool {
-        std::fs::metadata(self.path_of(sha256))
+        let Ok(id) = BlobId::parse(sha256) else {
+            return false;
+        };
+        std::fs::metadata(self.path_of(&id))
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= grace))
     }
@@ -131,7 +162,7 @@ impl BlobStore {
     /// read: a concurrent upload of the same content either touched it before the
     /// rename (it is put back) or finds it gone and writes it anew — never lost.
     pub fn remove_if_stale(&self, sha256: &str, grace: std::time::Duration) -> Result<u64> {
-        let dest = self.path_of(sha256);
+        let dest = self.path_of(&BlobId::parse(sha256)?);
         let aside = self
             .tmp_dir()
             .join(format!("sweep-{sha256}-{}", uuid::Uuid::now_v7().simple()));
@@ -152,17 +183,21 @@ impl BlobStore {
         Ok(meta.len())
     }
 
+    /// The blob's bytes, checked against its id at every size. The file is opened
+    /// without following links and must be a regular file (never a FIFO or a device
+    /// someone planted in the store).
     pub async fn read(&self, sha256: &str) -> Result<Vec<u8>> {
-        let path = self.path_of(sha256);
-        let bytes = tokio::fs::read(&path)
-            .await
-            .with_context(|| format!("reading blob {sha256}"))?;
-        if bytes.len() < 64 << 20 {
-            // Cheap integrity check for ordinary sizes; large blobs are trusted to the filesystem.
+        let id = BlobId::parse(sha256)?;
+        let path = self.path_of(&id);
+        tokio::task::spawn_blocking(move || {
+            let bytes = read_regular_capped(&path, u64::MAX - 1)
+                .map_err(|e| anyhow::anyhow!("reading blob {}: {e}", id.0))?;
             let actual = hex::encode(Sha256::digest(&bytes));
-            anyhow::ensure!(actual == sha256, "blob {sha256} is corrupt (hash {actual})");
-        }
-        Ok(bytes)
+            anyhow::ensure!(actual == id.0, "blob {} is corrupt (hash {actual})", id.0);
+            Ok(bytes)
+        })
+        .await
+        .context("blob read task panicked")?
     }
 }
 
@@ -178,7 +213,61 @@ mod tests {
         let b = store.put_bytes(Arc::new(b"hello".to_vec())).await.unwrap();
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(store.read(&a.sha256).await.unwrap(), b"hello");
-        std::fs::write(store.path_of(&a.sha256), b"jello").unwrap();
+        let path = store.path_of(&BlobId::parse(&a.sha256).unwrap());
+        std::fs::write(&path, b"jello").unwrap();
         assert!(store.read(&a.sha256).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_blob_ids_reach_the_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"secret").unwrap();
+        for bad in [
+            outside.to_str().unwrap(),
+            "ab",
+            "",
+            "../../../../etc/passwd",
+            "ÄÖÜ",
+            &"A".repeat(64),
+            &format!("{}/", "a".repeat(63)),
+        ] {
+            assert!(store.read(bad).await.is_err(), "{bad:?}");
+            assert!(!store.is_stale(bad, std::time::Duration::ZERO));
+            assert!(store
+                .remove_if_stale(bad, std::time::Duration::ZERO)
+                .is_err());
+        }
+        assert!(outside.exists());
+    }
+
+    #[tokio::test]
+    async fn links_and_special_files_in_the_store_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"x").unwrap();
+        let link_id = hex::encode(Sha256::digest(b"x"));
+        let link = store.path_of(&BlobId::parse(&link_id).unwrap());
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(
+            store.read(&link_id).await.is_err(),
+            "a link is not followed"
+        );
+        // A FIFO: refused at once instead of blocking the reader.
+        let fifo_id = hex::encode(Sha256::digest(b"fifo"));
+        let fifo = store.path_of(&BlobId::parse(&fifo_id).unwrap());
+        std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let err = store.read(&fifo_id).await.unwrap_err();
+        assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }
