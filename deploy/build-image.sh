@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=validibot/validibot:${TAG:-dev}
-bin=${VALIDIBOT_BINARY:-target/release/validibot}
+bin=${VALIDIBOT_BINARY:-${CARGO_TARGET_DIR:-target}/release/validibot}
 [ -x "$bin" ] || { echo "$bin not found: cargo build --release -p validibot first" >&2; exit 1; }
 base=$(deploy/validators/base.sh)
 cp "$bin" deploy/prebuilt/validibot

@@ -44,7 +44,12 @@ fn main() {
         panic!("{e}");
     }
 
-    let target_dir = root.join("target").join("wasm-plugins");
+    // Beside the outer build's outputs (a CARGO_TARGET_DIR outside the checkout too).
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| root.join("target"))
+        .join("wasm-plugins");
     let mut generated = String::from("/// Built-in validators embedded at build time: (slug, component bytes).\npub const BUILTIN: &[(&str, &[u8])] = &[\n");
     for (slug, dir, artifact) in BUILTINS {
         build_plugin(&root, &root.join("plugins").join(dir), &target_dir);

@@ -483,3 +483,127 @@ fn check_runs_locally() {
     assert_eq!(code, 2);
     assert!(err.contains("accepts application/json"), "{err}");
 }
+
+/// Masks what differs between two runs of the same document (ids, times, durations, the
+/// workflow version `check` does not have) so the rest of a report can be compared.
+fn normalized(report: &str) -> String {
+    // ISO timestamps and run ids/URLs; durations are numbers after `duration_ms`,
+    // `time=` or before ` ms`.
+    let patterns = [
+        r#"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?"#,
+        r#"(local-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"#,
+        r#"local-[0-9a-f]{12}"#,
+        r#""duration_ms": ?[0-9.e+-]+"#,
+        r#"time="[0-9.]+""#,
+        r#"[0-9.]+ ?ms"#,
+        r#""version": ?[0-9]+"#,
+        r#" v[0-9]+\b| \(local file\)"#,
+        r#"/api/v1/workspaces/default/runs/[^"\s]+"#,
+        // Who and where: `check` has no user, workspace or stored submission.
+        r#""(created_by|workspace|url)": ("[^"]*"|null)"#,
+        r#""id": "[^"]*""#,
+    ];
+    let re: Vec<regex::Regex> = patterns
+        .iter()
+        .map(|p| regex::Regex::new(p).unwrap())
+        .collect();
+    let mut text = report.to_owned();
+    for r in &re {
+        text = r.replace_all(&text, "«»").into_owned();
+    }
+    text
+}
+
+/// ARCHITECTURE.md: the server's report endpoint, `validate` and `check` render the same
+/// reports. `validate` prints the server's bytes exactly; `check` runs the same workflow
+/// locally, so its reports equal the server's but for ids, times and durations.
+#[test]
+fn the_api_validate_and_check_print_the_same_reports() {
+    let inst = Instance::new(Backend::Sqlite);
+    let key = inst.user("alice", "owner");
+    let server = inst.serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    let (code, _, err) = run(
+        &creds,
+        &["login", "--server", &server.base, "--api-key", &key],
+    );
+    assert_eq!(code, 0, "{err}");
+    let wf = dir.path().join("invoice.yaml");
+    std::fs::write(&wf, WORKFLOW_YAML).unwrap();
+    let wf = wf.to_str().unwrap();
+    assert_eq!(run(&creds, &["workflows", "create", "-f", wf]).0, 0);
+    for format in ["text", "json", "sarif", "junit"] {
+        for document in ["invoice-valid.json", "invoice-invalid.json"] {
+            let (code, printed, err) = run(
+                &creds,
+                &[
+                    "validate",
+                    &example(document),
+                    "-w",
+                    "invoice",
+                    "--wait",
+                    "--format",
+                    format,
+                ],
+            );
+            assert!(code == 0 || code == 1, "{err}");
+            // The run `validate` just made is the newest.
+            let (_, list) = json_of(server.get(&key, "/api/v1/workspaces/default/runs?limit=1"));
+            let url = list["results"][0]["url"].as_str().unwrap();
+            let served = server
+                .get(&key, &format!("{url}/report?format={format}"))
+                .text()
+                .unwrap();
+            assert_eq!(printed, served, "validate --format {format} vs the API");
+            let (check_code, local, err) = run(
+                &creds,
+                &[
+                    "check",
+                    &example(document),
+                    "--workflow",
+                    wf,
+                    "--format",
+                    format,
+                ],
+            );
+            assert_eq!(check_code, code, "{err}");
+            assert_eq!(
+                normalized(&local),
+                normalized(&served),
+                "check --format {format} vs the API for {document}"
+            );
+        }
+    }
+}
+
+/// The envelope launch mode refuses a content type the workflow does not take (415),
+/// like the other modes.
+#[test]
+fn an_envelope_of_the_wrong_type_is_415() {
+    let inst = Instance::new(Backend::Sqlite);
+    let key = inst.user("alice", "owner");
+    let server = inst.serve(&[]);
+    server.create_workflow(&key, &common::invoice_workflow());
+    let env = serde_json::json!({"content": "a,b\n1,2\n", "content_type": "text/csv"});
+    let (status, body) = json_of(
+        server
+            .post(&key, "/api/v1/workspaces/default/workflows/invoice/runs")
+            .header("content-type", "application/vnd.validibot.envelope+json")
+            .body(env.to_string())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE")),
+        "{body}"
+    );
+    assert!(
+        body["accepted"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("application/json")),
+        "{body}"
+    );
+}

@@ -103,7 +103,40 @@ fn conformance_behaviours_give_their_typed_outcomes() {
     );
     assert!(r.logs.text.contains("Read-only file system"), "{r:?}");
 
-    let (r, _) = run(&["network"], limits());
+    // A web server on the host's loopback: the same image reaches it on the host's
+    // network (so the probe is real), and cannot from the runner's container.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/", server.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut conn in server.incoming().flatten() {
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request);
+            let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\nreachable");
+        }
+    });
+    // (create/start/wait/logs rather than `run`: Podman 4.3's API refuses the CLI's
+    // attach-before-start; explicit limits: Podman's defaults exceed the hard limits.)
+    let docker = common::containers::docker;
+    let control = docker(&[
+        "create",
+        "--network",
+        "host",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=256:256",
+        image(),
+        "network",
+        &url,
+    ]);
+    docker(&["start", &control]);
+    let code = docker(&["wait", &control]);
+    let reached = docker(&["logs", &control]);
+    docker(&["rm", "-f", &control]);
+    assert_eq!(code, "0", "{reached}");
+    assert!(reached.contains("reachable"), "{reached}");
+    let (r, _) = run(&["network", &url], limits());
     assert!(
         matches!(r.outcome, Outcome::ValidatorFailed { exit_code: 6, .. }),
         "{r:?}"

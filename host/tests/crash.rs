@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
-on_both_backends!(killed_worker_every_run_finishes_exactly_once);
+on_both_backends!(
+    killed_worker_every_run_finishes_exactly_once,
+    a_killed_multi_step_run_resumes_after_its_last_recorded_step,
+    a_run_whose_workers_keep_dying_gives_up_after_max_attempts,
+);
 
 const RUNS: usize = 200;
 const LINES: usize = 8_000;
@@ -131,6 +135,177 @@ fn killed_worker_every_run_finishes_exactly_once(backend: Backend) {
     }
 
     // Straight from the database: no job left, one step run per run, findings recorded once.
+    assert_eq!(scalar(&inst, "SELECT COUNT(*) FROM jobs"), 0);
+    assert_eq!(scalar(&inst, "SELECT COUNT(*) FROM runs"), RUNS as i64);
+    assert_eq!(scalar(&inst, "SELECT COUNT(*) FROM step_runs"), RUNS as i64);
+    let bad_runs = expected.iter().filter(|(_, bad)| *bad).count() as i64;
+    assert_eq!(
+        scalar(&inst, "SELECT COUNT(*) FROM findings"),
+        bad_runs * (LINES / BAD_EVERY) as i64
+    );
+
+    kill(survivor);
+    kill(replacement);
+}
+
+/// A workflow of three steps, each on its own validator, whose middle step takes a few
+/// seconds (the hostile test plugin sleeping, with the clock granted).
+fn three_step_instance(backend: Backend, server_args: &[&str]) -> (Instance, Server, String) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "owner");
+    inst.install_hostile(&["clock"]);
+    let mut args = vec!["--no-worker"];
+    args.extend_from_slice(server_args);
+    let srv = inst.serve(&args);
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "three", "steps": [
+            {"key": "first", "validator": "json-schema", "config": {"schema": {"type": "object"}}},
+            {"key": "slow", "validator": "hostile", "config": {"attack": "sleep 4000"}},
+            {"key": "last", "validator": "rules", "config": {"rules": [{"id": "n", "path": "/n", "op": "eq", "value": 1}]}}
+        ]}),
+    );
+    (inst, srv, key)
+}
+
+fn launch_async(srv: &Server, key: &str) -> String {
+    let resp = srv
+        .post(key, "/api/v1/workspaces/default/workflows/three/runs")
+        .header("content-type", "application/json")
+        .header("prefer", "respond-async")
+        .body(r#"{"n": 1}"#)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    resp.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Waits until the run's first step is recorded and the second is running.
+fn wait_for_second_step(srv: &Server, key: &str, url: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let run: Value = srv.get(key, url).json().unwrap();
+        if run["steps"][0]["status"] == "PASSED" && run["steps"][1]["status"] == "RUNNING" {
+            return run;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{run}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Calls of one validator counted by a worker's /metrics.
+fn validator_calls(metrics: &str, validator: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("validibot_validator_latency_microseconds_count")
+                && l.contains(&format!("validator=\"{validator}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+const QUICK_LEASE: [&str; 6] = [
+    "--concurrency",
+    "1",
+    "--lease-seconds",
+    "2",
+    "--poll-ms",
+    "20",
+];
+
+/// The worker is killed while step 2 of 3 runs, after step 1 was recorded: the next
+/// worker reclaims the lease, does not run step 1 again, and runs steps 2 and 3 once.
+fn a_killed_multi_step_run_resumes_after_its_last_recorded_step(backend: Backend) {
+    let (inst, srv, key) = three_step_instance(backend, &[]);
+    let url = launch_async(&srv, &key);
+    let doomed = inst.worker(&QUICK_LEASE);
+    let before = wait_for_second_step(&srv, &key, &url);
+    kill(doomed);
+
+    let port = common::free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut args = QUICK_LEASE.to_vec();
+    args.extend(["--metrics-bind", bind.as_str()]);
+    let replacement = inst.worker(&args);
+    let run = srv.wait_run(&key, &url, Duration::from_secs(120));
+    assert_eq!(run["result"], "PASS", "{run}");
+    let statuses: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["PASSED", "PASSED", "PASSED"]);
+    // Step 1 is the row the first worker wrote.
+    assert_eq!(
+        run["steps"][0]["started_at"],
+        before["steps"][0]["started_at"]
+    );
+    assert_eq!(
+        run["steps"][0]["finished_at"],
+        before["steps"][0]["finished_at"]
+    );
+    // The replacement ran steps 2 and 3 once each, and step 1 not at all.
+    let metrics = srv
+        .client
+        .get(format!("http://{bind}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(validator_calls(&metrics, "json-schema"), 0, "{metrics}");
+    assert_eq!(validator_calls(&metrics, "hostile"), 1, "{metrics}");
+    assert_eq!(validator_calls(&metrics, "rules"), 1, "{metrics}");
+    // The first attempt's step 2 was never recorded; the second attempt's was, once.
+    let rows = count_step_rows(&inst);
+    assert_eq!(rows, 3);
+    kill(replacement);
+}
+
+/// Every worker that takes the run dies during step 2: after `--max-attempts` the next
+/// worker closes it as a system error instead of trying forever.
+fn a_run_whose_workers_keep_dying_gives_up_after_max_attempts(backend: Backend) {
+    let (inst, srv, key) = three_step_instance(backend, &["--max-attempts", "2"]);
+    let url = launch_async(&srv, &key);
+    for attempt in 1..=2 {
+        let doomed = inst.worker(&QUICK_LEASE);
+        // This worker's claim is the job's attempt `attempt` (read from the database),
+        // then it is in step 2 (step 1 is quick, step 2 sleeps 4 s).
+        let start = Instant::now();
+        while job_attempts(&inst) < attempt {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "attempt {attempt} never claimed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        wait_for_second_step(&srv, &key, &url);
+        std::thread::sleep(Duration::from_millis(500));
+        kill(doomed);
+        eprintln!("{backend:?}: killed the worker of attempt {attempt}");
+    }
+    let last = inst.worker(&QUICK_LEASE);
+    let run = srv.wait_run(&key, &url, Duration::from_secs(60));
+    assert_eq!(
+        (run["result"].as_str(), run["error_category"].as_str()),
+        (Some("ERROR"), Some("SYSTEM_ERROR")),
+        "{run}"
+    );
+    assert!(
+        run["error_detail"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 attempts"),
+        "{run}"
+    );
+    assert_eq!(run["steps"][0]["status"], "PASSED", "{run}");
+    kill(last);
+}
+
+/// One number read straight from the database.
+fn scalar(inst: &Instance, sql: &str) -> i64 {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -139,26 +314,21 @@ fn killed_worker_every_run_finishes_exactly_once(backend: Backend) {
         use sqlx::Row;
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&inst.database_url).await.unwrap();
-        let count = |sql: &'static str| {
-            let pool = pool.clone();
-            async move {
-                sqlx::query(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-                    .get::<i64, _>(0)
-            }
-        };
-        assert_eq!(count("SELECT COUNT(*) FROM jobs").await, 0);
-        assert_eq!(count("SELECT COUNT(*) FROM runs").await, RUNS as i64);
-        assert_eq!(count("SELECT COUNT(*) FROM step_runs").await, RUNS as i64);
-        let bad_runs = expected.iter().filter(|(_, bad)| *bad).count() as i64;
-        assert_eq!(
-            count("SELECT COUNT(*) FROM findings").await,
-            bad_runs * (LINES / BAD_EVERY) as i64
-        );
-    });
+        let n = sqlx::query(sql)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            .map_or(0, |r| r.get::<i64, _>(0));
+        pool.close().await;
+        n
+    })
+}
 
-    kill(survivor);
-    kill(replacement);
+fn count_step_rows(inst: &Instance) -> i64 {
+    scalar(inst, "SELECT COUNT(*) FROM step_runs")
+}
+
+/// Claims so far of the (only) job.
+fn job_attempts(inst: &Instance) -> i64 {
+    scalar(inst, "SELECT attempts FROM jobs WHERE state = 'leased'")
 }

@@ -322,29 +322,85 @@ fn backup_and_restore_sqlite() {
         evidence,
     } = seeded(Backend::Sqlite);
 
-    // Online: the server keeps running (and writing) while the snapshot is taken.
+    // Online: launches keep writing while the snapshot is taken.
     let out = inst.data.path().join("backup-1");
-    let (code, stdout, err) = run_cli(&inst, &["backup", out.to_str().unwrap()], &[]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (code, stdout, err, launched) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                // Distinct documents: each launch stores a submission, a run, its steps.
+                let doc = format!(
+                    r#"{{"id": "INV-{n:06}", "customer": {{"name": "C", "email": "c@example.com"}}, "lines": [], "total": {n}}}"#
+                );
+                let (status, _) = srv.launch(&key, "invoice", "application/json", doc);
+                assert_eq!(status, 201);
+                n += 1;
+            }
+            n
+        });
+        // Some launches before, during and after the snapshot.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (code, stdout, err) = run_cli(&inst, &["backup", out.to_str().unwrap()], &[]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (code, stdout, err, writer.join().unwrap())
+    });
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("backup written"), "{stdout}");
+    assert!(
+        launched > 2,
+        "only {launched} launches ran around the backup"
+    );
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["database"], "sqlite");
-    assert_eq!(manifest["blobs"], 1, "{manifest}");
     let (_, after) = srv.launch_example(&key, "invoice", "invoice-valid.json");
 
     // Into a fresh data dir: same runs, same keys, same evidence signature.
     let fresh = Instance::new(Backend::Sqlite);
     let (code, stdout, err) = run_cli(&fresh, &["restore", out.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("restored 1 stored files"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("restored {} stored files", manifest["blobs"])),
+        "{stdout}"
+    );
     let restored = fresh.serve(&[]);
     let (code, got) = json_of(restored.get(&key, &url));
-    assert_eq!(
-        (code, got["findings_count"].clone()),
-        (200, run["findings_count"].clone()),
-        "{got}"
+    assert_eq!(code, 200, "{got}");
+    assert_eq!(got["steps"], run["steps"], "{got}");
+    assert_eq!(got["summary"], run["summary"], "{got}");
+    // The snapshot is consistent: every run in it is whole (a completed run has its step
+    // and its findings; none half-written), and every submission's file came along.
+    let (_, list) = json_of(restored.get(&key, "/api/v1/workspaces/default/runs?limit=200"));
+    let runs = list["results"].as_array().unwrap();
+    assert!(
+        runs.len() > 1 && runs.len() <= launched + 1,
+        "{} runs",
+        runs.len()
     );
+    // Blobs are taken after the database snapshot, so every run's file is there (and
+    // perhaps a few of launches the snapshot missed).
+    assert!(
+        manifest["blobs"].as_u64().unwrap() as usize >= runs.len(),
+        "{manifest}"
+    );
+    for listed in runs {
+        let (code, full) = json_of(restored.get(&key, listed["url"].as_str().unwrap()));
+        assert_eq!(code, 200);
+        assert_eq!(full["state"], "COMPLETED", "{full}");
+        let step = &full["steps"][0];
+        assert!(
+            step["status"] == "PASSED" || step["status"] == "FAILED",
+            "{full}"
+        );
+        assert_eq!(
+            full["summary"]["errors"].as_u64().unwrap() as usize,
+            step["findings"].as_array().unwrap().len(),
+            "{full}"
+        );
+        assert_eq!(listed["summary"], full["summary"]);
+    }
     assert_eq!(
         restored
             .get(&key, &format!("{url}/evidence"))
@@ -488,8 +544,17 @@ fn config_check_reports_every_problem() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
     assert!(out.contains("VALIDIBOT_BIND = 127.0.0.1:9999"), "{out}");
+    // Each effective setting is listed with where it came from: the environment's value
+    // under its variable, a default marked as one.
     assert!(
-        !out.contains(inst.data.path().to_str().unwrap()) || out.contains("VALIDIBOT_DATA_DIR"),
+        out.contains(&format!(
+            "  VALIDIBOT_DATA_DIR = {}\n",
+            inst.data.path().display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("  VALIDIBOT_LAUNCH_WAIT_MS = 2000 (default)\n"),
         "{out}"
     );
     // The database URL's credentials are never printed.

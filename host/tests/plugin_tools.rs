@@ -115,7 +115,7 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let test = Command::new(&cargo)
         .args(["test", "--target-dir"])
-        .arg(repo().join("target/test-plugins"))
+        .arg(common::target_root().join("test-plugins"))
         .current_dir(&krate)
         .env_remove("RUSTFLAGS")
         .status()

@@ -1,7 +1,10 @@
-//! Upgrading from the previous release's schema: a database migrated with every
-//! migration but the newest, holding a user, workflow, run, step and finding written
-//! the way that release wrote them, is upgraded by the current binary; the data is
-//! intact and served, and new work succeeds. On both databases.
+//! Upgrading from the previous release's schema, precisely: a database is migrated with
+//! this tree's migration files minus the newest (the previous release's schema), then
+//! this test inserts a user, the instance secret and an API key, a workflow, a run, its
+//! step and finding — rows with the columns and values the previous release's code
+//! writes, inserted by hand (building that release's binary to write them would double
+//! CI's compile time). The current binary then upgrades the schema; the old API key still
+//! authenticates, the old data is served, and new work succeeds. On both databases.
 
 mod common;
 
@@ -12,6 +15,10 @@ use common::{json_of, Backend, Instance};
 use serde_json::json;
 
 on_both_backends!(upgrade_from_previous_schema);
+
+const OLD_INSTANCE_SECRET: &str = "the previous release's generated instance secret";
+const OLD_KEY_PUBLIC_ID: &str = "oldkey000001";
+const OLD_KEY_SECRET: &str = "OldSecretOfTheOldKeyOldSecretOfTheOld123";
 
 fn upgrade_from_previous_schema(backend: Backend) {
     let inst = Instance::new(backend);
@@ -34,12 +41,15 @@ fn upgrade_from_previous_schema(backend: Backend) {
             ("INSERT INTO workspaces (id, slug, name, is_default, created_at) VALUES ($1, 'default', 'Default', 1, $2)", vec![json!("ws1"), json!(t)]),
             ("INSERT INTO users (id, username, email, is_active, created_at) VALUES ('u1', 'olduser', NULL, 1, $1)", vec![json!(t)]),
             ("INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ('u1', 'ws1', 'owner', $1)", vec![json!(t)]),
+            ("INSERT INTO instance_settings (key, value) VALUES ('api_key_secret', $1)", vec![json!(OLD_INSTANCE_SECRET)]),
+            ("INSERT INTO api_keys (id, public_id, user_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at)
+              VALUES ('k1', $1, 'u1', 'cli', $2, $3, NULL, NULL, NULL)", vec![json!(OLD_KEY_PUBLIC_ID), json!(validibot::accounts::api_keys::hash_secret(OLD_INSTANCE_SECRET.as_bytes(), OLD_KEY_SECRET)), json!(t)]),
             ("INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at)
               VALUES ('wf1', 'ws1', 'invoice', 1, 'Invoice check', '', 60, '[\"application/json\"]', 'sha256:old', 'u1', $1, $1)", vec![json!(t)]),
             ("INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset)
               VALUES ('st1', 'wf1', 0, 'schema', 'Invoice schema', 'json-schema', $1, $2, NULL)", vec![json!(v), json!(config)]),
             ("INSERT INTO submissions (id, workspace_id, sha256, size, filename, content_type, metadata, created_by, created_at, expires_at)
-              VALUES ('sub1', 'ws1', 'aa', 2, 'old.json', 'application/json', '{}', 'u1', $1, NULL)", vec![json!(t)]),
+              VALUES ('sub1', 'ws1', '2b7a8cbd29d9a3af4f31b2c0b35e3e0f6b59c58b69b0c64e9d5f4b3f9d0e8a11', 2, 'old.json', 'application/json', '{}', 'u1', $1, NULL)", vec![json!(t)]),
             ("INSERT INTO runs (id, workspace_id, workflow_id, submission_id, status, error_category, error_detail, created_by, created_at, started_at, finished_at)
               VALUES ('run1', 'ws1', 'wf1', 'sub1', 'FAILED', 'VALIDATION_FAILED', 'step \"schema\" reported errors', 'u1', $1, $1, $1)", vec![json!(t)]),
             ("INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error, validator_digest)
@@ -66,12 +76,9 @@ fn upgrade_from_previous_schema(backend: Backend) {
         "the previous release had {applied} migrations"
     );
 
-    // The current binary upgrades the schema and serves the old data.
+    // The current binary upgrades the schema and serves the old data to the old key.
     inst.cli(&["migrate"]);
-    let key = inst
-        .cli(&["admin", "create-api-key", "--username", "olduser"])
-        .trim()
-        .to_owned();
+    let key = format!("vbk_{OLD_KEY_PUBLIC_ID}_{OLD_KEY_SECRET}");
     let srv = inst.serve(&[]);
     let (code, run) = json_of(srv.get(&key, "/api/v1/workspaces/default/runs/run1"));
     assert_eq!(code, 200, "{run}");

@@ -1,6 +1,7 @@
 //! The web UI in a real browser (headless Chromium through chromedriver): sign in,
 //! create a workflow (a bad step config is refused before saving), upload an invalid
-//! document and see its findings appear live, fix it, upload a valid one and see PASS;
+//! document and see its findings, open a run that is still running and see it finish in
+//! place, fix it, upload a valid one and see PASS;
 //! downloads, the dashboard, API keys and CSRF protection. Screenshots of the main pages
 //! land in `target/screenshots/` (`VALIDIBOT_UPDATE_SCREENSHOTS=1` also refreshes the
 //! copies in `docs/screenshots/`).
@@ -39,6 +40,9 @@ fn main_flows(backend: Backend) {
         "executor",
     ]);
     set_password(&inst, "ann");
+    // A slow validator (the hostile test plugin sleeping, with the clock granted), so a
+    // run page can be opened while its run still runs.
+    inst.install_hostile(&["clock"]);
     let server = inst.serve(&[]);
     let b = Browser::start();
 
@@ -135,9 +139,41 @@ fn main_flows(backend: Backend) {
     assert_ne!(b.url(), run_url);
     b.screenshot("run-pass");
 
+    // A run still running when its page loads: the page shows it running and swaps in
+    // the findings when it finishes, without a reload.
+    server.create_workflow(
+        &key,
+        &json!({"slug": "slow", "steps": [{"key": "wait", "validator": "hostile",
+            "config": {"attack": "sleep 3000"}}]}),
+    );
+    let resp = server
+        .post(&key, "/api/v1/workspaces/default/workflows/slow/runs")
+        .header("content-type", "text/plain")
+        .header("prefer", "respond-async")
+        .body("anything")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let run_id = resp.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let live_url = server.url(&format!("/ui/w/default/runs/{run_id}"));
+    b.goto(&live_url);
+    let first = b.text("#run-result");
+    assert!(first == "RUNNING" || first == "PENDING", "{first}");
+    b.script("window.__notReloaded = true;", json!([]));
+    b.wait_text("#run-result", |t| t == "PASS");
+    assert_eq!(b.url(), live_url);
+    assert_eq!(
+        b.script("return window.__notReloaded === true;", json!([])),
+        json!(true),
+        "the page was reloaded instead of updated in place"
+    );
+
     // The dashboard counts both.
     b.goto(&server.url("/ui/w/default"));
-    assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "1");
+    assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "2");
     assert_eq!(b.text("#count-fail"), "1");
     b.screenshot("dashboard");
 

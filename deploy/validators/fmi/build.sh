@@ -8,7 +8,7 @@ image=validibot/validator-fmi:1.0
 bash "$here/../base.sh" >/dev/null
 root=$(cd "$here/../../.." && pwd)
 # Its own target dir, so this also works while another cargo (a test run) holds target/.
-target=${VALIDIBOT_IMAGE_TARGET_DIR:-$root/target/validator-images}
+target=${VALIDIBOT_IMAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/validator-images}
 (cd "$root" && cargo build --quiet --release --locked -p validibot-validator-fmi --target-dir "$target")
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT

@@ -14,6 +14,8 @@ use super::workflow_file;
 use crate::clock::{now_us, rfc3339};
 use crate::findings::{Finding, Output, Severity};
 use crate::plugins::{CallError, CallInput, Limits, PluginRegistry, Runtime};
+use crate::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
+use crate::runs::{ErrorCategory, RunStatus};
 use crate::workflows::definition::{Definition, DefinitionInput};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -104,7 +106,8 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
 }
 
 /// Runs the steps in order; the first failing step ends the run (the rest are SKIPPED),
-/// as on a server.
+/// as on a server. The result is the API's own run shape ([`RunView`]), so reports
+/// render the same bytes as the server's but for ids and times.
 async fn execute(
     workflow: &Definition,
     registry: &PluginRegistry,
@@ -115,18 +118,17 @@ async fn execute(
     use sha2::Digest;
     let created_at = now_us();
     let deadline = Instant::now() + Duration::from_secs(workflow.timeout_seconds as u64);
-    let mut steps = Vec::new();
-    let mut result = "PASS";
-    let mut status = "SUCCEEDED";
-    let mut detail: Option<String> = None;
+    let mut steps: Vec<StepView> = Vec::new();
+    let mut outcome: Option<(RunStatus, ErrorCategory, String)> = None;
     for step in &workflow.steps {
-        if result != "PASS" {
-            steps.push(step_json(step, "SKIPPED", None, vec![], vec![], None));
+        if outcome.is_some() {
+            steps.push(step_view(step, "SKIPPED", None, None, vec![], vec![], None));
             continue;
         }
         let plugin = registry
             .get_version(&step.validator, &step.validator_version)
             .context("validator vanished")?;
+        let digest = Some(plugin.meta.sha256.clone());
         let remaining = deadline.saturating_duration_since(Instant::now());
         let (config, ruleset, ct, bytes) = (
             step.config_text.clone(),
@@ -134,7 +136,7 @@ async fn execute(
             content_type.to_owned(),
             content.clone(),
         );
-        let started = Instant::now();
+        let started_at = now_us();
         let call = tokio::task::spawn_blocking(move || {
             plugin.validate(
                 &CallInput {
@@ -147,42 +149,46 @@ async fn execute(
             )
         })
         .await?;
-        let ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        let finished_at = now_us();
+        let times = Some((started_at, finished_at));
         match call {
-            Ok(outcome) => {
-                let failed = outcome
-                    .findings
-                    .iter()
-                    .any(|f| f.severity == Severity::Error);
+            Ok(found) => {
+                let failed = found.findings.iter().any(|f| f.severity == Severity::Error);
                 if failed {
-                    (result, status) = ("FAIL", "FAILED");
-                    detail = Some(format!("step {:?} reported errors", step.key));
+                    outcome = Some((
+                        RunStatus::Failed,
+                        ErrorCategory::ValidationFailed,
+                        format!("step {:?} reported errors", step.key),
+                    ));
                 }
-                let s = if failed { "FAILED" } else { "PASSED" };
-                steps.push(step_json(
+                let status = if failed { "FAILED" } else { "PASSED" };
+                steps.push(step_view(
                     step,
-                    s,
-                    ms,
-                    outcome.findings,
-                    outcome.outputs,
+                    status,
+                    times,
+                    digest,
+                    found.findings,
+                    found.outputs,
                     None,
                 ));
             }
             Err(e) => {
-                let (r, st, step_status) = match e {
-                    CallError::DeadlineExceeded(_) => ("TIMED_OUT", "TIMED_OUT", "TIMED_OUT"),
-                    _ => ("ERROR", "FAILED", "FAILED"),
+                // The same mapping as the server's executor.
+                let (status, category) = match e {
+                    CallError::DeadlineExceeded(_) => (RunStatus::TimedOut, ErrorCategory::Timeout),
+                    CallError::MemoryExceeded(_) => (RunStatus::Failed, ErrorCategory::Oom),
+                    _ => (RunStatus::Failed, ErrorCategory::RuntimeError),
                 };
-                (result, status) = (r, st);
-                detail = Some(e.to_string());
+                outcome = Some((status, category, e.to_string()));
                 let f = Finding::error(
                     e.code(),
                     format!("validator {:?} failed: {e}", step.validator),
                 );
-                steps.push(step_json(
+                steps.push(step_view(
                     step,
-                    step_status,
-                    ms,
+                    "FAILED",
+                    times,
+                    digest,
                     vec![f],
                     vec![],
                     Some(e.to_string()),
@@ -191,20 +197,53 @@ async fn execute(
         }
     }
     let finished = now_us();
-    Ok(json!({
-        "id": format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]),
-        "workflow": {"slug": workflow.slug, "version": 0, "digest": workflow.digest},
-        "status": status, "state": "COMPLETED", "result": result,
-        "error_detail": detail,
-        "submission": {
-            "filename": filename, "content_type": content_type, "size": content.len(),
-            "sha256": hex::encode(sha2::Sha256::digest(content.as_slice())),
+    let (status, category, detail) = match outcome {
+        Some((s, c, d)) => (s, Some(c), Some(d)),
+        None => (RunStatus::Succeeded, None, None),
+    };
+    let mut summary = Summary::default();
+    for f in steps.iter().flat_map(|s| &s.findings) {
+        match f.severity {
+            Severity::Error => summary.errors += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Info => summary.infos += 1,
+            Severity::Success => {}
+        }
+    }
+    let id = format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]);
+    let run = RunView {
+        url: String::new(),
+        workspace: "local".into(),
+        workflow: WorkflowRef {
+            slug: workflow.slug.clone(),
+            version: 0,
+            digest: workflow.digest.clone(),
         },
-        "created_at": rfc3339(created_at),
-        "finished_at": rfc3339(finished),
-        "duration_ms": (finished - created_at) as f64 / 1000.0,
-        "steps": steps,
-    }))
+        status: status.as_str(),
+        state: status.state(),
+        result: status.result(category),
+        error_category: category.map(ErrorCategory::as_str),
+        error_detail: detail,
+        submission: SubmissionView {
+            id: id.clone(),
+            filename: Some(filename.to_owned()),
+            content_type: content_type.to_owned(),
+            size: content.len() as i64,
+            sha256: hex::encode(sha2::Sha256::digest(content.as_slice())),
+            metadata: json!({}),
+        },
+        created_by: None,
+        created_at,
+        started_at: Some(created_at),
+        finished_at: Some(finished),
+        duration_ms: Some((finished - created_at) as f64 / 1000.0),
+        summary,
+        steps: Some(steps),
+        created_by_id: None,
+        workflow_id: String::new(),
+        id,
+    };
+    Ok(serde_json::to_value(&run)?)
 }
 
 /// The report of a check that never ran: the refusal as ERROR findings of one
@@ -271,17 +310,28 @@ fn refusal(
     })
 }
 
-fn step_json(
+fn step_view(
     step: &crate::workflows::Step,
     status: &str,
-    duration_ms: Option<f64>,
+    times: Option<(i64, i64)>,
+    validator_digest: Option<String>,
     findings: Vec<Finding>,
     outputs: Vec<Output>,
     error: Option<String>,
-) -> Value {
-    json!({
-        "key": step.key, "name": step.name, "validator": step.validator,
-        "validator_version": step.validator_version, "status": status,
-        "duration_ms": duration_ms, "findings": findings, "outputs": outputs, "error": error,
-    })
+) -> StepView {
+    StepView {
+        key: step.key.clone(),
+        name: step.name.clone(),
+        validator: step.validator.clone(),
+        validator_version: step.validator_version.clone(),
+        validator_digest,
+        status: status.to_owned(),
+        started_at: times.map(|t| t.0),
+        finished_at: times.map(|t| t.1),
+        duration_ms: times.map(|(s, f)| (f - s) as f64 / 1000.0),
+        outputs,
+        error,
+        findings,
+        artifacts: vec![],
+    }
 }

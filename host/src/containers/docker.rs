@@ -428,15 +428,22 @@ impl DockerRunner {
     /// Every container this product created (label `org.validibot.managed=true`).
     pub async fn managed(&self) -> Result<Vec<bollard::models::ContainerSummary>> {
         let filters = HashMap::from([("label", vec![format!("{LABEL_MANAGED}=true")])]);
-        Ok(self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await?)
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        // A container in Podman's transient `stopped` state makes the whole list
+        // unreadable to bollard; it is `exited` a moment later.
+        let mut tries = 0;
+        loop {
+            match self.docker.list_containers(Some(options.clone())).await {
+                Err(e) if podman_stopped(&e) && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     pub(super) async fn remove_now(&self, id: &str) -> Result<()> {

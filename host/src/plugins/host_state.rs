@@ -45,7 +45,12 @@ impl HostState {
             }
         }
         if grants.network {
-            builder.inherit_network().allow_ip_name_lookup(true);
+            // wasmtime-wasi allows no socket use by default: each kind is opened here.
+            builder
+                .inherit_network()
+                .allow_tcp(true)
+                .allow_udp(true)
+                .allow_ip_name_lookup(true);
         }
         let wasi = builder.build();
         HostState {

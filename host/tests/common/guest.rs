@@ -8,7 +8,7 @@ use std::process::Command;
 /// component's bytes. Uses its own target dir so it never waits on the outer build's lock.
 pub fn build_guest(crate_dir: &str, artifact: &str) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target_dir = root.join("target").join("test-plugins");
+    let target_dir = super::target_root().join("test-plugins");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root.join(crate_dir))

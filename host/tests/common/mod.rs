@@ -22,6 +22,24 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_validibot");
 
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Where cargo puts build outputs: `CARGO_TARGET_DIR` (CI keeps one outside the checkout
+/// between runs) or the checkout's `target/`. Test fixtures built with cargo go there too.
+pub fn target_root() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Backend {
     Sqlite,
@@ -131,6 +149,19 @@ impl Instance {
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// Installs the hostile test plugin (`host/tests/plugins/hostile`) with `grants`, as
+    /// an operator would with `validibot plugin install --grant …`.
+    pub fn install_hostile(&self, grants: &[&str]) {
+        let wasm = guest::build_guest("host/tests/plugins/hostile", "validibot_test_hostile");
+        let file = self.data.path().join("hostile.wasm");
+        std::fs::write(&file, wasm).unwrap();
+        let mut args = vec!["plugin", "install", file.to_str().unwrap()];
+        for g in grants {
+            args.extend(["--grant", g]);
+        }
+        self.cli(&args);
     }
 
     pub fn worker(&self, extra: &[&str]) -> Child {

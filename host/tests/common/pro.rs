@@ -23,7 +23,7 @@ fn root() -> &'static Path {
 }
 
 fn target_dir() -> PathBuf {
-    root().join("target").join("test-extension")
+    super::target_root().join("test-extension")
 }
 
 fn cargo() -> Command {

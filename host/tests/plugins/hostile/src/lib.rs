@@ -25,7 +25,12 @@ impl Validator for Hostile {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let attack = std::str::from_utf8(input.content).unwrap_or("").trim();
+        // The attack is the step config's `attack`, else the document itself.
+        let configured: serde_json::Value = serde_json::from_str(input.config).unwrap_or_default();
+        let attack = match configured["attack"].as_str() {
+            Some(a) => a,
+            None => std::str::from_utf8(input.content).unwrap_or("").trim(),
+        };
         // `forge:[[name, value], …]`: outputs of the document's choosing (e.g. one named
         // `artifacts` that points at host files or other tenants' blobs).
         if let Some(list) = attack.strip_prefix("forge:") {
@@ -39,9 +44,18 @@ impl Validator for Hostile {
         // `escape <port>`: the sandbox probes, the network one against a listener the
         // test holds open on that port (so "refused" means blocked, not "nobody there").
         if let Some(port) = attack.strip_prefix("escape ") {
-            let net = std::net::TcpStream::connect(("127.0.0.1", port.trim().parse().unwrap_or(80)))
-                .is_ok();
-            return Ok(escape(net));
+            let net = std::net::TcpStream::connect(("127.0.0.1", port.trim().parse().unwrap_or(80)));
+            let mut out = escape(net.is_ok());
+            if let Err(e) = net {
+                out.outputs.push(Output::new("net_error", e.to_string()));
+            }
+            return Ok(out);
+        }
+        // `sleep <ms>`: a slow but well-behaved validation (needs the `clock` grant; with
+        // the default frozen clock it returns at once).
+        if let Some(ms) = attack.strip_prefix("sleep ") {
+            std::thread::sleep(std::time::Duration::from_millis(ms.trim().parse().unwrap_or(0)));
+            return Ok(Outcome::default());
         }
         match attack {
             "loop" => loop {
