@@ -573,6 +573,15 @@ fn sign_in_is_throttled_and_typed_secrets_are_not_logged() {
     set_password(&inst, "alice", "a brand new passphrase");
     assert_ne!(page(&cookie), 200);
 
+    // One client guessing across many accounts is held up too (20 free failures per
+    // address; this one has spent 8 above).
+    for i in 0..13 {
+        let status = login(&client, &srv, &format!("nobody{i}"), "wrong", None).status();
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let held = login(&client, &srv, "nobody-else", "wrong", None);
+    assert_eq!(held.status(), 429, "the client address waits now");
+
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("web sign-in refused"), "{log}");
     assert!(!log.contains(typo), "a typed secret was logged");

@@ -93,28 +93,72 @@ pub(super) fn script(stmts: &[Stmt]) -> (String, Vec<Arg>) {
     let mut sql = String::new();
     let mut args = Vec::new();
     for s in stmts {
-        let offset = args.len();
-        let bytes = s.sql.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'$' && i + 1 < bytes.len() && bytes[i + 1].is_ascii_digit() {
-                let start = i + 1;
-                let mut end = start;
-                while end < bytes.len() && bytes[end].is_ascii_digit() {
-                    end += 1;
-                }
-                let n: usize = s.sql[start..end].parse().expect("digits");
-                sql.push_str(&format!("${}", n + offset));
-                i = end;
-            } else {
-                sql.push(bytes[i] as char);
-                i += 1;
-            }
-        }
+        sql.push_str(&renumbered(&s.sql, args.len()));
         sql.push_str(";\n");
         args.extend(s.args.iter().cloned());
     }
     (sql, args)
+}
+
+/// `sql` with every placeholder `$N` made `$(N + offset)`. A small tokenizer, so text
+/// that only looks like a placeholder stays as it is: inside '…' strings (with ''
+/// escapes), "…" identifiers, -- and /* */ comments, and PostgreSQL's $tag$ …
+/// $tag$ strings. Characters are copied whole (never byte by byte), so non-ASCII text
+/// survives.
+pub(super) fn renumbered(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        let skip = match c {
+            '\'' | '"' => quoted(rest, c),
+            '-' if rest.starts_with("--") => rest.find('\n').unwrap_or(rest.len()),
+            '/' if rest.starts_with("/*") => rest[2..].find("*/").map_or(rest.len(), |i| i + 4),
+            '$' => {
+                let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+                if digits > 0 {
+                    let n: usize = rest[1..1 + digits].parse().expect("digits");
+                    out.push_str(&format!("${}", n + offset));
+                    rest = &rest[1 + digits..];
+                    continue;
+                }
+                dollar_quoted(rest).unwrap_or(1)
+            }
+            other => other.len_utf8(),
+        };
+        out.push_str(&rest[..skip]);
+        rest = &rest[skip..];
+    }
+    out
+}
+
+/// Length of the quoted text at the start of `s` (an unterminated one runs to the end);
+/// a doubled quote is an escaped one.
+fn quoted(s: &str, quote: char) -> usize {
+    let mut i = 1;
+    while let Some(at) = s[i..].find(quote) {
+        i += at + 1;
+        if s[i..].starts_with(quote) {
+            i += 1; // '' or "": an escaped quote, still inside
+        } else {
+            return i;
+        }
+    }
+    s.len()
+}
+
+/// Length of a PostgreSQL dollar-quoted string (`$$…$$`, `$tag$…$tag$`) at the start of
+/// `s`, if there is one.
+fn dollar_quoted(s: &str) -> Option<usize> {
+    let tag_len = s[1..].find('$')?;
+    let tag = &s[..tag_len + 2];
+    if !tag[1..tag.len() - 1]
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let end = s[tag.len()..].find(tag)?;
+    Some(tag.len() + end + tag.len())
 }
 
 impl Db {
@@ -224,6 +268,33 @@ pub(super) async fn sqlite_tx(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn placeholders_are_renumbered_and_only_placeholders() {
+        use super::renumbered;
+        assert_eq!(renumbered("SELECT $1, $2", 3), "SELECT $4, $5");
+        assert_eq!(renumbered("SELECT $10 + $1", 10), "SELECT $20 + $11");
+        // Inside strings, identifiers and comments, `$1` is text.
+        assert_eq!(
+            renumbered("SELECT '$1', 'it''s $2', \"a$3\", $1 -- $4\n/* $5 */ $2", 1),
+            "SELECT '$1', 'it''s $2', \"a$3\", $2 -- $4\n/* $5 */ $3"
+        );
+        // PostgreSQL dollar quoting, tagged or not.
+        assert_eq!(
+            renumbered("SELECT $$ $1 $$, $q$ $2 $q$, $1", 1),
+            "SELECT $$ $1 $$, $q$ $2 $q$, $2"
+        );
+        // Non-ASCII text survives whole (it was copied byte by byte as chars before).
+        assert_eq!(
+            renumbered("INSERT INTO t VALUES ('Zürich — ✓', $1)", 2),
+            "INSERT INTO t VALUES ('Zürich — ✓', $3)"
+        );
+        assert_eq!(
+            renumbered("SELECT 'unterminated $1", 1),
+            "SELECT 'unterminated $1"
+        );
+    }
+
     use super::*;
     use sqlx::Row;
 
