@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 
 use crate::accounts::store as accounts;
-use crate::api::{self, ApiSettings, AppState};
 use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
 use crate::containers::service::ContainerService;
 use crate::db::Db;
@@ -15,6 +14,7 @@ use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::{self, Dispatch, WorkerConfig};
 use crate::execution::ExecContext;
 use crate::extensions::ExtensionRegistry;
+use crate::http::{self, ApiSettings, AppState};
 use crate::licensing::Licensing;
 use crate::plugins::{Limits, PluginRegistry, Runtime};
 use crate::storage::BlobStore;
@@ -192,7 +192,8 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     // The peer address reaches handlers (sign-in throttling counts per client).
-    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app =
+        http::router::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -4,15 +4,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Limits {
-    /// Workspaces allowed in total, the default one included; absent = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspaces: Option<u64>,
-    /// Users holding any membership; absent = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seats: Option<u64>,
-}
+/// A license's limits are the ones the hooks carry.
+pub use validibot_types::hooks::Limits;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {

@@ -35,11 +35,7 @@ impl LicenseState {
 }
 
 /// What the instance uses against the license's limits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    pub workspaces: u64,
-    pub seats: u64,
-}
+pub use validibot_types::hooks::Usage;
 
 /// The answer to `license.status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

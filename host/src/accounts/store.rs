@@ -124,15 +124,6 @@ pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
     }))
 }
 
-/// Workspace slugs: 1-50 of `[a-z0-9-]`, not starting with '-'.
-pub fn valid_slug(slug: &str) -> bool {
-    (1..=50).contains(&slug.len())
-        && !slug.starts_with('-')
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// Creates a (non-default) workspace; `None` when the slug is taken.
 pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<Workspace>> {
     let id = new_id();

@@ -9,11 +9,11 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::Caller;
-use super::{ApiError, AppState};
 use crate::accounts::api_keys::MAX_EXPIRY_DAYS;
 use crate::accounts::store;
 use crate::clock::now_us;
+use crate::http::auth::Caller;
+use crate::http::{ApiError, AppState};
 
 pub async fn list(
     State(state): State<Arc<AppState>>,

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{ApiError, AppState};
+use crate::http::{ApiError, AppState};
 use crate::media_types::{essence, guess_from_filename};
 use crate::storage::StoredBlob;
 use crate::workflows::Workflow;

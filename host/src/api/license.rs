@@ -12,9 +12,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use validibot_plugin_api::extension::features;
 
-use super::auth::{instance_admin, Caller};
-use super::{ApiError, AppState};
 use crate::extensions::LicenseStatus;
+use crate::http::auth::{instance_admin, Caller};
+use crate::http::{ApiError, AppState};
 
 fn public_view(status: &LicenseStatus) -> Value {
     let flags: serde_json::Map<String, Value> = features::ALL

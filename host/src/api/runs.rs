@@ -11,17 +11,17 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::auth::{member, Caller};
 use super::launch_input;
 use super::workflows::workflow_not_found;
-use super::{ApiError, AppState};
 use crate::accounts::Permission;
 use crate::execution::executor::Prefetched;
+use crate::http::auth::{member, Caller};
+use crate::http::{ApiError, AppState};
 use crate::queue::Taker;
 use crate::runs::launch::{self, Idempotency, Launched, NewSubmission};
 use crate::runs::view::{self, ListFilter, RunView};
-use crate::runs::RunStatus;
 use crate::workflows::store as workflows;
+use validibot_types::RunStatus;
 
 /// The longest a client may ask a launch to wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);

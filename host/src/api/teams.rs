@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use validibot_plugin_api::extension::features::TEAMS;
 
-use super::auth::{instance_admin, member, require_feature, Caller};
-use super::{ApiError, AppState};
 use crate::accounts::{store as accounts, teams, Permission, Role};
+use crate::http::auth::{instance_admin, member, require_feature, Caller};
+use crate::http::{ApiError, AppState};
 
 async fn admin_with_teams(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     require_feature(state, TEAMS).await?;
@@ -54,10 +54,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     admin_with_teams(&state, &caller).await?;
     let Json(new) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
-    if !accounts::valid_slug(&new.slug) {
+    if let Err(e) = validibot_types::WorkspaceSlug::parse(&new.slug) {
         return Err(ApiError::bad_request(
             "INVALID_SLUG",
-            "a team slug is 1-50 lowercase letters, digits or '-'",
+            format!("invalid team slug {:?}: {}", e.given, e.rule),
         ));
     }
     let name = new.name.unwrap_or_else(|| new.slug.clone());

@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
-use super::auth::{member, Caller};
 use super::launch_input::read_limited;
-use super::{ApiError, AppState};
 use crate::accounts::Permission;
 use crate::containers::registry::{self, RegisterError, Registered};
 use crate::extensions::hooks::FeaturesQuery;
+use crate::http::auth::{member, Caller};
+use crate::http::{ApiError, AppState};
 use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 use validibot_plugin_api::extension::features;

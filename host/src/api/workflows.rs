@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{member, require_feature, Caller};
-use super::{ApiError, AppState};
 use crate::accounts::Permission;
+use crate::http::auth::{member, require_feature, Caller};
+use crate::http::{ApiError, AppState};
 use crate::plugins::installed;
 use crate::workflows::definition::{Definition, DefinitionError, DefinitionInput};
 use crate::workflows::store::{self, CreateError};

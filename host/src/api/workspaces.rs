@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{instance_admin, member, Caller};
-use super::{ApiError, AppState};
 use crate::accounts::{store as accounts, teams, Permission, Role};
+use crate::http::auth::{instance_admin, member, Caller};
+use crate::http::{ApiError, AppState};
 use validibot_plugin_api::extension::features;
 
 pub async fn list(
@@ -80,11 +80,8 @@ pub async fn create(
         ));
     }
     let Json(new) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
-    if !accounts::valid_slug(&new.slug) {
-        return Err(ApiError::bad_request(
-            "INVALID_SLUG",
-            "a workspace slug is 1-50 lowercase letters, digits or '-', starting with a letter or digit",
-        ));
+    if let Err(e) = validibot_types::WorkspaceSlug::parse(&new.slug) {
+        return Err(ApiError::bad_request("INVALID_SLUG", e.to_string()));
     }
     let name = new.name.unwrap_or_else(|| new.slug.clone());
     match accounts::create_workspace(&state.db, &new.slug, &name).await? {

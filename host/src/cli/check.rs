@@ -3,20 +3,23 @@
 //! `validate`. Container validators need a server and are refused.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
+use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use crate::clock::{now_us, rfc3339};
-use crate::findings::{Finding, Output, Severity};
-use crate::plugins::{CallError, CallInput, Limits, PluginRegistry, Runtime};
+use crate::clock::now_us;
+use crate::execution::step_loop::{self, RunSink, StepRunner};
+use crate::execution::step_outcome::{Final, StepResult};
+use crate::plugins::{Limits, PluginRegistry, Runtime};
 use crate::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
-use crate::runs::{ErrorCategory, RunStatus};
 use crate::workflows::definition::{Definition, DefinitionInput};
+use crate::workflows::Step;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
@@ -51,14 +54,12 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     let (filename, content_type) =
         super::document::name_and_type(&args.file, args.content_type.as_deref());
     let refused = |detail: String, errors: &[Value]| {
-        let report = refusal(
-            &args.workflow,
-            &filename,
-            &content_type,
-            &content,
-            &detail,
-            errors,
-        );
+        let document = Document {
+            filename: &filename,
+            content_type: &content_type,
+            content: &content,
+        };
+        let report = refusal(&args.workflow, &document, &detail, errors);
         eprintln!("{}: {detail}", args.workflow.display());
         for err in errors {
             eprintln!("  {err}");
@@ -105,9 +106,9 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     output::emit(&args.report, &run)
 }
 
-/// Runs the steps in order; the first failing step ends the run (the rest are SKIPPED),
-/// as on a server. The result is the API's own run shape ([`RunView`]), so reports
-/// render the same bytes as the server's but for ids and times.
+/// Runs the workflow through the server's own step loop, collecting the results in
+/// memory. The result is the API's own run shape ([`RunView`]), so reports render the
+/// same bytes as the server's but for ids and times.
 async fn execute(
     workflow: &Definition,
     registry: &PluginRegistry,
@@ -115,148 +116,89 @@ async fn execute(
     content_type: &str,
     filename: &str,
 ) -> Result<Value> {
-    use sha2::Digest;
     let created_at = now_us();
-    let deadline = Instant::now() + Duration::from_secs(workflow.timeout_seconds as u64);
-    let mut steps: Vec<StepView> = Vec::new();
-    let mut outcome: Option<(RunStatus, ErrorCategory, String)> = None;
-    for step in &workflow.steps {
-        if outcome.is_some() {
-            steps.push(step_view(step, "SKIPPED", None, None, vec![], vec![], None));
-            continue;
-        }
-        let plugin = registry
+    let deadline_us = created_at + workflow.timeout_seconds * 1_000_000;
+    let runner = LocalSteps {
+        registry,
+        content: content.clone(),
+        content_type: content_type.to_owned(),
+    };
+    let mut sink = Collected::default();
+    let never_lost = AtomicBool::new(false);
+    step_loop::run(
+        &workflow.steps,
+        &[],
+        deadline_us,
+        &runner,
+        &mut sink,
+        &never_lost,
+    )
+    .await?;
+    let fin = sink.fin.context("the step loop ended without a result")?;
+    let steps = sink.steps;
+    let document = Document {
+        filename,
+        content_type,
+        content: &content,
+    };
+    let workflow = WorkflowRef {
+        slug: workflow.slug.clone(),
+        version: 0,
+        digest: workflow.digest.clone(),
+    };
+    let run = local_run(workflow, &document, created_at, fin, steps);
+    Ok(serde_json::to_value(&run)?)
+}
+
+/// `check`'s steps: the embedded WASM validators only (containers need a server, and
+/// the workflow was refused before running if it names one).
+struct LocalSteps<'a> {
+    registry: &'a PluginRegistry,
+    content: Arc<Vec<u8>>,
+    content_type: String,
+}
+
+impl StepRunner for LocalSteps<'_> {
+    async fn run(&self, step: &Step, remaining: Duration) -> Result<(StepResult, Option<Final>)> {
+        let plugin = self
+            .registry
             .get_version(&step.validator, &step.validator_version)
             .context("validator vanished")?;
-        let digest = Some(plugin.meta.sha256.clone());
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let (config, ruleset, ct, bytes) = (
-            step.config_text.clone(),
-            step.ruleset.as_ref().map(|r| r.to_string()),
-            content_type.to_owned(),
-            content.clone(),
-        );
-        let started_at = now_us();
-        let call = tokio::task::spawn_blocking(move || {
-            plugin.validate(
-                &CallInput {
-                    content: &bytes,
-                    content_type: &ct,
-                    config: &config,
-                    ruleset: ruleset.as_deref(),
-                },
-                remaining,
-            )
-        })
-        .await?;
-        let finished_at = now_us();
-        let times = Some((started_at, finished_at));
-        match call {
-            Ok(found) => {
-                let failed = found.findings.iter().any(|f| f.severity == Severity::Error);
-                if failed {
-                    outcome = Some((
-                        RunStatus::Failed,
-                        ErrorCategory::ValidationFailed,
-                        format!("step {:?} reported errors", step.key),
-                    ));
-                }
-                let status = if failed { "FAILED" } else { "PASSED" };
-                steps.push(step_view(
-                    step,
-                    status,
-                    times,
-                    digest,
-                    found.findings,
-                    found.outputs,
-                    None,
-                ));
-            }
-            Err(e) => {
-                // The same mapping as the server's executor.
-                let (status, category) = match e {
-                    CallError::DeadlineExceeded(_) => (RunStatus::TimedOut, ErrorCategory::Timeout),
-                    CallError::MemoryExceeded(_) => (RunStatus::Failed, ErrorCategory::Oom),
-                    _ => (RunStatus::Failed, ErrorCategory::RuntimeError),
-                };
-                outcome = Some((status, category, e.to_string()));
-                let f = Finding::error(
-                    e.code(),
-                    format!("validator {:?} failed: {e}", step.validator),
-                );
-                steps.push(step_view(
-                    step,
-                    "FAILED",
-                    times,
-                    digest,
-                    vec![f],
-                    vec![],
-                    Some(e.to_string()),
-                ));
-            }
-        }
+        let content = self.content.clone();
+        step_loop::wasm_step(plugin, step, content, &self.content_type, remaining).await
     }
-    let finished = now_us();
-    let (status, category, detail) = match outcome {
-        Some((s, c, d)) => (s, Some(c), Some(d)),
-        None => (RunStatus::Succeeded, None, None),
-    };
-    let mut summary = Summary::default();
-    for f in steps.iter().flat_map(|s| &s.findings) {
-        match f.severity {
-            Severity::Error => summary.errors += 1,
-            Severity::Warning => summary.warnings += 1,
-            Severity::Info => summary.infos += 1,
-            Severity::Success => {}
-        }
+}
+
+/// The loop's results, kept in memory as the API's step views.
+#[derive(Default)]
+struct Collected {
+    steps: Vec<StepView>,
+    fin: Option<Final>,
+}
+
+impl RunSink for Collected {
+    async fn step(&mut self, step: &Step, result: &StepResult) -> Result<bool> {
+        self.steps.push(step_view(step, result));
+        Ok(true)
     }
-    let id = format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]);
-    let run = RunView {
-        url: String::new(),
-        workspace: "local".into(),
-        workflow: WorkflowRef {
-            slug: workflow.slug.clone(),
-            version: 0,
-            digest: workflow.digest.clone(),
-        },
-        status: status.as_str(),
-        state: status.state(),
-        result: status.result(category),
-        error_category: category.map(ErrorCategory::as_str),
-        error_detail: detail,
-        submission: SubmissionView {
-            id: id.clone(),
-            filename: Some(filename.to_owned()),
-            content_type: content_type.to_owned(),
-            size: content.len() as i64,
-            sha256: hex::encode(sha2::Sha256::digest(content.as_slice())),
-            metadata: json!({}),
-        },
-        created_by: None,
-        created_at,
-        started_at: Some(created_at),
-        finished_at: Some(finished),
-        duration_ms: Some((finished - created_at) as f64 / 1000.0),
-        summary,
-        steps: Some(steps),
-        created_by_id: None,
-        workflow_id: String::new(),
-        id,
-    };
-    Ok(serde_json::to_value(&run)?)
+
+    async fn finish(&mut self, last: Vec<(&Step, StepResult)>, fin: Final) -> Result<()> {
+        for (step, result) in &last {
+            self.steps.push(step_view(step, result));
+        }
+        self.fin = Some(fin);
+        Ok(())
+    }
 }
 
 /// The report of a check that never ran: the refusal as ERROR findings of one
 /// `workflow` entry, so `--format json|sarif|junit` still gives CI a file to read.
 fn refusal(
     workflow_file: &std::path::Path,
-    filename: &str,
-    content_type: &str,
-    content: &[u8],
+    document: &Document,
     detail: &str,
     errors: &[Value],
 ) -> Value {
-    use sha2::Digest;
     let mut findings = vec![Finding::error("workflow.refused", detail)];
     for e in errors {
         let step = e["key"].as_str().unwrap_or_default();
@@ -286,52 +228,104 @@ fn refusal(
             }
         }
     }
-    let now = rfc3339(now_us());
     let slug = workflow_file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    json!({
-        "id": format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]),
-        "workflow": {"slug": slug, "version": 0, "digest": ""},
-        "status": "FAILED", "state": "COMPLETED", "result": "ERROR",
-        "error_category": "SYSTEM_ERROR",
-        "error_detail": format!("workflow refused: {detail}"),
-        "submission": {
-            "filename": filename, "content_type": content_type, "size": content.len(),
-            "sha256": hex::encode(sha2::Sha256::digest(content)),
-        },
-        "created_at": now, "finished_at": now, "duration_ms": 0.0,
-        "steps": [{
-            "key": "workflow", "name": "Workflow definition", "validator": "",
-            "validator_version": "", "status": "FAILED", "duration_ms": null,
-            "findings": findings, "outputs": [], "error": format!("workflow refused: {detail}"),
-        }],
-    })
+    let now = now_us();
+    let error = format!("workflow refused: {detail}");
+    let step = StepView {
+        key: "workflow".into(),
+        name: "Workflow definition".into(),
+        validator: String::new(),
+        validator_version: String::new(),
+        validator_digest: None,
+        status: StepStatus::Failed,
+        started_at: None,
+        finished_at: None,
+        duration_ms: None,
+        outputs: vec![],
+        error: Some(error.clone()),
+        findings,
+        artifacts: vec![],
+    };
+    let fin = Final::system_error(error);
+    let workflow = WorkflowRef {
+        slug,
+        version: 0,
+        digest: String::new(),
+    };
+    let run = local_run(workflow, document, now, fin, vec![step]);
+    serde_json::to_value(&run).unwrap_or_default()
 }
 
-fn step_view(
-    step: &crate::workflows::Step,
-    status: &str,
-    times: Option<(i64, i64)>,
-    validator_digest: Option<String>,
-    findings: Vec<Finding>,
-    outputs: Vec<Output>,
-    error: Option<String>,
-) -> StepView {
+/// The document a check ran on.
+struct Document<'a> {
+    filename: &'a str,
+    content_type: &'a str,
+    content: &'a [u8],
+}
+
+/// A local run in the API's shape: `local-…` id, no workspace or URL, finished now.
+fn local_run(
+    workflow: WorkflowRef,
+    document: &Document,
+    created_at: i64,
+    fin: Final,
+    steps: Vec<StepView>,
+) -> RunView {
+    use sha2::Digest;
+    let finished = now_us();
+    let mut summary = Summary::default();
+    for f in steps.iter().flat_map(|s| &s.findings) {
+        summary.count(f);
+    }
+    let id = format!("local-{}", &uuid::Uuid::now_v7().simple().to_string()[..12]);
+    RunView {
+        url: String::new(),
+        workspace: "local".into(),
+        workflow,
+        status: fin.status.as_str(),
+        state: fin.status.state(),
+        result: fin.status.result(fin.category),
+        error_category: fin.category.map(ErrorCategory::as_str),
+        error_detail: fin.detail,
+        submission: SubmissionView {
+            id: id.clone(),
+            filename: Some(document.filename.to_owned()),
+            content_type: document.content_type.to_owned(),
+            size: document.content.len() as i64,
+            sha256: hex::encode(sha2::Sha256::digest(document.content)),
+            metadata: json!({}),
+        },
+        created_by: None,
+        created_at,
+        started_at: Some(created_at),
+        finished_at: Some(finished),
+        duration_ms: Some((finished - created_at) as f64 / 1000.0),
+        summary,
+        steps: Some(steps),
+        created_by_id: None,
+        workflow_id: String::new(),
+        id,
+    }
+}
+
+fn step_view(step: &Step, r: &StepResult) -> StepView {
+    let times = (r.status != StepStatus::Skipped).then_some((r.started_at, r.finished_at));
     StepView {
         key: step.key.clone(),
         name: step.name.clone(),
         validator: step.validator.clone(),
         validator_version: step.validator_version.clone(),
-        validator_digest,
-        status: status.to_owned(),
+        validator_digest: r.digest.clone(),
+        status: r.status,
         started_at: times.map(|t| t.0),
         finished_at: times.map(|t| t.1),
         duration_ms: times.map(|(s, f)| (f - s) as f64 / 1000.0),
-        outputs,
-        error,
-        findings,
+        outputs: r.outputs.clone(),
+        error: r.error.clone(),
+        findings: r.findings.clone(),
         artifacts: vec![],
     }
 }

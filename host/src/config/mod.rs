@@ -1,5 +1,6 @@
 //! Command-line and environment configuration (every flag has a `VALIDIBOT_*` env var,
-//! and `validibot.toml` can set any of them; see [`file`]).
+//! and `validibot.toml` can set any of them; see [`file`]). The settings are read off
+//! the command tree `commands::Cli` builds, which the caller hands in.
 
 pub mod check;
 pub mod file;
@@ -8,20 +9,7 @@ pub mod reference;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "validibot",
-    version,
-    about = "Self-hosted data validation: workflows of sandboxed validators over a REST API."
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    #[command(subcommand)]
-    pub command: Command,
-}
+use clap::{Args, Subcommand};
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -112,86 +100,6 @@ impl GlobalArgs {
             )
         })
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the API (and, unless --no-worker, an embedded worker).
-    Serve(ServeArgs),
-    /// Run workers only (no API); many may share one PostgreSQL.
-    Worker(WorkerArgs),
-    /// Apply database migrations.
-    Migrate,
-    /// Bootstrap users and API keys.
-    #[command(subcommand)]
-    Admin(AdminCommand),
-    /// Measure launch throughput and latency against a server started in-process.
-    Bench(crate::bench::BenchArgs),
-    /// Tools for plugin authors: scaffold, fixture tests, per-call benchmark.
-    #[command(subcommand)]
-    Plugin(crate::plugin_tools::PluginCommand),
-    /// The instance's license (Pro): show its state, install or check a license file.
-    #[command(subcommand)]
-    License(LicenseCommand),
-    /// Validator containers: remove orphans.
-    #[command(subcommand)]
-    Containers(ContainersCommand),
-    /// Save a server URL and API key for the client commands (file mode 0600).
-    Login(crate::cli::login::LoginArgs),
-    /// Workflows on a server: list, show, create from a YAML/JSON file.
-    #[command(subcommand)]
-    Workflows(crate::cli::workflows::WorkflowsCommand),
-    /// Submit a file to a workflow on a server and report the result.
-    /// Exit codes: 0 PASS, 1 FAIL, 2 ERROR/TIMED_OUT/CANCELED (or a failed request),
-    /// 3 the wait ran out, 130 interrupted.
-    Validate(crate::cli::validate::ValidateArgs),
-    /// Run a workflow file locally with the embedded validators (no server); same
-    /// reports and exit codes as `validate`.
-    Check(crate::cli::check::CheckArgs),
-    /// Apply the retention policy once: delete expired runs and submitted files, sweep
-    /// unreferenced blobs; prints what was done as JSON.
-    Purge {
-        #[command(flatten)]
-        retention: crate::retention::RetentionArgs,
-        /// Count what would be deleted without deleting anything.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// Copy the database (SQLite: an online, consistent snapshot), the stored files
-    /// and the instance keys into a new directory.
-    Backup {
-        /// The directory to create.
-        output: PathBuf,
-    },
-    /// Restore a backup made by `validibot backup` into the data dir (which must not
-    /// hold a database yet, unless --force), then apply newer migrations.
-    Restore {
-        /// The backup directory.
-        input: PathBuf,
-        /// Replace an existing database and files.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Configuration: check every setting at once, or print the reference.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-    /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
-    Verify {
-        file: PathBuf,
-        /// The signing instance's public key: `kid:base64`, or a saved
-        /// `/.well-known/validibot-keys.json`. Repeatable.
-        #[arg(long = "key")]
-        keys: Vec<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Report every problem with the file, the environment and what they point at
-    /// (database, data dir, Docker engine); exit 1 if there is any.
-    Check,
-    /// Print every setting (variable, file key, default, meaning) as Markdown.
-    Reference,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use validibot_types::{Finding, Output, Severity};
 
 use crate::storage::read_regular_capped;
 
@@ -57,6 +58,35 @@ pub fn write_inputs(
         serde_json::to_vec_pretty(&envelope)?,
     )?;
     Ok(envelope)
+}
+
+/// The findings and outputs an output envelope carries (results never come from logs).
+pub fn results(out: OutputEnvelope) -> (Vec<Output>, Vec<Finding>) {
+    let findings = out
+        .messages
+        .into_iter()
+        .map(|m| Finding {
+            severity: Severity::parse(&m.severity.to_ascii_uppercase()).unwrap_or(Severity::Info),
+            code: if m.code.is_empty() {
+                "container.message".into()
+            } else {
+                m.code
+            },
+            message: m.text,
+            path: m.location.unwrap_or_default(),
+            meta: None,
+        })
+        .collect();
+    let outputs = out
+        .metrics
+        .into_iter()
+        .map(|m| Output {
+            name: m.name,
+            value: m.value,
+            unit: m.unit,
+        })
+        .collect();
+    (outputs, findings)
 }
 
 /// Reads `output.json` from the per-attempt output directory: a regular file (a

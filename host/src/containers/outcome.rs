@@ -1,9 +1,7 @@
-//! What a container run ended as. Each outcome maps to a step status and, when
-//! the run fails because of it, the run's error category.
+//! What a container run ended as. The runner knows nothing of runs: what each
+//! outcome means for the step and the run is decided by `execution::step_outcome`.
 
 use serde::Serialize;
-
-use crate::runs::ErrorCategory;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -38,14 +36,15 @@ impl Outcome {
         }
     }
 
-    /// The run's error category when this outcome ends it (`None`: the findings decide).
-    pub fn error_category(&self) -> Option<ErrorCategory> {
+    /// What happened, in words.
+    pub fn describe(&self) -> String {
         match self {
-            Outcome::Succeeded | Outcome::Cancelled => None,
-            Outcome::ValidatorFailed { .. } => Some(ErrorCategory::RuntimeError),
-            Outcome::TimedOut => Some(ErrorCategory::Timeout),
-            Outcome::Oom => Some(ErrorCategory::Oom),
-            Outcome::RunnerError { .. } => Some(ErrorCategory::SystemError),
+            Outcome::Succeeded => "succeeded".into(),
+            Outcome::ValidatorFailed { reason, .. } => reason.clone(),
+            Outcome::TimedOut => "still running at the deadline; stopped".into(),
+            Outcome::Cancelled => "cancelled".into(),
+            Outcome::Oom => "killed by the engine: out of memory".into(),
+            Outcome::RunnerError { reason } => reason.clone(),
         }
     }
 

@@ -112,8 +112,10 @@ pub fn from_labels(
     let slug = required("slug");
     let version = required("version");
     let types = required("content_types");
-    if !slug.is_empty() && !crate::workflows::definition::valid_slug(&slug) {
-        problems.push(format!("slug {slug:?} is not a valid slug"));
+    if !slug.is_empty() {
+        if let Err(e) = validibot_types::ValidatorSlug::parse(&slug) {
+            problems.push(format!("label {LABEL_PREFIX}slug is not a valid slug: {e}"));
+        }
     }
     let content_types: Vec<String> = types
         .split(',')

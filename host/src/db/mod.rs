@@ -7,6 +7,7 @@
 
 pub mod batch;
 mod group_commit;
+mod write;
 
 use std::str::FromStr;
 use std::time::Duration;

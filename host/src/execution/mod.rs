@@ -3,6 +3,8 @@
 pub mod container_step;
 pub mod executor;
 pub mod memory_budget;
+pub mod step_loop;
+pub mod step_outcome;
 pub mod waiters;
 pub mod worker;
 

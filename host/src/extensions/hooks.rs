@@ -3,124 +3,18 @@
 //! unreadable answer) the failure is logged and the Community answer is used, so
 //! a faulty extension can switch Pro off but never take the server down.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::native::NativeExtension;
 
-/// A license's limits; `None` = unlimited.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspaces: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seats: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    pub workspaces: u64,
-    pub seats: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LicenseQuery {
-    pub text: Option<String>,
-    pub highest_serials: BTreeMap<String, u64>,
-    /// Unix seconds (extensions never read a clock themselves).
-    pub now: i64,
-    pub usage: Usage,
-}
-
-/// `license.status`: the state at `now`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LicenseStatus {
-    pub edition: String,
-    /// community, valid, expiring_soon, grace, expired, invalid, over_limit
-    pub state: String,
-    /// Features on right now.
-    pub features: Vec<String>,
-    #[serde(default)]
-    pub limits: Limits,
-    #[serde(default)]
-    pub usage: Usage,
-    pub message: String,
-    /// The license's facts (id, customer, dates), for admins only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license: Option<serde_json::Value>,
-}
-
-impl LicenseStatus {
-    pub fn has(&self, feature: &str) -> bool {
-        self.features.iter().any(|f| f == feature)
-    }
-}
-
-/// `license.verify`: whether a license file may be installed.
-#[derive(Debug, Clone, Deserialize)]
-pub struct VerifyAnswer {
-    pub ok: bool,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub license_id: Option<String>,
-    #[serde(default)]
-    pub serial: Option<u64>,
-    #[serde(default)]
-    pub status: Option<LicenseStatus>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FeaturesQuery {
-    pub features: Vec<String>,
-}
-
-/// `validators.catalog`: advanced validators an extension offers.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Catalog {
-    #[serde(default)]
-    pub validators: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub operator_images: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkspaceQuery {
-    /// `create` or `write`.
-    pub action: &'static str,
-    pub is_default: bool,
-    pub state: String,
-    pub features: Vec<String>,
-    pub limits: Limits,
-    pub usage: Usage,
-}
-
-/// `workspaces.policy`: allowed, or why not (a 402's `code`, `feature`, `detail`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Decision {
-    pub allowed: bool,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub feature: Option<String>,
-    #[serde(default)]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RoleQuery {
-    pub direct: Option<String>,
-    pub teams: Vec<String>,
-    pub features: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RoleAnswer {
-    pub role: Option<String>,
-}
+use validibot_types::hooks as names;
+pub use validibot_types::hooks::{
+    Catalog, Decision, FeaturesQuery, LicenseQuery, LicenseStatus, Limits, RoleAnswer, RoleQuery,
+    Usage, VerifyAnswer, WorkspaceQuery,
+};
 
 /// One hook: the extension that implements it, else the Community default.
 pub struct Hook<Q, A> {
@@ -182,16 +76,14 @@ pub use validibot_plugin_api::extension::features::MULTIPLE_WORKSPACES;
 impl Default for Hooks {
     fn default() -> Self {
         Hooks {
-            license_verify: Hook::new("license.verify", |_| {
+            license_verify: Hook::new(names::LICENSE_VERIFY, |_| {
                 VerifyAnswer {
                 ok: false,
                 reason: Some("license files are read by the Pro extension: put libvalidibot_commercial.so in the extensions directory and restart".into()),
-                license_id: None,
-                serial: None,
-                status: None,
+                ..VerifyAnswer::default()
             }
             }),
-            license_status: Hook::new("license.status", |q| LicenseStatus {
+            license_status: Hook::new(names::LICENSE_STATUS, |q| LicenseStatus {
                 edition: "community".into(),
                 state: "community".into(),
                 features: Vec::new(),
@@ -200,24 +92,18 @@ impl Default for Hooks {
                 message: "Community edition".into(),
                 license: None,
             }),
-            validators_catalog: Hook::new("validators.catalog", |_| Catalog::default()),
-            workspaces_policy: Hook::new("workspaces.policy", |q| {
+            validators_catalog: Hook::new(names::VALIDATORS_CATALOG, |_| Catalog::default()),
+            workspaces_policy: Hook::new(names::WORKSPACES_POLICY, |q| {
                 if q.action == "write" && q.is_default {
-                    return Decision {
-                        allowed: true,
-                        code: None,
-                        feature: None,
-                        detail: None,
-                    };
+                    return Decision::allow();
                 }
-                Decision {
-                    allowed: false,
-                    code: Some("PRO_FEATURE_REQUIRED".into()),
-                    feature: Some(MULTIPLE_WORKSPACES.into()),
-                    detail: Some("more than one workspace needs Validibot Pro".into()),
-                }
+                Decision::deny(
+                    "PRO_FEATURE_REQUIRED",
+                    MULTIPLE_WORKSPACES,
+                    "more than one workspace needs Validibot Pro",
+                )
             }),
-            roles_effective: Hook::new("roles.effective", |q| RoleAnswer {
+            roles_effective: Hook::new(names::ROLES_EFFECTIVE, |q| RoleAnswer {
                 role: q.direct.clone(),
             }),
         }

@@ -101,12 +101,7 @@ impl Licensing {
     ) -> Result<Decision> {
         if action == "write" && is_default && !self.registry.hooks.workspaces_policy.is_extended() {
             // The Community answer needs no status: the default workspace is always writable.
-            return Ok(Decision {
-                allowed: true,
-                code: None,
-                feature: None,
-                detail: None,
-            });
+            return Ok(Decision::allow());
         }
         // Creating checks limits against the current usage, so it never uses a cached count.
         let status = if action == "create" {
@@ -115,7 +110,7 @@ impl Licensing {
             self.status().await?
         };
         Ok(self.registry.hooks.workspaces_policy.call(&WorkspaceQuery {
-            action,
+            action: action.into(),
             is_default,
             state: status.state.clone(),
             features: status.features.clone(),

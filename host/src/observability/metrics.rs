@@ -22,7 +22,7 @@ use sqlx::Row;
 use crate::clock::now_us;
 use crate::db::Db;
 use crate::extensions::LicenseStatus;
-use crate::runs::RunStatus;
+use validibot_types::RunStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {

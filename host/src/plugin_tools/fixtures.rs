@@ -171,7 +171,7 @@ fn actual_json(result: Result<ValidationOutcome, CallError>) -> Value {
     }
 }
 
-fn findings_json(findings: &[crate::findings::Finding]) -> Value {
+fn findings_json(findings: &[validibot_types::Finding]) -> Value {
     Value::Array(
         findings
             .iter()

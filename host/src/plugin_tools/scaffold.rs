@@ -23,9 +23,8 @@ const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api");
 
 pub fn run(args: &NewArgs) -> Result<()> {
     let name = &args.name;
-    let valid = crate::plugins::installed::valid_slug(name);
-    if !valid {
-        bail!("{name:?} is not a valid slug: 2-40 lowercase letters, digits and dashes, starting with a letter");
+    if let Err(e) = validibot_types::ValidatorSlug::parse(name) {
+        bail!("{e}");
     }
     let sdk = match &args.sdk_path {
         Some(p) => p.clone(),

@@ -12,7 +12,7 @@ use super::grants::Grants;
 use super::host_state::HostState;
 use super::pool::{InstancePool, Warm};
 use super::runtime::{Runtime, EPOCH_TICK};
-use crate::findings::{Finding, Output, Severity};
+use validibot_types::{Finding, Output, Severity};
 
 /// Deadline for operator-side calls (`describe`, `validate-config`) and
 /// instantiation: independent of the per-document deadline, which may be tiny.

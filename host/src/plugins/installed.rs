@@ -118,20 +118,11 @@ pub async fn install(
     })
 }
 
-/// A plugin slug: 2-40 lowercase letters, digits and dashes, starting with a letter.
-pub fn valid_slug(slug: &str) -> bool {
-    (2..=40).contains(&slug.len())
-        && slug.starts_with(|c: char| c.is_ascii_lowercase())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
 async fn check(registry: &PluginRegistry, plugin: &Arc<Plugin>) -> Result<(), InstallError> {
     let m = &plugin.meta;
     let invalid = |msg: String| Err(InstallError::Invalid(msg));
-    if !valid_slug(&m.slug) {
-        return invalid(format!("describe() returned slug {:?}: use 2-40 lowercase letters, digits and dashes, starting with a letter", m.slug));
+    if let Err(e) = validibot_types::ValidatorSlug::parse(&m.slug) {
+        return invalid(format!("describe() returned an {e}"));
     }
     if registry.is_builtin(&m.slug) {
         return Err(InstallError::Conflict(format!(

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{ReportRun, ReportStep};
-use crate::findings::Severity;
+use validibot_types::{Severity, StepStatus};
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
 fn esc(s: &str) -> String {
@@ -51,11 +51,11 @@ enum Outcome {
 
 fn outcome(step: &ReportStep) -> Outcome {
     let has_errors = step.findings.iter().any(|f| f.severity == Severity::Error);
-    match step.status.as_str() {
-        "PASSED" => Outcome::Passed,
-        "FAILED" if step.error.is_none() && has_errors => Outcome::Failed,
-        "FAILED" | "TIMED_OUT" | "CANCELED" => Outcome::Errored,
-        _ => Outcome::Skipped,
+    match step.status {
+        StepStatus::Passed => Outcome::Passed,
+        StepStatus::Failed if step.error.is_none() && has_errors => Outcome::Failed,
+        StepStatus::Failed => Outcome::Errored,
+        StepStatus::Skipped | StepStatus::Pending | StepStatus::Running => Outcome::Skipped,
     }
 }
 
@@ -124,11 +124,14 @@ pub fn render(run: &ReportRun) -> String {
                 );
             }
             Outcome::Errored => {
-                let message = step.error.clone().unwrap_or_else(|| step.status.clone());
+                let message = step
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| step.status.to_string());
                 let _ = writeln!(
                     out,
                     "      <error type=\"{}\" message=\"{}\">{}</error>",
-                    esc(&step.status),
+                    esc(step.status.as_str()),
                     esc(&message),
                     esc(&finding_lines(step, |s| s == Severity::Error))
                 );
@@ -137,7 +140,7 @@ pub fn render(run: &ReportRun) -> String {
                 let _ = writeln!(
                     out,
                     "      <skipped message=\"{}\"/>",
-                    esc(&format!("step {}", step.status.to_lowercase()))
+                    esc(&format!("step {}", step.status.as_str().to_lowercase()))
                 );
             }
         }

@@ -10,7 +10,7 @@ mod text;
 
 use serde::{Deserialize, Serialize};
 
-use crate::findings::{Finding, Output, Severity};
+use validibot_types::{Finding, Output, RunStatus, Severity, StepStatus};
 
 /// The output formats of `--format` and `GET …/runs/{id}/report?format=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +71,7 @@ pub struct ReportStep {
     pub validator: String,
     #[serde(default)]
     pub validator_version: String,
-    pub status: String,
+    pub status: StepStatus,
     #[serde(default)]
     pub duration_ms: Option<f64>,
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct ReportStep {
 pub struct ReportRun {
     pub id: String,
     pub workflow: ReportWorkflow,
-    pub status: String,
+    pub status: RunStatus,
     pub result: String,
     #[serde(default)]
     pub error_detail: Option<String>,

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::ReportRun;
-use crate::findings::{Finding, Severity};
+use validibot_types::{Finding, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::ReportRun;
-use crate::findings::Severity;
+use validibot_types::Severity;
 
 pub fn render(run: &ReportRun) -> String {
     let mut out = String::new();

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use sqlx::Row;
+use validibot_types::RunStatus;
 
 use crate::args;
 use crate::clock::now_us;
@@ -84,7 +85,12 @@ pub async fn launch(
             &workflow.workspace_id,
             &workflow.id,
             &submission_id,
-            if taker.is_some() { "RUNNING" } else { "PENDING" },
+            if taker.is_some() {
+                RunStatus::Running
+            } else {
+                RunStatus::Pending
+            }
+            .as_str(),
             user_id,
             now,
             taker.map(|_| now)

@@ -5,11 +5,11 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{ErrorCategory, RunStatus};
 use crate::clock::{serialize_opt_us, serialize_us};
 use crate::containers::artifacts::StoredArtifact;
 use crate::db::Db;
-use crate::findings::{Finding, Output, Severity};
+use validibot_types::{ErrorCategory, RunStatus, StepStatus};
+use validibot_types::{Finding, Output, Severity};
 
 #[derive(Debug, Serialize)]
 pub struct WorkflowRef {
@@ -35,6 +35,18 @@ pub struct Summary {
     pub infos: i64,
 }
 
+impl Summary {
+    /// Counts one finding under its severity (`SUCCESS` is not counted).
+    pub fn count(&mut self, f: &Finding) {
+        match f.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Info => self.infos += 1,
+            Severity::Success => {}
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct StepView {
     pub key: String,
@@ -44,7 +56,7 @@ pub struct StepView {
     /// sha256 of the component that ran (absent for steps that did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validator_digest: Option<String>,
-    pub status: String,
+    pub status: StepStatus,
     #[serde(serialize_with = "serialize_opt_us")]
     pub started_at: Option<i64>,
     #[serde(serialize_with = "serialize_opt_us")]
@@ -227,27 +239,24 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             .map(|(_, f)| f.clone())
             .collect();
         for f in &step_findings {
-            match f.severity {
-                Severity::Error => run.summary.errors += 1,
-                Severity::Warning => run.summary.warnings += 1,
-                Severity::Info => run.summary.infos += 1,
-                Severity::Success => {}
-            }
+            run.summary.count(f);
         }
         let (status, started_at, finished_at, outputs, error) = match rec {
             Some(r) => (
-                r.get::<String, _>(S + 1),
+                StepStatus::parse(&r.get::<String, _>(S + 1)).unwrap_or(StepStatus::Failed),
                 r.get::<Option<i64>, _>(S + 2),
                 r.get::<Option<i64>, _>(S + 3),
                 serde_json::from_str(&r.get::<String, _>(S + 4)).unwrap_or_default(),
                 r.get::<Option<String>, _>(S + 5),
             ),
-            None if run.status == "RUNNING"
-                && steps.iter().all(|s: &StepView| s.status != "RUNNING") =>
+            None if run.status == RunStatus::Running.as_str()
+                && steps
+                    .iter()
+                    .all(|s: &StepView| s.status != StepStatus::Running) =>
             {
-                ("RUNNING".into(), None, None, vec![], None)
+                (StepStatus::Running, None, None, vec![], None)
             }
-            None => ("PENDING".into(), None, None, vec![], None),
+            None => (StepStatus::Pending, None, None, vec![], None),
         };
         let validator_digest = rec.and_then(|r| r.get::<Option<String>, _>(S + 11));
         steps.push(StepView {

@@ -11,9 +11,9 @@ use sqlx::Row;
 use super::runs::{run_table, visible_runs};
 use super::{layout, workspace_for, WebUser};
 use crate::accounts::Permission;
-use crate::api::{ApiError, AppState};
 use crate::clock::now_us;
-use crate::runs::{ErrorCategory, RunStatus};
+use crate::http::{ApiError, AppState};
+use validibot_types::{ErrorCategory, RunStatus};
 
 const DAYS: i64 = 14;
 const DAY_US: i64 = 86_400_000_000;

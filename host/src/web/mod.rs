@@ -22,8 +22,8 @@ use axum::Router;
 
 use crate::accounts::store::{User, Workspace};
 use crate::accounts::{sessions, Permission, Role};
-use crate::api::auth::{member, session_cookie, Caller};
-use crate::api::{ApiError, AppState};
+use crate::http::auth::{member, session_cookie, Caller};
+use crate::http::{ApiError, AppState};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

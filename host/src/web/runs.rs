@@ -12,9 +12,9 @@ use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
 use crate::accounts::store::Workspace;
 use crate::accounts::{Permission, Role};
-use crate::api::{ApiError, AppState};
-use crate::findings::Severity;
+use crate::http::{ApiError, AppState};
 use crate::runs::view::{self, ListFilter, RunView, StepView};
+use validibot_types::Severity;
 
 pub fn run_table(ws: &str, runs: &[RunView]) -> Markup {
     html! {
@@ -112,7 +112,7 @@ fn step_section(step: &StepView) -> Markup {
     findings.sort_by_key(|f| severity_order(f.severity));
     html! {
         section.step id={"step-" (step.key)} {
-            h3 { (badge(&step.status)) " " (step.name) span.muted { " · " (step.validator) " " (step.validator_version) }
+            h3 { (badge(step.status.as_str())) " " (step.name) span.muted { " · " (step.validator) " " (step.validator_version) }
                  @if let Some(ms) = step.duration_ms { span.muted { " · " (format!("{ms:.1}")) " ms" } } }
             @if let Some(e) = &step.error { p.error { (e) } }
             @for sev in [Severity::Error, Severity::Warning, Severity::Info, Severity::Success] {

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use super::layout;
 use super::WebUser;
 use crate::accounts::{passwords, sessions, store, throttle};
-use crate::api::auth::{session_cookie, SESSION_COOKIE};
-use crate::api::{ApiError, AppState};
+use crate::http::auth::{session_cookie, SESSION_COOKIE};
+use crate::http::{ApiError, AppState};
 
 #[derive(Deserialize)]
 pub struct Next {

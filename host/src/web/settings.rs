@@ -10,7 +10,7 @@ use maud::html;
 use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
 use crate::accounts::{store, Permission};
-use crate::api::AppState;
+use crate::http::AppState;
 use validibot_plugin_api::extension::features;
 
 fn feature_label(f: &str) -> &'static str {

@@ -12,7 +12,7 @@ use super::layout;
 use super::runs::{run_table, visible_runs};
 use super::{error_page, workspace_for, WebUser};
 use crate::accounts::Permission;
-use crate::api::{ApiError, AppState};
+use crate::http::{ApiError, AppState};
 use crate::workflows::{store, Workflow};
 
 fn html_page(user: &WebUser, ws: &str, title: &str, body: Markup) -> Response {

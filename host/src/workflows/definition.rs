@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use validibot_types::WorkflowSlug;
+
 use super::Step;
 use crate::containers::registry::ContainerValidator;
 use crate::plugins::PluginRegistry;
@@ -70,14 +72,6 @@ impl DefinitionError {
     }
 }
 
-pub fn valid_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && s.as_bytes()[0].is_ascii_alphanumeric()
-}
-
 impl DefinitionInput {
     /// Checks shape, slugs, validators and each step's config (by asking the validator).
     pub async fn validate(
@@ -99,11 +93,8 @@ impl DefinitionInput {
                 return Err(DefinitionError::new("INVALID_WORKFLOW", "slug is required"))
             }
         };
-        if !valid_slug(&slug) {
-            return Err(DefinitionError::new(
-                "INVALID_WORKFLOW",
-                format!("invalid slug {slug:?}: use 1-63 lower-case letters, digits, - or _"),
-            ));
+        if let Err(e) = WorkflowSlug::parse(&slug) {
+            return Err(DefinitionError::new("INVALID_WORKFLOW", e.to_string()));
         }
         if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
             return Err(DefinitionError::new(
@@ -123,7 +114,7 @@ impl DefinitionInput {
         let mut features: Vec<String> = Vec::new();
         let mut first_types = None;
         for (i, s) in self.steps.into_iter().enumerate() {
-            if !valid_slug(&s.key) || steps.iter().any(|p: &Step| p.key == s.key) {
+            if !WorkflowSlug::is_valid(&s.key) || steps.iter().any(|p: &Step| p.key == s.key) {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
                 continue;
             }
@@ -250,9 +241,9 @@ fn with_ruleset(
 
 /// Points findings about appended rules back at the ruleset (`/rules/7` → `/ruleset/2`).
 fn ruleset_paths(
-    mut findings: Vec<crate::findings::Finding>,
+    mut findings: Vec<validibot_types::Finding>,
     at: usize,
-) -> Vec<crate::findings::Finding> {
+) -> Vec<validibot_types::Finding> {
     for f in &mut findings {
         let Some(rest) = f.path.strip_prefix("/rules/") else {
             continue;

@@ -1,6 +1,7 @@
 //! JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies.
 
 use serde_json::{json, Value};
+use validibot_types::{ErrorCategory, RunStatus, Severity, StepStatus};
 
 fn obj(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "required": required, "properties": properties})
@@ -14,6 +15,18 @@ fn list_of(item: &str) -> Value {
 }
 
 const TIME: &str = "date-time";
+
+/// An enum's wire strings, from the type that owns them.
+fn wire<'a>(values: impl Iterator<Item = &'a str>) -> Value {
+    Value::Array(values.map(|v| Value::String(v.into())).collect())
+}
+
+fn nullable(mut values: Value) -> Value {
+    if let Value::Array(v) = &mut values {
+        v.push(Value::Null);
+    }
+    values
+}
 
 pub fn all() -> Value {
     let string = json!({"type": "string"});
@@ -102,7 +115,7 @@ pub fn all() -> Value {
         })),
         "WorkflowList": list_of("Workflow"),
         "Finding": obj(&["severity", "code", "message", "path"], json!({
-            "severity": {"type": "string", "enum": ["ERROR", "WARNING", "INFO", "SUCCESS"]},
+            "severity": {"type": "string", "enum": wire(Severity::ALL.iter().map(|s| s.as_str()))},
             "code": string, "message": string,
             "path": {"type": "string", "description": "Where in the document (JSON pointer-like, XPath, row/column, file:line)."},
             "meta": {},
@@ -111,7 +124,7 @@ pub fn all() -> Value {
         "RunStep": obj(&["key", "name", "validator", "validator_version", "status", "findings"], json!({
             "key": string, "name": string, "validator": string, "validator_version": string,
             "validator_digest": string,
-            "status": {"type": "string", "enum": ["PENDING", "RUNNING", "PASSED", "FAILED", "SKIPPED", "TIMED_OUT", "CANCELED"]},
+            "status": {"type": "string", "enum": wire(StepStatus::ALL.iter().map(|s| s.as_str()))},
             "started_at": nullable_time, "finished_at": nullable_time,
             "duration_ms": {"type": ["number", "null"]},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Output"}},
@@ -123,10 +136,10 @@ pub fn all() -> Value {
         "Run": obj(&["id", "url", "workspace", "workflow", "status", "state", "result", "submission", "created_at", "summary"], json!({
             "id": string, "url": string, "workspace": string,
             "workflow": obj(&["slug", "version", "digest"], json!({"slug": string, "version": {"type": "integer"}, "digest": string})),
-            "status": {"type": "string", "enum": ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "TIMED_OUT"]},
+            "status": {"type": "string", "enum": wire(RunStatus::ALL.iter().map(|s| s.as_str()))},
             "state": {"type": "string", "enum": ["PENDING", "RUNNING", "COMPLETED"]},
             "result": {"type": "string", "enum": ["PASS", "FAIL", "ERROR", "TIMED_OUT", "CANCELED", "UNKNOWN"]},
-            "error_category": {"type": ["string", "null"], "enum": ["VALIDATION_FAILED", "TIMEOUT", "OOM", "RUNTIME_ERROR", "SYSTEM_ERROR", null]},
+            "error_category": {"type": ["string", "null"], "enum": nullable(wire(ErrorCategory::ALL.iter().map(|s| s.as_str())))},
             "error_detail": nullable_string,
             "submission": obj(&["id", "content_type", "size", "sha256"], json!({
                 "id": string, "filename": nullable_string, "content_type": string,

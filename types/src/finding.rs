@@ -12,6 +12,13 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: &'static [Severity] = &[
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+        Severity::Success,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "ERROR",
