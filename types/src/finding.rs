@@ -2,42 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-    Success,
-}
-
-impl Severity {
-    pub const ALL: &'static [Severity] = &[
-        Severity::Error,
-        Severity::Warning,
-        Severity::Info,
-        Severity::Success,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "ERROR",
-            Severity::Warning => "WARNING",
-            Severity::Info => "INFO",
-            Severity::Success => "SUCCESS",
-        }
+wire_enum!(
+    /// How much a finding matters; a step with an `ERROR` fails.
+    Severity {
+        Error => "ERROR",
+        Warning => "WARNING",
+        Info => "INFO",
+        Success => "SUCCESS",
     }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Some(match s {
-            "ERROR" => Severity::Error,
-            "WARNING" => Severity::Warning,
-            "INFO" => Severity::Info,
-            "SUCCESS" => Severity::Success,
-            _ => return None,
-        })
-    }
-}
+);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {

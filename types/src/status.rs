@@ -2,53 +2,6 @@
 //! public projection (`state`, `result`), step statuses and error categories — each
 //! with the one wire string the database, the API and the reports use.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// An enum whose values travel as fixed upper-case strings: `as_str`, `parse`, `ALL`
-/// and serde, all from one table.
-macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($wire => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::parse(&s).ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        concat!("unknown ", stringify!($name), " {:?}"), s
-                    ))
-                })
-            }
-        }
-    };
-}
-
 wire_enum!(
     /// Where a run is in its lifecycle (`runs.status`).
     RunStatus {

@@ -17,8 +17,13 @@ fn list_of(item: &str) -> Value {
 const TIME: &str = "date-time";
 
 /// An enum's wire strings, from the type that owns them.
-fn wire<'a>(values: impl Iterator<Item = &'a str>) -> Value {
-    Value::Array(values.map(|v| Value::String(v.into())).collect())
+fn wire<T: AsRef<str>>(values: &[T]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|v| Value::String(v.as_ref().into()))
+            .collect(),
+    )
 }
 
 fn nullable(mut values: Value) -> Value {
@@ -115,7 +120,7 @@ pub fn all() -> Value {
         })),
         "WorkflowList": list_of("Workflow"),
         "Finding": obj(&["severity", "code", "message", "path"], json!({
-            "severity": {"type": "string", "enum": wire(Severity::ALL.iter().map(|s| s.as_str()))},
+            "severity": {"type": "string", "enum": wire(Severity::ALL)},
             "code": string, "message": string,
             "path": {"type": "string", "description": "Where in the document (JSON pointer-like, XPath, row/column, file:line)."},
             "meta": {},
@@ -124,7 +129,7 @@ pub fn all() -> Value {
         "RunStep": obj(&["key", "name", "validator", "validator_version", "status", "findings"], json!({
             "key": string, "name": string, "validator": string, "validator_version": string,
             "validator_digest": string,
-            "status": {"type": "string", "enum": wire(StepStatus::ALL.iter().map(|s| s.as_str()))},
+            "status": {"type": "string", "enum": wire(StepStatus::ALL)},
             "started_at": nullable_time, "finished_at": nullable_time,
             "duration_ms": {"type": ["number", "null"]},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Output"}},
@@ -136,10 +141,10 @@ pub fn all() -> Value {
         "Run": obj(&["id", "url", "workspace", "workflow", "status", "state", "result", "submission", "created_at", "summary"], json!({
             "id": string, "url": string, "workspace": string,
             "workflow": obj(&["slug", "version", "digest"], json!({"slug": string, "version": {"type": "integer"}, "digest": string})),
-            "status": {"type": "string", "enum": wire(RunStatus::ALL.iter().map(|s| s.as_str()))},
+            "status": {"type": "string", "enum": wire(RunStatus::ALL)},
             "state": {"type": "string", "enum": ["PENDING", "RUNNING", "COMPLETED"]},
             "result": {"type": "string", "enum": ["PASS", "FAIL", "ERROR", "TIMED_OUT", "CANCELED", "UNKNOWN"]},
-            "error_category": {"type": ["string", "null"], "enum": nullable(wire(ErrorCategory::ALL.iter().map(|s| s.as_str())))},
+            "error_category": {"type": ["string", "null"], "enum": nullable(wire(ErrorCategory::ALL))},
             "error_detail": nullable_string,
             "submission": obj(&["id", "content_type", "size", "sha256"], json!({
                 "id": string, "filename": nullable_string, "content_type": string,
