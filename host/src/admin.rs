@@ -2,10 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::accounts::{store as accounts, Role};
-use crate::clock::now_us;
 use crate::config::{AdminCommand, GlobalArgs};
-use crate::db::Db;
+use validibot_store::accounts::{directory as accounts, Role};
+use validibot_store::db::Db;
+use validibot_types::clock::now_us;
 
 pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
     global.prepare_data_dir()?;
@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
                 .await?
                 .with_context(|| format!("user {username:?} not found"))?;
             let secret = accounts::instance_secret(&db, global.secret_key.as_deref()).await?;
-            let max = crate::accounts::api_keys::MAX_EXPIRY_DAYS;
+            let max = validibot_store::accounts::api_keys::MAX_EXPIRY_DAYS;
             if expires_in_days.is_some_and(|d| d == 0 || d > max) {
                 bail!("--expires-in-days is 1 to {max} (omit it for a key that does not expire)");
             }
@@ -65,7 +65,7 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
                 std::io::stdin().lock().read_line(&mut line)?;
                 line.trim_end_matches(['\r', '\n']).to_owned()
             };
-            crate::accounts::passwords::set(&db, username, &password).await?;
+            validibot_store::accounts::passwords::set(&db, username, &password).await?;
             println!("password set for {username}");
         }
         AdminCommand::RevokeApiKey { public_id } => {

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use crate::config::GlobalArgs;
-use crate::db::Backend;
+use validibot_store::db::Backend;
 
 const FORMAT: u32 = 1;
 const DB_FILE: &str = "validibot.db";
@@ -84,13 +83,6 @@ fn copy_tree(from: &Path, to: &Path, verify_names: bool) -> Result<u64> {
     Ok(n)
 }
 
-async fn schema_version(db: &crate::db::Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
-        .fetch_one(&db.read)
-        .await?;
-    Ok(row.get(0))
-}
-
 pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
     ensure!(
         !out.exists(),
@@ -103,16 +95,12 @@ pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
     let database_sha256 = match db.backend {
         Backend::Sqlite => {
             let file = out.join(DB_FILE);
-            let literal = file.to_string_lossy().replace('\'', "''");
-            sqlx::query(&format!("VACUUM INTO '{literal}'"))
-                .execute(&db.read)
-                .await
-                .context("snapshotting the SQLite database")?;
+            db.snapshot_sqlite(&file).await?;
             Some(sha256_file(&file)?)
         }
         Backend::Postgres => None,
     };
-    let schema_version = schema_version(&db).await?;
+    let schema_version = db.schema_version().await?;
     let blobs = copy_tree(&global.data_dir.join("blobs"), &out.join("blobs"), false)?;
     for dir in DIRS {
         copy_tree(&global.data_dir.join(dir), &out.join(dir), false)?;
@@ -120,7 +108,7 @@ pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
     let manifest = Manifest {
         format: FORMAT,
         validibot_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: crate::clock::rfc3339(crate::clock::now_us()),
+        created_at: validibot_types::clock::rfc3339(validibot_types::clock::now_us()),
         database: match db.backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
@@ -202,7 +190,7 @@ pub async fn restore(global: &GlobalArgs, input: &Path, force: bool) -> Result<(
     }
     // Newer migrations (an upgrade across the restore) apply now.
     let db = crate::server::open_db(global).await?;
-    let now = schema_version(&db).await?;
+    let now = db.schema_version().await?;
     println!(
         "restored {} stored files and the database (schema {} → {now}) into {}",
         blobs,

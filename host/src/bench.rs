@@ -10,10 +10,10 @@ use anyhow::{ensure, Context, Result};
 use clap::Args;
 use hdrhistogram::Histogram;
 
-use crate::accounts::{store as accounts, Role};
 use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
-use crate::db::Db;
 use crate::plugins::{CallInput, Limits, PluginRegistry, Runtime};
+use validibot_store::accounts::{directory as accounts, Role};
+use validibot_store::db::Db;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -95,7 +95,10 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     let ws = accounts::find_workspace(&db, "default")
         .await?
         .context("default workspace")?;
-    let username = format!("bench-{}", crate::ids::random_token(8).to_lowercase());
+    let username = format!(
+        "bench-{}",
+        validibot_types::ids::random_token(8).to_lowercase()
+    );
     let user = accounts::create_user(&db, &username, None).await?;
     accounts::set_membership(&db, &user.id, &ws.id, Role::Owner).await?;
     let secret = accounts::instance_secret(&db, global.secret_key.as_deref()).await?;
@@ -105,7 +108,10 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let slug = format!("bench-{}", crate::ids::random_token(6).to_lowercase());
+    let slug = format!(
+        "bench-{}",
+        validibot_types::ids::random_token(6).to_lowercase()
+    );
     let (schema, doc) = fixtures();
     let created = client
         .post(format!("{base}/api/v1/workspaces/default/workflows"))

@@ -145,9 +145,9 @@ pub fn main() -> anyhow::Result<()> {
             Command::Worker(args) => crate::server::run_worker(&cli.global, args).await,
             Command::Migrate => {
                 cli.global.prepare_data_dir()?;
-                let db = crate::db::Db::connect(&cli.global.database_url(), 2).await?;
+                let db = validibot_store::db::Db::connect(&cli.global.database_url(), 2).await?;
                 db.migrate().await?;
-                crate::accounts::store::ensure_default_workspace(&db).await?;
+                validibot_store::accounts::directory::ensure_default_workspace(&db).await?;
                 println!("migrations applied");
                 Ok(())
             }

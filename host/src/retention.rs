@@ -4,19 +4,16 @@
 //! evidence manifest signs) stays. Blobs nothing references any more are swept.
 //! Workers purge periodically; `validibot purge` does it once.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
-use sqlx::Row;
 
-use crate::args;
-use crate::clock::now_us;
-use crate::db::batch::Stmt;
-use crate::db::Db;
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
+use validibot_store::retention;
+use validibot_types::clock::now_us;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct RetentionArgs {
@@ -53,7 +50,6 @@ const GRACE: Duration = Duration::from_secs(3600);
 /// Runs deleted per transaction.
 const BATCH: usize = 200;
 const DAY_US: i64 = 86_400 * 1_000_000;
-const FINISHED: &str = "status NOT IN ('PENDING', 'RUNNING')";
 
 pub async fn purge(
     db: &Db,
@@ -65,56 +61,20 @@ pub async fn purge(
     let now = now_us();
     if let Some(days) = policy.run_retention_days {
         let cutoff = now - i64::from(days) * DAY_US;
-        loop {
-            let ids: Vec<(String, String)> = sqlx::query(&format!(
-                "SELECT id, submission_id FROM runs WHERE {FINISHED} AND finished_at < $1 ORDER BY finished_at LIMIT {BATCH}"
-            ))
-            .bind(cutoff)
-            .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-            if dry_run {
-                report.runs_deleted = count(
-                    db,
-                    &format!("SELECT COUNT(*) FROM runs WHERE {FINISHED} AND finished_at < $1"),
-                    cutoff,
-                )
-                .await?;
-                break;
-            }
-            if ids.is_empty() {
-                break;
-            }
-            let mut stmts = Vec::new();
-            for (run, submission) in &ids {
-                for table in [
-                    "findings",
-                    "step_artifacts",
-                    "step_runs",
-                    "idempotency_keys",
-                    "jobs",
-                ] {
-                    stmts.push(Stmt::new(
-                        format!("DELETE FROM {table} WHERE run_id = $1"),
-                        args![run.as_str()],
-                    ));
+        if dry_run {
+            report.runs_deleted = retention::count_finished_before(db, cutoff).await?;
+        } else {
+            loop {
+                let runs = retention::finished_before(db, cutoff, BATCH).await?;
+                if runs.is_empty() {
+                    break;
                 }
-                stmts.push(Stmt::new(
-                    "DELETE FROM runs WHERE id = $1".to_string(),
-                    args![run.as_str()],
-                ));
-                stmts.push(Stmt::new(
-                    "DELETE FROM submissions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM runs WHERE submission_id = $1)".to_string(),
-                    args![submission.as_str()],
-                ));
+                retention::delete_runs(db, &runs).await?;
+                report.runs_deleted += runs.len() as u64;
             }
-            db.write_tx(None, stmts).await?;
-            report.runs_deleted += ids.len() as u64;
         }
     }
-    let keep = referenced(
+    let keep = retention::referenced_blobs(
         db,
         policy
             .submission_retention_days
@@ -144,45 +104,6 @@ pub async fn purge(
     report.blobs_deleted = deleted;
     report.bytes_freed = freed;
     Ok(report)
-}
-
-async fn count(db: &Db, sql: &str, cutoff: i64) -> Result<u64> {
-    let n: i64 = sqlx::query(sql)
-        .bind(cutoff)
-        .fetch_one(&db.read)
-        .await?
-        .get(0);
-    Ok(n as u64)
-}
-
-/// Every blob something still needs: submissions (but not the files of runs that
-/// finished before `submissions_before`), artifacts, installed plugins.
-async fn referenced(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<String>> {
-    let mut keep = HashSet::new();
-    let submissions = match submissions_before {
-        None => sqlx::query("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
-        Some(cutoff) => sqlx::query(&format!(
-            "SELECT s.sha256 FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id)
-                OR EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id AND NOT (r.{FINISHED} AND r.finished_at < $1))"
-        ))
-        .bind(cutoff)
-        .fetch_all(&db.read)
-        .await?,
-    };
-    keep.extend(submissions.iter().map(|r| r.get::<String, _>(0)));
-    for r in sqlx::query("SELECT sha256 FROM plugins")
-        .fetch_all(&db.read)
-        .await?
-    {
-        keep.insert(r.get(0));
-    }
-    for r in sqlx::query("SELECT DISTINCT sha256 FROM step_artifacts")
-        .fetch_all(&db.read)
-        .await?
-    {
-        keep.insert(r.get(0));
-    }
-    Ok(keep)
 }
 
 /// Purges every `interval` until the process ends (workers only; several may run at once).

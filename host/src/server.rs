@@ -6,10 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::watch;
 
-use crate::accounts::store as accounts;
 use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
 use crate::containers::service::ContainerService;
-use crate::db::Db;
 use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::{self, Dispatch, WorkerConfig};
 use crate::execution::ExecContext;
@@ -17,7 +15,9 @@ use crate::extensions::ExtensionRegistry;
 use crate::http::{self, ApiSettings, AppState};
 use crate::licensing::Licensing;
 use crate::plugins::{Limits, PluginRegistry, Runtime};
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::accounts::directory as accounts;
+use validibot_store::db::Db;
 
 /// What every command that touches data needs: a migrated database, blob storage and the validators.
 pub struct Core {

@@ -43,7 +43,7 @@ fn upgrade_from_previous_schema(backend: Backend) {
             ("INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ('u1', 'ws1', 'owner', $1)", vec![json!(t)]),
             ("INSERT INTO instance_settings (key, value) VALUES ('api_key_secret', $1)", vec![json!(OLD_INSTANCE_SECRET)]),
             ("INSERT INTO api_keys (id, public_id, user_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at)
-              VALUES ('k1', $1, 'u1', 'cli', $2, $3, NULL, NULL, NULL)", vec![json!(OLD_KEY_PUBLIC_ID), json!(validibot::accounts::api_keys::hash_secret(OLD_INSTANCE_SECRET.as_bytes(), OLD_KEY_SECRET)), json!(t)]),
+              VALUES ('k1', $1, 'u1', 'cli', $2, $3, NULL, NULL, NULL)", vec![json!(OLD_KEY_PUBLIC_ID), json!(validibot_store::accounts::api_keys::hash_secret(OLD_INSTANCE_SECRET.as_bytes(), OLD_KEY_SECRET)), json!(t)]),
             ("INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at)
               VALUES ('wf1', 'ws1', 'invoice', 1, 'Invoice check', '', 60, '[\"application/json\"]', 'sha256:old', 'u1', $1, $1)", vec![json!(t)]),
             ("INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset)

@@ -1,5 +1,6 @@
 //! The vocabulary every layer of Validibot shares. Nothing here does I/O or knows a
-//! database, an engine or HTTP: these are values and the rules that make them valid.
+//! database, an engine or HTTP: these are values and the rules that make them valid
+//! (plus the clock and id generators every layer stamps them with).
 
 /// An enum whose values travel as fixed upper-case strings: `as_str`, `parse`, `ALL`
 /// and serde, all from one table.
@@ -52,11 +53,16 @@ macro_rules! wire_enum {
     };
 }
 
+pub mod clock;
 pub mod finding;
 pub mod hooks;
+pub mod ids;
+pub mod media_types;
 pub mod slug;
 pub mod status;
+pub mod step;
 
 pub use finding::{Finding, Output, Severity};
 pub use slug::{Slug, SlugError, SlugKind, ValidatorSlug, WorkflowSlug, WorkspaceSlug};
 pub use status::{ErrorCategory, RunStatus, StepStatus};
+pub use step::{Final, StepResult, StoredArtifact};

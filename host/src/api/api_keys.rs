@@ -9,17 +9,17 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::api_keys::MAX_EXPIRY_DAYS;
-use crate::accounts::store;
-use crate::clock::now_us;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
+use validibot_store::accounts::api_keys::MAX_EXPIRY_DAYS;
+use validibot_store::accounts::directory;
+use validibot_types::clock::now_us;
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let keys = store::api_keys_of(&state.db, &caller.0.id).await?;
+    let keys = directory::api_keys_of(&state.db, &caller.0.id).await?;
     Ok(Json(json!({"results": keys})))
 }
 
@@ -63,18 +63,18 @@ pub async fn create(
                 "INVALID_EXPIRY",
                 format!(
                     "this request's API key expires at {}; a key it creates must expire no later",
-                    crate::clock::rfc3339(limit)
+                    validibot_types::clock::rfc3339(limit)
                 ),
             ));
         }
     }
     let key =
-        store::create_api_key(&state.db, &state.secret, &caller.0.id, name, expires_at).await?;
+        directory::create_api_key(&state.db, &state.secret, &caller.0.id, name, expires_at).await?;
     Ok((
         StatusCode::CREATED,
         Json(
             json!({"public_id": key.public_id, "name": name, "token": key.token,
-                    "expires_at": expires_at.map(crate::clock::rfc3339)}),
+                    "expires_at": expires_at.map(validibot_types::clock::rfc3339)}),
         ),
     ))
 }
@@ -84,7 +84,7 @@ pub async fn revoke(
     caller: Caller,
     Path(public_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if store::revoke_own_api_key(&state.db, &caller.0.id, &public_id).await? {
+    if directory::revoke_own_api_key(&state.db, &caller.0.id, &public_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(

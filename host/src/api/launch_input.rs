@@ -17,9 +17,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::http::{ApiError, AppState};
-use crate::media_types::{essence, guess_from_filename};
-use crate::storage::StoredBlob;
-use crate::workflows::Workflow;
+use validibot_blobs::StoredBlob;
+use validibot_store::workflows::Workflow;
+use validibot_types::media_types::{essence, guess_from_filename};
 
 pub const ENVELOPE_TYPE: &str = "application/vnd.validibot.envelope+json";
 

@@ -9,18 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::launch_input;
 use super::workflows::workflow_not_found;
-use crate::accounts::Permission;
 use crate::execution::executor::Prefetched;
 use crate::http::auth::{member, Caller};
 use crate::http::{ApiError, AppState};
-use crate::queue::Taker;
-use crate::runs::launch::{self, Idempotency, Launched, NewSubmission};
-use crate::runs::view::{self, ListFilter, RunView};
-use crate::workflows::store as workflows;
+use validibot_store::accounts::Permission;
+use validibot_store::queue::Taker;
+use validibot_store::runs::launch::{self, Idempotency, Launched, NewSubmission};
+use validibot_store::runs::view::{self, ListFilter, RunView};
+use validibot_store::workflows::versions as workflows;
 use validibot_types::RunStatus;
 
 /// The longest a client may ask a launch to wait.
@@ -235,8 +234,7 @@ async fn wait_for(
         tokio::select! {
             _ = &mut done => break,
             _ = tokio::time::sleep(slice) => {
-                let status: String = sqlx::query("SELECT status FROM runs WHERE id = $1").bind(run_id).fetch_one(&state.db.read).await?.get(0);
-                if RunStatus::parse(&status).is_some_and(RunStatus::is_terminal) {
+                if validibot_store::runs::view::status(&state.db, run_id).await?.is_some_and(RunStatus::is_terminal) {
                     break;
                 }
             }

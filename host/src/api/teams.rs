@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use validibot_plugin_api::extension::features::TEAMS;
 
-use crate::accounts::{store as accounts, teams, Permission, Role};
 use crate::http::auth::{instance_admin, member, require_feature, Caller};
 use crate::http::{ApiError, AppState};
+use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
 
 async fn admin_with_teams(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     require_feature(state, TEAMS).await?;

@@ -8,7 +8,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
 use super::launch_input::read_limited;
-use crate::accounts::Permission;
 use crate::containers::registry::{self, RegisterError, Registered};
 use crate::extensions::hooks::FeaturesQuery;
 use crate::http::auth::{member, Caller};
@@ -16,6 +15,7 @@ use crate::http::{ApiError, AppState};
 use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 use validibot_plugin_api::extension::features;
+use validibot_store::accounts::Permission;
 
 /// Largest component accepted.
 const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -178,7 +178,7 @@ pub async fn install(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let essence = crate::media_types::essence(kind);
+    let essence = validibot_types::media_types::essence(kind);
     if essence != "application/wasm" && essence != "application/octet-stream" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::accounts::Permission;
 use crate::http::auth::{member, require_feature, Caller};
 use crate::http::{ApiError, AppState};
 use crate::plugins::installed;
 use crate::workflows::definition::{Definition, DefinitionError, DefinitionInput};
-use crate::workflows::store::{self, CreateError};
-use crate::workflows::Workflow;
+use validibot_store::accounts::Permission;
+use validibot_store::workflows::versions::{self, CreateError};
+use validibot_store::workflows::Workflow;
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -21,7 +21,7 @@ pub async fn list(
     Path(ws): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
-    let results = store::list(&state.db, &workspace.id).await?;
+    let results = versions::list(&state.db, &workspace.id).await?;
     Ok(Json(serde_json::json!({"results": results})))
 }
 
@@ -37,7 +37,7 @@ pub async fn get(
     Query(q): Query<VersionQuery>,
 ) -> Result<Json<Workflow>, ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
-    let wf = store::get(&state.db, &workspace.id, &slug, q.version)
+    let wf = versions::get(&state.db, &workspace.id, &slug, q.version)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
     Ok(Json(wf))
@@ -51,7 +51,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Workflow>), ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
     let def = checked(&state, json_body(body)?, None).await?;
-    match store::create(&state.db, &workspace.id, &def, &caller.0.id).await {
+    match versions::create(&state.db, &workspace.id, &def, &caller.0.id).await {
         Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
         Err(CreateError::SlugTaken) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -73,12 +73,12 @@ pub async fn update(
     body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Workflow>, ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
-    let current = store::get(&state.db, &workspace.id, &slug, None)
+    let current = versions::get(&state.db, &workspace.id, &slug, None)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
     let def = checked(&state, json_body(body)?, Some(&slug)).await?;
     Ok(Json(
-        store::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
+        versions::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
     ))
 }
 

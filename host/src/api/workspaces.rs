@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::accounts::{store as accounts, teams, Permission, Role};
 use crate::http::auth::{instance_admin, member, Caller};
 use crate::http::{ApiError, AppState};
 use validibot_plugin_api::extension::features;
+use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
 
 pub async fn list(
     State(state): State<Arc<AppState>>,

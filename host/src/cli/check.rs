@@ -13,13 +13,13 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use crate::clock::now_us;
 use crate::execution::step_loop::{self, RunSink, StepRunner};
-use crate::execution::step_outcome::{Final, StepResult};
 use crate::plugins::{Limits, PluginRegistry, Runtime};
-use crate::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
 use crate::workflows::definition::{Definition, DefinitionInput};
-use crate::workflows::Step;
+use validibot_store::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
@@ -90,7 +90,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     if !workflow
         .content_types
         .iter()
-        .any(|p| crate::media_types::matches(p, &content_type))
+        .any(|p| validibot_types::media_types::matches(p, &content_type))
     {
         return refused(
             format!(
@@ -101,7 +101,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
             &[],
         );
     }
-    crate::workflows::prepare_for_run(&mut workflow.steps);
+    validibot_store::workflows::prepare_for_run(&mut workflow.steps);
     let run = execute(&workflow, &registry, content, &content_type, &filename).await?;
     output::emit(&args.report, &run)
 }

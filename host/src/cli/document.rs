@@ -12,7 +12,7 @@ pub fn name_and_type(path: &Path, content_type: Option<&str>) -> (String, String
         .to_owned();
     let media = content_type
         .map(str::to_owned)
-        .or_else(|| crate::media_types::guess_from_filename(&name).map(str::to_owned))
+        .or_else(|| validibot_types::media_types::guess_from_filename(&name).map(str::to_owned))
         .unwrap_or_else(|| "application/octet-stream".into());
     (name, media)
 }

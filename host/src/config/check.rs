@@ -184,12 +184,12 @@ async fn reachability(global: &GlobalArgs) -> Vec<Problem> {
     } else if !url.starts_with("sqlite:") || global.data_dir.exists() {
         match tokio::time::timeout(
             std::time::Duration::from_secs(5),
-            crate::db::Db::connect(&url, 1),
+            validibot_store::db::Db::connect(&url, 1),
         )
         .await
         {
             Ok(Ok(db)) => {
-                if let Err(e) = sqlx::query("SELECT 1").execute(&db.read).await {
+                if let Err(e) = db.ping().await {
                     problem(
                         "VALIDIBOT_DATABASE_URL",
                         format!("connected but cannot query: {e}"),

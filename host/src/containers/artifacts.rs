@@ -7,22 +7,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use validibot_types::StoredArtifact;
 
 use super::envelope::Artifact;
-use crate::storage::{read_regular_capped, BlobStore};
+use validibot_blobs::{read_regular_capped, BlobStore};
 
 /// Most artifacts kept per step, and most bytes in all.
 pub const MAX_ARTIFACTS: usize = 16;
 pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredArtifact {
-    pub name: String,
-    pub mime_type: String,
-    pub size: u64,
-    pub sha256: String,
-}
 
 /// Stores what it can; each refused artifact is a reason in the second list.
 pub async fn collect(

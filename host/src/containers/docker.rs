@@ -177,7 +177,7 @@ impl DockerRunner {
     }
 
     async fn create(&self, job: &Job) -> Result<String> {
-        let deadline = crate::clock::now_us() / 1_000_000
+        let deadline = validibot_types::clock::now_us() / 1_000_000
             + (job.limits.timeout + job.limits.grace).as_secs() as i64
             + 60;
         let labels = HashMap::from([

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use validibot_types::{Finding, Output, Severity};
 
-use crate::storage::read_regular_capped;
+use validibot_blobs::read_regular_capped;
 
 pub use validibot_plugin_api::container::{
     Artifact, InputEnvelope, InputFile, Message, Metric, OutputEnvelope, OutputStatus,

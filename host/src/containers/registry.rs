@@ -11,17 +11,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use super::docker::DockerRunner;
 use super::hardening::Limits;
-use crate::args;
-use crate::db::batch::Stmt;
-use crate::db::Db;
 use crate::extensions::hooks::FeaturesQuery;
 use crate::licensing::Licensing;
 use validibot_plugin_api::extension::features;
+use validibot_store::containers;
+pub use validibot_store::containers::{get, list, unregister, ContainerValidator, StoredLimits};
+use validibot_store::db::Db;
 
 pub const LABEL_PREFIX: &str = "org.validibot.validator.";
 
@@ -35,63 +33,30 @@ pub const CEILING: StoredLimits = StoredLimits {
     timeout_seconds: 6 * 3600,
 };
 
-/// Resource limits of a registered validator (from its labels).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StoredLimits {
-    pub memory_bytes: i64,
-    pub cpus: f64,
-    pub pids: i64,
-    pub tmpfs_bytes: u64,
-    /// Rows registered before this field existed read as `false`.
-    #[serde(default)]
-    pub tmpfs_exec: bool,
-    pub timeout_seconds: u64,
-}
-
-impl Default for StoredLimits {
-    fn default() -> Self {
-        let d = Limits::default();
-        StoredLimits {
-            memory_bytes: d.memory_bytes,
-            cpus: d.cpus,
-            pids: d.pids,
-            tmpfs_bytes: d.tmpfs_bytes,
-            tmpfs_exec: d.tmpfs_exec,
-            timeout_seconds: d.timeout.as_secs(),
-        }
+/// What an image gets when its labels ask for nothing: the runner's defaults.
+pub fn default_limits() -> StoredLimits {
+    let d = Limits::default();
+    StoredLimits {
+        memory_bytes: d.memory_bytes,
+        cpus: d.cpus,
+        pids: d.pids,
+        tmpfs_bytes: d.tmpfs_bytes,
+        tmpfs_exec: d.tmpfs_exec,
+        timeout_seconds: d.timeout.as_secs(),
     }
 }
 
-impl StoredLimits {
-    /// Runner limits for one run with `remaining` time left in the run.
-    pub fn for_run(&self, remaining: Duration) -> Limits {
-        Limits {
-            memory_bytes: self.memory_bytes,
-            cpus: self.cpus,
-            pids: self.pids,
-            tmpfs_bytes: self.tmpfs_bytes,
-            tmpfs_exec: self.tmpfs_exec,
-            timeout: Duration::from_secs(self.timeout_seconds).min(remaining),
-            ..Limits::default()
-        }
+/// Runner limits for one run of `v` with `remaining` time left in the run.
+pub fn limits_for_run(v: &StoredLimits, remaining: Duration) -> Limits {
+    Limits {
+        memory_bytes: v.memory_bytes,
+        cpus: v.cpus,
+        pids: v.pids,
+        tmpfs_bytes: v.tmpfs_bytes,
+        tmpfs_exec: v.tmpfs_exec,
+        timeout: Duration::from_secs(v.timeout_seconds).min(remaining),
+        ..Limits::default()
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ContainerValidator {
-    pub slug: String,
-    pub version: String,
-    pub name: String,
-    /// `sha256:…`: what runs.
-    pub image_id: String,
-    /// The reference it was registered from (informational).
-    pub image_ref: String,
-    pub content_types: Vec<String>,
-    pub limits: StoredLimits,
-    /// The Pro feature that turns it on.
-    pub feature: String,
-    #[serde(serialize_with = "crate::clock::serialize_us")]
-    pub registered_at: i64,
 }
 
 /// Reads a validator's metadata from image labels; `Err` names every problem.
@@ -122,7 +87,7 @@ pub fn from_labels(
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
-    let mut limits = StoredLimits::default();
+    let mut limits = default_limits();
     let mut number = |k: &str, parse: fn(&str) -> Option<f64>, max: f64| -> Option<f64> {
         let v = label(k)?;
         match parse(v) {
@@ -172,7 +137,7 @@ pub fn from_labels(
         content_types,
         limits,
         feature: String::new(),
-        registered_at: crate::clock::now_us(),
+        registered_at: validibot_types::clock::now_us(),
     })
 }
 
@@ -268,7 +233,7 @@ pub async fn register(
     by: Option<&str>,
 ) -> Result<Registered, RegisterError> {
     v.feature = feature.to_owned();
-    if let Some(existing) = get(db, &v.slug, Some(&v.version)).await? {
+    if let Some(existing) = containers::get(db, &v.slug, Some(&v.version)).await? {
         return if existing.image_id == v.image_id {
             Ok(Registered::Unchanged(existing))
         } else {
@@ -278,92 +243,8 @@ pub async fn register(
             )))
         };
     }
-    db.write_tx(
-        None,
-        vec![Stmt::new(
-            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            args![
-                &v.slug,
-                &v.version,
-                &v.image_id,
-                &v.image_ref,
-                &v.name,
-                serde_json::to_string(&v.content_types).map_err(anyhow::Error::from)?,
-                serde_json::to_string(&v.limits).map_err(anyhow::Error::from)?,
-                &v.feature,
-                by.map(str::to_owned),
-                v.registered_at
-            ],
-        )],
-    )
-    .await
-    .map_err(anyhow::Error::from)?;
+    containers::insert(db, &v, by).await?;
     Ok(Registered::Created(v))
-}
-
-const COLUMNS: &str =
-    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at";
-
-fn row_to(r: &sqlx::any::AnyRow) -> Result<ContainerValidator> {
-    Ok(ContainerValidator {
-        slug: r.get(0),
-        version: r.get(1),
-        image_id: r.get(2),
-        image_ref: r.get(3),
-        name: r.get(4),
-        content_types: serde_json::from_str(&r.get::<String, _>(5))?,
-        limits: serde_json::from_str(&r.get::<String, _>(6))?,
-        feature: r.get(7),
-        registered_at: r.get(8),
-    })
-}
-
-/// One version, or the latest registered (what new workflow steps pin).
-pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<ContainerValidator>> {
-    let row = match version {
-        Some(v) => {
-            sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 AND version = $2"
-            ))
-            .bind(slug)
-            .bind(v)
-            .fetch_optional(&db.read)
-            .await?
-        }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 ORDER BY registered_at DESC LIMIT 1"
-            ))
-            .bind(slug)
-            .fetch_optional(&db.read)
-            .await?
-        }
-    };
-    row.as_ref().map(row_to).transpose()
-}
-
-/// Every registered version, by slug then newest first.
-pub async fn list(db: &Db) -> Result<Vec<ContainerValidator>> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM container_validators ORDER BY slug, registered_at DESC"
-    ))
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(row_to)
-    .collect()
-}
-
-/// Takes a version off the allow-list (steps pinned to it then fail with `validator.unknown`).
-pub async fn unregister(db: &Db, slug: &str, version: &str) -> Result<bool> {
-    let n = sqlx::query("DELETE FROM container_validators WHERE slug = $1 AND version = $2")
-        .bind(slug)
-        .bind(version)
-        .execute(&db.write)
-        .await?
-        .rows_affected();
-    Ok(n > 0)
 }
 
 #[cfg(test)]
@@ -396,7 +277,7 @@ mod tests {
         assert_eq!(v.limits.memory_bytes, 2 << 30);
         assert_eq!(v.limits.cpus, 1.5);
         assert_eq!(v.limits.timeout_seconds, 900);
-        assert_eq!(v.limits.pids, StoredLimits::default().pids);
+        assert_eq!(v.limits.pids, default_limits().pids);
         assert!(!v.limits.tmpfs_exec, "/tmp is noexec unless the image asks");
         assert_eq!(v.name, "energyplus");
     }

@@ -53,7 +53,7 @@ pub struct Scope {
 }
 
 pub async fn sweep(runner: &DockerRunner, scope: &Scope, dry_run: bool) -> Result<Vec<Swept>> {
-    let now = crate::clock::now_us() / 1_000_000;
+    let now = validibot_types::clock::now_us() / 1_000_000;
     let mut swept = Vec::new();
     for c in runner.managed().await? {
         let labels = c.labels.clone().unwrap_or_default();

@@ -10,12 +10,11 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
-use crate::db::{is_unique_violation, Db};
+use validibot_store::db::Db;
+use validibot_store::evidence;
 
 const FILE: &str = "evidence-ed25519.key";
-const SETTING_PREFIX: &str = "evidence.key.";
 
 pub struct InstanceKey {
     pub kid: String,
@@ -74,15 +73,7 @@ impl InstanceKey {
 
     /// Records the public key where every process (and the well-known endpoint) finds it.
     pub async fn publish(&self, db: &Db) -> Result<()> {
-        let res = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2)")
-            .bind(format!("{SETTING_PREFIX}{}", self.kid))
-            .bind(self.public_base64())
-            .execute(&db.write)
-            .await;
-        match res {
-            Err(e) if !is_unique_violation(&e) => Err(e.into()),
-            _ => Ok(()),
-        }
+        evidence::publish_key(db, &self.kid, &self.public_base64()).await
     }
 }
 
@@ -93,16 +84,5 @@ pub fn kid_of(key: &VerifyingKey) -> String {
 
 /// Every published evidence key: `(kid, base64 public key)`.
 pub async fn published(db: &Db) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query(
-        "SELECT key, value FROM instance_settings WHERE key LIKE 'evidence.key.%' ORDER BY key",
-    )
-    .fetch_all(&db.read)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let key: String = r.get(0);
-            (key.trim_start_matches(SETTING_PREFIX).to_owned(), r.get(1))
-        })
-        .collect())
+    evidence::published_keys(db).await
 }

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::canonical;
 use super::key::InstanceKey;
-use crate::clock::rfc3339;
-use crate::runs::view::RunView;
+use validibot_store::runs::view::RunView;
+use validibot_types::clock::rfc3339;
 
 pub const SCHEMA: &str = "validibot.evidence.v1";
 const DOMAIN: &[u8] = b"validibot-evidence/v1\n";
@@ -26,8 +26,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// The manifest of a finished run (deterministic: built again, it is the same bytes).
 pub fn build(run: &RunView) -> Value {
     let steps = run.steps.as_deref().unwrap_or_default();
-    let step_findings =
-        |s: &crate::runs::view::StepView| serde_json::to_value(&s.findings).unwrap_or(Value::Null);
+    let step_findings = |s: &validibot_store::runs::view::StepView| {
+        serde_json::to_value(&s.findings).unwrap_or(Value::Null)
+    };
     let all_findings: Vec<Value> = steps
         .iter()
         .map(|s| json!({"step": s.key, "findings": step_findings(s)}))

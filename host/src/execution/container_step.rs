@@ -10,13 +10,14 @@ use std::time::Duration;
 use anyhow::Result;
 use validibot_types::{Finding, Severity};
 
-use super::step_outcome::{self, Call, Ended, Final, StepResult};
+use super::step_outcome::{self, Call, Ended};
 use super::ExecContext;
-use crate::clock::now_us;
 use crate::containers::artifacts;
 use crate::containers::registry::ContainerValidator;
 use crate::containers::{Job, Outcome};
-use crate::workflows::Step;
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
 
 /// Where the step runs.
 pub struct Attempt<'a> {
@@ -66,7 +67,7 @@ pub(super) async fn run(
             content.clone(),
         )],
         config: step.config.clone(),
-        limits: validator.limits.for_run(remaining),
+        limits: crate::containers::registry::limits_for_run(&validator.limits, remaining),
         work_dir: work_dir.clone(),
     };
     let (tx, cancel) = tokio::sync::watch::channel(false);
@@ -123,7 +124,7 @@ pub(super) async fn run(
 
 /// The input file's name: validators find their model by its usual extension.
 fn input_name(content_type: &str) -> String {
-    let ext = match crate::media_types::essence(content_type).as_str() {
+    let ext = match validibot_types::media_types::essence(content_type).as_str() {
         "application/vnd.energyplus.idf" => "idf",
         "application/vnd.energyplus.epjson+json" => "epJSON",
         "application/vnd.fmi.fmu" | "application/zip" => "fmu",

@@ -7,18 +7,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use sqlx::Row;
+use anyhow::Result;
 use tracing::Instrument;
 use validibot_types::Finding;
 
 use super::step_loop::{self, RunSink, StepRunner};
-use super::step_outcome::{self, Call, Ended, Final, StepResult};
+use super::step_outcome::{self, Call, Ended};
 use super::{container_step, ExecContext};
-use crate::clock::now_us;
-use crate::queue::{self, Lease};
-use crate::runs::record;
-use crate::workflows::Step;
+use validibot_store::queue::{self, Lease};
+use validibot_store::runs::record;
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
 
 /// What a launch in this process already knows about its run, so the
 /// executor need not read it back (or read the submission from storage).
@@ -95,16 +95,11 @@ async fn run_steps(
         None => load_run(ctx, &lease.run_id).await?,
     };
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
-    let steps = crate::workflows::store::frozen_steps(&ctx.db, &facts.workflow_id).await?;
+    let steps =
+        validibot_store::workflows::versions::frozen_steps(&ctx.db, &facts.workflow_id).await?;
     // Only a retried job can have steps recorded by an earlier attempt.
     let done: Vec<i64> = if lease.attempts > 1 {
-        sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
-            .bind(&lease.run_id)
-            .fetch_all(&ctx.db.read)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+        record::recorded_positions(&ctx.db, &lease.run_id).await?
     } else {
         vec![]
     };
@@ -125,21 +120,14 @@ async fn load_run(
     ctx: &ExecContext,
     run_id: &str,
 ) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
-    let run = sqlx::query(
-        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type, s.size
-         FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
-    )
-    .bind(run_id)
-    .fetch_one(&ctx.db.read)
-    .await
-    .context("loading run")?;
-    let share = ctx.memory.acquire(run.get::<i64, _>(5).max(0) as u64).await;
+    let run = record::run_facts(&ctx.db, run_id).await?;
+    let share = ctx.memory.acquire(run.size.max(0) as u64).await;
     let facts = Prefetched {
-        started_at: run.get::<Option<i64>, _>(0).unwrap_or_else(now_us),
-        timeout_seconds: run.get(1),
-        workflow_id: run.get(2),
-        content: Arc::new(ctx.blobs.read(&run.get::<String, _>(3)).await?),
-        content_type: run.get(4),
+        started_at: run.started_at.unwrap_or_else(now_us),
+        timeout_seconds: run.timeout_seconds,
+        workflow_id: run.workflow_id,
+        content: Arc::new(ctx.blobs.read(&run.submission_sha256).await?),
+        content_type: run.content_type,
     };
     Ok((facts, share))
 }
@@ -227,20 +215,12 @@ struct Recorder<'a> {
 
 impl RunSink for Recorder<'_> {
     async fn step(&mut self, step: &Step, result: &StepResult) -> Result<bool> {
-        let stmts = record::step_stmts(&self.lease.run_id, step, result)?;
-        let fence = Some(queue::still_held(self.lease));
-        Ok(self.ctx.db.write_tx(fence, stmts).await?)
+        record::record_step(&self.ctx.db, self.lease, step, result).await
     }
 
     async fn finish(&mut self, last: Vec<(&Step, StepResult)>, fin: Final) -> Result<()> {
         let (ctx, lease) = (self.ctx, self.lease);
-        let mut stmts = Vec::new();
-        for (step, result) in &last {
-            stmts.extend(record::step_stmts(&lease.run_id, step, result)?);
-        }
-        stmts.push(record::close_run(&lease.run_id, &fin));
-        // Deleting the job is the fence: if our lease is gone, nothing is written.
-        if ctx.db.write_tx(Some(queue::complete(lease)), stmts).await? {
+        if record::finish_run(&ctx.db, lease, &last, &fin).await? {
             crate::observability::metrics::metrics().run_finished(fin.status);
             tracing::debug!(status = fin.status.as_str(), "run finished");
         } else {

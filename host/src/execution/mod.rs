@@ -11,9 +11,9 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Db;
 use crate::plugins::PluginRegistry;
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
 
 /// Everything a worker needs to execute runs.
 #[derive(Clone)]

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::step_outcome::{self, Call, Ended, Final, StepResult};
-use crate::clock::now_us;
+use super::step_outcome::{self, Call, Ended};
 use crate::plugins::{CallInput, Plugin};
-use crate::workflows::Step;
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
 
 /// Runs one step's validator.
 pub trait StepRunner {

@@ -3,80 +3,14 @@
 //! (a WASM component, a container image) and every caller (the worker, `validibot
 //! check`) reports what happened as an [`Ended`] and gets the verdict from [`decide`].
 
-use validibot_types::{ErrorCategory, Finding, Output, RunStatus, Severity, StepStatus};
+use validibot_types::{
+    ErrorCategory, Final, Finding, Output, RunStatus, Severity, StepResult, StepStatus,
+};
 
-use crate::containers::artifacts::StoredArtifact;
 use crate::containers::envelope::{self, OutputStatus};
 use crate::containers::{Outcome, Report};
 use crate::plugins::CallError;
-use crate::workflows::Step;
-
-/// A step's recorded result.
-pub struct StepResult {
-    pub status: StepStatus,
-    pub started_at: i64,
-    pub finished_at: i64,
-    pub outputs: Vec<Output>,
-    pub findings: Vec<Finding>,
-    pub error: Option<String>,
-    /// sha256 of the component (or the image ID) that ran, for the evidence manifest.
-    pub digest: Option<String>,
-    /// Files the host collected from a container's output directory (never anything a
-    /// validator's outputs name).
-    pub artifacts: Vec<StoredArtifact>,
-}
-
-impl StepResult {
-    /// A step the run never reached.
-    pub fn skipped(at: i64) -> StepResult {
-        StepResult {
-            status: StepStatus::Skipped,
-            started_at: at,
-            finished_at: at,
-            outputs: vec![],
-            findings: vec![],
-            error: None,
-            digest: None,
-            artifacts: vec![],
-        }
-    }
-}
-
-/// How the run ends, when a step (or the clock) ends it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Final {
-    pub status: RunStatus,
-    pub category: Option<ErrorCategory>,
-    pub detail: Option<String>,
-}
-
-impl Final {
-    pub fn succeeded() -> Final {
-        Final {
-            status: RunStatus::Succeeded,
-            category: None,
-            detail: None,
-        }
-    }
-
-    /// The run's time limit passed before the next step could start.
-    pub fn out_of_time() -> Final {
-        Final {
-            status: RunStatus::TimedOut,
-            category: Some(ErrorCategory::Timeout),
-            detail: Some("the run exceeded its workflow's time limit".into()),
-        }
-    }
-
-    /// Attempts exhausted by worker losses or host failures.
-    pub fn system_error(detail: String) -> Final {
-        Final {
-            status: RunStatus::Failed,
-            category: Some(ErrorCategory::SystemError),
-            detail: Some(detail),
-        }
-    }
-}
+use validibot_store::workflows::Step;
 
 /// What happened when a step's validator was called, whichever engine ran it.
 pub enum Ended {

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::executor::{execute, Prefetched};
 use super::ExecContext;
-use crate::queue::{self, Lease};
+use validibot_store::queue::{self, Lease};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -72,7 +72,7 @@ pub fn spawn(
         "{}:{}:{}",
         hostname(),
         std::process::id(),
-        crate::ids::new_id()
+        validibot_types::ids::new_id()
     );
     let ctx = Arc::new(ctx);
     let slots = Arc::new(Semaphore::new(config.concurrency));

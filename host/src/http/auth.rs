@@ -7,9 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 
 use super::{ApiError, AppState};
-use crate::accounts::store::{self, User, Workspace};
-use crate::accounts::{sessions, teams, Permission, Role};
 use validibot_plugin_api::extension::features;
+use validibot_store::accounts::directory::{self, User, Workspace};
+use validibot_store::accounts::{sessions, teams, Permission, Role};
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
 /// has one) looked up by the same query.
@@ -55,7 +55,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             })?
             .trim()
             .to_owned();
-        match store::authenticate(&state.db, &state.secret, &token, ws).await? {
+        match directory::authenticate(&state.db, &state.secret, &token, ws).await? {
             Some(auth) => Ok(Caller(auth.user, auth.membership, auth.key_expires_at)),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
@@ -118,7 +118,7 @@ pub async fn member(
 ) -> Result<(Workspace, Role), ApiError> {
     let mut found = match &caller.1 {
         Some((slug, found)) if slug == ws => found.clone(),
-        _ => store::membership(&state.db, &caller.0.id, ws).await?,
+        _ => directory::membership(&state.db, &caller.0.id, ws).await?,
     };
     let status = state.licensing.status().await?;
     if status.has(features::TEAMS) {
@@ -162,7 +162,7 @@ pub async fn member(
 
 /// Whether the caller administers the instance: admin or owner of the default workspace.
 pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
-    let role = store::default_role(&state.db, &caller.0.id).await?;
+    let role = directory::default_role(&state.db, &caller.0.id).await?;
     Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
 }
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Db;
 use crate::execution::waiters::RunWaiters;
 use crate::execution::worker::Dispatch;
 use crate::licensing::Licensing;
 use crate::plugins::PluginRegistry;
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
 
 /// Limits and budgets of the API.
 #[derive(Debug, Clone)]

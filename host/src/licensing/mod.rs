@@ -3,18 +3,18 @@
 //! use and cached briefly. Pro checks (`require`, `workspace_decision`) go here.
 
 pub mod cli;
-pub mod store;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use validibot_store::licensing as licenses;
 
-use crate::accounts::Role;
-use crate::clock::now_us;
-use crate::db::Db;
 use crate::extensions::hooks::{Decision, LicenseQuery, RoleQuery, VerifyAnswer, WorkspaceQuery};
 use crate::extensions::{ExtensionRegistry, LicenseStatus};
+use validibot_store::accounts::Role;
+use validibot_store::db::Db;
+use validibot_types::clock::now_us;
 
 /// How long a computed status is reused; also how soon a license installed by
 /// another process is seen.
@@ -54,12 +54,12 @@ impl Licensing {
 
     /// Recomputes the status from the database.
     pub async fn refresh(&self) -> Result<Arc<LicenseStatus>> {
-        let stored = store::load(&self.db).await?;
+        let stored = licenses::load(&self.db).await?;
         let query = LicenseQuery {
             text: stored.text,
             highest_serials: stored.highest_serials,
             now: now_us() / 1_000_000,
-            usage: store::usage(&self.db).await?,
+            usage: licenses::usage(&self.db).await?,
         };
         let status = Arc::new(self.registry.hooks.license_status.call(&query));
         self.log_change(&status);
@@ -69,12 +69,12 @@ impl Licensing {
 
     /// Checks a license file without installing it.
     pub async fn verify(&self, text: &str) -> Result<VerifyAnswer> {
-        let stored = store::load(&self.db).await?;
+        let stored = licenses::load(&self.db).await?;
         let query = LicenseQuery {
             text: Some(text.to_owned()),
             highest_serials: stored.highest_serials,
             now: now_us() / 1_000_000,
-            usage: store::usage(&self.db).await?,
+            usage: licenses::usage(&self.db).await?,
         };
         Ok(self.registry.hooks.license_verify.call(&query))
     }
@@ -88,7 +88,7 @@ impl Licensing {
                 .reason
                 .unwrap_or_else(|| "the license was refused".into())));
         };
-        store::save(&self.db, text, id, serial).await?;
+        licenses::save(&self.db, text, id, serial).await?;
         tracing::info!(license_id = id, serial, "license installed");
         Ok(Ok(self.refresh().await?))
     }

@@ -12,9 +12,9 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::containers::service::ContainerService;
-use crate::db::Db;
 use crate::licensing::Licensing;
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
 
 /// No check may hold a probe longer than this.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -32,10 +32,7 @@ impl Dependencies {
     pub async fn check(&self) -> (bool, Value) {
         let mut checks = Map::new();
         let mut ready = true;
-        let db = timed(async {
-            sqlx::query("SELECT 1").execute(&self.db.write).await?;
-            Ok(())
-        });
+        let db = timed(self.db.ping());
         let storage = timed(self.blobs.probe_writable());
         let (db, storage) = tokio::join!(db, storage);
         for (name, outcome) in [("database", db), ("storage", storage)] {

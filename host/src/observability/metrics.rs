@@ -17,11 +17,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use sqlx::Row;
 
-use crate::clock::now_us;
-use crate::db::Db;
 use crate::extensions::LicenseStatus;
+use validibot_store::db::Db;
+use validibot_types::clock::now_us;
 use validibot_types::RunStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -190,27 +189,17 @@ impl Metrics {
                 })
                 .set(0);
         }
-        for row in sqlx::query("SELECT status, COUNT(*) FROM runs GROUP BY status")
-            .fetch_all(&db.read)
-            .await?
-        {
-            self.runs
-                .get_or_create(&StatusLabels { status: row.get(0) })
-                .set(row.get(1));
+        for (status, n) in validibot_store::runs::stats::count_by_status(db).await? {
+            self.runs.get_or_create(&StatusLabels { status }).set(n);
         }
-        let queue = sqlx::query(
-            "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0),
-                    MIN(CASE WHEN state = 'queued' THEN created_at END)
-             FROM jobs",
-        )
-        .fetch_one(&db.read)
-        .await?;
-        self.queue_depth.set(queue.get(0));
-        self.queue_leased.set(queue.get(1));
-        let oldest: Option<i64> = queue.get(2);
-        self.queue_oldest_age
-            .set(oldest.map_or(0.0, |t| (now_us() - t).max(0) as f64 / 1e6));
+        let queue = validibot_store::queue::depth(db).await?;
+        self.queue_depth.set(queue.queued);
+        self.queue_leased.set(queue.leased);
+        self.queue_oldest_age.set(
+            queue
+                .oldest_queued_at
+                .map_or(0.0, |t| (now_us() - t).max(0) as f64 / 1e6),
+        );
         self.license.clear();
         self.license
             .get_or_create(&LicenseLabels {

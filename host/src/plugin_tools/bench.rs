@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hdrhistogram::Histogram;
 
-use crate::media_types::guess_from_filename;
 use crate::plugins::{CallInput, Limits};
+use validibot_types::media_types::guess_from_filename;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {

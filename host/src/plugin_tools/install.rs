@@ -8,11 +8,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::config::GlobalArgs;
-use crate::db::Db;
 use crate::plugins::grants::Grants;
 use crate::plugins::installed::{self, InstallError};
 use crate::plugins::{Limits, PluginRegistry, Runtime};
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
 
 #[derive(Debug, Clone, Args)]
 pub struct InstallArgs {

@@ -10,16 +10,15 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 use thiserror::Error;
 
 use super::call::{Plugin, PluginMeta};
 use super::contract::Version;
 use super::grants::Grants;
 use super::registry::PluginRegistry;
-use crate::clock::now_us;
-use crate::db::{is_unique_violation, Db};
-use crate::storage::BlobStore;
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
+use validibot_store::plugins;
 
 #[derive(Debug, Error)]
 pub enum InstallError {
@@ -59,16 +58,10 @@ pub async fn install(
     check(registry, &plugin).await?;
     let meta = plugin.meta.clone();
     let grants_text = serde_json::to_string(grants).map_err(anyhow::Error::from)?;
-    if let Some(existing) = find(db, &meta.slug, &meta.version).await? {
+    if let Some(existing) = plugins::sha256_of(db, &meta.slug, &meta.version).await? {
         if existing == meta.sha256 {
             // Same component: the grants given now replace the recorded ones.
-            sqlx::query("UPDATE plugins SET grants = $1 WHERE slug = $2 AND version = $3")
-                .bind(&grants_text)
-                .bind(&meta.slug)
-                .bind(&meta.version)
-                .execute(&db.write)
-                .await
-                .map_err(anyhow::Error::from)?;
+            plugins::set_grants(db, &meta.slug, &meta.version, &grants_text).await?;
             sync(db, blobs, registry).await?;
             return Ok(Installed {
                 meta,
@@ -81,34 +74,29 @@ pub async fn install(
         )));
     }
     let stored = blobs.put_bytes(bytes).await?;
-    let insert = sqlx::query(
-        "INSERT INTO plugins (id, slug, version, sha256, size, wit_version, name, description, content_types, config_schema, grants, installed_by, installed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    let recorded = plugins::insert(
+        db,
+        &plugins::NewPlugin {
+            slug: &meta.slug,
+            version: &meta.version,
+            sha256: &meta.sha256,
+            size: stored.size,
+            wit_version: &meta.wit_version,
+            name: &meta.name,
+            description: &meta.description,
+            content_types: serde_json::to_string(&meta.content_types)
+                .map_err(anyhow::Error::from)?,
+            config_schema: meta.config_schema.to_string(),
+            grants: &grants_text,
+            installed_by,
+        },
     )
-    .bind(crate::ids::new_id())
-    .bind(&meta.slug)
-    .bind(&meta.version)
-    .bind(&meta.sha256)
-    .bind(stored.size)
-    .bind(&meta.wit_version)
-    .bind(&meta.name)
-    .bind(&meta.description)
-    .bind(serde_json::to_string(&meta.content_types).map_err(anyhow::Error::from)?)
-    .bind(meta.config_schema.to_string())
-    .bind(&grants_text)
-    .bind(installed_by)
-    .bind(now_us())
-    .execute(&db.write)
-    .await;
-    match insert {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(InstallError::Conflict(format!(
-                "{} {} was installed concurrently",
-                meta.slug, meta.version
-            )))
-        }
-        Err(e) => return Err(anyhow::Error::from(e).into()),
+    .await?;
+    if !recorded {
+        return Err(InstallError::Conflict(format!(
+            "{} {} was installed concurrently",
+            meta.slug, meta.version
+        )));
     }
     registry.add_installed(plugin, true);
     tracing::info!(slug = %meta.slug, version = %meta.version, sha256 = %meta.sha256, "plugin installed");
@@ -179,33 +167,15 @@ async fn check(registry: &PluginRegistry, plugin: &Arc<Plugin>) -> Result<(), In
     Ok(())
 }
 
-async fn find(db: &Db, slug: &str, version: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query("SELECT sha256 FROM plugins WHERE slug = $1 AND version = $2")
-            .bind(slug)
-            .bind(version)
-            .fetch_optional(&db.read)
-            .await?
-            .map(|r| r.get(0)),
-    )
-}
-
 /// Loads installed plugins this process doesn't have yet (another process may have
 /// installed them). Cheap when nothing is new: one small query.
 pub async fn sync(db: &Db, blobs: &BlobStore, registry: &PluginRegistry) -> Result<()> {
-    let rows =
-        sqlx::query("SELECT slug, version, sha256, grants FROM plugins ORDER BY installed_at")
-            .fetch_all(&db.read)
-            .await?;
-    let last = rows.len();
+    let rows = plugins::list(db).await?;
     for (i, row) in rows.iter().enumerate() {
-        let (slug, version, sha256): (String, String, String) =
-            (row.get(0), row.get(1), row.get(2));
-        let grants: Grants = serde_json::from_str(&row.get::<String, _>(3)).unwrap_or_default();
-        let latest = rows[i + 1..last]
-            .iter()
-            .all(|r| r.get::<String, _>(0) != slug);
-        if let Some(p) = registry.get_version(&slug, &version) {
+        let (slug, version, sha256) = (&row.slug, &row.version, row.sha256.clone());
+        let grants: Grants = serde_json::from_str(&row.grants).unwrap_or_default();
+        let latest = rows[i + 1..].iter().all(|r| &r.slug != slug);
+        if let Some(p) = registry.get_version(slug, version) {
             if p.grants == grants {
                 if latest {
                     registry.add_installed(p, true);

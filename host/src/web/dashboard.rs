@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use sqlx::Row;
+use validibot_store::runs::stats;
 
 use super::runs::{run_table, visible_runs};
 use super::{layout, workspace_for, WebUser};
-use crate::accounts::Permission;
-use crate::clock::now_us;
 use crate::http::{ApiError, AppState};
+use validibot_store::accounts::Permission;
+use validibot_types::clock::now_us;
 use validibot_types::{ErrorCategory, RunStatus};
 
 const DAYS: i64 = 14;
@@ -56,7 +56,7 @@ fn chart(days: &Buckets, first_day_us: i64) -> Markup {
             title id="chart-title" { "Runs per day over the last " (DAYS) " days: passed, failed, errors" }
             @for (i, d) in days.iter().enumerate() {
                 @let x = i as f64 * step + (step - bar) / 2.0;
-                @let date = crate::clock::rfc3339(first_day_us + i as i64 * DAY_US);
+                @let date = validibot_types::clock::rfc3339(first_day_us + i as i64 * DAY_US);
                 @let mut y = h;
                 g {
                     title { (date[..10]) ": " (d[0]) " passed, " (d[1]) " failed, " (d[2]) " errors" }
@@ -84,21 +84,13 @@ pub async fn page(
     let render = async {
         let today_start = now_us() / DAY_US * DAY_US;
         let first_day = today_start - (DAYS - 1) * DAY_US;
-        let own_only = !role.allows(Permission::ResultsViewAll);
-        let rows = sqlx::query(
-            "SELECT created_at, status, error_category FROM runs
-             WHERE workspace_id = $1 AND created_at >= $2 AND ($3 = 0 OR created_by = $4)",
-        )
-        .bind(&workspace.id)
-        .bind(first_day)
-        .bind(i64::from(own_only))
-        .bind(&user.user.id)
-        .fetch_all(&state.db.read)
-        .await?;
-        let rows: Vec<(i64, String, Option<String>)> = rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
+        let own_by = (!role.allows(Permission::ResultsViewAll)).then_some(user.user.id.as_str());
+        let rows: Vec<(i64, String, Option<String>)> =
+            stats::created_since(&state.db, &workspace.id, first_day, own_by)
+                .await?
+                .into_iter()
+                .map(|r| (r.created_at, r.status, r.error_category))
+                .collect();
         let days = bucket(&rows, today_start);
         let total = |slot: usize| days.iter().map(|d| d[slot]).sum::<u32>();
         let body = html! {

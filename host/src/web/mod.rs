@@ -20,10 +20,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::accounts::store::{User, Workspace};
-use crate::accounts::{sessions, Permission, Role};
 use crate::http::auth::{member, session_cookie, Caller};
 use crate::http::{ApiError, AppState};
+use validibot_store::accounts::directory::{User, Workspace};
+use validibot_store::accounts::{sessions, Permission, Role};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

@@ -10,10 +10,10 @@ use serde::Deserialize;
 
 use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
-use crate::accounts::store::Workspace;
-use crate::accounts::{Permission, Role};
 use crate::http::{ApiError, AppState};
-use crate::runs::view::{self, ListFilter, RunView, StepView};
+use validibot_store::accounts::directory::Workspace;
+use validibot_store::accounts::{Permission, Role};
+use validibot_store::runs::view::{self, ListFilter, RunView, StepView};
 use validibot_types::Severity;
 
 pub fn run_table(ws: &str, runs: &[RunView]) -> Markup {
@@ -30,7 +30,7 @@ pub fn run_table(ws: &str, runs: &[RunView]) -> Markup {
                             td { (r.workflow.slug) " v" (r.workflow.version) }
                             td { (r.submission.filename.as_deref().unwrap_or("—")) }
                             td { (r.summary.errors) " errors, " (r.summary.warnings) " warnings" }
-                            td { (crate::clock::rfc3339(r.created_at)[..19].replace('T', " ")) }
+                            td { (validibot_types::clock::rfc3339(r.created_at)[..19].replace('T', " ")) }
                         }
                     }
                 }

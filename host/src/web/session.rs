@@ -15,9 +15,9 @@ use serde::Deserialize;
 
 use super::layout;
 use super::WebUser;
-use crate::accounts::{passwords, sessions, store, throttle};
 use crate::http::auth::{session_cookie, SESSION_COOKIE};
 use crate::http::{ApiError, AppState};
+use validibot_store::accounts::{directory, passwords, sessions, throttle};
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -171,7 +171,7 @@ pub async fn logout(
 
 /// `/ui`: the user's first workspace (the default one if they belong to it).
 pub async fn home(State(state): State<Arc<AppState>>, user: WebUser) -> Result<Response, ApiError> {
-    let workspaces = store::workspaces_of(&state.db, &user.user.id).await?;
+    let workspaces = directory::workspaces_of(&state.db, &user.user.id).await?;
     let first = workspaces
         .iter()
         .find(|(w, _)| w.is_default)

@@ -9,9 +9,9 @@ use maud::html;
 
 use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
-use crate::accounts::{store, Permission};
 use crate::http::AppState;
 use validibot_plugin_api::extension::features;
+use validibot_store::accounts::{directory, Permission};
 
 fn feature_label(f: &str) -> &'static str {
     match f {
@@ -30,10 +30,10 @@ pub async fn page(
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
     let fail = |e: anyhow::Error| error_page(&user, e.into());
-    let keys = store::api_keys_of(&state.db, &user.user.id)
+    let keys = directory::api_keys_of(&state.db, &user.user.id)
         .await
         .map_err(fail)?;
-    let members = store::members_of(&state.db, &workspace.id)
+    let members = directory::members_of(&state.db, &workspace.id)
         .await
         .map_err(fail)?;
     let license = state.licensing.status().await.map_err(fail)?;
@@ -58,8 +58,8 @@ pub async fn page(
                     @for k in &keys {
                         tr {
                             td { (k.name) } td { code { (k.public_id) } }
-                            td { (crate::clock::rfc3339(k.created_at)[..10]) }
-                            td { (k.last_used_at.map(|t| crate::clock::rfc3339(t)[..10].to_owned()).unwrap_or_else(|| "never".into())) }
+                            td { (validibot_types::clock::rfc3339(k.created_at)[..10]) }
+                            td { (k.last_used_at.map(|t| validibot_types::clock::rfc3339(t)[..10].to_owned()).unwrap_or_else(|| "never".into())) }
                             td { @if k.revoked_at.is_some() { "revoked" } @else { "active" } }
                             td { @if k.revoked_at.is_none() { button.revoke-key type="button" data-id=(k.public_id) { "Revoke" } } }
                         }

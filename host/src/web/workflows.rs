@@ -11,9 +11,9 @@ use maud::{html, Markup};
 use super::layout;
 use super::runs::{run_table, visible_runs};
 use super::{error_page, workspace_for, WebUser};
-use crate::accounts::Permission;
 use crate::http::{ApiError, AppState};
-use crate::workflows::{store, Workflow};
+use validibot_store::accounts::Permission;
+use validibot_store::workflows::{versions, Workflow};
 
 fn html_page(user: &WebUser, ws: &str, title: &str, body: Markup) -> Response {
     Html(layout::page(title, Some(user), Some(ws), body).into_string()).into_response()
@@ -25,7 +25,7 @@ pub async fn list(
     Path(ws): Path<String>,
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
-    let workflows = store::list(&state.db, &workspace.id)
+    let workflows = versions::list(&state.db, &workspace.id)
         .await
         .map_err(|e| error_page(&user, e.into()))?;
     let body = html! {
@@ -53,7 +53,7 @@ async fn workflow(
     workspace_id: &str,
     slug: &str,
 ) -> Result<Workflow, Response> {
-    store::get(&state.db, workspace_id, slug, None)
+    versions::get(&state.db, workspace_id, slug, None)
         .await
         .map_err(|e| error_page(user, e.into()))?
         .ok_or_else(|| {

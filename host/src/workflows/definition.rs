@@ -6,9 +6,10 @@ use sha2::{Digest, Sha256};
 
 use validibot_types::WorkflowSlug;
 
-use super::Step;
 use crate::containers::registry::ContainerValidator;
 use crate::plugins::PluginRegistry;
+pub use validibot_store::workflows::Definition;
+use validibot_store::workflows::Step;
 
 pub const MAX_STEPS: usize = 50;
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
@@ -38,20 +39,6 @@ pub struct StepInput {
 
 fn empty_object() -> serde_json::Value {
     serde_json::json!({})
-}
-
-/// A definition that passed every check, ready to store.
-#[derive(Debug, Clone)]
-pub struct Definition {
-    pub slug: String,
-    pub name: String,
-    pub description: String,
-    pub timeout_seconds: i64,
-    pub content_types: Vec<String>,
-    pub steps: Vec<Step>,
-    pub digest: String,
-    /// Pro features the steps need (container validators), checked by the caller.
-    pub features: Vec<String>,
 }
 
 /// Why a definition was refused; `errors` carries per-step detail (e.g. config findings).

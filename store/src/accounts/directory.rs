@@ -7,9 +7,9 @@ use sqlx::Row;
 
 use super::api_keys::{self, NewKey};
 use super::Role;
-use crate::clock::now_us;
 use crate::db::{is_unique_violation, Db};
-use crate::ids::{new_id, random_token};
+use validibot_types::clock::now_us;
+use validibot_types::ids::{new_id, random_token};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Workspace {
@@ -507,13 +507,13 @@ pub async fn authenticate(
 pub struct ApiKeyView {
     pub public_id: String,
     pub name: String,
-    #[serde(serialize_with = "crate::clock::serialize_us")]
+    #[serde(serialize_with = "validibot_types::clock::serialize_us")]
     pub created_at: i64,
-    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    #[serde(serialize_with = "validibot_types::clock::serialize_opt_us")]
     pub expires_at: Option<i64>,
-    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    #[serde(serialize_with = "validibot_types::clock::serialize_opt_us")]
     pub last_used_at: Option<i64>,
-    #[serde(serialize_with = "crate::clock::serialize_opt_us")]
+    #[serde(serialize_with = "validibot_types::clock::serialize_opt_us")]
     pub revoked_at: Option<i64>,
 }
 

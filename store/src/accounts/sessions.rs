@@ -5,10 +5,10 @@ use anyhow::Result;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::store::{asked_membership, Authenticated, User};
-use crate::clock::now_us;
+use super::directory::{asked_membership, Authenticated, User};
 use crate::db::Db;
-use crate::ids::random_token;
+use validibot_types::clock::now_us;
+use validibot_types::ids::random_token;
 
 /// Sessions last a working week; signing out ends one at once.
 pub const LIFETIME_US: i64 = 7 * 86_400 * 1_000_000;

@@ -5,12 +5,12 @@ use anyhow::Result;
 use serde::Serialize;
 use sqlx::Row;
 
+use super::directory::{workspace_of, Workspace};
 use super::roles::{rank, ROLE_RANK};
-use super::store::{workspace_of, Workspace};
 use super::Role;
-use crate::clock::now_us;
 use crate::db::{is_unique_violation, Db};
-use crate::ids::new_id;
+use validibot_types::clock::now_us;
+use validibot_types::ids::new_id;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Team {

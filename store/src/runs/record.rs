@@ -1,19 +1,23 @@
 //! Writing a run's results: a step's row with its findings and artifacts, and the
-//! run's end. Statements only — the caller runs them in its lease-fenced transaction.
+//! run's end, each in one transaction fenced by the job's lease; and what a worker
+//! reads back to run (or resume) a job.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use sqlx::Row;
 use validibot_types::{ErrorCategory, StepStatus};
 
 use crate::args;
-use crate::clock::now_us;
 use crate::db::batch::Stmt;
-use crate::execution::step_outcome::{Final, StepResult};
+use crate::db::Db;
+use crate::queue::{self, Lease};
 use crate::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
 
 /// Rows of findings per INSERT statement.
 const FINDINGS_PER_INSERT: usize = 100;
 
-pub fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
+fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
     let (started_at, finished_at) = if r.status == StepStatus::Skipped {
         (None, None)
     } else {
@@ -23,7 +27,7 @@ pub fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>
         "INSERT INTO step_runs (id, run_id, position, key, validator, validator_version, status, started_at, finished_at, outputs, error, validator_digest)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         args![
-            crate::ids::new_id(),
+            validibot_types::ids::new_id(),
             run_id,
             step.position,
             &step.key,
@@ -82,9 +86,75 @@ pub fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>
 }
 
 /// Closes the run: status, error category and detail, finish time.
-pub fn close_run(run_id: &str, fin: &Final) -> Stmt {
+fn close_run(run_id: &str, fin: &Final) -> Stmt {
     Stmt::new(
         "UPDATE runs SET status = $1, error_category = $2, error_detail = $3, finished_at = $4, started_at = COALESCE(started_at, $4) WHERE id = $5",
         args![fin.status.as_str(), fin.category.map(ErrorCategory::as_str), fin.detail.clone(), now_us(), run_id],
     )
+}
+
+/// Records one step's result; false when the lease was lost (nothing written).
+pub async fn record_step(db: &Db, lease: &Lease, step: &Step, result: &StepResult) -> Result<bool> {
+    let stmts = step_stmts(&lease.run_id, step, result)?;
+    Ok(db.write_tx(Some(queue::still_held(lease)), stmts).await?)
+}
+
+/// Records the last steps' results and closes the run, deleting its job in the same
+/// transaction; false when the lease was lost (nothing written).
+pub async fn finish_run(
+    db: &Db,
+    lease: &Lease,
+    last: &[(&Step, StepResult)],
+    fin: &Final,
+) -> Result<bool> {
+    let mut stmts = Vec::new();
+    for (step, result) in last {
+        stmts.extend(step_stmts(&lease.run_id, step, result)?);
+    }
+    stmts.push(close_run(&lease.run_id, fin));
+    // Deleting the job is the fence: if our lease is gone, nothing is written.
+    Ok(db.write_tx(Some(queue::complete(lease)), stmts).await?)
+}
+
+/// Positions of the steps an earlier attempt already recorded.
+pub async fn recorded_positions(db: &Db, run_id: &str) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_all(&db.read)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    )
+}
+
+/// What a worker needs to run a job it did not launch.
+pub struct RunFacts {
+    /// When the run started, if it has.
+    pub started_at: Option<i64>,
+    pub timeout_seconds: i64,
+    pub workflow_id: String,
+    pub submission_sha256: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+pub async fn run_facts(db: &Db, run_id: &str) -> Result<RunFacts> {
+    let run = sqlx::query(
+        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type, s.size
+         FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
+    )
+    .bind(run_id)
+    .fetch_one(&db.read)
+    .await
+    .context("loading run")?;
+    Ok(RunFacts {
+        started_at: run.get(0),
+        timeout_seconds: run.get(1),
+        workflow_id: run.get(2),
+        submission_sha256: run.get(3),
+        content_type: run.get(4),
+        size: run.get(5),
+    })
 }

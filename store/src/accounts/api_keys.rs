@@ -5,7 +5,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::ids::random_token;
+use validibot_types::ids::random_token;
 
 /// The longest expiry a key can be given (ten years).
 pub const MAX_EXPIRY_DAYS: u32 = 3650;

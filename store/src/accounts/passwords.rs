@@ -7,7 +7,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use sqlx::Row;
 
-use super::store::User;
+use super::directory::User;
 use crate::db::Db;
 
 pub const MIN_LENGTH: usize = 10;

@@ -6,13 +6,13 @@ use sqlx::Row;
 use validibot_types::RunStatus;
 
 use crate::args;
-use crate::clock::now_us;
 use crate::db::batch::Stmt;
 use crate::db::{is_unique_violation, Backend, Db};
-use crate::ids::new_id;
 use crate::queue;
-use crate::storage::StoredBlob;
 use crate::workflows::Workflow;
+use validibot_blobs::StoredBlob;
+use validibot_types::clock::now_us;
+use validibot_types::ids::new_id;
 
 pub struct NewSubmission {
     pub blob: StoredBlob,

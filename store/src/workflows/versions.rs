@@ -7,11 +7,10 @@ use anyhow::Result;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::definition::Definition;
-use super::{Step, Workflow};
-use crate::clock::now_us;
+use super::{Definition, Step, Workflow};
 use crate::db::{is_unique_violation, Db};
-use crate::ids::new_id;
+use validibot_types::clock::now_us;
+use validibot_types::ids::new_id;
 
 pub enum CreateError {
     SlugTaken,

@@ -7,8 +7,8 @@
 use anyhow::Result;
 use sqlx::Row;
 
-use crate::clock::now_us;
 use crate::db::Db;
+use validibot_types::clock::now_us;
 
 /// A subject whose failures are counted.
 #[derive(Debug, Clone)]

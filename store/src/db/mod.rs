@@ -37,6 +37,35 @@ static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl Db {
+    /// A round trip through the write pool (readiness probes, `config check`).
+    pub async fn ping(&self) -> Result<()> {
+        self.write.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// The newest migration applied to this database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(sqlx::Row::get(&row, 0))
+    }
+
+    /// SQLite: a consistent copy of the database in a new file (`VACUUM INTO`), taken
+    /// while others read and write.
+    pub async fn snapshot_sqlite(&self, file: &std::path::Path) -> Result<()> {
+        anyhow::ensure!(
+            self.backend == Backend::Sqlite,
+            "a snapshot file is SQLite's"
+        );
+        let literal = file.to_string_lossy().replace('\'', "''");
+        sqlx::query(&format!("VACUUM INTO '{literal}'"))
+            .execute(&self.read)
+            .await
+            .context("snapshotting the SQLite database")?;
+        Ok(())
+    }
+
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
         sqlx::any::install_default_drivers();

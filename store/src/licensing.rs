@@ -7,7 +7,7 @@ use anyhow::Result;
 use sqlx::Row;
 
 use crate::db::Db;
-use crate::extensions::hooks::Usage;
+use validibot_types::hooks::Usage;
 
 const FILE_KEY: &str = "license.file";
 const SERIALS_KEY: &str = "license.serials";

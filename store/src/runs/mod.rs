@@ -2,4 +2,5 @@
 
 pub mod launch;
 pub mod record;
+pub mod stats;
 pub mod view;

@@ -5,9 +5,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::clock::{serialize_opt_us, serialize_us};
-use crate::containers::artifacts::StoredArtifact;
 use crate::db::Db;
+use validibot_types::clock::{serialize_opt_us, serialize_us};
+use validibot_types::StoredArtifact;
 use validibot_types::{ErrorCategory, RunStatus, StepStatus};
 use validibot_types::{Finding, Output, Severity};
 
@@ -168,6 +168,15 @@ fn run_of(r: &AnyRow) -> RunView {
     }
 }
 
+/// A run's current status (a cheap poll for a launch that waits).
+pub async fn status(db: &Db, run_id: &str) -> Result<Option<RunStatus>> {
+    let row = sqlx::query("SELECT status FROM runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.and_then(|r| RunStatus::parse(&r.get::<String, _>(0))))
+}
+
 /// The full run with every step (recorded or still pending) and its findings.
 pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
@@ -188,7 +197,7 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
         return Ok(None);
     };
     let mut run = run_of(first);
-    let planned = crate::workflows::store::frozen_steps(db, &run.workflow_id).await?;
+    let planned = crate::workflows::versions::frozen_steps(db, &run.workflow_id).await?;
     let artifacts: Vec<(i64, StoredArtifact)> = sqlx::query(
         "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
     )

@@ -8,10 +8,10 @@ use anyhow::Result;
 use sqlx::{Any, Row, Transaction};
 
 use crate::args;
-use crate::clock::now_us;
 use crate::db::batch::Stmt;
 use crate::db::{Backend, Db};
-use crate::ids::new_id;
+use validibot_types::clock::now_us;
+use validibot_types::ids::new_id;
 
 #[derive(Debug, Clone)]
 pub struct Lease {
@@ -186,12 +186,28 @@ pub fn backoff_us(attempt: i64) -> i64 {
     (1_000_000i64.saturating_mul(1 << exp)).min(300_000_000)
 }
 
-/// Jobs waiting or leased, and the age of the oldest (for /readyz and metrics later).
-pub async fn depth(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM jobs")
-        .fetch_one(&db.read)
-        .await?
-        .get::<i64, _>(0))
+/// The queue as monitoring sees it.
+pub struct Depth {
+    pub queued: i64,
+    pub leased: i64,
+    /// When the oldest queued job was enqueued (µs), if any is queued.
+    pub oldest_queued_at: Option<i64>,
+}
+
+pub async fn depth(db: &Db) -> Result<Depth> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0),
+                MIN(CASE WHEN state = 'queued' THEN created_at END)
+         FROM jobs",
+    )
+    .fetch_one(&db.read)
+    .await?;
+    Ok(Depth {
+        queued: row.get(0),
+        leased: row.get(1),
+        oldest_queued_at: row.get(2),
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,129 @@
+//! The allow-list of container validators: one row per (slug, version), pinned to an
+//! image ID, with the limits its labels asked for and the Pro feature that enables it.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::args;
+use crate::db::batch::Stmt;
+use crate::db::Db;
+
+/// Resource limits of a registered validator (from its labels).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredLimits {
+    pub memory_bytes: i64,
+    pub cpus: f64,
+    pub pids: i64,
+    pub tmpfs_bytes: u64,
+    /// Rows registered before this field existed read as `false`.
+    #[serde(default)]
+    pub tmpfs_exec: bool,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerValidator {
+    pub slug: String,
+    pub version: String,
+    pub name: String,
+    /// `sha256:…`: what runs.
+    pub image_id: String,
+    /// The reference it was registered from (informational).
+    pub image_ref: String,
+    pub content_types: Vec<String>,
+    pub limits: StoredLimits,
+    /// The Pro feature that turns it on.
+    pub feature: String,
+    #[serde(serialize_with = "validibot_types::clock::serialize_us")]
+    pub registered_at: i64,
+}
+
+/// Puts a validator on the allow-list (the caller checked it is not there yet).
+pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&str>) -> Result<()> {
+    db.write_tx(
+        None,
+        vec![Stmt::new(
+            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                &v.slug,
+                &v.version,
+                &v.image_id,
+                &v.image_ref,
+                &v.name,
+                serde_json::to_string(&v.content_types)?,
+                serde_json::to_string(&v.limits)?,
+                &v.feature,
+                by.map(str::to_owned),
+                v.registered_at
+            ],
+        )],
+    )
+    .await?;
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at";
+
+fn row_to(r: &sqlx::any::AnyRow) -> Result<ContainerValidator> {
+    Ok(ContainerValidator {
+        slug: r.get(0),
+        version: r.get(1),
+        image_id: r.get(2),
+        image_ref: r.get(3),
+        name: r.get(4),
+        content_types: serde_json::from_str(&r.get::<String, _>(5))?,
+        limits: serde_json::from_str(&r.get::<String, _>(6))?,
+        feature: r.get(7),
+        registered_at: r.get(8),
+    })
+}
+
+/// One version, or the latest registered (what new workflow steps pin).
+pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<ContainerValidator>> {
+    let row = match version {
+        Some(v) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 AND version = $2"
+            ))
+            .bind(slug)
+            .bind(v)
+            .fetch_optional(&db.read)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 ORDER BY registered_at DESC LIMIT 1"
+            ))
+            .bind(slug)
+            .fetch_optional(&db.read)
+            .await?
+        }
+    };
+    row.as_ref().map(row_to).transpose()
+}
+
+/// Every registered version, by slug then newest first.
+pub async fn list(db: &Db) -> Result<Vec<ContainerValidator>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM container_validators ORDER BY slug, registered_at DESC"
+    ))
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(row_to)
+    .collect()
+}
+
+/// Takes a version off the allow-list (steps pinned to it then fail with `validator.unknown`).
+pub async fn unregister(db: &Db, slug: &str, version: &str) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM container_validators WHERE slug = $1 AND version = $2")
+        .bind(slug)
+        .bind(version)
+        .execute(&db.write)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}

@@ -1,0 +1,14 @@
+//! Validibot's persistence: every SQL statement the product runs lives in this crate,
+//! as repositories per concept over SQLite (the embedded default) and PostgreSQL.
+//! Layers above call these functions; none of them depends on sqlx.
+
+pub mod accounts;
+pub mod containers;
+pub mod db;
+pub mod evidence;
+pub mod licensing;
+pub mod plugins;
+pub mod queue;
+pub mod retention;
+pub mod runs;
+pub mod workflows;

@@ -1,0 +1,95 @@
+//! The statements of the data lifecycle: which finished runs are past a cutoff, deleting
+//! a batch of them with everything they own, and which blobs something still needs.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use sqlx::Row;
+
+use crate::args;
+use crate::db::batch::Stmt;
+use crate::db::Db;
+
+const FINISHED: &str = "status NOT IN ('PENDING', 'RUNNING')";
+
+/// Up to `limit` finished runs that finished before `cutoff` (µs), oldest first, as
+/// (run id, submission id).
+pub async fn finished_before(db: &Db, cutoff: i64, limit: usize) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query(&format!(
+        "SELECT id, submission_id FROM runs WHERE {FINISHED} AND finished_at < $1 ORDER BY finished_at LIMIT {limit}"
+    ))
+    .bind(cutoff)
+    .fetch_all(&db.read)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
+/// How many finished runs finished before `cutoff`.
+pub async fn count_finished_before(db: &Db, cutoff: i64) -> Result<u64> {
+    let n: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) FROM runs WHERE {FINISHED} AND finished_at < $1"
+    ))
+    .bind(cutoff)
+    .fetch_one(&db.read)
+    .await?
+    .get(0);
+    Ok(n as u64)
+}
+
+/// Deletes these runs with their steps, findings, artifacts, idempotency keys and jobs,
+/// and each submission no other run uses, in one transaction.
+pub async fn delete_runs(db: &Db, runs: &[(String, String)]) -> Result<()> {
+    let mut stmts = Vec::new();
+    for (run, submission) in runs {
+        for table in [
+            "findings",
+            "step_artifacts",
+            "step_runs",
+            "idempotency_keys",
+            "jobs",
+        ] {
+            stmts.push(Stmt::new(
+                format!("DELETE FROM {table} WHERE run_id = $1"),
+                args![run.as_str()],
+            ));
+        }
+        stmts.push(Stmt::new(
+            "DELETE FROM runs WHERE id = $1".to_string(),
+            args![run.as_str()],
+        ));
+        stmts.push(Stmt::new(
+            "DELETE FROM submissions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM runs WHERE submission_id = $1)".to_string(),
+            args![submission.as_str()],
+        ));
+    }
+    db.write_tx(None, stmts).await?;
+    Ok(())
+}
+
+/// Every blob something still needs: submissions (but not the files of runs that
+/// finished before `submissions_before`), artifacts, installed plugins.
+pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<String>> {
+    let mut keep = HashSet::new();
+    let submissions = match submissions_before {
+        None => sqlx::query("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
+        Some(cutoff) => sqlx::query(&format!(
+            "SELECT s.sha256 FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id)
+                OR EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id AND NOT (r.{FINISHED} AND r.finished_at < $1))"
+        ))
+        .bind(cutoff)
+        .fetch_all(&db.read)
+        .await?,
+    };
+    keep.extend(submissions.iter().map(|r| r.get::<String, _>(0)));
+    for sql in [
+        "SELECT sha256 FROM plugins",
+        "SELECT DISTINCT sha256 FROM step_artifacts",
+    ] {
+        for r in sqlx::query(sql).fetch_all(&db.read).await? {
+            keep.insert(r.get(0));
+        }
+    }
+    Ok(keep)
+}

@@ -1,0 +1,153 @@
+//! Workflows: a slug, an integer version and ordered steps, each run by a validator.
+//! A version that has runs is immutable; editing it creates the next version.
+
+pub mod versions;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub position: i64,
+    pub key: String,
+    pub name: String,
+    pub validator: String,
+    pub validator_version: String,
+    pub config: serde_json::Value,
+    /// `config` as stored (validators cache compiled configs by this text).
+    #[serde(skip)]
+    pub config_text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ruleset: Option<serde_json::Value>,
+}
+
+/// What each step's validator is given when the workflow runs: a `rules` step with no
+/// Table Schema of its own reads CSV cells typed by the nearest earlier `csv` step's
+/// schema (the same columns, so `kwh > 100.0` compares numbers). The stored config is
+/// untouched; only `config_text`, the text validators receive, carries the schema.
+pub fn prepare_for_run(steps: &mut [Step]) {
+    let mut table: Option<serde_json::Value> = None;
+    for step in steps.iter_mut() {
+        match step.validator.as_str() {
+            "csv" => {
+                if let Some(schema) = step.config.get("schema") {
+                    table = Some(schema.clone());
+                }
+            }
+            "rules" => {
+                let Some(schema) = &table else { continue };
+                let Some(obj) = step.config.as_object() else {
+                    continue;
+                };
+                if obj.contains_key("schema") {
+                    continue;
+                }
+                let mut config = obj.clone();
+                config.insert("schema".into(), schema.clone());
+                step.config_text = serde_json::Value::Object(config).to_string();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A definition that passed every check, ready to store.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub timeout_seconds: i64,
+    pub content_types: Vec<String>,
+    pub steps: Vec<Step>,
+    pub digest: String,
+    /// Pro features the steps need (container validators), checked by the caller.
+    pub features: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workflow {
+    #[serde(skip)]
+    pub id: String,
+    #[serde(skip)]
+    pub workspace_id: String,
+    pub slug: String,
+    pub version: i64,
+    pub name: String,
+    pub description: String,
+    pub timeout_seconds: i64,
+    pub content_types: Vec<String>,
+    pub digest: String,
+    pub steps: Vec<Step>,
+    #[serde(serialize_with = "validibot_types::clock::serialize_us")]
+    pub created_at: i64,
+    #[serde(serialize_with = "validibot_types::clock::serialize_us")]
+    pub updated_at: i64,
+    /// Set on an edit's answer when the definition equalled the latest version, so
+    /// nothing was saved.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
+}
+
+impl Workflow {
+    /// Whether `def` says exactly what this version says: the digest (everything that
+    /// decides a run) and the names people read.
+    pub fn same_definition(&self, def: &Definition) -> bool {
+        self.digest == def.digest
+            && self.name == def.name
+            && self.description == def.description
+            && self.steps.len() == def.steps.len()
+            && self
+                .steps
+                .iter()
+                .zip(&def.steps)
+                .all(|(a, b)| a.name == b.name)
+    }
+
+    pub fn accepts(&self, content_type: &str) -> bool {
+        self.content_types
+            .iter()
+            .any(|p| validibot_types::media_types::matches(p, content_type))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn step(position: i64, validator: &str, config: serde_json::Value) -> Step {
+        Step {
+            position,
+            key: format!("s{position}"),
+            name: String::new(),
+            validator: validator.into(),
+            validator_version: "1".into(),
+            config_text: config.to_string(),
+            config,
+            ruleset: None,
+        }
+    }
+
+    #[test]
+    fn rules_steps_inherit_the_nearest_earlier_csv_schema() {
+        let table = json!({"fields": [{"name": "kwh", "type": "number"}]});
+        let own = json!({"fields": [{"name": "kwh", "type": "string"}]});
+        let mut steps = vec![
+            step(0, "rules", json!({"rules": []})),
+            step(1, "csv", json!({"schema": table})),
+            step(2, "rules", json!({"rules": []})),
+            step(3, "rules", json!({"rules": [], "schema": own})),
+        ];
+        prepare_for_run(&mut steps);
+        let text =
+            |i: usize| serde_json::from_str::<serde_json::Value>(&steps[i].config_text).unwrap();
+        assert_eq!(text(0), json!({"rules": []}), "no csv step before it");
+        assert_eq!(text(2)["schema"], table);
+        assert_eq!(text(3)["schema"], own, "its own schema wins");
+        assert_eq!(
+            steps[2].config,
+            json!({"rules": []}),
+            "the stored config is untouched"
+        );
+    }
+}
