@@ -1,5 +1,5 @@
 //! Hook names and their JSON requests/answers (the host side is
-//! `host/src/extensions/hooks.rs`).
+//! `engines/src/extensions/hooks.rs`).
 
 use serde::Deserialize;
 use serde_json::{json, Value};

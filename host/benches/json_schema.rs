@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use validibot::plugins::{CallInput, Limits, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallInput, Limits, PluginRegistry, Runtime};
 use validibot_plugin_api::{Input, Validator};
 use validibot_plugin_json_schema::JsonSchemaValidator;
 

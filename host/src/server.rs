@@ -7,15 +7,15 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 
 use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
-use crate::containers::service::ContainerService;
-use crate::execution::waiters::RunWaiters;
-use crate::execution::worker::{self, Dispatch, WorkerConfig};
-use crate::execution::ExecContext;
-use crate::extensions::ExtensionRegistry;
-use crate::http::{self, ApiSettings, AppState};
-use crate::licensing::Licensing;
-use crate::plugins::{Limits, PluginRegistry, Runtime};
 use validibot_blobs::BlobStore;
+use validibot_engines::containers::service::ContainerService;
+use validibot_engines::extensions::ExtensionRegistry;
+use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
+use validibot_http::{self as http, ApiSettings, AppState};
+use validibot_services::execution::waiters::RunWaiters;
+use validibot_services::execution::worker::{self, Dispatch, WorkerConfig};
+use validibot_services::execution::ExecContext;
+use validibot_services::licensing::Licensing;
 use validibot_store::accounts::directory as accounts;
 use validibot_store::db::Db;
 
@@ -46,7 +46,7 @@ impl Core {
         let plugins =
             tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits))
                 .await??;
-        crate::plugins::installed::sync(&db, &blobs, &plugins).await?;
+        validibot_services::validators::installed::sync(&db, &blobs, &plugins).await?;
         licensing.refresh().await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
         let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
@@ -60,8 +60,8 @@ impl Core {
     }
 
     /// What `/readyz` checks.
-    pub fn dependencies(&self) -> crate::observability::health::Dependencies {
-        crate::observability::health::Dependencies {
+    pub fn dependencies(&self) -> validibot_services::observability::health::Dependencies {
+        validibot_services::observability::health::Dependencies {
             db: self.db.clone(),
             blobs: self.blobs.clone(),
             containers: self.containers.clone(),
@@ -70,12 +70,9 @@ impl Core {
 
     /// The periodic retention purge, when a policy is set.
     fn spawn_purge(&self, worker: &WorkerArgs) {
-        if worker.retention.enabled() {
-            crate::retention::spawn(
-                self.db.clone(),
-                self.blobs.clone(),
-                worker.retention.clone(),
-            );
+        let policy = worker.retention.policy();
+        if policy.enabled() {
+            validibot_services::retention::spawn(self.db.clone(), self.blobs.clone(), policy);
         }
     }
 
@@ -88,7 +85,9 @@ impl Core {
             waiters,
             licensing: self.licensing.clone(),
             containers: self.containers.clone(),
-            memory: crate::execution::memory_budget::MemoryBudget::new(worker.memory_budget_mib),
+            memory: validibot_services::execution::memory_budget::MemoryBudget::new(
+                worker.memory_budget_mib,
+            ),
         }
     }
 }
@@ -134,7 +133,7 @@ pub async fn serve(
 ) -> Result<()> {
     let core = Core::open(global, &args.worker).await?;
     let secret = accounts::instance_secret(&core.db, global.secret_key.as_deref()).await?;
-    let evidence_key = Arc::new(crate::evidence::InstanceKey::load_or_create(
+    let evidence_key = Arc::new(validibot_services::evidence::InstanceKey::load_or_create(
         &global.data_dir,
     )?);
     evidence_key.publish(&core.db).await?;
@@ -217,7 +216,7 @@ pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
     );
     if let Some(bind) = &args.metrics_bind {
         let router =
-            crate::observability::health::probe_router(core.dependencies(), core.licensing.clone());
+            validibot_http::probes::probe_router(core.dependencies(), core.licensing.clone());
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;

@@ -3,7 +3,7 @@
 //! Fake `rustc` and `rustup` scripts stand in for the toolchain so the test can remove
 //! the target without touching the real one.
 
-#[path = "../build/wasm_target.rs"]
+#[path = "../../engines/build/wasm_target.rs"]
 mod wasm_target;
 
 use std::os::unix::fs::PermissionsExt;

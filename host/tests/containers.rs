@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use validibot::containers::envelope::OutputStatus;
-use validibot::containers::{DockerRunner, Job, Limits, Outcome, Report};
+use validibot_engines::containers::envelope::OutputStatus;
+use validibot_engines::containers::{DockerRunner, Job, Limits, Outcome, Report};
 
 mod common;
 use common::containers::{docker, image};
@@ -261,7 +261,7 @@ fn the_sweeper_removes_orphans_and_keeps_live_containers() {
     let expired = create("other-host:1:1", "1000");
     // This test process stands in for a live runner.
     let live = create(
-        validibot::containers::instance::RunnerInstance::current().id(),
+        validibot_engines::containers::instance::RunnerInstance::current().id(),
         &far,
     );
     let cli = |args: &[&str]| {

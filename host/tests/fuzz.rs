@@ -336,10 +336,11 @@ fn evidence_manifests_and_fingerprints() {
         |(bytes, value, text)| {
             let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
             let keys = [("k1".to_owned(), key)];
-            let _ = validibot::evidence::manifest::verify(&bytes, &keys);
-            let _ = validibot::evidence::manifest::verify(value.to_string().as_bytes(), &keys);
+            let _ = validibot_services::evidence::manifest::verify(&bytes, &keys);
+            let _ =
+                validibot_services::evidence::manifest::verify(value.to_string().as_bytes(), &keys);
             let signed = json!({"manifest": value, "signature": {"kid": "k1", "alg": "ed25519", "sig": text}});
-            prop_assert!(validibot::evidence::manifest::verify(
+            prop_assert!(validibot_services::evidence::manifest::verify(
                 signed.to_string().as_bytes(),
                 &keys
             )

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use validibot::plugins::{CallError, CallInput, Limits, Plugin, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallError, CallInput, Limits, Plugin, PluginRegistry, Runtime};
 
 const OTHERS: usize = 100;
 
@@ -33,7 +33,7 @@ fn call(
     plugin: &Plugin,
     content: &[u8],
     config: &str,
-) -> Result<validibot::plugins::ValidationOutcome, CallError> {
+) -> Result<validibot_engines::plugins::ValidationOutcome, CallError> {
     plugin.validate(
         &CallInput {
             content,
@@ -203,7 +203,7 @@ fn contract_versions_are_checked_at_load() {
 fn granted_capabilities_open_exactly_what_was_granted() {
     let runtime = Runtime::new(None).unwrap();
     std::env::set_var("VALIDIBOT_TEST_GRANTED", "yes");
-    let grants = validibot::plugins::grants::Grants::parse(&[
+    let grants = validibot_engines::plugins::grants::Grants::parse(&[
         "clock".into(),
         "env:VALIDIBOT_TEST_GRANTED".into(),
         "fs-read:/etc".into(),
@@ -231,7 +231,7 @@ fn granted_capabilities_open_exactly_what_was_granted() {
 #[test]
 fn the_network_grant_opens_the_network() {
     let runtime = Runtime::new(None).unwrap();
-    let grants = validibot::plugins::grants::Grants::parse(&["network".into()]).unwrap();
+    let grants = validibot_engines::plugins::grants::Grants::parse(&["network".into()]).unwrap();
     let hostile = Plugin::load_with(&runtime, hostile_wasm(), Limits::default(), grants).unwrap();
     let probe = format!("escape {}", listening_port());
     let out = call(&hostile, probe.as_bytes(), "{}").unwrap();

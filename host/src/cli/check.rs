@@ -13,9 +13,9 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use crate::execution::step_loop::{self, RunSink, StepRunner};
-use crate::plugins::{Limits, PluginRegistry, Runtime};
-use crate::workflows::definition::{Definition, DefinitionInput};
+use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
+use validibot_services::execution::step_loop::{self, RunSink, StepRunner};
+use validibot_services::workflows::definition::{Definition, DefinitionInput};
 use validibot_store::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;

@@ -6,16 +6,23 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::reports::{self, Format, ReportRun};
+use validibot_services::reports::{self, Format, ReportRun};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
     /// Report format on stdout (or in --output).
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, default_value = "text", value_parser = format_parser())]
     pub format: Format,
     /// Write the report to this file instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+}
+
+/// `--format`: the report formats' names, listed in `--help` and checked by clap.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Format::NAMES)
+        .map(|name: String| Format::parse(&name).expect("one of Format::NAMES"))
 }
 
 /// Renders the run and writes it; returns the exit code for its result.

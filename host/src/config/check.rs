@@ -201,7 +201,7 @@ async fn reachability(global: &GlobalArgs) -> Vec<Problem> {
         }
     }
     if let Some(socket) = &global.docker_socket {
-        let service = crate::containers::service::ContainerService::new(
+        let service = validibot_engines::containers::service::ContainerService::new(
             Some(socket.clone()),
             &global.data_dir,
         );

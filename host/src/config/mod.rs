@@ -57,12 +57,14 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
-    pub fn extension_settings(&self) -> anyhow::Result<crate::extensions::LoadSettings> {
-        let trusted = crate::extensions::trust::TrustedKeys::parse(
+    pub fn extension_settings(
+        &self,
+    ) -> anyhow::Result<validibot_engines::extensions::LoadSettings> {
+        let trusted = validibot_engines::extensions::trust::TrustedKeys::parse(
             self.extension_trusted_keys.as_deref().unwrap_or(""),
         )
         .map_err(|e| anyhow::anyhow!("VALIDIBOT_EXTENSION_TRUSTED_KEYS: {e}"))?;
-        Ok(crate::extensions::LoadSettings {
+        Ok(validibot_engines::extensions::LoadSettings {
             dir: self
                 .extensions_dir
                 .clone()
@@ -218,7 +220,7 @@ pub struct WorkerArgs {
     #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]
     pub metrics_bind: Option<String>,
     #[command(flatten)]
-    pub retention: crate::retention::RetentionArgs,
+    pub retention: RetentionArgs,
 }
 
 impl WorkerArgs {
@@ -269,4 +271,29 @@ pub enum AdminCommand {
         #[arg(long)]
         public_id: String,
     },
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RetentionArgs {
+    /// Delete finished runs (steps, findings, artifacts, submission) this many days
+    /// after they finished (default: keep forever).
+    #[arg(long, env = "VALIDIBOT_RUN_RETENTION_DAYS")]
+    pub run_retention_days: Option<u32>,
+    /// Delete submitted files this many days after their run finished; the run and
+    /// its findings stay (default: keep as long as the run).
+    #[arg(long, env = "VALIDIBOT_SUBMISSION_RETENTION_DAYS")]
+    pub submission_retention_days: Option<u32>,
+    /// How often workers purge, in minutes.
+    #[arg(long, env = "VALIDIBOT_PURGE_INTERVAL_MINUTES", default_value_t = 60)]
+    pub purge_interval_minutes: u64,
+}
+
+impl RetentionArgs {
+    pub fn policy(&self) -> validibot_services::retention::Policy {
+        validibot_services::retention::Policy {
+            run_retention_days: self.run_retention_days,
+            submission_retention_days: self.submission_retention_days,
+            purge_interval_minutes: self.purge_interval_minutes,
+        }
+    }
 }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hdrhistogram::Histogram;
 
-use crate::plugins::{CallInput, Limits};
+use validibot_engines::plugins::{CallInput, Limits};
 use validibot_types::media_types::guess_from_filename;
 
 #[derive(Debug, Clone, Args)]

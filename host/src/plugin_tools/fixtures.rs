@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::plugins::{CallError, CallInput, Limits, Plugin, ValidationOutcome};
+use validibot_engines::plugins::{CallError, CallInput, Limits, Plugin, ValidationOutcome};
 use validibot_types::media_types::guess_from_filename;
 
 #[derive(Debug, Clone, Args)]

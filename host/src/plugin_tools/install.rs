@@ -8,10 +8,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::config::GlobalArgs;
-use crate::plugins::grants::Grants;
-use crate::plugins::installed::{self, InstallError};
-use crate::plugins::{Limits, PluginRegistry, Runtime};
 use validibot_blobs::BlobStore;
+use validibot_engines::plugins::grants::Grants;
+use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
+use validibot_services::validators::installed::{self, InstallError};
 use validibot_store::db::Db;
 
 #[derive(Debug, Clone, Args)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use crate::plugins::{Limits, Plugin, PluginRegistry, Runtime};
+use validibot_engines::plugins::{Limits, Plugin, PluginRegistry, Runtime};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum PluginCommand {

@@ -1,0 +1,20 @@
+//! The WASM plugin host: validators are wasm32-wasip2 components run by
+//! wasmtime in a sandbox (no filesystem, network, env or clock), with a
+//! deadline, a memory cap and a bounded output on every call.
+
+mod bindings;
+mod builtin;
+mod call;
+pub mod contract;
+mod error;
+pub mod grants;
+mod host_state;
+mod pool;
+mod registry;
+mod runtime;
+mod stderr_tail;
+
+pub use call::{CallInput, Limits, Plugin, PluginMeta, ValidationOutcome};
+pub use error::CallError;
+pub use registry::PluginRegistry;
+pub use runtime::Runtime;

@@ -1,0 +1,128 @@
+//! The route table: each operation's documentation beside the handler serving it.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Method;
+use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::Json;
+use serde_json::Value;
+
+use super::super::{api_keys, license, runs, teams, validators, workflows, workspaces, AppState};
+use super::{Body, Op};
+use crate::probes;
+
+type Handler = MethodRouter<Arc<AppState>>;
+
+const JSON: &str = "application/json";
+const NO_QUERY: &[(&str, &str, &str)] = &[];
+
+#[allow(clippy::too_many_arguments)]
+fn op(
+    method: Method,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    ok: (u16, &'static str, &'static str),
+    other: &'static [u16],
+    handler: Handler,
+) -> (Op, Handler) {
+    let auth = !path.starts_with("/.well-known")
+        && !matches!(
+            path,
+            "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json"
+        );
+    (
+        Op {
+            method,
+            path,
+            id,
+            tag,
+            summary,
+            auth,
+            query: NO_QUERY,
+            body: None,
+            ok,
+            other,
+        },
+        handler,
+    )
+}
+
+fn with_body(
+    mut entry: (Op, Handler),
+    content: &'static [(&'static str, &'static str)],
+) -> (Op, Handler) {
+    entry.0.body = Some(Body {
+        content,
+        required: true,
+    });
+    entry
+}
+
+fn with_query(
+    mut entry: (Op, Handler),
+    query: &'static [(&'static str, &'static str, &'static str)],
+) -> (Op, Handler) {
+    entry.0.query = query;
+    entry
+}
+
+/// The served document, built once from the table.
+fn openapi_json() -> Json<Value> {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    Json(
+        DOC.get_or_init(|| {
+            let table = ops();
+            super::document(&table.iter().collect::<Vec<_>>())
+        })
+        .clone(),
+    )
+}
+
+/// Every operation the server answers, with its handler.
+pub fn routes() -> Vec<(Op, Handler)> {
+    use Method as M;
+    vec![
+        op(M::GET, "/healthz", "health", "operations", "Liveness: the process answers.", (200, JSON, "Health"), &[], get(probes::healthz)),
+        op(M::GET, "/readyz", "ready", "operations", "Readiness: the database answers, storage takes a write, the Docker engine answers (when configured). 503 lists what failed.", (200, JSON, "Readiness"), &[503], get(|State(s): State<Arc<AppState>>| async move { probes::readyz(&s.dependencies()).await })),
+        op(M::GET, "/metrics", "metrics", "operations", "Prometheus metrics (text exposition format 0.0.4).", (200, "text/plain", ""), &[503], get(|State(s): State<Arc<AppState>>| async move { probes::metrics(&s.db, &s.licensing).await })),
+        op(M::GET, "/api/v1/openapi.json", "openapi", "meta", "This document (OpenAPI 3.1).", (200, JSON, ""), &[], get(|| async { openapi_json() })),
+        op(M::GET, "/.well-known/validibot-keys.json", "publishedKeys", "evidence", "The instance's evidence-signing public keys.", (200, JSON, "PublishedKeys"), &[], get(runs::published_keys)),
+        op(M::GET, "/api/v1/workspaces", "listWorkspaces", "workspaces", "Workspaces the caller belongs to, with their role.", (200, JSON, "WorkspaceList"), &[], get(workspaces::list)),
+        with_body(op(M::POST, "/api/v1/workspaces", "createWorkspace", "workspaces", "Create a workspace (more than one needs Pro).", (201, JSON, "Workspace"), &[400, 402, 409], post(workspaces::create)), &[(JSON, "NewWorkspace")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/members", "listMembers", "workspaces", "Direct members and their roles.", (200, JSON, "MemberList"), &[404], get(workspaces::members)),
+        with_body(op(M::PUT, "/api/v1/workspaces/{ws}/members/{username}", "setMember", "workspaces", "Add a member or change their role (admins).", (204, "", ""), &[400, 403, 404], put(workspaces::set_member)), &[(JSON, "RoleBody")]),
+        op(M::DELETE, "/api/v1/workspaces/{ws}/members/{username}", "removeMember", "workspaces", "Remove a member (admins; not above their own role, never the last owner).", (204, "", ""), &[403, 404, 409], delete(workspaces::remove_member)),
+        op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
+        with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
+        op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),
+        op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
+        with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
+        op(M::GET, "/api/v1/teams", "listTeams", "teams", "Teams with members and grants (Pro: teams).", (200, JSON, "TeamList"), &[402, 403], get(teams::list)),
+        with_body(op(M::POST, "/api/v1/teams", "createTeam", "teams", "Create a team (Pro: teams).", (201, JSON, "Team"), &[400, 402, 403, 409], post(teams::create)), &[(JSON, "NewWorkspace")]),
+        op(M::PUT, "/api/v1/teams/{team}/members/{username}", "addTeamMember", "teams", "Add a user to a team.", (204, "", ""), &[402, 403, 404], put(teams::add_member)),
+        op(M::DELETE, "/api/v1/teams/{team}/members/{username}", "removeTeamMember", "teams", "Remove a user from a team.", (204, "", ""), &[402, 403, 404], delete(teams::remove_member)),
+        with_body(op(M::PUT, "/api/v1/workspaces/{ws}/teams/{team}", "grantTeam", "teams", "Give a team a role in a workspace.", (204, "", ""), &[400, 402, 403, 404], put(teams::grant)), &[(JSON, "RoleBody")]),
+        op(M::DELETE, "/api/v1/workspaces/{ws}/teams/{team}", "revokeTeam", "teams", "Take a team's role in a workspace away.", (204, "", ""), &[402, 403, 404], delete(teams::revoke)),
+        op(M::GET, "/api/v1/validators", "listValidators", "validators", "Installed WASM validators and container validators (with whether each can run).", (200, JSON, "ValidatorList"), &[], get(validators::list)),
+        with_body(op(M::POST, "/api/v1/validators", "installValidator", "validators", "Install a WASM validator component.", (201, JSON, "Validator"), &[400, 403, 409, 413, 422], post(validators::install).layer(DefaultBodyLimit::disable())), &[("application/wasm", "")]),
+        with_body(op(M::POST, "/api/v1/validators/containers", "registerContainerValidator", "validators", "Put a container image on the allow-list (Pro).", (201, JSON, "ContainerValidator"), &[400, 402, 403, 404, 409], post(validators::register_container)), &[(JSON, "RegisterImage")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/workflows", "listWorkflows", "workflows", "Workflows (latest versions).", (200, JSON, "WorkflowList"), &[404], get(workflows::list)),
+        with_body(op(M::POST, "/api/v1/workspaces/{ws}/workflows", "createWorkflow", "workflows", "Create a workflow; each step's config is checked by its validator first.", (201, JSON, "Workflow"), &[400, 402, 403, 404, 409, 422], post(workflows::create)), &[(JSON, "WorkflowDefinition")]),
+        with_query(op(M::GET, "/api/v1/workspaces/{ws}/workflows/{slug}", "getWorkflow", "workflows", "A workflow (latest or a given version).", (200, JSON, "Workflow"), &[404], get(workflows::get)), &[("version", "integer", "A specific version")]),
+        with_body(op(M::PUT, "/api/v1/workspaces/{ws}/workflows/{slug}", "updateWorkflow", "workflows", "Edit a workflow (a version with runs stays; the edit becomes the next version).", (200, JSON, "Workflow"), &[400, 402, 403, 404, 422], put(workflows::update)), &[(JSON, "WorkflowDefinition")]),
+        with_query(with_body(op(M::POST, "/api/v1/workspaces/{ws}/workflows/{slug}/runs", "launchRun", "runs", "Submit a document: raw body, multipart `file`, or a JSON envelope. Answers 201 when finished within the wait budget, else 202.", (201, JSON, "Run"), &[202, 400, 403, 404, 409, 413, 415], post(runs::launch).layer(DefaultBodyLimit::disable())), &[("*/*", ""), ("multipart/form-data", "MultipartSubmission"), ("application/vnd.validibot.envelope+json", "Envelope")]), &[("wait", "number", "Seconds to wait for the result (0-60)"), ("filename", "string", "The document's name"), ("version", "integer", "Launch this workflow version")]),
+        with_query(op(M::GET, "/api/v1/workspaces/{ws}/runs", "listRuns", "runs", "Runs, newest first (executors see their own).", (200, JSON, "RunList"), &[400, 404], get(runs::list)), &[("limit", "integer", "1-200 (default 50)"), ("cursor", "string", "From the previous page's `next`"), ("workflow", "string", "Only this workflow"), ("status", "string", "PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED or TIMED_OUT")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}", "getRun", "runs", "A run with its steps and findings.", (200, JSON, "Run"), &[404], get(runs::get)),
+        op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/evidence", "getEvidence", "evidence", "The finished run's signed evidence manifest.", (200, JSON, "Evidence"), &[404, 409], get(runs::evidence)),
+        with_query(op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/report", "getReport", "runs", "The run as text, JSON, SARIF 2.1.0 or JUnit XML.", (200, "application/sarif+json", ""), &[400, 404], get(runs::report)), &[("format", "string", "text, json (default), sarif or junit")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/artifacts/{step}/{name}", "getArtifact", "runs", "A file a container validator left (listed in the step's `artifacts` output).", (200, "application/octet-stream", ""), &[404], get(runs::artifact)),
+    ]
+}
+
+/// The documentation half of [`routes`].
+pub fn ops() -> Vec<Op> {
+    routes().into_iter().map(|(op, _)| op).collect()
+}

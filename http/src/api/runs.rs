@@ -1,0 +1,450 @@
+//! Launching, polling and listing runs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::launch_input;
+use super::workflows::workflow_not_found;
+use crate::auth::{member, Caller};
+use crate::{ApiError, AppState};
+use validibot_services::execution::executor::Prefetched;
+use validibot_store::accounts::Permission;
+use validibot_store::queue::Taker;
+use validibot_store::runs::launch::{self, Idempotency, Launched, NewSubmission};
+use validibot_store::runs::view::{self, ListFilter, RunView};
+use validibot_store::workflows::versions as workflows;
+use validibot_types::RunStatus;
+
+/// The longest a client may ask a launch to wait.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Deserialize)]
+pub struct LaunchQuery {
+    /// Seconds to wait for completion before answering 202 (default: the server's budget).
+    wait: Option<f64>,
+    filename: Option<String>,
+    /// Launch a specific workflow version instead of the latest.
+    version: Option<i64>,
+}
+
+pub async fn launch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    Query(q): Query<LaunchQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowLaunch).await?;
+    let workflow = workflows::get_meta(&state.db, &workspace.id, &slug, q.version)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    let headers = request.headers().clone();
+    let idempotency_key = idempotency_key(&headers)?;
+    let wait = wait_budget(&headers, q.wait, state.settings.launch_wait);
+    let input = launch_input::read(&state, &workflow, q.filename, request).await?;
+    let idempotency = idempotency_key.map(|key| Idempotency {
+        request_hash: hex::encode(Sha256::digest(
+            serde_json::json!([
+                workflow.id,
+                input.blob.sha256,
+                input.content_type,
+                input.filename,
+                input.metadata
+            ])
+            .to_string(),
+        )),
+        key,
+    });
+    let content = input.bytes;
+    let submission = NewSubmission {
+        blob: input.blob,
+        filename: input.filename,
+        content_type: input.content_type,
+        metadata: input.metadata,
+    };
+    // With a free local worker slot, the job is created already leased to it.
+    let reservation = state.dispatch.as_ref().and_then(|d| d.reserve());
+    let taker = match (&state.dispatch, &reservation) {
+        (Some(d), Some(_)) => Some(Taker {
+            owner: &d.owner,
+            lease_us: d.lease_us(),
+        }),
+        _ => None,
+    };
+    let launched = launch::launch(
+        &state.db,
+        &workflow,
+        &caller.0.id,
+        &submission,
+        idempotency.as_ref(),
+        state.settings.max_attempts,
+        taker.as_ref(),
+    )
+    .await?;
+    let run_id = match launched {
+        Launched::New {
+            run_id,
+            job_id,
+            lease,
+            created_at,
+        } => {
+            let done = state.waiters.register(&run_id);
+            match (&state.dispatch, reservation, lease) {
+                (Some(d), Some(r), Some(lease)) => {
+                    // Started at launch (the run row says so); the executor needn't read it back.
+                    let known = content.map(|content| Prefetched {
+                        started_at: created_at,
+                        timeout_seconds: workflow.timeout_seconds,
+                        workflow_id: workflow.id.clone(),
+                        content_type: submission.content_type.clone(),
+                        content,
+                    });
+                    d.run(r, lease, known)
+                }
+                (Some(d), _, _) => d.offer(job_id),
+                (None, _, _) => {}
+            }
+            wait_for(&state, &run_id, done, wait).await?;
+            run_id
+        }
+        Launched::Replay {
+            response: Some((status, body)),
+            ..
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let url = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["url"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut resp = run_response(status, &url, body);
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(resp);
+        }
+        Launched::Replay { response: None, .. } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_IN_PROGRESS",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ))
+        }
+        Launched::KeyReused => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request",
+            ))
+        }
+    };
+    let run = view::load(&state.db, &workspace.id, &run_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
+    let status = if run.is_terminal() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let body = serde_json::to_string(&run).map_err(anyhow::Error::from)?;
+    if let Some(idem) = &idempotency {
+        launch::remember_response(
+            &state.db,
+            &workspace.id,
+            &caller.0.id,
+            &idem.key,
+            status.as_u16(),
+            &body,
+        )
+        .await?;
+    }
+    Ok(run_response(status, &run.url, body))
+}
+
+fn run_response(status: StatusCode, url: &str, body: String) -> Response {
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if status == StatusCode::ACCEPTED {
+        if let Ok(loc) = HeaderValue::from_str(url) {
+            resp.headers_mut().insert(header::LOCATION, loc);
+        }
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v.to_str().map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be visible ASCII",
+        )
+    })?;
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1-255 characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `Prefer: respond-async` means don't wait; `?wait=` overrides the server default.
+fn wait_budget(headers: &HeaderMap, asked: Option<f64>, default: Duration) -> Duration {
+    let prefer_async = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+        });
+    if prefer_async {
+        return Duration::ZERO;
+    }
+    match asked {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(MAX_WAIT),
+        _ => default,
+    }
+}
+
+/// Waits until the run is finished or the budget is spent. The in-process
+/// signal is instant; a run executed by another process is seen by re-checking.
+async fn wait_for(
+    state: &AppState,
+    run_id: &str,
+    mut done: tokio::sync::oneshot::Receiver<()>,
+    budget: Duration,
+) -> Result<(), ApiError> {
+    let deadline = Instant::now() + budget;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let slice = (deadline - now).min(Duration::from_millis(200));
+        tokio::select! {
+            _ = &mut done => break,
+            _ = tokio::time::sleep(slice) => {
+                if validibot_store::runs::view::status(&state.db, run_id).await?.is_some_and(RunStatus::is_terminal) {
+                    break;
+                }
+            }
+        }
+    }
+    drop(done);
+    state.waiters.forget(run_id);
+    Ok(())
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Json<RunView>, ApiError> {
+    let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let run = view::load(&state.db, &workspace.id, &id)
+        .await?
+        .ok_or_else(|| run_not_found(&id))?;
+    if !run.visible_to(role, &caller.0.id) {
+        return Err(run_not_found(&id));
+    }
+    Ok(Json(run))
+}
+
+/// `GET …/runs/{id}/evidence`: the signed manifest of a finished run (409 before).
+pub async fn evidence(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Json(run) = get(State(state.0.clone()), caller, path).await?;
+    if !run.is_terminal() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "RUN_NOT_FINISHED",
+            format!(
+                "run {} is {}; evidence exists once it has finished",
+                run.id, run.status
+            ),
+        ));
+    }
+    let doc = validibot_services::evidence::manifest::sign(
+        validibot_services::evidence::manifest::build(&run),
+        &state.evidence_key,
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"run-{}.evidence.json\"", run.id),
+            ),
+        ],
+        doc,
+    )
+        .into_response())
+}
+
+/// `GET …/runs/{id}/artifacts/{step}/{name}`: a file the host collected from a container
+/// validator's output (listed in that step's `artifacts`), with the run's access rules.
+pub async fn artifact(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, id, step, name)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let Json(run) = get(State(state.clone()), caller, Path((ws, id.clone()))).await?;
+    let found = run
+        .steps
+        .into_iter()
+        .flatten()
+        .filter(|s| s.key == step)
+        .flat_map(|s| s.artifacts)
+        .find(|a| a.name == name)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "ARTIFACT_NOT_FOUND",
+                format!("run {id} has no artifact {name:?} in step {step:?}"),
+            )
+        })?;
+    let bytes = state.blobs.read(&found.sha256).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, found.mime_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", found.name.replace('"', "")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /.well-known/validibot-keys.json`: every evidence key of this instance.
+pub async fn published_keys(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let keys: Vec<_> = validibot_services::evidence::key::published(&state.db)
+        .await?
+        .into_iter()
+        .map(|(kid, public_key)| serde_json::json!({"kid": kid, "alg": "ed25519", "use": "validibot-evidence", "public_key": public_key}))
+        .collect();
+    Ok(Json(serde_json::json!({"keys": keys})))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    workflow: Option<String>,
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_LIMIT",
+            "limit must be between 1 and 200",
+        ));
+    }
+    if let Some(s) = &q.status {
+        if RunStatus::parse(s).is_none() {
+            return Err(ApiError::bad_request(
+                "INVALID_STATUS",
+                format!("unknown status {s:?}"),
+            ));
+        }
+    }
+    let own_only = (!role.allows(Permission::ResultsViewAll)).then_some(caller.0.id.as_str());
+    let filter = ListFilter {
+        workspace_id: &workspace.id,
+        created_by: own_only,
+        workflow_slug: q.workflow.as_deref(),
+        status: q.status.as_deref(),
+        before: q.cursor.as_deref(),
+        limit,
+    };
+    let results = view::list(&state.db, &filter).await?;
+    let next = (results.len() as i64 == limit).then(|| {
+        let mut url = format!(
+            "/api/v1/workspaces/{}/runs?limit={limit}&cursor={}",
+            workspace.slug,
+            results.last().map(|r| r.id.as_str()).unwrap_or("")
+        );
+        if let Some(w) = &q.workflow {
+            url.push_str(&format!("&workflow={w}"));
+        }
+        if let Some(s) = &q.status {
+            url.push_str(&format!("&status={s}"));
+        }
+        url
+    });
+    Ok(Json(serde_json::json!({"results": results, "next": next})))
+}
+
+fn run_not_found(id: &str) -> ApiError {
+    ApiError::not_found("RUN_NOT_FOUND", format!("run {id:?} not found"))
+}
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+}
+
+/// `GET …/runs/{id}/report?format=text|json|sarif|junit`: the run as a download for CI
+/// systems (SARIF for code-scanning views, JUnit for test views). A run still in progress
+/// is reported as it stands (its unfinished steps are skipped testcases).
+pub async fn report(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    use validibot_services::reports::{self, Format, ReportRun};
+    let name = q.format.as_deref().unwrap_or("json");
+    let format = Format::parse(name).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_FORMAT",
+            format!("unknown report format {name:?}: use text, json, sarif or junit"),
+        )
+    })?;
+    let Json(run) = get(state, caller, path).await?;
+    let raw = serde_json::to_value(&run).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+    let parsed: ReportRun =
+        serde_json::from_value(raw.clone()).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+    let body = reports::render(format, &parsed, &raw);
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"run-{}.{}\"",
+                    run.id,
+                    format.extension()
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,222 @@
+//! Validator endpoints: list what can run here; install a third-party component.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+
+use super::launch_input::read_limited;
+use crate::auth::{member, Caller};
+use crate::{ApiError, AppState};
+use validibot_engines::extensions::hooks::FeaturesQuery;
+use validibot_engines::plugins::grants::Grants;
+use validibot_plugin_api::extension::features;
+use validibot_services::validators::images::{self, RegisterError, Registered};
+use validibot_services::validators::installed::{self, InstallError};
+use validibot_store::accounts::Permission;
+
+/// Largest component accepted.
+const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let results: Vec<_> = state
+        .plugins
+        .all()
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(&p.meta).unwrap_or_default();
+            v["builtin"] = state.plugins.is_builtin(&p.meta.slug).into();
+            v
+        })
+        .collect();
+    let advanced = container_validators(&state).await?;
+    Ok(Json(
+        serde_json::json!({"results": results, "advanced": advanced}),
+    ))
+}
+
+/// Container validators: the extension's catalog (Pro) and every registered
+/// image, each with whether it can run here now and, if not, why.
+async fn container_validators(state: &AppState) -> Result<Vec<serde_json::Value>, ApiError> {
+    let status = state.licensing.status().await?;
+    let catalog = state
+        .licensing
+        .registry()
+        .hooks
+        .validators_catalog
+        .call(&FeaturesQuery {
+            features: status.features.clone(),
+        });
+    let registered = images::list(&state.db).await?;
+    let needs_pro = |feature: &str| {
+        format!(
+            "needs Validibot Pro with {feature} (license state: {})",
+            status.state
+        )
+    };
+    let mut out = Vec::new();
+    for mut v in catalog.validators {
+        let slug = v["slug"].as_str().unwrap_or_default().to_owned();
+        let feature = v["feature"]
+            .as_str()
+            .unwrap_or(features::ADVANCED_VALIDATORS)
+            .to_owned();
+        let versions: Vec<_> = registered.iter().filter(|r| r.slug == slug).collect();
+        let reason = if !status.has(&feature) {
+            Some(needs_pro(&feature))
+        } else if versions.is_empty() {
+            Some(format!(
+                "not registered on this instance: build the image, then `validibot containers register {}`",
+                v["image"].as_str().unwrap_or("IMAGE")
+            ))
+        } else {
+            None
+        };
+        v["available"] = reason.is_none().into();
+        v["reason"] = reason.into();
+        v["registered"] = serde_json::to_value(&versions).unwrap_or_default();
+        out.push(v);
+    }
+    let in_catalog: Vec<String> = out
+        .iter()
+        .filter_map(|v| v["slug"].as_str().map(str::to_owned))
+        .collect();
+    for r in registered.iter().filter(|r| !in_catalog.contains(&r.slug)) {
+        let reason = (!status.has(&r.feature)).then(|| needs_pro(&r.feature));
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["kind"] = "container".into();
+        v["available"] = reason.is_none().into();
+        v["reason"] = reason.into();
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[derive(serde::Deserialize)]
+pub struct RegisterBody {
+    image: String,
+}
+
+/// `POST /api/v1/validators/containers {"image": "…"}`: puts an image that is on
+/// the engine on the allow-list. Admin of the default workspace; Pro (402).
+pub async fn register_container(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<RegisterBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    member(&state, &caller, "default", Permission::WorkspaceManage).await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request("INVALID_JSON", e.body_text()))?;
+    let runner = state.containers.runner().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CONTAINER_ENGINE_UNAVAILABLE",
+            format!("no container engine answers: {e:#}"),
+        )
+    })?;
+    match images::register_image(
+        &state.db,
+        runner,
+        &state.licensing,
+        &body.image,
+        Some(&caller.0.id),
+    )
+    .await
+    {
+        Ok(Registered::Created(v)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::to_value(v).unwrap_or_default()),
+        )),
+        Ok(Registered::Unchanged(v)) => Ok((
+            StatusCode::OK,
+            Json(serde_json::to_value(v).unwrap_or_default()),
+        )),
+        Err(RegisterError::Invalid(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_IMAGE",
+            detail,
+        )),
+        Err(RegisterError::Conflict(detail)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "VALIDATOR_CONFLICT",
+            detail,
+        )),
+        Err(RegisterError::ProRequired {
+            feature,
+            license_state,
+            detail,
+        }) => Err(ApiError::pro_required(
+            "PRO_FEATURE_REQUIRED",
+            &feature,
+            &license_state,
+            detail,
+        )),
+        Err(RegisterError::Internal(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/validators` with the component as the body (`application/wasm`).
+/// Instance-wide, so it takes an admin of the default workspace. 201 when installed,
+/// 200 when this exact component was already, 409 for a version clash or a built-in
+/// slug, 422 when the component fails the checks.
+pub async fn install(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    // Read (bounded) before answering, so a refused upload still gets a clean response
+    // instead of a connection reset; only authenticated callers get this far.
+    let bytes = read_limited(&headers, body, MAX_COMPONENT_BYTES).await?;
+    member(&state, &caller, "default", Permission::WorkspaceManage).await?;
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = validibot_types::media_types::essence(kind);
+    if essence != "application/wasm" && essence != "application/octet-stream" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the component as application/wasm",
+        ));
+    }
+    match installed::install(
+        &state.db,
+        &state.blobs,
+        &state.plugins,
+        bytes,
+        &Grants::default(), // capabilities are granted only from the command line
+        Some(&caller.0.id),
+    )
+    .await
+    {
+        Ok(done) => {
+            let status = if done.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(serde_json::to_value(&done.meta).unwrap_or_default()),
+            ))
+        }
+        Err(InstallError::Invalid(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_PLUGIN",
+            detail,
+        )),
+        Err(InstallError::Conflict(detail)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "PLUGIN_CONFLICT",
+            detail,
+        )),
+        Err(InstallError::Internal(e)) => Err(e.into()),
+    }
+}

@@ -1,0 +1,117 @@
+//! Workspace and workflow endpoints.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::auth::{member, require_feature, Caller};
+use crate::{ApiError, AppState};
+use validibot_services::validators::installed;
+use validibot_services::workflows::definition::{Definition, DefinitionError, DefinitionInput};
+use validibot_store::accounts::Permission;
+use validibot_store::workflows::versions::{self, CreateError};
+use validibot_store::workflows::Workflow;
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let results = versions::list(&state.db, &workspace.id).await?;
+    Ok(Json(serde_json::json!({"results": results})))
+}
+
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    version: Option<i64>,
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<Workflow>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let wf = versions::get(&state.db, &workspace.id, &slug, q.version)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    Ok(Json(wf))
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let def = checked(&state, json_body(body)?, None).await?;
+    match versions::create(&state.db, &workspace.id, &def, &caller.0.id).await {
+        Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
+        Err(CreateError::SlugTaken) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKFLOW_EXISTS",
+            format!(
+                "workflow {:?} exists; PUT /workflows/{} to edit it",
+                def.slug, def.slug
+            ),
+        )),
+        Err(CreateError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Edits in place while the latest version has no runs; otherwise creates the next version.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Workflow>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let current = versions::get(&state.db, &workspace.id, &slug, None)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    let def = checked(&state, json_body(body)?, Some(&slug)).await?;
+    Ok(Json(
+        versions::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
+    ))
+}
+
+/// Validates a definition against every validator this instance has (WASM and
+/// container); steps on a Pro validator need the license feature (402).
+async fn checked(
+    state: &AppState,
+    input: DefinitionInput,
+    slug: Option<&str>,
+) -> Result<Definition, ApiError> {
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let containers = validibot_services::validators::images::list(&state.db).await?;
+    let def = input
+        .validate(slug, &state.plugins, &containers)
+        .await
+        .map_err(definition_error)?;
+    for feature in &def.features {
+        require_feature(state, feature).await?;
+    }
+    Ok(def)
+}
+
+fn json_body<T>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::bad_request("INVALID_JSON", e.body_text()))
+}
+
+fn definition_error(e: DefinitionError) -> ApiError {
+    ApiError::bad_request(e.code, e.detail).with_extra(serde_json::json!({"errors": e.errors}))
+}
+
+pub fn workflow_not_found(slug: &str) -> ApiError {
+    ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {slug:?} not found"))
+}

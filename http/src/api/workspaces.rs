@@ -1,0 +1,185 @@
+//! Workspaces: list the caller's; create one (Pro: `workspaces.multiple`, within
+//! the license's workspace limit). The creator becomes its owner.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::auth::{instance_admin, member, Caller};
+use crate::{ApiError, AppState};
+use validibot_plugin_api::extension::features;
+use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
+    let status = state.licensing.status().await?;
+    if status.has(features::TEAMS) {
+        for (ws, team_roles) in teams::workspaces_of(&state.db, &caller.0.id).await? {
+            let direct = list.iter().position(|(w, _)| w.slug == ws.slug);
+            let role =
+                state
+                    .licensing
+                    .effective_role(direct.map(|i| list[i].1), &team_roles, &status);
+            match (direct, role) {
+                (Some(i), Some(role)) => list[i].1 = role,
+                (None, Some(role)) => list.push((ws, role)),
+                _ => {}
+            }
+        }
+        list.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
+    }
+    let results: Vec<_> = list
+        .into_iter()
+        .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
+        .collect();
+    Ok(Json(serde_json::json!({"results": results})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkspace {
+    slug: String,
+    name: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<NewWorkspace>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let decision = state.licensing.workspace_decision("create", false).await?;
+    if !decision.allowed {
+        let status = state.licensing.status().await?;
+        return Err(ApiError::pro_required(
+            if decision.code.as_deref() == Some("LICENSE_LIMIT_REACHED") {
+                "LICENSE_LIMIT_REACHED"
+            } else {
+                "PRO_FEATURE_REQUIRED"
+            },
+            decision
+                .feature
+                .as_deref()
+                .unwrap_or(validibot_engines::extensions::hooks::MULTIPLE_WORKSPACES),
+            &status.state,
+            decision
+                .detail
+                .unwrap_or_else(|| "creating workspaces needs Validibot Pro".into()),
+        ));
+    }
+    if !instance_admin(&state, &caller).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "creating workspaces needs the admin or owner role in the default workspace",
+        ));
+    }
+    let Json(new) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
+    if let Err(e) = validibot_types::WorkspaceSlug::parse(&new.slug) {
+        return Err(ApiError::bad_request("INVALID_SLUG", e.to_string()));
+    }
+    let name = new.name.unwrap_or_else(|| new.slug.clone());
+    match accounts::create_workspace(&state.db, &new.slug, &name).await? {
+        Some(ws) => {
+            accounts::set_membership(&state.db, &caller.0.id, &ws.id, Role::Owner).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(
+                    serde_json::json!({"slug": ws.slug, "name": ws.name, "is_default": false, "role": Role::Owner}),
+                ),
+            ))
+        }
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKSPACE_EXISTS",
+            format!("workspace {:?} already exists", new.slug),
+        )),
+    }
+}
+
+/// `PUT /workspaces/{ws}/members/{username}` `{"role"}`: direct membership, by the
+/// workspace's admins (in an extra workspace this is a write, so Pro-only).
+pub async fn set_member(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, username)): Path<(String, String)>,
+    body: Result<Json<super::teams::RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let role = super::teams::parse_role(body)?;
+    if role > my_role {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!(
+                "you cannot grant {:?}, which is above your own role",
+                role.as_str()
+            ),
+        ));
+    }
+    let user = accounts::find_user(&state.db, &username)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("USER_NOT_FOUND", format!("user {username:?} not found"))
+        })?;
+    accounts::change_membership(&state.db, my_role, &user.id, &workspace.id, role)
+        .await?
+        .map_err(|r| refused(&username, r))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to a refused membership change.
+fn refused(username: &str, why: accounts::MembershipRefusal) -> ApiError {
+    match why {
+        accounts::MembershipRefusal::AboveActor(role) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("{username:?} is {}, above your own role", role.as_str()),
+        ),
+        accounts::MembershipRefusal::LastOwner => ApiError::new(
+            StatusCode::CONFLICT,
+            "LAST_OWNER",
+            format!("{username:?} is the workspace's last owner; make someone else owner first"),
+        ),
+        accounts::MembershipRefusal::NotMember => {
+            ApiError::not_found("MEMBER_NOT_FOUND", format!("{username:?} is not a member"))
+        }
+    }
+}
+
+/// `DELETE /workspaces/{ws}/members/{username}`: by the workspace's admins, for
+/// members at or below their own role; the last owner stays.
+pub async fn remove_member(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, username)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (workspace, my_role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    let user = accounts::find_user(&state.db, &username)
+        .await?
+        .ok_or_else(|| refused(&username, accounts::MembershipRefusal::NotMember))?;
+    accounts::remove_membership(&state.db, my_role, &user.id, &workspace.id)
+        .await?
+        .map_err(|r| refused(&username, r))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /workspaces/{ws}/members`: direct members and team grants.
+pub async fn members(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let members = accounts::members_of(&state.db, &workspace.id).await?;
+    let results: Vec<_> = members
+        .into_iter()
+        .map(|(username, role)| serde_json::json!({"username": username, "role": role}))
+        .collect();
+    Ok(Json(serde_json::json!({"results": results})))
+}

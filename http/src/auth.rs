@@ -1,0 +1,180 @@
+//! Authentication (bearer API keys) and per-workspace authorisation.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+
+use super::{ApiError, AppState};
+use validibot_plugin_api::extension::features;
+use validibot_store::accounts::directory::{self, User, Workspace};
+use validibot_store::accounts::{sessions, teams, Permission, Role};
+
+/// The authenticated caller, with their membership in the request's `{ws}` (when the route
+/// has one) looked up by the same query.
+pub struct Caller(
+    pub User,
+    Option<(String, Option<(Workspace, Role)>)>,
+    /// The expiry of the API key that authenticated the request, if it has one.
+    pub Option<i64>,
+);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state).await.ok();
+        let ws = params
+            .as_ref()
+            .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v));
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // The web UI calls the same API with its session cookie.
+            if let Some(token) = session_cookie(&parts.headers) {
+                if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
+                    check_csrf(parts, &csrf)?;
+                    return Ok(Caller(auth.user, auth.membership, None));
+                }
+            }
+            return Err(ApiError::unauthorized(
+                "authentication required: send Authorization: Bearer vbk_…",
+            ));
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::unauthorized("malformed Authorization header; expected Bearer vbk_…")
+            })?
+            .trim()
+            .to_owned();
+        match directory::authenticate(&state.db, &state.secret, &token, ws).await? {
+            Some(auth) => Ok(Caller(auth.user, auth.membership, auth.key_expires_at)),
+            None => Err(ApiError::unauthorized(
+                "invalid, expired or revoked API key",
+            )),
+        }
+    }
+}
+
+/// The name of the web UI's session cookie.
+pub const SESSION_COOKIE: &str = "validibot_session";
+
+/// The session token from the `Cookie` header, if any.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|t| !t.is_empty())
+}
+
+/// Cookie-authenticated requests that change state must echo the session's CSRF token
+/// (`X-CSRF-Token`); a cross-site page can send the cookie but cannot read the token.
+fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
+    use subtle::ConstantTimeEq;
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let sent = parts
+        .headers
+        .get("x-csrf-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if sent.ct_eq(expected.as_bytes()).into() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF_FAILED",
+            "missing or wrong X-CSRF-Token for a cookie-authenticated request",
+        ))
+    }
+}
+
+impl Caller {
+    /// A caller for server-rendered pages (the web UI's signed-in user).
+    pub fn from_user(user: User) -> Caller {
+        Caller(user, None, None)
+    }
+}
+
+/// The caller's membership in `{ws}` with `permission`: 404 when not a member
+/// (workspace names don't leak), 403 when the role is too low.
+pub async fn member(
+    state: &AppState,
+    caller: &Caller,
+    ws: &str,
+    permission: Permission,
+) -> Result<(Workspace, Role), ApiError> {
+    let mut found = match &caller.1 {
+        Some((slug, found)) if slug == ws => found.clone(),
+        _ => directory::membership(&state.db, &caller.0.id, ws).await?,
+    };
+    let status = state.licensing.status().await?;
+    if status.has(features::TEAMS) {
+        if let Some((workspace, team_roles)) = teams::roles_in(&state.db, &caller.0.id, ws).await? {
+            let direct = found.as_ref().map(|(_, r)| *r);
+            found = state
+                .licensing
+                .effective_role(direct, &team_roles, &status)
+                .map(|role| (workspace, role));
+        }
+    }
+    let (workspace, role) = found.ok_or_else(|| {
+        ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
+    })?;
+    if !workspace.is_default && permission.writes() {
+        let decision = state.licensing.workspace_decision("write", false).await?;
+        if !decision.allowed {
+            let status = state.licensing.status().await?;
+            return Err(ApiError::pro_required(
+                "PRO_FEATURE_REQUIRED",
+                decision
+                    .feature
+                    .as_deref()
+                    .unwrap_or(validibot_engines::extensions::hooks::MULTIPLE_WORKSPACES),
+                &status.state,
+                decision
+                    .detail
+                    .unwrap_or_else(|| "this workspace is read-only without Validibot Pro".into()),
+            ));
+        }
+    }
+    if !role.allows(permission) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!("your role {:?} lacks {}", role.as_str(), permission.name()),
+        ));
+    }
+    Ok((workspace, role))
+}
+
+/// Whether the caller administers the instance: admin or owner of the default workspace.
+pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let role = directory::default_role(&state.db, &caller.0.id).await?;
+    Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
+}
+
+/// 402 unless the license turns `feature` on now.
+pub async fn require_feature(state: &AppState, feature: &str) -> Result<(), ApiError> {
+    match state.licensing.require(feature).await? {
+        Ok(()) => Ok(()),
+        Err((license_state, detail)) => Err(ApiError::pro_required(
+            "PRO_FEATURE_REQUIRED",
+            feature,
+            &license_state,
+            detail,
+        )),
+    }
+}

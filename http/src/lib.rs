@@ -1,0 +1,16 @@
+#![recursion_limit = "256"]
+//! Validibot's HTTP surface: the REST API (`api`) and the web UI (`web`) mounted
+//! together, with what both share — state, errors, authentication, the probes — kept
+//! at the crate root so neither reaches into the other. Handlers call services and
+//! store repositories; this crate has no SQL (it does not depend on sqlx).
+
+pub mod api;
+pub mod auth;
+mod error;
+pub mod probes;
+pub mod router;
+mod state;
+pub mod web;
+
+pub use error::ApiError;
+pub use state::{ApiSettings, AppState};

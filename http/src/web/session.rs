@@ -1,0 +1,203 @@
+//! Signing in and out. The session cookie is HttpOnly and SameSite=Lax, and Secure as
+//! `--secure-cookies` says; forms that change state carry the session's CSRF token.
+//! Failed sign-ins are throttled per account and per client address (`throttle`).
+
+use std::sync::Arc;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use maud::html;
+use serde::Deserialize;
+
+use super::layout;
+use super::WebUser;
+use crate::auth::{session_cookie, SESSION_COOKIE};
+use crate::{ApiError, AppState};
+use validibot_store::accounts::{directory, passwords, sessions, throttle};
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// Only same-site paths, so `?next=` cannot send a user elsewhere.
+fn safe_next(next: Option<&str>) -> &str {
+    next.filter(|n| n.starts_with("/ui") && !n.starts_with("//"))
+        .unwrap_or("/ui")
+}
+
+fn login_form(next: &str, error: Option<&str>, username: &str) -> String {
+    layout::page(
+        "Sign in",
+        None,
+        None,
+        html! {
+            section.card.narrow {
+                h1 { "Sign in" }
+                @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
+                form method="post" action="/ui/login" {
+                    input type="hidden" name="next" value=(next);
+                    label for="username" { "Username" }
+                    input id="username" name="username" autocomplete="username" required value=(username);
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    button.primary type="submit" { "Sign in" }
+                }
+                p.hint { "An administrator sets passwords with " code { "validibot admin set-password" } "." }
+            }
+        },
+    )
+    .into_string()
+}
+
+pub async fn login_page(Query(q): Query<Next>) -> Html<String> {
+    Html(login_form(safe_next(q.next.as_deref()), None, ""))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    // Login CSRF: a sign-in form posted from another site carries that site's Origin; an
+    // opaque origin (`null`: sandboxed frames, data: URLs) is never this site.
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let origin_host = origin.split("://").nth(1);
+        if origin == "null" || origin_host != host {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CSRF_FAILED",
+                "sign-in from another site",
+            ));
+        }
+    }
+    let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    let account = throttle::Subject::account(&form.username);
+    let subjects = [account.clone(), throttle::Subject::client(&client)];
+    // A throttled subject is answered before any password hash is computed. What was
+    // typed is never logged: a password typed into the username field would be.
+    let wait = throttle::wait_seconds(&state.db, &subjects).await?;
+    if wait > 0 {
+        tracing::info!(%client, wait, "web sign-in throttled");
+        let page = login_form(
+            &next,
+            Some(&format!("Too many failed sign-ins. Try again in {wait} s.")),
+            "",
+        );
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            Html(page),
+        )
+            .into_response());
+    }
+    let Some(user) = passwords::check(&state.db, form.username.trim(), &form.password).await?
+    else {
+        throttle::failed(&state.db, &subjects).await?;
+        tracing::info!(%client, "web sign-in refused");
+        let page = login_form(&next, Some("Wrong username or password."), &form.username);
+        return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
+    };
+    throttle::succeeded(&state.db, &account).await?;
+    let session = sessions::create(&state.db, &user.id).await?;
+    let secure = state.settings.secure_cookies.unwrap_or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes() == b"https")
+    });
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        session.token,
+        sessions::LIFETIME_US / 1_000_000,
+        if secure { "; Secure" } else { "" }
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}
+
+/// The client's address: the last entry of the trusted proxy's header when one is
+/// configured (the proxy appends the address it saw), else the connection's peer.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let from_proxy = state.settings.client_ip_header.as_deref().and_then(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
+    });
+    from_proxy
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, ApiError> {
+    use subtle::ConstantTimeEq;
+    if !bool::from(form.csrf.as_bytes().ct_eq(user.csrf.as_bytes())) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF_FAILED",
+            "stale form; reload the page",
+        ));
+    }
+    if let Some(token) = session_cookie(&headers) {
+        sessions::end(&state.db, token).await?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/ui/login")).into_response())
+}
+
+/// `/ui`: the user's first workspace (the default one if they belong to it).
+pub async fn home(State(state): State<Arc<AppState>>, user: WebUser) -> Result<Response, ApiError> {
+    let workspaces = directory::workspaces_of(&state.db, &user.user.id).await?;
+    let first = workspaces
+        .iter()
+        .find(|(w, _)| w.is_default)
+        .or(workspaces.first());
+    Ok(match first {
+        Some((w, _)) => Redirect::to(&format!("/ui/w/{}", w.slug)).into_response(),
+        None => Html(
+            layout::page(
+                "No workspace",
+                Some(&user),
+                None,
+                html! { h1 { "No workspace yet" } p { "Ask an administrator to add you to a workspace." } },
+            )
+            .into_string(),
+        )
+        .into_response(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(super::safe_next(Some("/ui/w/default")), "/ui/w/default");
+        assert_eq!(super::safe_next(Some("https://evil.example/ui")), "/ui");
+        assert_eq!(super::safe_next(Some("//evil.example")), "/ui");
+        assert_eq!(super::safe_next(None), "/ui");
+    }
+}

@@ -1,0 +1,127 @@
+//! Settings: the user's API keys, the workspace's members and roles, and the license
+//! with each Pro feature (off in Community, with why).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+
+use super::layout::{self, badge};
+use super::{error_page, workspace_for, WebUser};
+use crate::AppState;
+use validibot_plugin_api::extension::features;
+use validibot_store::accounts::{directory, Permission};
+
+fn feature_label(f: &str) -> &'static str {
+    match f {
+        features::ADVANCED_VALIDATORS => "Advanced validators in containers (EnergyPlus, FMI)",
+        features::USER_IMAGES => "Your own validator images",
+        features::MULTIPLE_WORKSPACES => "More than one workspace",
+        features::TEAMS => "Teams",
+        _ => "Other",
+    }
+}
+
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(ws): Path<String>,
+) -> Result<Response, Response> {
+    let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
+    let fail = |e: anyhow::Error| error_page(&user, e.into());
+    let keys = directory::api_keys_of(&state.db, &user.user.id)
+        .await
+        .map_err(fail)?;
+    let members = directory::members_of(&state.db, &workspace.id)
+        .await
+        .map_err(fail)?;
+    let license = state.licensing.status().await.map_err(fail)?;
+    let manage = role.allows(Permission::WorkspaceManage);
+    let members_url = format!("/api/v1/workspaces/{ws}/members/");
+    let body = html! {
+        h1 { "Settings" }
+        section.card id="api-keys" {
+            h2 { "Your API keys" }
+            p.muted { "For the CLI (" code { "validibot login" } ") and CI. A key is shown once, when it is created." }
+            form id="key-form" {
+                label for="key-name" { "Name" }
+                input id="key-name" name="name" required maxlength="100" placeholder="ci-pipeline";
+                label for="key-days" { "Expires after (days, empty: never)" }
+                input id="key-days" name="expires_in_days" type="number" min="1";
+                button.primary type="submit" { "Create key" }
+            }
+            div id="new-key" role="status" aria-live="polite" {}
+            table.keys {
+                thead { tr { th { "Name" } th { "Id" } th { "Created" } th { "Last used" } th { "State" } th {} } }
+                tbody {
+                    @for k in &keys {
+                        tr {
+                            td { (k.name) } td { code { (k.public_id) } }
+                            td { (validibot_types::clock::rfc3339(k.created_at)[..10]) }
+                            td { (k.last_used_at.map(|t| validibot_types::clock::rfc3339(t)[..10].to_owned()).unwrap_or_else(|| "never".into())) }
+                            td { @if k.revoked_at.is_some() { "revoked" } @else { "active" } }
+                            td { @if k.revoked_at.is_none() { button.revoke-key type="button" data-id=(k.public_id) { "Revoke" } } }
+                        }
+                    }
+                }
+            }
+        }
+        section.card id="members" {
+            h2 { "Members of " (workspace.name) }
+            table {
+                thead { tr { th { "User" } th { "Role" } @if manage { th { span.visually-hidden { "Actions" } } } } }
+                tbody {
+                    @for (name, r) in &members {
+                        tr {
+                            td { (name) }
+                            td {
+                                @if manage && name != &user.user.username {
+                                    select.member-role aria-label={"Role of " (name)} data-url={(members_url) (name)} {
+                                        @for opt in ["viewer", "executor", "author", "admin", "owner"] {
+                                            option value=(opt) selected[opt == r.as_str()] { (opt) }
+                                        }
+                                    }
+                                } @else { (r.as_str()) }
+                            }
+                            @if manage {
+                                td {
+                                    @if name != &user.user.username {
+                                        button.remove-member type="button" data-url={(members_url) (name)} aria-label={"Remove " (name)} { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if manage {
+                form id="member-form" data-url=(members_url) {
+                    label for="member-name" { "Add a member (username)" }
+                    input id="member-name" required;
+                    label for="member-role" { "Role" }
+                    select id="member-role" { @for opt in ["viewer", "executor", "author", "admin"] { option value=(opt) { (opt) } } }
+                    button type="submit" { "Add" }
+                }
+            }
+            p id="member-status" role="status" {}
+        }
+        section.card id="license" {
+            h2 { "License" }
+            p { "Edition " strong { (license.edition) } " · state " (badge(&license.state)) }
+            @if !license.message.is_empty() { p.muted { (license.message) } }
+            ul.features {
+                @for f in features::ALL {
+                    @let on = license.features.iter().any(|x| x == f);
+                    li class=(if on { "on" } else { "off" }) {
+                        (feature_label(f)) " — "
+                        @if on { "on" } @else {
+                            span.muted { "off: needs Validibot Pro with " code { (f) } " (license state: " (license.state) ")" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Html(layout::page("Settings", Some(&user), Some(&ws), body).into_string()).into_response())
+}

@@ -1,0 +1,217 @@
+//! Workflows: the list, one workflow with its steps and an upload form, and the editor
+//! (new or edit). The editor's script sends the definition to the API, which checks every
+//! step's config with its validator before anything is saved; refusals show per step.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+
+use super::layout;
+use super::runs::{run_table, visible_runs};
+use super::{error_page, workspace_for, WebUser};
+use crate::{ApiError, AppState};
+use validibot_store::accounts::Permission;
+use validibot_store::workflows::{versions, Workflow};
+
+fn html_page(user: &WebUser, ws: &str, title: &str, body: Markup) -> Response {
+    Html(layout::page(title, Some(user), Some(ws), body).into_string()).into_response()
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(ws): Path<String>,
+) -> Result<Response, Response> {
+    let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
+    let workflows = versions::list(&state.db, &workspace.id)
+        .await
+        .map_err(|e| error_page(&user, e.into()))?;
+    let body = html! {
+        div.title-row {
+            h1 { "Workflows" }
+            @if role.allows(Permission::WorkflowEdit) { a.button.primary href={"/ui/w/" (ws) "/workflows/new"} { "New workflow" } }
+        }
+        @if workflows.is_empty() { p.empty { "No workflows yet." } }
+        ul.cards {
+            @for w in &workflows {
+                li.card {
+                    h2 { a href={"/ui/w/" (ws) "/workflows/" (w.slug)} { (w.name) } }
+                    p.muted { (w.slug) " v" (w.version) " · " (w.steps.len()) " steps · " (w.content_types.join(", ")) }
+                    @if !w.description.is_empty() { p { (w.description) } }
+                }
+            }
+        }
+    };
+    Ok(html_page(&user, &ws, "Workflows", body))
+}
+
+async fn workflow(
+    state: &AppState,
+    user: &WebUser,
+    workspace_id: &str,
+    slug: &str,
+) -> Result<Workflow, Response> {
+    versions::get(&state.db, workspace_id, slug, None)
+        .await
+        .map_err(|e| error_page(user, e.into()))?
+        .ok_or_else(|| {
+            error_page(
+                user,
+                ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {slug:?} not found")),
+            )
+        })
+}
+
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path((ws, slug)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
+    let wf = workflow(&state, &user, &workspace.id, &slug).await?;
+    let runs = visible_runs(&state, &user, &workspace, role, Some(&slug), None, 10).await?;
+    let launch = format!("/api/v1/workspaces/{ws}/workflows/{slug}/runs");
+    let body = html! {
+        div.title-row {
+            h1 { (wf.name) }
+            @if role.allows(Permission::WorkflowEdit) { a.button href={"/ui/w/" (ws) "/workflows/" (slug) "/edit"} { "Edit" } }
+        }
+        p.muted { (wf.slug) " v" (wf.version) " · time limit " (wf.timeout_seconds) " s · accepts " (wf.content_types.join(", ")) }
+        @if !wf.description.is_empty() { p { (wf.description) } }
+        @if role.allows(Permission::WorkflowLaunch) {
+            section.card {
+                h2 { "Validate a file" }
+                form id="upload-form" data-launch-url=(launch) data-runs-url={"/ui/w/" (ws) "/runs/"} {
+                    label for="upload-file" { "File" }
+                    input id="upload-file" name="file" type="file" required;
+                    button.primary type="submit" { "Upload and validate" }
+                    progress id="upload-progress" max="100" value="0" hidden {}
+                    p id="upload-status" role="status" aria-live="polite" {}
+                }
+            }
+        }
+        section.card {
+            h2 { "Steps" }
+            ol.steps {
+                @for s in &wf.steps {
+                    li { strong { (s.name) } span.muted { " · " (s.validator) " " (s.validator_version) } }
+                }
+            }
+        }
+        section.card {
+            h2 { "Recent runs" }
+            (run_table(&ws, &runs))
+        }
+    };
+    Ok(html_page(&user, &ws, &wf.name, body))
+}
+
+/// The validators a step can use: installed WASM validators and registered containers.
+async fn validator_options(state: &AppState) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = state
+        .plugins
+        .all()
+        .iter()
+        .map(|p| {
+            (
+                p.meta.slug.clone(),
+                format!("{} — {}", p.meta.slug, p.meta.name),
+            )
+        })
+        .collect();
+    if let Ok(containers) = validibot_services::validators::images::list(&state.db).await {
+        for c in containers {
+            if !options.iter().any(|(s, _)| *s == c.slug) {
+                options.push((
+                    c.slug.clone(),
+                    format!("{} — {} (container)", c.slug, c.name),
+                ));
+            }
+        }
+    }
+    options
+}
+
+fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> Markup {
+    let (method, url) = match wf {
+        Some(w) => (
+            "PUT",
+            format!("/api/v1/workspaces/{ws}/workflows/{}", w.slug),
+        ),
+        None => ("POST", format!("/api/v1/workspaces/{ws}/workflows")),
+    };
+    let steps: Vec<serde_json::Value> = match wf {
+        Some(w) => w
+            .steps
+            .iter()
+            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset}))
+            .collect(),
+        None => vec![serde_json::json!({"key": "", "name": "", "validator": "", "config": {}})],
+    };
+    html! {
+        form id="workflow-form" data-method=(method) data-url=(url) data-ws=(ws) {
+            div.grid2 {
+                div { label for="wf-name" { "Name" } input id="wf-name" name="name" required value=(wf.map(|w| w.name.as_str()).unwrap_or("")); }
+                div { label for="wf-slug" { "Slug" }
+                      input id="wf-slug" name="slug" required pattern="[a-z0-9][a-z0-9_-]{0,62}" value=(wf.map(|w| w.slug.as_str()).unwrap_or("")) readonly[wf.is_some()]; }
+            }
+            label for="wf-description" { "Description" }
+            textarea id="wf-description" name="description" rows="2" { (wf.map(|w| w.description.as_str()).unwrap_or("")) }
+            div.grid2 {
+                div { label for="wf-types" { "Accepted media types (comma-separated; empty: the first validator's)" }
+                      input id="wf-types" name="content_types" value=(wf.map(|w| w.content_types.join(", ")).unwrap_or_default()); }
+                div { label for="wf-timeout" { "Time limit (seconds)" }
+                      input id="wf-timeout" name="timeout_seconds" type="number" min="1" max="86400" value=(wf.map(|w| w.timeout_seconds).unwrap_or(300)); }
+            }
+            h2 { "Steps" }
+            datalist id="validators" { @for (slug, label) in validators { option value=(slug) { (label) } } }
+            div id="steps" data-initial=(serde_json::Value::Array(steps).to_string()) {}
+            template id="step-template" {
+                fieldset.step-editor {
+                    legend { "Step" }
+                    div.grid3 {
+                        div { label { "Key" input.step-key required pattern="[a-z0-9][a-z0-9_-]{0,62}"; } }
+                        div { label { "Name" input.step-name; } }
+                        div { label { "Validator" input.step-validator list="validators" required; } }
+                    }
+                    label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
+                    label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }
+                    p.step-errors role="alert" {}
+                    button.remove-step type="button" { "Remove step" }
+                }
+            }
+            button id="add-step" type="button" { "Add step" }
+            div id="form-errors" role="alert" {}
+            button.primary type="submit" { "Save workflow" }
+        }
+    }
+}
+
+pub async fn new(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(ws): Path<String>,
+) -> Result<Response, Response> {
+    workspace_for(&state, &user, &ws, Permission::WorkflowEdit).await?;
+    let validators = validator_options(&state).await;
+    let body = html! { h1 { "New workflow" } (editor(&ws, None, &validators)) };
+    Ok(html_page(&user, &ws, "New workflow", body))
+}
+
+pub async fn edit(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path((ws, slug)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let (workspace, _) = workspace_for(&state, &user, &ws, Permission::WorkflowEdit).await?;
+    let wf = workflow(&state, &user, &workspace.id, &slug).await?;
+    let validators = validator_options(&state).await;
+    let body = html! {
+        h1 { "Edit " (wf.name) }
+        p.muted { "Saving a version that has runs creates version " (wf.version + 1) "; runs keep the version they ran." }
+        (editor(&ws, Some(&wf), &validators))
+    };
+    Ok(html_page(&user, &ws, "Edit workflow", body))
+}

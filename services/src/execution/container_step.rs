@@ -1,0 +1,137 @@
+//! A step whose validator is a registered container image: the license is
+//! checked at run time (an expired license stops Pro validators without touching
+//! stored workflows), the submission goes in as the input envelope, and the
+//! runner's report (typed outcome + output envelope) goes to `step_outcome`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use validibot_types::{Finding, Severity};
+
+use super::step_outcome::{self, Call, Ended};
+use super::ExecContext;
+use crate::validators::images::ContainerValidator;
+use validibot_engines::containers::artifacts;
+use validibot_engines::containers::{Job, Outcome};
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
+
+/// Where the step runs.
+pub struct Attempt<'a> {
+    pub run_id: &'a str,
+    pub attempt: i64,
+    /// Set when the lease moved to another worker: the container is stopped.
+    pub lost: &'a Arc<AtomicBool>,
+}
+
+pub(super) async fn run(
+    ctx: &ExecContext,
+    validator: ContainerValidator,
+    step: &Step,
+    at: Attempt<'_>,
+    content: Arc<Vec<u8>>,
+    content_type: &str,
+    remaining: Duration,
+) -> Result<(StepResult, Option<Final>)> {
+    let started_at = now_us();
+    if let Err((state, detail)) = ctx.licensing.require(&validator.feature).await? {
+        let mut finding = Finding::error("validator.pro_required", detail);
+        finding.meta =
+            Some(serde_json::json!({"feature": validator.feature, "license_state": state}));
+        let call = Call {
+            started_at,
+            finished_at: now_us(),
+            digest: None,
+            ended: Ended::Refused {
+                finding,
+                error: format!("{} needs Validibot Pro", validator.slug),
+            },
+        };
+        return Ok(step_outcome::decide(step, call)?);
+    }
+    let runner = ctx.containers.runner().await?;
+    let work_dir = ctx
+        .containers
+        .work_dir(at.run_id, step.position, at.attempt);
+    let job = Job {
+        run_id: at.run_id.to_owned(),
+        validator: validator.slug.clone(),
+        image: validator.image_id.clone(),
+        command: None,
+        files: vec![(
+            input_name(content_type),
+            content_type.to_owned(),
+            content.clone(),
+        )],
+        config: step.config.clone(),
+        limits: crate::validators::images::limits_for_run(&validator.limits, remaining),
+        work_dir: work_dir.clone(),
+    };
+    let (tx, cancel) = tokio::sync::watch::channel(false);
+    let lost = at.lost.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if lost.load(Ordering::SeqCst) {
+                let _ = tx.send(true);
+                return;
+            }
+        }
+    });
+    let report = runner.run(job, cancel).await;
+    watcher.abort();
+    let artifacts = match (&report.outcome, &report.output) {
+        (Outcome::Succeeded, Some(out)) if !out.artifacts.is_empty() => {
+            Some(artifacts::collect(&work_dir.join("output"), &out.artifacts, &ctx.blobs).await)
+        }
+        _ => None,
+    };
+    let _ = tokio::fs::remove_dir_all(&work_dir).await;
+    let m = crate::observability::metrics::metrics();
+    m.container_outcome(&validator.slug, report.outcome.name());
+    m.validator_call(
+        &validator.slug,
+        "container",
+        report.elapsed.as_micros() as u64,
+    );
+    tracing::info!(
+        run_id = at.run_id,
+        validator = validator.slug,
+        outcome = report.outcome.name(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "container step finished"
+    );
+    let call = Call {
+        started_at,
+        finished_at: now_us(),
+        digest: Some(validator.image_id.clone()),
+        ended: Ended::Container(report),
+    };
+    let (mut result, fin) = step_outcome::decide(step, call)?;
+    if let Some((kept, refused)) = artifacts {
+        for reason in refused {
+            let mut f = Finding::error("container.artifact_refused", reason);
+            f.severity = Severity::Warning;
+            result.findings.push(f);
+        }
+        result.artifacts = kept;
+    }
+    Ok((result, fin))
+}
+
+/// The input file's name: validators find their model by its usual extension.
+fn input_name(content_type: &str) -> String {
+    let ext = match validibot_types::media_types::essence(content_type).as_str() {
+        "application/vnd.energyplus.idf" => "idf",
+        "application/vnd.energyplus.epjson+json" => "epJSON",
+        "application/vnd.fmi.fmu" | "application/zip" => "fmu",
+        "application/json" => "json",
+        "application/xml" | "text/xml" => "xml",
+        "text/csv" => "csv",
+        _ => "bin",
+    };
+    format!("document.{ext}")
+}

@@ -1,0 +1,244 @@
+//! Runs one leased job: the workflow's steps through the step loop, with results
+//! written to the database. Each write is a transaction fenced by the lease, so a
+//! step's result is recorded exactly once even when a worker dies and another takes
+//! over (the new worker resumes after the last recorded step).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use tracing::Instrument;
+use validibot_types::Finding;
+
+use super::step_loop::{self, RunSink, StepRunner};
+use super::step_outcome::{self, Call, Ended};
+use super::{container_step, ExecContext};
+use validibot_store::queue::{self, Lease};
+use validibot_store::runs::record;
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
+
+/// What a launch in this process already knows about its run, so the
+/// executor need not read it back (or read the submission from storage).
+pub struct Prefetched {
+    pub started_at: i64,
+    pub timeout_seconds: i64,
+    pub workflow_id: String,
+    pub content_type: String,
+    pub content: Arc<Vec<u8>>,
+}
+
+/// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
+pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>) {
+    let lost = Arc::new(AtomicBool::new(false));
+    let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
+    // Every log line of the run (JSON logs list spans) carries its id and attempt.
+    let span = tracing::info_span!("run", run_id = %lease.run_id, attempt = lease.attempts);
+    let outcome = run_steps(ctx, &lease, &lost, known).instrument(span).await;
+    heartbeat.abort();
+    if let Err(e) = outcome {
+        tracing::warn!(run_id = %lease.run_id, attempt = lease.attempts, "system error: {e:#}");
+        if let Err(e2) = retry_or_fail(ctx, &lease, &format!("{e:#}")).await {
+            tracing::error!(run_id = %lease.run_id, "could not reschedule: {e2:#}");
+        }
+    }
+    ctx.waiters.finished(&lease.run_id);
+}
+
+fn spawn_heartbeat(
+    ctx: &ExecContext,
+    lease: &Lease,
+    lost: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let db = ctx.db.clone();
+    let lease = lease.clone();
+    let period = (ctx.lease / 3).max(Duration::from_millis(100));
+    let lease_us = ctx.lease.as_micros() as i64;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match queue::heartbeat(&db, &lease, lease_us).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(run_id = %lease.run_id, "heartbeat failed: {e:#}"),
+            }
+        }
+    })
+}
+
+async fn run_steps(
+    ctx: &ExecContext,
+    lease: &Lease,
+    lost: &Arc<AtomicBool>,
+    known: Option<Prefetched>,
+) -> Result<()> {
+    if lease.attempts > lease.max_attempts {
+        let detail = format!(
+            "gave up after {} attempts (worker lost or system errors)",
+            lease.max_attempts
+        );
+        return fail_system(ctx, lease, detail).await;
+    }
+    // The run's share of the memory budget is held until the run ends.
+    let (facts, _memory) = match known {
+        Some(k) => {
+            let share = ctx.memory.acquire(k.content.len() as u64).await;
+            (k, share)
+        }
+        None => load_run(ctx, &lease.run_id).await?,
+    };
+    let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
+    let steps =
+        validibot_store::workflows::versions::frozen_steps(&ctx.db, &facts.workflow_id).await?;
+    // Only a retried job can have steps recorded by an earlier attempt.
+    let done: Vec<i64> = if lease.attempts > 1 {
+        record::recorded_positions(&ctx.db, &lease.run_id).await?
+    } else {
+        vec![]
+    };
+    let runner = WorkerSteps {
+        ctx,
+        lease,
+        lost,
+        content: facts.content,
+        content_type: facts.content_type,
+    };
+    let mut sink = Recorder { ctx, lease };
+    step_loop::run(&steps, &done, deadline_us, &runner, &mut sink, lost).await
+}
+
+/// What a worker that did not launch the run reads: the run row and the submission from
+/// storage — the latter only once the run's share of the memory budget is granted.
+async fn load_run(
+    ctx: &ExecContext,
+    run_id: &str,
+) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
+    let run = record::run_facts(&ctx.db, run_id).await?;
+    let share = ctx.memory.acquire(run.size.max(0) as u64).await;
+    let facts = Prefetched {
+        started_at: run.started_at.unwrap_or_else(now_us),
+        timeout_seconds: run.timeout_seconds,
+        workflow_id: run.workflow_id,
+        content: Arc::new(ctx.blobs.read(&run.submission_sha256).await?),
+        content_type: run.content_type,
+    };
+    Ok((facts, share))
+}
+
+/// The worker's steps: built-in and installed WASM components, and registered container images.
+struct WorkerSteps<'a> {
+    ctx: &'a ExecContext,
+    lease: &'a Lease,
+    lost: &'a Arc<AtomicBool>,
+    content: Arc<Vec<u8>>,
+    content_type: String,
+}
+
+impl StepRunner for WorkerSteps<'_> {
+    async fn run(&self, step: &Step, remaining: Duration) -> Result<(StepResult, Option<Final>)> {
+        let span = tracing::info_span!("step", key = %step.key, validator = %step.validator);
+        self.run_step(step, remaining).instrument(span).await
+    }
+}
+
+impl WorkerSteps<'_> {
+    async fn run_step(
+        &self,
+        step: &Step,
+        remaining: Duration,
+    ) -> Result<(StepResult, Option<Final>)> {
+        let ctx = self.ctx;
+        let started_at = now_us();
+        let mut plugin = ctx
+            .plugins
+            .get_version(&step.validator, &step.validator_version);
+        if plugin.is_none() {
+            // Perhaps installed by another process since this one started.
+            crate::validators::installed::sync(&ctx.db, &ctx.blobs, &ctx.plugins).await?;
+            plugin = ctx
+                .plugins
+                .get_version(&step.validator, &step.validator_version);
+        }
+        if let Some(plugin) = plugin {
+            let content = self.content.clone();
+            return step_loop::wasm_step(plugin, step, content, &self.content_type, remaining)
+                .await;
+        }
+        let container =
+            crate::validators::images::get(&ctx.db, &step.validator, Some(&step.validator_version))
+                .await?;
+        if let Some(v) = container {
+            let at = container_step::Attempt {
+                run_id: &self.lease.run_id,
+                attempt: self.lease.attempts,
+                lost: self.lost,
+            };
+            let content = self.content.clone();
+            return container_step::run(ctx, v, step, at, content, &self.content_type, remaining)
+                .await;
+        }
+        let finding = Finding::error(
+            "validator.unknown",
+            format!(
+                "validator {:?} version {} is not installed on this worker",
+                step.validator, step.validator_version
+            ),
+        );
+        let call = Call {
+            started_at,
+            finished_at: now_us(),
+            digest: None,
+            ended: Ended::Refused {
+                finding,
+                error: "unknown validator".into(),
+            },
+        };
+        Ok(step_outcome::decide(step, call)?)
+    }
+}
+
+/// Writes the loop's results, each write fenced by the lease.
+struct Recorder<'a> {
+    ctx: &'a ExecContext,
+    lease: &'a Lease,
+}
+
+impl RunSink for Recorder<'_> {
+    async fn step(&mut self, step: &Step, result: &StepResult) -> Result<bool> {
+        record::record_step(&self.ctx.db, self.lease, step, result).await
+    }
+
+    async fn finish(&mut self, last: Vec<(&Step, StepResult)>, fin: Final) -> Result<()> {
+        let (ctx, lease) = (self.ctx, self.lease);
+        if record::finish_run(&ctx.db, lease, &last, &fin).await? {
+            crate::observability::metrics::metrics().run_finished(fin.status);
+            tracing::debug!(status = fin.status.as_str(), "run finished");
+        } else {
+            tracing::warn!(run_id = %lease.run_id, "lease lost before the result was recorded; another worker owns the run");
+        }
+        Ok(())
+    }
+}
+
+async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<()> {
+    if lease.attempts >= lease.max_attempts {
+        let detail = format!("system error after {} attempts: {error}", lease.attempts);
+        return fail_system(ctx, lease, detail).await;
+    }
+    queue::retry_later(&ctx.db, lease, queue::backoff_us(lease.attempts), error).await?;
+    Ok(())
+}
+
+/// Closes the run as `FAILED` / `SYSTEM_ERROR` (attempts exhausted).
+async fn fail_system(ctx: &ExecContext, lease: &Lease, detail: String) -> Result<()> {
+    Recorder { ctx, lease }
+        .finish(vec![], Final::system_error(detail))
+        .await
+}

@@ -1,0 +1,13 @@
+//! Validibot's services: what the product does, between the HTTP layer and the store
+//! and engines. Runs are launched and executed here (`execution`: one step loop for
+//! the worker and for `validibot check`, one place deciding a step's outcome),
+//! definitions checked, licenses and evidence handled, data retained and purged.
+
+pub mod evidence;
+pub mod execution;
+pub mod licensing;
+pub mod observability;
+pub mod reports;
+pub mod retention;
+pub mod validators;
+pub mod workflows;

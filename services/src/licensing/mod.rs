@@ -1,0 +1,164 @@
+//! The instance's license: stored in the database, verified and turned into a
+//! state by the extension's hooks (Community defaults without one), computed at
+//! use and cached briefly. Pro checks (`require`, `workspace_decision`) go here.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use validibot_store::licensing as licenses;
+
+use validibot_engines::extensions::hooks::{
+    Decision, LicenseQuery, RoleQuery, VerifyAnswer, WorkspaceQuery,
+};
+use validibot_engines::extensions::{ExtensionRegistry, LicenseStatus};
+use validibot_store::accounts::Role;
+use validibot_store::db::Db;
+use validibot_types::clock::now_us;
+
+/// How long a computed status is reused; also how soon a license installed by
+/// another process is seen.
+const STATUS_TTL: Duration = Duration::from_secs(5);
+
+pub struct Licensing {
+    db: Db,
+    registry: Arc<ExtensionRegistry>,
+    cache: Mutex<Option<(Instant, Arc<LicenseStatus>)>>,
+    /// The last state logged, so problems are logged once per change.
+    logged: Mutex<Option<String>>,
+}
+
+impl Licensing {
+    pub fn new(db: Db, registry: Arc<ExtensionRegistry>) -> Licensing {
+        Licensing {
+            db,
+            registry,
+            cache: Mutex::new(None),
+            logged: Mutex::new(None),
+        }
+    }
+
+    pub fn registry(&self) -> &ExtensionRegistry {
+        &self.registry
+    }
+
+    /// The status now (cached for a few seconds).
+    pub async fn status(&self) -> Result<Arc<LicenseStatus>> {
+        if let Some((at, status)) = &*self.cache.lock().unwrap() {
+            if at.elapsed() < STATUS_TTL {
+                return Ok(status.clone());
+            }
+        }
+        self.refresh().await
+    }
+
+    /// Recomputes the status from the database.
+    pub async fn refresh(&self) -> Result<Arc<LicenseStatus>> {
+        let stored = licenses::load(&self.db).await?;
+        let query = LicenseQuery {
+            text: stored.text,
+            highest_serials: stored.highest_serials,
+            now: now_us() / 1_000_000,
+            usage: licenses::usage(&self.db).await?,
+        };
+        let status = Arc::new(self.registry.hooks.license_status.call(&query));
+        self.log_change(&status);
+        *self.cache.lock().unwrap() = Some((Instant::now(), status.clone()));
+        Ok(status)
+    }
+
+    /// Checks a license file without installing it.
+    pub async fn verify(&self, text: &str) -> Result<VerifyAnswer> {
+        let stored = licenses::load(&self.db).await?;
+        let query = LicenseQuery {
+            text: Some(text.to_owned()),
+            highest_serials: stored.highest_serials,
+            now: now_us() / 1_000_000,
+            usage: licenses::usage(&self.db).await?,
+        };
+        Ok(self.registry.hooks.license_verify.call(&query))
+    }
+
+    /// Installs a license file if it verifies; the previous one stays otherwise.
+    /// `Err(reason)` inside is a refusal to show the operator.
+    pub async fn install(&self, text: &str) -> Result<Result<Arc<LicenseStatus>, String>> {
+        let answer = self.verify(text).await?;
+        let (true, Some(id), Some(serial)) = (answer.ok, &answer.license_id, answer.serial) else {
+            return Ok(Err(answer
+                .reason
+                .unwrap_or_else(|| "the license was refused".into())));
+        };
+        licenses::save(&self.db, text, id, serial).await?;
+        tracing::info!(license_id = id, serial, "license installed");
+        Ok(Ok(self.refresh().await?))
+    }
+
+    /// Whether `action` (`create` a workspace, or `write` in one) is allowed now.
+    pub async fn workspace_decision(
+        &self,
+        action: &'static str,
+        is_default: bool,
+    ) -> Result<Decision> {
+        if action == "write" && is_default && !self.registry.hooks.workspaces_policy.is_extended() {
+            // The Community answer needs no status: the default workspace is always writable.
+            return Ok(Decision::allow());
+        }
+        // Creating checks limits against the current usage, so it never uses a cached count.
+        let status = if action == "create" {
+            self.refresh().await?
+        } else {
+            self.status().await?
+        };
+        Ok(self.registry.hooks.workspaces_policy.call(&WorkspaceQuery {
+            action: action.into(),
+            is_default,
+            state: status.state.clone(),
+            features: status.features.clone(),
+            limits: status.limits.clone(),
+            usage: status.usage,
+        }))
+    }
+
+    /// A user's role in a workspace from their direct membership and their teams'
+    /// grants, as the `roles.effective` hook combines them under `status`.
+    pub fn effective_role(
+        &self,
+        direct: Option<Role>,
+        teams: &[Role],
+        status: &LicenseStatus,
+    ) -> Option<Role> {
+        let answer = self.registry.hooks.roles_effective.call(&RoleQuery {
+            direct: direct.map(|r| r.as_str().to_owned()),
+            teams: teams.iter().map(|r| r.as_str().to_owned()).collect(),
+            features: status.features.clone(),
+        });
+        answer.role.as_deref().and_then(Role::parse)
+    }
+
+    /// `Ok` when `feature` is on now; otherwise the 402 answer's parts
+    /// (license state, detail).
+    pub async fn require(&self, feature: &str) -> Result<Result<(), (String, String)>> {
+        let status = self.status().await?;
+        if status.has(feature) {
+            return Ok(Ok(()));
+        }
+        Ok(Err((
+            status.state.clone(),
+            format!("{feature} needs Validibot Pro ({})", status.message),
+        )))
+    }
+
+    fn log_change(&self, status: &LicenseStatus) {
+        let mut logged = self.logged.lock().unwrap();
+        if logged.as_deref() == Some(status.state.as_str()) {
+            return;
+        }
+        match status.state.as_str() {
+            "community" | "valid" => {
+                tracing::info!(state = status.state, "license: {}", status.message)
+            }
+            _ => tracing::warn!(state = status.state, "license: {}", status.message),
+        }
+        *logged = Some(status.state.clone());
+    }
+}

@@ -1,0 +1,118 @@
+//! Data lifecycle: runs older than the run retention are deleted with their steps,
+//! findings and submission records; submitted files older than the submission
+//! retention are deleted while the run record (with the file's sha256, which the
+//! evidence manifest signs) stays. Blobs nothing references any more are swept.
+//! Workers purge periodically; `validibot purge` does it once.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use validibot_blobs::BlobStore;
+use validibot_store::db::Db;
+use validibot_store::retention;
+use validibot_types::clock::now_us;
+
+/// How long data is kept, and how often workers purge.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Finished runs (steps, findings, artifacts, submission) are deleted this many days
+    /// after they finished; `None` keeps them forever.
+    pub run_retention_days: Option<u32>,
+    /// Submitted files are deleted this many days after their run finished; the run
+    /// and its findings stay.
+    pub submission_retention_days: Option<u32>,
+    pub purge_interval_minutes: u64,
+}
+
+impl Policy {
+    pub fn enabled(&self) -> bool {
+        self.run_retention_days.is_some() || self.submission_retention_days.is_some()
+    }
+}
+
+/// What one purge did (or, dry, would do).
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Report {
+    pub runs_deleted: u64,
+    pub blobs_deleted: u64,
+    pub bytes_freed: u64,
+}
+
+/// Blobs written or re-used this recently are never swept (an upload in flight
+/// writes its blob before its row).
+const GRACE: Duration = Duration::from_secs(3600);
+/// Runs deleted per transaction.
+const BATCH: usize = 200;
+const DAY_US: i64 = 86_400 * 1_000_000;
+
+pub async fn purge(db: &Db, blobs: &BlobStore, policy: &Policy, dry_run: bool) -> Result<Report> {
+    let mut report = Report::default();
+    let now = now_us();
+    if let Some(days) = policy.run_retention_days {
+        let cutoff = now - i64::from(days) * DAY_US;
+        if dry_run {
+            report.runs_deleted = retention::count_finished_before(db, cutoff).await?;
+        } else {
+            loop {
+                let runs = retention::finished_before(db, cutoff, BATCH).await?;
+                if runs.is_empty() {
+                    break;
+                }
+                retention::delete_runs(db, &runs).await?;
+                report.runs_deleted += runs.len() as u64;
+            }
+        }
+    }
+    let keep = retention::referenced_blobs(
+        db,
+        policy
+            .submission_retention_days
+            .map(|d| now - i64::from(d) * DAY_US),
+    )
+    .await?;
+    let store = blobs.clone();
+    let (deleted, freed) = tokio::task::spawn_blocking(move || -> Result<(u64, u64)> {
+        let (mut deleted, mut freed) = (0, 0);
+        for sha in store.list()? {
+            if keep.contains(&sha) {
+                continue;
+            }
+            if dry_run {
+                deleted += u64::from(store.is_stale(&sha, GRACE));
+                continue;
+            }
+            let bytes = store.remove_if_stale(&sha, GRACE)?;
+            if bytes > 0 {
+                deleted += 1;
+                freed += bytes;
+            }
+        }
+        Ok((deleted, freed))
+    })
+    .await??;
+    report.blobs_deleted = deleted;
+    report.bytes_freed = freed;
+    Ok(report)
+}
+
+/// Purges every `interval` until the process ends (workers only; several may run at once).
+pub fn spawn(db: Db, blobs: BlobStore, policy: Policy) -> tokio::task::JoinHandle<()> {
+    let period = Duration::from_secs(policy.purge_interval_minutes.max(1) * 60);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match purge(&db, &blobs, &policy, false).await {
+                Ok(r) => tracing::info!(
+                    runs = r.runs_deleted,
+                    blobs = r.blobs_deleted,
+                    bytes = r.bytes_freed,
+                    "retention purge"
+                ),
+                Err(e) => tracing::warn!("retention purge failed: {e:#}"),
+            }
+        }
+    })
+}

@@ -1,0 +1,347 @@
+//! The allow-list of container validators. An operator registers an image; its
+//! metadata comes from the image's labels and the row pins the image ID, so a
+//! re-tagged or rebuilt image never runs under an old registration.
+//!
+//! Labels (`org.validibot.validator.*`): `slug`, `version`, `content_types`
+//! (comma-separated) are required; `name`, `memory` (`512m`, `2g`), `cpus`,
+//! `pids`, `tmpfs` and `timeout` (seconds) are optional, within [`CEILING`];
+//! `tmpfs_exec=true` lets the validator map code from `/tmp` (an FMU's library).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::licensing::Licensing;
+use validibot_engines::containers::DockerRunner;
+use validibot_engines::containers::Limits;
+use validibot_engines::extensions::hooks::FeaturesQuery;
+use validibot_plugin_api::extension::features;
+use validibot_store::containers;
+pub use validibot_store::containers::{get, list, unregister, ContainerValidator, StoredLimits};
+use validibot_store::db::Db;
+
+pub const LABEL_PREFIX: &str = "org.validibot.validator.";
+
+/// The most an image may ask for.
+pub const CEILING: StoredLimits = StoredLimits {
+    memory_bytes: 16 << 30,
+    cpus: 8.0,
+    pids: 4096,
+    tmpfs_bytes: 4 << 30,
+    tmpfs_exec: true,
+    timeout_seconds: 6 * 3600,
+};
+
+/// What an image gets when its labels ask for nothing: the runner's defaults.
+pub fn default_limits() -> StoredLimits {
+    let d = Limits::default();
+    StoredLimits {
+        memory_bytes: d.memory_bytes,
+        cpus: d.cpus,
+        pids: d.pids,
+        tmpfs_bytes: d.tmpfs_bytes,
+        tmpfs_exec: d.tmpfs_exec,
+        timeout_seconds: d.timeout.as_secs(),
+    }
+}
+
+/// Runner limits for one run of `v` with `remaining` time left in the run.
+pub fn limits_for_run(v: &StoredLimits, remaining: Duration) -> Limits {
+    Limits {
+        memory_bytes: v.memory_bytes,
+        cpus: v.cpus,
+        pids: v.pids,
+        tmpfs_bytes: v.tmpfs_bytes,
+        tmpfs_exec: v.tmpfs_exec,
+        timeout: Duration::from_secs(v.timeout_seconds).min(remaining),
+        ..Limits::default()
+    }
+}
+
+/// Reads a validator's metadata from image labels; `Err` names every problem.
+pub fn from_labels(
+    image_id: &str,
+    image_ref: &str,
+    labels: &HashMap<String, String>,
+) -> Result<ContainerValidator, String> {
+    let mut problems = Vec::new();
+    let label = |k: &str| labels.get(&format!("{LABEL_PREFIX}{k}")).map(|s| s.trim());
+    let mut required = |k: &str| match label(k) {
+        Some(v) if !v.is_empty() => v.to_owned(),
+        _ => {
+            problems.push(format!("label {LABEL_PREFIX}{k} is missing"));
+            String::new()
+        }
+    };
+    let slug = required("slug");
+    let version = required("version");
+    let types = required("content_types");
+    if !slug.is_empty() {
+        if let Err(e) = validibot_types::ValidatorSlug::parse(&slug) {
+            problems.push(format!("label {LABEL_PREFIX}slug is not a valid slug: {e}"));
+        }
+    }
+    let content_types: Vec<String> = types
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut limits = default_limits();
+    let mut number = |k: &str, parse: fn(&str) -> Option<f64>, max: f64| -> Option<f64> {
+        let v = label(k)?;
+        match parse(v) {
+            Some(n) if n > 0.0 && n <= max => Some(n),
+            _ => {
+                problems.push(format!(
+                    "label {LABEL_PREFIX}{k}={v:?} must be a positive size up to {max}"
+                ));
+                None
+            }
+        }
+    };
+    let plain = |v: &str| v.parse::<f64>().ok();
+    if let Some(n) = number("memory", parse_size, CEILING.memory_bytes as f64) {
+        limits.memory_bytes = n as i64;
+    }
+    if let Some(n) = number("cpus", plain, CEILING.cpus) {
+        limits.cpus = n;
+    }
+    if let Some(n) = number("pids", plain, CEILING.pids as f64) {
+        limits.pids = n as i64;
+    }
+    if let Some(n) = number("tmpfs", parse_size, CEILING.tmpfs_bytes as f64) {
+        limits.tmpfs_bytes = n as u64;
+    }
+    if let Some(n) = number("timeout", plain, CEILING.timeout_seconds as f64) {
+        limits.timeout_seconds = n as u64;
+    }
+    match label("tmpfs_exec") {
+        None | Some("false") => {}
+        Some("true") => limits.tmpfs_exec = true,
+        Some(v) => problems.push(format!(
+            "label {LABEL_PREFIX}tmpfs_exec={v:?} must be true or false"
+        )),
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(ContainerValidator {
+        name: label("name")
+            .map(str::to_owned)
+            .unwrap_or_else(|| slug.clone()),
+        slug,
+        version,
+        image_id: image_id.to_owned(),
+        image_ref: image_ref.to_owned(),
+        content_types,
+        limits,
+        feature: String::new(),
+        registered_at: validibot_types::clock::now_us(),
+    })
+}
+
+/// `512m`, `2g`, `65536`, `64k` → bytes (binary units).
+fn parse_size(s: &str) -> Option<f64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, unit) = match s.char_indices().last()? {
+        (i, 'k') => (&s[..i], 1u64 << 10),
+        (i, 'm') => (&s[..i], 1 << 20),
+        (i, 'g') => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    Some(num.trim().parse::<f64>().ok()? * unit as f64)
+}
+
+/// What registering did.
+#[derive(Debug)]
+pub enum Registered {
+    Created(ContainerValidator),
+    /// Already on the list with this image ID.
+    Unchanged(ContainerValidator),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{detail}")]
+    ProRequired {
+        feature: String,
+        license_state: String,
+        detail: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The Pro feature a validator needs: the extension's catalog validators need
+/// `validators.advanced`, any other image `validators.user_images`.
+pub async fn feature_for(licensing: &Licensing, slug: &str) -> Result<&'static str> {
+    let status = licensing.status().await?;
+    let catalog = licensing
+        .registry()
+        .hooks
+        .validators_catalog
+        .call(&FeaturesQuery {
+            features: status.features.clone(),
+        });
+    let in_catalog = catalog
+        .validators
+        .iter()
+        .any(|v| v["slug"].as_str() == Some(slug));
+    Ok(if in_catalog {
+        features::ADVANCED_VALIDATORS
+    } else {
+        features::USER_IMAGES
+    })
+}
+
+/// Inspects an image on the engine and puts it on the allow-list, if the
+/// license has the feature it needs.
+pub async fn register_image(
+    db: &Db,
+    runner: &DockerRunner,
+    licensing: &Licensing,
+    image_ref: &str,
+    by: Option<&str>,
+) -> Result<Registered, RegisterError> {
+    let (id, labels) = runner
+        .inspect_image(image_ref)
+        .await
+        .map_err(|e| RegisterError::Invalid(format!("{e:#}")))?;
+    let v = from_labels(&id, image_ref, &labels).map_err(RegisterError::Invalid)?;
+    let feature = feature_for(licensing, &v.slug).await?;
+    if let Err((license_state, detail)) = licensing.require(feature).await? {
+        return Err(RegisterError::ProRequired {
+            feature: feature.to_owned(),
+            license_state,
+            detail,
+        });
+    }
+    register(db, v, feature, by).await
+}
+
+/// Puts a validator read from an image on the allow-list.
+pub async fn register(
+    db: &Db,
+    mut v: ContainerValidator,
+    feature: &str,
+    by: Option<&str>,
+) -> Result<Registered, RegisterError> {
+    v.feature = feature.to_owned();
+    if let Some(existing) = containers::get(db, &v.slug, Some(&v.version)).await? {
+        return if existing.image_id == v.image_id {
+            Ok(Registered::Unchanged(existing))
+        } else {
+            Err(RegisterError::Conflict(format!(
+                "{} {} is registered with image {}; a different image needs a new version label",
+                v.slug, v.version, existing.image_id
+            )))
+        };
+    }
+    containers::insert(db, &v, by).await?;
+    Ok(Registered::Created(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("{LABEL_PREFIX}{k}"), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn labels_give_metadata_and_limits() {
+        let v = from_labels(
+            "sha256:abc",
+            "x:1",
+            &labels(&[
+                ("slug", "energyplus"),
+                ("version", "25.2"),
+                ("content_types", "application/a, application/b"),
+                ("memory", "2g"),
+                ("cpus", "1.5"),
+                ("timeout", "900"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(v.content_types, ["application/a", "application/b"]);
+        assert_eq!(v.limits.memory_bytes, 2 << 30);
+        assert_eq!(v.limits.cpus, 1.5);
+        assert_eq!(v.limits.timeout_seconds, 900);
+        assert_eq!(v.limits.pids, default_limits().pids);
+        assert!(!v.limits.tmpfs_exec, "/tmp is noexec unless the image asks");
+        assert_eq!(v.name, "energyplus");
+    }
+
+    #[test]
+    fn tmpfs_exec_is_opt_in_and_old_rows_read_as_noexec() {
+        let base = [
+            ("slug", "fmi"),
+            ("version", "1"),
+            ("content_types", "application/vnd.fmi.fmu"),
+        ];
+        let with = |v: &str| {
+            let mut l = base.to_vec();
+            l.push(("tmpfs_exec", v));
+            from_labels("sha256:abc", "x:1", &labels(&l))
+        };
+        assert!(with("true").unwrap().limits.tmpfs_exec);
+        assert!(!with("false").unwrap().limits.tmpfs_exec);
+        assert!(with("yes").unwrap_err().contains("tmpfs_exec"));
+        let old = r#"{"memory_bytes":1,"cpus":1.0,"pids":1,"tmpfs_bytes":1,"timeout_seconds":1}"#;
+        assert!(
+            !serde_json::from_str::<StoredLimits>(old)
+                .unwrap()
+                .tmpfs_exec
+        );
+    }
+
+    #[test]
+    fn every_label_problem_is_named() {
+        let e = from_labels(
+            "sha256:abc",
+            "x:1",
+            &labels(&[("slug", "Bad Slug"), ("memory", "64t"), ("cpus", "0")]),
+        )
+        .unwrap_err();
+        for part in [
+            "version is missing",
+            "content_types is missing",
+            "not a valid slug",
+            "memory",
+            "cpus",
+        ] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+        let e = from_labels(
+            "i",
+            "r",
+            &labels(&[
+                ("slug", "a"),
+                ("version", "1"),
+                ("content_types", "x/y"),
+                ("memory", "64g"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(e.contains("up to"), "{e}");
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("512m"), Some(512.0 * 1048576.0));
+        assert_eq!(parse_size("1G"), Some(1073741824.0));
+        assert_eq!(parse_size("64kb"), Some(65536.0));
+        assert_eq!(parse_size("100"), Some(100.0));
+        assert_eq!(parse_size("lots"), None);
+    }
+}

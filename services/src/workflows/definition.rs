@@ -1,0 +1,262 @@
+//! A workflow definition as submitted (JSON or the YAML-free example files),
+//! checked against the installed validators before anything is stored.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use validibot_types::WorkflowSlug;
+
+use crate::validators::images::ContainerValidator;
+use validibot_engines::plugins::PluginRegistry;
+pub use validibot_store::workflows::Definition;
+use validibot_store::workflows::Step;
+
+pub const MAX_STEPS: usize = 50;
+pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub timeout_seconds: Option<i64>,
+    pub content_types: Option<Vec<String>>,
+    pub steps: Vec<StepInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
+    pub key: String,
+    pub name: Option<String>,
+    pub validator: String,
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+    pub ruleset: Option<serde_json::Value>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// Why a definition was refused; `errors` carries per-step detail (e.g. config findings).
+#[derive(Debug)]
+pub struct DefinitionError {
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<serde_json::Value>,
+}
+
+impl DefinitionError {
+    fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        DefinitionError {
+            code,
+            detail: detail.into(),
+            errors: vec![],
+        }
+    }
+}
+
+impl DefinitionInput {
+    /// Checks shape, slugs, validators and each step's config (by asking the validator).
+    pub async fn validate(
+        self,
+        slug_from_path: Option<&str>,
+        registry: &PluginRegistry,
+        containers: &[ContainerValidator],
+    ) -> Result<Definition, DefinitionError> {
+        let slug = match (slug_from_path, self.slug.as_deref()) {
+            (Some(p), Some(b)) if p != b => {
+                return Err(DefinitionError::new(
+                    "SLUG_MISMATCH",
+                    format!("body slug {b:?} differs from the URL's {p:?}"),
+                ))
+            }
+            (Some(p), _) => p.to_owned(),
+            (None, Some(b)) => b.to_owned(),
+            (None, None) => {
+                return Err(DefinitionError::new("INVALID_WORKFLOW", "slug is required"))
+            }
+        };
+        if let Err(e) = WorkflowSlug::parse(&slug) {
+            return Err(DefinitionError::new("INVALID_WORKFLOW", e.to_string()));
+        }
+        if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                format!("a workflow needs 1 to {MAX_STEPS} steps"),
+            ));
+        }
+        let timeout_seconds = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        if !(1..=86_400).contains(&timeout_seconds) {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                "timeout_seconds must be between 1 and 86400",
+            ));
+        }
+        let mut steps = Vec::with_capacity(self.steps.len());
+        let mut errors = Vec::new();
+        let mut features: Vec<String> = Vec::new();
+        let mut first_types = None;
+        for (i, s) in self.steps.into_iter().enumerate() {
+            if !WorkflowSlug::is_valid(&s.key) || steps.iter().any(|p: &Step| p.key == s.key) {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
+                continue;
+            }
+            if s.ruleset.is_some() && s.validator != RULES_VALIDATOR {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!(
+                    "a ruleset is only read by the {RULES_VALIDATOR:?} validator, not {:?}: add a {RULES_VALIDATOR:?} step with these rules",
+                    s.validator
+                )}));
+                continue;
+            }
+            let plugin = registry.get(&s.validator);
+            // Latest registered version first (the list is newest first).
+            let container = containers.iter().find(|c| c.slug == s.validator);
+            if plugin.is_none() {
+                if let Some(c) = container {
+                    if !s.config.is_object() {
+                        errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "a container validator's config must be a JSON object"}));
+                    }
+                    if !features.contains(&c.feature) {
+                        features.push(c.feature.clone());
+                    }
+                    first_types.get_or_insert_with(|| c.content_types.clone());
+                    steps.push(Step {
+                        position: i as i64,
+                        name: s.name.unwrap_or_else(|| s.key.clone()),
+                        key: s.key,
+                        validator: s.validator,
+                        validator_version: c.version.clone(),
+                        config_text: s.config.to_string(),
+                        config: s.config,
+                        ruleset: s.ruleset,
+                    });
+                    continue;
+                }
+            }
+            let Some(plugin) = plugin else {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("unknown validator {:?}", s.validator)}));
+                continue;
+            };
+            first_types.get_or_insert_with(|| plugin.meta.content_types.clone());
+            let pinned = plugin.meta.version.clone();
+            // A rules step's ruleset is checked with its config, as the validator will read them.
+            let (config_text, ruleset_at) = match &s.ruleset {
+                Some(ruleset) => match with_ruleset(&s.config, ruleset) {
+                    Ok(merged) => merged,
+                    Err(detail) => {
+                        errors.push(serde_json::json!({"step": i, "key": s.key, "detail": detail}));
+                        continue;
+                    }
+                },
+                None => (s.config.to_string(), usize::MAX),
+            };
+            let checked = tokio::task::spawn_blocking(move || plugin.validate_config(&config_text))
+                .await
+                .map(|r| r.map(|r| r.map_err(|f| ruleset_paths(f, ruleset_at))));
+            match checked {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(findings))) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "invalid step config", "findings": findings})),
+                Ok(Err(call)) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("validator could not check the config: {call}")})),
+                Err(join) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("config check crashed: {join}")})),
+            }
+            steps.push(Step {
+                position: i as i64,
+                name: s.name.unwrap_or_else(|| s.key.clone()),
+                key: s.key,
+                validator: s.validator,
+                validator_version: pinned,
+                config_text: s.config.to_string(),
+                config: s.config,
+                ruleset: s.ruleset,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(DefinitionError {
+                code: "INVALID_WORKFLOW",
+                detail: "the workflow has invalid steps".into(),
+                errors,
+            });
+        }
+        let content_types = match self.content_types {
+            Some(c) if !c.is_empty() => c,
+            _ => first_types.unwrap_or_default(),
+        };
+        let digest = digest(timeout_seconds, &content_types, &steps);
+        Ok(Definition {
+            name: self.name.unwrap_or_else(|| slug.clone()),
+            slug,
+            description: self.description,
+            timeout_seconds,
+            content_types,
+            steps,
+            digest,
+            features,
+        })
+    }
+}
+
+/// The one validator that reads a step's `ruleset` (until assertions apply to every step).
+const RULES_VALIDATOR: &str = "rules";
+
+/// A `rules` config with the step's ruleset appended to its `rules`, as the validator
+/// merges them at run time, and the index where the ruleset's rules start.
+fn with_ruleset(
+    config: &serde_json::Value,
+    ruleset: &serde_json::Value,
+) -> Result<(String, usize), String> {
+    let extra = ruleset
+        .get("rules")
+        .and_then(serde_json::Value::as_array)
+        .or(ruleset.as_array())
+        .ok_or("the step's ruleset must be a list of rules or {\"rules\": [...]}")?;
+    let mut merged = config.clone();
+    let Some(rules) = merged
+        .get_mut("rules")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        // Let the validator explain the config itself.
+        return Ok((config.to_string(), usize::MAX));
+    };
+    let at = rules.len();
+    rules.extend(extra.iter().cloned());
+    Ok((merged.to_string(), at))
+}
+
+/// Points findings about appended rules back at the ruleset (`/rules/7` → `/ruleset/2`).
+fn ruleset_paths(
+    mut findings: Vec<validibot_types::Finding>,
+    at: usize,
+) -> Vec<validibot_types::Finding> {
+    for f in &mut findings {
+        let Some(rest) = f.path.strip_prefix("/rules/") else {
+            continue;
+        };
+        let (index, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+        if let Some(i) = index.parse::<usize>().ok().filter(|i| *i >= at) {
+            let sep = if tail.is_empty() { "" } else { "/" };
+            f.path = format!("/ruleset/{}{sep}{tail}", i - at);
+        }
+    }
+    findings
+}
+
+/// sha256 of the canonical JSON of everything that decides a run's result.
+pub fn digest(timeout_seconds: i64, content_types: &[String], steps: &[Step]) -> String {
+    // serde_json's map is ordered by key, so `to_string` is canonical here.
+    let canonical = serde_json::json!({
+        "timeout_seconds": timeout_seconds,
+        "content_types": content_types,
+        "steps": steps.iter().map(|s| serde_json::json!({
+            "key": s.key, "validator": s.validator, "validator_version": s.validator_version,
+            "config": s.config, "ruleset": s.ruleset,
+        })).collect::<Vec<_>>(),
+    });
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    )
+}
