@@ -1,11 +1,6 @@
-//! Validibot host: API, workflow engine, job queue and workers, WASM plugin host, CLI.
-//! See ARCHITECTURE.md for the map.
+//! The `validibot` binary's library: the command tree (`commands`, every subcommand
+//! operator and client alike) and the settings it reads (`config`). The product itself
+//! lives in the layer crates below; see ARCHITECTURE.md for the map.
 
-pub mod admin;
-pub mod backup;
-pub mod bench;
-pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod plugin_tools;
-pub mod server;

@@ -297,7 +297,8 @@ struct Seeded {
 fn seeded(backend: Backend) -> Seeded {
     let inst = Instance::new(backend);
     let key = inst.user("alice", "owner");
-    let srv = inst.serve(&[]);
+    // A short lease: a run a backup catches in flight is taken over soon after a restore.
+    let srv = inst.serve(&["--lease-seconds", "3"]);
     srv.create_workflow(&key, &common::invoice_workflow());
     let (_, run) = srv.launch_example(&key, "invoice", "invoice-invalid.json");
     let url = run["url"].as_str().unwrap().to_owned();
@@ -371,7 +372,8 @@ fn backup_and_restore_sqlite() {
     assert_eq!(got["steps"], run["steps"], "{got}");
     assert_eq!(got["summary"], run["summary"], "{got}");
     // The snapshot is consistent: every run in it is whole (a completed run has its step
-    // and its findings; none half-written), and every submission's file came along.
+    // and its findings; none half-written; one in flight is resumed and completes), and
+    // every submission's file came along.
     let (_, list) = json_of(restored.get(&key, "/api/v1/workspaces/default/runs?limit=200"));
     let runs = list["results"].as_array().unwrap();
     assert!(
@@ -386,8 +388,17 @@ fn backup_and_restore_sqlite() {
         "{manifest}"
     );
     for listed in runs {
-        let (code, full) = json_of(restored.get(&key, listed["url"].as_str().unwrap()));
-        assert_eq!(code, 200);
+        // A run the snapshot caught in flight has its job in the snapshot too: the
+        // restored server takes it over once the lease (3 s here) expires, and finishes it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let full = loop {
+            let (code, full) = json_of(restored.get(&key, listed["url"].as_str().unwrap()));
+            assert_eq!(code, 200);
+            if full["state"] == "COMPLETED" || std::time::Instant::now() > deadline {
+                break full;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
         assert_eq!(full["state"], "COMPLETED", "{full}");
         let step = &full["steps"][0];
         assert!(

@@ -134,21 +134,12 @@ pub async fn member(
         ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
     })?;
     if !workspace.is_default && permission.writes() {
-        let decision = state.licensing.workspace_decision("write", false).await?;
-        if !decision.allowed {
-            let status = state.licensing.status().await?;
-            return Err(ApiError::pro_required(
-                "PRO_FEATURE_REQUIRED",
-                decision
-                    .feature
-                    .as_deref()
-                    .unwrap_or(validibot_engines::extensions::hooks::MULTIPLE_WORKSPACES),
-                &status.state,
-                decision
-                    .detail
-                    .unwrap_or_else(|| "this workspace is read-only without Validibot Pro".into()),
-            ));
-        }
+        require_workspace_decision(
+            state,
+            "write",
+            "this workspace is read-only without Validibot Pro",
+        )
+        .await?;
     }
     if !role.allows(permission) {
         return Err(ApiError::new(
@@ -164,6 +155,34 @@ pub async fn member(
 pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
     let role = directory::default_role(&state.db, &caller.0.id).await?;
     Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
+}
+
+/// 402 unless the license allows `action` on workspaces now (the hook's decision):
+/// `LICENSE_LIMIT_REACHED` when a licensed limit is the reason, else
+/// `PRO_FEATURE_REQUIRED`. `fallback` is the detail when the hook gives none.
+pub async fn require_workspace_decision(
+    state: &AppState,
+    action: &'static str,
+    fallback: &str,
+) -> Result<(), ApiError> {
+    let decision = state.licensing.workspace_decision(action, false).await?;
+    if decision.allowed {
+        return Ok(());
+    }
+    let status = state.licensing.status().await?;
+    let code = match decision.code.as_deref() {
+        Some("LICENSE_LIMIT_REACHED") => "LICENSE_LIMIT_REACHED",
+        _ => "PRO_FEATURE_REQUIRED",
+    };
+    Err(ApiError::pro_required(
+        code,
+        decision
+            .feature
+            .as_deref()
+            .unwrap_or(validibot_engines::extensions::hooks::MULTIPLE_WORKSPACES),
+        &status.state,
+        decision.detail.unwrap_or_else(|| fallback.into()),
+    ))
 }
 
 /// 402 unless the license turns `feature` on now.

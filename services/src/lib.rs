@@ -5,9 +5,14 @@
 
 pub mod evidence;
 pub mod execution;
+mod handle;
+pub mod launcher;
 pub mod licensing;
 pub mod observability;
 pub mod reports;
 pub mod retention;
 pub mod validators;
 pub mod workflows;
+
+pub use handle::Services;
+pub use launcher::Launcher;

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::args;
 use crate::db::batch::Stmt;
@@ -67,25 +66,41 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&str>) -> Result
 const COLUMNS: &str =
     "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at";
 
-fn row_to(r: &sqlx::any::AnyRow) -> Result<ContainerValidator> {
-    Ok(ContainerValidator {
-        slug: r.get(0),
-        version: r.get(1),
-        image_id: r.get(2),
-        image_ref: r.get(3),
-        name: r.get(4),
-        content_types: serde_json::from_str(&r.get::<String, _>(5))?,
-        limits: serde_json::from_str(&r.get::<String, _>(6))?,
-        feature: r.get(7),
-        registered_at: r.get(8),
-    })
+/// A registration as [`COLUMNS`] selects it (lists and limits as JSON text).
+#[derive(sqlx::FromRow)]
+struct RegistrationRow {
+    slug: String,
+    version: String,
+    image_id: String,
+    image_ref: String,
+    name: String,
+    content_types: String,
+    limits: String,
+    feature: String,
+    registered_at: i64,
+}
+
+impl RegistrationRow {
+    fn into_validator(self) -> Result<ContainerValidator> {
+        Ok(ContainerValidator {
+            slug: self.slug,
+            version: self.version,
+            image_id: self.image_id,
+            image_ref: self.image_ref,
+            name: self.name,
+            content_types: serde_json::from_str(&self.content_types)?,
+            limits: serde_json::from_str(&self.limits)?,
+            feature: self.feature,
+            registered_at: self.registered_at,
+        })
+    }
 }
 
 /// One version, or the latest registered (what new workflow steps pin).
 pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<ContainerValidator>> {
     let row = match version {
         Some(v) => {
-            sqlx::query(&format!(
+            sqlx::query_as::<_, RegistrationRow>(&format!(
                 "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 AND version = $2"
             ))
             .bind(slug)
@@ -94,7 +109,7 @@ pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<Co
             .await?
         }
         None => {
-            sqlx::query(&format!(
+            sqlx::query_as::<_, RegistrationRow>(&format!(
                 "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 ORDER BY registered_at DESC LIMIT 1"
             ))
             .bind(slug)
@@ -102,18 +117,18 @@ pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<Co
             .await?
         }
     };
-    row.as_ref().map(row_to).transpose()
+    row.map(RegistrationRow::into_validator).transpose()
 }
 
 /// Every registered version, by slug then newest first.
 pub async fn list(db: &Db) -> Result<Vec<ContainerValidator>> {
-    sqlx::query(&format!(
+    sqlx::query_as::<_, RegistrationRow>(&format!(
         "SELECT {COLUMNS} FROM container_validators ORDER BY slug, registered_at DESC"
     ))
     .fetch_all(&db.read)
     .await?
-    .iter()
-    .map(row_to)
+    .into_iter()
+    .map(RegistrationRow::into_validator)
     .collect()
 }
 

@@ -2,7 +2,6 @@
 //! in the blob store under `sha256`.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
@@ -26,6 +25,7 @@ pub struct NewPlugin<'a> {
 }
 
 /// One installed component, as every process loads it.
+#[derive(sqlx::FromRow)]
 pub struct InstalledRow {
     pub slug: String,
     pub version: String,
@@ -37,12 +37,11 @@ pub struct InstalledRow {
 /// The sha256 recorded for (slug, version), if installed.
 pub async fn sha256_of(db: &Db, slug: &str, version: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query("SELECT sha256 FROM plugins WHERE slug = $1 AND version = $2")
+        sqlx::query_scalar("SELECT sha256 FROM plugins WHERE slug = $1 AND version = $2")
             .bind(slug)
             .bind(version)
             .fetch_optional(&db.read)
-            .await?
-            .map(|r| r.get(0)),
+            .await?,
     )
 }
 
@@ -88,16 +87,8 @@ pub async fn insert(db: &Db, p: &NewPlugin<'_>) -> Result<bool> {
 /// Every installed component, oldest install first.
 pub async fn list(db: &Db) -> Result<Vec<InstalledRow>> {
     Ok(
-        sqlx::query("SELECT slug, version, sha256, grants FROM plugins ORDER BY installed_at")
+        sqlx::query_as("SELECT slug, version, sha256, grants FROM plugins ORDER BY installed_at")
             .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| InstalledRow {
-                slug: r.get(0),
-                version: r.get(1),
-                sha256: r.get(2),
-                grants: r.get(3),
-            })
-            .collect(),
+            .await?,
     )
 }

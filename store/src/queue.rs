@@ -5,7 +5,7 @@
 //! worker died is claimable again once its lease expires.
 
 use anyhow::Result;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::args;
 use crate::db::batch::Stmt;
@@ -13,10 +13,12 @@ use crate::db::{Backend, Db};
 use validibot_types::clock::now_us;
 use validibot_types::ids::new_id;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Lease {
+    #[sqlx(rename = "id")]
     pub job_id: String,
     pub run_id: String,
+    #[sqlx(rename = "lease_token")]
     pub token: i64,
     pub attempts: i64,
     pub max_attempts: i64,
@@ -71,7 +73,7 @@ pub fn enqueue(
 pub async fn claim_job(db: &Db, job_id: &str, owner: &str, lease_us: i64) -> Result<Option<Lease>> {
     let now = now_us();
     let mut tx = db.write.begin().await?;
-    let row = sqlx::query(&format!(
+    let lease: Option<Lease> = sqlx::query_as(&format!(
         "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
          WHERE id = $4 AND {CLAIMABLE} RETURNING id, run_id, lease_token, attempts, max_attempts"
     ))
@@ -81,7 +83,7 @@ pub async fn claim_job(db: &Db, job_id: &str, owner: &str, lease_us: i64) -> Res
     .bind(job_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let leases: Vec<Lease> = row.iter().map(lease_of).collect();
+    let leases: Vec<Lease> = lease.into_iter().collect();
     mark_running(&mut tx, &leases, now).await?;
     tx.commit().await?;
     Ok(leases.into_iter().next())
@@ -96,7 +98,7 @@ pub async fn claim_due(db: &Db, owner: &str, lease_us: i64, limit: i64) -> Resul
         Backend::Sqlite => "",
     };
     let mut tx = db.write.begin().await?;
-    let rows = sqlx::query(&format!(
+    let leases: Vec<Lease> = sqlx::query_as(&format!(
         "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
          WHERE id IN (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY available_at LIMIT $4 {lock})
          RETURNING id, run_id, lease_token, attempts, max_attempts"
@@ -107,7 +109,6 @@ pub async fn claim_due(db: &Db, owner: &str, lease_us: i64, limit: i64) -> Resul
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
-    let leases: Vec<Lease> = rows.iter().map(lease_of).collect();
     mark_running(&mut tx, &leases, now).await?;
     tx.commit().await?;
     Ok(leases)
@@ -126,16 +127,6 @@ async fn mark_running(
             .await?;
     }
     Ok(())
-}
-
-fn lease_of(r: &sqlx::any::AnyRow) -> Lease {
-    Lease {
-        job_id: r.get(0),
-        run_id: r.get(1),
-        token: r.get(2),
-        attempts: r.get(3),
-        max_attempts: r.get(4),
-    }
 }
 
 /// Extends the lease; `false` means it was lost (another worker took over).
@@ -187,6 +178,7 @@ pub fn backoff_us(attempt: i64) -> i64 {
 }
 
 /// The queue as monitoring sees it.
+#[derive(sqlx::FromRow)]
 pub struct Depth {
     pub queued: i64,
     pub leased: i64,
@@ -195,19 +187,14 @@ pub struct Depth {
 }
 
 pub async fn depth(db: &Db) -> Result<Depth> {
-    let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0),
-                MIN(CASE WHEN state = 'queued' THEN created_at END)
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued,
+                COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0) AS leased,
+                MIN(CASE WHEN state = 'queued' THEN created_at END) AS oldest_queued_at
          FROM jobs",
     )
     .fetch_one(&db.read)
-    .await?;
-    Ok(Depth {
-        queued: row.get(0),
-        leased: row.get(1),
-        oldest_queued_at: row.get(2),
-    })
+    .await?)
 }
 
 #[cfg(test)]

@@ -1,15 +1,27 @@
 //! `validibot license show | install FILE | verify FILE`: the same checks as the
 //! API, run against the database directly (for operators on the host).
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::config::{GlobalArgs, LicenseCommand};
+use crate::config::GlobalArgs;
 use validibot_services::licensing::Licensing;
 
+#[derive(Debug, clap::Subcommand)]
+pub enum LicenseCommand {
+    /// Print the edition, license state, features, limits and usage.
+    Show,
+    /// Verify and install a license file (the previous one stays if it is refused).
+    Install { file: PathBuf },
+    /// Verify a license file without installing it; exit 1 if it is refused.
+    Verify { file: PathBuf },
+}
+
 pub async fn run(global: &GlobalArgs, command: &LicenseCommand) -> Result<()> {
-    let db = crate::server::open_db(global).await?;
-    let registry = crate::server::load_extensions(global).await?;
+    let db = crate::commands::serve::open_db(global).await?;
+    let registry = crate::commands::serve::load_extensions(global).await?;
     let licensing = Licensing::new(db, registry);
     let read = |file: &std::path::Path| {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))

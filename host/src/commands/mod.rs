@@ -1,18 +1,25 @@
 //! The `validibot` command line: every subcommand, operator and client alike, and
 //! where each one goes. `main` only loads the configuration file and calls [`main`].
 
+pub mod admin;
+pub mod backup;
+pub mod bench;
+pub mod client;
 pub mod containers;
 pub mod license;
 pub mod logging;
+pub mod plugin;
+pub mod serve;
 pub mod verify;
 
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::config::{
-    AdminCommand, ContainersCommand, GlobalArgs, LicenseCommand, ServeArgs, WorkerArgs,
-};
+use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use admin::AdminCommand;
+use containers::ContainersCommand;
+use license::LicenseCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,10 +46,10 @@ pub enum Command {
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Measure launch throughput and latency against a server started in-process.
-    Bench(crate::bench::BenchArgs),
+    Bench(crate::commands::bench::BenchArgs),
     /// Tools for plugin authors: scaffold, fixture tests, per-call benchmark.
     #[command(subcommand)]
-    Plugin(crate::plugin_tools::PluginCommand),
+    Plugin(crate::commands::plugin::PluginCommand),
     /// The instance's license (Pro): show its state, install or check a license file.
     #[command(subcommand)]
     License(LicenseCommand),
@@ -50,17 +57,17 @@ pub enum Command {
     #[command(subcommand)]
     Containers(ContainersCommand),
     /// Save a server URL and API key for the client commands (file mode 0600).
-    Login(crate::cli::login::LoginArgs),
+    Login(crate::commands::client::login::LoginArgs),
     /// Workflows on a server: list, show, create from a YAML/JSON file.
     #[command(subcommand)]
-    Workflows(crate::cli::workflows::WorkflowsCommand),
+    Workflows(crate::commands::client::workflows::WorkflowsCommand),
     /// Submit a file to a workflow on a server and report the result.
     /// Exit codes: 0 PASS, 1 FAIL, 2 ERROR/TIMED_OUT/CANCELED (or a failed request),
     /// 3 the wait ran out, 130 interrupted.
-    Validate(crate::cli::validate::ValidateArgs),
+    Validate(crate::commands::client::validate::ValidateArgs),
     /// Run a workflow file locally with the embedded validators (no server); same
     /// reports and exit codes as `validate`.
-    Check(crate::cli::check::CheckArgs),
+    Check(crate::commands::client::check::CheckArgs),
     /// Apply the retention policy once: delete expired runs and submitted files, sweep
     /// unreferenced blobs; prints what was done as JSON.
     Purge {
@@ -135,19 +142,25 @@ pub fn main() -> anyhow::Result<()> {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(crate::cli::exit::ERROR)
+            std::process::exit(crate::commands::client::exit::ERROR)
         }
     };
     runtime.block_on(async move {
         match &cli.command {
-            Command::Login(args) => client_code(crate::cli::login::run(args).await.map(|_| 0)),
-            Command::Workflows(cmd) => {
-                client_code(crate::cli::workflows::run(cmd).await.map(|_| 0))
+            Command::Login(args) => {
+                client_code(crate::commands::client::login::run(args).await.map(|_| 0))
             }
-            Command::Validate(args) => client_code(crate::cli::validate::run(args).await),
-            Command::Check(args) => client_code(crate::cli::check::run(args).await),
-            Command::Serve(args) => crate::server::serve(&cli.global, args, None).await,
-            Command::Worker(args) => crate::server::run_worker(&cli.global, args).await,
+            Command::Workflows(cmd) => client_code(
+                crate::commands::client::workflows::run(cmd)
+                    .await
+                    .map(|_| 0),
+            ),
+            Command::Validate(args) => {
+                client_code(crate::commands::client::validate::run(args).await)
+            }
+            Command::Check(args) => client_code(crate::commands::client::check::run(args).await),
+            Command::Serve(args) => crate::commands::serve::serve(&cli.global, args, None).await,
+            Command::Worker(args) => crate::commands::serve::run_worker(&cli.global, args).await,
             Command::Migrate => {
                 cli.global.prepare_data_dir()?;
                 let db = validibot_store::db::Db::connect(&cli.global.database_url(), 2).await?;
@@ -156,9 +169,9 @@ pub fn main() -> anyhow::Result<()> {
                 println!("migrations applied");
                 Ok(())
             }
-            Command::Admin(cmd) => crate::admin::run(&cli.global, cmd).await,
+            Command::Admin(cmd) => crate::commands::admin::run(&cli.global, cmd).await,
             Command::Purge { retention, dry_run } => {
-                let (db, blobs) = crate::server::open_storage(&cli.global).await?;
+                let (db, blobs) = crate::commands::serve::open_storage(&cli.global).await?;
                 let report = validibot_services::retention::purge(
                     &db,
                     &blobs,
@@ -169,9 +182,11 @@ pub fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 Ok(())
             }
-            Command::Backup { output } => crate::backup::create(&cli.global, output).await,
+            Command::Backup { output } => {
+                crate::commands::backup::create(&cli.global, output).await
+            }
             Command::Restore { input, force } => {
-                crate::backup::restore(&cli.global, input, *force).await
+                crate::commands::backup::restore(&cli.global, input, *force).await
             }
             Command::Config(ConfigCommand::Reference) => {
                 print!("{}", crate::config::reference::markdown(&Cli::command()));
@@ -183,13 +198,13 @@ pub fn main() -> anyhow::Result<()> {
             Command::Verify { file, keys } => crate::commands::verify::run(file, keys),
             Command::Containers(cmd) => crate::commands::containers::run(&cli.global, cmd).await,
             Command::License(cmd) => crate::commands::license::run(&cli.global, cmd).await,
-            Command::Bench(args) => crate::bench::run(&cli.global, args).await,
-            Command::Plugin(crate::plugin_tools::PluginCommand::Install(args)) => {
-                crate::plugin_tools::install::run(&cli.global, args).await
+            Command::Bench(args) => crate::commands::bench::run(&cli.global, args).await,
+            Command::Plugin(crate::commands::plugin::PluginCommand::Install(args)) => {
+                crate::commands::plugin::install::run(&cli.global, args).await
             }
             Command::Plugin(cmd) => {
                 let cmd = cmd.clone();
-                tokio::task::spawn_blocking(move || crate::plugin_tools::run(&cmd)).await?
+                tokio::task::spawn_blocking(move || crate::commands::plugin::run(&cmd)).await?
             }
         }
     })

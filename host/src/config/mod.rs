@@ -9,7 +9,7 @@ pub mod reference;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -102,42 +102,6 @@ impl GlobalArgs {
             )
         })
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ContainersCommand {
-    /// Remove validator containers whose runner is gone or whose deadline passed.
-    Cleanup {
-        /// List what would be removed without removing it.
-        #[arg(long)]
-        dry_run: bool,
-        /// Remove every container Validibot manages, running or not.
-        #[arg(long)]
-        all: bool,
-        /// Only containers of this validator (label `org.validibot.validator`).
-        #[arg(long)]
-        validator: Option<String>,
-    },
-    /// Put an image on the allow-list (metadata from its `org.validibot.validator.*` labels;
-    /// pinned by image ID). Needs Pro: validators.advanced or validators.user_images.
-    Register {
-        /// Image reference or ID on the engine.
-        image: String,
-    },
-    /// The registered container validators.
-    List,
-    /// Take a version off the allow-list.
-    Unregister { slug: String, version: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LicenseCommand {
-    /// Print the edition, license state, features, limits and usage.
-    Show,
-    /// Verify and install a license file (the previous one stays if it is refused).
-    Install { file: PathBuf },
-    /// Verify a license file without installing it; exit 1 if it is refused.
-    Verify { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -235,42 +199,6 @@ impl WorkerArgs {
     pub fn lease(&self) -> Duration {
         Duration::from_secs_f64(self.lease_seconds.clamp(0.5, 3600.0))
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Create a user and make them a member of a workspace.
-    CreateUser {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        email: Option<String>,
-        /// owner, admin, author, executor or viewer.
-        #[arg(long, default_value = "owner")]
-        role: String,
-        #[arg(long, default_value = "default")]
-        workspace: String,
-    },
-    /// Set a user's password for the web UI (read from stdin, or asked for on a terminal).
-    SetPassword {
-        #[arg(long)]
-        username: String,
-    },
-    /// Create an API key for a user; the key is printed once.
-    CreateApiKey {
-        #[arg(long)]
-        username: String,
-        #[arg(long, default_value = "cli")]
-        name: String,
-        /// Days until the key expires (default: never).
-        #[arg(long)]
-        expires_in_days: Option<u32>,
-    },
-    /// Revoke an API key by its public id (the part after `vbk_`).
-    RevokeApiKey {
-        #[arg(long)]
-        public_id: String,
-    },
 }
 
 #[derive(Debug, Clone, Default, Args)]

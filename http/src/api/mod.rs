@@ -20,7 +20,7 @@ use crate::{ApiError, AppState};
 /// The API's routes, from the route table.
 pub fn router() -> Router<Arc<AppState>> {
     let mut router = Router::new();
-    for (op, handler) in openapi::routes() {
+    for (op, handler) in openapi::routes::routes() {
         // Routes on the same path merge their methods.
         router = router.route(op.path, handler);
     }

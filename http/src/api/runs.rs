@@ -1,23 +1,21 @@
 //! Launching, polling and listing runs.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::launch_input;
 use super::workflows::workflow_not_found;
 use crate::auth::{member, Caller};
 use crate::{ApiError, AppState};
-use validibot_services::execution::executor::Prefetched;
+use validibot_services::launcher::{LaunchAnswer, LaunchRequest};
 use validibot_store::accounts::Permission;
-use validibot_store::queue::Taker;
-use validibot_store::runs::launch::{self, Idempotency, Launched, NewSubmission};
+use validibot_store::runs::launch::NewSubmission;
 use validibot_store::runs::view::{self, ListFilter, RunView};
 use validibot_store::workflows::versions as workflows;
 use validibot_types::RunStatus;
@@ -49,75 +47,29 @@ pub async fn launch(
     let idempotency_key = idempotency_key(&headers)?;
     let wait = wait_budget(&headers, q.wait, state.settings.launch_wait);
     let input = launch_input::read(&state, &workflow, q.filename, request).await?;
-    let idempotency = idempotency_key.map(|key| Idempotency {
-        request_hash: hex::encode(Sha256::digest(
-            serde_json::json!([
-                workflow.id,
-                input.blob.sha256,
-                input.content_type,
-                input.filename,
-                input.metadata
-            ])
-            .to_string(),
-        )),
-        key,
-    });
-    let content = input.bytes;
-    let submission = NewSubmission {
-        blob: input.blob,
-        filename: input.filename,
-        content_type: input.content_type,
-        metadata: input.metadata,
-    };
-    // With a free local worker slot, the job is created already leased to it.
-    let reservation = state.dispatch.as_ref().and_then(|d| d.reserve());
-    let taker = match (&state.dispatch, &reservation) {
-        (Some(d), Some(_)) => Some(Taker {
-            owner: &d.owner,
-            lease_us: d.lease_us(),
-        }),
-        _ => None,
-    };
-    let launched = launch::launch(
-        &state.db,
-        &workflow,
-        &caller.0.id,
-        &submission,
-        idempotency.as_ref(),
-        state.settings.max_attempts,
-        taker.as_ref(),
-    )
-    .await?;
-    let run_id = match launched {
-        Launched::New {
-            run_id,
-            job_id,
-            lease,
-            created_at,
-        } => {
-            let done = state.waiters.register(&run_id);
-            match (&state.dispatch, reservation, lease) {
-                (Some(d), Some(r), Some(lease)) => {
-                    // Started at launch (the run row says so); the executor needn't read it back.
-                    let known = content.map(|content| Prefetched {
-                        started_at: created_at,
-                        timeout_seconds: workflow.timeout_seconds,
-                        workflow_id: workflow.id.clone(),
-                        content_type: submission.content_type.clone(),
-                        content,
-                    });
-                    d.run(r, lease, known)
-                }
-                (Some(d), _, _) => d.offer(job_id),
-                (None, _, _) => {}
-            }
-            wait_for(&state, &run_id, done, wait).await?;
-            run_id
+    let answer = state
+        .launcher
+        .launch(LaunchRequest {
+            workflow: &workflow,
+            workspace_id: &workspace.id,
+            user_id: &caller.0.id,
+            submission: NewSubmission {
+                blob: input.blob,
+                filename: input.filename,
+                content_type: input.content_type,
+                metadata: input.metadata,
+            },
+            content: input.bytes,
+            idempotency_key,
+            wait,
+        })
+        .await?;
+    match answer {
+        LaunchAnswer::Run { run, status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok(run_response(status, &run.url, body))
         }
-        Launched::Replay {
-            response: Some((status, body)),
-            ..
-        } => {
+        LaunchAnswer::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let url = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
@@ -126,44 +78,19 @@ pub async fn launch(
             let mut resp = run_response(status, &url, body);
             resp.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return Ok(resp);
+            Ok(resp)
         }
-        Launched::Replay { response: None, .. } => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "IDEMPOTENCY_IN_PROGRESS",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ))
-        }
-        Launched::KeyReused => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "IDEMPOTENCY_KEY_REUSED",
-                "this Idempotency-Key was used for a different request",
-            ))
-        }
-    };
-    let run = view::load(&state.db, &workspace.id, &run_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
-    let status = if run.is_terminal() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::ACCEPTED
-    };
-    let body = serde_json::to_string(&run).map_err(anyhow::Error::from)?;
-    if let Some(idem) = &idempotency {
-        launch::remember_response(
-            &state.db,
-            &workspace.id,
-            &caller.0.id,
-            &idem.key,
-            status.as_u16(),
-            &body,
-        )
-        .await?;
+        LaunchAnswer::InProgress => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_IN_PROGRESS",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )),
+        LaunchAnswer::KeyReused => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used for a different request",
+        )),
     }
-    Ok(run_response(status, &run.url, body))
 }
 
 fn run_response(status: StatusCode, url: &str, body: String) -> Response {
@@ -214,35 +141,6 @@ fn wait_budget(headers: &HeaderMap, asked: Option<f64>, default: Duration) -> Du
         Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(MAX_WAIT),
         _ => default,
     }
-}
-
-/// Waits until the run is finished or the budget is spent. The in-process
-/// signal is instant; a run executed by another process is seen by re-checking.
-async fn wait_for(
-    state: &AppState,
-    run_id: &str,
-    mut done: tokio::sync::oneshot::Receiver<()>,
-    budget: Duration,
-) -> Result<(), ApiError> {
-    let deadline = Instant::now() + budget;
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        let slice = (deadline - now).min(Duration::from_millis(200));
-        tokio::select! {
-            _ = &mut done => break,
-            _ = tokio::time::sleep(slice) => {
-                if validibot_store::runs::view::status(&state.db, run_id).await?.is_some_and(RunStatus::is_terminal) {
-                    break;
-                }
-            }
-        }
-    }
-    drop(done);
-    state.waiters.forget(run_id);
-    Ok(())
 }
 
 pub async fn get(

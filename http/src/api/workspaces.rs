@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::auth::{instance_admin, member, Caller};
+use crate::auth::{instance_admin, member, require_workspace_decision, Caller};
 use crate::{ApiError, AppState};
 use validibot_plugin_api::extension::features;
 use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
@@ -53,25 +53,7 @@ pub async fn create(
     caller: Caller,
     body: Result<Json<NewWorkspace>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let decision = state.licensing.workspace_decision("create", false).await?;
-    if !decision.allowed {
-        let status = state.licensing.status().await?;
-        return Err(ApiError::pro_required(
-            if decision.code.as_deref() == Some("LICENSE_LIMIT_REACHED") {
-                "LICENSE_LIMIT_REACHED"
-            } else {
-                "PRO_FEATURE_REQUIRED"
-            },
-            decision
-                .feature
-                .as_deref()
-                .unwrap_or(validibot_engines::extensions::hooks::MULTIPLE_WORKSPACES),
-            &status.state,
-            decision
-                .detail
-                .unwrap_or_else(|| "creating workspaces needs Validibot Pro".into()),
-        ));
-    }
+    require_workspace_decision(&state, "create", "creating workspaces needs Validibot Pro").await?;
     if !instance_admin(&state, &caller).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -11,8 +11,8 @@ use anyhow::Result;
 use validibot_types::{Finding, Severity};
 
 use super::step_outcome::{self, Call, Ended};
-use super::ExecContext;
 use crate::validators::images::ContainerValidator;
+use crate::Services;
 use validibot_engines::containers::artifacts;
 use validibot_engines::containers::{Job, Outcome};
 use validibot_store::workflows::Step;
@@ -28,7 +28,7 @@ pub struct Attempt<'a> {
 }
 
 pub(super) async fn run(
-    ctx: &ExecContext,
+    ctx: &Services,
     validator: ContainerValidator,
     step: &Step,
     at: Attempt<'_>,

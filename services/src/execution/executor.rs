@@ -11,9 +11,10 @@ use anyhow::Result;
 use tracing::Instrument;
 use validibot_types::Finding;
 
+use super::container_step;
 use super::step_loop::{self, RunSink, StepRunner};
 use super::step_outcome::{self, Call, Ended};
-use super::{container_step, ExecContext};
+use crate::Services;
 use validibot_store::queue::{self, Lease};
 use validibot_store::runs::record;
 use validibot_store::workflows::Step;
@@ -31,7 +32,7 @@ pub struct Prefetched {
 }
 
 /// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
-pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>) {
+pub async fn execute(ctx: &Services, lease: Lease, known: Option<Prefetched>) {
     let lost = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
     // Every log line of the run (JSON logs list spans) carries its id and attempt.
@@ -48,7 +49,7 @@ pub async fn execute(ctx: &ExecContext, lease: Lease, known: Option<Prefetched>)
 }
 
 fn spawn_heartbeat(
-    ctx: &ExecContext,
+    ctx: &Services,
     lease: &Lease,
     lost: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -74,7 +75,7 @@ fn spawn_heartbeat(
 }
 
 async fn run_steps(
-    ctx: &ExecContext,
+    ctx: &Services,
     lease: &Lease,
     lost: &Arc<AtomicBool>,
     known: Option<Prefetched>,
@@ -117,7 +118,7 @@ async fn run_steps(
 /// What a worker that did not launch the run reads: the run row and the submission from
 /// storage — the latter only once the run's share of the memory budget is granted.
 async fn load_run(
-    ctx: &ExecContext,
+    ctx: &Services,
     run_id: &str,
 ) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
     let run = record::run_facts(&ctx.db, run_id).await?;
@@ -134,7 +135,7 @@ async fn load_run(
 
 /// The worker's steps: built-in and installed WASM components, and registered container images.
 struct WorkerSteps<'a> {
-    ctx: &'a ExecContext,
+    ctx: &'a Services,
     lease: &'a Lease,
     lost: &'a Arc<AtomicBool>,
     content: Arc<Vec<u8>>,
@@ -206,7 +207,7 @@ impl WorkerSteps<'_> {
 
 /// Writes the loop's results, each write fenced by the lease.
 struct Recorder<'a> {
-    ctx: &'a ExecContext,
+    ctx: &'a Services,
     lease: &'a Lease,
 }
 
@@ -227,7 +228,7 @@ impl RunSink for Recorder<'_> {
     }
 }
 
-async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<()> {
+async fn retry_or_fail(ctx: &Services, lease: &Lease, error: &str) -> Result<()> {
     if lease.attempts >= lease.max_attempts {
         let detail = format!("system error after {} attempts: {error}", lease.attempts);
         return fail_system(ctx, lease, detail).await;
@@ -237,7 +238,7 @@ async fn retry_or_fail(ctx: &ExecContext, lease: &Lease, error: &str) -> Result<
 }
 
 /// Closes the run as `FAILED` / `SYSTEM_ERROR` (attempts exhausted).
-async fn fail_system(ctx: &ExecContext, lease: &Lease, detail: String) -> Result<()> {
+async fn fail_system(ctx: &Services, lease: &Lease, detail: String) -> Result<()> {
     Recorder { ctx, lease }
         .finish(vec![], Final::system_error(detail))
         .await

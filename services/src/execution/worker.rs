@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::executor::{execute, Prefetched};
-use super::ExecContext;
+use crate::Services;
 use validibot_store::queue::{self, Lease};
 
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct WorkerConfig {
 pub struct Dispatch {
     offers: mpsc::Sender<String>,
     slots: Arc<Semaphore>,
-    ctx: Arc<ExecContext>,
+    ctx: Arc<Services>,
     pub owner: Arc<str>,
 }
 
@@ -63,7 +63,7 @@ impl Dispatch {
 /// Starts a worker; it stops claiming when `shutdown` turns true and returns
 /// after its in-flight jobs finish.
 pub fn spawn(
-    ctx: ExecContext,
+    ctx: Services,
     config: WorkerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> (Dispatch, tokio::task::JoinHandle<()>) {

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use sqlx::any::AnyRow;
+
 use sqlx::Row;
 
 use super::api_keys::{self, NewKey};
@@ -49,10 +49,12 @@ pub async fn ensure_default_workspace(db: &Db) -> Result<Workspace> {
 }
 
 async fn default_workspace(db: &Db) -> Result<Option<Workspace>> {
-    let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE is_default = 1")
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.as_ref().map(workspace_of))
+    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.is_default = 1"
+    ))
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.and_then(|r| r.workspace()))
 }
 
 /// The instance's HMAC key for API-key hashes: from config if given, else
@@ -162,7 +164,7 @@ pub async fn default_role(db: &Db, user_id: &str) -> Result<Option<Role>> {
 
 /// Direct members of a workspace: (username, role), by username.
 pub async fn members_of(db: &Db, workspace_id: &str) -> Result<Vec<(String, Role)>> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = $1 ORDER BY u.username",
     )
@@ -170,17 +172,19 @@ pub async fn members_of(db: &Db, workspace_id: &str) -> Result<Vec<(String, Role
     .fetch_all(&db.read)
     .await?;
     Ok(rows
-        .iter()
-        .filter_map(|r| Some((r.get(0), Role::parse(&r.get::<String, _>(1))?)))
+        .into_iter()
+        .filter_map(|(user, role)| Some((user, Role::parse(&role)?)))
         .collect())
 }
 
 pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
-    let row = sqlx::query("SELECT id, slug, name, is_default FROM workspaces WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.as_ref().map(workspace_of))
+    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.slug = $1"
+    ))
+    .bind(slug)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.and_then(|r| r.workspace()))
 }
 
 /// Grants (or changes) a user's role in a workspace.
@@ -356,52 +360,70 @@ pub async fn membership(
     user_id: &str,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Role)>> {
-    let row = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, m.role FROM workspaces w
-         JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2",
-    )
+    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2"
+    ))
     .bind(workspace_slug)
     .bind(user_id)
     .fetch_optional(&db.read)
     .await?;
-    Ok(row.as_ref().and_then(membership_of))
+    Ok(row.and_then(|r| r.membership()))
 }
 
 pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
-    let rows = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, m.role FROM workspaces w
-         JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug",
-    )
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug"
+    ))
     .bind(user_id)
     .fetch_all(&db.read)
     .await?;
-    Ok(rows.iter().filter_map(membership_of).collect())
+    Ok(rows.iter().filter_map(WorkspaceRow::membership).collect())
 }
 
-/// A row of `w.id, w.slug, w.name, w.is_default[, m.role]`.
-pub(super) fn workspace_of(r: &AnyRow) -> Workspace {
-    Workspace {
-        id: r.get(0),
-        slug: r.get(1),
-        name: r.get(2),
-        is_default: r.get::<i64, _>(3) == 1,
+/// The workspace columns every query here selects, aliased for [`WorkspaceRow`].
+pub(super) const WORKSPACE_COLUMNS: &str =
+    "w.id AS ws_id, w.slug AS ws_slug, w.name AS ws_name, w.is_default AS ws_is_default";
+
+/// A workspace (all NULL when a LEFT JOIN found none), with a role when the query joins one
+/// as `role`.
+#[derive(sqlx::FromRow)]
+pub(super) struct WorkspaceRow {
+    ws_id: Option<String>,
+    ws_slug: Option<String>,
+    ws_name: Option<String>,
+    ws_is_default: Option<i64>,
+    #[sqlx(default)]
+    pub(super) role: Option<String>,
+}
+
+impl WorkspaceRow {
+    pub(super) fn workspace(&self) -> Option<Workspace> {
+        Some(Workspace {
+            id: self.ws_id.clone()?,
+            slug: self.ws_slug.clone()?,
+            name: self.ws_name.clone()?,
+            is_default: self.ws_is_default? == 1,
+        })
     }
-}
 
-/// `(slug asked for, membership)` from an authentication row whose first five columns are
-/// the workspace and role (NULL when not a member); `None` when no workspace was asked for.
-pub(super) fn asked_membership(
-    r: &AnyRow,
-    workspace_slug: Option<&str>,
-) -> Option<(String, Option<(Workspace, Role)>)> {
-    workspace_slug.map(|slug| {
-        let found = r.get::<Option<String>, _>(0).and_then(|_| membership_of(r));
-        (slug.to_owned(), found)
-    })
-}
+    pub(super) fn role(&self) -> Option<Role> {
+        self.role.as_deref().and_then(Role::parse)
+    }
 
-fn membership_of(r: &AnyRow) -> Option<(Workspace, Role)> {
-    Some((workspace_of(r), Role::parse(&r.get::<String, _>(4))?))
+    fn membership(&self) -> Option<(Workspace, Role)> {
+        Some((self.workspace()?, self.role()?))
+    }
+
+    /// `(slug asked for, membership)` for an authentication; `None` when no workspace
+    /// was asked for.
+    pub(super) fn asked(
+        &self,
+        workspace_slug: Option<&str>,
+    ) -> Option<(String, Option<(Workspace, Role)>)> {
+        workspace_slug.map(|slug| (slug.to_owned(), self.membership()))
+    }
 }
 
 pub async fn create_api_key(
@@ -460,50 +482,62 @@ pub async fn authenticate(
     let Some((public_id, key_secret)) = api_keys::parse(token) else {
         return Ok(None);
     };
-    let row = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, m.role,
-                k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.is_active
+    let row: Option<KeyAuthRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, m.role, k.secret_hash, k.expires_at, k.revoked_at,
+                k.last_used_at, u.id AS user_id, u.username, u.is_active
          FROM api_keys k JOIN users u ON u.id = k.user_id
          LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
          LEFT JOIN workspaces w ON w.id = m.workspace_id
-         WHERE k.public_id = $1",
-    )
+         WHERE k.public_id = $1"
+    ))
     .bind(public_id)
     .bind(workspace_slug)
     .fetch_optional(&db.read)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let now = now_us();
-    let expires_at: Option<i64> = r.get(6);
-    let revoked_at: Option<i64> = r.get(7);
-    let last_used: Option<i64> = r.get(8);
-    if !api_keys::verify(secret, key_secret, &r.get::<String, _>(5))
-        || revoked_at.is_some()
-        || expires_at.is_some_and(|e| e <= now)
-        || r.get::<i64, _>(11) != 1
+    if !api_keys::verify(secret, key_secret, &r.secret_hash)
+        || r.revoked_at.is_some()
+        || r.expires_at.is_some_and(|e| e <= now)
+        || r.is_active != 1
     {
         return Ok(None);
     }
-    if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION_US) {
+    if r.last_used_at
+        .is_none_or(|t| now - t > LAST_USED_RESOLUTION_US)
+    {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE public_id = $2")
             .bind(now)
             .bind(public_id)
             .execute(&db.write)
             .await?;
     }
-    let membership = asked_membership(&r, workspace_slug);
     Ok(Some(Authenticated {
+        membership: r.workspace.asked(workspace_slug),
         user: User {
-            id: r.get(9),
-            username: r.get(10),
+            id: r.user_id,
+            username: r.username,
         },
-        membership,
-        key_expires_at: expires_at,
+        key_expires_at: r.expires_at,
     }))
 }
 
+/// An API key with its user and, when asked, the membership in one workspace.
+#[derive(sqlx::FromRow)]
+struct KeyAuthRow {
+    #[sqlx(flatten)]
+    workspace: WorkspaceRow,
+    secret_hash: String,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    user_id: String,
+    username: String,
+    is_active: i64,
+}
+
 /// One of a user's API keys as listed (never the secret).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct ApiKeyView {
     pub public_id: String,
     pub name: String,
@@ -518,24 +552,13 @@ pub struct ApiKeyView {
 }
 
 pub async fn api_keys_of(db: &Db, user_id: &str) -> Result<Vec<ApiKeyView>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT public_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_keys
          WHERE user_id = $1 ORDER BY created_at DESC",
     )
     .bind(user_id)
     .fetch_all(&db.read)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| ApiKeyView {
-            public_id: r.get(0),
-            name: r.get(1),
-            created_at: r.get(2),
-            expires_at: r.get(3),
-            last_used_at: r.get(4),
-            revoked_at: r.get(5),
-        })
-        .collect())
+    .await?)
 }
 
 /// Revokes one of the user's own keys; false when it isn't theirs or already revoked.

@@ -3,9 +3,8 @@
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
-use super::directory::{asked_membership, Authenticated, User};
+use super::directory::{Authenticated, User, WorkspaceRow, WORKSPACE_COLUMNS};
 use crate::db::Db;
 use validibot_types::clock::now_us;
 use validibot_types::ids::random_token;
@@ -60,29 +59,39 @@ pub async fn authenticate(
     token: &str,
     workspace_slug: Option<&str>,
 ) -> Result<Option<(Authenticated, String)>> {
-    let row = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, m.role, s.csrf_token, u.id, u.username
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, m.role, s.csrf_token, u.id AS user_id, u.username
          FROM web_sessions s JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
          LEFT JOIN workspaces w ON w.id = m.workspace_id
-         WHERE s.token_hash = $1 AND s.expires_at > $3 AND u.is_active = 1",
-    )
+         WHERE s.token_hash = $1 AND s.expires_at > $3 AND u.is_active = 1"
+    ))
     .bind(digest(token))
     .bind(workspace_slug)
     .bind(now_us())
     .fetch_optional(&db.read)
     .await?;
-    let Some(r) = row else { return Ok(None) };
-    let membership = asked_membership(&r, workspace_slug);
-    Ok(Some((
-        Authenticated {
-            key_expires_at: None,
-            user: User {
-                id: r.get(6),
-                username: r.get(7),
+    Ok(row.map(|r| {
+        (
+            Authenticated {
+                key_expires_at: None,
+                membership: r.workspace.asked(workspace_slug),
+                user: User {
+                    id: r.user_id,
+                    username: r.username,
+                },
             },
-            membership,
-        },
-        r.get(5),
-    )))
+            r.csrf_token,
+        )
+    }))
+}
+
+/// A session with its user and, when asked, the membership in one workspace.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    workspace: WorkspaceRow,
+    csrf_token: String,
+    user_id: String,
+    username: String,
 }

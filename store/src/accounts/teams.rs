@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::directory::{workspace_of, Workspace};
+use super::directory::{Workspace, WorkspaceRow, WORKSPACE_COLUMNS};
 use super::roles::{rank, ROLE_RANK};
 use super::Role;
 use crate::db::{is_unique_violation, Db};
@@ -234,47 +234,42 @@ pub async fn roles_in(
     user_id: &str,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Vec<Role>)>> {
-    let rows = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, g.role FROM team_grants g
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, g.role FROM team_grants g
          JOIN team_members tm ON tm.team_id = g.team_id
          JOIN workspaces w ON w.id = g.workspace_id
-         WHERE tm.user_id = $1 AND w.slug = $2",
-    )
+         WHERE tm.user_id = $1 AND w.slug = $2"
+    ))
     .bind(user_id)
     .bind(workspace_slug)
     .fetch_all(&db.read)
     .await?;
-    let Some(first) = rows.first() else {
+    let Some(ws) = rows.first().and_then(WorkspaceRow::workspace) else {
         return Ok(None);
     };
-    let ws = workspace_of(first);
-    let roles = rows
-        .iter()
-        .filter_map(|r| Role::parse(&r.get::<String, _>(4)))
-        .collect();
+    let roles = rows.iter().filter_map(WorkspaceRow::role).collect();
     Ok(Some((ws, roles)))
 }
 
 /// Every workspace the user's teams hold a role on, with those roles.
 pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Vec<Role>)>> {
-    let rows = sqlx::query(
-        "SELECT w.id, w.slug, w.name, w.is_default, g.role FROM team_grants g
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+        "SELECT {WORKSPACE_COLUMNS}, g.role FROM team_grants g
          JOIN team_members tm ON tm.team_id = g.team_id
          JOIN workspaces w ON w.id = g.workspace_id
-         WHERE tm.user_id = $1 ORDER BY w.slug",
-    )
+         WHERE tm.user_id = $1 ORDER BY w.slug"
+    ))
     .bind(user_id)
     .fetch_all(&db.read)
     .await?;
     let mut out: Vec<(Workspace, Vec<Role>)> = Vec::new();
     for r in &rows {
-        let Some(role) = Role::parse(&r.get::<String, _>(4)) else {
+        let (Some(ws), Some(role)) = (r.workspace(), r.role()) else {
             continue;
         };
-        let slug: String = r.get(1);
         match out.last_mut() {
-            Some((ws, roles)) if ws.slug == slug => roles.push(role),
-            _ => out.push((workspace_of(r), vec![role])),
+            Some((last, roles)) if last.slug == ws.slug => roles.push(role),
+            _ => out.push((ws, vec![role])),
         }
     }
     Ok(out)

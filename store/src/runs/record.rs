@@ -3,7 +3,6 @@
 //! reads back to run (or resume) a job.
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 use validibot_types::{ErrorCategory, StepStatus};
 
 use crate::args;
@@ -119,17 +118,15 @@ pub async fn finish_run(
 /// Positions of the steps an earlier attempt already recorded.
 pub async fn recorded_positions(db: &Db, run_id: &str) -> Result<Vec<i64>> {
     Ok(
-        sqlx::query("SELECT position FROM step_runs WHERE run_id = $1")
+        sqlx::query_scalar("SELECT position FROM step_runs WHERE run_id = $1")
             .bind(run_id)
             .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
+            .await?,
     )
 }
 
 /// What a worker needs to run a job it did not launch.
+#[derive(sqlx::FromRow)]
 pub struct RunFacts {
     /// When the run started, if it has.
     pub started_at: Option<i64>,
@@ -141,20 +138,13 @@ pub struct RunFacts {
 }
 
 pub async fn run_facts(db: &Db, run_id: &str) -> Result<RunFacts> {
-    let run = sqlx::query(
-        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256, s.content_type, s.size
+    sqlx::query_as(
+        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256 AS submission_sha256,
+                s.content_type, s.size
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )
     .bind(run_id)
     .fetch_one(&db.read)
     .await
-    .context("loading run")?;
-    Ok(RunFacts {
-        started_at: run.get(0),
-        timeout_seconds: run.get(1),
-        workflow_id: run.get(2),
-        submission_sha256: run.get(3),
-        content_type: run.get(4),
-        size: run.get(5),
-    })
+    .context("loading run")
 }

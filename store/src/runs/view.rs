@@ -2,8 +2,6 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::db::Db;
 use validibot_types::clock::{serialize_opt_us, serialize_us};
@@ -115,47 +113,109 @@ impl RunView {
     }
 }
 
-const RUN_COLUMNS: &str = "SELECT r.id, ws.slug, w.slug, w.version, w.digest, r.status, r.error_category, r.error_detail,
-    s.id, s.filename, s.content_type, s.size, s.sha256, s.metadata, u.username, r.created_at, r.started_at, r.finished_at,
+const RUN_COLUMNS: &str =
+    "SELECT r.id AS run_id, ws.slug AS workspace_slug, w.slug AS workflow_slug,
+    w.version AS workflow_version, w.digest AS workflow_digest, r.status AS run_status,
+    r.error_category, r.error_detail, s.id AS submission_id, s.filename, s.content_type,
+    s.size AS submission_size, s.sha256 AS submission_sha256, s.metadata, u.username,
+    r.created_at, r.started_at AS run_started_at, r.finished_at AS run_finished_at,
     r.created_by, r.workflow_id";
-/// How many columns [`RUN_COLUMNS`] selects (read by [`run_of`]).
-const RUN_COLUMN_COUNT: usize = 20;
 const RUN_FROM: &str = "FROM runs r JOIN workspaces ws ON ws.id = r.workspace_id JOIN workflows w ON w.id = r.workflow_id
     JOIN submissions s ON s.id = r.submission_id LEFT JOIN users u ON u.id = r.created_by";
 
-fn run_of(r: &AnyRow) -> RunView {
-    let status = RunStatus::parse(&r.get::<String, _>(5)).unwrap_or(RunStatus::Pending);
-    let category = r
-        .get::<Option<String>, _>(6)
-        .and_then(|c| ErrorCategory::parse(&c));
-    let workspace: String = r.get(1);
-    let id: String = r.get(0);
-    let started_at: Option<i64> = r.get(16);
-    let finished_at: Option<i64> = r.get(17);
+/// A run as [`RUN_COLUMNS`] selects it.
+#[derive(Clone, sqlx::FromRow)]
+struct RunRow {
+    run_id: String,
+    workspace_slug: String,
+    workflow_slug: String,
+    workflow_version: i64,
+    workflow_digest: String,
+    run_status: String,
+    error_category: Option<String>,
+    error_detail: Option<String>,
+    submission_id: String,
+    filename: Option<String>,
+    content_type: String,
+    submission_size: i64,
+    submission_sha256: String,
+    metadata: String,
+    username: Option<String>,
+    created_at: i64,
+    run_started_at: Option<i64>,
+    run_finished_at: Option<i64>,
+    created_by: Option<String>,
+    workflow_id: String,
+}
+
+/// A run with its finding counts, as lists show it.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    run: RunRow,
+    errors: i64,
+    warnings: i64,
+    infos: i64,
+}
+
+/// A run joined with one of its recorded steps and one of that step's findings (all
+/// NULL when the run has no recorded step yet, finding columns NULL for a step
+/// without findings).
+#[derive(sqlx::FromRow)]
+struct LoadedRow {
+    #[sqlx(flatten)]
+    run: RunRow,
+    step_position: Option<i64>,
+    step_status: Option<String>,
+    step_started_at: Option<i64>,
+    step_finished_at: Option<i64>,
+    outputs: Option<String>,
+    step_error: Option<String>,
+    severity: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+    path: Option<String>,
+    meta: Option<String>,
+    validator_digest: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ArtifactRow {
+    step_position: i64,
+    name: String,
+    mime_type: String,
+    size: i64,
+    sha256: String,
+}
+
+fn run_of(r: RunRow) -> RunView {
+    let status = RunStatus::parse(&r.run_status).unwrap_or(RunStatus::Pending);
+    let category = r.error_category.as_deref().and_then(ErrorCategory::parse);
+    let (started_at, finished_at) = (r.run_started_at, r.run_finished_at);
     RunView {
-        url: format!("/api/v1/workspaces/{workspace}/runs/{id}"),
-        id,
-        workspace,
+        url: format!("/api/v1/workspaces/{}/runs/{}", r.workspace_slug, r.run_id),
+        id: r.run_id,
+        workspace: r.workspace_slug,
         workflow: WorkflowRef {
-            slug: r.get(2),
-            version: r.get(3),
-            digest: r.get(4),
+            slug: r.workflow_slug,
+            version: r.workflow_version,
+            digest: r.workflow_digest,
         },
         status: status.as_str(),
         state: status.state(),
         result: status.result(category),
         error_category: category.map(ErrorCategory::as_str),
-        error_detail: r.get(7),
+        error_detail: r.error_detail,
         submission: SubmissionView {
-            id: r.get(8),
-            filename: r.get(9),
-            content_type: r.get(10),
-            size: r.get(11),
-            sha256: r.get(12),
-            metadata: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+            id: r.submission_id,
+            filename: r.filename,
+            content_type: r.content_type,
+            size: r.submission_size,
+            sha256: r.submission_sha256,
+            metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
         },
-        created_by: r.get(14),
-        created_at: r.get(15),
+        created_by: r.username,
+        created_at: r.created_at,
         started_at,
         finished_at,
         duration_ms: started_at
@@ -163,27 +223,29 @@ fn run_of(r: &AnyRow) -> RunView {
             .map(|(s, f)| (f - s) as f64 / 1000.0),
         summary: Summary::default(),
         steps: None,
-        created_by_id: r.get(18),
-        workflow_id: r.get(19),
+        created_by_id: r.created_by,
+        workflow_id: r.workflow_id,
     }
 }
 
 /// A run's current status (a cheap poll for a launch that waits).
 pub async fn status(db: &Db, run_id: &str) -> Result<Option<RunStatus>> {
-    let row = sqlx::query("SELECT status FROM runs WHERE id = $1")
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
         .bind(run_id)
         .fetch_optional(&db.read)
         .await?;
-    Ok(row.and_then(|r| RunStatus::parse(&r.get::<String, _>(0))))
+    Ok(status.as_deref().and_then(RunStatus::parse))
 }
 
 /// The full run with every step (recorded or still pending) and its findings.
 pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
     // (a step without findings yields one row with NULL finding columns).
-    let rows = sqlx::query(&format!(
-        "{RUN_COLUMNS}, sr.position, sr.status, sr.started_at, sr.finished_at, sr.outputs, sr.error,
-            f.severity, f.code, f.message, f.path, f.meta, sr.validator_digest
+    let rows: Vec<LoadedRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
+            sr.started_at AS step_started_at, sr.finished_at AS step_finished_at, sr.outputs,
+            sr.error AS step_error, f.severity, f.code, f.message, f.path, f.meta,
+            sr.validator_digest
          {RUN_FROM} LEFT JOIN step_runs sr ON sr.run_id = r.id
          LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
          WHERE r.id = $1 AND r.workspace_id = $2
@@ -193,55 +255,36 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
     .bind(workspace_id)
     .fetch_all(&db.read)
     .await?;
-    let Some(first) = rows.first() else {
+    let mut rows = rows.into_iter().peekable();
+    let Some(first) = rows.peek() else {
         return Ok(None);
     };
-    let mut run = run_of(first);
+    let mut run = run_of(first.run.clone());
     let planned = crate::workflows::versions::frozen_steps(db, &run.workflow_id).await?;
-    let artifacts: Vec<(i64, StoredArtifact)> = sqlx::query(
+    let artifacts: Vec<ArtifactRow> = sqlx::query_as(
         "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
     )
     .bind(run_id)
     .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| {
-        let artifact = StoredArtifact {
-            name: r.get(1),
-            mime_type: r.get(2),
-            size: r.get::<i64, _>(3) as u64,
-            sha256: r.get(4),
-        };
-        (r.get::<i64, _>(0), artifact)
-    })
-    .collect();
-    const S: usize = RUN_COLUMN_COUNT;
-    let recorded: Vec<&AnyRow> = rows
-        .iter()
-        .filter(|r| r.get::<Option<i64>, _>(S).is_some())
-        .collect();
+    .await?;
+    let recorded: Vec<LoadedRow> = rows.filter(|r| r.step_position.is_some()).collect();
     let findings: Vec<(i64, Finding)> = recorded
         .iter()
-        .filter(|r| r.get::<Option<String>, _>(S + 6).is_some())
-        .map(|f| {
+        .filter_map(|f| {
             let finding = Finding {
-                severity: Severity::parse(&f.get::<String, _>(S + 6)).unwrap_or(Severity::Error),
-                code: f.get(S + 7),
-                message: f.get(S + 8),
-                path: f.get(S + 9),
-                meta: f
-                    .get::<Option<String>, _>(S + 10)
-                    .and_then(|m| serde_json::from_str(&m).ok()),
+                severity: Severity::parse(f.severity.as_deref()?).unwrap_or(Severity::Error),
+                code: f.code.clone().unwrap_or_default(),
+                message: f.message.clone().unwrap_or_default(),
+                path: f.path.clone()?,
+                meta: f.meta.as_deref().and_then(|m| serde_json::from_str(m).ok()),
             };
-            (f.get::<i64, _>(S), finding)
+            Some((f.step_position?, finding))
         })
         .collect();
     let mut steps = Vec::with_capacity(planned.len());
     for p in planned.iter() {
         let position = p.position;
-        let rec = recorded
-            .iter()
-            .find(|r| r.get::<Option<i64>, _>(S) == Some(position));
+        let rec = recorded.iter().find(|r| r.step_position == Some(position));
         let step_findings: Vec<Finding> = findings
             .iter()
             .filter(|(p, _)| *p == position)
@@ -252,11 +295,17 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
         }
         let (status, started_at, finished_at, outputs, error) = match rec {
             Some(r) => (
-                StepStatus::parse(&r.get::<String, _>(S + 1)).unwrap_or(StepStatus::Failed),
-                r.get::<Option<i64>, _>(S + 2),
-                r.get::<Option<i64>, _>(S + 3),
-                serde_json::from_str(&r.get::<String, _>(S + 4)).unwrap_or_default(),
-                r.get::<Option<String>, _>(S + 5),
+                r.step_status
+                    .as_deref()
+                    .and_then(StepStatus::parse)
+                    .unwrap_or(StepStatus::Failed),
+                r.step_started_at,
+                r.step_finished_at,
+                r.outputs
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str(o).ok())
+                    .unwrap_or_default(),
+                r.step_error.clone(),
             ),
             None if run.status == RunStatus::Running.as_str()
                 && steps
@@ -267,7 +316,7 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             }
             None => (StepStatus::Pending, None, None, vec![], None),
         };
-        let validator_digest = rec.and_then(|r| r.get::<Option<String>, _>(S + 11));
+        let validator_digest = rec.and_then(|r| r.validator_digest.clone());
         steps.push(StepView {
             key: p.key.clone(),
             name: p.name.clone(),
@@ -285,8 +334,13 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
             findings: step_findings,
             artifacts: artifacts
                 .iter()
-                .filter(|(p, _)| *p == position)
-                .map(|(_, a)| a.clone())
+                .filter(|a| a.step_position == position)
+                .map(|a| StoredArtifact {
+                    name: a.name.clone(),
+                    mime_type: a.mime_type.clone(),
+                    size: a.size as u64,
+                    sha256: a.sha256.clone(),
+                })
                 .collect(),
         });
     }
@@ -307,9 +361,9 @@ pub struct ListFilter<'a> {
 
 /// Per-run finding counts for lists, by severity (the same numbers [`load`] adds up).
 const SUMMARY_COLUMNS: &str = ",
-    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'ERROR'),
-    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'WARNING'),
-    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'INFO')";
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'ERROR') AS errors,
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'WARNING') AS warnings,
+    (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'INFO') AS infos";
 
 /// Newest first; ids are UUIDv7 so ordering by id is ordering by creation.
 pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
@@ -332,20 +386,19 @@ pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
         " ORDER BY r.id DESC LIMIT {}",
         f.limit.clamp(1, 1000)
     ));
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query_as::<_, ListedRow>(&sql);
     for b in binds {
         q = q.bind(b);
     }
     Ok(q.fetch_all(&db.read)
         .await?
-        .iter()
+        .into_iter()
         .map(|row| {
-            let mut run = run_of(row);
-            const S: usize = RUN_COLUMN_COUNT;
+            let mut run = run_of(row.run);
             run.summary = Summary {
-                errors: row.get(S),
-                warnings: row.get(S + 1),
-                infos: row.get(S + 2),
+                errors: row.errors,
+                warnings: row.warnings,
+                infos: row.infos,
             };
             run
         })

@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Result;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{Definition, Step, Workflow};
 use crate::db::{is_unique_violation, Db};
@@ -81,15 +80,15 @@ pub async fn update(
         insert_steps(&mut tx, &current.id, def).await?;
         current.id.clone()
     } else {
-        let next: i64 =
-            sqlx::query("SELECT MAX(version) FROM workflows WHERE workspace_id = $1 AND slug = $2")
-                .bind(workspace_id)
-                .bind(&def.slug)
-                .fetch_one(&mut *tx)
-                .await?
-                .get::<Option<i64>, _>(0)
-                .unwrap_or(0)
-                + 1;
+        let next: i64 = sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM workflows WHERE workspace_id = $1 AND slug = $2",
+        )
+        .bind(workspace_id)
+        .bind(&def.slug)
+        .fetch_one(&mut *tx)
+        .await?
+        .unwrap_or(0)
+            + 1;
         insert_version(&mut tx, workspace_id, def, next, user_id).await?
     };
     tx.commit().await?;
@@ -175,23 +174,23 @@ pub async fn get_meta(
     version: Option<i64>,
 ) -> Result<Option<Workflow>> {
     let row = match version {
-        Some(v) => sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"))
+        Some(v) => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"))
             .bind(workspace_id)
             .bind(slug)
             .bind(v)
             .fetch_optional(&db.read)
             .await?,
-        None => sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"))
+        None => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"))
             .bind(workspace_id)
             .bind(slug)
             .fetch_optional(&db.read)
             .await?,
     };
-    Ok(row.map(|r| workflow_of(&r)))
+    Ok(row.map(WorkflowRow::into_workflow))
 }
 
 pub async fn get_by_id(db: &Db, id: &str) -> Result<Workflow> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
+    let row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
         .bind(id)
         .fetch_one(&db.read)
         .await?;
@@ -200,7 +199,7 @@ pub async fn get_by_id(db: &Db, id: &str) -> Result<Workflow> {
 
 /// The latest version of every workflow in a workspace.
 pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<Workflow>> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<WorkflowRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM workflows w WHERE workspace_id = $1
          AND version = (SELECT MAX(version) FROM workflows v WHERE v.workspace_id = w.workspace_id AND v.slug = w.slug)
          ORDER BY slug"
@@ -215,51 +214,75 @@ pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<Workflow>> {
     Ok(out)
 }
 
-async fn with_steps(db: &Db, r: AnyRow) -> Result<Workflow> {
-    let mut wf = workflow_of(&r);
+async fn with_steps(db: &Db, r: WorkflowRow) -> Result<Workflow> {
+    let mut wf = r.into_workflow();
     wf.steps = load_steps(db, &wf.id).await?;
     Ok(wf)
 }
 
-fn workflow_of(r: &AnyRow) -> Workflow {
-    Workflow {
-        id: r.get(0),
-        workspace_id: r.get(1),
-        slug: r.get(2),
-        version: r.get(3),
-        name: r.get(4),
-        description: r.get(5),
-        timeout_seconds: r.get(6),
-        content_types: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
-        digest: r.get(8),
-        created_at: r.get(9),
-        updated_at: r.get(10),
-        steps: vec![],
-        unchanged: false,
+/// A version as [`COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct WorkflowRow {
+    id: String,
+    workspace_id: String,
+    slug: String,
+    version: i64,
+    name: String,
+    description: String,
+    timeout_seconds: i64,
+    content_types: String,
+    digest: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl WorkflowRow {
+    fn into_workflow(self) -> Workflow {
+        Workflow {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            slug: self.slug,
+            version: self.version,
+            name: self.name,
+            description: self.description,
+            timeout_seconds: self.timeout_seconds,
+            content_types: serde_json::from_str(&self.content_types).unwrap_or_default(),
+            digest: self.digest,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            steps: vec![],
+            unchanged: false,
+        }
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    position: i64,
+    key: String,
+    name: String,
+    validator: String,
+    validator_version: String,
+    config: String,
+    ruleset: Option<String>,
+}
+
 pub async fn load_steps(db: &Db, workflow_id: &str) -> Result<Vec<Step>> {
-    let rows = sqlx::query("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
         .bind(workflow_id)
         .fetch_all(&db.read)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|s| {
-            let config_text: String = s.get(5);
-            Step {
-                position: s.get(0),
-                key: s.get(1),
-                name: s.get(2),
-                validator: s.get(3),
-                validator_version: s.get(4),
-                config: serde_json::from_str(&config_text).unwrap_or_default(),
-                config_text,
-                ruleset: s
-                    .get::<Option<String>, _>(6)
-                    .and_then(|t| serde_json::from_str(&t).ok()),
-            }
+        .map(|s| Step {
+            position: s.position,
+            key: s.key,
+            name: s.name,
+            validator: s.validator,
+            validator_version: s.validator_version,
+            config: serde_json::from_str(&s.config).unwrap_or_default(),
+            config_text: s.config,
+            ruleset: s.ruleset.and_then(|t| serde_json::from_str(&t).ok()),
         })
         .collect())
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{api_keys, license, runs, teams, validators, workflows, workspaces, AppState};
-use super::{Body, Op};
+use super::document::{document, Body, Op};
 use crate::probes;
 
 type Handler = MethodRouter<Arc<AppState>>;
@@ -75,7 +75,7 @@ fn openapi_json() -> Json<Value> {
     Json(
         DOC.get_or_init(|| {
             let table = ops();
-            super::document(&table.iter().collect::<Vec<_>>())
+            document(&table.iter().collect::<Vec<_>>())
         })
         .clone(),
     )

@@ -12,83 +12,53 @@ use validibot_engines::containers::service::ContainerService;
 use validibot_engines::extensions::ExtensionRegistry;
 use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
 use validibot_http::{self as http, ApiSettings, AppState};
+use validibot_services::execution::memory_budget::MemoryBudget;
 use validibot_services::execution::waiters::RunWaiters;
 use validibot_services::execution::worker::{self, Dispatch, WorkerConfig};
-use validibot_services::execution::ExecContext;
 use validibot_services::licensing::Licensing;
+use validibot_services::{Launcher, Services};
 use validibot_store::accounts::directory as accounts;
 use validibot_store::db::Db;
 
-/// What every command that touches data needs: a migrated database, blob storage and the validators.
-pub struct Core {
-    pub db: Db,
-    pub blobs: BlobStore,
-    pub plugins: PluginRegistry,
-    pub licensing: Arc<Licensing>,
-    pub containers: Arc<ContainerService>,
+/// Opens what a serving or working process shares: a migrated database, blob storage,
+/// the validators, the license, the container runner.
+pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<Services> {
+    let started = Instant::now();
+    global.prepare_data_dir()?;
+    let db = Db::connect(&global.database_url(), global.db_pool).await?;
+    db.migrate().await?;
+    accounts::ensure_default_workspace(&db).await?;
+    let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+    let licensing = Arc::new(Licensing::new(db.clone(), load_extensions(global).await?));
+    let limits = Limits {
+        timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
+        memory_bytes: worker.validator_memory_mib.max(1) << 20,
+        ..Limits::default()
+    };
+    let runtime = Runtime::new(Some(global.data_dir.join("cache").join("wasm")))?;
+    let plugins =
+        tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits)).await??;
+    validibot_services::validators::installed::sync(&db, &blobs, &plugins).await?;
+    licensing.refresh().await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
+    Ok(Services {
+        db,
+        blobs,
+        plugins,
+        licensing,
+        containers,
+        waiters: Arc::new(RunWaiters::default()),
+        memory: MemoryBudget::new(worker.memory_budget_mib),
+        lease: worker.lease(),
+    })
 }
 
-impl Core {
-    pub async fn open(global: &GlobalArgs, worker: &WorkerArgs) -> Result<Core> {
-        let started = Instant::now();
-        global.prepare_data_dir()?;
-        let db = Db::connect(&global.database_url(), global.db_pool).await?;
-        db.migrate().await?;
-        accounts::ensure_default_workspace(&db).await?;
-        let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
-        let licensing = Arc::new(Licensing::new(db.clone(), load_extensions(global).await?));
-        let limits = Limits {
-            timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
-            memory_bytes: worker.validator_memory_mib.max(1) << 20,
-            ..Limits::default()
-        };
-        let runtime = Runtime::new(Some(global.data_dir.join("cache").join("wasm")))?;
-        let plugins =
-            tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits))
-                .await??;
-        validibot_services::validators::installed::sync(&db, &blobs, &plugins).await?;
-        licensing.refresh().await?;
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
-        let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
-        Ok(Core {
-            db,
-            blobs,
-            plugins,
-            licensing,
-            containers,
-        })
-    }
-
-    /// What `/readyz` checks.
-    pub fn dependencies(&self) -> validibot_services::observability::health::Dependencies {
-        validibot_services::observability::health::Dependencies {
-            db: self.db.clone(),
-            blobs: self.blobs.clone(),
-            containers: self.containers.clone(),
-        }
-    }
-
-    /// The periodic retention purge, when a policy is set.
-    fn spawn_purge(&self, worker: &WorkerArgs) {
-        let policy = worker.retention.policy();
-        if policy.enabled() {
-            validibot_services::retention::spawn(self.db.clone(), self.blobs.clone(), policy);
-        }
-    }
-
-    fn exec_context(&self, worker: &WorkerArgs, waiters: Arc<RunWaiters>) -> ExecContext {
-        ExecContext {
-            db: self.db.clone(),
-            blobs: self.blobs.clone(),
-            plugins: self.plugins.clone(),
-            lease: worker.lease(),
-            waiters,
-            licensing: self.licensing.clone(),
-            containers: self.containers.clone(),
-            memory: validibot_services::execution::memory_budget::MemoryBudget::new(
-                worker.memory_budget_mib,
-            ),
-        }
+/// The periodic retention purge, when a policy is set.
+fn spawn_purge(svc: &Services, worker: &WorkerArgs) {
+    let policy = worker.retention.policy();
+    if policy.enabled() {
+        validibot_services::retention::spawn(svc.db.clone(), svc.blobs.clone(), policy);
     }
 }
 
@@ -131,35 +101,29 @@ pub async fn serve(
     args: &ServeArgs,
     bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
-    let core = Core::open(global, &args.worker).await?;
-    let secret = accounts::instance_secret(&core.db, global.secret_key.as_deref()).await?;
+    let svc = open_services(global, &args.worker).await?;
+    let secret = accounts::instance_secret(&svc.db, global.secret_key.as_deref()).await?;
     let evidence_key = Arc::new(validibot_services::evidence::InstanceKey::load_or_create(
         &global.data_dir,
     )?);
-    evidence_key.publish(&core.db).await?;
-    let waiters = Arc::new(RunWaiters::default());
+    evidence_key.publish(&svc.db).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (dispatch, worker_handle): (Option<Dispatch>, _) = if args.no_worker {
         (None, None)
     } else {
-        core.containers.spawn_sweeper(SWEEP_PERIOD);
-        core.spawn_purge(&args.worker);
-        let (d, h) = worker::spawn(
-            core.exec_context(&args.worker, waiters.clone()),
-            worker_config(&args.worker),
-            stop_rx,
-        );
+        svc.containers.spawn_sweeper(SWEEP_PERIOD);
+        spawn_purge(&svc, &args.worker);
+        let (d, h) = worker::spawn(svc.clone(), worker_config(&args.worker), stop_rx);
         (Some(d), Some(h))
     };
+    let launcher = Launcher::new(svc.clone(), dispatch, args.worker.max_attempts);
     let state = Arc::new(AppState {
-        db: core.db.clone(),
-        blobs: core.blobs.clone(),
-        plugins: core.plugins.clone(),
+        services: svc,
+        launcher,
         settings: ApiSettings {
             max_inline_bytes: args.max_inline_bytes,
             max_file_bytes: args.max_file_bytes,
             launch_wait: Duration::from_millis(args.launch_wait_ms),
-            max_attempts: args.worker.max_attempts.max(1),
             secure_cookies: match args.secure_cookies {
                 crate::config::SecureCookies::Always => Some(true),
                 crate::config::SecureCookies::Never => Some(false),
@@ -175,10 +139,6 @@ pub async fn serve(
                 .map(|h| h.to_ascii_lowercase()),
         },
         secret,
-        waiters,
-        dispatch,
-        licensing: core.licensing.clone(),
-        containers: core.containers.clone(),
         evidence_key,
     });
     let listener = tokio::net::TcpListener::bind(&args.bind)
@@ -205,18 +165,14 @@ pub async fn serve(
 
 /// Runs workers only, until Ctrl-C / SIGTERM.
 pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
-    let core = Core::open(global, args).await?;
+    let svc = open_services(global, args).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    core.containers.spawn_sweeper(SWEEP_PERIOD);
-    core.spawn_purge(args);
-    let (_dispatch, handle) = worker::spawn(
-        core.exec_context(args, Arc::new(RunWaiters::default())),
-        worker_config(args),
-        stop_rx,
-    );
+    svc.containers.spawn_sweeper(SWEEP_PERIOD);
+    spawn_purge(&svc, args);
+    let (_dispatch, handle) = worker::spawn(svc.clone(), worker_config(args), stop_rx);
     if let Some(bind) = &args.metrics_bind {
         let router =
-            validibot_http::probes::probe_router(core.dependencies(), core.licensing.clone());
+            validibot_http::probes::probe_router(svc.dependencies(), svc.licensing.clone());
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;

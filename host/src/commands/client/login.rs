@@ -4,8 +4,8 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::{bail, Context, Result};
 
-use super::client::Client;
 use super::credentials::{self, Credentials};
+use super::rest::Client;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoginArgs {

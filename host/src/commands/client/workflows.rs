@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reqwest::{Method, StatusCode};
 
-use super::client::{ApiFailure, Client, ServerArgs};
+use super::rest::{ApiFailure, Client, ServerArgs};
 use super::workflow_file;
 
 #[derive(Debug, Clone, clap::Subcommand)]

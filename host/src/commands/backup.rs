@@ -89,7 +89,7 @@ pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
         "{} exists already; a backup goes into a new directory",
         out.display()
     );
-    let db = crate::server::open_db(global).await?;
+    let db = crate::commands::serve::open_db(global).await?;
     std::fs::create_dir_all(out)?;
     let out = out.canonicalize()?;
     let database_sha256 = match db.backend {
@@ -189,7 +189,7 @@ pub async fn restore(global: &GlobalArgs, input: &Path, force: bool) -> Result<(
         copy_tree(&input.join(dir), &global.data_dir.join(dir), false)?;
     }
     // Newer migrations (an upgrade across the restore) apply now.
-    let db = crate::server::open_db(global).await?;
+    let db = crate::commands::serve::open_db(global).await?;
     let now = db.schema_version().await?;
     println!(
         "restored {} stored files and the database (schema {} → {now}) into {}",

@@ -2,10 +2,46 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::{AdminCommand, GlobalArgs};
+use crate::config::GlobalArgs;
 use validibot_store::accounts::{directory as accounts, Role};
 use validibot_store::db::Db;
 use validibot_types::clock::now_us;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create a user and make them a member of a workspace.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// owner, admin, author, executor or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Set a user's password for the web UI (read from stdin, or asked for on a terminal).
+    SetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Create an API key for a user; the key is printed once.
+    CreateApiKey {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until the key expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke an API key by its public id (the part after `vbk_`).
+    RevokeApiKey {
+        #[arg(long)]
+        public_id: String,
+    },
+}
 
 pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
     global.prepare_data_dir()?;

@@ -43,7 +43,7 @@ struct Phase {
 
 pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     if let Some(image) = &args.container_image {
-        return crate::bench::containers::run(
+        return crate::commands::bench::containers::run(
             global.docker_socket.as_deref(),
             image,
             args.container_rounds.max(1),
@@ -86,7 +86,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server_global = global.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::server::serve(&server_global, &serve_args, Some(tx)).await {
+        if let Err(e) = crate::commands::serve::serve(&server_global, &serve_args, Some(tx)).await {
             eprintln!("bench server failed: {e:#}");
         }
     });

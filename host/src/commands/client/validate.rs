@@ -11,9 +11,9 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
-use super::client::{Client, ServerArgs};
 use super::exit;
 use super::output::{self, ReportArgs};
+use super::rest::{Client, ServerArgs};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {

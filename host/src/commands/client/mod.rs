@@ -4,12 +4,12 @@
 //! them.
 
 pub mod check;
-pub mod client;
 pub mod credentials;
 pub mod document;
 pub mod exit;
 pub mod login;
 pub mod output;
+pub mod rest;
 pub mod validate;
 pub mod workflow_file;
 pub mod workflows;
