@@ -64,7 +64,7 @@ fn plugin_bench_of_a_builtin() {
         ],
     );
     assert!(
-        table.contains("| warm instance (server default) |"),
+        table.contains("| warm instance (how built-ins run) |"),
         "{table}"
     );
     assert!(table.contains("ratio: fresh / warm"), "{table}");

@@ -167,6 +167,15 @@ fn install_with_the_cli_while_serving(backend: Backend) {
     let (_, run) = srv.launch(&key, "attack", "text/plain", "ok");
     assert_eq!(run["result"], "PASS");
 
+    // Each run gets a fresh instance: a plugin that keeps the previous document in its
+    // memory has nothing to show the next run (in this workspace or any other).
+    for doc in ["remember:first tenant's secret", "remember:second"] {
+        let (_, run) = srv.launch(&key, "attack", "text/plain", doc);
+        let outputs = &run["steps"][0]["outputs"];
+        assert_eq!(outputs[0]["name"], "previous", "{run}");
+        assert_eq!(outputs[0]["value"], Value::Null, "{run}");
+    }
+
     // No clock by default; the operator grants one by re-installing with --grant, and the
     // server takes it on its next sync (listing validators, saving a workflow, restart).
     let clock = |run: &Value| run["steps"][0]["outputs"][3]["value"].as_u64().unwrap();

@@ -150,7 +150,7 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(
-        text.contains("| warm instance (server default) |") && text.contains("fresh / warm"),
+        text.contains("| warm instance (how built-ins run) |") && text.contains("fresh / warm"),
         "{text}"
     );
 

@@ -238,3 +238,34 @@ fn the_network_grant_opens_the_network() {
     let net = out.outputs.iter().find(|o| o.name == "net").unwrap();
     assert_eq!(net.value, Value::Bool(true), "{:?}", out.outputs);
 }
+
+/// A plugin that keeps each document in guest memory reports the previous one on a
+/// warm, pooled instance (so the attack works) and nothing on an isolated plugin, which
+/// is how installed plugins run: no document crosses calls, runs or workspaces.
+#[test]
+fn an_isolated_plugin_keeps_nothing_between_calls() {
+    let runtime = Runtime::new(None).unwrap();
+    let previous = |plugin: &Plugin, doc: &str| {
+        let out = call(plugin, doc.as_bytes(), "{}").unwrap();
+        let kept = out.outputs.iter().find(|o| o.name == "previous").unwrap();
+        kept.value.clone()
+    };
+    let pooled = Plugin::load(&runtime, hostile_wasm(), Limits::default()).unwrap();
+    assert!(!pooled.is_isolated());
+    assert_eq!(previous(&pooled, "remember:tenant-a secret"), Value::Null);
+    assert_eq!(
+        previous(&pooled, "remember:tenant-b"),
+        Value::from("tenant-a secret")
+    );
+    let isolated = Plugin::load(&runtime, hostile_wasm(), Limits::default())
+        .unwrap()
+        .isolated();
+    assert!(isolated.is_isolated());
+    for doc in [
+        "remember:tenant-a secret",
+        "remember:tenant-b",
+        "remember:c",
+    ] {
+        assert_eq!(previous(&isolated, doc), Value::Null, "{doc}");
+    }
+}

@@ -2,7 +2,6 @@
 //! process (and the well-known endpoint) finds them.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::db::{is_unique_violation, Db};
 
@@ -23,16 +22,13 @@ pub async fn publish_key(db: &Db, kid: &str, public_base64: &str) -> Result<()> 
 
 /// Every published key: `(kid, base64 public key)`, by key id.
 pub async fn published_keys(db: &Db) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT key, value FROM instance_settings WHERE key LIKE 'evidence.key.%' ORDER BY key",
     )
     .fetch_all(&db.read)
     .await?;
     Ok(rows
-        .iter()
-        .map(|r| {
-            let key: String = r.get(0);
-            (key.trim_start_matches(SETTING_PREFIX).to_owned(), r.get(1))
-        })
+        .into_iter()
+        .map(|(key, value)| (key.trim_start_matches(SETTING_PREFIX).to_owned(), value))
         .collect())
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::db::Db;
 use validibot_types::hooks::Usage;
@@ -18,17 +17,17 @@ pub struct Stored {
 }
 
 pub async fn load(db: &Db) -> Result<Stored> {
-    let rows = sqlx::query("SELECT key, value FROM instance_settings WHERE key = $1 OR key = $2")
-        .bind(FILE_KEY)
-        .bind(SERIALS_KEY)
-        .fetch_all(&db.read)
-        .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM instance_settings WHERE key = $1 OR key = $2")
+            .bind(FILE_KEY)
+            .bind(SERIALS_KEY)
+            .fetch_all(&db.read)
+            .await?;
     let mut stored = Stored {
         text: None,
         highest_serials: BTreeMap::new(),
     };
-    for r in rows {
-        let (key, value): (String, String) = (r.get(0), r.get(1));
+    for (key, value) in rows {
         if key == FILE_KEY {
             stored.text = Some(value);
         } else {
@@ -41,11 +40,11 @@ pub async fn load(db: &Db) -> Result<Stored> {
 /// Replaces the license and raises the highest serial seen for its id, in one transaction.
 pub async fn save(db: &Db, text: &str, license_id: &str, serial: u64) -> Result<()> {
     let mut tx = db.write.begin().await?;
-    let serials: Option<String> = sqlx::query("SELECT value FROM instance_settings WHERE key = $1")
-        .bind(SERIALS_KEY)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.get(0));
+    let serials: Option<String> =
+        sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
+            .bind(SERIALS_KEY)
+            .fetch_optional(&mut *tx)
+            .await?;
     let mut serials: BTreeMap<String, u64> = serials
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default();
@@ -70,14 +69,14 @@ pub async fn save(db: &Db, text: &str, license_id: &str, serial: u64) -> Result<
 
 /// What the instance uses against a license's limits.
 pub async fn usage(db: &Db) -> Result<Usage> {
-    let row = sqlx::query(
+    let (workspaces, seats): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM workspaces),
                 (SELECT COUNT(DISTINCT m.user_id) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.is_active = 1)",
     )
     .fetch_one(&db.read)
     .await?;
     Ok(Usage {
-        workspaces: row.get::<i64, _>(0).max(0) as u64,
-        seats: row.get::<i64, _>(1).max(0) as u64,
+        workspaces: workspaces.max(0) as u64,
+        seats: seats.max(0) as u64,
     })
 }

@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::args;
 use crate::db::batch::Stmt;
@@ -15,26 +14,22 @@ const FINISHED: &str = "status NOT IN ('PENDING', 'RUNNING')";
 /// Up to `limit` finished runs that finished before `cutoff` (µs), oldest first, as
 /// (run id, submission id).
 pub async fn finished_before(db: &Db, cutoff: i64, limit: usize) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT id, submission_id FROM runs WHERE {FINISHED} AND finished_at < $1 ORDER BY finished_at LIMIT {limit}"
     ))
     .bind(cutoff)
     .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect())
+    .await?)
 }
 
 /// How many finished runs finished before `cutoff`.
 pub async fn count_finished_before(db: &Db, cutoff: i64) -> Result<u64> {
-    let n: i64 = sqlx::query(&format!(
+    let n: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM runs WHERE {FINISHED} AND finished_at < $1"
     ))
     .bind(cutoff)
     .fetch_one(&db.read)
-    .await?
-    .get(0);
+    .await?;
     Ok(n as u64)
 }
 
@@ -72,9 +67,9 @@ pub async fn delete_runs(db: &Db, runs: &[(String, String)]) -> Result<()> {
 /// finished before `submissions_before`), artifacts, installed plugins.
 pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<String>> {
     let mut keep = HashSet::new();
-    let submissions = match submissions_before {
-        None => sqlx::query("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
-        Some(cutoff) => sqlx::query(&format!(
+    let submissions: Vec<String> = match submissions_before {
+        None => sqlx::query_scalar("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
+        Some(cutoff) => sqlx::query_scalar(&format!(
             "SELECT s.sha256 FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id)
                 OR EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id AND NOT (r.{FINISHED} AND r.finished_at < $1))"
         ))
@@ -82,14 +77,13 @@ pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Resul
         .fetch_all(&db.read)
         .await?,
     };
-    keep.extend(submissions.iter().map(|r| r.get::<String, _>(0)));
+    keep.extend(submissions);
     for sql in [
         "SELECT sha256 FROM plugins",
         "SELECT DISTINCT sha256 FROM step_artifacts",
     ] {
-        for r in sqlx::query(sql).fetch_all(&db.read).await? {
-            keep.insert(r.get(0));
-        }
+        let shas: Vec<String> = sqlx::query_scalar(sql).fetch_all(&db.read).await?;
+        keep.extend(shas);
     }
     Ok(keep)
 }

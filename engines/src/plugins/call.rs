@@ -69,6 +69,10 @@ pub struct Plugin {
     pub grants: Grants,
     pre: ValidatorPre<HostState>,
     pool: InstancePool,
+    /// How calls get an instance: warm from the pool (built-ins, trusted code whose
+    /// caches are the point), or fresh each call (third-party plugins: nothing one
+    /// workspace's document leaves in guest memory can reach another's call).
+    reuse: Reuse,
 }
 
 impl Plugin {
@@ -108,6 +112,7 @@ impl Plugin {
             grants,
             pre,
             pool: InstancePool::default(),
+            reuse: Reuse::Pooled,
         };
         let m = plugin
             .with_instance(SETUP_TIMEOUT, Reuse::Pooled, |b, s| b.call_describe(s))
@@ -126,17 +131,40 @@ impl Plugin {
         Ok(plugin)
     }
 
+    /// Every call from now on gets a fresh instance, dropped afterwards. Installed
+    /// (third-party) plugins are loaded this way, so no state crosses calls, runs or
+    /// workspaces; it costs an instantiation per call (see docs/benchmarks.md).
+    pub fn isolated(mut self) -> Plugin {
+        self.reuse = Reuse::Fresh;
+        self
+    }
+
+    /// Whether every call gets a fresh instance (see [`Plugin::isolated`]).
+    pub fn is_isolated(&self) -> bool {
+        self.reuse == Reuse::Fresh
+    }
+
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
-        let res = self.with_instance(SETUP_TIMEOUT, Reuse::Pooled, |b, s| {
+        let res = self.with_instance(SETUP_TIMEOUT, self.reuse, |b, s| {
             b.call_validate_config(s, config)
         })?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
     }
 
-    /// Validates one document on a warm instance. `timeout` may be shorter than the
-    /// plugin's own (run deadline).
+    /// Validates one document: on a warm instance, or a fresh one for an isolated
+    /// plugin. `timeout` may be shorter than the plugin's own (run deadline).
     pub fn validate(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+    ) -> Result<ValidationOutcome, CallError> {
+        self.validate_on(input, timeout, self.reuse)
+    }
+
+    /// Validates on a warm instance from the pool, whatever the plugin's isolation
+    /// (what `plugin bench` compares the fresh path against).
+    pub fn validate_pooled(
         &self,
         input: &CallInput<'_>,
         timeout: Duration,

@@ -48,11 +48,12 @@ pub async fn install(
     let reg = registry.clone();
     let b = bytes.clone();
     let g = grants.clone();
-    let plugin =
-        tokio::task::spawn_blocking(move || Plugin::load_with(reg.runtime(), &b, reg.limits(), g))
-            .await
-            .context("plugin load task")?
-            .map_err(|e| InstallError::Invalid(format!("{e:#}")))?;
+    let plugin = tokio::task::spawn_blocking(move || {
+        Plugin::load_with(reg.runtime(), &b, reg.limits(), g).map(Plugin::isolated)
+    })
+    .await
+    .context("plugin load task")?
+    .map_err(|e| InstallError::Invalid(format!("{e:#}")))?;
     let plugin = Arc::new(plugin);
     check(registry, &plugin).await?;
     let meta = plugin.meta.clone();
@@ -188,7 +189,7 @@ pub async fn sync(db: &Db, blobs: &BlobStore, registry: &PluginRegistry) -> Resu
             .with_context(|| format!("reading installed plugin {slug} {version}"))?;
         let reg = registry.clone();
         let loaded = tokio::task::spawn_blocking(move || {
-            Plugin::load_with(reg.runtime(), &bytes, reg.limits(), grants)
+            Plugin::load_with(reg.runtime(), &bytes, reg.limits(), grants).map(Plugin::isolated)
         })
         .await
         .context("plugin load task")?;

@@ -3,8 +3,6 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use sqlx::Row;
-
 use super::api_keys::{self, NewKey};
 use super::Role;
 use crate::db::{is_unique_violation, Db};
@@ -19,7 +17,7 @@ pub struct Workspace {
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -64,11 +62,13 @@ pub async fn instance_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8
         return Ok(s.as_bytes().to_vec());
     }
     let get = || {
-        sqlx::query("SELECT value FROM instance_settings WHERE key = 'api_key_secret'")
-            .fetch_optional(&db.write)
+        sqlx::query_scalar::<_, String>(
+            "SELECT value FROM instance_settings WHERE key = 'api_key_secret'",
+        )
+        .fetch_optional(&db.write)
     };
-    if let Some(row) = get().await? {
-        return Ok(row.get::<String, _>(0).into_bytes());
+    if let Some(secret) = get().await? {
+        return Ok(secret.into_bytes());
     }
     let res =
         sqlx::query("INSERT INTO instance_settings (key, value) VALUES ('api_key_secret', $1)")
@@ -80,10 +80,10 @@ pub async fn instance_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8
             return Err(e.into());
         }
     }
-    let row = get()
+    let secret = get()
         .await?
         .ok_or_else(|| anyhow::anyhow!("instance secret missing"))?;
-    Ok(row.get::<String, _>(0).into_bytes())
+    Ok(secret.into_bytes())
 }
 
 pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result<User> {
@@ -116,14 +116,12 @@ pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result
 }
 
 pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, username FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.map(|r| User {
-        id: r.get(0),
-        username: r.get(1),
-    }))
+    Ok(
+        sqlx::query_as("SELECT id, username FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&db.read)
+            .await?,
+    )
 }
 
 /// Creates a (non-default) workspace; `None` when the slug is taken.
@@ -152,14 +150,14 @@ pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<
 
 /// The user's role in the default workspace (instance administration goes by it).
 pub async fn default_role(db: &Db, user_id: &str) -> Result<Option<Role>> {
-    let row = sqlx::query(
+    let row: Option<String> = sqlx::query_scalar(
         "SELECT m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          WHERE w.is_default = 1 AND m.user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(&db.read)
     .await?;
-    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
+    Ok(row.as_deref().and_then(Role::parse))
 }
 
 /// Direct members of a workspace: (username, role), by username.
@@ -204,12 +202,13 @@ pub async fn set_membership(db: &Db, user_id: &str, workspace_id: &str, role: Ro
 
 /// A user's direct role in a workspace, if any.
 pub async fn direct_role(db: &Db, user_id: &str, workspace_id: &str) -> Result<Option<Role>> {
-    let row = sqlx::query("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
-        .bind(user_id)
-        .bind(workspace_id)
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
+            .bind(user_id)
+            .bind(workspace_id)
+            .fetch_optional(&db.read)
+            .await?;
+    Ok(row.as_deref().and_then(Role::parse))
 }
 
 /// Why a membership change by someone with a given role was refused.
@@ -338,12 +337,13 @@ async fn refusal(
     user_id: &str,
     workspace_id: &str,
 ) -> Result<Option<MembershipRefusal>> {
-    let row = sqlx::query("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
-        .bind(user_id)
-        .bind(workspace_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(current) = row.and_then(|r| Role::parse(&r.get::<String, _>(0))) else {
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
+            .bind(user_id)
+            .bind(workspace_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(current) = row.as_deref().and_then(Role::parse) else {
         return Ok(None);
     };
     Ok(Some(if current > actor {

@@ -5,7 +5,6 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use sqlx::Row;
 
 use super::directory::User;
 use crate::db::Db;
@@ -57,24 +56,20 @@ pub async fn set(db: &Db, username: &str, password: &str) -> Result<()> {
 /// The active user with this username and password. A wrong username costs the same
 /// hashing time as a wrong password, so timing does not tell which usernames exist.
 pub async fn check(db: &Db, username: &str, password: &str) -> Result<Option<User>> {
-    let row =
-        sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&db.read)
-            .await?;
+    let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT id, username, password_hash, is_active FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&db.read)
+    .await?;
     let password = password.to_owned();
     let stored = row
         .as_ref()
-        .and_then(|r| r.get::<Option<String>, _>(2))
+        .and_then(|(_, _, hash, _)| hash.clone())
         .unwrap_or_else(|| DUMMY.to_owned());
     let ok = tokio::task::spawn_blocking(move || matches(&password, &stored)).await?;
     Ok(match row {
-        Some(r) if ok && r.get::<i64, _>(3) == 1 && r.get::<Option<String>, _>(2).is_some() => {
-            Some(User {
-                id: r.get(0),
-                username: r.get(1),
-            })
-        }
+        Some((id, username, Some(_), 1)) if ok => Some(User { id, username }),
         _ => None,
     })
 }

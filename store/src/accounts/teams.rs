@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::directory::{Workspace, WorkspaceRow, WORKSPACE_COLUMNS};
 use super::roles::{rank, ROLE_RANK};
@@ -12,7 +11,7 @@ use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
 use validibot_types::ids::new_id;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Team {
     #[serde(skip)]
     pub id: String,
@@ -56,57 +55,47 @@ pub async fn create(db: &Db, slug: &str, name: &str) -> Result<Option<Team>> {
 }
 
 pub async fn find(db: &Db, slug: &str) -> Result<Option<Team>> {
-    let row = sqlx::query("SELECT id, slug, name FROM teams WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.map(|r| Team {
-        id: r.get(0),
-        slug: r.get(1),
-        name: r.get(2),
-    }))
+    Ok(
+        sqlx::query_as("SELECT id, slug, name FROM teams WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&db.read)
+            .await?,
+    )
 }
 
 pub async fn list(db: &Db) -> Result<Vec<TeamView>> {
-    let teams = sqlx::query("SELECT id, slug, name FROM teams ORDER BY slug")
+    let teams: Vec<Team> = sqlx::query_as("SELECT id, slug, name FROM teams ORDER BY slug")
         .fetch_all(&db.read)
         .await?;
-    let members = sqlx::query(
+    let members: Vec<(String, String)> = sqlx::query_as(
         "SELECT tm.team_id, u.username FROM team_members tm JOIN users u ON u.id = tm.user_id ORDER BY u.username",
     )
     .fetch_all(&db.read)
     .await?;
-    let grants = sqlx::query(
+    let grants: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT g.team_id, w.slug, g.role FROM team_grants g JOIN workspaces w ON w.id = g.workspace_id ORDER BY w.slug",
     )
     .fetch_all(&db.read)
     .await?;
     Ok(teams
-        .iter()
-        .map(|t| {
-            let id: String = t.get(0);
-            TeamView {
-                members: members
-                    .iter()
-                    .filter(|m| m.get::<String, _>(0) == id)
-                    .map(|m| m.get(1))
-                    .collect(),
-                grants: grants
-                    .iter()
-                    .filter(|g| g.get::<String, _>(0) == id)
-                    .filter_map(|g| {
-                        Some(Grant {
-                            workspace: g.get(1),
-                            role: Role::parse(&g.get::<String, _>(2))?,
-                        })
+        .into_iter()
+        .map(|team| TeamView {
+            members: members
+                .iter()
+                .filter(|(t, _)| *t == team.id)
+                .map(|(_, user)| user.clone())
+                .collect(),
+            grants: grants
+                .iter()
+                .filter(|(t, _, _)| *t == team.id)
+                .filter_map(|(_, workspace, role)| {
+                    Some(Grant {
+                        workspace: workspace.clone(),
+                        role: Role::parse(role)?,
                     })
-                    .collect(),
-                team: Team {
-                    id,
-                    slug: t.get(1),
-                    name: t.get(2),
-                },
-            }
+                })
+                .collect(),
+            team,
         })
         .collect())
 }
@@ -220,12 +209,13 @@ async fn current_grant(
     team_id: &str,
     workspace_id: &str,
 ) -> Result<Option<Role>> {
-    let row = sqlx::query("SELECT role FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
-        .bind(team_id)
-        .bind(workspace_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.and_then(|r| Role::parse(&r.get::<String, _>(0))))
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT role FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
+            .bind(team_id)
+            .bind(workspace_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.as_deref().and_then(Role::parse))
 }
 
 /// The workspace and the roles the user's teams hold on it.

@@ -5,7 +5,6 @@
 //! count; quiet periods forget old failures.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::db::Db;
 use validibot_types::clock::now_us;
@@ -45,12 +44,13 @@ pub async fn wait_seconds(db: &Db, subjects: &[Subject]) -> Result<u64> {
     let now = now_us();
     let mut longest = 0i64;
     for s in subjects {
-        let row = sqlx::query("SELECT blocked_until FROM sign_in_failures WHERE subject = $1")
-            .bind(&s.key)
-            .fetch_optional(&db.read)
-            .await?;
-        if let Some(r) = row {
-            longest = longest.max(r.get::<i64, _>(0) - now);
+        let blocked_until: Option<i64> =
+            sqlx::query_scalar("SELECT blocked_until FROM sign_in_failures WHERE subject = $1")
+                .bind(&s.key)
+                .fetch_optional(&db.read)
+                .await?;
+        if let Some(until) = blocked_until {
+            longest = longest.max(until - now);
         }
     }
     Ok(if longest > 0 {
@@ -74,12 +74,12 @@ pub async fn failed(db: &Db, subjects: &[Subject]) -> Result<()> {
     let now = now_us();
     for s in subjects {
         let mut tx = db.write.begin().await?;
-        let previous =
-            sqlx::query("SELECT failures, last_failure FROM sign_in_failures WHERE subject = $1")
-                .bind(&s.key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)));
+        let previous: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT failures, last_failure FROM sign_in_failures WHERE subject = $1",
+        )
+        .bind(&s.key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let failures = match previous {
             Some((n, last)) if now - last < WINDOW_US => n + 1,
             _ => 1,

@@ -2,7 +2,6 @@
 //! transaction, so nothing is lost between "accepted" and "queued".
 
 use anyhow::Result;
-use sqlx::Row;
 use validibot_types::RunStatus;
 
 use crate::args;
@@ -130,7 +129,7 @@ async fn previous(
     user_id: &str,
     idem: &Idempotency,
 ) -> Result<Launched> {
-    let row = sqlx::query(
+    let (request_hash, run_id, status, body): (String, String, Option<i64>, Option<String>) = sqlx::query_as(
         "SELECT request_hash, run_id, response_status, response_body FROM idempotency_keys WHERE workspace_id = $1 AND user_id = $2 AND key = $3",
     )
     .bind(workspace_id)
@@ -138,13 +137,11 @@ async fn previous(
     .bind(&idem.key)
     .fetch_one(&db.write)
     .await?;
-    if row.get::<String, _>(0) != idem.request_hash {
+    if request_hash != idem.request_hash {
         return Ok(Launched::KeyReused);
     }
-    let status: Option<i64> = row.get(2);
-    let body: Option<String> = row.get(3);
     Ok(Launched::Replay {
-        run_id: row.get(1),
+        run_id,
         response: status.zip(body).map(|(s, b)| (s as u16, b)),
     })
 }

@@ -1,23 +1,20 @@
 //! Counts over runs for monitoring and the dashboard.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use crate::db::Db;
 
 /// Runs per stored status, across the instance (statuses with no runs are absent).
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     Ok(
-        sqlx::query("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        sqlx::query_as("SELECT status, COUNT(*) FROM runs GROUP BY status")
             .fetch_all(&db.read)
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect(),
+            .await?,
     )
 }
 
 /// One run as the dashboard's chart counts it.
+#[derive(sqlx::FromRow)]
 pub struct RunTally {
     pub created_at: i64,
     pub status: String,
@@ -31,7 +28,7 @@ pub async fn created_since(
     since: i64,
     own_by: Option<&str>,
 ) -> Result<Vec<RunTally>> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT created_at, status, error_category FROM runs
          WHERE workspace_id = $1 AND created_at >= $2 AND ($3 = 0 OR created_by = $4)",
     )
@@ -40,12 +37,5 @@ pub async fn created_since(
     .bind(i64::from(own_by.is_some()))
     .bind(own_by.unwrap_or(""))
     .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| RunTally {
-        created_at: r.get(0),
-        status: r.get(1),
-        error_category: r.get(2),
-    })
-    .collect())
+    .await?)
 }

@@ -8,6 +8,9 @@ use validibot_plugin_api::{
 
 struct Hostile;
 
+/// What the `remember:` attack kept from the previous call on this instance.
+static REMEMBERED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 impl Validator for Hostile {
     fn describe() -> Metadata {
         Metadata {
@@ -50,6 +53,16 @@ impl Validator for Hostile {
                 out.outputs.push(Output::new("net_error", e.to_string()));
             }
             return Ok(out);
+        }
+        // `remember:<text>`: keeps the document in guest memory and reports the one it
+        // kept before — what a plugin carrying data from one tenant's run to the next does.
+        if let Some(text) = attack.strip_prefix("remember:") {
+            let mut kept = REMEMBERED.lock().unwrap_or_else(|p| p.into_inner());
+            let previous = kept.replace(text.to_owned());
+            return Ok(Outcome {
+                findings: vec![],
+                outputs: vec![Output::new("previous", previous)],
+            });
         }
         // `sleep <ms>`: a slow but well-behaved validation (needs the `clock` grant; with
         // the default frozen clock it returns at once).
