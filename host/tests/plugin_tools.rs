@@ -110,6 +110,16 @@ fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     );
     assert!(out.status.success());
     let krate = tmp.path().join("demo-check");
+    // The author gets the SDK's permissive licenses with the template.
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("license = \"Apache-2.0 OR MIT\""),
+        "{manifest}"
+    );
+    let mit = std::fs::read_to_string(krate.join("LICENSE-MIT")).unwrap();
+    assert!(mit.starts_with("MIT License"), "{mit}");
+    let apache = std::fs::read_to_string(krate.join("LICENSE-APACHE")).unwrap();
+    assert!(apache.contains("Apache License"), "{apache}");
     // Same dependency versions as this repository, without a registry round trip.
     std::fs::copy(repo().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -18,6 +18,10 @@ pub struct NewArgs {
     pub sdk_path: Option<PathBuf>,
 }
 
+/// The SDK's licenses, written into every new crate (the template is theirs too).
+const LICENSE_APACHE: &str = include_str!("../../../../plugin-api/LICENSE-APACHE");
+const LICENSE_MIT: &str = include_str!("../../../../plugin-api/LICENSE-MIT");
+
 /// Where the SDK was when this binary was built.
 const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api");
 
@@ -76,6 +80,9 @@ fn files(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
 name = "{name}"
 version = "0.1.0"
 edition = "2021"
+# The SDK is Apache-2.0 OR MIT, so your validator may carry any license; this one is a
+# starting point (LICENSE-APACHE and LICENSE-MIT were written beside it).
+license = "Apache-2.0 OR MIT"
 publish = false
 
 [lib]
@@ -96,6 +103,8 @@ strip = "debuginfo"
             ),
         ),
         (".gitignore", "target/\n".into()),
+        ("LICENSE-APACHE", LICENSE_APACHE.into()),
+        ("LICENSE-MIT", LICENSE_MIT.into()),
         (
             "src/lib.rs",
             format!(
