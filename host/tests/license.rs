@@ -599,8 +599,95 @@ on_both_backends!(
     community_without_extension,
     pro_extension_lifecycle,
     pro_teams_and_members,
+    pro_seat_limit,
     extension_refusals_and_faults
 );
+
+/// `limits.seats` caps the users who hold a membership: a new member beyond it is 402
+/// `SEAT_LIMIT` (API) or refused (CLI); role changes of members already in, and the
+/// members themselves, are untouched when a license lowers the limit.
+fn pro_seat_limit(backend: Backend) {
+    let pro = pro();
+    let inst = Instance::new(backend);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    // Two users who hold no seat yet: created, then taken out of the default workspace.
+    inst.user("b1", "viewer");
+    inst.user("b2", "viewer");
+    let trusted = pro.trusted_key();
+    let server = inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]);
+    for name in ["b1", "b2"] {
+        let path = format!("/api/v1/workspaces/default/members/{name}");
+        let resp = server
+            .client
+            .delete(server.url(&path))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+    }
+    let with_seats = |serial: u64, seats: u64| {
+        let mut p = payload(serial, 200, 5);
+        p["limits"]["seats"] = seats.into();
+        pro.issue(&p, None)
+    };
+    let member = |name: &str, role: &str| {
+        json_of(
+            server
+                .put(
+                    &admin,
+                    &format!("/api/v1/workspaces/default/members/{name}"),
+                )
+                .json(&json!({"role": role}))
+                .send()
+                .unwrap(),
+        )
+    };
+    let (status, body) = put_license(&server, &admin, &with_seats(1, 2));
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("valid")),
+        "{body}"
+    );
+
+    assert_eq!(member("b1", "viewer").0, 204);
+    let refused = member("b2", "viewer");
+    assert!(
+        refused.1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allows 2 seats"),
+        "{}",
+        refused.1
+    );
+    assert_402(refused, "SEAT_LIMIT", "limits.seats", "valid");
+    // A member already in changes role freely.
+    assert_eq!(member("b1", "author").0, 204);
+    // The operator's CLI counts seats the same way.
+    let out = inst
+        .command(&["admin", "create-user", "--username", "carol"])
+        .env("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("allows 2 seats"),
+        "{stderr}"
+    );
+
+    // A license with fewer seats than in use removes nobody.
+    let (status, body) = put_license(&server, &admin, &with_seats(2, 1));
+    assert_eq!(status, 200, "{body}");
+    let (_, members) = json_of(server.get(&admin, "/api/v1/workspaces/default/members"));
+    for name in ["admin", "b1"] {
+        assert!(members.to_string().contains(name), "{members}");
+    }
+    assert_eq!(member("b1", "viewer").0, 204);
+    assert_eq!(member("b2", "viewer").0, 402);
+    // More seats let the next member in.
+    assert_eq!(put_license(&server, &admin, &with_seats(3, 3)).0, 200);
+    assert_eq!(member("b2", "viewer").0, 204);
+}
 
 /// The Community binary does not link the commercial crate in any way.
 #[test]

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 
+use super::serve::load_extensions;
 use crate::config::GlobalArgs;
+use validibot_services::licensing::Licensing;
 use validibot_store::accounts::{directory as accounts, Role};
 use validibot_store::db::Db;
 use validibot_types::clock::now_us;
@@ -61,6 +63,11 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
             let ws = accounts::find_workspace(&db, workspace)
                 .await?
                 .with_context(|| format!("workspace {workspace:?} not found"))?;
+            // The seat a new member takes counts against the license as in the API.
+            let licensing = Licensing::new(db.clone(), load_extensions(global).await?);
+            if let Err((_, detail)) = licensing.admit_member(None).await? {
+                bail!("user {username:?} not created: {detail}");
+            }
             let user = accounts::create_user(&db, username, email.as_deref()).await?;
             accounts::set_membership(&db, &user.id, &ws.id, role).await?;
             println!(

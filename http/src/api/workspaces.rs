@@ -109,11 +109,22 @@ pub async fn set_member(
         .ok_or_else(|| {
             ApiError::not_found("USER_NOT_FOUND", format!("user {username:?} not found"))
         })?;
+    if let Err((license_state, detail)) = state.licensing.admit_member(Some(&user.id)).await? {
+        return Err(ApiError::pro_required(
+            "SEAT_LIMIT",
+            SEATS,
+            &license_state,
+            detail,
+        ));
+    }
     accounts::change_membership(&state.db, my_role, &user.id, &workspace.id, role)
         .await?
         .map_err(|r| refused(&username, r))?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// What a seat-limit refusal names as its feature: the license's seat limit.
+const SEATS: &str = "limits.seats";
 
 /// The answer to a refused membership change.
 fn refused(username: &str, why: accounts::MembershipRefusal) -> ApiError {

@@ -12,7 +12,7 @@ use validibot_engines::extensions::hooks::{
     Decision, LicenseQuery, RoleQuery, VerifyAnswer, WorkspaceQuery,
 };
 use validibot_engines::extensions::{ExtensionRegistry, LicenseStatus};
-use validibot_store::accounts::Role;
+use validibot_store::accounts::{directory, Role};
 use validibot_store::db::Db;
 use validibot_types::clock::now_us;
 
@@ -117,6 +117,37 @@ impl Licensing {
             limits: status.limits.clone(),
             usage: status.usage,
         }))
+    }
+
+    /// Whether a user may become a member somewhere: a user who holds no membership
+    /// yet (or `None`, one not created yet) takes a seat, and the license's
+    /// `limits.seats` caps the seats in use. `Err` carries the license state and why;
+    /// members already in are never affected.
+    pub async fn admit_member(
+        &self,
+        user_id: Option<&str>,
+    ) -> Result<Result<(), (String, String)>> {
+        // Counted fresh: a cached count would let a burst of additions past the limit.
+        let status = self.refresh().await?;
+        let Some(limit) = status.limits.seats else {
+            return Ok(Ok(()));
+        };
+        if let Some(id) = user_id {
+            if !directory::workspaces_of(&self.db, id).await?.is_empty() {
+                return Ok(Ok(()));
+            }
+        }
+        let usage = licenses::usage(&self.db).await?;
+        if usage.seats < limit {
+            return Ok(Ok(()));
+        }
+        Ok(Err((
+            status.state.clone(),
+            format!(
+                "the license allows {limit} seats and {} are in use: adding a new member needs a seat (nobody already in is removed); free one or upgrade the license",
+                usage.seats
+            ),
+        )))
     }
 
     /// A user's role in a workspace from their direct membership and their teams'
