@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use serde_json::Value;
+#[path = "common/metadata.rs"]
+mod metadata;
+use metadata::cargo_metadata;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -61,24 +62,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// Every workspace package's declared dependencies: name → [(dependency, kind)].
 fn declared() -> BTreeMap<String, Vec<(String, String)>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root())
-        .args([
-            "metadata",
-            "--offline",
-            "--no-deps",
-            "--format-version",
-            "1",
-        ])
-        .output()
-        .expect("running cargo metadata");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = cargo_metadata(&["--offline", "--no-deps"]);
     meta["packages"]
         .as_array()
         .unwrap()

@@ -6,10 +6,10 @@
 //! they pull in whose license expression cannot be satisfied by a permissive license.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 
-use serde_json::Value;
+#[path = "common/metadata.rs"]
+mod metadata;
+use metadata::cargo_metadata;
 
 /// Licenses that let a proprietary work link the crate.
 const PERMISSIVE: &[&str] = &[
@@ -98,21 +98,9 @@ type Links = BTreeMap<String, Vec<String>>;
 
 /// Every package and what it links, for one target platform.
 fn graph(platform: &str) -> (Packages, Links) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        // Not --offline: the wasm target's graph names crates no build here downloads
-        // (crates.io is reachable; nothing is compiled).
-        .args(["metadata", "--format-version", "1", "--all-features"])
-        .args(["--filter-platform", platform])
-        .output()
-        .expect("running cargo metadata");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Not --offline: the wasm target's graph names crates no build here downloads
+    // (crates.io is reachable; nothing is compiled).
+    let meta = cargo_metadata(&["--all-features", "--filter-platform", platform]);
     let packages = meta["packages"]
         .as_array()
         .unwrap()

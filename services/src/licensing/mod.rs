@@ -127,8 +127,9 @@ impl Licensing {
         &self,
         user_id: Option<&str>,
     ) -> Result<Result<(), (String, String)>> {
-        // Counted fresh: a cached count would let a burst of additions past the limit.
-        let status = self.refresh().await?;
+        // The limit may come from the cached status (it changes only with the license);
+        // the seats in use are counted fresh below, so a burst of additions cannot pass it.
+        let status = self.status().await?;
         let Some(limit) = status.limits.seats else {
             return Ok(Ok(()));
         };
