@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use validibot_types::ids::{RunId, UserId, WorkspaceId};
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -31,8 +32,8 @@ pub struct Launcher {
 /// One launch as the client asked for it.
 pub struct LaunchRequest<'a> {
     pub workflow: &'a Workflow,
-    pub workspace_id: &'a str,
-    pub user_id: &'a str,
+    pub workspace_id: &'a WorkspaceId,
+    pub user_id: &'a UserId,
     pub submission: NewSubmission,
     /// The submitted bytes when the request had them in memory (the worker then
     /// needn't read them back from storage).
@@ -155,7 +156,7 @@ impl Launcher {
     /// is instant; a run executed by another process is seen by re-checking.
     async fn wait(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         mut done: tokio::sync::oneshot::Receiver<()>,
         budget: Duration,
     ) -> Result<()> {

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use validibot_types::ids::UserId;
 
 use crate::args;
 use crate::db::batch::Stmt;
@@ -39,7 +40,7 @@ pub struct ContainerValidator {
 }
 
 /// Puts a validator on the allow-list (the caller checked it is not there yet).
-pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&str>) -> Result<()> {
+pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Result<()> {
     db.write_tx(
         None,
         vec![Stmt::new(
@@ -54,7 +55,7 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&str>) -> Result
                 serde_json::to_string(&v.content_types)?,
                 serde_json::to_string(&v.limits)?,
                 &v.feature,
-                by.map(str::to_owned),
+                by.map(|u| u.as_str().to_owned()),
                 v.registered_at
             ],
         )],

@@ -2,6 +2,7 @@
 //! in the blob store under `sha256`.
 
 use anyhow::Result;
+use validibot_types::ids::UserId;
 
 use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
@@ -21,7 +22,7 @@ pub struct NewPlugin<'a> {
     pub config_schema: String,
     /// JSON text of the operator's grants.
     pub grants: &'a str,
-    pub installed_by: Option<&'a str>,
+    pub installed_by: Option<&'a UserId>,
 }
 
 /// One installed component, as every process loads it.
@@ -73,7 +74,7 @@ pub async fn insert(db: &Db, p: &NewPlugin<'_>) -> Result<bool> {
     .bind(&p.content_types)
     .bind(&p.config_schema)
     .bind(p.grants)
-    .bind(p.installed_by)
+    .bind(p.installed_by.map(UserId::as_str))
     .bind(now_us())
     .execute(&db.write)
     .await;

@@ -6,18 +6,20 @@
 
 use anyhow::Result;
 use sqlx::{Any, Transaction};
+use validibot_types::ids::{JobId, RunId};
 
 use crate::args;
 use crate::db::batch::Stmt;
 use crate::db::{Backend, Db};
 use validibot_types::clock::now_us;
-use validibot_types::ids::new_id;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Lease {
     #[sqlx(rename = "id")]
-    pub job_id: String,
-    pub run_id: String,
+    #[sqlx(try_from = "String")]
+    pub job_id: JobId,
+    #[sqlx(try_from = "String")]
+    pub run_id: RunId,
     #[sqlx(rename = "lease_token")]
     pub token: i64,
     pub attempts: i64,
@@ -37,11 +39,11 @@ pub struct Taker<'a> {
 /// to it (attempt 1), which spares the launching process a claim round-trip;
 /// if that process dies, the lease expires and any worker takes the job.
 pub fn enqueue(
-    run_id: &str,
+    run_id: &RunId,
     max_attempts: i64,
     taker: Option<&Taker<'_>>,
-) -> (String, Stmt, Option<Lease>) {
-    let id = new_id();
+) -> (JobId, Stmt, Option<Lease>) {
+    let id = JobId::new();
     let now = now_us();
     match taker {
         None => {
@@ -59,7 +61,7 @@ pub fn enqueue(
             );
             let lease = Lease {
                 job_id: id.clone(),
-                run_id: run_id.to_owned(),
+                run_id: run_id.clone(),
                 token: 1,
                 attempts: 1,
                 max_attempts,
@@ -70,7 +72,12 @@ pub fn enqueue(
 }
 
 /// Claims one specific job (the fast path for a run launched in this process).
-pub async fn claim_job(db: &Db, job_id: &str, owner: &str, lease_us: i64) -> Result<Option<Lease>> {
+pub async fn claim_job(
+    db: &Db,
+    job_id: &JobId,
+    owner: &str,
+    lease_us: i64,
+) -> Result<Option<Lease>> {
     let now = now_us();
     let mut tx = db.write.begin().await?;
     let lease: Option<Lease> = sqlx::query_as(&format!(
@@ -80,7 +87,7 @@ pub async fn claim_job(db: &Db, job_id: &str, owner: &str, lease_us: i64) -> Res
     .bind(owner)
     .bind(now + lease_us)
     .bind(now)
-    .bind(job_id)
+    .bind(job_id.as_str())
     .fetch_optional(&mut *tx)
     .await?;
     let leases: Vec<Lease> = lease.into_iter().collect();
@@ -122,7 +129,7 @@ async fn mark_running(
     for l in leases {
         sqlx::query("UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, $1) WHERE id = $2 AND status IN ('PENDING', 'RUNNING')")
             .bind(now)
-            .bind(&l.run_id)
+            .bind(l.run_id.as_str())
             .execute(&mut **tx)
             .await?;
     }
@@ -133,7 +140,7 @@ async fn mark_running(
 pub async fn heartbeat(db: &Db, lease: &Lease, lease_us: i64) -> Result<bool> {
     let res = sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND state = 'leased'")
         .bind(now_us() + lease_us)
-        .bind(&lease.job_id)
+        .bind(lease.job_id.as_str())
         .bind(lease.token)
         .execute(&db.write)
         .await?;
@@ -164,7 +171,7 @@ pub async fn retry_later(db: &Db, lease: &Lease, backoff_us: i64, error: &str) -
     )
     .bind(now_us() + backoff_us)
     .bind(error)
-    .bind(&lease.job_id)
+    .bind(lease.job_id.as_str())
     .bind(lease.token)
     .execute(&db.write)
     .await?;

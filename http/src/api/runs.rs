@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use validibot_types::ids::RunId;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -146,7 +147,7 @@ fn wait_budget(headers: &HeaderMap, asked: Option<f64>, default: Duration) -> Du
 pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((ws, id)): Path<(String, String)>,
+    Path((ws, id)): Path<(String, RunId)>,
 ) -> Result<Json<RunView>, ApiError> {
     let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
     let run = view::load(&state.db, &workspace.id, &id)
@@ -162,7 +163,7 @@ pub async fn get(
 pub async fn evidence(
     state: State<Arc<AppState>>,
     caller: Caller,
-    path: Path<(String, String)>,
+    path: Path<(String, RunId)>,
 ) -> Result<Response, ApiError> {
     let Json(run) = get(State(state.0.clone()), caller, path).await?;
     if !run.is_terminal() {
@@ -200,7 +201,7 @@ pub async fn evidence(
 pub async fn artifact(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path((ws, id, step, name)): Path<(String, String, String, String)>,
+    Path((ws, id, step, name)): Path<(String, RunId, String, String)>,
 ) -> Result<Response, ApiError> {
     let Json(run) = get(State(state.clone()), caller, Path((ws, id.clone()))).await?;
     let found = run
@@ -272,7 +273,7 @@ pub async fn list(
             ));
         }
     }
-    let own_only = (!role.allows(Permission::ResultsViewAll)).then_some(caller.0.id.as_str());
+    let own_only = (!role.allows(Permission::ResultsViewAll)).then_some(&caller.0.id);
     let filter = ListFilter {
         workspace_id: &workspace.id,
         created_by: own_only,
@@ -299,7 +300,7 @@ pub async fn list(
     Ok(Json(serde_json::json!({"results": results, "next": next})))
 }
 
-fn run_not_found(id: &str) -> ApiError {
+fn run_not_found(id: &RunId) -> ApiError {
     ApiError::not_found("RUN_NOT_FOUND", format!("run {id:?} not found"))
 }
 
@@ -314,7 +315,7 @@ pub struct ReportQuery {
 pub async fn report(
     state: State<Arc<AppState>>,
     caller: Caller,
-    path: Path<(String, String)>,
+    path: Path<(String, RunId)>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     use validibot_services::reports::{self, Format, ReportRun};

@@ -2,6 +2,7 @@
 //! (instance admins), grant a team a role on a workspace (its admins).
 
 use std::sync::Arc;
+use validibot_types::ids::UserId;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -74,7 +75,7 @@ pub async fn create(
     }
 }
 
-async fn user_id(state: &AppState, username: &str) -> Result<String, ApiError> {
+async fn user_id(state: &AppState, username: &str) -> Result<UserId, ApiError> {
     Ok(accounts::find_user(&state.db, username)
         .await?
         .ok_or_else(|| {

@@ -84,7 +84,7 @@ pub async fn page(
     let render = async {
         let today_start = now_us() / DAY_US * DAY_US;
         let first_day = today_start - (DAYS - 1) * DAY_US;
-        let own_by = (!role.allows(Permission::ResultsViewAll)).then_some(user.user.id.as_str());
+        let own_by = (!role.allows(Permission::ResultsViewAll)).then_some(&user.user.id);
         let rows: Vec<(i64, String, Option<String>)> =
             stats::created_since(&state.db, &workspace.id, first_day, own_by)
                 .await?

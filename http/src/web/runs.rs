@@ -2,6 +2,7 @@
 //! while it runs (the script polls the API and swaps in the finished page).
 
 use std::sync::Arc;
+use validibot_types::ids::RunId;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -54,7 +55,7 @@ pub async fn visible_runs(
         &state.db,
         &ListFilter {
             workspace_id: &workspace.id,
-            created_by: own_only.then_some(user.user.id.as_str()),
+            created_by: own_only.then_some(&user.user.id),
             workflow_slug,
             status: None,
             before,
@@ -177,7 +178,7 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<Arc<AppState>>,
     user: WebUser,
-    Path((ws, id)): Path<(String, String)>,
+    Path((ws, id)): Path<(String, RunId)>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;

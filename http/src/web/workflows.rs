@@ -3,6 +3,7 @@
 //! step's config with its validator before anything is saved; refusals show per step.
 
 use std::sync::Arc;
+use validibot_types::ids::WorkspaceId;
 
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -50,7 +51,7 @@ pub async fn list(
 async fn workflow(
     state: &AppState,
     user: &WebUser,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     slug: &str,
 ) -> Result<Workflow, Response> {
     versions::get(&state.db, workspace_id, slug, None)

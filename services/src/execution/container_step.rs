@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use validibot_types::ids::RunId;
 
 use anyhow::Result;
 use validibot_types::{Finding, Severity};
@@ -21,7 +22,7 @@ use validibot_types::{Final, StepResult};
 
 /// Where the step runs.
 pub struct Attempt<'a> {
-    pub run_id: &'a str,
+    pub run_id: &'a RunId,
     pub attempt: i64,
     /// Set when the lease moved to another worker: the container is stopped.
     pub lost: &'a Arc<AtomicBool>,
@@ -55,9 +56,9 @@ pub(super) async fn run(
     let runner = ctx.containers.runner().await?;
     let work_dir = ctx
         .containers
-        .work_dir(at.run_id, step.position, at.attempt);
+        .work_dir(at.run_id.as_str(), step.position, at.attempt);
     let job = Job {
-        run_id: at.run_id.to_owned(),
+        run_id: at.run_id.to_string(),
         validator: validator.slug.clone(),
         image: validator.image_id.clone(),
         command: None,
@@ -98,7 +99,7 @@ pub(super) async fn run(
         report.elapsed.as_micros() as u64,
     );
     tracing::info!(
-        run_id = at.run_id,
+        run_id = %at.run_id,
         validator = validator.slug,
         outcome = report.outcome.name(),
         elapsed_ms = report.elapsed.as_millis() as u64,

@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use validibot_types::ids::{RunId, WorkflowId};
 
 use anyhow::Result;
 use tracing::Instrument;
@@ -26,7 +27,7 @@ use validibot_types::{Final, StepResult};
 pub struct Prefetched {
     pub started_at: i64,
     pub timeout_seconds: i64,
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     pub content_type: String,
     pub content: Arc<Vec<u8>>,
 }
@@ -119,7 +120,7 @@ async fn run_steps(
 /// storage — the latter only once the run's share of the memory budget is granted.
 async fn load_run(
     ctx: &Services,
-    run_id: &str,
+    run_id: &RunId,
 ) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
     let run = record::run_facts(&ctx.db, run_id).await?;
     let share = ctx.memory.acquire(run.size.max(0) as u64).await;

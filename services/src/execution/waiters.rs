@@ -3,27 +3,28 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use validibot_types::ids::RunId;
 
 use tokio::sync::oneshot;
 
 #[derive(Default)]
 pub struct RunWaiters {
-    waiting: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    waiting: Mutex<HashMap<RunId, Vec<oneshot::Sender<()>>>>,
 }
 
 impl RunWaiters {
-    pub fn register(&self, run_id: &str) -> oneshot::Receiver<()> {
+    pub fn register(&self, run_id: &RunId) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
         self.waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(run_id.to_owned())
+            .entry(run_id.clone())
             .or_default()
             .push(tx);
         rx
     }
 
-    pub fn finished(&self, run_id: &str) {
+    pub fn finished(&self, run_id: &RunId) {
         let senders = self
             .waiting
             .lock()
@@ -35,7 +36,7 @@ impl RunWaiters {
     }
 
     /// Drops a registration whose request stopped waiting.
-    pub fn forget(&self, run_id: &str) {
+    pub fn forget(&self, run_id: &RunId) {
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(list) = waiting.get_mut(run_id) {
             list.retain(|tx| !tx.is_closed());

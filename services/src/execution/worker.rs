@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use validibot_types::ids::JobId;
 
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
@@ -20,7 +21,7 @@ pub struct WorkerConfig {
 /// The API's handle on the embedded worker.
 #[derive(Clone)]
 pub struct Dispatch {
-    offers: mpsc::Sender<String>,
+    offers: mpsc::Sender<JobId>,
     slots: Arc<Semaphore>,
     ctx: Arc<Services>,
     pub owner: Arc<str>,
@@ -33,7 +34,7 @@ pub struct Reservation {
 
 impl Dispatch {
     /// Hands a queued job to the local worker; a dropped hand-off is found by polling.
-    pub fn offer(&self, job_id: String) {
+    pub fn offer(&self, job_id: JobId) {
         let _ = self.offers.try_send(job_id);
     }
 
@@ -67,7 +68,7 @@ pub fn spawn(
     config: WorkerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> (Dispatch, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<String>(4096);
+    let (tx, mut rx) = mpsc::channel::<JobId>(4096);
     let owner = format!(
         "{}:{}:{}",
         hostname(),

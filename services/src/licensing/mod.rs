@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use validibot_types::ids::UserId;
 
 use anyhow::Result;
 use validibot_store::licensing as licenses;
@@ -125,7 +126,7 @@ impl Licensing {
     /// members already in are never affected.
     pub async fn admit_member(
         &self,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
     ) -> Result<Result<(), (String, String)>> {
         // The limit may come from the cached status (it changes only with the license);
         // the seats in use are counted fresh below, so a burst of additions cannot pass it.

@@ -9,6 +9,7 @@ mod sarif;
 mod text;
 
 use serde::{Deserialize, Serialize};
+use validibot_types::ids::RunId;
 
 use validibot_types::{Finding, Output, RunStatus, Severity, StepStatus};
 
@@ -93,7 +94,7 @@ pub struct ReportStep {
 /// The parts of a run every report needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportRun {
-    pub id: String,
+    pub id: RunId,
     pub workflow: ReportWorkflow,
     pub status: RunStatus,
     pub result: String,

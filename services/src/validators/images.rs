@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use validibot_types::ids::UserId;
 
 use anyhow::Result;
 
@@ -207,7 +208,7 @@ pub async fn register_image(
     runner: &DockerRunner,
     licensing: &Licensing,
     image_ref: &str,
-    by: Option<&str>,
+    by: Option<&UserId>,
 ) -> Result<Registered, RegisterError> {
     let (id, labels) = runner
         .inspect_image(image_ref)
@@ -230,7 +231,7 @@ pub async fn register(
     db: &Db,
     mut v: ContainerValidator,
     feature: &str,
-    by: Option<&str>,
+    by: Option<&UserId>,
 ) -> Result<Registered, RegisterError> {
     v.feature = feature.to_owned();
     if let Some(existing) = containers::get(db, &v.slug, Some(&v.version)).await? {

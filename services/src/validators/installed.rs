@@ -8,6 +8,7 @@
 //! content-addressed storage; the row records sha256, version and schema.
 
 use std::sync::Arc;
+use validibot_types::ids::UserId;
 
 use anyhow::{Context, Result};
 use thiserror::Error;
@@ -42,7 +43,7 @@ pub async fn install(
     registry: &PluginRegistry,
     bytes: Vec<u8>,
     grants: &Grants,
-    installed_by: Option<&str>,
+    installed_by: Option<&UserId>,
 ) -> Result<Installed, InstallError> {
     let bytes = Arc::new(bytes);
     let reg = registry.clone();

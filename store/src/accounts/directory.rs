@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
+use validibot_types::ids::{UserId, WorkspaceId};
 
 use super::api_keys::{self, NewKey};
 use super::Role;
@@ -11,7 +12,7 @@ use validibot_types::ids::{new_id, random_token};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Workspace {
-    pub id: String,
+    pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
     pub is_default: bool,
@@ -19,7 +20,8 @@ pub struct Workspace {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: UserId,
     pub username: String,
 }
 
@@ -95,11 +97,11 @@ pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result
     {
         bail!("invalid username {username:?}: use 1-150 letters, digits or . _ - @");
     }
-    let id = new_id();
+    let id = UserId::new();
     let res = sqlx::query(
         "INSERT INTO users (id, username, email, is_active, created_at) VALUES ($1, $2, $3, 1, $4)",
     )
-    .bind(&id)
+    .bind(id.as_str())
     .bind(username)
     .bind(email)
     .bind(now_us())
@@ -126,11 +128,11 @@ pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
 
 /// Creates a (non-default) workspace; `None` when the slug is taken.
 pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<Workspace>> {
-    let id = new_id();
+    let id = WorkspaceId::new();
     let insert = sqlx::query(
         "INSERT INTO workspaces (id, slug, name, is_default, created_at) VALUES ($1, $2, $3, 0, $4)",
     )
-    .bind(&id)
+    .bind(id.as_str())
     .bind(slug)
     .bind(name)
     .bind(now_us())
@@ -149,24 +151,24 @@ pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<
 }
 
 /// The user's role in the default workspace (instance administration goes by it).
-pub async fn default_role(db: &Db, user_id: &str) -> Result<Option<Role>> {
+pub async fn default_role(db: &Db, user_id: &UserId) -> Result<Option<Role>> {
     let row: Option<String> = sqlx::query_scalar(
         "SELECT m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          WHERE w.is_default = 1 AND m.user_id = $1",
     )
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_optional(&db.read)
     .await?;
     Ok(row.as_deref().and_then(Role::parse))
 }
 
 /// Direct members of a workspace: (username, role), by username.
-pub async fn members_of(db: &Db, workspace_id: &str) -> Result<Vec<(String, Role)>> {
+pub async fn members_of(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<(String, Role)>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = $1 ORDER BY u.username",
     )
-    .bind(workspace_id)
+    .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;
     Ok(rows
@@ -186,13 +188,18 @@ pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
 }
 
 /// Grants (or changes) a user's role in a workspace.
-pub async fn set_membership(db: &Db, user_id: &str, workspace_id: &str, role: Role) -> Result<()> {
+pub async fn set_membership(
+    db: &Db,
+    user_id: &UserId,
+    workspace_id: &WorkspaceId,
+    role: Role,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = excluded.role",
     )
-    .bind(user_id)
-    .bind(workspace_id)
+    .bind(user_id.as_str())
+    .bind(workspace_id.as_str())
     .bind(role.as_str())
     .bind(now_us())
     .execute(&db.write)
@@ -201,11 +208,15 @@ pub async fn set_membership(db: &Db, user_id: &str, workspace_id: &str, role: Ro
 }
 
 /// A user's direct role in a workspace, if any.
-pub async fn direct_role(db: &Db, user_id: &str, workspace_id: &str) -> Result<Option<Role>> {
+pub async fn direct_role(
+    db: &Db,
+    user_id: &UserId,
+    workspace_id: &WorkspaceId,
+) -> Result<Option<Role>> {
     let row: Option<String> =
         sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
-            .bind(user_id)
-            .bind(workspace_id)
+            .bind(user_id.as_str())
+            .bind(workspace_id.as_str())
             .fetch_optional(&db.read)
             .await?;
     Ok(row.as_deref().and_then(Role::parse))
@@ -230,8 +241,8 @@ use super::roles::{rank, ROLE_RANK};
 pub async fn change_membership(
     db: &Db,
     actor: Role,
-    user_id: &str,
-    workspace_id: &str,
+    user_id: &UserId,
+    workspace_id: &WorkspaceId,
     role: Role,
 ) -> Result<Result<(), MembershipRefusal>> {
     let mut tx = db.write.begin().await?;
@@ -243,8 +254,8 @@ pub async fn change_membership(
                 OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $3 AND role = 'owner') > 1)"
     ))
     .bind(role.as_str())
-    .bind(user_id)
-    .bind(workspace_id)
+    .bind(user_id.as_str())
+    .bind(workspace_id.as_str())
     .bind(rank(actor))
     .execute(&mut *tx)
     .await?
@@ -258,8 +269,8 @@ pub async fn change_membership(
                 sqlx::query(
                     "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(user_id)
-                .bind(workspace_id)
+                .bind(user_id.as_str())
+                .bind(workspace_id.as_str())
                 .bind(role.as_str())
                 .bind(now_us())
                 .execute(&mut *tx)
@@ -277,8 +288,8 @@ pub async fn change_membership(
 pub async fn remove_membership(
     db: &Db,
     actor: Role,
-    user_id: &str,
-    workspace_id: &str,
+    user_id: &UserId,
+    workspace_id: &WorkspaceId,
 ) -> Result<Result<(), MembershipRefusal>> {
     let mut tx = db.write.begin().await?;
     lock_workspace(db, &mut tx, workspace_id).await?;
@@ -288,8 +299,8 @@ pub async fn remove_membership(
            AND (role <> 'owner'
                 OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $2 AND role = 'owner') > 1)"
     ))
-    .bind(user_id)
-    .bind(workspace_id)
+    .bind(user_id.as_str())
+    .bind(workspace_id.as_str())
     .bind(rank(actor))
     .execute(&mut *tx)
     .await?
@@ -301,7 +312,7 @@ pub async fn remove_membership(
                AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)
                AND NOT EXISTS (SELECT 1 FROM team_members WHERE user_id = $1)",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .execute(&mut *tx)
         .await?;
         Ok(())
@@ -318,11 +329,11 @@ pub async fn remove_membership(
 async fn lock_workspace(
     db: &Db,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> Result<()> {
     if db.backend == crate::db::Backend::Postgres {
         sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
-            .bind(workspace_id)
+            .bind(workspace_id.as_str())
             .execute(&mut **tx)
             .await?;
     }
@@ -334,13 +345,13 @@ async fn lock_workspace(
 async fn refusal(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     actor: Role,
-    user_id: &str,
-    workspace_id: &str,
+    user_id: &UserId,
+    workspace_id: &WorkspaceId,
 ) -> Result<Option<MembershipRefusal>> {
     let row: Option<String> =
         sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
-            .bind(user_id)
-            .bind(workspace_id)
+            .bind(user_id.as_str())
+            .bind(workspace_id.as_str())
             .fetch_optional(&mut **tx)
             .await?;
     let Some(current) = row.as_deref().and_then(Role::parse) else {
@@ -357,7 +368,7 @@ async fn refusal(
 /// or the user is not a member (the API answers 404 for both, to not leak names).
 pub async fn membership(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Role)>> {
     let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
@@ -365,18 +376,18 @@ pub async fn membership(
          JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2"
     ))
     .bind(workspace_slug)
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_optional(&db.read)
     .await?;
     Ok(row.and_then(|r| r.membership()))
 }
 
-pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
+pub async fn workspaces_of(db: &Db, user_id: &UserId) -> Result<Vec<(Workspace, Role)>> {
     let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug"
     ))
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_all(&db.read)
     .await?;
     Ok(rows.iter().filter_map(WorkspaceRow::membership).collect())
@@ -401,7 +412,7 @@ pub(super) struct WorkspaceRow {
 impl WorkspaceRow {
     pub(super) fn workspace(&self) -> Option<Workspace> {
         Some(Workspace {
-            id: self.ws_id.clone()?,
+            id: self.ws_id.clone()?.into(),
             slug: self.ws_slug.clone()?,
             name: self.ws_name.clone()?,
             is_default: self.ws_is_default? == 1,
@@ -429,7 +440,7 @@ impl WorkspaceRow {
 pub async fn create_api_key(
     db: &Db,
     secret: &[u8],
-    user_id: &str,
+    user_id: &UserId,
     name: &str,
     expires_at: Option<i64>,
 ) -> Result<NewKey> {
@@ -439,7 +450,7 @@ pub async fn create_api_key(
     )
     .bind(new_id())
     .bind(&key.public_id)
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(name)
     .bind(&key.secret_hash)
     .bind(now_us())
@@ -515,7 +526,7 @@ pub async fn authenticate(
     Ok(Some(Authenticated {
         membership: r.workspace.asked(workspace_slug),
         user: User {
-            id: r.user_id,
+            id: r.user_id.into(),
             username: r.username,
         },
         key_expires_at: r.expires_at,
@@ -551,24 +562,24 @@ pub struct ApiKeyView {
     pub revoked_at: Option<i64>,
 }
 
-pub async fn api_keys_of(db: &Db, user_id: &str) -> Result<Vec<ApiKeyView>> {
+pub async fn api_keys_of(db: &Db, user_id: &UserId) -> Result<Vec<ApiKeyView>> {
     Ok(sqlx::query_as(
         "SELECT public_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_keys
          WHERE user_id = $1 ORDER BY created_at DESC",
     )
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_all(&db.read)
     .await?)
 }
 
 /// Revokes one of the user's own keys; false when it isn't theirs or already revoked.
-pub async fn revoke_own_api_key(db: &Db, user_id: &str, public_id: &str) -> Result<bool> {
+pub async fn revoke_own_api_key(db: &Db, user_id: &UserId, public_id: &str) -> Result<bool> {
     let res = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE public_id = $2 AND user_id = $3 AND revoked_at IS NULL",
     )
     .bind(now_us())
     .bind(public_id)
-    .bind(user_id)
+    .bind(user_id.as_str())
     .execute(&db.write)
     .await?;
     Ok(res.rows_affected() == 1)

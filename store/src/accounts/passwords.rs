@@ -69,7 +69,10 @@ pub async fn check(db: &Db, username: &str, password: &str) -> Result<Option<Use
         .unwrap_or_else(|| DUMMY.to_owned());
     let ok = tokio::task::spawn_blocking(move || matches(&password, &stored)).await?;
     Ok(match row {
-        Some((id, username, Some(_), 1)) if ok => Some(User { id, username }),
+        Some((id, username, Some(_), 1)) if ok => Some(User {
+            id: id.into(),
+            username,
+        }),
         _ => None,
     })
 }

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
+use validibot_types::ids::UserId;
 
 use super::directory::{Authenticated, User, WorkspaceRow, WORKSPACE_COLUMNS};
 use crate::db::Db;
@@ -21,7 +22,7 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-pub async fn create(db: &Db, user_id: &str) -> Result<NewSession> {
+pub async fn create(db: &Db, user_id: &UserId) -> Result<NewSession> {
     let session = NewSession {
         token: random_token(43),
         csrf: random_token(32),
@@ -35,7 +36,7 @@ pub async fn create(db: &Db, user_id: &str) -> Result<NewSession> {
         "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(digest(&session.token))
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(&session.csrf)
     .bind(now)
     .bind(now + LIFETIME_US)
@@ -77,7 +78,7 @@ pub async fn authenticate(
                 key_expires_at: None,
                 membership: r.workspace.asked(workspace_slug),
                 user: User {
-                    id: r.user_id,
+                    id: r.user_id.into(),
                     username: r.username,
                 },
             },

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
+use validibot_types::ids::{UserId, WorkspaceId};
 
 use super::directory::{Workspace, WorkspaceRow, WORKSPACE_COLUMNS};
 use super::roles::{rank, ROLE_RANK};
@@ -100,23 +101,23 @@ pub async fn list(db: &Db) -> Result<Vec<TeamView>> {
         .collect())
 }
 
-pub async fn add_member(db: &Db, team_id: &str, user_id: &str) -> Result<()> {
+pub async fn add_member(db: &Db, team_id: &str, user_id: &UserId) -> Result<()> {
     sqlx::query(
         "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (team_id, user_id) DO NOTHING",
     )
     .bind(team_id)
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(now_us())
     .execute(&db.write)
     .await?;
     Ok(())
 }
 
-pub async fn remove_member(db: &Db, team_id: &str, user_id: &str) -> Result<bool> {
+pub async fn remove_member(db: &Db, team_id: &str, user_id: &UserId) -> Result<bool> {
     let res = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
-        .bind(user_id)
+        .bind(user_id.as_str())
         .execute(&db.write)
         .await?;
     Ok(res.rows_affected() > 0)
@@ -138,7 +139,7 @@ pub async fn grant(
     db: &Db,
     actor: Role,
     team_id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     role: Role,
 ) -> Result<Result<(), GrantRefusal>> {
     if role > actor {
@@ -150,7 +151,7 @@ pub async fn grant(
     ))
     .bind(role.as_str())
     .bind(team_id)
-    .bind(workspace_id)
+    .bind(workspace_id.as_str())
     .bind(rank(actor))
     .execute(&mut *tx)
     .await?
@@ -164,7 +165,7 @@ pub async fn grant(
             "INSERT INTO team_grants (team_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(team_id)
-        .bind(workspace_id)
+        .bind(workspace_id.as_str())
         .bind(role.as_str())
         .bind(now_us())
         .execute(&mut *tx)
@@ -180,14 +181,14 @@ pub async fn revoke(
     db: &Db,
     actor: Role,
     team_id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> Result<Result<(), GrantRefusal>> {
     let mut tx = db.write.begin().await?;
     let done = sqlx::query(&format!(
         "DELETE FROM team_grants WHERE team_id = $1 AND workspace_id = $2 AND {ROLE_RANK} <= $3"
     ))
     .bind(team_id)
-    .bind(workspace_id)
+    .bind(workspace_id.as_str())
     .bind(rank(actor))
     .execute(&mut *tx)
     .await?
@@ -207,12 +208,12 @@ pub async fn revoke(
 async fn current_grant(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     team_id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> Result<Option<Role>> {
     let row: Option<String> =
         sqlx::query_scalar("SELECT role FROM team_grants WHERE team_id = $1 AND workspace_id = $2")
             .bind(team_id)
-            .bind(workspace_id)
+            .bind(workspace_id.as_str())
             .fetch_optional(&mut **tx)
             .await?;
     Ok(row.as_deref().and_then(Role::parse))
@@ -221,7 +222,7 @@ async fn current_grant(
 /// The workspace and the roles the user's teams hold on it.
 pub async fn roles_in(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Vec<Role>)>> {
     let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
@@ -230,7 +231,7 @@ pub async fn roles_in(
          JOIN workspaces w ON w.id = g.workspace_id
          WHERE tm.user_id = $1 AND w.slug = $2"
     ))
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(workspace_slug)
     .fetch_all(&db.read)
     .await?;
@@ -242,14 +243,14 @@ pub async fn roles_in(
 }
 
 /// Every workspace the user's teams hold a role on, with those roles.
-pub async fn workspaces_of(db: &Db, user_id: &str) -> Result<Vec<(Workspace, Vec<Role>)>> {
+pub async fn workspaces_of(db: &Db, user_id: &UserId) -> Result<Vec<(Workspace, Vec<Role>)>> {
     let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
         "SELECT {WORKSPACE_COLUMNS}, g.role FROM team_grants g
          JOIN team_members tm ON tm.team_id = g.team_id
          JOIN workspaces w ON w.id = g.workspace_id
          WHERE tm.user_id = $1 ORDER BY w.slug"
     ))
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_all(&db.read)
     .await?;
     let mut out: Vec<(Workspace, Vec<Role>)> = Vec::new();

@@ -51,6 +51,34 @@ impl From<Option<&str>> for Arg {
     }
 }
 
+/// Ids bind as their text.
+macro_rules! id_args {
+    ($($id:ty),+) => {$(
+        impl From<&$id> for Arg {
+            fn from(v: &$id) -> Self {
+                Arg::Text(Some(v.as_str().to_owned()))
+            }
+        }
+        impl From<$id> for Arg {
+            fn from(v: $id) -> Self {
+                Arg::Text(Some(v.into_string()))
+            }
+        }
+        impl From<Option<&$id>> for Arg {
+            fn from(v: Option<&$id>) -> Self {
+                Arg::Text(v.map(|v| v.as_str().to_owned()))
+            }
+        }
+    )+};
+}
+id_args!(
+    validibot_types::ids::RunId,
+    validibot_types::ids::WorkflowId,
+    validibot_types::ids::WorkspaceId,
+    validibot_types::ids::UserId,
+    validibot_types::ids::JobId
+);
+
 /// One statement and its arguments.
 #[derive(Debug, Clone)]
 pub struct Stmt {

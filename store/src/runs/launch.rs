@@ -2,6 +2,7 @@
 //! transaction, so nothing is lost between "accepted" and "queued".
 
 use anyhow::Result;
+use validibot_types::ids::{JobId, RunId, UserId, WorkspaceId};
 use validibot_types::RunStatus;
 
 use crate::args;
@@ -28,14 +29,14 @@ pub struct Idempotency {
 pub enum Launched {
     /// A new run and its job; `lease` when the job was taken at enqueue.
     New {
-        run_id: String,
-        job_id: String,
+        run_id: RunId,
+        job_id: JobId,
         lease: Option<queue::Lease>,
         created_at: i64,
     },
     /// The idempotency key was used before for the same request.
     Replay {
-        run_id: String,
+        run_id: RunId,
         response: Option<(u16, String)>,
     },
     /// The idempotency key was used before for a different request.
@@ -45,7 +46,7 @@ pub enum Launched {
 pub async fn launch(
     db: &Db,
     workflow: &Workflow,
-    user_id: &str,
+    user_id: &UserId,
     submission: &NewSubmission,
     idempotency: Option<&Idempotency>,
     max_attempts: i64,
@@ -53,7 +54,7 @@ pub async fn launch(
 ) -> Result<Launched> {
     let now = now_us();
     let submission_id = new_id();
-    let run_id = new_id();
+    let run_id = RunId::new();
     let mut stmts = vec![Stmt::new(
         "INSERT INTO submissions (id, workspace_id, sha256, size, filename, content_type, metadata, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -125,15 +126,15 @@ pub async fn launch(
 
 async fn previous(
     db: &Db,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     idem: &Idempotency,
 ) -> Result<Launched> {
     let (request_hash, run_id, status, body): (String, String, Option<i64>, Option<String>) = sqlx::query_as(
         "SELECT request_hash, run_id, response_status, response_body FROM idempotency_keys WHERE workspace_id = $1 AND user_id = $2 AND key = $3",
     )
-    .bind(workspace_id)
-    .bind(user_id)
+    .bind(workspace_id.as_str())
+    .bind(user_id.as_str())
     .bind(&idem.key)
     .fetch_one(&db.write)
     .await?;
@@ -141,7 +142,7 @@ async fn previous(
         return Ok(Launched::KeyReused);
     }
     Ok(Launched::Replay {
-        run_id,
+        run_id: run_id.into(),
         response: status.zip(body).map(|(s, b)| (s as u16, b)),
     })
 }
@@ -149,8 +150,8 @@ async fn previous(
 /// Remembers the first response for an idempotency key so replays answer the same.
 pub async fn remember_response(
     db: &Db,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     key: &str,
     status: u16,
     body: &str,
@@ -161,8 +162,8 @@ pub async fn remember_response(
     )
     .bind(status as i64)
     .bind(body)
-    .bind(workspace_id)
-    .bind(user_id)
+    .bind(workspace_id.as_str())
+    .bind(user_id.as_str())
     .bind(key)
     .execute(&db.write)
     .await?;

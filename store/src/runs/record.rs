@@ -3,6 +3,7 @@
 //! reads back to run (or resume) a job.
 
 use anyhow::{Context, Result};
+use validibot_types::ids::{RunId, WorkflowId};
 use validibot_types::{ErrorCategory, StepStatus};
 
 use crate::args;
@@ -16,7 +17,7 @@ use validibot_types::{Final, StepResult};
 /// Rows of findings per INSERT statement.
 const FINDINGS_PER_INSERT: usize = 100;
 
-fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
+fn step_stmts(run_id: &RunId, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
     let (started_at, finished_at) = if r.status == StepStatus::Skipped {
         (None, None)
     } else {
@@ -85,7 +86,7 @@ fn step_stmts(run_id: &str, step: &Step, r: &StepResult) -> Result<Vec<Stmt>> {
 }
 
 /// Closes the run: status, error category and detail, finish time.
-fn close_run(run_id: &str, fin: &Final) -> Stmt {
+fn close_run(run_id: &RunId, fin: &Final) -> Stmt {
     Stmt::new(
         "UPDATE runs SET status = $1, error_category = $2, error_detail = $3, finished_at = $4, started_at = COALESCE(started_at, $4) WHERE id = $5",
         args![fin.status.as_str(), fin.category.map(ErrorCategory::as_str), fin.detail.clone(), now_us(), run_id],
@@ -116,10 +117,10 @@ pub async fn finish_run(
 }
 
 /// Positions of the steps an earlier attempt already recorded.
-pub async fn recorded_positions(db: &Db, run_id: &str) -> Result<Vec<i64>> {
+pub async fn recorded_positions(db: &Db, run_id: &RunId) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT position FROM step_runs WHERE run_id = $1")
-            .bind(run_id)
+            .bind(run_id.as_str())
             .fetch_all(&db.read)
             .await?,
     )
@@ -131,19 +132,20 @@ pub struct RunFacts {
     /// When the run started, if it has.
     pub started_at: Option<i64>,
     pub timeout_seconds: i64,
-    pub workflow_id: String,
+    #[sqlx(try_from = "String")]
+    pub workflow_id: WorkflowId,
     pub submission_sha256: String,
     pub content_type: String,
     pub size: i64,
 }
 
-pub async fn run_facts(db: &Db, run_id: &str) -> Result<RunFacts> {
+pub async fn run_facts(db: &Db, run_id: &RunId) -> Result<RunFacts> {
     sqlx::query_as(
         "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256 AS submission_sha256,
                 s.content_type, s.size
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )
-    .bind(run_id)
+    .bind(run_id.as_str())
     .fetch_one(&db.read)
     .await
     .context("loading run")

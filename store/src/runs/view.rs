@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
+use validibot_types::ids::{RunId, UserId, WorkflowId, WorkspaceId};
 
 use crate::db::Db;
 use validibot_types::clock::{serialize_opt_us, serialize_us};
@@ -72,7 +73,7 @@ pub struct StepView {
 
 #[derive(Debug, Serialize)]
 pub struct RunView {
-    pub id: String,
+    pub id: RunId,
     pub url: String,
     pub workspace: String,
     pub workflow: WorkflowRef,
@@ -95,17 +96,17 @@ pub struct RunView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<StepView>>,
     #[serde(skip)]
-    pub created_by_id: Option<String>,
+    pub created_by_id: Option<UserId>,
     #[serde(skip)]
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
 }
 
 impl RunView {
     /// Whether a member with `role` sees this run: everyone with `results.view_all`,
     /// else only the user who launched it.
-    pub fn visible_to(&self, role: crate::accounts::Role, user_id: &str) -> bool {
+    pub fn visible_to(&self, role: crate::accounts::Role, user_id: &UserId) -> bool {
         role.allows(crate::accounts::Permission::ResultsViewAll)
-            || self.created_by_id.as_deref() == Some(user_id)
+            || self.created_by_id.as_ref() == Some(user_id)
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -194,7 +195,7 @@ fn run_of(r: RunRow) -> RunView {
     let (started_at, finished_at) = (r.run_started_at, r.run_finished_at);
     RunView {
         url: format!("/api/v1/workspaces/{}/runs/{}", r.workspace_slug, r.run_id),
-        id: r.run_id,
+        id: r.run_id.into(),
         workspace: r.workspace_slug,
         workflow: WorkflowRef {
             slug: r.workflow_slug,
@@ -223,22 +224,22 @@ fn run_of(r: RunRow) -> RunView {
             .map(|(s, f)| (f - s) as f64 / 1000.0),
         summary: Summary::default(),
         steps: None,
-        created_by_id: r.created_by,
-        workflow_id: r.workflow_id,
+        created_by_id: r.created_by.map(UserId::from),
+        workflow_id: r.workflow_id.into(),
     }
 }
 
 /// A run's current status (a cheap poll for a launch that waits).
-pub async fn status(db: &Db, run_id: &str) -> Result<Option<RunStatus>> {
+pub async fn status(db: &Db, run_id: &RunId) -> Result<Option<RunStatus>> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
-        .bind(run_id)
+        .bind(run_id.as_str())
         .fetch_optional(&db.read)
         .await?;
     Ok(status.as_deref().and_then(RunStatus::parse))
 }
 
 /// The full run with every step (recorded or still pending) and its findings.
-pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<RunView>> {
+pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
     // (a step without findings yields one row with NULL finding columns).
     let rows: Vec<LoadedRow> = sqlx::query_as(&format!(
@@ -251,8 +252,8 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
          WHERE r.id = $1 AND r.workspace_id = $2
          ORDER BY sr.position, f.position"
     ))
-    .bind(run_id)
-    .bind(workspace_id)
+    .bind(run_id.as_str())
+    .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;
     let mut rows = rows.into_iter().peekable();
@@ -264,7 +265,7 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
     let artifacts: Vec<ArtifactRow> = sqlx::query_as(
         "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
     )
-    .bind(run_id)
+    .bind(run_id.as_str())
     .fetch_all(&db.read)
     .await?;
     let recorded: Vec<LoadedRow> = rows.filter(|r| r.step_position.is_some()).collect();
@@ -349,9 +350,9 @@ pub async fn load(db: &Db, workspace_id: &str, run_id: &str) -> Result<Option<Ru
 }
 
 pub struct ListFilter<'a> {
-    pub workspace_id: &'a str,
+    pub workspace_id: &'a WorkspaceId,
     /// Only runs launched by this user (executors see their own runs).
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
     pub workflow_slug: Option<&'a str>,
     pub status: Option<&'a str>,
     /// Cursor: return runs older than this id.
@@ -369,9 +370,9 @@ const SUMMARY_COLUMNS: &str = ",
 pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
     let mut sql = format!("{RUN_COLUMNS}{SUMMARY_COLUMNS} {RUN_FROM} WHERE r.workspace_id = $1");
     let mut n = 1;
-    let mut binds: Vec<&str> = vec![f.workspace_id];
+    let mut binds: Vec<&str> = vec![f.workspace_id.as_str()];
     for (cond, value) in [
-        ("r.created_by = ", f.created_by),
+        ("r.created_by = ", f.created_by.map(UserId::as_str)),
         ("w.slug = ", f.workflow_slug),
         ("r.status = ", f.status),
         ("r.id < ", f.before),

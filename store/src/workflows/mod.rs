@@ -4,6 +4,7 @@
 pub mod versions;
 
 use serde::Serialize;
+use validibot_types::ids::{WorkflowId, WorkspaceId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -67,9 +68,9 @@ pub struct Definition {
 #[derive(Debug, Clone, Serialize)]
 pub struct Workflow {
     #[serde(skip)]
-    pub id: String,
+    pub id: WorkflowId,
     #[serde(skip)]
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub slug: String,
     pub version: i64,
     pub name: String,

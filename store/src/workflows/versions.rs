@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use validibot_types::ids::{UserId, WorkflowId, WorkspaceId};
 
 use anyhow::Result;
 use sqlx::{Any, Transaction};
@@ -21,9 +22,9 @@ const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeo
 /// Creates version 1 of a new workflow.
 pub async fn create(
     db: &Db,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     def: &Definition,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Workflow, CreateError> {
     let mut tx = db
         .write
@@ -43,10 +44,10 @@ pub async fn create(
 /// Edits a workflow: in place while its latest version has no runs, else as a new version.
 pub async fn update(
     db: &Db,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     current: &Workflow,
     def: &Definition,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Workflow> {
     if current.same_definition(def) {
         // Saving what is already there (workflows kept in git, saved by every CI run)
@@ -67,14 +68,14 @@ pub async fn update(
     .bind(serde_json::to_string(&def.content_types)?)
     .bind(&def.digest)
     .bind(now_us())
-    .bind(&current.id)
+    .bind(current.id.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
     let id = if in_place {
         sqlx::query("DELETE FROM workflow_steps WHERE workflow_id = $1")
-            .bind(&current.id)
+            .bind(current.id.as_str())
             .execute(&mut *tx)
             .await?;
         insert_steps(&mut tx, &current.id, def).await?;
@@ -83,7 +84,7 @@ pub async fn update(
         let next: i64 = sqlx::query_scalar::<_, Option<i64>>(
             "SELECT MAX(version) FROM workflows WHERE workspace_id = $1 AND slug = $2",
         )
-        .bind(workspace_id)
+        .bind(workspace_id.as_str())
         .bind(&def.slug)
         .fetch_one(&mut *tx)
         .await?
@@ -97,19 +98,19 @@ pub async fn update(
 
 async fn insert_version(
     tx: &mut Transaction<'static, Any>,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     def: &Definition,
     version: i64,
-    user_id: &str,
-) -> Result<String> {
-    let id = new_id();
+    user_id: &UserId,
+) -> Result<WorkflowId> {
+    let id = WorkflowId::new();
     let now = now_us();
     sqlx::query(
         "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
     )
-    .bind(&id)
-    .bind(workspace_id)
+    .bind(id.as_str())
+    .bind(workspace_id.as_str())
     .bind(&def.slug)
     .bind(version)
     .bind(&def.name)
@@ -117,7 +118,7 @@ async fn insert_version(
     .bind(def.timeout_seconds)
     .bind(serde_json::to_string(&def.content_types)?)
     .bind(&def.digest)
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -127,7 +128,7 @@ async fn insert_version(
 
 async fn insert_steps(
     tx: &mut Transaction<'static, Any>,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     def: &Definition,
 ) -> Result<()> {
     for s in &def.steps {
@@ -136,7 +137,7 @@ async fn insert_steps(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(new_id())
-        .bind(workflow_id)
+        .bind(workflow_id.as_str())
         .bind(s.position)
         .bind(&s.key)
         .bind(&s.name)
@@ -153,7 +154,7 @@ async fn insert_steps(
 /// The latest version, or the given one, with its steps.
 pub async fn get(
     db: &Db,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     slug: &str,
     version: Option<i64>,
 ) -> Result<Option<Workflow>> {
@@ -169,19 +170,19 @@ pub async fn get(
 /// Like [`get`] but without the steps (`steps` is empty): what a launch needs.
 pub async fn get_meta(
     db: &Db,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     slug: &str,
     version: Option<i64>,
 ) -> Result<Option<Workflow>> {
     let row = match version {
         Some(v) => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"))
-            .bind(workspace_id)
+            .bind(workspace_id.as_str())
             .bind(slug)
             .bind(v)
             .fetch_optional(&db.read)
             .await?,
         None => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"))
-            .bind(workspace_id)
+            .bind(workspace_id.as_str())
             .bind(slug)
             .fetch_optional(&db.read)
             .await?,
@@ -189,22 +190,22 @@ pub async fn get_meta(
     Ok(row.map(WorkflowRow::into_workflow))
 }
 
-pub async fn get_by_id(db: &Db, id: &str) -> Result<Workflow> {
+pub async fn get_by_id(db: &Db, id: &WorkflowId) -> Result<Workflow> {
     let row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
-        .bind(id)
+        .bind(id.as_str())
         .fetch_one(&db.read)
         .await?;
     with_steps(db, row).await
 }
 
 /// The latest version of every workflow in a workspace.
-pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<Workflow>> {
+pub async fn list(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Workflow>> {
     let rows: Vec<WorkflowRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM workflows w WHERE workspace_id = $1
          AND version = (SELECT MAX(version) FROM workflows v WHERE v.workspace_id = w.workspace_id AND v.slug = w.slug)
          ORDER BY slug"
     ))
-    .bind(workspace_id)
+    .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -239,8 +240,8 @@ struct WorkflowRow {
 impl WorkflowRow {
     fn into_workflow(self) -> Workflow {
         Workflow {
-            id: self.id,
-            workspace_id: self.workspace_id,
+            id: self.id.into(),
+            workspace_id: self.workspace_id.into(),
             slug: self.slug,
             version: self.version,
             name: self.name,
@@ -267,9 +268,9 @@ struct StepRow {
     ruleset: Option<String>,
 }
 
-pub async fn load_steps(db: &Db, workflow_id: &str) -> Result<Vec<Step>> {
+pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> {
     let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
-        .bind(workflow_id)
+        .bind(workflow_id.as_str())
         .fetch_all(&db.read)
         .await?;
     Ok(rows
@@ -289,8 +290,8 @@ pub async fn load_steps(db: &Db, workflow_id: &str) -> Result<Vec<Step>> {
 
 /// Steps of a workflow version that has runs. Such a version is immutable, so
 /// its steps are cached for the life of the process (bounded; cleared when full).
-pub async fn frozen_steps(db: &Db, workflow_id: &str) -> Result<Arc<Vec<Step>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Step>>>>> = OnceLock::new();
+pub async fn frozen_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Vec<Step>>> {
+    static CACHE: OnceLock<Mutex<HashMap<WorkflowId, Arc<Vec<Step>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache
         .lock()
@@ -306,6 +307,6 @@ pub async fn frozen_steps(db: &Db, workflow_id: &str) -> Result<Arc<Vec<Step>>> 
     if c.len() >= 1024 {
         c.clear();
     }
-    c.insert(workflow_id.to_owned(), steps.clone());
+    c.insert(workflow_id.clone(), steps.clone());
     Ok(steps)
 }

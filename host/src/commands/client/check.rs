@@ -306,8 +306,8 @@ fn local_run(
         summary,
         steps: Some(steps),
         created_by_id: None,
-        workflow_id: String::new(),
-        id,
+        workflow_id: String::new().into(),
+        id: id.into(),
     }
 }
 
