@@ -2,6 +2,9 @@
 # Brings the compose stack up from locally built images (no registry), then: create a
 # user and key, create a workflow, submit a valid and an invalid document (PASS, FAIL),
 # check /readyz and /metrics; always tears the stack down. Needs docker-compose.
+# With SMOKE_PRO_DIR (extensions/ with the signed library, license.lic) and
+# SMOKE_EXTENSION_TRUSTED_KEYS, the stack runs Pro from those files and both services
+# must report the license valid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v docker-compose >/dev/null || { echo "docker-compose is needed (apt-get install docker-compose)" >&2; exit 1; }
@@ -22,6 +25,14 @@ POSTGRES_PASSWORD=smoke-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DOCKER_SOCKET=/var/run/docker.sock
 DOCKER_SOCKET_GID=$(stat -c %g /var/run/docker.sock)
 ENV
+if [ -n "${SMOKE_PRO_DIR:-}" ]; then
+  cat >> "$work/.env" <<ENV
+VALIDIBOT_PRO_DIR=$SMOKE_PRO_DIR
+VALIDIBOT_EXTENSIONS_DIR=/etc/validibot/pro/extensions
+VALIDIBOT_EXTENSION_TRUSTED_KEYS=$SMOKE_EXTENSION_TRUSTED_KEYS
+VALIDIBOT_LICENSE_FILE=/etc/validibot/pro/license.lic
+ENV
+fi
 compose=(docker-compose -p "${SMOKE_PROJECT:-validibot-smoke}" -f deploy/docker-compose.yml --env-file "$work/.env")
 cleanup() {
   status=$?
@@ -60,4 +71,11 @@ metrics=$(curl -fsS "$base_url/metrics")
 grep -q '^validibot_runs{status="SUCCEEDED"} 1$' <<<"$metrics" || { echo "metrics do not count the run:" >&2; grep '^validibot_runs' <<<"$metrics" >&2; exit 1; }
 worker_ready=$("${compose[@]}" exec -T worker validibot --version)
 echo "worker: $worker_ready"
+if [ -n "${SMOKE_PRO_DIR:-}" ]; then
+  state_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+  web_state=$(api "$base_url/api/v1/license" | state_of)
+  worker_state=$("${compose[@]}" exec -T worker validibot license show | state_of)
+  echo "pro: web $web_state, worker $worker_state"
+  [ "$web_state" = valid ] && [ "$worker_state" = valid ] || { echo "smoke test: Pro did not come up" >&2; exit 1; }
+fi
 echo "compose smoke test passed"

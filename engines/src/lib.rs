@@ -7,3 +7,4 @@
 pub mod containers;
 pub mod extensions;
 pub mod plugins;
+pub mod trust;

@@ -299,3 +299,56 @@ fn a_killed_worker_leaves_no_container_behind() {
     inst.cli(&["containers", "cleanup", "--validator", "conformance"]);
     assert_eq!(docker(&["ps", "-aq", "--filter", &by_run]), "");
 }
+
+/// `validibot containers conformance IMAGE`, as an image author runs it: no server, no
+/// license, only the engine. A well-behaved mode passes every check (the garbage
+/// document included); a misbehaving one fails, saying which check.
+#[test]
+fn conformance_command_reports_what_passes() {
+    let image = common::containers::image();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("ok.json");
+    std::fs::write(&doc, r#"{"a": 1}"#).unwrap();
+    let run = |mode: &str| {
+        let out = std::process::Command::new(common::BIN)
+            .args(["containers", "conformance", image, "--document"])
+            .arg(&doc)
+            .args(["--config", &format!(r#"{{"mode": "{mode}"}}"#)])
+            .env_remove("VALIDIBOT_DATA_DIR")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.success(), stdout, stderr)
+    };
+    let (ok, out, err) = run("ok");
+    assert!(ok, "{out}{err}");
+    for line in [
+        "PASS  labels: conformance 1.0 for application/json (memory 64 MiB",
+        "PASS  ok.json: output envelope: validibot.output.v1, status success",
+        "PASS  ok.json: server verdict: step PASSED, run continues",
+        "PASS  (garbage bytes): a verdict, not a crash",
+        "PASS  deterministic",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    assert!(!out.contains("FAIL "), "{out}");
+
+    let (ok, out, err) = run("fail-validation");
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("ok.json: server verdict: step FAILED, run FAILED (VALIDATION_FAILED)"),
+        "{out}"
+    );
+
+    // Exiting without an envelope, and planting a symlink as the envelope, both fail.
+    for mode in ["exit", "symlink-output"] {
+        let (ok, out, err) = run(mode);
+        assert!(!ok, "{mode}: {out}");
+        assert!(
+            out.contains("FAIL  ok.json: output envelope"),
+            "{mode}: {out}"
+        );
+        assert!(err.contains("does not conform"), "{mode}: {err}");
+    }
+}

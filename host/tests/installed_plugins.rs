@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 on_both_backends!(
     install_through_the_api_and_run,
-    install_with_the_cli_while_serving
+    install_with_the_cli_while_serving,
+    signed_plugins_and_uninstall
 );
 
 fn line_length() -> &'static [u8] {
@@ -192,4 +193,225 @@ fn install_with_the_cli_while_serving(backend: Backend) {
     assert_eq!(srv.get(&key, "/api/v1/validators").status(), 200);
     let (_, run) = srv.launch(&key, "attack", "text/plain", "escape");
     assert!(clock(&run) > 1_700_000_000, "{run}");
+}
+
+/// Components are installable only when signed by a key the operator trusts (unless the
+/// operator allows unsigned ones); an installed one can be listed by version and
+/// uninstalled once no workflow needs it.
+fn signed_plugins_and_uninstall(backend: Backend) {
+    let inst = Instance::new(backend);
+    let admin = inst.user("root", "admin");
+    let author = inst.user("alice", "author");
+    let dir = inst.data.path();
+    let wasm = dir.join("line-length.wasm");
+    std::fs::write(&wasm, line_length()).unwrap();
+    let other = dir.join("hostile.wasm");
+    std::fs::write(&other, hostile()).unwrap();
+    let strict = [("VALIDIBOT_ALLOW_UNSIGNED_PLUGINS", "false")];
+
+    // The author's key: the public half goes to the operator.
+    let keygen = |kid: &str| {
+        let key = dir.join(format!("{kid}.key"));
+        let out = inst.cli(&[
+            "plugin",
+            "keygen",
+            "--kid",
+            kid,
+            "--out",
+            key.to_str().unwrap(),
+        ]);
+        let public = out.lines().last().unwrap().to_owned();
+        assert!(public.starts_with(&format!("{kid}:")), "{out}");
+        (key, public)
+    };
+    let (acme_key, acme_public) = keygen("acme");
+    let (mallory_key, _) = keygen("mallory");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&acme_key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the private key is the owner's alone");
+    let sign = |file: &std::path::Path, key: &std::path::Path| {
+        inst.cli(&[
+            "plugin",
+            "sign",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(format!("{}.sig", file.display())).unwrap()
+    };
+    let mallory_sig = sign(&wasm, &mallory_key);
+    let acme_sig_other = sign(&other, &acme_key);
+    let acme_sig = sign(&wasm, &acme_key);
+
+    let srv = inst.serve_with_env(
+        &[],
+        &[
+            strict[0],
+            ("VALIDIBOT_PLUGIN_TRUSTED_KEYS", acme_public.as_str()),
+        ],
+    );
+    let upload = |signature: Option<&str>| {
+        let mut req = srv
+            .post(&admin, "/api/v1/validators")
+            .header("content-type", "application/wasm")
+            .body(line_length().to_vec());
+        if let Some(sig) = signature {
+            req = req.header("x-validibot-signature", sig.trim_end());
+        }
+        json_of(req.send().unwrap())
+    };
+    let (status, err) = upload(None);
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("PLUGIN_UNSIGNED")),
+        "{err}"
+    );
+    let (status, err) = upload(Some(&mallory_sig));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("PLUGIN_SIGNATURE_INVALID")),
+        "{err}"
+    );
+    assert!(
+        err["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not among the trusted keys"),
+        "{err}"
+    );
+    let (status, err) = upload(Some(&acme_sig_other));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("PLUGIN_SIGNATURE_INVALID")),
+        "{err}"
+    );
+    assert!(
+        err["detail"].as_str().unwrap().contains("does not match"),
+        "{err}"
+    );
+    let (status, _) = upload(Some("validibot-extension-signature v1 acme 00"));
+    assert_eq!(status, 422);
+    let (_, list) = json_of(srv.get(&admin, "/api/v1/validators"));
+    assert!(
+        !list["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["slug"] == "line-length"),
+        "nothing was installed by the refused uploads"
+    );
+    let (status, meta) = upload(Some(&acme_sig));
+    assert_eq!(status, 201, "{meta}");
+
+    let (status, shown) = json_of(srv.get(&author, "/api/v1/validators/line-length"));
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["builtin"], false);
+    let v = &shown["versions"][0];
+    assert_eq!(
+        (v["version"].as_str(), v["signed_by"].as_str()),
+        (Some("0.1.0"), Some("acme")),
+        "{shown}"
+    );
+    assert_eq!(v["installed_by"], "root");
+    assert_eq!(v["latest"], true);
+    assert_eq!(json_of(srv.get(&author, "/api/v1/validators/nope")).0, 404);
+
+    // The command line follows the same policy; --allow-unsigned is the operator's word.
+    std::fs::remove_file(format!("{}.sig", other.display())).unwrap();
+    let out = inst
+        .command(&["plugin", "install", other.to_str().unwrap()])
+        .envs(strict)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsigned"), "{stderr}");
+    let out = inst.cli_with_env(
+        &[
+            "plugin",
+            "install",
+            other.to_str().unwrap(),
+            "--allow-unsigned",
+        ],
+        &strict,
+    );
+    assert!(
+        out.contains("installed: hostile 0.1.0") && out.contains("unsigned"),
+        "{out}"
+    );
+    let listed = inst.cli(&["plugin", "list"]);
+    assert!(
+        listed.contains("line-length 0.1.0") && listed.contains("signed by acme"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("hostile 0.1.0") && listed.contains("unsigned"),
+        "{listed}"
+    );
+
+    // Uninstall: admins only, not a built-in, not while a workflow needs it.
+    srv.create_workflow(
+        &author,
+        &step_workflow("lines", "line-length", json!({"max": 20})),
+    );
+    assert_eq!(
+        srv.delete(&author, "/api/v1/validators/line-length")
+            .status(),
+        403
+    );
+    let (status, err) = json_of(srv.delete(&admin, "/api/v1/validators/json-schema"));
+    assert_eq!(status, 409, "{err}");
+    let (status, err) = json_of(srv.delete(&admin, "/api/v1/validators/line-length"));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("VALIDATOR_IN_USE")),
+        "{err}"
+    );
+    assert!(
+        err["detail"].as_str().unwrap().contains("default/lines"),
+        "{err}"
+    );
+    let (status, _) = json_of(
+        srv.put(&author, "/api/v1/workspaces/default/workflows/lines")
+            .json(&step_workflow(
+                "lines",
+                "json-schema",
+                json!({"schema": {}}),
+            ))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let (status, err) =
+        json_of(srv.delete(&admin, "/api/v1/validators/line-length/versions/9.9.9"));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (404, Some("VALIDATOR_NOT_FOUND")),
+        "{err}"
+    );
+    assert_eq!(
+        srv.delete(&admin, "/api/v1/validators/line-length/versions/0.1.0")
+            .status(),
+        204
+    );
+    assert_eq!(
+        json_of(srv.get(&author, "/api/v1/validators/line-length")).0,
+        404
+    );
+    let (_, list) = json_of(srv.get(&admin, "/api/v1/validators"));
+    assert!(!list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["slug"] == "line-length"));
+    let out = inst.cli(&["plugin", "uninstall", "hostile"]);
+    assert!(out.contains("uninstalled hostile (1 version)"), "{out}");
+    // The server drops it at its next sync.
+    assert_eq!(
+        json_of(srv.get(&author, "/api/v1/validators/hostile")).0,
+        404
+    );
+    // Reinstalling after an uninstall works (the blob was kept, the row is new).
+    let (status, _) = upload(Some(&acme_sig));
+    assert_eq!(status, 201);
 }

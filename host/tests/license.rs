@@ -600,7 +600,8 @@ on_both_backends!(
     pro_extension_lifecycle,
     pro_teams_and_members,
     pro_seat_limit,
-    extension_refusals_and_faults
+    extension_refusals_and_faults,
+    license_file_at_start
 );
 
 /// `limits.seats` caps the users who hold a membership: a new member beyond it is 402
@@ -744,4 +745,63 @@ fn the_commercial_crate_has_no_async_runtime() {
             "{runtime} in {tree}"
         );
     }
+}
+
+/// `VALIDIBOT_LICENSE_FILE` (a Kubernetes Secret, a compose bind mount): installed at
+/// start when it changed; a refused file leaves the stored license; an unreadable one
+/// stops the start, naming it.
+fn license_file_at_start(backend: Backend) {
+    let pro = pro();
+    let inst = Instance::new(backend);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    let trusted = pro.trusted_key();
+    let file = inst.data.path().join("license.lic");
+    let file_env = file.to_str().unwrap().to_owned();
+    let env = [
+        ("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str()),
+        ("VALIDIBOT_LICENSE_FILE", file_env.as_str()),
+    ];
+    let serial = |server: &Server| license(server, &admin)["license"]["serial"].clone();
+
+    std::fs::write(&file, pro.issue(&payload(2, 200, 2), None)).unwrap();
+    let server = inst.serve_with_env(&[], &env);
+    assert_eq!(license(&server, &admin)["state"], "valid");
+    assert_eq!(serial(&server), 2);
+    drop(server);
+    // The same file again: nothing to do (and nothing refused).
+    let server = inst.serve_with_env(&[], &env);
+    assert_eq!(serial(&server), 2);
+    drop(server);
+    // A tampered file: the server starts on the stored license.
+    std::fs::write(
+        &file,
+        pro.issue(&payload(3, 200, 2), None).replacen('A', "B", 1),
+    )
+    .unwrap();
+    let server = inst.serve_with_env(&[], &env);
+    assert_eq!(serial(&server), 2);
+    assert_eq!(license(&server, &admin)["state"], "valid");
+    drop(server);
+    // A renewal: replace the file, restart.
+    std::fs::write(&file, pro.issue(&payload(4, 365, 2), None)).unwrap();
+    let server = inst.serve_with_env(&[], &env);
+    assert_eq!(serial(&server), 4);
+    drop(server);
+    // A Secret that is not mounted is a deployment error: said, and the start stops.
+    let missing = inst.data.path().join("not-mounted/license.lic");
+    let out = inst
+        .command(&["worker"])
+        .envs([
+            ("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str()),
+            ("VALIDIBOT_LICENSE_FILE", missing.to_str().unwrap()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("VALIDIBOT_LICENSE_FILE") && stderr.contains("not-mounted"),
+        "{stderr}"
+    );
 }

@@ -94,24 +94,41 @@ fn example_plugin_passes_its_fixtures_and_a_wrong_expectation_fails() {
 }
 
 /// `plugin new` gives a crate whose unit tests pass natively, which builds to a
-/// component with plain cargo, and whose fixtures pass under `plugin test`.
+/// component with plain cargo, and whose fixtures pass under `plugin test` — from a copy
+/// of the release binary alone, run in an empty directory far from any checkout.
 #[test]
 fn scaffolded_plugin_builds_tests_and_passes_its_fixtures() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = validibot(
-        &[
-            "plugin",
-            "new",
-            "demo-check",
-            "--dir",
-            tmp.path().to_str().unwrap(),
-        ],
-        tmp.path(),
+    let bin = tmp.path().join("bin/validibot");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(BIN, &bin).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = Command::new(&bin)
+        .args(["plugin", "new", "demo-check"])
+        .current_dir(&work)
+        .env("XDG_CACHE_HOME", tmp.path())
+        .env_remove("VALIDIBOT_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success());
-    let krate = tmp.path().join("demo-check");
-    // The author gets the SDK's permissive licenses with the template.
+    let krate = work.join("demo-check");
+    // The SDK comes from the binary, not from this checkout.
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"path = "vendor/validibot-sdk/plugin-api""#)
+            && !manifest.contains(repo().to_str().unwrap()),
+        "{manifest}"
+    );
+    let vendored = krate.join("vendor/validibot-sdk");
+    assert!(vendored.join("wit/1.0.0/validator.wit").is_file());
+    let sdk_manifest = std::fs::read_to_string(vendored.join("plugin-api/Cargo.toml")).unwrap();
+    assert!(!sdk_manifest.contains("workspace"), "{sdk_manifest}");
+    // The author gets the SDK's permissive licenses with the template.
     assert!(
         manifest.contains("license = \"Apache-2.0 OR MIT\""),
         "{manifest}"

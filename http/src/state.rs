@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use validibot_services::validators::installed::Trust;
 
 use validibot_services::evidence::InstanceKey;
 use validibot_services::{Launcher, Services};
@@ -20,6 +21,8 @@ pub struct ApiSettings {
     pub secure_cookies: Option<bool>,
     /// Header a trusted proxy puts the client address in (lower case).
     pub client_ip_header: Option<String>,
+    /// Whose signatures make an uploaded component installable.
+    pub plugin_trust: Trust,
 }
 
 /// The HTTP layer's state: the process's [`Services`] (reached through `Deref`, so a

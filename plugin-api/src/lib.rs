@@ -35,6 +35,7 @@ pub mod guest_runtime;
 #[cfg(feature = "guest")]
 pub mod log;
 pub mod position;
+pub mod signature;
 
 #[cfg(feature = "guest")]
 #[doc(hidden)]

@@ -6,6 +6,7 @@ use validibot_types::ids::UserId;
 
 use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
+use validibot_types::RunStatus;
 
 /// What `describe()` said of a component, as recorded at install.
 pub struct NewPlugin<'a> {
@@ -23,6 +24,8 @@ pub struct NewPlugin<'a> {
     /// JSON text of the operator's grants.
     pub grants: &'a str,
     pub installed_by: Option<&'a UserId>,
+    /// The trusted key id that signed the component; `None` if installed unsigned.
+    pub signed_by: Option<&'a str>,
 }
 
 /// One installed component, as every process loads it.
@@ -60,8 +63,8 @@ pub async fn set_grants(db: &Db, slug: &str, version: &str, grants: &str) -> Res
 /// Records a component; false when (slug, version) was recorded meanwhile.
 pub async fn insert(db: &Db, p: &NewPlugin<'_>) -> Result<bool> {
     let insert = sqlx::query(
-        "INSERT INTO plugins (id, slug, version, sha256, size, wit_version, name, description, content_types, config_schema, grants, installed_by, installed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "INSERT INTO plugins (id, slug, version, sha256, size, wit_version, name, description, content_types, config_schema, grants, installed_by, installed_at, signed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(validibot_types::ids::new_id())
     .bind(p.slug)
@@ -76,6 +79,7 @@ pub async fn insert(db: &Db, p: &NewPlugin<'_>) -> Result<bool> {
     .bind(p.grants)
     .bind(p.installed_by.map(UserId::as_str))
     .bind(now_us())
+    .bind(p.signed_by)
     .execute(&db.write)
     .await;
     match insert {
@@ -92,4 +96,101 @@ pub async fn list(db: &Db) -> Result<Vec<InstalledRow>> {
             .fetch_all(&db.read)
             .await?,
     )
+}
+
+/// One installed version, as `GET /api/v1/validators/{slug}` and `plugin list` show it.
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct VersionRow {
+    pub slug: String,
+    pub version: String,
+    pub sha256: String,
+    pub size: i64,
+    pub wit_version: String,
+    pub name: String,
+    /// JSON text of the operator's grants.
+    #[serde(skip)]
+    pub grants: String,
+    pub signed_by: Option<String>,
+    /// Username of who installed it through the API (none from the command line).
+    pub installed_by: Option<String>,
+    #[serde(serialize_with = "validibot_types::clock::serialize_us")]
+    pub installed_at: i64,
+}
+
+/// Installed versions, of one slug or of all, oldest install first.
+pub async fn versions(db: &Db, slug: Option<&str>) -> Result<Vec<VersionRow>> {
+    const COLUMNS: &str =
+        "SELECT p.slug, p.version, p.sha256, p.size, p.wit_version, p.name, p.grants,
+            p.signed_by, u.username AS installed_by, p.installed_at
+         FROM plugins p LEFT JOIN users u ON u.id = p.installed_by";
+    let rows = match slug {
+        Some(slug) => {
+            sqlx::query_as(&format!(
+                "{COLUMNS} WHERE p.slug = $1 ORDER BY p.installed_at, p.id"
+            ))
+            .bind(slug)
+            .fetch_all(&db.read)
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!("{COLUMNS} ORDER BY p.installed_at, p.id"))
+                .fetch_all(&db.read)
+                .await?
+        }
+    };
+    Ok(rows)
+}
+
+/// Workflows (`workspace/workflow`) that still need `slug` (at `version`, or any): their
+/// current version has a step on it, or a run of any of their versions that uses it has
+/// not finished.
+pub async fn used_by(db: &Db, slug: &str, version: Option<&str>) -> Result<Vec<String>> {
+    let version_clause = if version.is_some() {
+        "AND s.validator_version = $4"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT DISTINCT ws.slug, w.slug FROM workflow_steps s
+           JOIN workflows w ON w.id = s.workflow_id
+           JOIN workspaces ws ON ws.id = w.workspace_id
+         WHERE s.validator = $1 {version_clause}
+           AND (w.version = (SELECT MAX(w2.version) FROM workflows w2
+                              WHERE w2.workspace_id = w.workspace_id AND w2.slug = w.slug)
+                OR EXISTS (SELECT 1 FROM runs r WHERE r.workflow_id = w.id
+                             AND r.status IN ($2, $3)))
+         ORDER BY ws.slug, w.slug"
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+        .bind(slug)
+        .bind(RunStatus::Pending.as_str())
+        .bind(RunStatus::Running.as_str());
+    if let Some(v) = version {
+        q = q.bind(v);
+    }
+    let rows = q.fetch_all(&db.read).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(ws, wf)| format!("{ws}/{wf}"))
+        .collect())
+}
+
+/// Removes installed versions (one, or every version of `slug`); how many went.
+pub async fn delete(db: &Db, slug: &str, version: Option<&str>) -> Result<u64> {
+    let done = match version {
+        Some(v) => {
+            sqlx::query("DELETE FROM plugins WHERE slug = $1 AND version = $2")
+                .bind(slug)
+                .bind(v)
+                .execute(&db.write)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM plugins WHERE slug = $1")
+                .bind(slug)
+                .execute(&db.write)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
 }

@@ -13,7 +13,7 @@ use validibot_plugin_api::extension::{
 };
 
 use super::native::NativeExtension;
-use super::trust::TrustedKeys;
+use crate::trust::TrustedKeys;
 
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
@@ -97,7 +97,7 @@ fn load_one(
     let mut sig_path = path.as_os_str().to_owned();
     sig_path.push(".sig");
     let signed_by = match std::fs::read_to_string(&sig_path) {
-        Ok(sig) => Some(settings.trusted.verify(&bytes, &sig).map_err(|e| {
+        Ok(sig) => Some(settings.trusted.verify(&validibot_plugin_api::signature::EXTENSION, &bytes, &sig).map_err(|e| {
             format!("signature check failed: {e}")
         })?),
         Err(_) if settings.allow_unsigned => None,

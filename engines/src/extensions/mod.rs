@@ -6,7 +6,6 @@
 pub mod hooks;
 pub mod loader;
 pub mod native;
-pub mod trust;
 
 use std::sync::Arc;
 

@@ -116,6 +116,31 @@ impl PluginRegistry {
         }
     }
 
+    /// Drops installed versions that are no longer installed (`keep` lists what is, as
+    /// `(slug, version)`); a slug whose latest went falls back to its newest remaining
+    /// install, in `keep`'s order.
+    pub fn retain_installed(&self, keep: &[(String, String)]) {
+        let mut installed = self
+            .inner
+            .installed
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let Installed { versions, latest } = &mut *installed;
+        for (slug, by_version) in versions.iter_mut() {
+            by_version.retain(|v, _| keep.iter().any(|(s, k)| s == slug && k == v));
+        }
+        versions.retain(|_, by_version| !by_version.is_empty());
+        latest.retain(|slug, v| versions.get(slug).is_some_and(|b| b.contains_key(v)));
+        // `keep` is oldest first, so walking it backwards finds each slug's newest.
+        for (slug, version) in keep.iter().rev() {
+            if versions.get(slug).is_some_and(|b| b.contains_key(version)) {
+                latest
+                    .entry(slug.clone())
+                    .or_insert_with(|| version.clone());
+            }
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Installed> {
         self.inner
             .installed

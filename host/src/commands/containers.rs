@@ -1,5 +1,6 @@
 //! `validibot containers cleanup | register | list | unregister`: operator
-//! commands against the engine and the database directly.
+//! commands against the engine and the database directly; `conformance`, an image
+//! author's check that needs only an engine.
 
 use anyhow::{bail, Result};
 
@@ -33,6 +34,26 @@ pub enum ContainersCommand {
     List,
     /// Take a version off the allow-list.
     Unregister { slug: String, version: String },
+    /// Run an image as the server would, with your documents and a garbage one, and
+    /// print which container-validator behaviours pass (docs/validators/authoring.md).
+    /// Needs only an engine: no database, no license. Exits 1 when a check fails.
+    Conformance {
+        /// Image reference or ID on the engine.
+        image: String,
+        /// A document to run it with (repeatable); its media type is guessed from the
+        /// extension unless --content-type is given.
+        #[arg(long = "document", value_name = "FILE")]
+        documents: Vec<std::path::PathBuf>,
+        /// The media type of every --document.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The step config (JSON text, or @file).
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()> {
@@ -65,6 +86,23 @@ pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()>
                 Err(e) => bail!("{image} not registered: {e}"),
             }
         }
+        ContainersCommand::Conformance {
+            image,
+            documents,
+            content_type,
+            config,
+            json,
+        } => {
+            conformance(
+                global,
+                image,
+                documents,
+                content_type.as_deref(),
+                config,
+                *json,
+            )
+            .await?
+        }
         ContainersCommand::List => {
             let db = crate::commands::serve::open_db(global).await?;
             print(serde_json::to_value(registry::list(&db).await?)?);
@@ -76,6 +114,73 @@ pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()>
             }
             print(serde_json::json!({"unregistered": {"slug": slug, "version": version}}));
         }
+    }
+    Ok(())
+}
+
+async fn conformance(
+    global: &GlobalArgs,
+    image: &str,
+    files: &[std::path::PathBuf],
+    content_type: Option<&str>,
+    config: &str,
+    json: bool,
+) -> Result<()> {
+    use anyhow::Context;
+    use validibot_services::validators::conformance::{self, Document};
+    let config_text = match config.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+        None => config.to_owned(),
+    };
+    let config: serde_json::Value =
+        serde_json::from_str(&config_text).context("--config is not JSON")?;
+    let mut documents = Vec::new();
+    for file in files {
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let content_type = match content_type {
+            Some(t) => t.to_owned(),
+            None => validibot_types::media_types::guess_from_filename(&name)
+                .with_context(|| {
+                    format!("cannot tell the media type of {name}: pass --content-type")
+                })?
+                .to_owned(),
+        };
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        documents.push(Document {
+            name,
+            content_type,
+            bytes,
+        });
+    }
+    let runner = DockerRunner::connect(global.docker_socket.as_deref()).await?;
+    let work = tempfile::Builder::new()
+        .prefix("validibot-conformance-")
+        .tempdir()?;
+    let report = conformance::run(&runner, work.path(), image, documents, config).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for c in &report.checks {
+            println!(
+                "{}  {}: {}",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+        let failed = report.checks.iter().filter(|c| !c.passed).count();
+        println!(
+            "{}: {} of {} checks passed",
+            report.image,
+            report.checks.len() - failed,
+            report.checks.len()
+        );
+    }
+    if !report.passed() {
+        bail!("{image} does not conform");
     }
     Ok(())
 }

@@ -202,6 +202,12 @@ pub fn main() -> anyhow::Result<()> {
             Command::Plugin(crate::commands::plugin::PluginCommand::Install(args)) => {
                 crate::commands::plugin::install::run(&cli.global, args).await
             }
+            Command::Plugin(crate::commands::plugin::PluginCommand::List) => {
+                crate::commands::plugin::install::list(&cli.global).await
+            }
+            Command::Plugin(crate::commands::plugin::PluginCommand::Uninstall(args)) => {
+                crate::commands::plugin::install::uninstall(&cli.global, args).await
+            }
             Command::Plugin(cmd) => {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || crate::commands::plugin::run(&cmd)).await?

@@ -39,6 +39,9 @@ pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<S
     let plugins =
         tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits)).await??;
     validibot_services::validators::installed::sync(&db, &blobs, &plugins).await?;
+    if let Some(path) = global.license_file() {
+        install_license_file(&licensing, path).await?;
+    }
     licensing.refresh().await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
     let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
@@ -52,6 +55,28 @@ pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<S
         memory: MemoryBudget::new(worker.memory_budget_mib),
         lease: worker.lease(),
     })
+}
+
+/// `VALIDIBOT_LICENSE_FILE`: an unreadable file stops the start (a Secret that is not
+/// mounted is a deployment error); a refused one is logged and the stored license stays.
+async fn install_license_file(licensing: &Licensing, path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading the license file {} (VALIDIBOT_LICENSE_FILE)",
+            path.display()
+        )
+    })?;
+    match licensing.install_if_changed(&text).await? {
+        Ok(true) => {
+            tracing::info!(file = %path.display(), "license installed from VALIDIBOT_LICENSE_FILE")
+        }
+        Ok(false) => {}
+        Err(reason) => tracing::error!(
+            file = %path.display(),
+            "the license file was refused: {reason}; the stored license stays"
+        ),
+    }
+    Ok(())
 }
 
 /// The periodic retention purge, when a policy is set.
@@ -137,6 +162,7 @@ pub async fn serve(
                 .client_ip_header
                 .as_ref()
                 .map(|h| h.to_ascii_lowercase()),
+            plugin_trust: global.plugin_trust()?,
         },
         secret,
         evidence_key,

@@ -215,6 +215,17 @@ async fn reachability(global: &GlobalArgs) -> Vec<Problem> {
     if let Err(e) = global.extension_settings() {
         problem("VALIDIBOT_EXTENSION_TRUSTED_KEYS", format!("{e:#}"));
     }
+    if let Some(path) = global.license_file() {
+        if let Err(e) = std::fs::read_to_string(path) {
+            problem(
+                "VALIDIBOT_LICENSE_FILE",
+                format!("cannot read {}: {e}", path.display()),
+            );
+        }
+    }
+    if let Err(e) = global.plugin_trust() {
+        problem("VALIDIBOT_PLUGIN_TRUSTED_KEYS", format!("{e:#}"));
+    }
     if let Some(dir) = &global.extensions_dir {
         if !dir.is_dir() {
             problem(

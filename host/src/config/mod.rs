@@ -54,13 +54,44 @@ pub struct GlobalArgs {
     /// Load extensions that have no signature file (development only).
     #[arg(long, global = true, env = "VALIDIBOT_ALLOW_UNSIGNED_EXTENSIONS")]
     pub allow_unsigned_extensions: bool,
+    /// Public keys (`kid:base64`, comma-separated) whose signatures make a WASM
+    /// validator component installable (`validibot plugin sign` writes them).
+    #[arg(long, global = true, env = "VALIDIBOT_PLUGIN_TRUSTED_KEYS")]
+    pub plugin_trusted_keys: Option<String>,
+    /// A license file installed at each start of `serve` and `worker` when it differs from
+    /// the stored one (e.g. mounted from a Kubernetes Secret); a refused file is logged and
+    /// the stored license stays.
+    #[arg(long, global = true, env = "VALIDIBOT_LICENSE_FILE")]
+    pub license_file: Option<PathBuf>,
+    /// Accept unsigned WASM validator components (through the API and the command line).
+    #[arg(long, global = true, env = "VALIDIBOT_ALLOW_UNSIGNED_PLUGINS")]
+    pub allow_unsigned_plugins: bool,
 }
 
 impl GlobalArgs {
+    /// `VALIDIBOT_LICENSE_FILE`, unless empty (compose passes unset variables as "").
+    pub fn license_file(&self) -> Option<&std::path::Path> {
+        self.license_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// Whose signatures make a component installable.
+    pub fn plugin_trust(&self) -> anyhow::Result<validibot_services::validators::installed::Trust> {
+        let keys = validibot_engines::trust::TrustedKeys::parse(
+            self.plugin_trusted_keys.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| anyhow::anyhow!("VALIDIBOT_PLUGIN_TRUSTED_KEYS: {e}"))?;
+        Ok(validibot_services::validators::installed::Trust {
+            keys,
+            allow_unsigned: self.allow_unsigned_plugins,
+        })
+    }
+
     pub fn extension_settings(
         &self,
     ) -> anyhow::Result<validibot_engines::extensions::LoadSettings> {
-        let trusted = validibot_engines::extensions::trust::TrustedKeys::parse(
+        let trusted = validibot_engines::trust::TrustedKeys::parse(
             self.extension_trusted_keys.as_deref().unwrap_or(""),
         )
         .map_err(|e| anyhow::anyhow!("VALIDIBOT_EXTENSION_TRUSTED_KEYS: {e}"))?;

@@ -83,7 +83,10 @@ impl Instance {
         cmd.args(args)
             .env("VALIDIBOT_DATA_DIR", self.data.path())
             .env("VALIDIBOT_DATABASE_URL", &self.database_url)
-            .env("VALIDIBOT_LOG", "warn");
+            .env("VALIDIBOT_LOG", "warn")
+            // Most tests install unsigned test components; the signing tests turn this
+            // off (installed_plugins.rs: signed_plugins_and_uninstall).
+            .env("VALIDIBOT_ALLOW_UNSIGNED_PLUGINS", "true");
         cmd
     }
 
@@ -200,6 +203,13 @@ impl Server {
     }
     pub fn put(&self, key: &str, path: &str) -> RequestBuilder {
         self.client.put(self.url(path)).bearer_auth(key)
+    }
+    pub fn delete(&self, key: &str, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap()
     }
 
     /// Creates a workflow from a definition; panics unless 201.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
@@ -14,8 +14,9 @@ use validibot_engines::extensions::hooks::FeaturesQuery;
 use validibot_engines::plugins::grants::Grants;
 use validibot_plugin_api::extension::features;
 use validibot_services::validators::images::{self, RegisterError, Registered};
-use validibot_services::validators::installed::{self, InstallError};
+use validibot_services::validators::installed::{self, InstallError, UninstallError};
 use validibot_store::accounts::Permission;
+use validibot_store::plugins;
 
 /// Largest component accepted.
 const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -186,12 +187,20 @@ pub async fn install(
             "send the component as application/wasm",
         ));
     }
+    // The `.sig` file's line, sent beside the bytes.
+    let signature = match headers.get(SIGNATURE_HEADER) {
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::bad_request("INVALID_SIGNATURE", "X-Validibot-Signature is not text")
+        })?),
+        None => None,
+    };
     match installed::install(
         &state.db,
         &state.blobs,
         &state.plugins,
         bytes,
         &Grants::default(), // capabilities are granted only from the command line
+        (&state.settings.plugin_trust, signature),
         Some(&caller.0.id),
     )
     .await
@@ -212,11 +221,94 @@ pub async fn install(
             "INVALID_PLUGIN",
             detail,
         )),
+        Err(InstallError::Unsigned(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "PLUGIN_UNSIGNED",
+            detail,
+        )),
+        Err(InstallError::BadSignature(detail)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "PLUGIN_SIGNATURE_INVALID",
+            detail,
+        )),
         Err(InstallError::Conflict(detail)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "PLUGIN_CONFLICT",
             detail,
         )),
         Err(InstallError::Internal(e)) => Err(e.into()),
+    }
+}
+
+/// The header that carries a component's detached signature (the `.sig` file's line).
+pub const SIGNATURE_HEADER: &str = "x-validibot-signature";
+
+/// `GET /api/v1/validators/{slug}`: a validator with every installed version (who
+/// signed it, who installed it, when, with which grants); a built-in has none.
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let Some(current) = state.plugins.get(&slug) else {
+        return Err(ApiError::not_found(
+            "VALIDATOR_NOT_FOUND",
+            format!("no validator {slug:?} is installed"),
+        ));
+    };
+    let versions = plugins::versions(&state.db, Some(&slug)).await?;
+    let versions: Vec<_> = versions
+        .iter()
+        .map(|v| {
+            let mut out = serde_json::to_value(v).unwrap_or_default();
+            out["grants"] = serde_json::from_str(&v.grants).unwrap_or_default();
+            out["latest"] = (v.version == current.meta.version).into();
+            out
+        })
+        .collect();
+    let mut out = serde_json::to_value(&current.meta).unwrap_or_default();
+    out["builtin"] = state.plugins.is_builtin(&slug).into();
+    out["versions"] = versions.into();
+    Ok(Json(out))
+}
+
+/// `DELETE /api/v1/validators/{slug}` (every version) or
+/// `DELETE /api/v1/validators/{slug}/versions/{version}`: uninstalls. Instance-wide, so
+/// an admin of the default workspace; 409 while a workflow still needs it.
+pub async fn uninstall(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    uninstall_versions(&state, &caller, &slug, None).await
+}
+
+pub async fn uninstall_version(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((slug, version)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    uninstall_versions(&state, &caller, &slug, Some(&version)).await
+}
+
+async fn uninstall_versions(
+    state: &AppState,
+    caller: &Caller,
+    slug: &str,
+    version: Option<&str>,
+) -> Result<StatusCode, ApiError> {
+    member(state, caller, "default", Permission::WorkspaceManage).await?;
+    match installed::uninstall(&state.db, &state.blobs, &state.plugins, slug, version).await {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        Err(UninstallError::NotFound(detail)) => {
+            Err(ApiError::not_found("VALIDATOR_NOT_FOUND", detail))
+        }
+        Err(UninstallError::Conflict(detail)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "VALIDATOR_IN_USE",
+            detail,
+        )),
+        Err(UninstallError::Internal(e)) => Err(e.into()),
     }
 }

@@ -63,7 +63,7 @@ pub(super) async fn run(
         image: validator.image_id.clone(),
         command: None,
         files: vec![(
-            input_name(content_type),
+            crate::validators::images::input_name(content_type),
             content_type.to_owned(),
             content.clone(),
         )],
@@ -121,18 +121,4 @@ pub(super) async fn run(
         result.artifacts = kept;
     }
     Ok((result, fin))
-}
-
-/// The input file's name: validators find their model by its usual extension.
-fn input_name(content_type: &str) -> String {
-    let ext = match validibot_types::media_types::essence(content_type).as_str() {
-        "application/vnd.energyplus.idf" => "idf",
-        "application/vnd.energyplus.epjson+json" => "epJSON",
-        "application/vnd.fmi.fmu" | "application/zip" => "fmu",
-        "application/json" => "json",
-        "application/xml" | "text/xml" => "xml",
-        "text/csv" => "csv",
-        _ => "bin",
-    };
-    format!("document.{ext}")
 }

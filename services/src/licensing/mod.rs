@@ -94,6 +94,17 @@ impl Licensing {
         Ok(Ok(self.refresh().await?))
     }
 
+    /// Installs `text` unless it is already the stored license: for a license file
+    /// mounted from a Secret (`VALIDIBOT_LICENSE_FILE`) and read at every start. `Ok(true)`
+    /// when installed now, `Ok(false)` when it already was; `Err(reason)` inside is a
+    /// refusal (the stored license stays).
+    pub async fn install_if_changed(&self, text: &str) -> Result<Result<bool, String>> {
+        if licenses::load(&self.db).await?.text.as_deref() == Some(text) {
+            return Ok(Ok(false));
+        }
+        Ok(self.install(text).await?.map(|_| true))
+    }
+
     /// Whether `action` (`create` a workspace, or `write` in one) is allowed now.
     pub async fn workspace_decision(
         &self,

@@ -248,6 +248,20 @@ pub async fn register(
     Ok(Registered::Created(v))
 }
 
+/// The input file's name: validators find their model by its usual extension.
+pub fn input_name(content_type: &str) -> String {
+    let ext = match validibot_types::media_types::essence(content_type).as_str() {
+        "application/vnd.energyplus.idf" => "idf",
+        "application/vnd.energyplus.epjson+json" => "epJSON",
+        "application/vnd.fmi.fmu" | "application/zip" => "fmu",
+        "application/json" => "json",
+        "application/xml" | "text/xml" => "xml",
+        "text/csv" => "csv",
+        _ => "bin",
+    };
+    format!("document.{ext}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

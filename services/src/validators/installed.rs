@@ -4,8 +4,10 @@
 //! A component is checked before it is recorded: it must be a component for a
 //! supported `validibot:validator` version, answer `describe` within the setup
 //! deadline, use a valid slug and semver version, name valid media types, and
-//! publish a config schema that compiles as a JSON Schema. Its bytes go to
-//! content-addressed storage; the row records sha256, version and schema.
+//! publish a config schema that compiles as a JSON Schema. Before any of that, its
+//! signature is checked against the operator's trusted plugin keys (an unsigned
+//! component needs the operator's explicit allowance). Its bytes go to
+//! content-addressed storage; the row records sha256, version, schema and signer.
 
 use std::sync::Arc;
 use validibot_types::ids::UserId;
@@ -17,13 +19,51 @@ use validibot_blobs::BlobStore;
 use validibot_engines::plugins::contract::Version;
 use validibot_engines::plugins::grants::Grants;
 use validibot_engines::plugins::{Plugin, PluginMeta, PluginRegistry};
+use validibot_engines::trust::TrustedKeys;
+use validibot_plugin_api::signature::PLUGIN;
 use validibot_store::db::Db;
 use validibot_store::plugins;
+
+/// Whose signatures make a component installable.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// `VALIDIBOT_PLUGIN_TRUSTED_KEYS`.
+    pub keys: TrustedKeys,
+    /// `VALIDIBOT_ALLOW_UNSIGNED_PLUGINS` (server) or `plugin install --allow-unsigned`.
+    pub allow_unsigned: bool,
+}
+
+impl Trust {
+    /// The signer's key id; `None` for an unsigned component the operator allows.
+    pub fn check(
+        &self,
+        bytes: &[u8],
+        signature: Option<&str>,
+    ) -> Result<Option<String>, InstallError> {
+        match signature {
+            Some(sig) => self
+                .keys
+                .verify(&PLUGIN, bytes, sig)
+                .map(Some)
+                .map_err(|e| InstallError::BadSignature(format!("signature check failed: {e}"))),
+            None if self.allow_unsigned => Ok(None),
+            None => Err(InstallError::Unsigned(
+                "the component is unsigned: sign it (validibot plugin sign) with a key the operator lists in VALIDIBOT_PLUGIN_TRUSTED_KEYS, or the operator must allow unsigned plugins (VALIDIBOT_ALLOW_UNSIGNED_PLUGINS=true, or plugin install --allow-unsigned)".into(),
+            )),
+        }
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum InstallError {
     #[error("{0}")]
     Invalid(String),
+    /// No signature, and unsigned components are not allowed here.
+    #[error("{0}")]
+    Unsigned(String),
+    /// A signature that is malformed, by an untrusted key, or not over these bytes.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -43,8 +83,11 @@ pub async fn install(
     registry: &PluginRegistry,
     bytes: Vec<u8>,
     grants: &Grants,
+    signature: (&Trust, Option<&str>),
     installed_by: Option<&UserId>,
 ) -> Result<Installed, InstallError> {
+    let (trust, signature) = signature;
+    let signed_by = trust.check(&bytes, signature)?;
     let bytes = Arc::new(bytes);
     let reg = registry.clone();
     let b = bytes.clone();
@@ -90,6 +133,7 @@ pub async fn install(
             config_schema: meta.config_schema.to_string(),
             grants: &grants_text,
             installed_by,
+            signed_by: signed_by.as_deref(),
         },
     )
     .await?;
@@ -100,7 +144,7 @@ pub async fn install(
         )));
     }
     registry.add_installed(plugin, true);
-    tracing::info!(slug = %meta.slug, version = %meta.version, sha256 = %meta.sha256, "plugin installed");
+    tracing::info!(slug = %meta.slug, version = %meta.version, sha256 = %meta.sha256, signed_by = ?signed_by, "plugin installed");
     Ok(Installed {
         meta,
         created: true,
@@ -172,6 +216,11 @@ async fn check(registry: &PluginRegistry, plugin: &Arc<Plugin>) -> Result<(), In
 /// installed them). Cheap when nothing is new: one small query.
 pub async fn sync(db: &Db, blobs: &BlobStore, registry: &PluginRegistry) -> Result<()> {
     let rows = plugins::list(db).await?;
+    let keep: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.slug.clone(), r.version.clone()))
+        .collect();
+    registry.retain_installed(&keep);
     for (i, row) in rows.iter().enumerate() {
         let (slug, version, sha256) = (&row.slug, &row.version, row.sha256.clone());
         let grants: Grants = serde_json::from_str(&row.grants).unwrap_or_default();
@@ -203,4 +252,51 @@ pub async fn sync(db: &Db, blobs: &BlobStore, registry: &PluginRegistry) -> Resu
         }
     }
     Ok(())
+}
+
+#[derive(Debug, Error)]
+pub enum UninstallError {
+    #[error("{0}")]
+    NotFound(String),
+    /// A built-in, or still needed by workflows.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Removes an installed component (one version, or every version of `slug`). Refused
+/// while a workflow still needs it (its current version has a step on it, or a run that
+/// uses it has not finished): finished runs keep their results either way. The bytes
+/// stay in content-addressed storage; every process drops it at its next sync.
+pub async fn uninstall(
+    db: &Db,
+    blobs: &BlobStore,
+    registry: &PluginRegistry,
+    slug: &str,
+    version: Option<&str>,
+) -> Result<u64, UninstallError> {
+    if registry.is_builtin(slug) {
+        return Err(UninstallError::Conflict(format!(
+            "{slug:?} is a built-in validator and cannot be uninstalled"
+        )));
+    }
+    let what = match version {
+        Some(v) => format!("{slug} {v}"),
+        None => slug.to_owned(),
+    };
+    let users = plugins::used_by(db, slug, version).await?;
+    if !users.is_empty() {
+        return Err(UninstallError::Conflict(format!(
+            "{what} is used by {}: change those workflows' steps first",
+            users.join(", ")
+        )));
+    }
+    let removed = plugins::delete(db, slug, version).await?;
+    if removed == 0 {
+        return Err(UninstallError::NotFound(format!("{what} is not installed")));
+    }
+    sync(db, blobs, registry).await?;
+    tracing::info!(%what, removed, "plugin uninstalled");
+    Ok(removed)
 }

@@ -2,5 +2,6 @@
 //! (checked, recorded, loaded by every process) and registered container `images`
 //! (metadata from labels, the Pro feature each needs).
 
+pub mod conformance;
 pub mod images;
 pub mod installed;

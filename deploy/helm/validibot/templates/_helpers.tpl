@@ -40,6 +40,24 @@ app.kubernetes.io/component: {{ .component }}
   value: /var/lib/validibot
 - name: VALIDIBOT_LOG_FORMAT
   value: json
+{{- with .Values.plugins.trustedKeys }}
+- name: VALIDIBOT_PLUGIN_TRUSTED_KEYS
+  value: {{ . | quote }}
+{{- end }}
+{{- if .Values.plugins.allowUnsigned }}
+- name: VALIDIBOT_ALLOW_UNSIGNED_PLUGINS
+  value: "true"
+{{- end }}
+{{- if .Values.pro.enabled }}
+- name: VALIDIBOT_EXTENSIONS_DIR
+  value: /etc/validibot/extensions
+- name: VALIDIBOT_EXTENSION_TRUSTED_KEYS
+  value: {{ required "pro.enabled: set pro.extensions.trustedKeys (the key that signed the extension)" .Values.pro.extensions.trustedKeys | quote }}
+{{- if include "validibot.hasLicense" . }}
+- name: VALIDIBOT_LICENSE_FILE
+  value: /etc/validibot/license/{{ .Values.pro.license.key }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
@@ -56,6 +74,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: tmp
   emptyDir: {}
+{{- if .Values.pro.enabled }}
+- name: extensions
+  emptyDir: {}
+{{- if include "validibot.hasLicense" . }}
+- name: license
+  secret:
+    secretName: {{ .Values.pro.license.existingSecret | default (include "validibot.secretName" .) }}
+    items:
+      - key: {{ .Values.pro.license.key }}
+        path: {{ .Values.pro.license.key }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "validibot.mounts" -}}
@@ -63,4 +93,34 @@ app.kubernetes.io/component: {{ .component }}
   mountPath: /var/lib/validibot
 - name: tmp
   mountPath: /tmp
+{{- if .Values.pro.enabled }}
+- name: extensions
+  mountPath: /etc/validibot/extensions
+  readOnly: true
+{{- if include "validibot.hasLicense" . }}
+- name: license
+  mountPath: /etc/validibot/license
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* "true" when a license file is configured. */}}
+{{- define "validibot.hasLicense" -}}
+{{- if or .Values.pro.license.existingSecret .Values.pro.license.value }}true{{ end -}}
+{{- end -}}
+
+{{/* Pro: copies the extension files from their image into the pod. */}}
+{{- define "validibot.initContainers" -}}
+{{- if .Values.pro.enabled }}
+initContainers:
+  - name: pro-extension
+    image: {{ required "pro.enabled: set pro.extensions.image (an image holding the extension files)" .Values.pro.extensions.image }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    command: ["cp", "-R", "{{ .Values.pro.extensions.path }}/.", "/etc/validibot/extensions/"]
+    securityContext: {{- toYaml .Values.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: extensions
+        mountPath: /etc/validibot/extensions
+{{- end }}
 {{- end -}}

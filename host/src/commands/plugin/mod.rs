@@ -1,10 +1,12 @@
 //! `validibot plugin …`: tools for plugin authors — scaffold a crate, run it
-//! against fixture documents, measure per-call latency.
+//! against fixture documents, measure per-call latency, sign it — and the operator's
+//! install, list and uninstall.
 
 mod bench;
 mod fixtures;
 pub mod install;
 mod scaffold;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,8 +24,17 @@ pub enum PluginCommand {
     Test(fixtures::TestArgs),
     /// Measure per-call latency of a component (warm instance and fresh instance per call).
     Bench(bench::BenchArgs),
-    /// Check a component and install it on this instance (same as `POST /api/v1/validators`).
+    /// Check a component's signature and the component, and install it on this instance
+    /// (same as `POST /api/v1/validators`).
     Install(install::InstallArgs),
+    /// Installed components: every version, its signer and grants.
+    List,
+    /// Remove an installed component (refused while a workflow needs it).
+    Uninstall(install::UninstallArgs),
+    /// Make a signing key pair; prints the public key for operators' trusted keys.
+    Keygen(signing::KeygenArgs),
+    /// Sign a component with your key: writes `<file>.sig`.
+    Sign(signing::SignArgs),
 }
 
 /// The tools that need no database (`install` is async: see `main`).
@@ -32,7 +43,11 @@ pub fn run(command: &PluginCommand) -> Result<()> {
         PluginCommand::New(args) => scaffold::run(args),
         PluginCommand::Test(args) => fixtures::run(args),
         PluginCommand::Bench(args) => bench::run(args),
-        PluginCommand::Install(_) => anyhow::bail!("plugin install runs on the async runtime"),
+        PluginCommand::Keygen(args) => signing::keygen(args),
+        PluginCommand::Sign(args) => signing::sign(args),
+        PluginCommand::Install(_) | PluginCommand::List | PluginCommand::Uninstall(_) => {
+            anyhow::bail!("this plugin command runs on the async runtime")
+        }
     }
 }
 

@@ -13,54 +13,62 @@ pub struct NewArgs {
     /// Parent directory for the new crate.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// Path to Validibot's `plugin-api` crate (default: the one this binary was built from).
+    /// Use this `plugin-api` checkout instead of the SDK embedded in this binary (for
+    /// working on the SDK itself).
     #[arg(long)]
     pub sdk_path: Option<PathBuf>,
 }
 
+// The SDK's sources, embedded by build.rs: `plugin new` needs no checkout.
+include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
+
+/// Where the embedded SDK goes in a new crate.
+const VENDOR_DIR: &str = "vendor/validibot-sdk";
+
 /// The SDK's licenses, written into every new crate (the template is theirs too).
 const LICENSE_APACHE: &str = include_str!("../../../../plugin-api/LICENSE-APACHE");
 const LICENSE_MIT: &str = include_str!("../../../../plugin-api/LICENSE-MIT");
-
-/// Where the SDK was when this binary was built.
-const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-api");
 
 pub fn run(args: &NewArgs) -> Result<()> {
     let name = &args.name;
     if let Err(e) = validibot_types::ValidatorSlug::parse(name) {
         bail!("{e}");
     }
-    let sdk = match &args.sdk_path {
-        Some(p) => p.clone(),
-        None => PathBuf::from(BUILT_SDK),
-    };
-    let sdk = sdk.canonicalize().with_context(|| {
-        format!(
-            "the plugin SDK is not at {}; pass --sdk-path <validibot checkout>/plugin-api",
-            sdk.display()
-        )
-    })?;
     let root = args.dir.join(name);
     if root.exists() {
         bail!("{} already exists", root.display());
     }
+    let sdk = match &args.sdk_path {
+        Some(p) => p
+            .canonicalize()
+            .with_context(|| format!("the plugin SDK is not at {}", p.display()))?
+            .display()
+            .to_string(),
+        None => {
+            for (path, bytes) in SDK_FILES {
+                write(&root.join(VENDOR_DIR).join(path), bytes)?;
+            }
+            format!("{VENDOR_DIR}/plugin-api")
+        }
+    };
     let artifact = name.replace('-', "_");
     for (path, text) in files(name, &sdk) {
-        write(&root.join(path), &text)?;
+        write(&root.join(path), text.as_bytes())?;
     }
     println!("created {}", root.display());
     println!("next:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  validibot plugin test target/wasm32-wasip2/release/{artifact}.wasm --fixtures fixtures", root.display());
     Ok(())
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-fn files(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
+/// The crate's own files; `sdk` is the path dependency on `plugin-api`.
+fn files(name: &str, sdk: &str) -> Vec<(&'static str, String)> {
     let title: String = name
         .split('-')
         .map(|w| {
@@ -89,6 +97,7 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
+# The SDK, vendored from the validibot binary that made this crate (Apache-2.0 OR MIT).
 validibot-plugin-api = {{ path = {sdk:?} }}
 serde_json = "1"
 
@@ -99,7 +108,6 @@ serde_json = "1"
 opt-level = "s"
 strip = "debuginfo"
 "#,
-                sdk = sdk.display().to_string()
             ),
         ),
         (".gitignore", "target/\n".into()),

@@ -89,6 +89,17 @@ pub fn all() -> Value {
             "content_types": {"type": "array", "items": string}, "config_schema": {},
             "sha256": string, "wit_version": string, "builtin": {"type": "boolean"},
         })),
+        "ValidatorDetail": obj(&["slug", "version", "name", "builtin", "versions"], json!({
+            "slug": string, "version": string, "name": string, "description": string,
+            "content_types": {"type": "array", "items": string}, "config_schema": {},
+            "sha256": string, "wit_version": string, "builtin": {"type": "boolean"},
+            "versions": {"type": "array", "items": obj(&["version", "sha256", "installed_at", "latest"], json!({
+                "slug": string, "version": string, "sha256": string, "size": {"type": "integer"},
+                "wit_version": string, "name": string, "grants": {"type": "object"},
+                "signed_by": {"type": ["string", "null"]}, "installed_by": {"type": ["string", "null"]},
+                "installed_at": string, "latest": {"type": "boolean"},
+            }))},
+        })),
         "ContainerValidator": obj(&["slug", "version"], json!({"slug": string, "version": string, "image": string, "image_id": string, "feature": string})),
         "ValidatorList": obj(&["results", "advanced"], json!({
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Validator"}},

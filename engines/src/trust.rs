@@ -1,10 +1,11 @@
-//! Detached signatures on extension files, checked against the operator's trusted
-//! keys (`kid:base64` each) before a library is loaded.
+//! Detached signatures (`validibot_plugin_api::signature`) checked against an operator's
+//! trusted keys (`kid:base64` each): before an extension library is loaded, and before a
+//! WASM validator component is installed.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
-use validibot_plugin_api::extension::{parse_signature_line, SIGNATURE_DOMAIN};
+use validibot_plugin_api::signature::Scheme;
 
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys(Vec<(String, VerifyingKey)>);
@@ -38,9 +39,19 @@ impl TrustedKeys {
     }
 
     /// Checks `signature_text` (the `.sig` file) over `file`'s bytes; returns the kid.
-    pub fn verify(&self, file: &[u8], signature_text: &str) -> Result<String, String> {
-        let (kid, sig) = parse_signature_line(signature_text)
-            .ok_or("the .sig file is not a Validibot extension signature")?;
+    pub fn verify(
+        &self,
+        scheme: &Scheme,
+        file: &[u8],
+        signature_text: &str,
+    ) -> Result<String, String> {
+        let (kid, sig) = scheme.parse(signature_text).ok_or_else(|| {
+            format!(
+                "the signature is not a Validibot {} signature (it must start {:?})",
+                scheme.what,
+                scheme.prefix.trim_end()
+            )
+        })?;
         let key = self
             .0
             .iter()
@@ -49,10 +60,7 @@ impl TrustedKeys {
             .ok_or_else(|| {
                 format!("signed with key {kid:?}, which is not among the trusted keys")
             })?;
-        let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + file.len());
-        message.extend_from_slice(SIGNATURE_DOMAIN);
-        message.extend_from_slice(file);
-        key.verify_strict(&message, &Signature::from_bytes(&sig))
+        key.verify_strict(&scheme.message(file), &Signature::from_bytes(&sig))
             .map_err(|_| {
                 "the signature does not match the file (altered or signed by another key)"
                     .to_string()
@@ -64,7 +72,7 @@ impl TrustedKeys {
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::{Signer, SigningKey};
-    use validibot_plugin_api::extension::signature_line;
+    use validibot_plugin_api::signature::{EXTENSION, PLUGIN};
 
     use super::*;
 
@@ -77,16 +85,18 @@ mod tests {
         ))
         .unwrap();
         let file = b"\x7fELF pretend library".to_vec();
-        let mut msg = SIGNATURE_DOMAIN.to_vec();
-        msg.extend_from_slice(&file);
-        let sig = signature_line("vendor", &key.sign(&msg).to_bytes());
-        assert_eq!(trusted.verify(&file, &sig).unwrap(), "vendor");
+        let msg = EXTENSION.message(&file);
+        let sig = EXTENSION.line("vendor", &key.sign(&msg).to_bytes());
+        assert_eq!(trusted.verify(&EXTENSION, &file, &sig).unwrap(), "vendor");
         let mut tampered = file.clone();
         tampered[5] ^= 1;
-        assert!(trusted.verify(&tampered, &sig).is_err());
+        assert!(trusted.verify(&EXTENSION, &tampered, &sig).is_err());
         let other = SigningKey::from_bytes(&[8; 32]);
-        let stranger = signature_line("vendor", &other.sign(&msg).to_bytes());
-        assert!(trusted.verify(&file, &stranger).is_err());
+        let stranger = EXTENSION.line("vendor", &other.sign(&msg).to_bytes());
+        assert!(trusted.verify(&EXTENSION, &file, &stranger).is_err());
+        // An extension's signature does not vouch for the same bytes as a plugin.
+        let as_plugin = PLUGIN.line("vendor", &key.sign(&msg).to_bytes());
+        assert!(trusted.verify(&PLUGIN, &file, &as_plugin).is_err());
         assert!(TrustedKeys::parse("nokey").is_err());
     }
 }
