@@ -457,8 +457,13 @@ impl DockerRunner {
 }
 
 /// Podman's `stopped` state, which bollard cannot read: not running, not yet `exited`.
+/// Podman's answers about a container that is exiting right now: its transient `stopped`
+/// state (unknown to bollard's model), or a 500 because the process it reads the cgroup
+/// of is already gone. Either way the container is no longer running.
 fn podman_stopped(e: &bollard::errors::Error) -> bool {
-    e.to_string().contains("unknown variant `stopped`")
+    let text = e.to_string();
+    text.contains("unknown variant `stopped`")
+        || (text.contains("/cgroup") && text.contains("no such process"))
 }
 
 /// The exit code a wait reported (bollard turns a non-zero one into an error).
@@ -469,5 +474,23 @@ fn waited_code(
         Some(Ok(r)) => Some(r.status_code),
         Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Some(*code),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_answers_about_an_exiting_container_read_as_not_running() {
+        let server = |message: &str| bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: message.into(),
+        };
+        assert!(podman_stopped(&server(
+            "read /proc/17341/cgroup: no such process"
+        )));
+        assert!(!podman_stopped(&server("no such container")));
+        assert!(!podman_stopped(&server("permission denied")));
     }
 }
