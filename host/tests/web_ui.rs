@@ -239,3 +239,119 @@ fn main_flows(backend: Backend) {
 fn main_flows_in_a_browser() {
     main_flows(Backend::Sqlite)
 }
+
+/// Pro in the browser: the license page (state, usage against limits, extensions) with a
+/// license file uploaded; creating a workspace and switching to it; teams with members
+/// and a grant; and a member beyond the seat limit refused with the reason shown.
+#[test]
+fn pro_pages_in_a_browser() {
+    use common::pro::{payload, pro};
+    let pro = pro();
+    let inst = Instance::new(Backend::Sqlite);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let key = inst.user("ann", "owner");
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "bob",
+        "--role",
+        "viewer",
+    ]);
+    // Carol holds no membership, so adding her takes a seat.
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "carol",
+        "--role",
+        "viewer",
+    ]);
+    set_password(&inst, "ann");
+    let trusted = pro.trusted_key();
+    let server = inst.serve_with_env(&[], &[("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)]);
+    let resp = server
+        .client
+        .delete(server.url("/api/v1/workspaces/default/members/carol"))
+        .bearer_auth(&key)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let b = Browser::start();
+    b.goto(&server.url("/ui/w/default/license"));
+    b.type_into("#username", "ann");
+    b.type_into("#password", PASSWORD);
+    b.click("button[type=submit]");
+
+    // Community until a license file is installed from the page.
+    b.wait_text("#license-state", |t| t.contains("community"));
+    assert!(
+        b.text("#license-extensions").contains("loaded, signed by"),
+        "{}",
+        b.text("#license-extensions")
+    );
+    let mut seats = payload(3, 200, 2);
+    seats["limits"]["seats"] = 2.into();
+    let file = inst.data.path().join("acme.lic");
+    std::fs::write(&file, "not a license").unwrap();
+    b.choose_file("#license-file", file.to_str().unwrap());
+    b.click("#license-form button[type=submit]");
+    b.wait_text("#license-status", |t| t.contains("LICENSE_INVALID"));
+    std::fs::write(&file, pro.issue(&seats, None)).unwrap();
+    b.choose_file("#license-file", file.to_str().unwrap());
+    b.click("#license-form button[type=submit]");
+    b.wait_text("#license-state", |t| {
+        t.contains("valid") && t.contains("Test Customer")
+    });
+    assert_eq!(b.text("#usage-workspaces").trim(), "1 of 2");
+    assert_eq!(b.text("#usage-seats").trim(), "2 of 2");
+    assert!(b.text("#license-features").contains("Teams — on"));
+    b.screenshot("license");
+
+    // A second workspace, then the switcher takes the same page there and back.
+    b.goto(&server.url("/ui/w/default/workspaces"));
+    b.type_into("#workspace-slug", "lab");
+    b.type_into("#workspace-name", "Lab");
+    b.click("#workspace-form button[type=submit]");
+    b.wait_text("#workspace-list", |t| {
+        t.contains("Lab") && t.contains("owner")
+    });
+    assert!(b.url().ends_with("/ui/w/lab/workspaces"), "{}", b.url());
+    assert!(
+        b.text("#workspace-limit").contains("allows 2 workspaces"),
+        "at the license's two workspaces the page says why no more: {}",
+        b.text("#new-workspace")
+    );
+    b.screenshot("workspaces");
+    b.script(
+        "const s = document.getElementById('workspace-switcher'); s.value = 'default'; s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    b.wait_text("h1", |t| t == "Workspaces");
+    assert!(b.url().ends_with("/ui/w/default/workspaces"), "{}", b.url());
+
+    // Teams: create one, add bob, give it a role on lab.
+    b.goto(&server.url("/ui/w/lab/teams"));
+    b.type_into("#team-slug", "analysts");
+    b.click("#team-form button[type=submit]");
+    b.wait_text("#team-list", |t| t.contains("analysts"));
+    b.type_into("#add-analysts", "bob");
+    b.click(".team-member-form button[type=submit]");
+    b.wait_text("#team-list", |t| t.contains("bob"));
+    b.script(
+        "document.getElementById('grant-analysts').value = 'author';",
+        json!([]),
+    );
+    b.click(".team-grant-form button[type=submit]");
+    b.wait_text("#team-list", |t| t.contains("lab: author"));
+    b.screenshot("teams");
+    let (_, teams) = common::json_of(server.get(&key, "/api/v1/teams"));
+    assert_eq!(teams["results"][0]["members"], json!(["bob"]), "{teams}");
+
+    // Seats: ann and bob hold the license's two; adding carol is refused, and why is shown.
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.type_into("#member-name", "carol");
+    b.click("#member-form button[type=submit]");
+    let why = b.wait_text("#member-status", |t| !t.is_empty());
+    assert!(why.contains("seat"), "{why}");
+}

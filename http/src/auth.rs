@@ -10,6 +10,7 @@ use super::{ApiError, AppState};
 use validibot_plugin_api::extension::features;
 use validibot_store::accounts::directory::{self, User, Workspace};
 use validibot_store::accounts::{sessions, teams, Permission, Role};
+use validibot_types::ids::UserId;
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
 /// has one) looked up by the same query.
@@ -152,6 +153,32 @@ pub async fn member(
 }
 
 /// Whether the caller administers the instance: admin or owner of the default workspace.
+/// The workspaces a user sees, each with their effective role: direct memberships, and
+/// (with the teams feature) their teams' grants. The API's list and the UI's switcher.
+pub async fn visible_workspaces(
+    state: &AppState,
+    user_id: &UserId,
+) -> Result<Vec<(Workspace, Role)>, ApiError> {
+    let mut list = directory::workspaces_of(&state.db, user_id).await?;
+    let status = state.licensing.status().await?;
+    if status.has(features::TEAMS) {
+        for (ws, team_roles) in teams::workspaces_of(&state.db, user_id).await? {
+            let direct = list.iter().position(|(w, _)| w.slug == ws.slug);
+            let role =
+                state
+                    .licensing
+                    .effective_role(direct.map(|i| list[i].1), &team_roles, &status);
+            match (direct, role) {
+                (Some(i), Some(role)) => list[i].1 = role,
+                (None, Some(role)) => list.push((ws, role)),
+                _ => {}
+            }
+        }
+        list.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
+    }
+    Ok(list)
+}
+
 pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
     let role = directory::default_role(&state.db, &caller.0.id).await?;
     Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))

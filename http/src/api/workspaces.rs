@@ -8,32 +8,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::auth::{instance_admin, member, require_workspace_decision, Caller};
+use crate::auth::{instance_admin, member, require_workspace_decision, visible_workspaces, Caller};
 use crate::{ApiError, AppState};
-use validibot_plugin_api::extension::features;
-use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
+use validibot_store::accounts::{directory as accounts, Permission, Role};
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut list = accounts::workspaces_of(&state.db, &caller.0.id).await?;
-    let status = state.licensing.status().await?;
-    if status.has(features::TEAMS) {
-        for (ws, team_roles) in teams::workspaces_of(&state.db, &caller.0.id).await? {
-            let direct = list.iter().position(|(w, _)| w.slug == ws.slug);
-            let role =
-                state
-                    .licensing
-                    .effective_role(direct.map(|i| list[i].1), &team_roles, &status);
-            match (direct, role) {
-                (Some(i), Some(role)) => list[i].1 = role,
-                (None, Some(role)) => list.push((ws, role)),
-                _ => {}
-            }
-        }
-        list.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
-    }
+    let list = visible_workspaces(&state, &caller.0.id).await?;
     let results: Vec<_> = list
         .into_iter()
         .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))

@@ -27,8 +27,18 @@ pub fn page(title: &str, user: Option<&WebUser>, ws: Option<&str>, body: Markup)
                             a href={"/ui/w/" (ws) "/workflows"} { "Workflows" }
                             a href={"/ui/w/" (ws) "/runs"} { "Runs" }
                             a href={"/ui/w/" (ws) "/settings"} { "Settings" }
+                            a href={"/ui/w/" (ws) "/workspaces"} { "Workspaces" }
+                            a href={"/ui/w/" (ws) "/teams"} { "Teams" }
+                            a href={"/ui/w/" (ws) "/license"} { "License" }
                         }
-                        span.who { (u.user.username) " · " (ws) }
+                        // Keeps the page (dashboard, runs, …) when switching workspace.
+                        label.visually-hidden for="workspace-switcher" { "Workspace" }
+                        select id="workspace-switcher" data-current=(ws) {
+                            @for (slug, name) in &u.workspaces {
+                                option value=(slug) selected[slug == ws] { (name) " (" (slug) ")" }
+                            }
+                        }
+                        span.who { (u.user.username) }
                     }
                     @if let Some(u) = user {
                         form.logout method="post" action="/ui/logout" {

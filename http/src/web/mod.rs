@@ -7,10 +7,13 @@
 mod assets;
 mod dashboard;
 mod layout;
+mod license;
 mod runs;
 mod session;
 mod settings;
+mod teams;
 mod workflows;
+mod workspaces;
 
 use std::sync::Arc;
 
@@ -20,7 +23,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::auth::{member, session_cookie, Caller};
+use crate::auth::{member, session_cookie, visible_workspaces, Caller};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::directory::{User, Workspace};
 use validibot_store::accounts::{sessions, Permission, Role};
@@ -40,12 +43,17 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/w/{ws}/runs", get(runs::list))
         .route("/ui/w/{ws}/runs/{id}", get(runs::show))
         .route("/ui/w/{ws}/settings", get(settings::page))
+        .route("/ui/w/{ws}/workspaces", get(workspaces::page))
+        .route("/ui/w/{ws}/teams", get(teams::page))
+        .route("/ui/w/{ws}/license", get(license::page))
 }
 
 /// The signed-in user of a page, with the session's CSRF token for the page's script.
 pub struct WebUser {
     pub user: User,
     pub csrf: String,
+    /// `(slug, name)` of every workspace the user sees, for the header's switcher.
+    pub workspaces: Vec<(String, String)>,
 }
 
 /// Not signed in: back to the login page, then to where the user was going.
@@ -84,10 +92,19 @@ impl FromRequestParts<Arc<AppState>> for WebUser {
             return Err(LoginRedirect(here).into_response());
         };
         match sessions::authenticate(&state.db, token, None).await {
-            Ok(Some((auth, csrf))) => Ok(WebUser {
-                user: auth.user,
-                csrf,
-            }),
+            Ok(Some((auth, csrf))) => {
+                let workspaces = visible_workspaces(state, &auth.user.id)
+                    .await
+                    .map_err(IntoResponse::into_response)?
+                    .into_iter()
+                    .map(|(w, _)| (w.slug, w.name))
+                    .collect();
+                Ok(WebUser {
+                    user: auth.user,
+                    csrf,
+                    workspaces,
+                })
+            }
             Ok(None) => Err(LoginRedirect(here).into_response()),
             Err(e) => Err(ApiError::from(e).into_response()),
         }

@@ -13,7 +13,7 @@ use crate::AppState;
 use validibot_plugin_api::extension::features;
 use validibot_store::accounts::{directory, Permission};
 
-fn feature_label(f: &str) -> &'static str {
+pub(super) fn feature_label(f: &str) -> &'static str {
     match f {
         features::ADVANCED_VALIDATORS => "Advanced validators in containers (EnergyPlus, FMI)",
         features::USER_IMAGES => "Your own validator images",

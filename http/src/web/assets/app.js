@@ -202,9 +202,86 @@ function initSettings() {
   }
 }
 
+// --- workspace switcher: the same page in the chosen workspace ---------------
+function initSwitcher() {
+  const sel = document.getElementById("workspace-switcher");
+  if (!sel) return;
+  sel.addEventListener("change", () => {
+    const current = "/ui/w/" + sel.dataset.current;
+    const path = window.location.pathname;
+    // Pages of one object (a run, a workflow) do not exist in the other workspace.
+    const rest = path.startsWith(current) ? path.slice(current.length).split("/").slice(0, 2).join("/") : "";
+    window.location.href = "/ui/w/" + encodeURIComponent(sel.value) + rest;
+  });
+}
+
+function report(status, r, okText) {
+  status.textContent = r.ok ? okText : (r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status);
+  status.className = r.ok ? "" : "error";
+  return r.ok;
+}
+
+// --- workspaces and teams ----------------------------------------------------
+function initWorkspaces() {
+  const form = document.getElementById("workspace-form");
+  if (!form) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { slug: form.slug.value.trim() };
+    if (form.name.value.trim()) body.name = form.name.value.trim();
+    const r = await api("POST", "/api/v1/workspaces", body);
+    if (report(document.getElementById("workspace-status"), r, "Created.")) {
+      window.location.href = "/ui/w/" + encodeURIComponent(r.json.slug) + "/workspaces";
+    }
+  });
+}
+
+function initTeams() {
+  const status = document.getElementById("team-status");
+  if (!status) return;
+  const reloadIf = (ok) => { if (ok) window.location.reload(); };
+  const form = document.getElementById("team-form");
+  form?.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { slug: form.slug.value.trim() };
+    if (form.name.value.trim()) body.name = form.name.value.trim();
+    reloadIf(report(status, await api("POST", "/api/v1/teams", body), "Created."));
+  });
+  document.querySelectorAll(".team-member-form").forEach((f) => f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const name = f.querySelector("input").value.trim();
+    reloadIf(report(status, await api("PUT", f.dataset.url + encodeURIComponent(name)), "Added."));
+  }));
+  document.querySelectorAll(".remove-team-member").forEach((b) => b.addEventListener("click", async () => {
+    reloadIf(report(status, await api("DELETE", b.dataset.url), "Removed."));
+  }));
+  document.querySelectorAll(".team-grant-form").forEach((f) => f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    reloadIf(report(status, await api("PUT", f.dataset.url, { role: f.querySelector("select").value }), "Granted."));
+  }));
+}
+
+// --- license upload ----------------------------------------------------------
+function initLicense() {
+  const form = document.getElementById("license-form");
+  if (!form) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("license-file").files[0];
+    const status = document.getElementById("license-status");
+    if (!file) { status.textContent = "Choose the license file first."; status.className = "error"; return; }
+    const r = await api("PUT", "/api/v1/license", { license: await file.text() });
+    if (report(status, r, "Installed: " + (r.json && r.json.state))) window.location.reload();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   initUpload();
   initLiveRun();
   initEditor();
   initSettings();
+  initSwitcher();
+  initWorkspaces();
+  initTeams();
+  initLicense();
 });
