@@ -210,3 +210,65 @@ fn builtin_validators_pass_their_fixtures() {
         assert!(stdout(&out).contains(&format!("all {cases} fixture cases passed")));
     }
 }
+
+/// The contract is language-neutral: the same validator written in Python
+/// (componentize-py) and in JavaScript (componentize-js) builds from its example
+/// directory, passes the Rust example's fixtures under `plugin test`, and installs and
+/// runs through the API like any component.
+#[test]
+fn python_and_javascript_examples_pass_the_fixtures_and_run_through_the_api() {
+    use serde_json::json;
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = common::Instance::new(common::Backend::Sqlite);
+    let key = inst.user("ann", "admin");
+    let srv = inst.serve(&[]);
+    let fixtures = repo().join("plugins/examples/line-length/fixtures");
+    for slug in ["line-length-py", "line-length-js"] {
+        let wasm = tmp.path().join(format!("{slug}.wasm"));
+        let built = Command::new("bash")
+            .arg(repo().join("plugins/examples").join(slug).join("build.sh"))
+            .arg(&wasm)
+            .status()
+            .unwrap();
+        assert!(built.success(), "building {slug}");
+        let out = plugin_test(wasm.to_str().unwrap(), &fixtures, tmp.path());
+        assert!(out.status.success(), "{slug}");
+        assert!(
+            stdout(&out).contains(&format!("{slug} 0.1.0 (3 cases)")),
+            "{}",
+            stdout(&out)
+        );
+        let (status, meta) = common::json_of(
+            srv.post(&key, "/api/v1/validators")
+                .header("content-type", "application/wasm")
+                .body(std::fs::read(&wasm).unwrap())
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 201, "{meta}");
+        assert_eq!(meta["slug"], slug);
+        srv.create_workflow(
+            &key,
+            &json!({"slug": slug, "steps": [{"key": "lines", "validator": slug, "config": {"max": 20}}]}),
+        );
+        let (status, run) = srv.launch(
+            &key,
+            slug,
+            "text/plain",
+            "ok\nthis line is definitely too long\n",
+        );
+        assert_eq!(
+            (status, run["result"].as_str()),
+            (201, Some("FAIL")),
+            "{run}"
+        );
+        let step = &run["steps"][0];
+        assert_eq!(step["findings"][0]["code"], "line.too_long", "{run}");
+        assert_eq!(step["findings"][0]["path"], "2:21", "{run}");
+        assert_eq!(
+            step["outputs"][0],
+            json!({"name": "lines", "value": 2}),
+            "{run}"
+        );
+    }
+}
