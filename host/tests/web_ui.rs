@@ -347,6 +347,26 @@ fn pro_pages_in_a_browser() {
     b.screenshot("teams");
     let (_, teams) = common::json_of(server.get(&key, "/api/v1/teams"));
     assert_eq!(teams["results"][0]["members"], json!(["bob"]), "{teams}");
+    // Bob reaches lab through the team; revoking the grant takes it away again.
+    let bob = inst
+        .cli(&["admin", "create-api-key", "--username", "bob"])
+        .trim()
+        .to_owned();
+    assert_eq!(
+        server
+            .get(&bob, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        200
+    );
+    b.script("window.confirm = () => true;", json!([]));
+    b.click(".revoke-team-grant");
+    b.wait_text("#team-list", |t| !t.contains("lab: author"));
+    assert_eq!(
+        server
+            .get(&bob, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        404
+    );
 
     // Seats: ann and bob hold the license's two; adding carol is refused, and why is shown.
     b.goto(&server.url("/ui/w/default/settings"));

@@ -66,7 +66,16 @@ pub async fn page(
                                     }
                                 }
                                 td {
-                                    ul.plain { @for g in &t.grants { li { code { (g.workspace) } ": " (g.role.as_str()) } } }
+                                    ul.plain {
+                                        @for g in &t.grants {
+                                            li { code { (g.workspace) } ": " (g.role.as_str())
+                                                // Revoking on the workspace shown here, which the grant form also targets.
+                                                @if can_grant && g.workspace == workspace.slug {
+                                                    " " button.revoke-team-grant type="button" data-url={"/api/v1/workspaces/" (workspace.slug) "/teams/" (t.team.slug)} aria-label={"Revoke " (t.team.slug) "'s role on " (g.workspace)} { "Revoke" }
+                                                }
+                                            }
+                                        }
+                                    }
                                     @if can_grant {
                                         form.team-grant-form data-url={"/api/v1/workspaces/" (workspace.slug) "/teams/" (t.team.slug)} {
                                             label for={"grant-" (t.team.slug)} { "Role on " (workspace.slug) }

@@ -255,6 +255,10 @@ function initTeams() {
   document.querySelectorAll(".remove-team-member").forEach((b) => b.addEventListener("click", async () => {
     reloadIf(report(status, await api("DELETE", b.dataset.url), "Removed."));
   }));
+  document.querySelectorAll(".revoke-team-grant").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Take this team's role on the workspace away? Members keep their own roles.")) return;
+    reloadIf(report(status, await api("DELETE", b.dataset.url), "Revoked."));
+  }));
   document.querySelectorAll(".team-grant-form").forEach((f) => f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     reloadIf(report(status, await api("PUT", f.dataset.url, { role: f.querySelector("select").value }), "Granted."));
