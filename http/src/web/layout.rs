@@ -34,8 +34,8 @@ pub fn page(title: &str, user: Option<&WebUser>, ws: Option<&str>, body: Markup)
                         // Keeps the page (dashboard, runs, …) when switching workspace.
                         label.visually-hidden for="workspace-switcher" { "Workspace" }
                         select id="workspace-switcher" data-current=(ws) {
-                            @for (slug, name) in &u.workspaces {
-                                option value=(slug) selected[slug == ws] { (name) " (" (slug) ")" }
+                            @for (w, _) in &u.workspaces {
+                                option value=(w.slug) selected[w.slug == ws] { (w.name) " (" (w.slug) ")" }
                             }
                         }
                         span.who { (u.user.username) }

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use validibot_plugin_api::extension::features;
 
 use super::layout::{self, badge};
-use super::settings::feature_label;
+use super::settings::feature_list;
 use super::{error_page, workspace_for, WebUser};
 use crate::auth::{instance_admin, Caller};
 use crate::AppState;
@@ -70,15 +69,7 @@ pub async fn page(
         }
         section.card id="license-features" {
             h2 { "Features" }
-            ul.features {
-                @for f in features::ALL {
-                    @let on = status.has(f);
-                    li class=(if on { "on" } else { "off" }) {
-                        (feature_label(f)) " — "
-                        @if on { "on" } @else { span.muted { "off: needs Validibot Pro with " code { (f) } } }
-                    }
-                }
-            }
+            (feature_list(&status))
         }
         @if admin {
             section.card id="license-usage" {

@@ -52,8 +52,9 @@ pub fn router() -> Router<Arc<AppState>> {
 pub struct WebUser {
     pub user: User,
     pub csrf: String,
-    /// `(slug, name)` of every workspace the user sees, for the header's switcher.
-    pub workspaces: Vec<(String, String)>,
+    /// Every workspace the user sees, with their role: the header's switcher and the
+    /// workspaces page.
+    pub workspaces: Vec<(Workspace, Role)>,
 }
 
 /// Not signed in: back to the login page, then to where the user was going.
@@ -95,10 +96,7 @@ impl FromRequestParts<Arc<AppState>> for WebUser {
             Ok(Some((auth, csrf))) => {
                 let workspaces = visible_workspaces(state, &auth.user.id)
                     .await
-                    .map_err(IntoResponse::into_response)?
-                    .into_iter()
-                    .map(|(w, _)| (w.slug, w.name))
-                    .collect();
+                    .map_err(IntoResponse::into_response)?;
                 Ok(WebUser {
                     user: auth.user,
                     csrf,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use maud::html;
+use maud::{html, Markup};
+use validibot_engines::extensions::LicenseStatus;
 
 use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
@@ -13,7 +14,23 @@ use crate::AppState;
 use validibot_plugin_api::extension::features;
 use validibot_store::accounts::{directory, Permission};
 
-pub(super) fn feature_label(f: &str) -> &'static str {
+/// Each Pro feature, on or off with what it needs (settings and the license page).
+pub(super) fn feature_list(status: &LicenseStatus) -> Markup {
+    html! {
+        ul.features {
+            @for f in features::ALL {
+                li class=(if status.has(f) { "on" } else { "off" }) {
+                    (feature_label(f)) " — "
+                    @if status.has(f) { "on" } @else {
+                        span.muted { "off: needs Validibot Pro with " code { (f) } " (license state: " (status.state) ")" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn feature_label(f: &str) -> &'static str {
     match f {
         features::ADVANCED_VALIDATORS => "Advanced validators in containers (EnergyPlus, FMI)",
         features::USER_IMAGES => "Your own validator images",
@@ -110,17 +127,7 @@ pub async fn page(
             h2 { "License" }
             p { "Edition " strong { (license.edition) } " · state " (badge(&license.state)) }
             @if !license.message.is_empty() { p.muted { (license.message) } }
-            ul.features {
-                @for f in features::ALL {
-                    @let on = license.features.iter().any(|x| x == f);
-                    li class=(if on { "on" } else { "off" }) {
-                        (feature_label(f)) " — "
-                        @if on { "on" } @else {
-                            span.muted { "off: needs Validibot Pro with " code { (f) } " (license state: " (license.state) ")" }
-                        }
-                    }
-                }
-            }
+            (feature_list(&license))
         }
     };
     Ok(Html(layout::page("Settings", Some(&user), Some(&ws), body).into_string()).into_response())

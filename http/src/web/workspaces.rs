@@ -9,7 +9,6 @@ use maud::html;
 
 use super::layout;
 use super::{error_page, workspace_for, WebUser};
-use crate::auth::visible_workspaces;
 use crate::AppState;
 use validibot_store::accounts::Permission;
 
@@ -19,9 +18,8 @@ pub async fn page(
     Path(ws): Path<String>,
 ) -> Result<Response, Response> {
     workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
-    let list = visible_workspaces(&state, &user.user.id)
-        .await
-        .map_err(|e| error_page(&user, e))?;
+    // Loaded with the signed-in user (the header's switcher lists the same).
+    let list = &user.workspaces;
     let decision = state
         .licensing
         .workspace_decision("create", false)
@@ -33,7 +31,7 @@ pub async fn page(
             table id="workspace-list" {
                 thead { tr { th { "Workspace" } th { "Slug" } th { "Your role" } } }
                 tbody {
-                    @for (w, role) in &list {
+                    @for (w, role) in list {
                         tr {
                             td { a href={"/ui/w/" (w.slug)} { (w.name) } @if w.is_default { " " span.muted { "(default)" } } }
                             td { code { (w.slug) } }
