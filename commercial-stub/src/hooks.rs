@@ -7,7 +7,7 @@ use validibot_plugin_api::extension::HookError;
 
 use validibot_types::hooks::{self as names, FeaturesQuery, LicenseQuery};
 
-use crate::license::{self, Status};
+use crate::license::{self, lease, Status};
 use crate::{catalog, features, keys, policy};
 
 pub const HOOKS: &[&str] = &[
@@ -46,7 +46,7 @@ pub fn dispatch(hook: &str, request: &[u8]) -> Result<Vec<u8>, HookError> {
                     "license_id": payload.license_id,
                     "serial": payload.serial,
                     "unknown_features": payload.unknown_features(),
-                    "status": Status::of(&payload, q.now, q.usage),
+                    "status": lease::status_at(&payload, q.now, q.usage, q.lease.as_deref(), q.instance_id.as_deref()),
                 }),
                 Err(e) => json!({"ok": false, "reason": e.to_string()}),
             }
@@ -56,7 +56,13 @@ pub fn dispatch(hook: &str, request: &[u8]) -> Result<Vec<u8>, HookError> {
             let status = match q.text {
                 None => Status::community(q.usage),
                 Some(text) => match license::verify(&text, &q.highest_serials, q.now) {
-                    Ok(payload) => Status::of(&payload, q.now, q.usage),
+                    Ok(payload) => lease::status_at(
+                        &payload,
+                        q.now,
+                        q.usage,
+                        q.lease.as_deref(),
+                        q.instance_id.as_deref(),
+                    ),
                     Err(e) => Status::invalid(q.usage, e.to_string()),
                 },
             };

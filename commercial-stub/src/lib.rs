@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod keys;
 pub mod license;
 pub mod policy;
+pub mod server;
 
 use validibot_plugin_api::extension::{Extension, HookError};
 

@@ -306,21 +306,13 @@ fn a_run_whose_workers_keep_dying_gives_up_after_max_attempts(backend: Backend) 
 
 /// One number read straight from the database.
 fn scalar(inst: &Instance, sql: &str) -> i64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Row;
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&inst.database_url).await.unwrap();
-        let n = sqlx::query(sql)
+    use sqlx::Row;
+    common::with_db(inst, |pool| async move {
+        sqlx::query(sql)
             .fetch_optional(&pool)
             .await
             .unwrap()
-            .map_or(0, |r| r.get::<i64, _>(0));
-        pool.close().await;
-        n
+            .map_or(0, |r| r.get::<i64, _>(0))
     })
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::pro::{faulty, payload, pro, KID};
+use common::pro::{faulty, payload, pro, shifted_clock, LicenseServer, KID};
 use common::{invoice_workflow, json_of, Backend, Instance, Server};
 use serde_json::{json, Value};
 
@@ -595,7 +595,213 @@ fn pro_teams_and_members(backend: Backend) {
     );
 }
 
+/// Rewrites the stored license-server answer as someone editing the database would:
+/// `checked_at` a year later inside the signed payload (the signature stays).
+fn tamper_with_lease(inst: &Instance) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    common::with_db(inst, |pool| async move {
+        let lease: String =
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = 'license.lease'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let mut envelope: Value = serde_json::from_str(&lease).unwrap();
+        let mut inner: Value =
+            serde_json::from_slice(&b64.decode(envelope["payload"].as_str().unwrap()).unwrap())
+                .unwrap();
+        inner["checked_at"] = (inner["checked_at"].as_i64().unwrap() + 365 * 86_400).into();
+        envelope["payload"] = b64.encode(inner.to_string()).into();
+        sqlx::query("UPDATE instance_settings SET value = $1 WHERE key = 'license.lease'")
+            .bind(envelope.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+}
+
+/// Online licensing against the real license server process (`validibot-license
+/// serve`), with the clock of both moved by libfaketime: activation on install, a
+/// second instance refused while the only slot is taken, release and re-activation,
+/// the server down for 6 days (Pro stays on) and for 8 (off exactly as expired,
+/// nothing deleted), back on when it answers, a tampered stored answer, and a
+/// revocation taking effect at the instance's next scheduled check.
+fn online_licensing(backend: Backend) {
+    let pro = pro();
+    let vendor_dir = tempfile::tempdir().unwrap();
+    let vendor = LicenseServer::start(pro, vendor_dir.path(), "127.0.0.1:0", "+0d");
+    let vendor_addr = vendor.addr().to_owned();
+    let mut p = payload(1, 200, 5);
+    p["license_id"] = "lic-online".into();
+    p["online"] = json!({"server": vendor.url, "instances": 1});
+    let text = pro.issue(&p, None);
+    let trusted = pro.trusted_key();
+    let env_at = |offset: &str| {
+        let mut env = shifted_clock(offset);
+        env.push(("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.clone()));
+        env
+    };
+    let start = |inst: &Instance, offset: &str| {
+        let env = env_at(offset);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        inst.serve_with_env(&[], &env)
+    };
+    let check = |server: &Server, key: &str| {
+        json_of(server.post(key, "/api/v1/license/check").send().unwrap())
+    };
+
+    // Instance A activates when the license is installed.
+    let a = Instance::new(backend);
+    pro.install_into(&a.data.path().join("extensions"));
+    let a_admin = a.user("admin", "owner");
+    let server_a = start(&a, "+0d");
+    let (status, body) = put_license(&server_a, &a_admin, &text);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "valid", "{body}");
+    assert_eq!(body["online"]["activated"], true, "{body}");
+    assert_eq!(body["online"]["instances_used"], 1, "{body}");
+    assert_eq!(body["online"]["instances_max"], 1, "{body}");
+
+    // Instance B: the license allows one instance, and A holds it.
+    let b = Instance::new(backend);
+    pro.install_into(&b.data.path().join("extensions"));
+    let b_admin = b.user("admin", "owner");
+    let server_b = start(&b, "+0d");
+    let (status, body) = put_license(&server_b, &b_admin, &text);
+    assert_eq!(status, 200, "the file itself verifies: {body}");
+    assert_eq!(body["state"], "invalid", "{body}");
+    assert!(
+        body["online"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("INSTANCES_EXHAUSTED"),
+        "{body}"
+    );
+    assert_402(
+        create_workspace(&server_b, &b_admin, "early"),
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.multiple",
+        "invalid",
+    );
+
+    // A gives its activation back (the CLI, as an operator moving the license); B takes it.
+    let a_env = env_at("+0d");
+    let a_env: Vec<(&str, &str)> = a_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let released: Value =
+        serde_json::from_str(&a.cli_with_env(&["license", "release"], &a_env)).unwrap();
+    assert_eq!(released["state"], "invalid", "{released}");
+    drop(server_a);
+    let (status, body) = check(&server_b, &b_admin);
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("valid")),
+        "{body}"
+    );
+    let (_, ledger) = vendor.admin(reqwest::Method::GET, "/v1/admin/licenses/lic-online");
+    let activations = ledger["record"]["activations"].as_object().unwrap();
+    assert_eq!(activations.len(), 1, "{ledger}");
+    assert_eq!(
+        activations.values().next().unwrap()["seats_in_use"],
+        1,
+        "{ledger}"
+    );
+
+    // The license server goes away. Six days later Pro is still on, on the stored answer.
+    drop(vendor);
+    drop(server_b);
+    let server_b = start(&b, "+6d");
+    let (status, body) = check(&server_b, &b_admin);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "valid", "{body}");
+    assert!(
+        body["online"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{body}"
+    );
+    assert_eq!(create_workspace(&server_b, &b_admin, "six").0, 201);
+
+    // Eight days: off exactly as an expired license, and nothing is deleted.
+    drop(server_b);
+    let server_b = start(&b, "+8d");
+    let body = license(&server_b, &b_admin);
+    assert_eq!(body["state"], "expired", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("has not answered since"),
+        "{body}"
+    );
+    assert_402(
+        create_workspace(&server_b, &b_admin, "eight"),
+        "PRO_FEATURE_REQUIRED",
+        "workspaces.multiple",
+        "expired",
+    );
+    let (_, list) = json_of(server_b.get(&b_admin, "/api/v1/workspaces"));
+    assert!(list.to_string().contains("\"six\""), "{list}");
+
+    // The server answers again: Pro is back at once.
+    let vendor = LicenseServer::start(pro, vendor_dir.path(), &vendor_addr, "+8d");
+    let (status, body) = check(&server_b, &b_admin);
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("valid")),
+        "{body}"
+    );
+    assert!(body["online"].get("last_error").is_none(), "{body}");
+
+    // A stored answer edited in the database does not verify: Pro off until the server
+    // answers again.
+    drop(vendor);
+    drop(server_b);
+    tamper_with_lease(&b);
+    let server_b = start(&b, "+8d");
+    let body = license(&server_b, &b_admin);
+    assert_eq!(body["state"], "invalid", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not verify"),
+        "{body}"
+    );
+    let vendor = LicenseServer::start(pro, vendor_dir.path(), &vendor_addr, "+8d");
+    assert_eq!(check(&server_b, &b_admin).1["state"], "valid");
+
+    // Revocation: the instance keeps its answer until its next check, 24 hours later,
+    // which the server process makes on its own.
+    let (status, body) = vendor.admin(
+        reqwest::Method::POST,
+        "/v1/admin/licenses/lic-online/revoke",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(license(&server_b, &b_admin)["state"], "valid");
+    drop(server_b);
+    drop(vendor);
+    let vendor = LicenseServer::start(pro, vendor_dir.path(), &vendor_addr, "+218h");
+    let server_b = start(&b, "+218h");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let body = loop {
+        let body = license(&server_b, &b_admin);
+        if body["state"] != "valid" || std::time::Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(body["state"], "invalid", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
+    assert_eq!(body["online"]["revoked"], true, "{body}");
+    drop(vendor);
+}
+
 on_both_backends!(
+    online_licensing,
     community_without_extension,
     pro_extension_lifecycle,
     pro_teams_and_members,

@@ -374,4 +374,33 @@ fn pro_pages_in_a_browser() {
     b.click("#member-form button[type=submit]");
     let why = b.wait_text("#member-status", |t| !t.is_empty());
     assert!(why.contains("seat"), "{why}");
+
+    // An online license: installed from the page, activated by the license server, its
+    // standing shown; "Check now" asks again, and a failed attempt says why.
+    let vendor_dir = tempfile::tempdir().unwrap();
+    let vendor = common::pro::LicenseServer::start(pro, vendor_dir.path(), "127.0.0.1:0", "+0d");
+    let mut online = seats.clone();
+    online["serial"] = 4.into();
+    online["online"] = json!({"server": vendor.url, "instances": 2});
+    std::fs::write(&file, pro.issue(&online, None)).unwrap();
+    b.goto(&server.url("/ui/w/default/license"));
+    b.choose_file("#license-file", file.to_str().unwrap());
+    b.click("#license-form button[type=submit]");
+    b.wait_text("#license-online", |t| {
+        t.contains("active") && t.contains("1 of 2 activated")
+    });
+    assert!(
+        b.text("#license-state").contains("valid"),
+        "{}",
+        b.text("#license-state")
+    );
+    b.screenshot("license-online");
+    drop(vendor);
+    b.click("#license-check");
+    let error = b.wait_text("#license-online-error", |t| !t.is_empty());
+    assert!(error.contains("could not be reached"), "{error}");
+    assert!(
+        b.text("#license-state").contains("valid"),
+        "still on, offline"
+    );
 }

@@ -41,6 +41,39 @@ pub struct LicenseQuery {
     pub now: i64,
     #[serde(default)]
     pub usage: Usage,
+    /// The license server's last signed answer for this instance (online licenses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
+    /// This instance's id, which the license server's answers must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+
+/// An online license's standing with the license server (absent for offline files).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineStatus {
+    /// The license server's base URL (from the signed license).
+    pub server: String,
+    /// Whether a signed answer for this instance is held.
+    pub activated: bool,
+    /// When the license server last answered (Unix seconds, its clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<i64>,
+    /// When the host should ask again (Unix seconds; at or before now: ask now).
+    pub next_check_at: i64,
+    /// When features turn off if the server stays unreachable (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_until: Option<i64>,
+    #[serde(default)]
+    pub revoked: bool,
+    /// Instances activated and allowed, as of the last answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances_used: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances_max: Option<u64>,
+    /// Why the last attempt to reach the server failed (filled in by the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// `license.status`: the state at `now`.
@@ -59,6 +92,9 @@ pub struct LicenseStatus {
     /// The license's facts (id, customer, dates), for admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<serde_json::Value>,
+    /// Online licenses only: the standing with the license server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineStatus>,
 }
 
 impl LicenseStatus {

@@ -57,6 +57,7 @@ pub mod clock;
 pub mod finding;
 pub mod hooks;
 pub mod ids;
+pub mod license_server;
 pub mod media_types;
 pub mod slug;
 pub mod status;

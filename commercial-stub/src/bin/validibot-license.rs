@@ -1,5 +1,5 @@
 //! The vendor tool: makes key pairs, issues signed license files, signs extension
-//! builds. Private keys stay wherever `--out` puts them (never in the repository).
+//! builds, and runs the license server for online licenses. Private keys stay wherever `--out` puts them (never in the repository).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use validibot_commercial::license::{self, Payload, Status, Usage};
 #[derive(Parser)]
 #[command(
     name = "validibot-license",
-    about = "Validibot Pro vendor tool: keys, license files, extension signatures."
+    about = "Validibot Pro vendor tool: keys, license files, extension signatures, the license server."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -47,6 +47,22 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
         file: PathBuf,
+    },
+    /// Run the license server for online licenses: activations per instance,
+    /// revocation, answers signed with --key. Put it behind a TLS-terminating proxy.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the bound one is printed).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: String,
+        /// The vendor key that signs answers (licenses it issued are trusted too).
+        #[arg(long)]
+        key: PathBuf,
+        /// The ledger of activations and revocations (created if missing).
+        #[arg(long)]
+        ledger: PathBuf,
+        /// A file holding the bearer token of the vendor API (`/v1/admin/...`).
+        #[arg(long)]
+        admin_token_file: PathBuf,
     },
 }
 
@@ -132,6 +148,16 @@ fn run(command: Command) -> Result<(), String> {
             std::fs::write(&sig_path, line).map_err(|e| e.to_string())?;
             println!("{}", PathBuf::from(sig_path).display());
             Ok(())
+        }
+        Command::Serve {
+            listen,
+            key,
+            ledger,
+            admin_token_file,
+        } => {
+            let (kid, key) = load_key(&key)?;
+            let token = read(&admin_token_file)?;
+            validibot_commercial::server::Server::new(kid, key, token, ledger)?.run(&listen)
         }
     }
 }

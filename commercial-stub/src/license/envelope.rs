@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use ed25519_dalek::{Signature, Signer, SigningKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::{armor, Payload};
@@ -62,29 +62,40 @@ impl std::fmt::Display for VerifyError {
 /// Signs `payload` into an armored license file.
 pub fn issue(payload: &Payload, kid: &str, key: &SigningKey) -> String {
     let payload_json = serde_json::to_vec(payload).expect("payload serializes");
-    let mut message = DOMAIN.to_vec();
-    message.extend_from_slice(&payload_json);
+    armor::encode(seal(DOMAIN, &payload_json, kid, key).as_bytes())
+}
+
+/// The envelope JSON signing `payload` under `domain` (license files are this, armored;
+/// license-server leases are this as is).
+pub(crate) fn seal(domain: &[u8], payload: &[u8], kid: &str, key: &SigningKey) -> String {
+    let mut message = domain.to_vec();
+    message.extend_from_slice(payload);
     let sig = key.sign(&message);
     let envelope = Envelope {
         v: 1,
         alg: "ed25519".into(),
         kid: kid.into(),
-        payload: STANDARD.encode(&payload_json),
+        payload: STANDARD.encode(payload),
         sig: STANDARD.encode(sig.to_bytes()),
     };
-    armor::encode(&serde_json::to_vec(&envelope).expect("envelope serializes"))
+    serde_json::to_string(&envelope).expect("envelope serializes")
 }
 
-/// Verifies a license file: armor, envelope, key, signature, then the payload.
-/// `highest_serials` maps license ids to the highest serial seen; `now` is Unix seconds.
-pub fn verify(
-    text: &str,
-    highest_serials: &BTreeMap<String, u64>,
-    now: i64,
-) -> Result<Payload, VerifyError> {
-    let raw = armor::decode(text).map_err(VerifyError::Format)?;
-    let env: Envelope =
-        serde_json::from_slice(&raw).map_err(|e| VerifyError::Format(format!("envelope: {e}")))?;
+/// The payload bytes of an envelope whose signature under `domain` verifies with an
+/// embedded key (checked with `verify_strict`, before anything reads the payload).
+pub(crate) fn open(domain: &[u8], envelope: &[u8]) -> Result<Vec<u8>, VerifyError> {
+    open_with(domain, envelope, &keys::embedded)
+}
+
+/// [`open`] with the trusted keys given by `trusted` (the license server also trusts
+/// the key it signs with).
+pub(crate) fn open_with(
+    domain: &[u8],
+    envelope: &[u8],
+    trusted: &dyn Fn(&str) -> Option<VerifyingKey>,
+) -> Result<Vec<u8>, VerifyError> {
+    let env: Envelope = serde_json::from_slice(envelope)
+        .map_err(|e| VerifyError::Format(format!("envelope: {e}")))?;
     if env.v != 1 {
         return Err(VerifyError::Format(format!(
             "unsupported version {}",
@@ -97,7 +108,7 @@ pub fn verify(
             env.alg
         )));
     }
-    let key = keys::embedded(&env.kid).ok_or_else(|| VerifyError::UnknownKey(env.kid.clone()))?;
+    let key = trusted(&env.kid).ok_or_else(|| VerifyError::UnknownKey(env.kid.clone()))?;
     let payload = STANDARD
         .decode(&env.payload)
         .map_err(|_| VerifyError::Format("payload is not base64".into()))?;
@@ -106,10 +117,32 @@ pub fn verify(
         .ok()
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| VerifyError::Format("sig is not 64 base64-encoded bytes".into()))?;
-    let mut message = DOMAIN.to_vec();
+    let mut message = domain.to_vec();
     message.extend_from_slice(&payload);
     key.verify_strict(&message, &Signature::from_bytes(&sig))
         .map_err(|_| VerifyError::BadSignature)?;
+    Ok(payload)
+}
+
+/// Verifies a license file: armor, envelope, key, signature, then the payload.
+/// `highest_serials` maps license ids to the highest serial seen; `now` is Unix seconds.
+pub fn verify(
+    text: &str,
+    highest_serials: &BTreeMap<String, u64>,
+    now: i64,
+) -> Result<Payload, VerifyError> {
+    verify_with(text, highest_serials, now, &keys::embedded)
+}
+
+/// [`verify`] trusting the keys `trusted` knows.
+pub fn verify_with(
+    text: &str,
+    highest_serials: &BTreeMap<String, u64>,
+    now: i64,
+    trusted: &dyn Fn(&str) -> Option<VerifyingKey>,
+) -> Result<Payload, VerifyError> {
+    let raw = armor::decode(text).map_err(VerifyError::Format)?;
+    let payload = open_with(DOMAIN, &raw, trusted)?;
     let payload: Payload =
         serde_json::from_slice(&payload).map_err(|e| VerifyError::Payload(e.to_string()))?;
     payload.check().map_err(VerifyError::Payload)?;

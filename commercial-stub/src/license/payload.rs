@@ -24,6 +24,19 @@ pub struct Payload {
     pub expires_at: OffsetDateTime,
     #[serde(default)]
     pub grace_days: u32,
+    /// Present for an online license: it works only on instances the license server
+    /// has activated (absent: an offline file, for air-gapped sites).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<Online>,
+}
+
+/// An online license's terms with the license server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Online {
+    /// The license server's base URL (`https://…`).
+    pub server: String,
+    /// How many instances may hold an activation at once.
+    pub instances: u64,
 }
 
 impl Payload {
@@ -38,6 +51,17 @@ impl Payload {
         }
         if self.expires_at <= self.not_before {
             return Err("expires_at is not after not_before".into());
+        }
+        if let Some(online) = &self.online {
+            if !(online.server.starts_with("https://") || online.server.starts_with("http://")) {
+                return Err(format!(
+                    "online.server {:?} is not an http(s) URL",
+                    online.server
+                ));
+            }
+            if online.instances == 0 {
+                return Err("online.instances must be at least 1".into());
+            }
         }
         Ok(())
     }

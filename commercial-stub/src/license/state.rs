@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{Limits, Payload};
+use validibot_types::hooks::OnlineStatus;
 
 /// Warn this many days before expiry.
 const EXPIRING_SOON_DAYS: i64 = 30;
@@ -50,6 +51,9 @@ pub struct Status {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<Summary>,
+    /// Online licenses: the standing with the license server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineStatus>,
 }
 
 /// The license's facts, for admins.
@@ -81,6 +85,7 @@ impl Status {
             usage,
             message: "no license installed: Community edition".into(),
             license: None,
+            online: None,
         }
     }
 
@@ -94,10 +99,11 @@ impl Status {
             usage,
             message: why,
             license: None,
+            online: None,
         }
     }
 
-    /// A verified license at `now` (Unix seconds).
+    /// A verified license at `now` (Unix seconds), its dates and limits only.
     pub fn of(payload: &Payload, now: i64, usage: Usage) -> Status {
         let expires = payload.expires_at.unix_timestamp();
         let grace_end = expires + i64::from(payload.grace_days) * 86_400;
@@ -190,8 +196,16 @@ impl Status {
                 grace_days: payload.grace_days,
                 days_left,
             }),
+            online: None,
         }
     }
+}
+
+/// Unix seconds as RFC 3339 (whole seconds).
+pub(crate) fn rfc3339_unix(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map(rfc3339)
+        .unwrap_or_else(|_| seconds.to_string())
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -29,6 +29,7 @@ fn payload(expires_in_days: i64) -> Payload {
         not_before: at(NOW - 400 * DAY),
         expires_at: at(NOW + expires_in_days * DAY),
         grace_days: 14,
+        online: None,
     }
 }
 

@@ -12,8 +12,8 @@ use super::native::NativeExtension;
 
 use validibot_types::hooks as names;
 pub use validibot_types::hooks::{
-    Catalog, Decision, FeaturesQuery, LicenseQuery, LicenseStatus, Limits, RoleAnswer, RoleQuery,
-    Usage, VerifyAnswer, WorkspaceQuery,
+    Catalog, Decision, FeaturesQuery, LicenseQuery, LicenseStatus, Limits, OnlineStatus,
+    RoleAnswer, RoleQuery, Usage, VerifyAnswer, WorkspaceQuery,
 };
 
 /// One hook: the extension that implements it, else the Community default.
@@ -91,6 +91,7 @@ impl Default for Hooks {
                 usage: q.usage,
                 message: "Community edition".into(),
                 license: None,
+                online: None,
             }),
             validators_catalog: Hook::new(names::VALIDATORS_CATALOG, |_| Catalog::default()),
             workspaces_policy: Hook::new(names::WORKSPACES_POLICY, |q| {

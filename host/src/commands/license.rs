@@ -1,4 +1,4 @@
-//! `validibot license show | install FILE | verify FILE`: the same checks as the
+//! `validibot license show | install FILE | verify FILE | check | release`: the same checks as the
 //! API, run against the database directly (for operators on the host).
 
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::config::GlobalArgs;
+use validibot_services::licensing::online::Check;
 use validibot_services::licensing::Licensing;
 
 #[derive(Debug, clap::Subcommand)]
@@ -17,6 +18,12 @@ pub enum LicenseCommand {
     Install { file: PathBuf },
     /// Verify a license file without installing it; exit 1 if it is refused.
     Verify { file: PathBuf },
+    /// Online licenses: ask the license server now (activate or revalidate) and print
+    /// the state after it; exit 1 if the server could not be reached or refused.
+    Check,
+    /// Online licenses: give this instance's activation back to the license server
+    /// (before moving the license to another machine).
+    Release,
 }
 
 pub async fn run(global: &GlobalArgs, command: &LicenseCommand) -> Result<()> {
@@ -49,6 +56,21 @@ pub async fn run(global: &GlobalArgs, command: &LicenseCommand) -> Result<()> {
                 ),
             }
         }
+        LicenseCommand::Check => {
+            let status = licensing.check_online(Check::Now).await?;
+            println!("{}", serde_json::to_string_pretty(&*status)?);
+            match &status.online {
+                None => bail!("the installed license is not an online license: nothing to check"),
+                Some(online) if online.last_error.is_some() => {
+                    bail!("{}", online.last_error.clone().unwrap_or_default())
+                }
+                Some(_) => {}
+            }
+        }
+        LicenseCommand::Release => match licensing.release_online().await? {
+            Ok(status) => println!("{}", serde_json::to_string_pretty(&*status)?),
+            Err(reason) => bail!("{reason}"),
+        },
     }
     Ok(())
 }

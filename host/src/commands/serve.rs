@@ -132,6 +132,9 @@ pub async fn serve(
         &global.data_dir,
     )?);
     evidence_key.publish(&svc.db).await?;
+    // API processes keep an online license's answer from the license server current
+    // (workers read the stored answer).
+    svc.licensing.spawn_online_checks();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (dispatch, worker_handle): (Option<Dispatch>, _) = if args.no_worker {
         (None, None)

@@ -265,6 +265,26 @@ impl Server {
 }
 
 /// The status and the JSON body (`null` for an empty one, as with 204).
+/// Runs `f` against the instance's database directly (tests that read or tamper with
+/// rows), on a runtime of its own.
+#[allow(dead_code)]
+pub fn with_db<T, F: std::future::Future<Output = T>>(
+    inst: &Instance,
+    f: impl FnOnce(sqlx::AnyPool) -> F,
+) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&inst.database_url).await.unwrap();
+        let out = f(pool.clone()).await;
+        pool.close().await;
+        out
+    })
+}
+
 pub fn json_of(resp: Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();

@@ -241,3 +241,83 @@ pub fn serve_with_catalog_image(
     );
     (inst, server, admin, body)
 }
+
+/// The real clock, moved: libfaketime (Debian package `faketime`) preloaded into a
+/// process shifts what it reads as the time of day by `offset` (`+6d`, `+8d`), while
+/// monotonic clocks (timers, timeouts) stay real.
+#[allow(dead_code)]
+pub fn shifted_clock(offset: &str) -> Vec<(&'static str, String)> {
+    const LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+    assert!(
+        Path::new(LIB).exists(),
+        "{LIB} is missing: install the Debian package faketime (.ci/test does)"
+    );
+    vec![
+        ("LD_PRELOAD", LIB.to_owned()),
+        ("FAKETIME", offset.to_owned()),
+        ("DONT_FAKE_MONOTONIC", "1".to_owned()),
+    ]
+}
+
+/// The vendor's license server (`validibot-license serve`), a real process.
+#[allow(dead_code)]
+pub struct LicenseServer {
+    child: std::process::Child,
+    pub url: String,
+    pub token: String,
+}
+
+impl Drop for LicenseServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(dead_code)]
+impl LicenseServer {
+    /// Starts on `listen` (`127.0.0.1:0` for any port) with its ledger in `dir` and
+    /// its clock shifted by `offset` (`+0d`: the real time).
+    pub fn start(pro: &Pro, dir: &Path, listen: &str, offset: &str) -> LicenseServer {
+        use std::io::BufRead;
+        let token = "vendor-admin-token-for-tests-0001".to_owned();
+        std::fs::write(dir.join("admin.token"), &token).unwrap();
+        let mut child = Command::new(&pro.tool)
+            .args(["serve", "--listen", listen, "--key"])
+            .arg(pro.keys.join(format!("{KID}.key")))
+            .arg("--ledger")
+            .arg(dir.join("ledger.json"))
+            .arg("--admin-token-file")
+            .arg(dir.join("admin.token"))
+            .envs(shifted_clock(offset))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("license server listening on ")
+            .unwrap_or_else(|| panic!("license server did not start: {line:?}"))
+            .to_owned();
+        LicenseServer { child, url, token }
+    }
+
+    /// `host:port`, to start again on the same address.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// A vendor API call (`POST /v1/admin/licenses/{id}/revoke`, …).
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let resp = reqwest::blocking::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap())
+    }
+}

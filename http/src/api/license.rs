@@ -1,7 +1,8 @@
 //! `GET /api/v1/license` (everyone: state and feature booleans; instance admins:
 //! everything, with the extension load reports) and `PUT /api/v1/license`
 //! (instance admins; reachable in every license state, so an expired or invalid
-//! license can always be replaced).
+//! license can always be replaced); `POST /api/v1/license/check` asks an online
+//! license's server now.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use validibot_plugin_api::extension::features;
 use crate::auth::{instance_admin, Caller};
 use crate::{ApiError, AppState};
 use validibot_engines::extensions::LicenseStatus;
+use validibot_services::licensing::online::Check;
 
 fn public_view(status: &LicenseStatus) -> Value {
     let flags: serde_json::Map<String, Value> = features::ALL
@@ -32,6 +34,7 @@ fn admin_view(state: &AppState, status: &LicenseStatus) -> Value {
     view["usage"] = json!(status.usage);
     view["message"] = json!(status.message);
     view["license"] = status.license.clone().unwrap_or(Value::Null);
+    view["online"] = json!(status.online);
     view["extensions"] = json!(registry.reports);
     view["extended_hooks"] = json!(registry.hooks.extended());
     view
@@ -49,6 +52,37 @@ pub async fn show(
     }
 }
 
+fn require_admin(is_admin: bool, what: &str) -> Result<(), ApiError> {
+    if is_admin {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        format!("{what} needs the admin or owner role in the default workspace"),
+    ))
+}
+
+/// `POST /api/v1/license/check`: ask the license server now (online licenses).
+pub async fn check(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(
+        instance_admin(&state, &caller).await?,
+        "checking the license",
+    )?;
+    let status = state.licensing.check_online(Check::Now).await?;
+    if status.online.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "LICENSE_NOT_ONLINE",
+            "the installed license is not an online license: there is no license server to ask",
+        ));
+    }
+    Ok(Json(admin_view(&state, &status)))
+}
+
 /// The body is the license file itself (`text/plain`, or any type) or
 /// `{"license": "<file text>"}` as JSON.
 pub async fn install(
@@ -57,13 +91,10 @@ pub async fn install(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    if !instance_admin(&state, &caller).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "installing a license needs the admin or owner role in the default workspace",
-        ));
-    }
+    require_admin(
+        instance_admin(&state, &caller).await?,
+        "installing a license",
+    )?;
     if !state
         .licensing
         .registry()

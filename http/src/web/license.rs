@@ -1,6 +1,8 @@
 //! The license: edition, state, dates, each feature on or off, usage against the
-//! limits, the loaded extensions; instance admins upload a new license file here (the
-//! API's `PUT /api/v1/license`). Others see the state and the features.
+//! limits, the loaded extensions, an online license's standing with its license
+//! server; instance admins upload a new license file here (the API's
+//! `PUT /api/v1/license`) and ask the license server now. Others see the state and
+//! the features.
 
 use std::sync::Arc;
 
@@ -13,7 +15,9 @@ use super::settings::feature_list;
 use super::{error_page, workspace_for, WebUser};
 use crate::auth::{instance_admin, Caller};
 use crate::AppState;
+use validibot_engines::extensions::hooks::OnlineStatus;
 use validibot_store::accounts::Permission;
+use validibot_types::clock::rfc3339;
 
 /// `used of limit` with a bar; `limit` none means unlimited.
 fn usage(used: u64, limit: Option<u64>) -> Markup {
@@ -25,6 +29,37 @@ fn usage(used: u64, limit: Option<u64>) -> Markup {
                 aria-label={(used) " of " (limit)} {}
         },
         None => html! { (used) " (no limit)" },
+    }
+}
+
+/// An online license's standing with its license server, and "Check now".
+fn online_section(online: &OnlineStatus) -> Markup {
+    let when = |t: Option<i64>| t.map_or_else(|| "never".to_owned(), |t| rfc3339(t * 1_000_000));
+    html! {
+        section.card id="license-online" {
+            h2 { "License server" }
+            dl.facts {
+                dt { "Server" } dd { code { (online.server) } }
+                dt { "Activation" } dd data-fact="activation" {
+                    @if online.revoked { span.error { "revoked by the vendor" } }
+                    @else if online.activated { "active" }
+                    @else { "not activated" }
+                }
+                @if let (Some(used), Some(max)) = (online.instances_used, online.instances_max) {
+                    dt { "Instances" } dd { (used) " of " (max) " activated" }
+                }
+                dt { "Last answer" } dd data-fact="checked_at" { (when(online.checked_at)) }
+                dt { "Next check" } dd { (when(Some(online.next_check_at))) }
+                @if let Some(until) = online.offline_until {
+                    dt { "Works offline until" } dd data-fact="offline_until" { (when(Some(until))) }
+                }
+            }
+            @if let Some(error) = &online.last_error {
+                p.error id="license-online-error" { "Last attempt failed: " (error) }
+            }
+            button id="license-check" type="button" { "Check now" }
+            p id="license-check-status" role="status" {}
+        }
     }
 }
 
@@ -67,6 +102,7 @@ pub async fn page(
                 }
             }
         }
+        @if admin { @if let Some(online) = &status.online { (online_section(online)) } }
         section.card id="license-features" {
             h2 { "Features" }
             (feature_list(&status))

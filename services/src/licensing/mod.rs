@@ -1,6 +1,9 @@
 //! The instance's license: stored in the database, verified and turned into a
 //! state by the extension's hooks (Community defaults without one), computed at
-//! use and cached briefly. Pro checks (`require`, `workspace_decision`) go here.
+//! use and cached briefly. Pro checks (`require`, `workspace_decision`) go here;
+//! `online` keeps an online license's answer from the license server current.
+
+pub mod online;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,16 +58,28 @@ impl Licensing {
 
     /// Recomputes the status from the database.
     pub async fn refresh(&self) -> Result<Arc<LicenseStatus>> {
+        let status = Arc::new(self.compute(None).await?);
+        self.log_change(&status);
+        *self.cache.lock().unwrap() = Some((Instant::now(), status.clone()));
+        Ok(status)
+    }
+
+    /// The status from the database, with `lease` in place of the stored
+    /// license-server answer when given (to try an answer before keeping it).
+    async fn compute(&self, lease: Option<String>) -> Result<LicenseStatus> {
         let stored = licenses::load(&self.db).await?;
         let query = LicenseQuery {
             text: stored.text,
             highest_serials: stored.highest_serials,
             now: now_us() / 1_000_000,
             usage: licenses::usage(&self.db).await?,
+            lease: lease.or(stored.lease),
+            instance_id: Some(licenses::instance_id(&self.db).await?),
         };
-        let status = Arc::new(self.registry.hooks.license_status.call(&query));
-        self.log_change(&status);
-        *self.cache.lock().unwrap() = Some((Instant::now(), status.clone()));
+        let mut status = self.registry.hooks.license_status.call(&query);
+        if let (Some(online), Some((at, error))) = (&mut status.online, stored.online_error) {
+            online.last_error = Some(format!("{}: {error}", validibot_types::clock::rfc3339(at)));
+        }
         Ok(status)
     }
 
@@ -76,6 +91,9 @@ impl Licensing {
             highest_serials: stored.highest_serials,
             now: now_us() / 1_000_000,
             usage: licenses::usage(&self.db).await?,
+            // A file being checked has no answer from the license server yet.
+            lease: None,
+            instance_id: None,
         };
         Ok(self.registry.hooks.license_verify.call(&query))
     }
@@ -91,7 +109,8 @@ impl Licensing {
         };
         licenses::save(&self.db, text, id, serial).await?;
         tracing::info!(license_id = id, serial, "license installed");
-        Ok(Ok(self.refresh().await?))
+        // An online license activates at once (a no-op for an offline file).
+        Ok(Ok(self.check_online(online::Check::Now).await?))
     }
 
     /// Installs `text` unless it is already the stored license: for a license file

@@ -100,6 +100,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),
         op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
         with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
+        op(M::POST, "/api/v1/license/check", "checkLicense", "license", "Ask an online license's server now (instance admins).", (200, JSON, "License"), &[403, 409], post(license::check)),
         op(M::GET, "/api/v1/teams", "listTeams", "teams", "Teams with members and grants (Pro: teams).", (200, JSON, "TeamList"), &[402, 403], get(teams::list)),
         with_body(op(M::POST, "/api/v1/teams", "createTeam", "teams", "Create a team (Pro: teams).", (201, JSON, "Team"), &[400, 402, 403, 409], post(teams::create)), &[(JSON, "NewWorkspace")]),
         op(M::PUT, "/api/v1/teams/{team}/members/{username}", "addTeamMember", "teams", "Add a user to a team.", (204, "", ""), &[402, 403, 404], put(teams::add_member)),

@@ -80,6 +80,7 @@ pub fn all() -> Value {
             "state": string,
             "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
             "limits": {"type": "object"}, "usage": {"type": "object"}, "message": nullable_string,
+            "online": {"type": ["object", "null"], "description": "Online licenses: server, activated, checked_at, next_check_at, offline_until (Unix seconds), revoked, instances_used/max, last_error."},
         })),
         "LicenseBody": {"type": "object", "required": ["license"], "properties": {"license": string}},
         "Team": obj(&["slug", "name"], json!({"slug": string, "name": string, "members": {"type": "array"}, "grants": {"type": "array"}})),

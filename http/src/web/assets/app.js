@@ -277,6 +277,14 @@ function initLicense() {
     const r = await api("PUT", "/api/v1/license", { license: await file.text() });
     if (report(status, r, "Installed: " + (r.json && r.json.state))) window.location.reload();
   });
+  const check = document.getElementById("license-check");
+  if (check) check.addEventListener("click", async () => {
+    const out = document.getElementById("license-check-status");
+    check.disabled = true;
+    const r = await api("POST", "/api/v1/license/check");
+    check.disabled = false;
+    if (report(out, r, "Checked: " + (r.json && r.json.state))) window.location.reload();
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
