@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 on_both_backends!(
     install_through_the_api_and_run,
     install_with_the_cli_while_serving,
-    signed_plugins_and_uninstall
+    signed_plugins_and_uninstall,
+    disable_and_enable
 );
 
 fn line_length() -> &'static [u8] {
@@ -414,4 +415,162 @@ fn signed_plugins_and_uninstall(backend: Backend) {
     // Reinstalling after an uninstall works (the blob was kept, the row is new).
     let (status, _) = upload(Some(&acme_sig));
     assert_eq!(status, 201);
+}
+
+fn patch(srv: &Server, key: &str, slug: &str, body: Value) -> (u16, Value) {
+    json_of(
+        srv.client
+            .patch(srv.url(&format!("/api/v1/validators/{slug}")))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .unwrap(),
+    )
+}
+
+/// An operator switches an installed validator off without uninstalling it: saving and
+/// launching workflows on it are refused with the reason, a run queued before the
+/// change ends ERROR at its step, finished runs and workflows stay; switched on again
+/// (the CLI) everything works. Restricting it to workspaces is Pro.
+fn disable_and_enable(backend: Backend) {
+    let inst = Instance::new(backend);
+    let admin = inst.user("root", "admin");
+    let author = inst.user("alice", "author");
+    let srv = inst.serve(&[]);
+    let (status, body) = install(&srv, &admin, "application/wasm", line_length().to_vec());
+    assert_eq!(status, 201, "{body}");
+    srv.create_workflow(
+        &author,
+        &step_workflow("lines", "line-length", json!({"max": 20})),
+    );
+    let (status, before) = srv.launch(&author, "lines", "text/plain", "short\n");
+    assert_eq!(
+        (status, before["result"].as_str()),
+        (201, Some("PASS")),
+        "{before}"
+    );
+
+    assert_eq!(
+        patch(&srv, &author, "line-length", json!({"enabled": false})).0,
+        403
+    );
+    let (status, body) = patch(&srv, &admin, "line-length", json!({"enabled": false}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"slug": "line-length", "enabled": false, "workspaces": null})
+    );
+    let (_, shown) = json_of(srv.get(&author, "/api/v1/validators/line-length"));
+    assert_eq!(shown["enabled"], false, "{shown}");
+    let (_, list) = json_of(srv.get(&author, "/api/v1/validators"));
+    let builtin = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["slug"] == "json-schema")
+        .unwrap();
+    assert_eq!(builtin["enabled"], true);
+
+    let (status, err) = srv.launch(&author, "lines", "text/plain", "short\n");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("VALIDATOR_DISABLED")),
+        "{err}"
+    );
+    let (status, err) = json_of(
+        srv.post(&author, "/api/v1/workspaces/default/workflows")
+            .json(&step_workflow("lines2", "line-length", json!({"max": 5})))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("INVALID_WORKFLOW")),
+        "{err}"
+    );
+    assert_eq!(err["errors"][0]["code"], "VALIDATOR_DISABLED", "{err}");
+    // The workflow and its finished run are untouched.
+    assert_eq!(
+        srv.get(&author, before["url"].as_str().unwrap()).status(),
+        200
+    );
+    assert_eq!(
+        srv.get(&author, "/api/v1/workspaces/default/workflows/lines")
+            .status(),
+        200
+    );
+
+    // Built-ins are always on; unknown slugs and bodies say so; workspaces need Pro.
+    let (status, err) = patch(&srv, &admin, "json-schema", json!({"enabled": false}));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("VALIDATOR_BUILTIN")),
+        "{err}"
+    );
+    assert_eq!(patch(&srv, &admin, "nope", json!({"enabled": true})).0, 404);
+    assert_eq!(
+        patch(&srv, &admin, "line-length", json!({"enabled": "no"})).0,
+        400
+    );
+    assert_eq!(
+        patch(&srv, &admin, "line-length", json!({"colour": 1})).0,
+        400
+    );
+    let (status, err) = patch(
+        &srv,
+        &admin,
+        "line-length",
+        json!({"workspaces": ["default"]}),
+    );
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (402, Some("PRO_FEATURE_REQUIRED")),
+        "{err}"
+    );
+    assert!(inst.cli(&["plugin", "list"]).contains("disabled"));
+    let out = inst
+        .command(&["plugin", "enable", "line-length", "--workspace", "default"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "per-workspace needs Pro");
+
+    // On again from the command line, seen by the running server at the next launch.
+    assert!(inst
+        .cli(&["plugin", "enable", "line-length"])
+        .contains("enabled line-length"));
+    let (status, run) = srv.launch(&author, "lines", "text/plain", "short\n");
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    drop(srv);
+
+    // A run queued before the validator was disabled ends ERROR at its step.
+    let srv = inst.serve(&["--no-worker"]);
+    let (status, queued) = json_of(
+        srv.post(
+            &author,
+            "/api/v1/workspaces/default/workflows/lines/runs?wait=0",
+        )
+        .header("content-type", "text/plain")
+        .body("short\n")
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(status, 202, "{queued}");
+    inst.cli(&["plugin", "disable", "line-length"]);
+    let mut worker = inst.worker(&[]);
+    let run = srv.wait_run(
+        &author,
+        queued["url"].as_str().unwrap(),
+        std::time::Duration::from_secs(60),
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(run["result"], "ERROR", "{run}");
+    assert!(
+        finding_codes(&run).contains(&"validator.disabled".to_owned()),
+        "{run}"
+    );
 }

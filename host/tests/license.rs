@@ -802,6 +802,7 @@ fn online_licensing(backend: Backend) {
 
 on_both_backends!(
     online_licensing,
+    pro_plugin_per_workspace,
     community_without_extension,
     pro_extension_lifecycle,
     pro_teams_and_members,
@@ -1010,4 +1011,108 @@ fn license_file_at_start(backend: Backend) {
         stderr.contains("VALIDIBOT_LICENSE_FILE") && stderr.contains("not-mounted"),
         "{stderr}"
     );
+}
+
+/// Pro: an installed validator made available in chosen workspaces only. A workspace
+/// it is not enabled in cannot launch or save workflows on it; the restriction lifts
+/// again from the command line.
+fn pro_plugin_per_workspace(backend: Backend) {
+    let pro = pro();
+    let inst = Instance::new(backend);
+    pro.install_into(&inst.data.path().join("extensions"));
+    let admin = inst.user("admin", "owner");
+    let trusted = pro.trusted_key();
+    let env = [("VALIDIBOT_EXTENSION_TRUSTED_KEYS", trusted.as_str())];
+    let server = inst.serve_with_env(&[], &env);
+    assert_eq!(
+        put_license(&server, &admin, &pro.issue(&payload(1, 200, 5), None)).0,
+        200
+    );
+    assert_eq!(create_workspace(&server, &admin, "lab").0, 201);
+    let wasm = common::guest::build_guest(
+        "plugins/examples/line-length",
+        "validibot_example_line_length",
+    );
+    let (status, body) = json_of(
+        server
+            .post(&admin, "/api/v1/validators")
+            .header("content-type", "application/wasm")
+            .body(wasm)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let lines = json!({"slug": "lines", "steps": [{"key": "check", "validator": "line-length", "config": {"max": 20}}]});
+    let save = |ws: &str| {
+        json_of(
+            server
+                .post(&admin, &format!("/api/v1/workspaces/{ws}/workflows"))
+                .json(&lines)
+                .send()
+                .unwrap(),
+        )
+    };
+    let launch = |ws: &str| {
+        json_of(
+            server
+                .post(
+                    &admin,
+                    &format!("/api/v1/workspaces/{ws}/workflows/lines/runs"),
+                )
+                .header("content-type", "text/plain")
+                .body("short\n")
+                .send()
+                .unwrap(),
+        )
+    };
+    assert_eq!(save("default").0, 201);
+    let patch = |body: Value| {
+        json_of(
+            server
+                .client
+                .patch(server.url("/api/v1/validators/line-length"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    };
+    let (status, body) = patch(json!({"workspaces": ["lab"]}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["workspaces"], json!(["lab"]));
+    let (status, err) = patch(json!({"workspaces": ["nowhere"]}));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("WORKSPACE_NOT_FOUND")),
+        "{err}"
+    );
+
+    let (status, err) = launch("default");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("VALIDATOR_NOT_ENABLED")),
+        "{err}"
+    );
+    assert_eq!(save("lab").0, 201);
+    let (status, run) = launch("lab");
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    let listed = inst.cli_with_env(&["plugin", "list"], &env);
+    assert!(listed.contains("enabled in lab"), "{listed}");
+
+    // The command line lifts it (and can set it: Pro is on here).
+    inst.cli_with_env(
+        &["plugin", "enable", "line-length", "--workspace", "default"],
+        &env,
+    );
+    assert_eq!(launch("default").1["result"], "PASS");
+    assert_eq!(launch("lab").1["code"], "VALIDATOR_NOT_ENABLED");
+    inst.cli_with_env(
+        &["plugin", "enable", "line-length", "--all-workspaces"],
+        &env,
+    );
+    assert_eq!(launch("lab").1["result"], "PASS");
 }

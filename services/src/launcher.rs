@@ -17,7 +17,9 @@ use validibot_types::RunStatus;
 
 use crate::execution::executor::Prefetched;
 use crate::execution::worker::Dispatch;
+use crate::validators::availability::{self, Refusal};
 use crate::Services;
+use validibot_store::workflows::versions::frozen_steps;
 
 /// Starts runs; the API's launch handler is a thin shell around [`Launcher::launch`].
 #[derive(Clone)]
@@ -69,6 +71,21 @@ impl Launcher {
         }
     }
 
+    /// Why `workflow` may not be launched in `workspace` now (a step's validator is
+    /// disabled or not enabled there), asked before the submission is stored. The step
+    /// itself checks again when it runs.
+    pub async fn refusal(
+        &self,
+        workflow: &Workflow,
+        workspace: &WorkspaceId,
+    ) -> Result<Option<Refusal>> {
+        let svc = &self.services;
+        let steps = frozen_steps(&svc.db, &workflow.id).await?;
+        let slugs: Vec<&str> = steps.iter().map(|s| s.validator.as_str()).collect();
+        let first = availability::first_refusal(&svc.db, &svc.plugins, &slugs, workspace).await?;
+        Ok(first.map(|(_, refusal)| refusal))
+    }
+
     pub async fn launch(&self, req: LaunchRequest<'_>) -> Result<LaunchAnswer> {
         let svc = &self.services;
         let workflow = req.workflow;
@@ -111,6 +128,7 @@ impl Launcher {
                             started_at: created_at,
                             timeout_seconds: workflow.timeout_seconds,
                             workflow_id: workflow.id.clone(),
+                            workspace_id: req.workspace_id.clone(),
                             content_type: req.submission.content_type.clone(),
                             content,
                         });

@@ -2,7 +2,9 @@
 //! in the blob store under `sha256`.
 
 use anyhow::Result;
-use validibot_types::ids::UserId;
+use std::collections::BTreeMap;
+
+use validibot_types::ids::{UserId, WorkspaceId};
 
 use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
@@ -175,22 +177,120 @@ pub async fn used_by(db: &Db, slug: &str, version: Option<&str>) -> Result<Vec<S
         .collect())
 }
 
-/// Removes installed versions (one, or every version of `slug`); how many went.
+/// Removes installed versions (one, or every version of `slug`); how many went. When
+/// no version is left, its availability settings go too (a reinstall starts afresh).
 pub async fn delete(db: &Db, slug: &str, version: Option<&str>) -> Result<u64> {
-    let done = match version {
-        Some(v) => {
-            sqlx::query("DELETE FROM plugins WHERE slug = $1 AND version = $2")
+    let mut tx = db.write.begin().await?;
+    let done = sqlx::query("DELETE FROM plugins WHERE slug = $1 AND ($2 IS NULL OR version = $2)")
+        .bind(slug)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plugins WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(&mut *tx)
+        .await?;
+    if left == 0 {
+        for table in ["plugin_workspaces", "plugin_availability"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE slug = $1"))
                 .bind(slug)
-                .bind(v)
-                .execute(&db.write)
-                .await?
+                .execute(&mut *tx)
+                .await?;
         }
-        None => {
-            sqlx::query("DELETE FROM plugins WHERE slug = $1")
-                .bind(slug)
-                .execute(&db.write)
-                .await?
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Where an installed validator may be used: `disabled` everywhere, or, when
+/// `workspaces` (slugs) is `Some`, only in those (a slug without a row: everywhere).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Availability {
+    pub disabled: bool,
+    pub workspaces: Option<Vec<String>>,
+}
+
+/// The availability of every slug that has a setting.
+pub async fn availability(db: &Db) -> Result<BTreeMap<String, Availability>> {
+    let rows: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT slug, disabled, restricted FROM plugin_availability")
+            .fetch_all(&db.read)
+            .await?;
+    let members: Vec<(String, String)> = sqlx::query_as(
+        "SELECT p.slug, w.slug FROM plugin_workspaces p JOIN workspaces w ON w.id = p.workspace_id ORDER BY p.slug, w.slug",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, disabled, restricted)| {
+            let workspaces = (restricted != 0).then(|| {
+                members
+                    .iter()
+                    .filter(|(s, _)| *s == slug)
+                    .map(|(_, w)| w.clone())
+                    .collect()
+            });
+            let availability = Availability {
+                disabled: disabled != 0,
+                workspaces,
+            };
+            (slug, availability)
+        })
+        .collect())
+}
+
+/// Whether `slug` may run in `workspace`: `None` if it may, else whether it is
+/// disabled (`true`) or not enabled there (`false`). One small query.
+pub async fn refused_in(db: &Db, slug: &str, workspace: &WorkspaceId) -> Result<Option<bool>> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT a.disabled, a.restricted,
+                (SELECT COUNT(*) FROM plugin_workspaces w WHERE w.slug = a.slug AND w.workspace_id = $2)
+         FROM plugin_availability a WHERE a.slug = $1",
+    )
+    .bind(slug)
+    .bind(workspace.as_str())
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(match row {
+        Some((disabled, _, _)) if disabled != 0 => Some(true),
+        Some((_, restricted, listed)) if restricted != 0 && listed == 0 => Some(false),
+        _ => None,
+    })
+}
+
+/// Records where `slug` may be used (both parts at once, in one transaction);
+/// `Err(workspace)` inside, changing nothing, when a workspace slug does not exist.
+pub async fn set_availability(db: &Db, slug: &str, a: &Availability) -> Result<Result<(), String>> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query(
+        "INSERT INTO plugin_availability (slug, disabled, restricted, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (slug) DO UPDATE SET disabled = excluded.disabled, restricted = excluded.restricted, updated_at = excluded.updated_at",
+    )
+    .bind(slug)
+    .bind(i64::from(a.disabled))
+    .bind(i64::from(a.workspaces.is_some()))
+    .bind(now_us())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM plugin_workspaces WHERE slug = $1")
+        .bind(slug)
+        .execute(&mut *tx)
+        .await?;
+    for ws in a.workspaces.iter().flatten() {
+        let added = sqlx::query(
+            "INSERT INTO plugin_workspaces (slug, workspace_id) SELECT $1, id FROM workspaces WHERE slug = $2",
+        )
+        .bind(slug)
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() == 0 {
+            // Rolled back: nothing changes.
+            return Ok(Err(ws.clone()));
         }
-    };
-    Ok(done.rows_affected())
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -208,6 +208,12 @@ pub fn main() -> anyhow::Result<()> {
             Command::Plugin(crate::commands::plugin::PluginCommand::Uninstall(args)) => {
                 crate::commands::plugin::install::uninstall(&cli.global, args).await
             }
+            Command::Plugin(crate::commands::plugin::PluginCommand::Disable(args)) => {
+                crate::commands::plugin::availability::disable(&cli.global, args).await
+            }
+            Command::Plugin(crate::commands::plugin::PluginCommand::Enable(args)) => {
+                crate::commands::plugin::availability::enable(&cli.global, args).await
+            }
             Command::Plugin(cmd) => {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || crate::commands::plugin::run(&cmd)).await?

@@ -264,7 +264,6 @@ impl Server {
     }
 }
 
-/// The status and the JSON body (`null` for an empty one, as with 204).
 /// Runs `f` against the instance's database directly (tests that read or tamper with
 /// rows), on a runtime of its own.
 #[allow(dead_code)]
@@ -285,6 +284,7 @@ pub fn with_db<T, F: std::future::Future<Output = T>>(
     })
 }
 
+/// The status and the JSON body (`null` for an empty one, as with 204).
 pub fn json_of(resp: Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();

@@ -2,6 +2,7 @@
 //! (`openapi`) documents and mounts them. Errors are `{"detail", "code"}` JSON.
 
 mod api_keys;
+mod availability;
 mod launch_input;
 mod license;
 pub mod openapi;

@@ -44,6 +44,13 @@ pub async fn launch(
     let workflow = workflows::get_meta(&state.db, &workspace.id, &slug, q.version)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
+    if let Some(refusal) = state.launcher.refusal(&workflow, &workspace.id).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            refusal.code,
+            refusal.detail,
+        ));
+    }
     let headers = request.headers().clone();
     let idempotency_key = idempotency_key(&headers)?;
     let wait = wait_budget(&headers, q.wait, state.settings.launch_wait);

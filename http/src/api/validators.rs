@@ -13,6 +13,7 @@ use crate::{ApiError, AppState};
 use validibot_engines::extensions::hooks::FeaturesQuery;
 use validibot_engines::plugins::grants::Grants;
 use validibot_plugin_api::extension::features;
+use validibot_services::validators::availability;
 use validibot_services::validators::images::{self, RegisterError, Registered};
 use validibot_services::validators::installed::{self, InstallError, UninstallError};
 use validibot_store::accounts::Permission;
@@ -26,15 +27,12 @@ pub async fn list(
     _caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     installed::sync(&state.db, &state.blobs, &state.plugins).await?;
+    let settings = availability::all(&state.db).await?;
     let results: Vec<_> = state
         .plugins
         .all()
         .iter()
-        .map(|p| {
-            let mut v = serde_json::to_value(&p.meta).unwrap_or_default();
-            v["builtin"] = state.plugins.is_builtin(&p.meta.slug).into();
-            v
-        })
+        .map(|p| described(&state, &p.meta, settings.get(&p.meta.slug)))
         .collect();
     let advanced = container_validators(&state).await?;
     Ok(Json(
@@ -267,10 +265,27 @@ pub async fn show(
             out
         })
         .collect();
-    let mut out = serde_json::to_value(&current.meta).unwrap_or_default();
-    out["builtin"] = state.plugins.is_builtin(&slug).into();
+    let settings = availability::all(&state.db).await?;
+    let mut out = described(&state, &current.meta, settings.get(&slug));
     out["versions"] = versions.into();
     Ok(Json(out))
+}
+
+/// A validator as listed: what it describes, whether it is built in, where it may run.
+fn described(
+    state: &AppState,
+    meta: &validibot_engines::plugins::PluginMeta,
+    setting: Option<&availability::Availability>,
+) -> serde_json::Value {
+    let builtin = state.plugins.is_builtin(&meta.slug);
+    let mut out = serde_json::to_value(meta).unwrap_or_default();
+    out["builtin"] = builtin.into();
+    if let serde_json::Value::Object(fields) = super::availability::view(builtin, setting) {
+        for (k, v) in fields {
+            out[k] = v;
+        }
+    }
+    out
 }
 
 /// `DELETE /api/v1/validators/{slug}` (every version) or

@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use crate::auth::{member, require_feature, Caller};
 use crate::{ApiError, AppState};
-use validibot_services::validators::installed;
+use validibot_services::validators::{availability, installed};
 use validibot_services::workflows::definition::{Definition, DefinitionError, DefinitionInput};
 use validibot_store::accounts::Permission;
 use validibot_store::workflows::versions::{self, CreateError};
 use validibot_store::workflows::Workflow;
+use validibot_types::ids::WorkspaceId;
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -50,7 +51,7 @@ pub async fn create(
     body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Workflow>), ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
-    let def = checked(&state, json_body(body)?, None).await?;
+    let def = checked(&state, &workspace.id, json_body(body)?, None).await?;
     match versions::create(&state.db, &workspace.id, &def, &caller.0.id).await {
         Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
         Err(CreateError::SlugTaken) => Err(ApiError::new(
@@ -76,16 +77,18 @@ pub async fn update(
     let current = versions::get(&state.db, &workspace.id, &slug, None)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
-    let def = checked(&state, json_body(body)?, Some(&slug)).await?;
+    let def = checked(&state, &workspace.id, json_body(body)?, Some(&slug)).await?;
     Ok(Json(
         versions::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
     ))
 }
 
 /// Validates a definition against every validator this instance has (WASM and
-/// container); steps on a Pro validator need the license feature (402).
+/// container) and may use in `workspace` (not disabled, enabled there); steps on a
+/// Pro validator need the license feature (402).
 async fn checked(
     state: &AppState,
+    workspace: &WorkspaceId,
     input: DefinitionInput,
     slug: Option<&str>,
 ) -> Result<Definition, ApiError> {
@@ -95,6 +98,23 @@ async fn checked(
         .validate(slug, &state.plugins, &containers)
         .await
         .map_err(definition_error)?;
+    let mut refused = Vec::new();
+    for (i, step) in def.steps.iter().enumerate() {
+        if let Some(r) =
+            availability::refusal(&state.db, &state.plugins, &step.validator, workspace).await?
+        {
+            refused.push(
+                serde_json::json!({"step": i, "key": step.key, "detail": r.detail, "code": r.code}),
+            );
+        }
+    }
+    if !refused.is_empty() {
+        return Err(definition_error(DefinitionError {
+            code: "INVALID_WORKFLOW",
+            detail: "a step's validator may not be used in this workspace".into(),
+            errors: refused,
+        }));
+    }
     for feature in &def.features {
         require_feature(state, feature).await?;
     }

@@ -42,16 +42,8 @@ pub(super) async fn run(
         let mut finding = Finding::error("validator.pro_required", detail);
         finding.meta =
             Some(serde_json::json!({"feature": validator.feature, "license_state": state}));
-        let call = Call {
-            started_at,
-            finished_at: now_us(),
-            digest: None,
-            ended: Ended::Refused {
-                finding,
-                error: format!("{} needs Validibot Pro", validator.slug),
-            },
-        };
-        return Ok(step_outcome::decide(step, call)?);
+        let error = format!("{} needs Validibot Pro", validator.slug);
+        return Ok(step_outcome::refused(step, started_at, finding, error)?);
     }
     let runner = ctx.containers.runner().await?;
     let work_dir = ctx

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use validibot_types::ids::{RunId, WorkflowId};
+use validibot_types::ids::{RunId, WorkflowId, WorkspaceId};
 
 use anyhow::Result;
 use tracing::Instrument;
@@ -14,7 +14,8 @@ use validibot_types::Finding;
 
 use super::container_step;
 use super::step_loop::{self, RunSink, StepRunner};
-use super::step_outcome::{self, Call, Ended};
+use super::step_outcome;
+use crate::validators::availability;
 use crate::Services;
 use validibot_store::queue::{self, Lease};
 use validibot_store::runs::record;
@@ -28,6 +29,7 @@ pub struct Prefetched {
     pub started_at: i64,
     pub timeout_seconds: i64,
     pub workflow_id: WorkflowId,
+    pub workspace_id: WorkspaceId,
     pub content_type: String,
     pub content: Arc<Vec<u8>>,
 }
@@ -111,6 +113,7 @@ async fn run_steps(
         lost,
         content: facts.content,
         content_type: facts.content_type,
+        workspace_id: facts.workspace_id,
     };
     let mut sink = Recorder { ctx, lease };
     step_loop::run(&steps, &done, deadline_us, &runner, &mut sink, lost).await
@@ -128,6 +131,7 @@ async fn load_run(
         started_at: run.started_at.unwrap_or_else(now_us),
         timeout_seconds: run.timeout_seconds,
         workflow_id: run.workflow_id,
+        workspace_id: run.workspace_id,
         content: Arc::new(ctx.blobs.read(&run.submission_sha256).await?),
         content_type: run.content_type,
     };
@@ -141,6 +145,7 @@ struct WorkerSteps<'a> {
     lost: &'a Arc<AtomicBool>,
     content: Arc<Vec<u8>>,
     content_type: String,
+    workspace_id: WorkspaceId,
 }
 
 impl StepRunner for WorkerSteps<'_> {
@@ -169,6 +174,19 @@ impl WorkerSteps<'_> {
                 .get_version(&step.validator, &step.validator_version);
         }
         if let Some(plugin) = plugin {
+            // Disabled (or not enabled here) after the run was launched.
+            let refused =
+                availability::refusal(&ctx.db, &ctx.plugins, &step.validator, &self.workspace_id)
+                    .await?;
+            if let Some(refusal) = refused {
+                let finding = Finding::error(refusal.finding_code(), refusal.detail.clone());
+                return Ok(step_outcome::refused(
+                    step,
+                    started_at,
+                    finding,
+                    refusal.detail,
+                )?);
+            }
             let content = self.content.clone();
             return step_loop::wasm_step(plugin, step, content, &self.content_type, remaining)
                 .await;
@@ -193,16 +211,8 @@ impl WorkerSteps<'_> {
                 step.validator, step.validator_version
             ),
         );
-        let call = Call {
-            started_at,
-            finished_at: now_us(),
-            digest: None,
-            ended: Ended::Refused {
-                finding,
-                error: "unknown validator".into(),
-            },
-        };
-        Ok(step_outcome::decide(step, call)?)
+        let error = "unknown validator".to_owned();
+        Ok(step_outcome::refused(step, started_at, finding, error)?)
     }
 }
 

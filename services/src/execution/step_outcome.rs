@@ -40,6 +40,22 @@ pub struct Call {
 #[error("{0}")]
 pub struct HostFailure(pub String);
 
+/// The verdict on a step that could not start (`Ended::Refused`), refused at once.
+pub fn refused(
+    step: &Step,
+    started_at: i64,
+    finding: Finding,
+    error: String,
+) -> Result<(StepResult, Option<Final>), HostFailure> {
+    let call = Call {
+        started_at,
+        finished_at: validibot_types::clock::now_us(),
+        digest: None,
+        ended: Ended::Refused { finding, error },
+    };
+    decide(step, call)
+}
+
 /// The verdict on a step: its result, and the run's end when the step ends it.
 pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), HostFailure> {
     let mut result = StepResult {

@@ -3,7 +3,7 @@
 //! reads back to run (or resume) a job.
 
 use anyhow::{Context, Result};
-use validibot_types::ids::{RunId, WorkflowId};
+use validibot_types::ids::{RunId, WorkflowId, WorkspaceId};
 use validibot_types::{ErrorCategory, StepStatus};
 
 use crate::args;
@@ -134,6 +134,8 @@ pub struct RunFacts {
     pub timeout_seconds: i64,
     #[sqlx(try_from = "String")]
     pub workflow_id: WorkflowId,
+    #[sqlx(try_from = "String")]
+    pub workspace_id: WorkspaceId,
     pub submission_sha256: String,
     pub content_type: String,
     pub size: i64,
@@ -141,7 +143,7 @@ pub struct RunFacts {
 
 pub async fn run_facts(db: &Db, run_id: &RunId) -> Result<RunFacts> {
     sqlx::query_as(
-        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, s.sha256 AS submission_sha256,
+        "SELECT r.started_at, w.timeout_seconds, r.workflow_id, w.workspace_id, s.sha256 AS submission_sha256,
                 s.content_type, s.size
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )

@@ -1,6 +1,6 @@
 //! The operator's plugin commands, against this instance's database and storage:
 //! `plugin install <file.wasm>` (the same checks and record as `POST /api/v1/validators`),
-//! `plugin list` and `plugin uninstall`. Running servers and workers pick changes up
+//! `plugin list` (with each one's availability) and `plugin uninstall`. Running servers and workers pick changes up
 //! on their next use of the plugin.
 
 use std::path::PathBuf;
@@ -109,7 +109,7 @@ fn read_signature(args: &InstallArgs) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
-async fn open(global: &GlobalArgs) -> Result<(Db, BlobStore, PluginRegistry)> {
+pub(super) async fn open(global: &GlobalArgs) -> Result<(Db, BlobStore, PluginRegistry)> {
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
@@ -145,12 +145,21 @@ pub async fn list(global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
     let rows = plugins::versions(&db, None).await?;
+    let settings = plugins::availability(&db).await?;
     if rows.is_empty() {
         println!("no plugins installed");
     }
     for r in rows {
+        let available = match settings.get(&r.slug) {
+            Some(a) if a.disabled => "disabled".to_owned(),
+            Some(plugins::Availability {
+                workspaces: Some(ws),
+                ..
+            }) => format!("enabled in {}", ws.join(", ")),
+            _ => "enabled".to_owned(),
+        };
         println!(
-            "{} {}\tsha256 {}\t{}\tgrants {}",
+            "{} {}\tsha256 {}\t{}\t{available}\tgrants {}",
             r.slug,
             r.version,
             &r.sha256[..12.min(r.sha256.len())],

@@ -2,6 +2,7 @@
 //! against fixture documents, measure per-call latency, sign it — and the operator's
 //! install, list and uninstall.
 
+pub mod availability;
 mod bench;
 mod fixtures;
 pub mod install;
@@ -31,6 +32,11 @@ pub enum PluginCommand {
     List,
     /// Remove an installed component (refused while a workflow needs it).
     Uninstall(install::UninstallArgs),
+    /// Switch an installed validator off without uninstalling it.
+    Disable(availability::DisableArgs),
+    /// Switch an installed validator on again, or (Pro) make it available in chosen
+    /// workspaces only.
+    Enable(availability::EnableArgs),
     /// Make a signing key pair; prints the public key for operators' trusted keys.
     Keygen(signing::KeygenArgs),
     /// Sign a component with your key: writes `<file>.sig`.
@@ -45,7 +51,11 @@ pub fn run(command: &PluginCommand) -> Result<()> {
         PluginCommand::Bench(args) => bench::run(args),
         PluginCommand::Keygen(args) => signing::keygen(args),
         PluginCommand::Sign(args) => signing::sign(args),
-        PluginCommand::Install(_) | PluginCommand::List | PluginCommand::Uninstall(_) => {
+        PluginCommand::Install(_)
+        | PluginCommand::List
+        | PluginCommand::Uninstall(_)
+        | PluginCommand::Disable(_)
+        | PluginCommand::Enable(_) => {
             anyhow::bail!("this plugin command runs on the async runtime")
         }
     }

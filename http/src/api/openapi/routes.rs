@@ -4,11 +4,13 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Json;
 use serde_json::Value;
 
-use super::super::{api_keys, license, runs, teams, validators, workflows, workspaces, AppState};
+use super::super::{
+    api_keys, availability, license, runs, teams, validators, workflows, workspaces, AppState,
+};
 use super::document::{document, Body, Op};
 use crate::probes;
 
@@ -110,6 +112,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::GET, "/api/v1/validators", "listValidators", "validators", "Installed WASM validators and container validators (with whether each can run).", (200, JSON, "ValidatorList"), &[], get(validators::list)),
         with_body(op(M::POST, "/api/v1/validators", "installValidator", "validators", "Install a WASM validator component.", (201, JSON, "Validator"), &[400, 403, 409, 413, 422], post(validators::install).layer(DefaultBodyLimit::disable())), &[("application/wasm", "")]),
         op(M::GET, "/api/v1/validators/{slug}", "getValidator", "validators", "A validator with its installed versions (signer, installer, grants).", (200, JSON, "ValidatorDetail"), &[404], get(validators::show)),
+        with_body(op(M::PATCH, "/api/v1/validators/{slug}", "changeValidatorAvailability", "validators", "Disable or enable an installed validator, or (Pro) make it available in chosen workspaces only.", (200, JSON, "ValidatorAvailability"), &[400, 402, 403, 404, 409], patch(availability::change)), &[(JSON, "ValidatorAvailabilityChange")]),
         op(M::DELETE, "/api/v1/validators/{slug}", "uninstallValidator", "validators", "Uninstall every version of a validator (refused while a workflow needs it).", (204, "", ""), &[403, 404, 409], delete(validators::uninstall)),
         op(M::DELETE, "/api/v1/validators/{slug}/versions/{version}", "uninstallValidatorVersion", "validators", "Uninstall one version of a validator (refused while a workflow needs it).", (204, "", ""), &[403, 404, 409], delete(validators::uninstall_version)),
         with_body(op(M::POST, "/api/v1/validators/containers", "registerContainerValidator", "validators", "Put a container image on the allow-list (Pro).", (201, JSON, "ContainerValidator"), &[400, 402, 403, 404, 409], post(validators::register_container)), &[(JSON, "RegisterImage")]),

@@ -89,6 +89,7 @@ pub fn all() -> Value {
             "slug": string, "version": string, "name": string, "description": string,
             "content_types": {"type": "array", "items": string}, "config_schema": {},
             "sha256": string, "wit_version": string, "builtin": {"type": "boolean"},
+            "enabled": {"type": "boolean"}, "workspaces": {"type": ["array", "null"], "items": string},
         })),
         "ValidatorDetail": obj(&["slug", "version", "name", "builtin", "versions"], json!({
             "slug": string, "version": string, "name": string, "description": string,
@@ -101,6 +102,14 @@ pub fn all() -> Value {
                 "installed_at": string, "latest": {"type": "boolean"},
             }))},
         })),
+        "ValidatorAvailability": obj(&["slug", "enabled", "workspaces"], json!({
+            "slug": string, "enabled": {"type": "boolean"},
+            "workspaces": {"type": ["array", "null"], "items": string, "description": "null: every workspace"},
+        })),
+        "ValidatorAvailabilityChange": {"type": "object", "additionalProperties": false, "properties": {
+            "enabled": {"type": "boolean"},
+            "workspaces": {"type": ["array", "null"], "items": string},
+        }},
         "ContainerValidator": obj(&["slug", "version"], json!({"slug": string, "version": string, "image": string, "image_id": string, "feature": string})),
         "ValidatorList": obj(&["results", "advanced"], json!({
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Validator"}},
