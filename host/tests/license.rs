@@ -593,6 +593,46 @@ fn pro_teams_and_members(backend: Backend) {
             .status(),
         200
     );
+
+    // Deleting the team takes its grants with it; members keep their own roles.
+    let team = teams_slug(&server, &admin);
+    assert_eq!(
+        server
+            .delete(&alice, &format!("/api/v1/teams/{team}"))
+            .status(),
+        403
+    );
+    assert_eq!(
+        server
+            .delete(&admin, &format!("/api/v1/teams/{team}"))
+            .status(),
+        204
+    );
+    assert_eq!(
+        server
+            .delete(&admin, &format!("/api/v1/teams/{team}"))
+            .status(),
+        404
+    );
+    assert_eq!(
+        server
+            .get(&alice, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        404
+    );
+    assert_eq!(
+        server
+            .get(&bob, "/api/v1/workspaces/lab/workflows")
+            .status(),
+        200
+    );
+    let (_, teams) = json_of(server.get(&admin, "/api/v1/teams"));
+    assert_eq!(teams["results"], json!([]), "{teams}");
+}
+
+fn teams_slug(server: &Server, key: &str) -> String {
+    let (_, teams) = json_of(server.get(key, "/api/v1/teams"));
+    teams["results"][0]["slug"].as_str().unwrap().to_owned()
 }
 
 /// Rewrites the stored license-server answer as someone editing the database would:

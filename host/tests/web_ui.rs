@@ -368,6 +368,14 @@ fn pro_pages_in_a_browser() {
         404
     );
 
+    // Deleting the team (after a confirmation) removes it from the page.
+    b.goto(&server.url("/ui/w/lab/teams"));
+    b.script("window.confirm = () => true;", json!([]));
+    b.click(".delete-team");
+    b.wait_text("#team-list", |t| !t.contains("analysts"));
+    let (_, teams) = common::json_of(server.get(&key, "/api/v1/teams"));
+    assert_eq!(teams["results"], json!([]), "{teams}");
+
     // Seats: ann and bob hold the license's two; adding carol is refused, and why is shown.
     b.goto(&server.url("/ui/w/default/settings"));
     b.type_into("#member-name", "carol");

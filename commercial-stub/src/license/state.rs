@@ -208,8 +208,11 @@ pub(crate) fn rfc3339_unix(seconds: i64) -> String {
         .unwrap_or_else(|_| seconds.to_string())
 }
 
+/// Whole seconds: messages are read by people.
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 

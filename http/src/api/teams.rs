@@ -95,6 +95,24 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /api/v1/teams/{team}`: the team, its memberships and its grants go; members
+/// keep their own (direct) roles.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_with_teams(&state, &caller).await?;
+    let team = team(&state, &slug).await?;
+    if !teams::delete(&state.db, &team.id).await? {
+        return Err(ApiError::not_found(
+            "TEAM_NOT_FOUND",
+            format!("team {slug:?} not found"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn remove_member(
     State(state): State<Arc<AppState>>,
     caller: Caller,

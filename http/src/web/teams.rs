@@ -50,7 +50,10 @@ pub async fn page(
                     tbody {
                         @for t in &list {
                             tr data-team=(t.team.slug) {
-                                td { strong { (t.team.name) } " " code { (t.team.slug) } }
+                                td {
+                                    strong { (t.team.name) } " " code { (t.team.slug) }
+                                    " " button.delete-team type="button" data-url={"/api/v1/teams/" (t.team.slug)} aria-label={"Delete team " (t.team.slug)} { "Delete" }
+                                }
                                 td {
                                     ul.plain {
                                         @for m in &t.members {

@@ -101,6 +101,24 @@ pub async fn list(db: &Db) -> Result<Vec<TeamView>> {
         .collect())
 }
 
+/// Deletes a team with its memberships and grants (one transaction); whether it existed.
+pub async fn delete(db: &Db, team_id: &str) -> Result<bool> {
+    let mut tx = db.write.begin().await?;
+    for table in ["team_grants", "team_members"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE team_id = $1"))
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let gone = sqlx::query("DELETE FROM teams WHERE id = $1")
+        .bind(team_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(gone > 0)
+}
+
 pub async fn add_member(db: &Db, team_id: &str, user_id: &UserId) -> Result<()> {
     sqlx::query(
         "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3)

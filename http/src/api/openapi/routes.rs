@@ -105,6 +105,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::POST, "/api/v1/license/check", "checkLicense", "license", "Ask an online license's server now (instance admins).", (200, JSON, "License"), &[403, 409], post(license::check)),
         op(M::GET, "/api/v1/teams", "listTeams", "teams", "Teams with members and grants (Pro: teams).", (200, JSON, "TeamList"), &[402, 403], get(teams::list)),
         with_body(op(M::POST, "/api/v1/teams", "createTeam", "teams", "Create a team (Pro: teams).", (201, JSON, "Team"), &[400, 402, 403, 409], post(teams::create)), &[(JSON, "NewWorkspace")]),
+        op(M::DELETE, "/api/v1/teams/{team}", "deleteTeam", "teams", "Delete a team with its memberships and grants (members keep their own roles).", (204, "", ""), &[402, 403, 404], delete(teams::delete)),
         op(M::PUT, "/api/v1/teams/{team}/members/{username}", "addTeamMember", "teams", "Add a user to a team.", (204, "", ""), &[402, 403, 404], put(teams::add_member)),
         op(M::DELETE, "/api/v1/teams/{team}/members/{username}", "removeTeamMember", "teams", "Remove a user from a team.", (204, "", ""), &[402, 403, 404], delete(teams::remove_member)),
         with_body(op(M::PUT, "/api/v1/workspaces/{ws}/teams/{team}", "grantTeam", "teams", "Give a team a role in a workspace.", (204, "", ""), &[400, 402, 403, 404], put(teams::grant)), &[(JSON, "RoleBody")]),

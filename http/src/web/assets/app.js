@@ -255,6 +255,10 @@ function initTeams() {
   document.querySelectorAll(".remove-team-member").forEach((b) => b.addEventListener("click", async () => {
     reloadIf(report(status, await api("DELETE", b.dataset.url), "Removed."));
   }));
+  document.querySelectorAll(".delete-team").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Delete this team? Its members keep their own roles; the roles the team gave are taken away.")) return;
+    reloadIf(report(status, await api("DELETE", b.dataset.url), "Deleted."));
+  }));
   document.querySelectorAll(".revoke-team-grant").forEach((b) => b.addEventListener("click", async () => {
     if (!window.confirm("Take this team's role on the workspace away? Members keep their own roles.")) return;
     reloadIf(report(status, await api("DELETE", b.dataset.url), "Revoked."));
