@@ -28,6 +28,8 @@ pub struct Licensing {
     db: Db,
     registry: Arc<ExtensionRegistry>,
     cache: Mutex<Option<(Instant, Arc<LicenseStatus>)>>,
+    /// This instance's id, read (or created) once: it never changes.
+    instance_id: tokio::sync::OnceCell<String>,
     /// The last state logged, so problems are logged once per change.
     logged: Mutex<Option<String>>,
 }
@@ -38,6 +40,7 @@ impl Licensing {
             db,
             registry,
             cache: Mutex::new(None),
+            instance_id: tokio::sync::OnceCell::new(),
             logged: Mutex::new(None),
         }
     }
@@ -58,10 +61,25 @@ impl Licensing {
 
     /// Recomputes the status from the database.
     pub async fn refresh(&self) -> Result<Arc<LicenseStatus>> {
+        let began = Instant::now();
         let status = Arc::new(self.compute(None).await?);
         self.log_change(&status);
-        *self.cache.lock().unwrap() = Some((Instant::now(), status.clone()));
+        // A refresh that read the database earlier (and finished later) must not replace
+        // a newer answer, such as the one computed right after a license was installed.
+        let mut cache = self.cache.lock().unwrap();
+        if cache.as_ref().is_none_or(|(at, _)| *at <= began) {
+            *cache = Some((began, status.clone()));
+        }
         Ok(status)
+    }
+
+    /// This instance's id towards the license server.
+    pub async fn instance_id(&self) -> Result<&str> {
+        let id = self
+            .instance_id
+            .get_or_try_init(|| licenses::instance_id(&self.db))
+            .await?;
+        Ok(id)
     }
 
     /// The status from the database, with `lease` in place of the stored
@@ -74,7 +92,7 @@ impl Licensing {
             now: now_us() / 1_000_000,
             usage: licenses::usage(&self.db).await?,
             lease: lease.or(stored.lease),
-            instance_id: Some(licenses::instance_id(&self.db).await?),
+            instance_id: Some(self.instance_id().await?.to_owned()),
         };
         let mut status = self.registry.hooks.license_status.call(&query);
         if let (Some(online), Some((at, error))) = (&mut status.online, stored.online_error) {

@@ -95,7 +95,7 @@ impl Licensing {
         let usage = licenses::usage(&self.db).await?;
         Ok(ActivationRequest {
             license,
-            instance_id: licenses::instance_id(&self.db).await?,
+            instance_id: self.instance_id().await?.to_owned(),
             instance_name: instance_name(),
             seats_in_use: usage.seats,
             workspaces_in_use: usage.workspaces,
