@@ -246,6 +246,49 @@ fn energyplus_simulates_checks_and_refuses() {
     }
 }
 
+/// An operator's policy is built into the image: this one also forbids EMS, so the
+/// ASHRAE prototype is refused by it (each program named with its line), whatever the
+/// step says.
+#[test]
+fn an_operator_policy_built_into_the_image() {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/validators/energyplus/build.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .env(
+            "VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS",
+            "PythonPlugin:*,ExternalInterface*,EnergyManagementSystem:*",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image_id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_ne!(image_id, build_image(), "the policy makes another image");
+    let (_inst, server, admin, registered) =
+        serve_with_catalog_image("validibot/validator-energyplus:25.2-policy", &image_id);
+    assert_eq!(registered["version"], "25.2-policy", "{registered}");
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus", "steps": [{"key": "simulate", "validator": "energyplus", "config": {}}]}),
+    );
+    let run = simulate(
+        &server,
+        &admin,
+        IDF,
+        prototype("ASHRAE901_OfficeSmall_STD2019_Denver.idf"),
+    );
+    assert_eq!(run["result"], "FAIL", "{run}");
+    for f in run["steps"][0]["findings"].as_array().unwrap() {
+        assert_eq!(f["code"], "energyplus.policy.forbidden_object", "{run}");
+        let why = f["message"].as_str().unwrap();
+        assert!(why.contains("the operator's policy"), "{why}");
+    }
+}
+
 /// A model of EnergyPlus's own example set (pyenergyplus-lbnl 25.2.0, fetched and cached).
 fn prototype(name: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();

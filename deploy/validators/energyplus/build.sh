@@ -7,6 +7,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 image=validibot/validator-energyplus:25.2
+# An operator's object policy is part of the image (pinned by ID when registered):
+# VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS="PythonPlugin:*,ExternalInterface*,EnergyManagementSystem:*"
+# builds validibot/validator-energyplus:25.2-policy (version label 25.2-policy) instead.
+policy=${VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS-}
+if [ -n "${VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS+set}" ]; then
+  case "$policy" in *'"'*|*'\'*) echo "VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS may not contain quotes or backslashes" >&2; exit 1;; esac
+  image=validibot/validator-energyplus:25.2-policy
+fi
 wheel_version=25.2.0.2
 cache=${VALIDIBOT_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/validibot-images}
 mkdir -p "$cache"
@@ -59,5 +67,8 @@ with zipfile.ZipFile(examples) as z:
                 os.chmod(target, 0o644)
 PY
 cp "$here/Dockerfile" "$here/validate.py" "$ctx/"
+if [ -n "${VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS+set}" ]; then
+  printf 'ENV VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS="%s"\nLABEL org.validibot.validator.version="25.2-policy"\n' "$policy" >> "$ctx/Dockerfile"
+fi
 docker build -q -t "$image" "$ctx" >/dev/null
 docker image inspect --format '{{.Id}}' "$image"
