@@ -332,8 +332,11 @@ fn prototype_corpus_matches_the_host_engine() {
         .output()
         .unwrap();
     let all = String::from_utf8(all.stdout).unwrap();
-    let models: Vec<&str> = match std::env::var("VALIDIBOT_ENERGYPLUS_CORPUS").as_deref() {
-        Ok("all") => all.lines().collect(),
+    let chosen = std::env::var("VALIDIBOT_ENERGYPLUS_CORPUS").unwrap_or_default();
+    let models: Vec<&str> = match chosen.as_str() {
+        "all" => all.lines().collect(),
+        // Or a comma-separated list of model names.
+        list if list.contains(".idf") => list.split(',').map(str::trim).collect(),
         _ => FAST.to_vec(),
     };
     let image_id = build_image();
