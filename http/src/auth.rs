@@ -184,6 +184,23 @@ pub async fn instance_admin(state: &AppState, caller: &Caller) -> Result<bool, A
     Ok(role.is_some_and(|r| r.allows(Permission::WorkspaceManage)))
 }
 
+/// 403 `PERMISSION_DENIED` unless the caller is an instance admin; `what` names the
+/// action in the detail ("installing a license needs the admin or owner role …").
+pub async fn require_instance_admin(
+    state: &AppState,
+    caller: &Caller,
+    what: &str,
+) -> Result<(), ApiError> {
+    if instance_admin(state, caller).await? {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        format!("{what} needs the admin or owner role in the default workspace"),
+    ))
+}
+
 /// 402 unless the license allows `action` on workspaces now (the hook's decision):
 /// `LICENSE_LIMIT_REACHED` when a licensed limit is the reason, else
 /// `PRO_FEATURE_REQUIRED`. `fallback` is the detail when the hook gives none.

@@ -13,7 +13,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use validibot_plugin_api::extension::features;
 
-use crate::auth::{instance_admin, Caller};
+use crate::auth::{instance_admin, require_instance_admin, Caller};
 use crate::{ApiError, AppState};
 use validibot_engines::extensions::LicenseStatus;
 use validibot_services::licensing::online::Check;
@@ -52,26 +52,12 @@ pub async fn show(
     }
 }
 
-fn require_admin(is_admin: bool, what: &str) -> Result<(), ApiError> {
-    if is_admin {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "PERMISSION_DENIED",
-        format!("{what} needs the admin or owner role in the default workspace"),
-    ))
-}
-
 /// `POST /api/v1/license/check`: ask the license server now (online licenses).
 pub async fn check(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(
-        instance_admin(&state, &caller).await?,
-        "checking the license",
-    )?;
+    require_instance_admin(&state, &caller, "checking the license").await?;
     let status = state.licensing.check_online(Check::Now).await?;
     if status.online.is_none() {
         return Err(ApiError::new(
@@ -91,10 +77,7 @@ pub async fn install(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(
-        instance_admin(&state, &caller).await?,
-        "installing a license",
-    )?;
+    require_instance_admin(&state, &caller, "installing a license").await?;
     if !state
         .licensing
         .registry()

@@ -11,20 +11,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use validibot_plugin_api::extension::features::TEAMS;
 
-use crate::auth::{instance_admin, member, require_feature, Caller};
+use crate::auth::{member, require_feature, require_instance_admin, Caller};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::{directory as accounts, teams, Permission, Role};
 
 async fn admin_with_teams(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     require_feature(state, TEAMS).await?;
-    if !instance_admin(state, caller).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "managing teams needs the admin or owner role in the default workspace",
-        ));
-    }
-    Ok(())
+    require_instance_admin(state, caller, "managing teams").await
 }
 
 async fn team(state: &AppState, slug: &str) -> Result<teams::Team, ApiError> {

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::auth::{instance_admin, member, require_workspace_decision, visible_workspaces, Caller};
+use crate::auth::{
+    member, require_instance_admin, require_workspace_decision, visible_workspaces, Caller,
+};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::{directory as accounts, Permission, Role};
 
@@ -37,13 +39,7 @@ pub async fn create(
     body: Result<Json<NewWorkspace>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_workspace_decision(&state, "create", "creating workspaces needs Validibot Pro").await?;
-    if !instance_admin(&state, &caller).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "creating workspaces needs the admin or owner role in the default workspace",
-        ));
-    }
+    require_instance_admin(&state, &caller, "creating workspaces").await?;
     let Json(new) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
     if let Err(e) = validibot_types::WorkspaceSlug::parse(&new.slug) {
         return Err(ApiError::bad_request("INVALID_SLUG", e.to_string()));
