@@ -92,13 +92,27 @@ fn container_validators_run_with_typed_outcomes(backend: Backend) {
         .unwrap_or_else(|| panic!("{list}"));
     assert_eq!(entry["available"], true, "{entry}");
 
-    // PASS: outputs from the output envelope; the step records the image ID.
-    server.create_workflow(&admin, &conformance_workflow("ok", "ok", 120));
+    // PASS: outputs from the output envelope; the step records the image ID; the
+    // step's assertions read those outputs (a WARNING one fails, the run still passes).
+    let mut ok = conformance_workflow("ok", "ok", 120);
+    ok["steps"][0]["assertions"] = json!([
+        {"expr": "outputs.files >= 0"},
+        {"expr": "outputs.files > 1000", "severity": "WARNING", "code": "few.files",
+         "message": "only {{ outputs.files }} files"},
+    ]);
+    server.create_workflow(&admin, &ok);
     let run = run_on(&server, &admin, "ok");
     assert_eq!(run["result"], "PASS", "{run}");
     let step = &run["steps"][0];
     assert_eq!(step["validator_digest"], img, "{run}");
     assert_eq!(step["outputs"][0]["name"], "files", "{run}");
+    let files = &step["outputs"][0]["value"];
+    let warning = &step["findings"][0];
+    assert_eq!(
+        (warning["code"].as_str(), warning["message"].as_str()),
+        (Some("few.files"), Some(format!("only {files} files").as_str())),
+        "{run}"
+    );
 
     // FAIL: the validator's own findings, with their locations.
     server.create_workflow(&admin, &conformance_workflow("bad", "fail-validation", 120));

@@ -19,7 +19,6 @@ use crate::execution::executor::Prefetched;
 use crate::execution::worker::Dispatch;
 use crate::validators::availability::{self, Refusal};
 use crate::Services;
-use validibot_store::workflows::versions::frozen_steps;
 
 /// Starts runs; the API's launch handler is a thin shell around [`Launcher::launch`].
 #[derive(Clone)]
@@ -80,7 +79,9 @@ impl Launcher {
         workspace: &WorkspaceId,
     ) -> Result<Option<Refusal>> {
         let svc = &self.services;
-        let steps = frozen_steps(&svc.db, &workflow.id).await?;
+        // Not the frozen plan's cache: a refused launch leaves the version without runs,
+        // so it may still be edited in place.
+        let steps = validibot_store::workflows::versions::load_steps(&svc.db, &workflow.id).await?;
         let slugs: Vec<&str> = steps.iter().map(|s| s.validator.as_str()).collect();
         let first = availability::first_refusal(&svc.db, &svc.plugins, &slugs, workspace).await?;
         Ok(first.map(|(_, refusal)| refusal))
@@ -130,6 +131,7 @@ impl Launcher {
                             workflow_id: workflow.id.clone(),
                             workspace_id: req.workspace_id.clone(),
                             content_type: req.submission.content_type.clone(),
+                            metadata: req.submission.metadata.clone(),
                             content,
                         });
                         d.run(r, lease, known)

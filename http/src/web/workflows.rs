@@ -147,7 +147,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
         Some(w) => w
             .steps
             .iter()
-            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset}))
+            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset, "assertions": s.assertions}))
             .collect(),
         None => vec![serde_json::json!({"key": "", "name": "", "validator": "", "config": {}})],
     };
@@ -166,6 +166,10 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                 div { label for="wf-timeout" { "Time limit (seconds)" }
                       input id="wf-timeout" name="timeout_seconds" type="number" min="1" max="86400" value=(wf.map(|w| w.timeout_seconds).unwrap_or(300)); }
             }
+            label for="wf-constants" { "Constants (JSON object, optional; assertions read them as " code { "consts.<name>" } ", configs as " code { "${consts.<name>}" } ")" }
+            textarea id="wf-constants" name="constants" rows="2" spellcheck="false" {
+                (wf.filter(|w| !w.constants.is_empty()).map(|w| serde_json::to_string_pretty(&w.constants).unwrap_or_default()).unwrap_or_default())
+            }
             h2 { "Steps" }
             datalist id="validators" { @for (slug, label) in validators { option value=(slug) { (label) } } }
             div id="steps" data-initial=(serde_json::Value::Array(steps).to_string()) {}
@@ -179,6 +183,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                     }
                     label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
                     label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }
+                    label { "Assertions (JSON list, optional: " code { "[{\"expr\": \"outputs.site_energy_gj < consts.max_gj\", \"message\": \"…{{ outputs.site_energy_gj }}…\"}]" } "; checked after the validator, whatever it is)" textarea.step-assertions rows="3" spellcheck="false" {} }
                     p.step-errors role="alert" {}
                     button.remove-step type="button" { "Remove step" }
                 }

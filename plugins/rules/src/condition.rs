@@ -83,8 +83,59 @@ pub enum Check {
         /// For any / all / none: applied to each element.
         nested: Option<Box<Condition>>,
     },
-    /// A CEL program and its comprehension nesting depth (for the cost cap).
-    Expr(cel_interpreter::Program, u32),
+    /// A CEL expression.
+    Expr(Expr),
+}
+
+/// A compiled CEL expression, its comprehension nesting depth (for the cost cap) and
+/// its text (to check its references against the declared variables).
+pub struct Expr {
+    pub program: cel_interpreter::Program,
+    pub depth: u32,
+    pub text: String,
+}
+
+impl Expr {
+    pub fn compile(text: &str) -> Result<Expr, String> {
+        if text.len() > MAX_EXPR_LEN {
+            return Err(format!("expression longer than {MAX_EXPR_LEN} characters"));
+        }
+        let program = cel_interpreter::Program::compile(text)
+            .map_err(|e| format!("invalid CEL expression: {e}"))?;
+        let depth = cel_parser::parse(text)
+            .map(|e| crate::cost::comprehension_depth(&e))
+            .map_err(|e| format!("invalid CEL expression: {e}"))?;
+        Ok(Expr {
+            program,
+            depth,
+            text: text.to_owned(),
+        })
+    }
+
+    /// Evaluates with `value` bound to the target; `Err` says why there is no value
+    /// (over the cost cap, an evaluation error).
+    pub fn eval(&self, doc: &Doc<'_>, value: &Value) -> Result<cel_interpreter::Value, String> {
+        let cost = crate::cost::worst_case(self.depth, doc.widest());
+        if cost > crate::cost::MAX_EVALUATION_COST {
+            return Err(format!(
+                "not evaluated: {} nested comprehensions over collections of up to {} items could take {cost} steps; the cap per evaluation is {}",
+                self.depth,
+                doc.widest(),
+                crate::cost::MAX_EVALUATION_COST
+            ));
+        }
+        let mut ctx = cel_interpreter::Context::default();
+        if let Some(cel) = doc.cel() {
+            ctx.add_variable_from_value("doc", cel.clone());
+        }
+        ctx.add_variable_from_value("value", to_cel(value));
+        for (name, v) in doc.variables() {
+            ctx.add_variable_from_value(name.as_str(), v.clone());
+        }
+        self.program
+            .execute(&ctx)
+            .map_err(|e| format!("the expression failed: {e}"))
+    }
 }
 
 pub struct Condition {
@@ -114,20 +165,10 @@ impl Condition {
             let text = expr
                 .as_str()
                 .ok_or_else(|| bad("expr", "expr must be a string".into()))?;
-            if text.len() > MAX_EXPR_LEN {
-                return Err(bad(
-                    "expr",
-                    format!("expression longer than {MAX_EXPR_LEN} characters"),
-                ));
-            }
-            let program = cel_interpreter::Program::compile(text)
-                .map_err(|e| bad("expr", format!("invalid CEL expression: {e}")))?;
-            let depth = cel_parser::parse(text)
-                .map(|e| crate::cost::comprehension_depth(&e))
-                .map_err(|e| bad("expr", format!("invalid CEL expression: {e}")))?;
+            let expr = Expr::compile(text).map_err(|m| bad("expr", m))?;
             return Ok(Condition {
                 path,
-                check: Check::Expr(program, depth),
+                check: Check::Expr(expr),
             });
         }
         let name = v
@@ -217,18 +258,14 @@ impl Condition {
             *budget -= 1;
             let pointer = format!("{base}{pointer}");
             let (pass, error) = match &self.check {
-                Check::Expr(program, depth) => {
-                    let cost = crate::cost::worst_case(*depth, doc.widest());
-                    if cost > crate::cost::MAX_EVALUATION_COST {
-                        (false, Some(format!(
-                            "not evaluated: {depth} nested comprehensions over collections of up to {} items could take {cost} steps; the cap per evaluation is {}",
-                            doc.widest(),
-                            crate::cost::MAX_EVALUATION_COST
-                        )))
-                    } else {
-                        eval_expr(program, doc, value)
-                    }
-                }
+                Check::Expr(expr) => match expr.eval(doc, value) {
+                    Ok(cel_interpreter::Value::Bool(b)) => (b, None),
+                    Ok(other) => (
+                        false,
+                        Some(format!("the expression returned {other:?}, not a boolean")),
+                    ),
+                    Err(e) => (false, Some(e)),
+                },
                 Check::Op {
                     op,
                     value: expected,
@@ -258,50 +295,51 @@ impl Condition {
     }
 }
 
-fn eval_expr(
-    program: &cel_interpreter::Program,
-    doc: &Doc<'_>,
-    value: &Value,
-) -> (bool, Option<String>) {
-    let mut ctx = cel_interpreter::Context::default();
-    ctx.add_variable_from_value("doc", doc.cel().clone());
-    ctx.add_variable_from_value("value", to_cel(value));
-    match program.execute(&ctx) {
-        Ok(cel_interpreter::Value::Bool(b)) => (b, None),
-        Ok(other) => (
-            false,
-            Some(format!("the expression returned {other:?}, not a boolean")),
-        ),
-        Err(e) => (false, Some(format!("the expression failed: {e}"))),
-    }
-}
-
-/// The document the rules run over, with its CEL form built once on first use
-/// (not once per evaluated target).
+/// The document the rules run over and the declared variables, with their CEL forms
+/// built once on first use (not once per evaluated target).
 pub struct Doc<'a> {
-    pub json: &'a Value,
-    cel: std::cell::OnceCell<cel_interpreter::Value>,
+    /// `None` when the step's document is not parsed (binary formats): `doc` is unset.
+    pub json: Option<&'a Value>,
+    variables: &'a [(String, Value)],
+    cel: std::cell::OnceCell<Option<cel_interpreter::Value>>,
+    cel_variables: std::cell::OnceCell<Vec<(String, cel_interpreter::Value)>>,
     widest: std::cell::OnceCell<usize>,
 }
 
 impl<'a> Doc<'a> {
-    pub fn new(json: &'a Value) -> Doc<'a> {
+    pub fn new(json: Option<&'a Value>, variables: &'a [(String, Value)]) -> Doc<'a> {
         Doc {
             json,
+            variables,
             cel: std::cell::OnceCell::new(),
+            cel_variables: std::cell::OnceCell::new(),
             widest: std::cell::OnceCell::new(),
         }
     }
 
-    /// The largest list or map in the document, for the CEL cost cap.
+    /// The largest list or map in the document or a variable, for the CEL cost cap.
     pub fn widest(&self) -> usize {
-        *self
-            .widest
-            .get_or_init(|| crate::cost::widest_collection(self.json))
+        *self.widest.get_or_init(|| {
+            self.json
+                .into_iter()
+                .chain(self.variables.iter().map(|(_, v)| v))
+                .map(crate::cost::widest_collection)
+                .max()
+                .unwrap_or(0)
+        })
     }
 
-    fn cel(&self) -> &cel_interpreter::Value {
-        self.cel.get_or_init(|| to_cel(self.json))
+    fn cel(&self) -> Option<&cel_interpreter::Value> {
+        self.cel.get_or_init(|| self.json.map(to_cel)).as_ref()
+    }
+
+    fn variables(&self) -> &[(String, cel_interpreter::Value)] {
+        self.cel_variables.get_or_init(|| {
+            self.variables
+                .iter()
+                .map(|(k, v)| (k.clone(), to_cel(v)))
+                .collect()
+        })
     }
 }
 

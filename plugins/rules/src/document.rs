@@ -14,6 +14,8 @@ pub enum Format {
     Json,
     Xml,
     Csv,
+    /// Not parsed (a binary document): expressions see no `doc`.
+    None,
 }
 
 impl Format {
@@ -22,6 +24,7 @@ impl Format {
             "json" => Format::Json,
             "xml" => Format::Xml,
             "csv" => Format::Csv,
+            "none" => Format::None,
             _ => return None,
         })
     }
@@ -103,6 +106,7 @@ pub fn parse(
             }
             Ok(serde_json::json!({ "rows": rows }))
         }
+        Format::None => Ok(Value::Null),
     }
 }
 

@@ -6,7 +6,9 @@
 //! approx_eq any all none`) or a CEL expression (`doc` is the document, `value` the
 //! target), optionally guarded by `when`. A failing target becomes a finding with the
 //! rule's severity, code (`rules.<id>` unless given) and message template (`{id}`,
-//! `{path}`, `{value}`, `{expected}`).
+//! `{path}`, `{value}`, `{expected}`, and `{{ <CEL> }}` placeholders). A config's
+//! `variables` become more CEL variables: the host evaluates a workflow step's
+//! assertions through this validator with `outputs`, `steps`, `meta` and `consts`.
 //!
 //! Caps: 1000 rules, 100,000 targets per path, 1,000,000 evaluations per document,
 //! 4 KiB per expression or pattern, 1000 findings; XML DTDs are refused. Wall time is
@@ -15,8 +17,10 @@
 mod condition;
 mod cost;
 mod document;
+mod references;
 mod ruleset;
 mod table;
+mod template;
 
 use serde_json::Value;
 use validibot_plugin_api::{
@@ -53,7 +57,8 @@ impl Validator for RulesValidator {
                 "required": ["rules"],
                 "additionalProperties": false,
                 "properties": {
-                    "format": {"enum": ["json", "xml", "csv"], "description": "Default: from the content type."},
+                    "format": {"enum": ["json", "xml", "csv", "none"], "description": "Default: from the content type. `none`: the document is not parsed and expressions have no `doc` (binary documents)."},
+                    "variables": {"type": "object", "description": "More CEL variables by name (the host's assertion context: outputs, steps, meta, consts). Expressions may use only doc, value, these names and comprehension variables; where a variable is an object, only its members."},
                     "schema": {"type": "object", "required": ["fields"], "description": "A Frictionless Table Schema ({\"fields\": [{\"name\", \"type\"}]}): CSV cells of integer and number fields become numbers, boolean fields booleans, missing values null. Without it every cell is a string; a workflow passes an earlier csv step's schema on to a rules step that has none."},
                     "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing targets reported one by one per rule; the rest become one summary finding with the count."},
                     "rules": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
@@ -73,17 +78,20 @@ impl Validator for RulesValidator {
 
     fn validate_config(config: &Value) -> Result<(), Vec<Finding>> {
         ruleset::Ruleset::parse(config, None)
-            .map(|_| ())
+            .and_then(|set| set.check_references(config.get("variables")))
             .map_err(|f| vec![f])
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let set = ruleset::cached(input.config, input.ruleset).map_err(|f| {
+        let (set, variables) = ruleset::cached(input.config, input.ruleset).map_err(|f| {
             ValidatorError::new("config.invalid", format!("{} (at {})", f.message, f.path))
         })?;
         let format = set
             .format
             .unwrap_or_else(|| Format::from_content_type(input.content_type));
+        if format == Format::None {
+            return Ok(evaluate(&set.rules, None, &variables, set.max_samples));
+        }
         let doc = match document::parse(input.content, format, set.table.as_ref()) {
             Ok(d) => d,
             Err((message, at)) => {
@@ -91,6 +99,7 @@ impl Validator for RulesValidator {
                     Format::Json => "rules.parse.json",
                     Format::Xml => "rules.parse.xml",
                     Format::Csv => "rules.parse.csv",
+                    Format::None => unreachable!("not parsed"),
                 };
                 return Ok(Outcome {
                     findings: vec![Finding::error(code, message).at(at)],
@@ -98,14 +107,26 @@ impl Validator for RulesValidator {
                 });
             }
         };
-        Ok(evaluate(&set.rules, &doc, set.max_samples))
+        Ok(evaluate(
+            &set.rules,
+            Some(&doc),
+            &variables,
+            set.max_samples,
+        ))
     }
 }
 
 export_validator!(RulesValidator);
 
-fn evaluate(rules: &[Rule], json: &Value, max_samples: usize) -> Outcome {
-    let doc = &Doc::new(json);
+/// Every rule over the document (`None` when it is not parsed) and the variables.
+fn evaluate(
+    rules: &[Rule],
+    json: Option<&Value>,
+    variables: &[(String, Value)],
+    max_samples: usize,
+) -> Outcome {
+    let doc = &Doc::new(json, variables);
+    let json = json.unwrap_or(&Value::Null);
     let mut findings = Vec::new();
     let mut budget = MAX_EVALUATIONS;
     let mut failed_rules = 0u64;
@@ -135,6 +156,7 @@ fn evaluate(rules: &[Rule], json: &Value, max_samples: usize) -> Outcome {
         if results.is_empty() && !rule.optional && !absent_ok && budget > 0 {
             failed_rules += 1;
             let f = finding(
+                doc,
                 rule,
                 &rule.check.path,
                 &Value::Null,
@@ -149,7 +171,7 @@ fn evaluate(rules: &[Rule], json: &Value, max_samples: usize) -> Outcome {
         let failing: Vec<_> = results.iter().filter(|r| !r.pass).collect();
         for r in failing.iter().take(max_samples) {
             push(
-                finding(rule, &r.pointer, &r.actual, r.error.clone()),
+                finding(doc, rule, &r.pointer, &r.actual, r.error.clone()),
                 &mut findings,
             );
         }
@@ -215,17 +237,24 @@ fn short(v: &Value) -> String {
     }
 }
 
-fn finding(rule: &Rule, pointer: &str, actual: &Value, error: Option<String>) -> Finding {
+fn finding(
+    doc: &Doc<'_>,
+    rule: &Rule,
+    pointer: &str,
+    actual: &Value,
+    error: Option<String>,
+) -> Finding {
     let expected = match &rule.check.check {
         Check::Op { value, .. } => short(value),
         Check::Expr(..) => String::new(),
     };
     let message = match &rule.message {
-        Some(t) => t
-            .replace("{id}", &rule.id)
-            .replace("{path}", pointer)
-            .replace("{value}", &short(actual))
-            .replace("{expected}", &expected),
+        Some(t) => t.render(doc, actual, |text| {
+            text.replace("{id}", &rule.id)
+                .replace("{path}", pointer)
+                .replace("{value}", &short(actual))
+                .replace("{expected}", &expected)
+        }),
         None if pointer.is_empty() => format!("rule {} failed for the document", rule.id),
         None => format!(
             "rule {} failed at {pointer}: value {}",
@@ -405,6 +434,37 @@ mod tests {
             json!({"rules": [{"id": "a", "path": "/a", "op": "not_null"}]}),
         );
         assert_eq!(o.findings[0].code, "rules.parse.xml");
+    }
+
+    #[test]
+    fn declared_variables_are_cel_variables_and_stay_out_of_the_cache_key() {
+        let config = |gj: f64| {
+            json!({"format": "none", "variables": {"outputs": {"site_energy_gj": gj}, "consts": {"max_gj": 500}},
+                   "rules": [{"id": "a0", "expr": "outputs.site_energy_gj <= consts.max_gj",
+                              "message": "site energy {{ outputs.site_energy_gj }} GJ over {{ consts.max_gj }}"}]})
+        };
+        // Binary content is never parsed with format none.
+        let pass = run("\u{0}PK binary", "application/zip", config(412.5));
+        assert!(pass.findings.is_empty(), "{:?}", pass.findings);
+        let fail = run("\u{0}PK binary", "application/zip", config(612.5));
+        assert_eq!(fail.findings.len(), 1);
+        assert_eq!(fail.findings[0].message, "site energy 612.5 GJ over 500");
+        // Saving: names are checked against doc and the declared variables.
+        let bad = json!({"format": "none", "variables": {"outputs": null},
+                         "rules": [{"id": "a0", "expr": "doc.x == 1"}]});
+        let err = RulesValidator::validate_config(&bad).unwrap_err();
+        assert_eq!(err[0].path, "/rules/0/expr");
+        assert!(err[0].message.contains("not parsed"), "{}", err[0].message);
+        let bad = json!({"variables": {"steps": {"sim": null}},
+                         "rules": [{"id": "a0", "expr": "steps.simm.status == 'PASSED'"}]});
+        let err = RulesValidator::validate_config(&bad).unwrap_err();
+        assert!(
+            err[0].message.contains("has no `simm`"),
+            "{}",
+            err[0].message
+        );
+        let bad = json!({"variables": {"doc": 1}, "rules": [{"id": "a0", "expr": "true"}]});
+        assert!(RulesValidator::validate_config(&bad).is_err());
     }
 
     #[test]

@@ -7,9 +7,11 @@ use serde_json::Value;
 use validibot_plugin_api::compiled::CompiledCache;
 use validibot_plugin_api::{Finding, Severity};
 
-use crate::condition::Condition;
+use crate::condition::{Check, Condition};
 use crate::document::Format;
+use crate::references::Scope;
 use crate::table::TableSchema;
+use crate::template::Template;
 
 /// Rules per step.
 pub const MAX_RULES: usize = 1000;
@@ -18,7 +20,7 @@ pub struct Rule {
     pub id: String,
     pub code: String,
     pub severity: Severity,
-    pub message: Option<String>,
+    pub message: Option<Template>,
     pub check: Condition,
     pub when: Option<Condition>,
     /// A path that matches nothing passes instead of failing.
@@ -50,7 +52,7 @@ impl Ruleset {
             )
         })?;
         for key in obj.keys() {
-            if !["rules", "format", "schema", "max_samples"].contains(&key.as_str()) {
+            if !["rules", "format", "schema", "max_samples", "variables"].contains(&key.as_str()) {
                 return Err(bad(
                     format!("/{key}"),
                     format!("unknown config key {key:?}"),
@@ -66,10 +68,13 @@ impl Ruleset {
             Some(None) => {
                 return Err(bad(
                     "/format".into(),
-                    "format must be json, xml or csv".into(),
+                    "format must be json, xml, csv or none".into(),
                 ))
             }
         };
+        if let Some(vars) = obj.get("variables") {
+            declared_variables(vars)?;
+        }
         let table = match obj.get("schema") {
             None => None,
             Some(v) => Some(TableSchema::parse(v).map_err(|m| bad("/schema".into(), m))?),
@@ -151,12 +156,24 @@ impl Ruleset {
                 }
                 None => None,
             };
+            let message = match r.get("message") {
+                None => None,
+                Some(Value::String(text)) => {
+                    Some(Template::parse(text).map_err(|m| bad(format!("{at}/message"), m))?)
+                }
+                Some(_) => {
+                    return Err(bad(
+                        format!("{at}/message"),
+                        "message must be a string".into(),
+                    ))
+                }
+            };
             rules.push(Rule {
                 code: r
                     .get("code")
                     .and_then(Value::as_str)
                     .map_or_else(|| format!("rules.{id}"), str::to_owned),
-                message: r.get("message").and_then(Value::as_str).map(str::to_owned),
+                message,
                 optional: r.get("optional").and_then(Value::as_bool).unwrap_or(false),
                 id,
                 severity,
@@ -173,22 +190,87 @@ impl Ruleset {
     }
 }
 
+impl Ruleset {
+    /// Checks what every expression refers to against `doc` and the config's declared
+    /// `variables` (see `references`); the finding points at the rule's field.
+    pub fn check_references(&self, variables: Option<&Value>) -> Result<(), Finding> {
+        let empty = serde_json::Map::new();
+        let scope = Scope {
+            doc: self.format != Some(Format::None),
+            variables: variables.and_then(Value::as_object).unwrap_or(&empty),
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = |field: &str| format!("/rules/{i}/{field}");
+            check_condition(&scope, &rule.check, &at("expr"))?;
+            if let Some(when) = &rule.when {
+                check_condition(&scope, when, &at("when"))?;
+            }
+            for e in rule.message.iter().flat_map(Template::expressions) {
+                scope.check(&e.text).map_err(|m| bad(at("message"), m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_condition(scope: &Scope<'_>, c: &Condition, at: &str) -> Result<(), Finding> {
+    match &c.check {
+        Check::Expr(e) => scope.check(&e.text).map_err(|m| bad(at.to_owned(), m)),
+        Check::Op {
+            nested: Some(inner),
+            ..
+        } => check_condition(scope, inner, at),
+        Check::Op { .. } => Ok(()),
+    }
+}
+
+/// `variables`: an object of CEL variables (the host's assertion context) whose names
+/// must be identifiers other than `doc` and `value`.
+fn declared_variables(v: &Value) -> Result<&serde_json::Map<String, Value>, Finding> {
+    let map = v.as_object().ok_or_else(|| {
+        bad(
+            "/variables".into(),
+            "variables must be an object of names to values".into(),
+        )
+    })?;
+    for name in map.keys() {
+        let ident = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || name == "doc" || name == "value" {
+            return Err(bad(
+                format!("/variables/{name}"),
+                format!("{name:?} cannot be a variable name"),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// A config's declared variables by name, in the config's order.
+pub type Variables = Vec<(String, Value)>;
+
 const CACHE_ENTRIES: usize = 64;
 
 thread_local! {
     static CACHE: CompiledCache<Ruleset> = CompiledCache::new(CACHE_ENTRIES);
 }
 
-/// The compiled ruleset for this config (and step ruleset), cached per instance.
-pub fn cached(config: &str, extra: Option<&str>) -> Result<Rc<Ruleset>, Finding> {
+/// The compiled ruleset for this config (and step ruleset), cached per instance, and the
+/// config's `variables` — values that change from call to call (an assertion's outputs)
+/// and so are kept out of the cache key.
+pub fn cached(config: &str, extra: Option<&str>) -> Result<(Rc<Ruleset>, Variables), Finding> {
+    let (config, variables) = split_variables(config)?;
     // JSON text never holds a raw NUL, so it separates the two parts unambiguously.
     let key = match extra {
         Some(extra) => format!("{config}\0{extra}"),
-        None => config.to_owned(),
+        None => config.to_string(),
     };
-    CACHE.with(|cache| {
+    let set = CACHE.with(|cache| {
         cache.get_or_try_build(&key, || {
-            let value: Value = serde_json::from_str(config)
+            let value: Value = serde_json::from_str(&config)
                 .map_err(|e| bad(String::new(), format!("the config is not JSON: {e}")))?;
             let extra_value: Option<Value> =
                 match extra {
@@ -199,5 +281,24 @@ pub fn cached(config: &str, extra: Option<&str>) -> Result<Rc<Ruleset>, Finding>
                 };
             Ruleset::parse(&value, extra_value.as_ref())
         })
-    })
+    })?;
+    Ok((set, variables))
+}
+
+/// The config without its `variables` member, and those variables. A config that never
+/// mentions them is used as it is (no parse on a cache hit).
+fn split_variables(config: &str) -> Result<(std::borrow::Cow<'_, str>, Variables), Finding> {
+    if !config.contains("\"variables\"") {
+        return Ok((config.into(), vec![]));
+    }
+    let mut members: serde_json::Map<String, Value> = serde_json::from_str(config)
+        .map_err(|e| bad(String::new(), format!("the config is not JSON: {e}")))?;
+    let variables = match members.remove("variables") {
+        Some(v) => declared_variables(&v)?
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => vec![],
+    };
+    Ok((Value::Object(members).to_string().into(), variables))
 }

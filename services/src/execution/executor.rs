@@ -12,11 +12,14 @@ use anyhow::Result;
 use tracing::Instrument;
 use validibot_types::Finding;
 
+use super::assertions::Document;
 use super::container_step;
 use super::step_loop::{self, RunSink, StepRunner};
 use super::step_outcome;
 use crate::validators::availability;
+use crate::workflows::context::{RunContext, StepFacts};
 use crate::Services;
+use validibot_engines::plugins::Plugin;
 use validibot_store::queue::{self, Lease};
 use validibot_store::runs::record;
 use validibot_store::workflows::Step;
@@ -32,6 +35,8 @@ pub struct Prefetched {
     pub workspace_id: WorkspaceId,
     pub content_type: String,
     pub content: Arc<Vec<u8>>,
+    /// The submission's metadata (assertions read it as `meta`).
+    pub metadata: serde_json::Value,
 }
 
 /// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
@@ -99,13 +104,29 @@ async fn run_steps(
         None => load_run(ctx, &lease.run_id).await?,
     };
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
-    let steps =
-        validibot_store::workflows::versions::frozen_steps(&ctx.db, &facts.workflow_id).await?;
+    let plan =
+        validibot_store::workflows::versions::frozen_plan(&ctx.db, &facts.workflow_id).await?;
     // Only a retried job can have steps recorded by an earlier attempt.
-    let done: Vec<i64> = if lease.attempts > 1 {
-        record::recorded_positions(&ctx.db, &lease.run_id).await?
+    let recorded = if lease.attempts > 1 {
+        record::recorded_steps(&ctx.db, &lease.run_id).await?
     } else {
         vec![]
+    };
+    let done: Vec<i64> = recorded.iter().map(|r| r.position).collect();
+    let run_ctx = RunContext {
+        steps: recorded
+            .into_iter()
+            .filter_map(|r| {
+                let step = plan.steps.iter().find(|s| s.position == r.position)?;
+                Some(StepFacts {
+                    key: step.key.clone(),
+                    status: r.status,
+                    outputs: r.outputs,
+                })
+            })
+            .collect(),
+        meta: facts.metadata,
+        consts: plan.constants.clone(),
     };
     let runner = WorkerSteps {
         ctx,
@@ -116,7 +137,16 @@ async fn run_steps(
         workspace_id: facts.workspace_id,
     };
     let mut sink = Recorder { ctx, lease };
-    step_loop::run(&steps, &done, deadline_us, &runner, &mut sink, lost).await
+    step_loop::run(
+        &plan.steps,
+        &done,
+        run_ctx,
+        deadline_us,
+        &runner,
+        &mut sink,
+        lost,
+    )
+    .await
 }
 
 /// What a worker that did not launch the run reads: the run row and the submission from
@@ -134,6 +164,7 @@ async fn load_run(
         workspace_id: run.workspace_id,
         content: Arc::new(ctx.blobs.read(&run.submission_sha256).await?),
         content_type: run.content_type,
+        metadata: serde_json::from_str(&run.metadata).unwrap_or_default(),
     };
     Ok((facts, share))
 }
@@ -152,6 +183,19 @@ impl StepRunner for WorkerSteps<'_> {
     async fn run(&self, step: &Step, remaining: Duration) -> Result<(StepResult, Option<Final>)> {
         let span = tracing::info_span!("step", key = %step.key, validator = %step.validator);
         self.run_step(step, remaining).instrument(span).await
+    }
+
+    fn document(&self) -> Document<'_> {
+        Document {
+            content: &self.content,
+            content_type: &self.content_type,
+        }
+    }
+
+    fn evaluator(&self) -> Option<Arc<Plugin>> {
+        self.ctx
+            .plugins
+            .get(crate::workflows::assertions::EVALUATOR)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The one step loop. A workflow's steps run in order; the run's time limit is checked
-//! before each step; the first step whose verdict ends the run ends it, and the steps
-//! after it are SKIPPED. The worker runs this loop against the database (every write
-//! fenced by its lease), `validibot check` against memory: the same steps, statuses and
-//! run result either way.
+//! before each step; a step's config bindings are resolved before it runs and its
+//! assertions evaluated after; the first step whose verdict ends the run ends it, and
+//! the steps after it are SKIPPED. The worker runs this loop against the database (every
+//! write fenced by its lease), `validibot check` against memory: the same steps,
+//! statuses and run result either way.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,11 +12,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::assertions::{self, Document};
 use super::step_outcome::{self, Call, Ended};
+use crate::workflows::bindings;
+use crate::workflows::context::{RunContext, StepFacts};
 use validibot_engines::plugins::{CallInput, Plugin};
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
-use validibot_types::{Final, StepResult};
+use validibot_types::{Final, Finding, StepResult};
 
 /// Runs one step's validator.
 pub trait StepRunner {
@@ -25,6 +29,12 @@ pub trait StepRunner {
         step: &Step,
         remaining: Duration,
     ) -> impl Future<Output = Result<(StepResult, Option<Final>)>> + Send;
+
+    /// The submission (assertions may read it).
+    fn document(&self) -> Document<'_>;
+
+    /// The built-in validator that evaluates assertions.
+    fn evaluator(&self) -> Option<Arc<Plugin>>;
 }
 
 /// Where the loop's results go.
@@ -46,12 +56,14 @@ pub trait RunSink {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Runs `steps` from the first one not in `done` (positions an earlier attempt recorded)
-/// until one ends the run or none is left. `deadline_us` is the run's time limit;
-/// `lost` is set when the run stopped being ours.
+/// Runs `steps` from the first one not in `done` (positions an earlier attempt recorded;
+/// their results are already in `ctx.steps`) until one ends the run or none is left.
+/// `deadline_us` is the run's time limit; `lost` is set when the run stopped being ours.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
     steps: &[Step],
     done: &[i64],
+    mut ctx: RunContext,
     deadline_us: i64,
     runner: &R,
     sink: &mut S,
@@ -70,7 +82,12 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
             return sink.finish(last, Final::out_of_time()).await;
         }
         let remaining = Duration::from_micros(remaining_us as u64);
-        let (result, ending) = runner.run(step, remaining).await?;
+        let (result, ending) = run_step(step, &ctx, deadline_us, runner, remaining).await?;
+        ctx.steps.push(StepFacts {
+            key: step.key.clone(),
+            status: result.status,
+            outputs: result.outputs.clone(),
+        });
         let rest = &steps[i + 1..];
         let fin = match ending {
             Some(fin) => fin,
@@ -87,6 +104,71 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
         return sink.finish(last, fin).await;
     }
     Ok(())
+}
+
+/// One step: its bindings resolved, its validator run, its assertions evaluated.
+async fn run_step<R: StepRunner + Sync>(
+    step: &Step,
+    ctx: &RunContext,
+    deadline_us: i64,
+    runner: &R,
+    remaining: Duration,
+) -> Result<(StepResult, Option<Final>)> {
+    let started_at = now_us();
+    let bound = match bind(step, ctx) {
+        Ok(bound) => bound,
+        Err(detail) => {
+            let finding = Finding::error("binding.unresolved", detail.clone());
+            return Ok(step_outcome::refused(step, started_at, finding, detail)?);
+        }
+    };
+    let step = bound.as_ref().unwrap_or(step);
+    let verdict = runner.run(step, remaining).await?;
+    if step.assertions.is_empty() || !step_outcome::validator_completed(&verdict.1) {
+        return Ok(verdict);
+    }
+    let Some(evaluator) = runner.evaluator() else {
+        let finding = Finding::error(
+            "assertion.error",
+            "the assertion evaluator (the built-in rules validator) is missing",
+        );
+        return Ok(step_outcome::refused(
+            step,
+            started_at,
+            finding,
+            "no assertion evaluator".into(),
+        )?);
+    };
+    let left = Duration::from_micros((deadline_us - now_us()).max(1) as u64);
+    let (ended, finished_at) = assertions::evaluate(
+        evaluator,
+        step,
+        &verdict.0.outputs,
+        ctx,
+        runner.document(),
+        left,
+    )
+    .await?;
+    Ok(step_outcome::with_assertions(
+        step,
+        verdict,
+        finished_at,
+        ended,
+    )?)
+}
+
+/// The step with its config bindings resolved (`None`: it has none).
+fn bind(step: &Step, ctx: &RunContext) -> Result<Option<Step>, String> {
+    if !step.config_text.contains("${") {
+        return Ok(None);
+    }
+    let mut bound = step.clone();
+    bound.config = bindings::resolve(&step.config, ctx)?;
+    // `config_text` may carry what the workflow handed the step (a Table Schema).
+    let prepared: serde_json::Value =
+        serde_json::from_str(&step.config_text).map_err(|e| e.to_string())?;
+    bound.config_text = bindings::resolve(&prepared, ctx)?.to_string();
+    Ok(Some(bound))
 }
 
 /// Results for steps the run never reached.

@@ -81,11 +81,7 @@ pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), Ho
             )))
         }
         Ended::Wasm(e) => {
-            let (status, category) = match e {
-                CallError::DeadlineExceeded(_) => (RunStatus::TimedOut, ErrorCategory::Timeout),
-                CallError::MemoryExceeded(_) => (RunStatus::Failed, ErrorCategory::Oom),
-                _ => (RunStatus::Failed, ErrorCategory::RuntimeError),
-            };
+            let (status, category) = wasm_failure(&e);
             result.findings.push(Finding::error(
                 e.code(),
                 format!("validator {:?} failed: {e}", step.validator),
@@ -110,6 +106,75 @@ pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), Ho
         }
     }
     Ok((result, fin))
+}
+
+/// Whether the step's validator ran to a verdict on the document (passed, or failed
+/// validation): only then are its outputs worth asserting on.
+pub fn validator_completed(fin: &Option<Final>) -> bool {
+    fin.as_ref()
+        .is_none_or(|f| f.category == Some(ErrorCategory::ValidationFailed))
+}
+
+/// The verdict on a step once its assertions were evaluated (`ended` is the evaluator's
+/// answer): failed assertions of ERROR severity fail a passing step; an evaluator that
+/// could not finish makes the step an error, as a validator would.
+pub fn with_assertions(
+    step: &Step,
+    verdict: (StepResult, Option<Final>),
+    finished_at: i64,
+    ended: Ended,
+) -> Result<(StepResult, Option<Final>), HostFailure> {
+    let (mut result, mut fin) = verdict;
+    result.finished_at = finished_at;
+    match ended {
+        Ended::Reported { findings, .. } => {
+            let findings = crate::workflows::assertions::run_findings(step, findings);
+            let failed = has_errors(&findings);
+            result.findings.extend(findings);
+            if failed && fin.is_none() {
+                fin = Some(validation_failed(step));
+            }
+        }
+        Ended::Wasm(CallError::Host(msg)) => {
+            return Err(HostFailure(format!(
+                "plugin host failure in the assertions of step {:?}: {msg}",
+                step.key
+            )))
+        }
+        Ended::Wasm(e) => {
+            let (status, category) = wasm_failure(&e);
+            result.findings.push(Finding::error(
+                "assertion.error",
+                format!("the step's assertions could not be evaluated: {e}"),
+            ));
+            fin = Some(step_error(status, category, e.to_string()));
+        }
+        Ended::Refused { finding, error } => {
+            result.findings.push(finding);
+            fin = Some(step_error(
+                RunStatus::Failed,
+                ErrorCategory::RuntimeError,
+                error,
+            ));
+        }
+        Ended::Container(_) => unreachable!("assertions are evaluated by a WASM validator"),
+    }
+    if let Some(f) = &fin {
+        result.status = StepStatus::Failed;
+        if f.category != Some(ErrorCategory::ValidationFailed) {
+            result.error = f.detail.clone();
+        }
+    }
+    Ok((result, fin))
+}
+
+/// How a failed WASM call ends the run.
+fn wasm_failure(e: &CallError) -> (RunStatus, ErrorCategory) {
+    match e {
+        CallError::DeadlineExceeded(_) => (RunStatus::TimedOut, ErrorCategory::Timeout),
+        CallError::MemoryExceeded(_) => (RunStatus::Failed, ErrorCategory::Oom),
+        _ => (RunStatus::Failed, ErrorCategory::RuntimeError),
+    }
 }
 
 fn has_errors(findings: &[Finding]) -> bool {
@@ -235,6 +300,7 @@ mod tests {
             config: serde_json::json!({}),
             config_text: "{}".into(),
             ruleset: None,
+            assertions: vec![],
         }
     }
 

@@ -108,6 +108,7 @@ pub async fn run(
         config_text: config.to_string(),
         config,
         ruleset: None,
+        assertions: vec![],
     };
     let mut twice = None;
     for (n, doc) in documents.iter().enumerate() {

@@ -6,13 +6,16 @@ use sha2::{Digest, Sha256};
 
 use validibot_types::WorkflowSlug;
 
+use super::{assertions, bindings, context::RunContext};
 use crate::validators::images::ContainerValidator;
 use validibot_engines::plugins::PluginRegistry;
 pub use validibot_store::workflows::Definition;
-use validibot_store::workflows::Step;
+use validibot_store::workflows::{Assertion, Step};
 
 pub const MAX_STEPS: usize = 50;
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
+/// The largest `constants` object, as JSON text.
+pub const MAX_CONSTANTS_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +26,9 @@ pub struct DefinitionInput {
     pub description: String,
     pub timeout_seconds: Option<i64>,
     pub content_types: Option<Vec<String>>,
+    /// Values assertions (`consts.x`) and config bindings (`${consts.x}`) read.
+    #[serde(default)]
+    pub constants: serde_json::Map<String, serde_json::Value>,
     pub steps: Vec<StepInput>,
 }
 
@@ -35,6 +41,8 @@ pub struct StepInput {
     #[serde(default = "empty_object")]
     pub config: serde_json::Value,
     pub ruleset: Option<serde_json::Value>,
+    #[serde(default)]
+    pub assertions: Vec<Assertion>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -96,6 +104,8 @@ impl DefinitionInput {
                 "timeout_seconds must be between 1 and 86400",
             ));
         }
+        check_constants(&self.constants)?;
+        let consts = self.constants;
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut errors = Vec::new();
         let mut features: Vec<String> = Vec::new();
@@ -105,9 +115,23 @@ impl DefinitionInput {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "step keys must be unique slugs"}));
                 continue;
             }
+            if s.assertions.len() > assertions::MAX_ASSERTIONS {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("a step may have {} assertions", assertions::MAX_ASSERTIONS)}));
+                continue;
+            }
+            let earlier: Vec<&str> = steps.iter().map(|p: &Step| p.key.as_str()).collect();
+            let found = bindings::find(&s.config)
+                .and_then(|b| bindings::check(&b, &earlier, &consts).map(|()| b));
+            let bound = match found {
+                Ok(b) => b,
+                Err(detail) => {
+                    errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("config binding {detail}")}));
+                    continue;
+                }
+            };
             if s.ruleset.is_some() && s.validator != RULES_VALIDATOR {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!(
-                    "a ruleset is only read by the {RULES_VALIDATOR:?} validator, not {:?}: add a {RULES_VALIDATOR:?} step with these rules",
+                    "a ruleset is only read by the {RULES_VALIDATOR:?} validator, not {:?}: write these checks as the step's assertions, or add a {RULES_VALIDATOR:?} step with these rules",
                     s.validator
                 )}));
                 continue;
@@ -133,6 +157,7 @@ impl DefinitionInput {
                         config_text: s.config.to_string(),
                         config: s.config,
                         ruleset: s.ruleset,
+                        assertions: s.assertions,
                     });
                     continue;
                 }
@@ -143,20 +168,40 @@ impl DefinitionInput {
             };
             first_types.get_or_insert_with(|| plugin.meta.content_types.clone());
             let pinned = plugin.meta.version.clone();
+            // A config with bindings is checked as it will run: with the constants in place
+            // now, or — when it reads earlier steps or the metadata — by the validator when
+            // the step runs.
+            let to_check = if bound.is_empty() {
+                Some(s.config.clone())
+            } else if bindings::known_at_save(&bound) {
+                let ctx = RunContext {
+                    consts: consts.clone(),
+                    ..RunContext::default()
+                };
+                bindings::resolve(&s.config, &ctx).ok()
+            } else {
+                None
+            };
             // A rules step's ruleset is checked with its config, as the validator will read them.
-            let (config_text, ruleset_at) = match &s.ruleset {
-                Some(ruleset) => match with_ruleset(&s.config, ruleset) {
+            let (config_text, ruleset_at) = match (&s.ruleset, &to_check) {
+                (_, None) => (String::new(), usize::MAX),
+                (Some(ruleset), Some(config)) => match with_ruleset(config, ruleset) {
                     Ok(merged) => merged,
                     Err(detail) => {
                         errors.push(serde_json::json!({"step": i, "key": s.key, "detail": detail}));
                         continue;
                     }
                 },
-                None => (s.config.to_string(), usize::MAX),
+                (None, Some(config)) => (config.to_string(), usize::MAX),
             };
-            let checked = tokio::task::spawn_blocking(move || plugin.validate_config(&config_text))
-                .await
-                .map(|r| r.map(|r| r.map_err(|f| ruleset_paths(f, ruleset_at))));
+            let checked = match to_check {
+                None => Ok(Ok(Ok(()))),
+                Some(_) => {
+                    tokio::task::spawn_blocking(move || plugin.validate_config(&config_text))
+                        .await
+                        .map(|r| r.map(|r| r.map_err(|f| ruleset_paths(f, ruleset_at))))
+                }
+            };
             match checked {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(findings))) => errors.push(serde_json::json!({"step": i, "key": s.key, "detail": "invalid step config", "findings": findings})),
@@ -172,8 +217,14 @@ impl DefinitionInput {
                 config_text: s.config.to_string(),
                 config: s.config,
                 ruleset: s.ruleset,
+                assertions: s.assertions,
             });
         }
+        let content_types = match self.content_types {
+            Some(c) if !c.is_empty() => c,
+            _ => first_types.unwrap_or_default(),
+        };
+        errors.extend(check_assertions(registry, &steps, &content_types, &consts).await);
         if !errors.is_empty() {
             return Err(DefinitionError {
                 code: "INVALID_WORKFLOW",
@@ -181,11 +232,7 @@ impl DefinitionInput {
                 errors,
             });
         }
-        let content_types = match self.content_types {
-            Some(c) if !c.is_empty() => c,
-            _ => first_types.unwrap_or_default(),
-        };
-        let digest = digest(timeout_seconds, &content_types, &steps);
+        let digest = digest(timeout_seconds, &content_types, &steps, &consts);
         Ok(Definition {
             name: self.name.unwrap_or_else(|| slug.clone()),
             slug,
@@ -193,13 +240,84 @@ impl DefinitionInput {
             timeout_seconds,
             content_types,
             steps,
+            constants: consts,
             digest,
             features,
         })
     }
 }
 
-/// The one validator that reads a step's `ruleset` (until assertions apply to every step).
+/// `constants`: identifiers as names (CEL reads them as `consts.<name>`), bounded in size.
+fn check_constants(
+    consts: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), DefinitionError> {
+    for name in consts.keys() {
+        let ident = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                format!(
+                    "constant {name:?}: names are letters, digits and _, not starting with a digit"
+                ),
+            ));
+        }
+    }
+    let size = serde_json::Value::Object(consts.clone()).to_string().len();
+    if size > MAX_CONSTANTS_BYTES {
+        return Err(DefinitionError::new(
+            "INVALID_WORKFLOW",
+            format!("constants are {size} bytes of JSON; the limit is {MAX_CONSTANTS_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Compiles every step's assertions with the names they may use (the document unless
+/// no accepted media type is parsed, earlier steps, the constants): one error per step.
+async fn check_assertions(
+    registry: &PluginRegistry,
+    steps: &[Step],
+    content_types: &[String],
+    consts: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    let mut errors = Vec::new();
+    let parsed = content_types
+        .iter()
+        .any(|t| assertions::format_for(t) != "none");
+    for (i, step) in steps.iter().enumerate() {
+        if step.assertions.is_empty() {
+            continue;
+        }
+        let Some(evaluator) = registry.get(assertions::EVALUATOR) else {
+            errors.push(serde_json::json!({"step": i, "key": step.key, "detail": "the assertion evaluator (the built-in rules validator) is missing"}));
+            continue;
+        };
+        let earlier: Vec<&str> = steps[..i].iter().map(|s| s.key.as_str()).collect();
+        let variables = assertions::save_variables(&earlier, consts);
+        let format = if parsed { "json" } else { "none" };
+        let config = assertions::config(step, format, variables).to_string();
+        let checked = tokio::task::spawn_blocking(move || evaluator.validate_config(&config)).await;
+        let detail = match checked {
+            Ok(Ok(Ok(()))) => continue,
+            Ok(Ok(Err(findings))) => {
+                let findings = assertions::config_findings(findings);
+                errors.push(serde_json::json!({"step": i, "key": step.key,
+                    "detail": "invalid assertion", "findings": findings}));
+                continue;
+            }
+            Ok(Err(call)) => format!("the assertions could not be checked: {call}"),
+            Err(join) => format!("the assertion check crashed: {join}"),
+        };
+        errors.push(serde_json::json!({"step": i, "key": step.key, "detail": detail}));
+    }
+    errors
+}
+
+/// The one validator that reads a step's `ruleset` (other steps have assertions).
 const RULES_VALIDATOR: &str = "rules";
 
 /// A `rules` config with the step's ruleset appended to its `rules`, as the validator
@@ -245,16 +363,32 @@ fn ruleset_paths(
 }
 
 /// sha256 of the canonical JSON of everything that decides a run's result.
-pub fn digest(timeout_seconds: i64, content_types: &[String], steps: &[Step]) -> String {
+/// Assertions and constants count only when present, so a workflow saved before they
+/// existed keeps its digest.
+pub fn digest(
+    timeout_seconds: i64,
+    content_types: &[String],
+    steps: &[Step],
+    constants: &serde_json::Map<String, serde_json::Value>,
+) -> String {
     // serde_json's map is ordered by key, so `to_string` is canonical here.
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "timeout_seconds": timeout_seconds,
         "content_types": content_types,
-        "steps": steps.iter().map(|s| serde_json::json!({
-            "key": s.key, "validator": s.validator, "validator_version": s.validator_version,
-            "config": s.config, "ruleset": s.ruleset,
-        })).collect::<Vec<_>>(),
+        "steps": steps.iter().map(|s| {
+            let mut step = serde_json::json!({
+                "key": s.key, "validator": s.validator, "validator_version": s.validator_version,
+                "config": s.config, "ruleset": s.ruleset,
+            });
+            if !s.assertions.is_empty() {
+                step["assertions"] = serde_json::json!(s.assertions);
+            }
+            step
+        }).collect::<Vec<_>>(),
     });
+    if !constants.is_empty() {
+        canonical["constants"] = serde_json::Value::Object(constants.clone());
+    }
     format!(
         "sha256:{}",
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))

@@ -117,13 +117,31 @@ pub async fn finish_run(
 }
 
 /// Positions of the steps an earlier attempt already recorded.
-pub async fn recorded_positions(db: &Db, run_id: &RunId) -> Result<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT position FROM step_runs WHERE run_id = $1")
-            .bind(run_id.as_str())
-            .fetch_all(&db.read)
-            .await?,
+/// A step an earlier attempt recorded: where it is, how it ended and what it measured
+/// (later steps' assertions and bindings read them).
+pub struct Recorded {
+    pub position: i64,
+    pub status: validibot_types::StepStatus,
+    pub outputs: Vec<validibot_types::Output>,
+}
+
+/// The steps of a run recorded so far.
+pub async fn recorded_steps(db: &Db, run_id: &RunId) -> Result<Vec<Recorded>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT position, status, outputs FROM step_runs WHERE run_id = $1 ORDER BY position",
     )
+    .bind(run_id.as_str())
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(position, status, outputs)| Recorded {
+            position,
+            status: validibot_types::StepStatus::parse(&status)
+                .unwrap_or(validibot_types::StepStatus::Failed),
+            outputs: serde_json::from_str(&outputs).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// What a worker needs to run a job it did not launch.
@@ -139,12 +157,14 @@ pub struct RunFacts {
     pub submission_sha256: String,
     pub content_type: String,
     pub size: i64,
+    /// The submission's metadata (JSON text).
+    pub metadata: String,
 }
 
 pub async fn run_facts(db: &Db, run_id: &RunId) -> Result<RunFacts> {
     sqlx::query_as(
         "SELECT r.started_at, w.timeout_seconds, r.workflow_id, w.workspace_id, s.sha256 AS submission_sha256,
-                s.content_type, s.size
+                s.content_type, s.size, s.metadata
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )
     .bind(run_id.as_str())

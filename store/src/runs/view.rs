@@ -261,7 +261,8 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
         return Ok(None);
     };
     let mut run = run_of(first.run.clone());
-    let planned = crate::workflows::versions::frozen_steps(db, &run.workflow_id).await?;
+    let plan = crate::workflows::versions::frozen_plan(db, &run.workflow_id).await?;
+    let planned = &plan.steps;
     let artifacts: Vec<ArtifactRow> = sqlx::query_as(
         "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
     )

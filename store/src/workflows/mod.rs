@@ -3,8 +3,9 @@
 
 pub mod versions;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use validibot_types::ids::{WorkflowId, WorkspaceId};
+use validibot_types::Severity;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -19,6 +20,37 @@ pub struct Step {
     pub config_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<serde_json::Value>,
+    /// Checked after the step's validator, whatever it is (see `services::execution::assertions`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assertions: Vec<Assertion>,
+}
+
+/// A CEL condition on a step's result, as the definition gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    /// Must be true; over `doc`, `outputs`, `steps`, `meta`, `consts`.
+    pub expr: String,
+    /// The finding's code when it fails (default `assertion.failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The finding's message, with `{{ <CEL> }}` placeholders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Default ERROR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Checked only when this is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+}
+
+/// What a run of one workflow version needs: its steps ready to run and its constants.
+#[derive(Debug)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// The definition's `constants` (an object; empty when none were given).
+    pub constants: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What each step's validator is given when the workflow runs: a `rules` step with no
@@ -60,6 +92,7 @@ pub struct Definition {
     pub timeout_seconds: i64,
     pub content_types: Vec<String>,
     pub steps: Vec<Step>,
+    pub constants: serde_json::Map<String, serde_json::Value>,
     pub digest: String,
     /// Pro features the steps need (container validators), checked by the caller.
     pub features: Vec<String>,
@@ -78,6 +111,8 @@ pub struct Workflow {
     pub timeout_seconds: i64,
     pub content_types: Vec<String>,
     pub digest: String,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub constants: serde_json::Map<String, serde_json::Value>,
     pub steps: Vec<Step>,
     #[serde(serialize_with = "validibot_types::clock::serialize_us")]
     pub created_at: i64,
@@ -126,6 +161,7 @@ mod tests {
             config_text: config.to_string(),
             config,
             ruleset: None,
+            assertions: vec![],
         }
     }
 

@@ -7,7 +7,7 @@ use validibot_types::ids::{UserId, WorkflowId, WorkspaceId};
 use anyhow::Result;
 use sqlx::{Any, Transaction};
 
-use super::{Definition, Step, Workflow};
+use super::{Definition, Plan, Step, Workflow};
 use crate::db::{is_unique_violation, Db};
 use validibot_types::clock::now_us;
 use validibot_types::ids::new_id;
@@ -17,7 +17,7 @@ pub enum CreateError {
     Db(anyhow::Error),
 }
 
-const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_at, updated_at";
+const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, created_at, updated_at";
 
 /// Creates version 1 of a new workflow.
 pub async fn create(
@@ -59,7 +59,7 @@ pub async fn update(
     let mut tx = db.write.begin().await?;
     // The guard and the edit are one statement so a concurrent launch can't slip between.
     let in_place = sqlx::query(
-        "UPDATE workflows SET name = $1, description = $2, timeout_seconds = $3, content_types = $4, digest = $5, updated_at = $6
+        "UPDATE workflows SET name = $1, description = $2, timeout_seconds = $3, content_types = $4, digest = $5, updated_at = $6, constants = $8
          WHERE id = $7 AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.workflow_id = $7)",
     )
     .bind(&def.name)
@@ -69,6 +69,7 @@ pub async fn update(
     .bind(&def.digest)
     .bind(now_us())
     .bind(current.id.as_str())
+    .bind(constants_text(def))
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -106,8 +107,8 @@ async fn insert_version(
     let id = WorkflowId::new();
     let now = now_us();
     sqlx::query(
-        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
     )
     .bind(id.as_str())
     .bind(workspace_id.as_str())
@@ -120,10 +121,17 @@ async fn insert_version(
     .bind(&def.digest)
     .bind(user_id.as_str())
     .bind(now)
+    .bind(constants_text(def))
     .execute(&mut **tx)
     .await?;
     insert_steps(tx, &id, def).await?;
     Ok(id)
+}
+
+/// The constants as stored: NULL when there are none.
+fn constants_text(def: &Definition) -> Option<String> {
+    (!def.constants.is_empty())
+        .then(|| serde_json::Value::Object(def.constants.clone()).to_string())
 }
 
 async fn insert_steps(
@@ -133,8 +141,8 @@ async fn insert_steps(
 ) -> Result<()> {
     for s in &def.steps {
         sqlx::query(
-            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset, assertions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(new_id())
         .bind(workflow_id.as_str())
@@ -145,6 +153,11 @@ async fn insert_steps(
         .bind(&s.validator_version)
         .bind(&s.config_text)
         .bind(s.ruleset.as_ref().map(|r| r.to_string()))
+        .bind(if s.assertions.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&s.assertions)?)
+        })
         .execute(&mut **tx)
         .await?;
     }
@@ -233,6 +246,7 @@ struct WorkflowRow {
     timeout_seconds: i64,
     content_types: String,
     digest: String,
+    constants: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -249,6 +263,10 @@ impl WorkflowRow {
             timeout_seconds: self.timeout_seconds,
             content_types: serde_json::from_str(&self.content_types).unwrap_or_default(),
             digest: self.digest,
+            constants: self
+                .constants
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             steps: vec![],
@@ -266,10 +284,11 @@ struct StepRow {
     validator_version: String,
     config: String,
     ruleset: Option<String>,
+    assertions: Option<String>,
 }
 
 pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> {
-    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset, assertions FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
         .bind(workflow_id.as_str())
         .fetch_all(&db.read)
         .await?;
@@ -284,14 +303,18 @@ pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> 
             config: serde_json::from_str(&s.config).unwrap_or_default(),
             config_text: s.config,
             ruleset: s.ruleset.and_then(|t| serde_json::from_str(&t).ok()),
+            assertions: s
+                .assertions
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
         })
         .collect())
 }
 
-/// Steps of a workflow version that has runs. Such a version is immutable, so
-/// its steps are cached for the life of the process (bounded; cleared when full).
-pub async fn frozen_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Vec<Step>>> {
-    static CACHE: OnceLock<Mutex<HashMap<WorkflowId, Arc<Vec<Step>>>>> = OnceLock::new();
+/// What a run of a workflow version that has runs needs. Such a version is immutable,
+/// so its plan is cached for the life of the process (bounded; cleared when full).
+pub async fn frozen_plan(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Plan>> {
+    static CACHE: OnceLock<Mutex<HashMap<WorkflowId, Arc<Plan>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache
         .lock()
@@ -300,13 +323,17 @@ pub async fn frozen_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Vec<S
     {
         return Ok(hit.clone());
     }
-    let mut steps = load_steps(db, workflow_id).await?;
+    let wf = get_by_id(db, workflow_id).await?;
+    let mut steps = wf.steps;
     super::prepare_for_run(&mut steps);
-    let steps = Arc::new(steps);
+    let plan = Arc::new(Plan {
+        steps,
+        constants: wf.constants,
+    });
     let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
     if c.len() >= 1024 {
         c.clear();
     }
-    c.insert(workflow_id.clone(), steps.clone());
-    Ok(steps)
+    c.insert(workflow_id.clone(), plan.clone());
+    Ok(plan)
 }

@@ -13,8 +13,10 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
+use validibot_engines::plugins::{Limits, Plugin, PluginRegistry, Runtime};
+use validibot_services::execution::assertions;
 use validibot_services::execution::step_loop::{self, RunSink, StepRunner};
+use validibot_services::workflows::context::RunContext;
 use validibot_services::workflows::definition::{Definition, DefinitionInput};
 use validibot_store::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
 use validibot_store::workflows::Step;
@@ -34,8 +36,21 @@ pub struct CheckArgs {
     /// Per-validator-call time limit in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub validator_timeout: f64,
+    /// The submission's metadata as a JSON object (assertions read it as `meta`), as
+    /// `validate --metadata` sends it.
+    #[arg(long, value_parser = parse_metadata)]
+    pub metadata: Option<Value>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// A JSON object, as the API takes `X-Validibot-Metadata`.
+pub fn parse_metadata(text: &str) -> Result<Value, String> {
+    match serde_json::from_str(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err("metadata must be a JSON object".into()),
+        Err(e) => Err(format!("metadata is not JSON: {e}")),
+    }
 }
 
 /// Compiled validators are cached per user, so the second check starts fast.
@@ -102,7 +117,13 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         );
     }
     validibot_store::workflows::prepare_for_run(&mut workflow.steps);
-    let run = execute(&workflow, &registry, content, &content_type, &filename).await?;
+    let metadata = args.metadata.clone().unwrap_or_else(|| json!({}));
+    let document = Document {
+        filename: &filename,
+        content_type: &content_type,
+        content: &content,
+    };
+    let run = execute(&workflow, &registry, &document, metadata).await?;
     output::emit(&args.report, &run)
 }
 
@@ -112,22 +133,27 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
 async fn execute(
     workflow: &Definition,
     registry: &PluginRegistry,
-    content: Arc<Vec<u8>>,
-    content_type: &str,
-    filename: &str,
+    document: &Document<'_>,
+    metadata: Value,
 ) -> Result<Value> {
     let created_at = now_us();
     let deadline_us = created_at + workflow.timeout_seconds * 1_000_000;
     let runner = LocalSteps {
         registry,
-        content: content.clone(),
-        content_type: content_type.to_owned(),
+        content: document.content.clone(),
+        content_type: document.content_type.to_owned(),
     };
     let mut sink = Collected::default();
     let never_lost = AtomicBool::new(false);
+    let ctx = RunContext {
+        steps: vec![],
+        meta: metadata.clone(),
+        consts: workflow.constants.clone(),
+    };
     step_loop::run(
         &workflow.steps,
         &[],
+        ctx,
         deadline_us,
         &runner,
         &mut sink,
@@ -136,17 +162,12 @@ async fn execute(
     .await?;
     let fin = sink.fin.context("the step loop ended without a result")?;
     let steps = sink.steps;
-    let document = Document {
-        filename,
-        content_type,
-        content: &content,
-    };
     let workflow = WorkflowRef {
         slug: workflow.slug.clone(),
         version: 0,
         digest: workflow.digest.clone(),
     };
-    let run = local_run(workflow, &document, created_at, fin, steps);
+    let run = local_run(workflow, document, created_at, fin, steps, metadata);
     Ok(serde_json::to_value(&run)?)
 }
 
@@ -166,6 +187,18 @@ impl StepRunner for LocalSteps<'_> {
             .context("validator vanished")?;
         let content = self.content.clone();
         step_loop::wasm_step(plugin, step, content, &self.content_type, remaining).await
+    }
+
+    fn document(&self) -> assertions::Document<'_> {
+        assertions::Document {
+            content: &self.content,
+            content_type: &self.content_type,
+        }
+    }
+
+    fn evaluator(&self) -> Option<Arc<Plugin>> {
+        self.registry
+            .get(validibot_services::workflows::assertions::EVALUATOR)
     }
 }
 
@@ -222,7 +255,15 @@ fn refusal(
                                 f["message"].as_str().unwrap_or("")
                             ),
                         )
-                        .at(format!("{at}/config{}", f["path"].as_str().unwrap_or(""))),
+                        .at({
+                            // Assertion findings already point from the step; others into its config.
+                            let path = f["path"].as_str().unwrap_or("");
+                            if path.starts_with("/assertions/") {
+                                format!("{at}{path}")
+                            } else {
+                                format!("{at}/config{path}")
+                            }
+                        }),
                     );
                 }
             }
@@ -255,7 +296,7 @@ fn refusal(
         version: 0,
         digest: String::new(),
     };
-    let run = local_run(workflow, document, now, fin, vec![step]);
+    let run = local_run(workflow, document, now, fin, vec![step], json!({}));
     serde_json::to_value(&run).unwrap_or_default()
 }
 
@@ -263,7 +304,7 @@ fn refusal(
 struct Document<'a> {
     filename: &'a str,
     content_type: &'a str,
-    content: &'a [u8],
+    content: &'a Arc<Vec<u8>>,
 }
 
 /// A local run in the API's shape: `local-…` id, no workspace or URL, finished now.
@@ -273,6 +314,7 @@ fn local_run(
     created_at: i64,
     fin: Final,
     steps: Vec<StepView>,
+    metadata: Value,
 ) -> RunView {
     use sha2::Digest;
     let finished = now_us();
@@ -295,8 +337,8 @@ fn local_run(
             filename: Some(document.filename.to_owned()),
             content_type: document.content_type.to_owned(),
             size: document.content.len() as i64,
-            sha256: hex::encode(sha2::Sha256::digest(document.content)),
-            metadata: json!({}),
+            sha256: hex::encode(sha2::Sha256::digest(document.content.as_slice())),
+            metadata,
         },
         created_by: None,
         created_at,

@@ -59,17 +59,23 @@ pub fn definition_of(workflow: &Value) -> Value {
             let mut step = serde_json::json!({
                 "key": s["key"], "name": s["name"], "validator": s["validator"], "config": s["config"],
             });
-            if !s["ruleset"].is_null() {
-                step["ruleset"] = s["ruleset"].clone();
+            for field in ["ruleset", "assertions"] {
+                if !s[field].is_null() {
+                    step[field] = s[field].clone();
+                }
             }
             step
         })
         .collect();
-    serde_json::json!({
+    let mut definition = serde_json::json!({
         "slug": workflow["slug"], "name": workflow["name"], "description": workflow["description"],
         "timeout_seconds": workflow["timeout_seconds"], "content_types": workflow["content_types"],
         "steps": steps,
-    })
+    });
+    if !workflow["constants"].is_null() {
+        definition["constants"] = workflow["constants"].clone();
+    }
+    definition
 }
 
 #[cfg(test)]

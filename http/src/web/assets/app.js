@@ -97,6 +97,7 @@ function initEditor() {
     node.querySelector(".step-validator").value = s.validator || "";
     node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
     node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
+    node.querySelector(".step-assertions").value = s.assertions && s.assertions.length ? JSON.stringify(s.assertions, null, 2) : "";
     node.querySelector(".remove-step").addEventListener("click", () => node.remove());
     steps.appendChild(node);
     renumber();
@@ -119,7 +120,7 @@ function initEditor() {
       };
       const name = node.querySelector(".step-name").value.trim();
       if (name) step.name = name;
-      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"]]) {
+      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"], ["assertions", ".step-assertions"]]) {
         const text = node.querySelector(cls).value.trim();
         if (!text) continue;
         try { step[field] = JSON.parse(text); } catch (e) {
@@ -129,6 +130,14 @@ function initEditor() {
       }
       parsed.push(step);
     });
+    const constantsText = form.constants.value.trim();
+    let constants;
+    if (constantsText) {
+      try { constants = JSON.parse(constantsText); } catch (e) {
+        errors.textContent = "constants are not valid JSON: " + e.message;
+        bad = true;
+      }
+    }
     if (bad) return;
     const types = form.content_types.value.split(",").map((t) => t.trim()).filter(Boolean);
     const def = {
@@ -137,6 +146,7 @@ function initEditor() {
       timeout_seconds: Number(form.timeout_seconds.value) || 300,
     };
     if (types.length) def.content_types = types;
+    if (constants) def.constants = constants;
     const r = await api(form.dataset.method, form.dataset.url, def);
     if (r.ok) {
       window.location.href = "/ui/w/" + form.dataset.ws + "/workflows/" + r.json.slug;

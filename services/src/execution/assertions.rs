@@ -1,0 +1,66 @@
+//! A step's assertions, evaluated after its validator — whatever ran it — by the
+//! built-in evaluator in the sandbox, over the document (only when an assertion reads
+//! `doc`), the step's outputs and the run's context.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use validibot_engines::plugins::{CallInput, Plugin};
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::Output;
+
+use super::step_outcome::Ended;
+use crate::workflows::assertions;
+use crate::workflows::context::RunContext;
+
+/// The submission the run validates.
+pub struct Document<'a> {
+    pub content: &'a Arc<Vec<u8>>,
+    pub content_type: &'a str,
+}
+
+/// Evaluates `step`'s assertions; the answer and when the evaluation finished.
+pub async fn evaluate(
+    evaluator: Arc<Plugin>,
+    step: &Step,
+    outputs: &[Output],
+    ctx: &RunContext,
+    doc: Document<'_>,
+    remaining: Duration,
+) -> Result<(Ended, i64)> {
+    let with_doc = assertions::uses_doc(&step.assertions);
+    let format = if with_doc {
+        assertions::format_for(doc.content_type)
+    } else {
+        "none"
+    };
+    let variables = assertions::run_variables(outputs, ctx);
+    let config = assertions::config(step, format, variables).to_string();
+    let content = if format == "none" {
+        Arc::new(Vec::new())
+    } else {
+        doc.content.clone()
+    };
+    let content_type = doc.content_type.to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        let input = CallInput {
+            content: &content,
+            content_type: &content_type,
+            config: &config,
+            ruleset: None,
+        };
+        evaluator.validate(&input, remaining)
+    })
+    .await
+    .context("assertion evaluation panicked")?;
+    let ended = match answer {
+        Ok(found) => Ended::Reported {
+            findings: found.findings,
+            outputs: found.outputs,
+        },
+        Err(e) => Ended::Wasm(e),
+    };
+    Ok((ended, now_us()))
+}
