@@ -11,18 +11,11 @@ use serde_json::{json, Value};
 
 on_both_backends!(assertions_on_any_step, bindings_feed_later_steps);
 
-/// The invoice workflow with a cross-field assertion, a metadata rule and a gate on
-/// the JSON Schema step's own output.
+/// `examples/invoice-gated-workflow.json` (the guide's first example), saved as `gated`:
+/// a cross-field assertion, a gate on the JSON Schema step's own output and a metadata rule.
 fn gated_invoice() -> Value {
-    let mut wf = invoice_workflow();
+    let mut wf: Value = serde_json::from_slice(&example("invoice-gated-workflow.json")).unwrap();
     wf["slug"] = json!("gated");
-    wf["constants"] = json!({"max_qty": 5, "currency": "EUR"});
-    wf["steps"][0]["assertions"] = json!([
-        {"expr": "doc.lines.all(l, l.qty <= consts.max_qty)", "code": "invoice.qty",
-         "message": "invoice {{ doc.id }} orders more than {{ consts.max_qty }} of one item"},
-        {"expr": "outputs.error_count == 0", "message": "{{ outputs.error_count }} schema errors"},
-        {"expr": "meta.source == 'erp'", "severity": "WARNING", "when": "has(meta.source)"},
-    ]);
     wf
 }
 

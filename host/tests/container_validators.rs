@@ -110,7 +110,10 @@ fn container_validators_run_with_typed_outcomes(backend: Backend) {
     let warning = &step["findings"][0];
     assert_eq!(
         (warning["code"].as_str(), warning["message"].as_str()),
-        (Some("few.files"), Some(format!("only {files} files").as_str())),
+        (
+            Some("few.files"),
+            Some(format!("only {files} files").as_str())
+        ),
         "{run}"
     );
 

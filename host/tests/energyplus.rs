@@ -181,8 +181,14 @@ fn energyplus_simulates_checks_and_refuses() {
     // A weather file shipped in the image: January in Chicago, 18 W/m² on 80 m² for 744 h.
     server.create_workflow(
         &admin,
-        &json!({"slug": "eplus-chicago", "steps": [{"key": "simulate", "validator": "energyplus",
-            "config": {"weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"}}]}),
+        &json!({"slug": "eplus-chicago", "constants": {"max_eui": 50.0, "target_eui": 10.0},
+            "steps": [{"key": "simulate", "validator": "energyplus",
+            "config": {"weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3"},
+            // Gates on the simulation's outputs: a hard limit (passes) and a target (a warning).
+            "assertions": [
+                {"expr": "outputs.site_energy_gj * 277.778 / outputs.total_building_area <= consts.max_eui"},
+                {"expr": "outputs.eui_kwh_m2 <= consts.target_eui", "severity": "WARNING", "code": "eui.over_target",
+                 "message": "EUI {{ outputs.eui_kwh_m2 }} kWh/m² is over the target of {{ consts.target_eui }}"}]}]}),
     );
     let january = String::from_utf8(model("shoebox.idf")).unwrap().replace(
         "SimulationControl, No, No, No, Yes, No, No, 1;",
@@ -197,6 +203,20 @@ fn energyplus_simulates_checks_and_refuses() {
     assert_eq!(output(&run, "energy_period"), "weather file run period");
     let site = output(&run, "site_energy_gj").as_f64().unwrap();
     assert!((site - 3.86).abs() < 0.01, "January site energy {site} GJ");
+    let eui = output(&run, "eui_kwh_m2");
+    let asserted: Vec<&Value> = run["steps"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().starts_with("assertions/"))
+        .collect();
+    assert_eq!(
+        json!(asserted),
+        json!([{"severity": "WARNING", "code": "eui.over_target", "path": "assertions/1",
+                "message": format!("EUI {eui} kWh/m² is over the target of 10"),
+                "meta": {"assertion": 1, "expr": "outputs.eui_kwh_m2 <= consts.target_eui"}}]),
+        "{run}"
+    );
     server.create_workflow(
         &admin,
         &json!({"slug": "eplus-mars", "steps": [{"key": "simulate", "validator": "energyplus",

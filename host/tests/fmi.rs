@@ -71,7 +71,12 @@ fn fmi_checks_and_simulates_in_its_container() {
     assert_eq!(registered["limits"]["tmpfs_exec"], true, "{registered}");
     server.create_workflow(
         &admin,
-        &json!({"slug": "fmu", "steps": [{"key": "simulate", "validator": "fmi", "config": {"wall_clock_limit_s": 3}}]}),
+        &json!({"slug": "fmu", "constants": {"min_x": 0.13, "max_x": 0.14},
+            "steps": [{"key": "simulate", "validator": "fmi", "config": {"wall_clock_limit_s": 3},
+            // The final value within bounds, where the simulation got that far.
+            "assertions": [{"expr": "outputs['final.x'] >= consts.min_x && outputs['final.x'] <= consts.max_x",
+                            "when": "'final.x' in outputs", "code": "fmu.final_x",
+                            "message": "x(2) = {{ outputs['final.x'] }}"}]}]}),
     );
     server.create_workflow(
         &admin,
@@ -86,6 +91,7 @@ fn fmi_checks_and_simulates_in_its_container() {
         let x = output(&run, "final.x").as_f64().unwrap();
         assert!((x - (-2.0f64).exp()).abs() < 1e-9, "{name}: x(2) = {x}");
         assert_eq!(output(&run, "simulation.steps"), 200);
+        assert_eq!(run["steps"][0]["findings"], json!([]), "{name}: {run}");
     }
     // Step config: k = 0.5 keeps x above 0.5 until t = 2 ln 2 ≈ 1.386.
     let run = simulate(&server, &admin, "fmu-bounded", fmu("decay2.fmu"));

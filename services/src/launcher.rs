@@ -79,10 +79,11 @@ impl Launcher {
         workspace: &WorkspaceId,
     ) -> Result<Option<Refusal>> {
         let svc = &self.services;
-        // Not the frozen plan's cache: a refused launch leaves the version without runs,
-        // so it may still be edited in place.
-        let steps = validibot_store::workflows::versions::load_steps(&svc.db, &workflow.id).await?;
-        let slugs: Vec<&str> = steps.iter().map(|s| s.validator.as_str()).collect();
+        // Not the frozen plan: a refused launch leaves the version without runs, so it
+        // may still be edited in place.
+        let validators =
+            validibot_store::workflows::versions::step_validators(&svc.db, workflow).await?;
+        let slugs: Vec<&str> = validators.iter().map(String::as_str).collect();
         let first = availability::first_refusal(&svc.db, &svc.plugins, &slugs, workspace).await?;
         Ok(first.map(|(_, refusal)| refusal))
     }

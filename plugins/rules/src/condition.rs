@@ -124,14 +124,14 @@ impl Expr {
                 crate::cost::MAX_EVALUATION_COST
             ));
         }
-        let mut ctx = cel_interpreter::Context::default();
-        if let Some(cel) = doc.cel() {
-            ctx.add_variable_from_value("doc", cel.clone());
-        }
-        ctx.add_variable_from_value("value", to_cel(value));
-        for (name, v) in doc.variables() {
-            ctx.add_variable_from_value(name.as_str(), v.clone());
-        }
+        let mut ctx = doc.context().new_inner_scope();
+        // The target is often the document itself (assertions, rules without a path):
+        // its CEL form is already built.
+        let value = match (doc.json, doc.cel()) {
+            (Some(json), Some(cel)) if std::ptr::eq(json, value) => cel.clone(),
+            _ => to_cel(value),
+        };
+        ctx.add_variable_from_value("value", value);
         self.program
             .execute(&ctx)
             .map_err(|e| format!("the expression failed: {e}"))
@@ -302,7 +302,9 @@ pub struct Doc<'a> {
     pub json: Option<&'a Value>,
     variables: &'a [(String, Value)],
     cel: std::cell::OnceCell<Option<cel_interpreter::Value>>,
-    cel_variables: std::cell::OnceCell<Vec<(String, cel_interpreter::Value)>>,
+    /// The standard functions, `doc` and the variables: built once per document, each
+    /// evaluation adds `value` in a child scope.
+    context: std::cell::OnceCell<cel_interpreter::Context<'static>>,
     widest: std::cell::OnceCell<usize>,
 }
 
@@ -312,7 +314,7 @@ impl<'a> Doc<'a> {
             json,
             variables,
             cel: std::cell::OnceCell::new(),
-            cel_variables: std::cell::OnceCell::new(),
+            context: std::cell::OnceCell::new(),
             widest: std::cell::OnceCell::new(),
         }
     }
@@ -333,12 +335,16 @@ impl<'a> Doc<'a> {
         self.cel.get_or_init(|| self.json.map(to_cel)).as_ref()
     }
 
-    fn variables(&self) -> &[(String, cel_interpreter::Value)] {
-        self.cel_variables.get_or_init(|| {
-            self.variables
-                .iter()
-                .map(|(k, v)| (k.clone(), to_cel(v)))
-                .collect()
+    fn context(&self) -> &cel_interpreter::Context<'static> {
+        self.context.get_or_init(|| {
+            let mut ctx = cel_interpreter::Context::default();
+            if let Some(cel) = self.cel() {
+                ctx.add_variable_from_value("doc", cel.clone());
+            }
+            for (name, v) in self.variables {
+                ctx.add_variable_from_value(name.as_str(), to_cel(v));
+            }
+            ctx
         })
     }
 }

@@ -311,6 +311,32 @@ pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> 
         .collect())
 }
 
+/// The validator of each step of `wf`, in order: what a launch checks availability of.
+/// Cached by version and last edit (an in-place edit changes `updated_at`), so a
+/// version that has no runs yet — still editable — is never read stale.
+pub async fn step_validators(db: &Db, wf: &Workflow) -> Result<Arc<Vec<String>>> {
+    type Key = (WorkflowId, i64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Vec<String>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (wf.id.clone(), wf.updated_at);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(hit.clone());
+    }
+    let slugs: Vec<String> = sqlx::query_scalar(
+        "SELECT validator FROM workflow_steps WHERE workflow_id = $1 ORDER BY position",
+    )
+    .bind(wf.id.as_str())
+    .fetch_all(&db.read)
+    .await?;
+    let slugs = Arc::new(slugs);
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.len() >= 1024 {
+        c.clear();
+    }
+    c.insert(key, slugs.clone());
+    Ok(slugs)
+}
+
 /// What a run of a workflow version that has runs needs. Such a version is immutable,
 /// so its plan is cached for the life of the process (bounded; cleared when full).
 pub async fn frozen_plan(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Plan>> {
