@@ -91,7 +91,7 @@ fn main() {
     }];
     let steps = [step(1), step(10)];
 
-    let mut call_schema = || {
+    let call_schema = || {
         let input = CallInput {
             content: &doc,
             content_type: "application/json",
