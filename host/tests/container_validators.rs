@@ -187,18 +187,67 @@ fn container_validators_run_with_typed_outcomes(backend: Backend) {
         ),
         "{metrics}"
     );
-    assert_eq!(
+    let ours = |server: &Server| {
         docker(&[
             "ps",
             "-aq",
             "--filter",
             "label=org.validibot.validator=conformance",
             "--filter",
-            &format!("label=org.validibot.runner_instance={}", runner_of(&server))
-        ]),
+            &format!("label=org.validibot.runner_instance={}", runner_of(server)),
+        ])
+    };
+    assert_eq!(
+        ours(&server),
         "",
         "every container is removed after its run"
     );
+
+    // Cancelling a run whose container is running stops and removes the container.
+    server.create_workflow(&admin, &conformance_workflow("sleepy", "sleep", 300));
+    let (status, run) = json_of(
+        server
+            .post(
+                &admin,
+                "/api/v1/workspaces/default/workflows/sleepy/runs?wait=0",
+            )
+            .header("content-type", "application/json")
+            .body(r#"{"a": 1}"#)
+            .send()
+            .unwrap(),
+    );
+    assert!(status == 201 || status == 202, "{run}");
+    let url = run["url"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    while ours(&server).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the container never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, cancelled) = json_of(
+        server
+            .post(&admin, &format!("{url}/cancel"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("CANCELED")),
+        "{cancelled}"
+    );
+    let stopping = Instant::now();
+    while !ours(&server).is_empty() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(30),
+            "the cancelled run's container is still there"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("container gone {:?} after the cancel", stopping.elapsed());
+    let run: Value = server.get(&admin, &url).json().unwrap();
+    assert_eq!(run["status"], "CANCELED", "no late write: {run}");
 }
 
 /// The runner instance label of a server process (`host:pid:start`): matched by pid.

@@ -269,3 +269,64 @@ fn an_isolated_plugin_keeps_nothing_between_calls() {
         assert_eq!(previous(&isolated, doc), Value::Null, "{doc}");
     }
 }
+
+/// A cancelled call stops at its next epoch check, long before its deadline; the
+/// instance's pool is fine afterwards and the deadline still holds for other calls.
+#[test]
+fn a_cancelled_call_is_interrupted() {
+    use std::sync::Arc;
+    let runtime = Runtime::new(None).unwrap();
+    let limits = Limits {
+        timeout: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let hostile = Plugin::load(&runtime, hostile_wasm(), limits).unwrap();
+    let input = CallInput {
+        content: b"loop",
+        content_type: "text/plain",
+        config: "{}",
+        ruleset: None,
+    };
+    let flag = Arc::new(AtomicBool::new(false));
+    let raise = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            flag.store(true, Ordering::SeqCst);
+        })
+    };
+    let started = Instant::now();
+    let err = hostile
+        .validate_cancellable(&input, Duration::from_secs(60), flag)
+        .unwrap_err();
+    raise.join().unwrap();
+    assert!(matches!(err, CallError::Cancelled), "{err}");
+    assert_eq!(err.code(), "validator.cancelled");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "cancelled after {took:?}");
+    // Not cancelled: the deadline (sliced for the flag checks) still ends the loop.
+    let started = Instant::now();
+    let err = hostile
+        .validate_cancellable(
+            &input,
+            Duration::from_millis(200),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .unwrap_err();
+    assert!(matches!(err, CallError::DeadlineExceeded(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The plain path on a (possibly reused) instance keeps its own deadline.
+    let err = hostile
+        .validate(&input, Duration::from_millis(200))
+        .unwrap_err();
+    assert!(matches!(err, CallError::DeadlineExceeded(_)), "{err}");
+    assert!(hostile
+        .validate(
+            &CallInput {
+                content: b"ok",
+                ..input
+            },
+            Duration::from_secs(5)
+        )
+        .is_ok());
+}

@@ -177,6 +177,33 @@ fn main_flows(backend: Backend) {
     assert_eq!(b.text("#count-fail"), "1");
     b.screenshot("dashboard");
 
+    // The live page's Cancel button stops a run that would otherwise spin until its
+    // deadline (an ERROR then, not CANCELED).
+    server.create_workflow(
+        &key,
+        &json!({"slug": "spin", "steps": [{"key": "spin", "validator": "hostile",
+            "config": {"attack": "loop"}}]}),
+    );
+    let resp = server
+        .post(&key, "/api/v1/workspaces/default/workflows/spin/runs")
+        .header("content-type", "text/plain")
+        .header("prefer", "respond-async")
+        .body("anything")
+        .send()
+        .unwrap();
+    let spin_id = resp.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.goto(&server.url(&format!("/ui/w/default/runs/{spin_id}")));
+    b.click("#cancel-run");
+    b.wait_text("#run-result", |t| t == "CANCELED");
+    assert!(
+        b.text("#run-body").contains("cancelled by ann"),
+        "{}",
+        b.text("#run-body")
+    );
+
     // An API key made in the UI works against the API; Community shows Pro features off.
     b.goto(&server.url("/ui/w/default/settings"));
     b.type_into("#key-name", "ci");

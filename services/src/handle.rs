@@ -9,6 +9,7 @@ use validibot_engines::containers::service::ContainerService;
 use validibot_engines::plugins::PluginRegistry;
 use validibot_store::db::Db;
 
+use crate::execution::cancel::RunningRuns;
 use crate::execution::memory_budget::MemoryBudget;
 use crate::execution::waiters::RunWaiters;
 use crate::licensing::Licensing;
@@ -27,6 +28,8 @@ pub struct Services {
     pub containers: Arc<ContainerService>,
     /// Wakes a launch waiting for a run this process executes.
     pub waiters: Arc<RunWaiters>,
+    /// The runs this process executes, so a cancel can stop one at once.
+    pub running: Arc<RunningRuns>,
     /// Submission bytes this process's runs may hold at once.
     pub memory: MemoryBudget,
     /// How long a job's lease lasts without a heartbeat before another worker may take

@@ -1,17 +1,23 @@
 //! Calling a plugin: one sandboxed call with a deadline, memory cap and bounded output.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::validibot::validator::types as wit;
 use super::bindings::{Validator, ValidatorPre};
 use super::error::CallError;
+use super::error::CancelledCall;
 use super::grants::Grants;
 use super::host_state::HostState;
 use super::pool::{InstancePool, Warm};
 use super::runtime::{Runtime, EPOCH_TICK};
+
+/// How often (in epoch ticks) a cancellable call looks at its flag.
+const CANCEL_CHECK_TICKS: u64 = 5;
 use validibot_types::{Finding, Output, Severity};
 
 /// Deadline for operator-side calls (`describe`, `validate-config`) and
@@ -115,7 +121,9 @@ impl Plugin {
             reuse: Reuse::Pooled,
         };
         let m = plugin
-            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, |b, s| b.call_describe(s))
+            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, None, |b, s| {
+                b.call_describe(s)
+            })
             .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
         plugin.meta = PluginMeta {
             config_schema: serde_json::from_str(&m.config_schema)
@@ -146,7 +154,7 @@ impl Plugin {
 
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
-        let res = self.with_instance(SETUP_TIMEOUT, self.reuse, |b, s| {
+        let res = self.with_instance(SETUP_TIMEOUT, self.reuse, None, |b, s| {
             b.call_validate_config(s, config)
         })?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
@@ -160,6 +168,17 @@ impl Plugin {
         timeout: Duration,
     ) -> Result<ValidationOutcome, CallError> {
         self.validate_on(input, timeout, self.reuse)
+    }
+
+    /// Like [`Plugin::validate`], interrupted (`CallError::Cancelled`) within a few
+    /// milliseconds of `cancel` becoming true — a run cancelled while its step runs.
+    pub fn validate_cancellable(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<ValidationOutcome, CallError> {
+        self.validate_with(input, timeout, self.reuse, Some(cancel))
     }
 
     /// Validates on a warm instance from the pool, whatever the plugin's isolation
@@ -188,13 +207,23 @@ impl Plugin {
         timeout: Duration,
         reuse: Reuse,
     ) -> Result<ValidationOutcome, CallError> {
+        self.validate_with(input, timeout, reuse, None)
+    }
+
+    fn validate_with(
+        &self,
+        input: &CallInput<'_>,
+        timeout: Duration,
+        reuse: Reuse,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<ValidationOutcome, CallError> {
         let wit_input = wit::Input {
             content: input.content.to_vec(),
             content_type: input.content_type.to_owned(),
             config: input.config.to_owned(),
             ruleset: input.ruleset.map(str::to_owned),
         };
-        let res = self.with_instance(timeout.min(self.limits.timeout), reuse, |b, s| {
+        let res = self.with_instance(timeout.min(self.limits.timeout), reuse, cancel, |b, s| {
             b.call_validate(s, &wit_input)
         })?;
         let outcome = res.map_err(|e| CallError::Validator {
@@ -234,6 +263,7 @@ impl Plugin {
         &self,
         timeout: Duration,
         reuse: Reuse,
+        cancel: Option<Arc<AtomicBool>>,
         f: impl FnOnce(&Validator, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let mut warm = match reuse {
@@ -245,7 +275,30 @@ impl Plugin {
         };
         warm.store.data_mut().begin_call();
         let ticks = (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64;
-        warm.store.set_epoch_deadline(ticks);
+        match cancel {
+            // The deadline in slices: between slices the callback looks at the flag.
+            Some(flag) => {
+                let first = ticks.min(CANCEL_CHECK_TICKS);
+                let mut left = ticks - first;
+                warm.store.set_epoch_deadline(first);
+                warm.store.epoch_deadline_callback(move |_| {
+                    if flag.load(Ordering::Relaxed) {
+                        return Err(CancelledCall.into());
+                    }
+                    if left == 0 {
+                        return Ok(UpdateDeadline::Interrupt);
+                    }
+                    let slice = left.min(CANCEL_CHECK_TICKS);
+                    left -= slice;
+                    Ok(UpdateDeadline::Continue(slice))
+                });
+            }
+            None => {
+                // A pooled store may keep an earlier call's callback.
+                warm.store.epoch_deadline_trap();
+                warm.store.set_epoch_deadline(ticks);
+            }
+        }
         match f(&warm.bindings, &mut warm.store) {
             Ok(r) if !warm.store.data().memory.exceeded => {
                 if reuse == Reuse::Pooled {
@@ -302,6 +355,9 @@ fn ran_off_stack(err: &wasmtime::Error) -> bool {
 }
 
 fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration) -> CallError {
+    if err.downcast_ref::<CancelledCall>().is_some() {
+        return CallError::Cancelled;
+    }
     let trap = err.downcast_ref::<wasmtime::Trap>().copied();
     if trap == Some(wasmtime::Trap::Interrupt) {
         return CallError::DeadlineExceeded(timeout.as_millis() as u64);

@@ -20,7 +20,14 @@ pub enum CallError {
     Validator { code: String, message: String },
     #[error("plugin host error: {0}")]
     Host(String),
+    #[error("the run was cancelled")]
+    Cancelled,
 }
+
+/// What a cancelled call's epoch callback raises (told apart from other traps).
+#[derive(Debug, Error)]
+#[error("cancelled")]
+pub(crate) struct CancelledCall;
 
 impl CallError {
     /// The stable code used in the `ERROR` finding that reports this failure.
@@ -34,6 +41,7 @@ impl CallError {
             CallError::Trap(_) => "validator.trap",
             CallError::Validator { .. } => "validator.error",
             CallError::Host(_) => "validator.host_error",
+            CallError::Cancelled => "validator.cancelled",
         }
     }
 }

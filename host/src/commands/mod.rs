@@ -61,6 +61,9 @@ pub enum Command {
     /// Workflows on a server: list, show, create from a YAML/JSON file.
     #[command(subcommand)]
     Workflows(crate::commands::client::workflows::WorkflowsCommand),
+    /// Runs on a server: cancel one.
+    #[command(subcommand)]
+    Runs(crate::commands::client::runs::RunsCommand),
     /// Submit a file to a workflow on a server and report the result.
     /// Exit codes: 0 PASS, 1 FAIL, 2 ERROR/TIMED_OUT/CANCELED (or a failed request),
     /// 3 the wait ran out, 130 interrupted.
@@ -155,6 +158,9 @@ pub fn main() -> anyhow::Result<()> {
                     .await
                     .map(|_| 0),
             ),
+            Command::Runs(cmd) => {
+                client_code(crate::commands::client::runs::run(cmd).await.map(|_| 0))
+            }
             Command::Validate(args) => {
                 client_code(crate::commands::client::validate::run(args).await)
             }

@@ -52,6 +52,7 @@ pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<S
         licensing,
         containers,
         waiters: Arc::new(RunWaiters::default()),
+        running: Arc::default(),
         memory: MemoryBudget::new(worker.memory_budget_mib),
         lease: worker.lease(),
     })

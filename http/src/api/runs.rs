@@ -156,14 +156,22 @@ pub async fn get(
     caller: Caller,
     Path((ws, id)): Path<(String, RunId)>,
 ) -> Result<Json<RunView>, ApiError> {
-    let (workspace, role) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
-    let run = view::load(&state.db, &workspace.id, &id)
+    Ok(Json(visible_run(&state, &caller, &ws, &id).await?.1))
+}
+
+/// The run as the caller may see it (404 when it may not), and the caller's role.
+async fn visible_run(
+    state: &AppState,
+    caller: &Caller,
+    ws: &str,
+    id: &RunId,
+) -> Result<(validibot_store::accounts::Role, RunView), ApiError> {
+    let (workspace, role) = member(state, caller, ws, Permission::WorkflowView).await?;
+    let run = view::load(&state.db, &workspace.id, id)
         .await?
-        .ok_or_else(|| run_not_found(&id))?;
-    if !run.visible_to(role, &caller.0.id) {
-        return Err(run_not_found(&id));
-    }
-    Ok(Json(run))
+        .filter(|run| run.visible_to(role, &caller.0.id))
+        .ok_or_else(|| run_not_found(id))?;
+    Ok((role, run))
 }
 
 /// `GET …/runs/{id}/evidence`: the signed manifest of a finished run (409 before).
@@ -305,6 +313,40 @@ pub async fn list(
         url
     });
     Ok(Json(serde_json::json!({"results": results, "next": next})))
+}
+
+/// `POST …/runs/{id}/cancel`: executors cancel their own runs, authors and above any
+/// run. A queued run ends at once; a running one is stopped (its WASM call interrupted,
+/// its container stopped and removed). 409 `RUN_FINISHED` when it had already ended.
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, id)): Path<(String, RunId)>,
+) -> Result<Json<RunView>, ApiError> {
+    let (role, run) = visible_run(&state, &caller, &ws, &id).await?;
+    let own = run.created_by_id.as_ref() == Some(&caller.0.id);
+    let allowed =
+        role.allows(Permission::WorkflowEdit) || (own && role.allows(Permission::WorkflowLaunch));
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "executors cancel their own runs; authors and above cancel any run",
+        ));
+    }
+    use validibot_services::execution::cancel::{cancel, Cancelled};
+    if cancel(&state, &id, &caller.0.username).await? == Cancelled::AlreadyFinished {
+        let now = view::status(&state.db, &id).await?;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "RUN_FINISHED",
+            format!(
+                "run {id} has already finished ({})",
+                now.map_or("gone", RunStatus::as_str)
+            ),
+        ));
+    }
+    Ok(Json(visible_run(&state, &caller, &ws, &id).await?.1))
 }
 
 fn run_not_found(id: &RunId) -> ApiError {

@@ -164,6 +164,10 @@ fn run_body(ws: &str, run: &RunView) -> Markup {
                 }
             } @else {
                 p.muted { "This page updates by itself while the run goes on." }
+                p {
+                    button id="cancel-run" type="button" data-cancel-url={(api) "/cancel"} { "Cancel run" }
+                    span id="cancel-error" role="alert" {}
+                }
             }
             @for step in run.steps.iter().flatten() { (step_section(step)) }
         }

@@ -42,6 +42,8 @@ pub struct Prefetched {
 /// Executes a leased job; `known` comes from a launch in this process, else the run is read from the database.
 pub async fn execute(ctx: &Services, lease: Lease, known: Option<Prefetched>) {
     let lost = Arc::new(AtomicBool::new(false));
+    // A cancel raises the same flag a lost lease does.
+    let _running = ctx.running.register(&lease.run_id, lost.clone());
     let heartbeat = spawn_heartbeat(ctx, &lease, lost.clone());
     // Every log line of the run (JSON logs list spans) carries its id and attempt.
     let span = tracing::info_span!("run", run_id = %lease.run_id, attempt = lease.attempts);
@@ -232,8 +234,16 @@ impl WorkerSteps<'_> {
                 )?);
             }
             let content = self.content.clone();
-            return step_loop::wasm_step(plugin, step, content, &self.content_type, remaining)
-                .await;
+            let cancel = Some(self.lost.clone());
+            return step_loop::wasm_step(
+                plugin,
+                step,
+                content,
+                &self.content_type,
+                remaining,
+                cancel,
+            )
+            .await;
         }
         let container =
             crate::validators::images::get(&ctx.db, &step.validator, Some(&step.validator_version))

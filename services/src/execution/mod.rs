@@ -1,6 +1,7 @@
 //! Executing runs: workers claim queued jobs and run a workflow's steps in order.
 
 pub mod assertions;
+pub mod cancel;
 pub mod container_step;
 pub mod executor;
 pub mod memory_budget;

@@ -181,12 +181,15 @@ fn skipped(steps: &[Step]) -> Vec<(&Step, StepResult)> {
 }
 
 /// A step on a WASM component: the call on a blocking thread, then the verdict.
+/// `cancel`, when given, interrupts the call once it is raised (the run was cancelled
+/// or is no longer ours).
 pub async fn wasm_step(
     plugin: Arc<Plugin>,
     step: &Step,
     content: Arc<Vec<u8>>,
     content_type: &str,
     remaining: Duration,
+    cancel: Option<Arc<AtomicBool>>,
 ) -> Result<(StepResult, Option<Final>)> {
     let started_at = now_us();
     let digest = Some(plugin.meta.sha256.clone());
@@ -200,7 +203,10 @@ pub async fn wasm_step(
             config: &config,
             ruleset: ruleset.as_deref(),
         };
-        plugin.validate(&input, remaining)
+        match cancel {
+            Some(flag) => plugin.validate_cancellable(&input, remaining, flag),
+            None => plugin.validate(&input, remaining),
+        }
     })
     .await
     .context("validator call panicked")?;

@@ -80,6 +80,11 @@ pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), Ho
                 step.key
             )))
         }
+        Ended::Wasm(CallError::Cancelled) => Some(Final {
+            status: RunStatus::Canceled,
+            category: None,
+            detail: Some(format!("step {:?} was cancelled", step.key)),
+        }),
         Ended::Wasm(e) => {
             let (status, category) = wasm_failure(&e);
             result.findings.push(Finding::error(

@@ -93,6 +93,24 @@ fn close_run(run_id: &RunId, fin: &Final) -> Stmt {
     )
 }
 
+/// Cancels an unfinished run: it ends `CANCELED` and its job is deleted, in one
+/// transaction. Deleting the job is what fences out a worker running it — every write
+/// of a worker needs the job's lease — so no late write can bring the run back.
+/// `false`: the run had already finished (nothing changed).
+pub async fn cancel(db: &Db, run_id: &RunId, detail: &str) -> Result<bool> {
+    let now = now_us();
+    let fence = Stmt::new(
+        "UPDATE runs SET status = 'CANCELED', error_category = NULL, error_detail = $1, finished_at = $2, started_at = COALESCE(started_at, $2)
+         WHERE id = $3 AND status IN ('PENDING', 'RUNNING')",
+        args![detail, now, run_id],
+    );
+    let stmts = vec![Stmt::new(
+        "DELETE FROM jobs WHERE run_id = $1",
+        args![run_id],
+    )];
+    Ok(db.write_tx(Some(fence), stmts).await?)
+}
+
 /// Records one step's result; false when the lease was lost (nothing written).
 pub async fn record_step(db: &Db, lease: &Lease, step: &Step, result: &StepResult) -> Result<bool> {
     let stmts = step_stmts(&lease.run_id, step, result)?;
@@ -116,7 +134,6 @@ pub async fn finish_run(
     Ok(db.write_tx(Some(queue::complete(lease)), stmts).await?)
 }
 
-/// Positions of the steps an earlier attempt already recorded.
 /// A step an earlier attempt recorded: where it is, how it ended and what it measured
 /// (later steps' assertions and bindings read them).
 pub struct Recorded {

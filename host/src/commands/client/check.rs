@@ -186,7 +186,7 @@ impl StepRunner for LocalSteps<'_> {
             .get_version(&step.validator, &step.validator_version)
             .context("validator vanished")?;
         let content = self.content.clone();
-        step_loop::wasm_step(plugin, step, content, &self.content_type, remaining).await
+        step_loop::wasm_step(plugin, step, content, &self.content_type, remaining, None).await
     }
 
     fn document(&self) -> assertions::Document<'_> {

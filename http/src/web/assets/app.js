@@ -65,6 +65,18 @@ function initUpload() {
 function initLiveRun() {
   const body = document.getElementById("run-body");
   if (!body || body.dataset.state === "COMPLETED") return;
+  const cancel = document.getElementById("cancel-run");
+  if (cancel) {
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      const r = await api("POST", cancel.dataset.cancelUrl);
+      // Cancelled, or it finished meanwhile: either way the next poll shows the end.
+      if (!r.ok && r.status !== 409) {
+        document.getElementById("cancel-error").textContent = " " + (r.json ? r.json.detail : "HTTP " + r.status);
+        cancel.disabled = false;
+      }
+    });
+  }
   const poll = async () => {
     const r = await api("GET", body.dataset.runUrl);
     if (r.ok && r.json) {
