@@ -57,6 +57,9 @@ fn step(n: usize) -> Step {
                 when: None,
             })
             .collect(),
+        depends_on: None,
+        on_failure: Default::default(),
+        run_when: None,
     }
 }
 

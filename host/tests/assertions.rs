@@ -207,31 +207,12 @@ fn assertions_on_any_step(backend: Backend) {
     );
 
     // `check` runs the same assertions offline, metadata included.
-    let dir = tempfile::tempdir().unwrap();
-    let wf = dir.path().join("gated.json");
-    std::fs::write(&wf, gated_invoice().to_string()).unwrap();
-    let doc = dir.path().join("big.json");
-    std::fs::write(&doc, big.to_string()).unwrap();
-    let out = inst
-        .command(&[
-            "check",
-            doc.to_str().unwrap(),
-            "-w",
-            wf.to_str().unwrap(),
-            "--format",
-            "json",
-            "--metadata",
-            r#"{"source": "portal"}"#,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, local) = inst.check_json(
+        &gated_invoice(),
+        &big,
+        &["--metadata", r#"{"source": "portal"}"#],
     );
-    let local: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, Some(1), "{local}");
     assert_eq!(
         findings(&local),
         findings(&run_for_check(&srv, &key, &big)),
@@ -303,7 +284,7 @@ fn bindings_feed_later_steps(backend: Backend) {
         body["errors"][0]["detail"]
             .as_str()
             .unwrap()
-            .contains("not an earlier step"),
+            .contains("not a step this one waits for"),
         "{body}"
     );
     later["steps"][0]["config"]["rules"][0]["value"] = json!("${consts.nope}");

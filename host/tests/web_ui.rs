@@ -177,6 +177,42 @@ fn main_flows(backend: Backend) {
     assert_eq!(b.text("#count-fail"), "1");
     b.screenshot("dashboard");
 
+    // A workflow whose steps form a graph: drawn on its page, and its editor keeps
+    // `depends_on`, `on_failure` and `when` through a save.
+    let graph_def = json!({"slug": "graph", "content_types": ["application/json"], "steps": [
+        {"key": "a", "validator": "rules", "config": {"rules": [{"id": "r", "path": "/id", "op": "not_null"}]}},
+        {"key": "b", "validator": "rules", "depends_on": [], "on_failure": "continue",
+         "config": {"rules": [{"id": "r", "path": "/id", "op": "not_null"}]}},
+        {"key": "c", "validator": "rules", "depends_on": ["a", "b"], "when": "'x' in meta",
+         "config": {"rules": [{"id": "r", "path": "/id", "op": "not_null"}]}},
+    ]});
+    let saved = server.create_workflow(&key, &graph_def);
+    b.goto(&server.url("/ui/w/default/workflows/graph"));
+    assert_eq!(
+        b.script(
+            "return document.querySelectorAll('svg.step-graph g[data-step]').length;",
+            json!([])
+        ),
+        json!(3)
+    );
+    b.goto(&server.url("/ui/w/default/workflows/graph/edit"));
+    b.wait_text("#steps", |t| !t.is_empty());
+    assert_eq!(
+        b.script(
+            "return [...document.querySelectorAll('.step-depends')].map(e => e.value);",
+            json!([])
+        ),
+        json!(["", "-", "a, b"])
+    );
+    b.click("#workflow-form button[type=submit]");
+    b.wait_text("h1", |t| t == "graph");
+    let (_, after) =
+        common::json_of(server.get(&key, "/api/v1/workspaces/default/workflows/graph"));
+    assert_eq!(
+        after["digest"], saved["digest"],
+        "the editor changed the graph: {after}"
+    );
+
     // The live page's Cancel button stops a run that would otherwise spin until its
     // deadline (an ERROR then, not CANCELED).
     server.create_workflow(

@@ -167,6 +167,35 @@ impl Instance {
         self.cli(&args);
     }
 
+    /// `validibot check` of a JSON `document` against a `workflow` definition, with
+    /// `--format json` and `extra` arguments: the exit code and the report.
+    #[allow(dead_code)]
+    pub fn check_json(
+        &self,
+        workflow: &Value,
+        document: &Value,
+        extra: &[&str],
+    ) -> (Option<i32>, Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = dir.path().join("workflow.json");
+        std::fs::write(&wf, workflow.to_string()).unwrap();
+        let doc = dir.path().join("document.json");
+        std::fs::write(&doc, document.to_string()).unwrap();
+        let mut args = vec![
+            "check",
+            doc.to_str().unwrap(),
+            "-w",
+            wf.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.command(&args).output().unwrap();
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), report)
+    }
+
     pub fn worker(&self, extra: &[&str]) -> Child {
         let mut args = vec!["worker"];
         args.extend_from_slice(extra);

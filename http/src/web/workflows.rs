@@ -95,9 +95,18 @@ pub async fn show(
         }
         section.card {
             h2 { "Steps" }
+            @if let Some(drawing) = graph_drawing(&wf.steps) { (drawing) }
             ol.steps {
                 @for s in &wf.steps {
-                    li { strong { (s.name) } span.muted { " · " (s.validator) " " (s.validator_version) } }
+                    li {
+                        strong { (s.name) } span.muted { " · " (s.validator) " " (s.validator_version) }
+                        @if let Some(deps) = &s.depends_on {
+                            span.muted { " · waits for " (if deps.is_empty() { "nothing".to_owned() } else { deps.join(", ") }) }
+                        }
+                        @if !s.on_failure.is_stop() { span.muted { " · on failure: " (s.on_failure.as_str()) } }
+                        @if let Some(when) = &s.run_when { span.muted { " · when " code { (when) } } }
+                        @if !s.assertions.is_empty() { span.muted { " · " (s.assertions.len()) " assertion(s)" } }
+                    }
                 }
             }
         }
@@ -107,6 +116,52 @@ pub async fn show(
         }
     };
     Ok(html_page(&user, &ws, &wf.name, body))
+}
+
+/// The step graph as an inline SVG, for workflows whose steps do not simply follow one
+/// another: one column per depth (steps that can run together share a column).
+fn graph_drawing(steps: &[validibot_store::workflows::Step]) -> Option<Markup> {
+    use validibot_services::workflows::graph::Graph;
+    let keys: Vec<&str> = steps.iter().map(|s| s.key.as_str()).collect();
+    let named: Vec<Option<&[String]>> = steps.iter().map(|s| s.depends_on.as_deref()).collect();
+    let graph = Graph::new(&keys, &named).ok()?;
+    if graph.is_linear() {
+        return None;
+    }
+    let (w, h, gap_x, gap_y) = (150, 34, 60, 18);
+    let mut depth = vec![0usize; steps.len()];
+    let mut row = vec![0usize; steps.len()];
+    let mut per_depth: Vec<usize> = Vec::new();
+    for i in 0..steps.len() {
+        depth[i] = graph.deps[i]
+            .iter()
+            .map(|&d| depth[d] + 1)
+            .max()
+            .unwrap_or(0);
+        if per_depth.len() <= depth[i] {
+            per_depth.resize(depth[i] + 1, 0);
+        }
+        row[i] = per_depth[depth[i]];
+        per_depth[depth[i]] += 1;
+    }
+    let at = |i: usize| (depth[i] * (w + gap_x), row[i] * (h + gap_y));
+    let width = per_depth.len() * (w + gap_x) - gap_x;
+    let height = per_depth.iter().max().copied().unwrap_or(1) * (h + gap_y) - gap_y;
+    Some(html! {
+        svg.step-graph role="img" aria-label="Step graph" width=(width) height=(height) viewBox={"0 0 " (width) " " (height)} {
+            @for (i, deps) in graph.deps.iter().enumerate() {
+                @for &d in deps {
+                    line x1=(at(d).0 + w) y1=(at(d).1 + h / 2) x2=(at(i).0) y2=(at(i).1 + h / 2) stroke="currentColor" stroke-opacity="0.5" {}
+                }
+            }
+            @for (i, s) in steps.iter().enumerate() {
+                g data-step=(s.key) {
+                    rect x=(at(i).0) y=(at(i).1) width=(w) height=(h) rx="6" fill="none" stroke="currentColor" {}
+                    text x=(at(i).0 + 10) y=(at(i).1 + 22) font-size="13" fill="currentColor" { (s.key) }
+                }
+            }
+        }
+    })
 }
 
 /// The validators a step can use: installed WASM validators and registered containers.
@@ -147,7 +202,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
         Some(w) => w
             .steps
             .iter()
-            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset, "assertions": s.assertions}))
+            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset, "assertions": s.assertions, "depends_on": s.depends_on, "on_failure": s.on_failure, "when": s.run_when}))
             .collect(),
         None => vec![serde_json::json!({"key": "", "name": "", "validator": "", "config": {}})],
     };
@@ -180,6 +235,11 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                         div { label { "Key" input.step-key required pattern="[a-z0-9][a-z0-9_-]{0,62}"; } }
                         div { label { "Name" input.step-name; } }
                         div { label { "Validator" input.step-validator list="validators" required; } }
+                    }
+                    div.grid3 {
+                        div { label { "Waits for (step keys, comma-separated; empty: the previous step; " code { "-" } ": nothing)" input.step-depends; } }
+                        div { label { "On failure" select.step-on-failure { option value="stop" { "stop: skip the steps that wait for it" } option value="continue" { "continue: they run anyway" } } } }
+                        div { label { "When (CEL, optional)" input.step-when spellcheck="false"; } }
                     }
                     label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
                     label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }

@@ -21,6 +21,40 @@ pub struct Document<'a> {
     pub content_type: &'a str,
 }
 
+/// Whether a step with a `when` runs.
+pub enum When {
+    Run,
+    /// SKIPPED, with the reason.
+    Skip(String),
+}
+
+/// Decides `step`'s `when` (it has one) over the document, earlier steps, metadata and
+/// constants; `Err` is the evaluator's failure.
+pub async fn when(
+    evaluator: Arc<Plugin>,
+    when: &str,
+    ctx: &RunContext,
+    doc: Document<'_>,
+    remaining: Duration,
+) -> Result<Result<When, validibot_engines::plugins::CallError>> {
+    let format = if when.contains("doc") {
+        assertions::format_for(doc.content_type)
+    } else {
+        "none"
+    };
+    let variables = assertions::run_variables(&[], ctx);
+    let config = assertions::when_config(when, format, variables).to_string();
+    let (ended, _) = call(evaluator, config, format, doc, remaining).await?;
+    Ok(match ended {
+        Ended::Reported { findings, .. } => Ok(match findings.first() {
+            None => When::Run,
+            Some(f) => When::Skip(format!("{} (when: {when})", f.message)),
+        }),
+        Ended::Wasm(e) => Err(e),
+        _ => unreachable!("the evaluator is a WASM call"),
+    })
+}
+
 /// Evaluates `step`'s assertions; the answer and when the evaluation finished.
 pub async fn evaluate(
     evaluator: Arc<Plugin>,
@@ -38,6 +72,17 @@ pub async fn evaluate(
     };
     let variables = assertions::run_variables(outputs, ctx);
     let config = assertions::config(step, format, variables).to_string();
+    call(evaluator, config, format, doc, remaining).await
+}
+
+/// One evaluator call; the document goes in only when `format` parses it.
+async fn call(
+    evaluator: Arc<Plugin>,
+    config: String,
+    format: &str,
+    doc: Document<'_>,
+    remaining: Duration,
+) -> Result<(Ended, i64)> {
     let content = if format == "none" {
         Arc::new(Vec::new())
     } else {

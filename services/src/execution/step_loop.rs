@@ -1,7 +1,8 @@
-//! The one step loop. A workflow's steps run in order; the run's time limit is checked
-//! before each step; a step's config bindings are resolved before it runs and its
-//! assertions evaluated after; the first step whose verdict ends the run ends it, and
-//! the steps after it are SKIPPED. The worker runs this loop against the database (every
+//! The one step loop. A workflow's steps run as their graph allows (by default in order,
+//! each after the previous; independent steps at once); the run's time limit is checked
+//! before each step starts; a step's `when` and config bindings are decided before it
+//! runs and its assertions after; a failed step SKIPS the steps that depend on it
+//! (unless its `on_failure` is `continue`). The worker runs this loop against the database (every
 //! write fenced by its lease), `validibot check` against memory: the same steps,
 //! statuses and run result either way.
 
@@ -12,14 +13,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::assertions::{self, Document};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::assertions::{self, Document, When};
 use super::step_outcome::{self, Call, Ended};
 use crate::workflows::bindings;
 use crate::workflows::context::{RunContext, StepFacts};
+use crate::workflows::graph::Graph;
 use validibot_engines::plugins::{CallInput, Plugin};
-use validibot_store::workflows::Step;
+use validibot_store::workflows::{OnFailure, Step};
 use validibot_types::clock::now_us;
-use validibot_types::{Final, Finding, StepResult};
+use validibot_types::{ErrorCategory, Final, Finding, StepResult, StepStatus};
 
 /// Runs one step's validator.
 pub trait StepRunner {
@@ -56,9 +60,12 @@ pub trait RunSink {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Runs `steps` from the first one not in `done` (positions an earlier attempt recorded;
-/// their results are already in `ctx.steps`) until one ends the run or none is left.
-/// `deadline_us` is the run's time limit; `lost` is set when the run stopped being ours.
+/// Runs the steps not in `done` (positions an earlier attempt recorded; their results
+/// are already in `ctx.steps`) as the graph allows: a step starts once every step it
+/// depends on has PASSED (or FAILED with `on_failure: continue`), steps that are ready
+/// together run at once, and a step with a dependency that failed (or was SKIPPED) is
+/// SKIPPED. The run's time limit is checked before each step starts; `lost` is set when
+/// the run stopped being ours (lost lease, cancelled): nothing more starts or is written.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
     steps: &[Step],
@@ -69,41 +76,146 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
     sink: &mut S,
     lost: &AtomicBool,
 ) -> Result<()> {
-    for (i, step) in steps.iter().enumerate() {
-        if done.contains(&step.position) {
-            continue; // recorded by an earlier attempt
-        }
+    let keys: Vec<&str> = steps.iter().map(|s| s.key.as_str()).collect();
+    let named: Vec<Option<&[String]>> = steps.iter().map(|s| s.depends_on.as_deref()).collect();
+    let graph =
+        Graph::new(&keys, &named).map_err(|(i, e)| anyhow::anyhow!("step {:?}: {e}", keys[i]))?;
+    let mut state: Vec<Slot> = steps
+        .iter()
+        .map(|s| match done.contains(&s.position) {
+            true => Slot::Ended(unblocks(s, ctx.step(&s.key).map(|f| f.status))),
+            false => Slot::Waiting,
+        })
+        .collect();
+    let mut ends: Vec<(usize, Final)> = Vec::new();
+    let mut out_of_time = false;
+    let mut running = FuturesUnordered::new();
+    loop {
         if lost.load(Ordering::SeqCst) {
-            return Ok(()); // another worker owns the run now
+            drain(&mut running).await;
+            return Ok(()); // another worker owns the run now, or it was cancelled
         }
-        let remaining_us = deadline_us - now_us();
-        if remaining_us <= 0 {
-            let last = skipped(&steps[i..]);
-            return sink.finish(last, Final::out_of_time()).await;
+        // Skip what can no longer run; start what is ready (while there is time).
+        loop {
+            let mut changed = false;
+            for i in 0..steps.len() {
+                if state[i] != Slot::Waiting {
+                    continue;
+                }
+                let deps = &graph.deps[i];
+                if deps
+                    .iter()
+                    .any(|&d| state[d] == Slot::Ended(false) || state[d] == Slot::Skipped)
+                {
+                    state[i] = Slot::Skipped;
+                    changed = true;
+                } else if deps.iter().all(|&d| state[d] == Slot::Ended(true)) {
+                    let remaining_us = deadline_us - now_us();
+                    if out_of_time || remaining_us <= 0 {
+                        out_of_time = true;
+                        state[i] = Slot::Skipped;
+                    } else {
+                        state[i] = Slot::Running;
+                        let remaining = Duration::from_micros(remaining_us as u64);
+                        let step = &steps[i];
+                        // What it may read of others is done by now: a snapshot will do.
+                        let ctx = ctx.clone();
+                        running.push(async move {
+                            (
+                                i,
+                                run_step(step, &ctx, deadline_us, runner, remaining).await,
+                            )
+                        });
+                    }
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
         }
-        let remaining = Duration::from_micros(remaining_us as u64);
-        let (result, ending) = run_step(step, &ctx, deadline_us, runner, remaining).await?;
+        // Nothing runs any more: the run ends (normally with the last step's result).
+        let Some((i, verdict)) = running.next().await else {
+            let last = skipped(steps, &state, &[]);
+            return sink.finish(last, final_of(&ends, out_of_time)).await;
+        };
+        let (result, ending) = match verdict {
+            Ok(v) => v,
+            Err(e) => {
+                drain(&mut running).await;
+                return Err(e);
+            }
+        };
         ctx.steps.push(StepFacts {
-            key: step.key.clone(),
+            key: steps[i].key.clone(),
             status: result.status,
             outputs: result.outputs.clone(),
         });
-        let rest = &steps[i + 1..];
-        let fin = match ending {
-            Some(fin) => fin,
-            None if rest.is_empty() => Final::succeeded(),
-            None => {
-                if !sink.step(step, &result).await? {
-                    return Ok(());
-                }
-                continue;
-            }
-        };
-        let mut last = vec![(step, result)];
-        last.extend(skipped(rest));
-        return sink.finish(last, fin).await;
+        state[i] = Slot::Ended(unblocks(&steps[i], Some(result.status)));
+        if let Some(fin) = ending {
+            ends.push((i, fin));
+        }
+        if running.is_empty() && !any_can_start(&graph, &state) {
+            let mut last = vec![(&steps[i], result)];
+            last.extend(skipped(steps, &state, &[i]));
+            return sink.finish(last, final_of(&ends, out_of_time)).await;
+        }
+        if !sink.step(&steps[i], &result).await? {
+            lost.store(true, Ordering::SeqCst);
+        }
     }
-    Ok(())
+}
+
+/// Where a step is in this attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Waiting,
+    Running,
+    /// Finished; `true` when its dependents may run.
+    Ended(bool),
+    /// Will not run (a dependency failed or was skipped, or the time ran out).
+    Skipped,
+}
+
+/// Whether a finished step lets its dependents run: it PASSED, or FAILED with
+/// `on_failure: continue`. A SKIPPED step (its `when` was false) does not.
+fn unblocks(step: &Step, status: Option<StepStatus>) -> bool {
+    match status {
+        Some(StepStatus::Passed) => true,
+        Some(StepStatus::Failed) => step.on_failure == OnFailure::Continue,
+        _ => false,
+    }
+}
+
+/// Whether a waiting step could still start (all its dependencies let it).
+fn any_can_start(graph: &Graph, state: &[Slot]) -> bool {
+    state.iter().enumerate().any(|(i, s)| {
+        *s == Slot::Waiting
+            && graph.deps[i]
+                .iter()
+                .all(|&d| matches!(state[d], Slot::Ended(true) | Slot::Running | Slot::Waiting))
+    })
+}
+
+/// How the run ends: a step's error (timeout, crash, cancel) first, then the clock,
+/// then a failed validation — the earliest step of each kind — else success.
+fn final_of(ends: &[(usize, Final)], out_of_time: bool) -> Final {
+    let first = |validation: bool| {
+        ends.iter()
+            .filter(|(_, f)| (f.category == Some(ErrorCategory::ValidationFailed)) == validation)
+            .min_by_key(|(i, _)| *i)
+            .map(|(_, f)| f.clone())
+    };
+    first(false)
+        .or_else(|| out_of_time.then(Final::out_of_time))
+        .or_else(|| first(true))
+        .unwrap_or_else(Final::succeeded)
+}
+
+/// Waits for the steps still running (they stop quickly once `lost` is set), so none
+/// is abandoned mid-call.
+async fn drain<F: Future>(running: &mut FuturesUnordered<F>) {
+    while running.next().await.is_some() {}
 }
 
 /// One step: its bindings resolved, its validator run, its assertions evaluated.
@@ -115,6 +227,25 @@ async fn run_step<R: StepRunner + Sync>(
     remaining: Duration,
 ) -> Result<(StepResult, Option<Final>)> {
     let started_at = now_us();
+    if let Some(when) = &step.run_when {
+        let Some(evaluator) = runner.evaluator() else {
+            let finding = Finding::error(
+                "when.error",
+                "the `when` evaluator (the built-in rules validator) is missing",
+            );
+            return Ok(step_outcome::refused(
+                step,
+                started_at,
+                finding,
+                "no evaluator".into(),
+            )?);
+        };
+        match assertions::when(evaluator, when, ctx, runner.document(), remaining).await? {
+            Ok(When::Run) => {}
+            Ok(When::Skip(reason)) => return Ok(step_outcome::skipped_by_when(started_at, reason)),
+            Err(e) => return Ok(step_outcome::when_failed(step, started_at, e)?),
+        }
+    }
     let bound = match bind(step, ctx) {
         Ok(bound) => bound,
         Err(detail) => {
@@ -171,12 +302,15 @@ fn bind(step: &Step, ctx: &RunContext) -> Result<Option<Step>, String> {
     Ok(Some(bound))
 }
 
-/// Results for steps the run never reached.
-fn skipped(steps: &[Step]) -> Vec<(&Step, StepResult)> {
+/// Results for the steps that will not run (`Waiting` ones cannot start either), all
+/// but `except`.
+fn skipped<'a>(steps: &'a [Step], state: &[Slot], except: &[usize]) -> Vec<(&'a Step, StepResult)> {
     let now = now_us();
     steps
         .iter()
-        .map(|s| (s, StepResult::skipped(now)))
+        .enumerate()
+        .filter(|(i, _)| matches!(state[*i], Slot::Skipped | Slot::Waiting) && !except.contains(i))
+        .map(|(_, s)| (s, StepResult::skipped(now)))
         .collect()
 }
 

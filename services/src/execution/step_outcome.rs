@@ -56,6 +56,36 @@ pub fn refused(
     decide(step, call)
 }
 
+/// The verdict on a step whose `when` could not be evaluated: an error of the step
+/// (a host failure is retried, as for any call).
+pub fn when_failed(
+    step: &Step,
+    started_at: i64,
+    e: CallError,
+) -> Result<(StepResult, Option<Final>), HostFailure> {
+    if let CallError::Host(msg) = &e {
+        return Err(HostFailure(format!(
+            "plugin host failure in the `when` of step {:?}: {msg}",
+            step.key
+        )));
+    }
+    let finding = Finding::error(
+        "when.error",
+        format!("the step's `when` could not be evaluated: {e}"),
+    );
+    refused(step, started_at, finding, e.to_string())
+}
+
+/// A step whose `when` is false: SKIPPED, the reason as an INFO finding.
+pub fn skipped_by_when(started_at: i64, reason: String) -> (StepResult, Option<Final>) {
+    let mut result = StepResult::skipped(started_at);
+    result.finished_at = validibot_types::clock::now_us();
+    let mut finding = Finding::error("step.skipped", reason);
+    finding.severity = Severity::Info;
+    result.findings.push(finding);
+    (result, None)
+}
+
 /// The verdict on a step: its result, and the run's end when the step ends it.
 pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), HostFailure> {
     let mut result = StepResult {
@@ -306,6 +336,9 @@ mod tests {
             config_text: "{}".into(),
             ruleset: None,
             assertions: vec![],
+            depends_on: None,
+            on_failure: Default::default(),
+            run_when: None,
         }
     }
 

@@ -109,6 +109,9 @@ pub async fn run(
         config,
         ruleset: None,
         assertions: vec![],
+        depends_on: None,
+        on_failure: Default::default(),
+        run_when: None,
     };
     let mut twice = None;
     for (n, doc) in documents.iter().enumerate() {

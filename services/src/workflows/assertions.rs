@@ -123,6 +123,23 @@ pub fn config(step: &Step, format: &str, variables: Map<String, Value>) -> Value
     config
 }
 
+/// The evaluator config for a step's `when`: one rule, no `outputs` (nothing has run).
+pub fn when_config(when: &str, format: &str, mut variables: Map<String, Value>) -> Value {
+    variables.remove("outputs");
+    json!({"format": format, "max_samples": 1, "variables": variables,
+           "rules": [{"id": "when", "expr": when, "message": "the step's `when` is false"}]})
+}
+
+/// The evaluator's findings about a `when` config, pointed at the step's `when`.
+pub fn when_findings(mut findings: Vec<Finding>) -> Vec<Finding> {
+    for f in &mut findings {
+        if f.path.starts_with("/rules/0") {
+            f.path = "/when".into();
+        }
+    }
+    findings
+}
+
 fn table_schema(step: &Step) -> Option<Value> {
     // `config_text` carries a schema handed on by the workflow (see `prepare_for_run`).
     let prepared: Value = serde_json::from_str(&step.config_text).ok()?;

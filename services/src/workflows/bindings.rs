@@ -59,7 +59,8 @@ pub fn find(config: &Value) -> Result<Vec<Binding>, String> {
     Ok(out)
 }
 
-/// Save-time check: step keys among `earlier`, constants that exist.
+/// Save-time check: step keys among `earlier` (what the step waits for), constants
+/// that exist.
 pub fn check(
     bindings: &[Binding],
     earlier: &[&str],
@@ -69,7 +70,7 @@ pub fn check(
         match &b.root {
             Root::StepOutput(key) | Root::StepStatus(key) if !earlier.contains(&key.as_str()) => {
                 return Err(format!(
-                    "{}: `{key}` is not an earlier step (earlier: {})",
+                    "{}: `{key}` is not a step this one waits for (it waits for: {})",
                     b.text,
                     if earlier.is_empty() {
                         "none".to_owned()
@@ -323,7 +324,7 @@ mod tests {
         let b = find(&json!("${steps.later.outputs.x}")).unwrap();
         assert!(check(&b, &["sim"], &Map::new())
             .unwrap_err()
-            .contains("not an earlier step"));
+            .contains("not a step this one waits for"));
         let b = find(&json!("${consts.min}")).unwrap();
         assert!(check(&b, &[], &ctx().consts)
             .unwrap_err()

@@ -6,11 +6,12 @@ use sha2::{Digest, Sha256};
 
 use validibot_types::WorkflowSlug;
 
+use super::graph::Graph;
 use super::{assertions, bindings, context::RunContext};
 use crate::validators::images::ContainerValidator;
 use validibot_engines::plugins::PluginRegistry;
 pub use validibot_store::workflows::Definition;
-use validibot_store::workflows::{Assertion, Step};
+use validibot_store::workflows::{Assertion, OnFailure, Step};
 
 pub const MAX_STEPS: usize = 50;
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
@@ -43,6 +44,12 @@ pub struct StepInput {
     pub ruleset: Option<serde_json::Value>,
     #[serde(default)]
     pub assertions: Vec<Assertion>,
+    /// Keys of earlier steps this one waits for (default: the previous step).
+    pub depends_on: Option<Vec<String>>,
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// CEL: the step runs only when this holds.
+    pub when: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -106,6 +113,20 @@ impl DefinitionInput {
         }
         check_constants(&self.constants)?;
         let consts = self.constants;
+        let keys: Vec<&str> = self.steps.iter().map(|s| s.key.as_str()).collect();
+        let named: Vec<Option<&[String]>> =
+            self.steps.iter().map(|s| s.depends_on.as_deref()).collect();
+        let graph = Graph::new(&keys, &named).map_err(|(i, detail)| DefinitionError {
+            code: "INVALID_WORKFLOW",
+            detail: "the workflow has invalid steps".into(),
+            errors: vec![serde_json::json!({"step": i, "key": keys[i], "detail": detail})],
+        })?;
+        // What each step's expressions may read of other steps: what it waits for.
+        let upstream: Vec<Vec<String>> = graph
+            .upstream
+            .iter()
+            .map(|up| up.iter().map(|&j| keys[j].to_owned()).collect())
+            .collect();
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut errors = Vec::new();
         let mut features: Vec<String> = Vec::new();
@@ -119,7 +140,7 @@ impl DefinitionInput {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!("a step may have {} assertions", assertions::MAX_ASSERTIONS)}));
                 continue;
             }
-            let earlier: Vec<&str> = steps.iter().map(|p: &Step| p.key.as_str()).collect();
+            let earlier: Vec<&str> = upstream[i].iter().map(String::as_str).collect();
             let found = bindings::find(&s.config)
                 .and_then(|b| bindings::check(&b, &earlier, &consts).map(|()| b));
             let bound = match found {
@@ -158,6 +179,9 @@ impl DefinitionInput {
                         config: s.config,
                         ruleset: s.ruleset,
                         assertions: s.assertions,
+                        depends_on: s.depends_on,
+                        on_failure: s.on_failure,
+                        run_when: s.when,
                     });
                     continue;
                 }
@@ -218,13 +242,16 @@ impl DefinitionInput {
                 config: s.config,
                 ruleset: s.ruleset,
                 assertions: s.assertions,
+                depends_on: s.depends_on,
+                on_failure: s.on_failure,
+                run_when: s.when,
             });
         }
         let content_types = match self.content_types {
             Some(c) if !c.is_empty() => c,
             _ => first_types.unwrap_or_default(),
         };
-        errors.extend(check_assertions(registry, &steps, &content_types, &consts).await);
+        errors.extend(check_assertions(registry, &steps, &upstream, &content_types, &consts).await);
         if !errors.is_empty() {
             return Err(DefinitionError {
                 code: "INVALID_WORKFLOW",
@@ -278,9 +305,12 @@ fn check_constants(
 
 /// Compiles every step's assertions with the names they may use (the document unless
 /// no accepted media type is parsed, earlier steps, the constants): one error per step.
+/// A step's `when` is compiled the same way, without `outputs` (it is decided before
+/// the step runs).
 async fn check_assertions(
     registry: &PluginRegistry,
     steps: &[Step],
+    upstream: &[Vec<String>],
     content_types: &[String],
     consts: &serde_json::Map<String, serde_json::Value>,
 ) -> Vec<serde_json::Value> {
@@ -288,33 +318,62 @@ async fn check_assertions(
     let parsed = content_types
         .iter()
         .any(|t| assertions::format_for(t) != "none");
-    for (i, step) in steps.iter().enumerate() {
-        if step.assertions.is_empty() {
+    for step in steps {
+        let i = step.position as usize;
+        if step.assertions.is_empty() && step.run_when.is_none() {
             continue;
         }
         let Some(evaluator) = registry.get(assertions::EVALUATOR) else {
             errors.push(serde_json::json!({"step": i, "key": step.key, "detail": "the assertion evaluator (the built-in rules validator) is missing"}));
             continue;
         };
-        let earlier: Vec<&str> = steps[..i].iter().map(|s| s.key.as_str()).collect();
+        let earlier: Vec<&str> = upstream[i].iter().map(String::as_str).collect();
         let variables = assertions::save_variables(&earlier, consts);
         let format = if parsed { "json" } else { "none" };
-        let config = assertions::config(step, format, variables).to_string();
-        let checked = tokio::task::spawn_blocking(move || evaluator.validate_config(&config)).await;
-        let detail = match checked {
-            Ok(Ok(Ok(()))) => continue,
-            Ok(Ok(Err(findings))) => {
-                let findings = assertions::config_findings(findings);
-                errors.push(serde_json::json!({"step": i, "key": step.key,
-                    "detail": "invalid assertion", "findings": findings}));
-                continue;
+        let mut configs = Vec::new();
+        if !step.assertions.is_empty() {
+            configs.push((
+                "assertion",
+                assertions::config(step, format, variables.clone()),
+            ));
+        }
+        if let Some(when) = &step.run_when {
+            configs.push(("when", assertions::when_config(when, format, variables)));
+        }
+        for (what, config) in configs {
+            if let Some(e) = check_one(&evaluator, i, step, what, config.to_string()).await {
+                errors.push(e);
             }
-            Ok(Err(call)) => format!("the assertions could not be checked: {call}"),
-            Err(join) => format!("the assertion check crashed: {join}"),
-        };
-        errors.push(serde_json::json!({"step": i, "key": step.key, "detail": detail}));
+        }
     }
     errors
+}
+
+/// One evaluator config checked; the error to report, if any.
+async fn check_one(
+    evaluator: &std::sync::Arc<validibot_engines::plugins::Plugin>,
+    i: usize,
+    step: &Step,
+    what: &str,
+    config: String,
+) -> Option<serde_json::Value> {
+    let evaluator = evaluator.clone();
+    let checked = tokio::task::spawn_blocking(move || evaluator.validate_config(&config)).await;
+    let detail = match checked {
+        Ok(Ok(Ok(()))) => return None,
+        Ok(Ok(Err(findings))) => {
+            let findings = if what == "when" {
+                assertions::when_findings(findings)
+            } else {
+                assertions::config_findings(findings)
+            };
+            return Some(serde_json::json!({"step": i, "key": step.key,
+                    "detail": format!("invalid {what}"), "findings": findings}));
+        }
+        Ok(Err(call)) => format!("the {what} could not be checked: {call}"),
+        Err(join) => format!("the {what} check crashed: {join}"),
+    };
+    Some(serde_json::json!({"step": i, "key": step.key, "detail": detail}))
 }
 
 /// The one validator that reads a step's `ruleset` (other steps have assertions).
@@ -382,6 +441,15 @@ pub fn digest(
             });
             if !s.assertions.is_empty() {
                 step["assertions"] = serde_json::json!(s.assertions);
+            }
+            if let Some(deps) = &s.depends_on {
+                step["depends_on"] = serde_json::json!(deps);
+            }
+            if !s.on_failure.is_stop() {
+                step["on_failure"] = serde_json::json!(s.on_failure.as_str());
+            }
+            if let Some(when) = &s.run_when {
+                step["when"] = serde_json::json!(when);
             }
             step
         }).collect::<Vec<_>>(),

@@ -6,3 +6,4 @@ pub mod assertions;
 pub mod bindings;
 pub mod context;
 pub mod definition;
+pub mod graph;

@@ -23,6 +23,56 @@ pub struct Step {
     /// Checked after the step's validator, whatever it is (see `services::execution::assertions`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub assertions: Vec<Assertion>,
+    /// The keys of the steps this one waits for; `None`: the previous step (none for
+    /// the first). Always earlier steps, so the graph has no cycles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
+    /// What this step's failure does to the steps that depend on it.
+    #[serde(skip_serializing_if = "OnFailure::is_stop")]
+    pub on_failure: OnFailure,
+    /// A CEL condition (over `doc`, `steps`, `meta`, `consts`): the step runs only when
+    /// it holds, else it is SKIPPED with the reason.
+    #[serde(rename = "when", skip_serializing_if = "Option::is_none")]
+    pub run_when: Option<String>,
+}
+
+impl Step {
+    /// The keys this step waits for, with the default (the previous step) applied.
+    pub fn dependencies<'a>(&'a self, steps: &'a [Step]) -> Vec<&'a str> {
+        match &self.depends_on {
+            Some(keys) => keys.iter().map(String::as_str).collect(),
+            None => steps
+                .iter()
+                .filter(|s| s.position < self.position)
+                .max_by_key(|s| s.position)
+                .map(|s| vec![s.key.as_str()])
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Whether a failed step skips its dependents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Its dependents are SKIPPED (the default).
+    #[default]
+    Stop,
+    /// Its dependents run anyway (the run still fails).
+    Continue,
+}
+
+impl OnFailure {
+    pub fn is_stop(&self) -> bool {
+        *self == OnFailure::Stop
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnFailure::Stop => "stop",
+            OnFailure::Continue => "continue",
+        }
+    }
 }
 
 /// A CEL condition on a step's result, as the definition gives it.
@@ -162,6 +212,9 @@ mod tests {
             config,
             ruleset: None,
             assertions: vec![],
+            depends_on: None,
+            on_failure: OnFailure::Stop,
+            run_when: None,
         }
     }
 

@@ -141,8 +141,8 @@ async fn insert_steps(
 ) -> Result<()> {
     for s in &def.steps {
         sqlx::query(
-            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset, assertions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(new_id())
         .bind(workflow_id.as_str())
@@ -158,6 +158,9 @@ async fn insert_steps(
         } else {
             Some(serde_json::to_string(&s.assertions)?)
         })
+        .bind(s.depends_on.as_ref().map(serde_json::to_string).transpose()?)
+        .bind((!s.on_failure.is_stop()).then(|| s.on_failure.as_str()))
+        .bind(s.run_when.as_deref())
         .execute(&mut **tx)
         .await?;
     }
@@ -285,10 +288,13 @@ struct StepRow {
     config: String,
     ruleset: Option<String>,
     assertions: Option<String>,
+    depends_on: Option<String>,
+    on_failure: Option<String>,
+    run_when: Option<String>,
 }
 
 pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> {
-    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset, assertions FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
         .bind(workflow_id.as_str())
         .fetch_all(&db.read)
         .await?;
@@ -307,6 +313,12 @@ pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> 
                 .assertions
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default(),
+            depends_on: s.depends_on.and_then(|t| serde_json::from_str(&t).ok()),
+            on_failure: match s.on_failure.as_deref() {
+                Some("continue") => super::OnFailure::Continue,
+                _ => super::OnFailure::Stop,
+            },
+            run_when: s.run_when,
         })
         .collect())
 }

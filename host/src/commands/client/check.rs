@@ -161,7 +161,7 @@ async fn execute(
     )
     .await?;
     let fin = sink.fin.context("the step loop ended without a result")?;
-    let steps = sink.steps;
+    let steps = sink.steps.into_values().collect();
     let workflow = WorkflowRef {
         slug: workflow.slug.clone(),
         version: 0,
@@ -205,19 +205,20 @@ impl StepRunner for LocalSteps<'_> {
 /// The loop's results, kept in memory as the API's step views.
 #[derive(Default)]
 struct Collected {
-    steps: Vec<StepView>,
+    /// By position (parallel steps finish in any order).
+    steps: std::collections::BTreeMap<i64, StepView>,
     fin: Option<Final>,
 }
 
 impl RunSink for Collected {
     async fn step(&mut self, step: &Step, result: &StepResult) -> Result<bool> {
-        self.steps.push(step_view(step, result));
+        self.steps.insert(step.position, step_view(step, result));
         Ok(true)
     }
 
     async fn finish(&mut self, last: Vec<(&Step, StepResult)>, fin: Final) -> Result<()> {
         for (step, result) in &last {
-            self.steps.push(step_view(step, result));
+            self.steps.insert(step.position, step_view(step, result));
         }
         self.fin = Some(fin);
         Ok(())

@@ -59,7 +59,7 @@ pub fn definition_of(workflow: &Value) -> Value {
             let mut step = serde_json::json!({
                 "key": s["key"], "name": s["name"], "validator": s["validator"], "config": s["config"],
             });
-            for field in ["ruleset", "assertions"] {
+            for field in ["ruleset", "assertions", "depends_on", "on_failure", "when"] {
                 if !s[field].is_null() {
                     step[field] = s[field].clone();
                 }

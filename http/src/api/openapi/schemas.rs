@@ -121,6 +121,9 @@ pub fn all() -> Value {
             "config": {"type": "object", "description": "Checked by the validator's own config check before saving."},
             "ruleset": {"description": "More rules for the rules validator (refused on any other step: use assertions)."},
             "assertions": {"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/Assertion"}},
+            "depends_on": {"type": "array", "items": string, "description": "Keys of earlier steps this one waits for (default: the previous step; [] starts at once). Steps whose dependencies are done run in parallel."},
+            "on_failure": {"type": "string", "enum": ["stop", "continue"], "description": "stop (default): the steps that depend on this one are SKIPPED when it fails; continue: they run anyway."},
+            "when": {"type": "string", "description": "CEL over doc, steps, meta and consts: the step runs only when it holds, else it is SKIPPED with the reason."},
         }},
         "Assertion": {"type": "object", "required": ["expr"], "additionalProperties": false, "properties": {
             "expr": {"type": "string", "maxLength": 4096, "description": "CEL that must be true, over doc, outputs, steps.<key>.outputs / .status, meta and consts; compiled and its names checked when the workflow is saved."},
@@ -141,6 +144,9 @@ pub fn all() -> Value {
             "position": {"type": "integer"}, "key": string, "name": string, "validator": string,
             "validator_version": string, "config": {"type": "object"}, "ruleset": {},
             "assertions": {"type": "array", "items": {"$ref": "#/components/schemas/Assertion"}},
+            "depends_on": {"type": "array", "items": string},
+            "on_failure": {"type": "string", "enum": ["stop", "continue"]},
+            "when": string,
         })),
         "Workflow": obj(&["slug", "version", "name", "digest", "steps"], json!({
             "slug": string, "version": {"type": "integer"}, "name": string, "description": string,

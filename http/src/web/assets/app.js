@@ -110,6 +110,9 @@ function initEditor() {
     node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
     node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
     node.querySelector(".step-assertions").value = s.assertions && s.assertions.length ? JSON.stringify(s.assertions, null, 2) : "";
+    node.querySelector(".step-depends").value = Array.isArray(s.depends_on) ? (s.depends_on.length ? s.depends_on.join(", ") : "-") : "";
+    node.querySelector(".step-on-failure").value = s.on_failure || "stop";
+    node.querySelector(".step-when").value = s.when || "";
     node.querySelector(".remove-step").addEventListener("click", () => node.remove());
     steps.appendChild(node);
     renumber();
@@ -132,6 +135,13 @@ function initEditor() {
       };
       const name = node.querySelector(".step-name").value.trim();
       if (name) step.name = name;
+      const depends = node.querySelector(".step-depends").value.trim();
+      if (depends === "-") step.depends_on = [];
+      else if (depends) step.depends_on = depends.split(",").map((k) => k.trim()).filter(Boolean);
+      const onFailure = node.querySelector(".step-on-failure").value;
+      if (onFailure !== "stop") step.on_failure = onFailure;
+      const when = node.querySelector(".step-when").value.trim();
+      if (when) step.when = when;
       for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"], ["assertions", ".step-assertions"]]) {
         const text = node.querySelector(cls).value.trim();
         if (!text) continue;
