@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::auth::{member, require_feature, Caller};
 use crate::{ApiError, AppState};
 use validibot_services::validators::{availability, installed};
+use validibot_services::workflows::bundle;
 use validibot_services::workflows::definition::{Definition, DefinitionError, DefinitionInput};
 use validibot_store::accounts::Permission;
 use validibot_store::workflows::versions::{self, CreateError};
@@ -52,18 +53,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Workflow>), ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
     let def = checked(&state, &workspace.id, json_body(body)?, None).await?;
-    match versions::create(&state.db, &workspace.id, &def, &caller.0.id).await {
-        Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
-        Err(CreateError::SlugTaken) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "WORKFLOW_EXISTS",
-            format!(
-                "workflow {:?} exists; PUT /workflows/{} to edit it",
-                def.slug, def.slug
-            ),
-        )),
-        Err(CreateError::Db(e)) => Err(e.into()),
-    }
+    save_new(&state, &workspace.id, &def, &caller).await
 }
 
 /// Edits in place while the latest version has no runs; otherwise creates the next version.
@@ -81,6 +71,106 @@ pub async fn update(
     Ok(Json(
         versions::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,
     ))
+}
+
+/// `GET …/workflows/{slug}/export[?version=N]`: the version as one bundle (definition
+/// and the validators its steps pin), for `POST …/workflows/import` elsewhere.
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
+    let wf = versions::get(&state.db, &workspace.id, &slug, q.version)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    let containers = validibot_services::validators::images::list(&state.db).await?;
+    let bundle = bundle::export(&wf, &state.plugins, &containers);
+    let disposition = format!(
+        "attachment; filename=\"{}-v{}.workflow.json\"",
+        wf.slug, wf.version
+    );
+    Ok((
+        [(axum::http::header::CONTENT_DISPOSITION, disposition)],
+        Json(bundle),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    /// Save under this slug instead of the bundle's.
+    slug: Option<String>,
+    /// Import even where this instance would run other validator versions or digests.
+    #[serde(default)]
+    accept_validators: bool,
+}
+
+/// `POST …/workflows/import`: recreates a bundle's workflow here (a new workflow;
+/// 409 `WORKFLOW_EXISTS` if the slug is taken). Checked like any definition; where a
+/// step would run another validator version or digest than the bundle pinned, 409
+/// `VALIDATOR_MISMATCH` lists them, unless `accept_validators=true`.
+pub async fn import(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    Query(q): Query<ImportQuery>,
+    body: Result<Json<bundle::Bundle>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let bundle = json_body(body)?;
+    if bundle.format != bundle::FORMAT {
+        return Err(ApiError::bad_request(
+            "INVALID_BUNDLE",
+            format!(
+                "bundle format {:?}; this instance reads {:?}",
+                bundle.format,
+                bundle::FORMAT
+            ),
+        ));
+    }
+    let mut definition = bundle.definition.clone();
+    if let Some(slug) = &q.slug {
+        definition["slug"] = serde_json::json!(slug);
+    }
+    let input: DefinitionInput = serde_json::from_value(definition).map_err(|e| {
+        ApiError::bad_request("INVALID_BUNDLE", format!("the bundle's definition: {e}"))
+    })?;
+    let def = checked(&state, &workspace.id, input, None).await?;
+    let containers = validibot_services::validators::images::list(&state.db).await?;
+    let differ = bundle::mismatches(&bundle, &def.steps, &state.plugins, &containers);
+    if !differ.is_empty() && !q.accept_validators {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "VALIDATOR_MISMATCH",
+            "this instance would run other validator versions than the bundle pinned; import with accept_validators=true to use them",
+        )
+        .with_extra(serde_json::json!({"errors": differ})));
+    }
+    save_new(&state, &workspace.id, &def, &caller).await
+}
+
+/// Saves a checked definition as a new workflow (201), or 409 when the slug is taken.
+async fn save_new(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    def: &Definition,
+    caller: &Caller,
+) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+    match versions::create(&state.db, workspace, def, &caller.0.id).await {
+        Ok(wf) => Ok((StatusCode::CREATED, Json(wf))),
+        Err(CreateError::SlugTaken) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKFLOW_EXISTS",
+            format!(
+                "workflow {:?} exists; PUT /workflows/{} to edit it",
+                def.slug, def.slug
+            ),
+        )),
+        Err(CreateError::Db(e)) => Err(e.into()),
+    }
 }
 
 /// Validates a definition against every validator this instance has (WASM and

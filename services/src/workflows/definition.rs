@@ -15,6 +15,8 @@ use validibot_store::workflows::{Assertion, OnFailure, Step};
 
 pub const MAX_STEPS: usize = 50;
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 300;
+/// Slugs that name actions under `…/workflows/` rather than workflows.
+const RESERVED_SLUGS: &[&str] = &["import"];
 /// The largest `constants` object, as JSON text.
 pub const MAX_CONSTANTS_BYTES: usize = 64 * 1024;
 
@@ -97,6 +99,12 @@ impl DefinitionInput {
         };
         if let Err(e) = WorkflowSlug::parse(&slug) {
             return Err(DefinitionError::new("INVALID_WORKFLOW", e.to_string()));
+        }
+        if RESERVED_SLUGS.contains(&slug.as_str()) {
+            return Err(DefinitionError::new(
+                "INVALID_WORKFLOW",
+                format!("{slug:?} is reserved (POST …/workflows/{slug} is an action)"),
+            ));
         }
         if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
             return Err(DefinitionError::new(

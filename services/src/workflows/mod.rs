@@ -4,6 +4,7 @@
 
 pub mod assertions;
 pub mod bindings;
+pub mod bundle;
 pub mod context;
 pub mod definition;
 pub mod graph;

@@ -1,4 +1,4 @@
-//! `validibot workflows list | show | create`.
+//! `validibot workflows list | show | create | export | import`.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,30 @@ pub enum WorkflowsCommand {
         version: Option<i64>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Export a workflow as one bundle file (definition + the validators it pins), for
+    /// `workflows import` in another workspace or instance.
+    Export {
+        slug: String,
+        #[arg(long)]
+        version: Option<i64>,
+        /// Write here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Recreate an exported workflow (a new workflow in the workspace).
+    Import {
+        file: PathBuf,
+        /// Save under this slug instead of the bundle's.
+        #[arg(long)]
+        slug: Option<String>,
+        /// Import even where this server would run other validator versions or digests.
+        #[arg(long)]
+        accept_validators: bool,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -90,6 +114,61 @@ pub async fn run(cmd: &WorkflowsCommand) -> Result<()> {
                     serde_yaml_ng::to_string(&workflow_file::definition_of(&body))?
                 );
             }
+        }
+        WorkflowsCommand::Export {
+            slug,
+            version,
+            output,
+            server,
+        } => {
+            let client = Client::from_args(server)?;
+            let mut path = client.ws_path(&format!("/workflows/{slug}/export"));
+            if let Some(v) = version {
+                path.push_str(&format!("?version={v}"));
+            }
+            let bundle = client.get(&path).await?;
+            let text = serde_json::to_string_pretty(&bundle)? + "\n";
+            match output {
+                Some(file) => {
+                    std::fs::write(file, text)?;
+                    eprintln!(
+                        "wrote {} v{} to {}",
+                        slug,
+                        bundle["source"]["version"],
+                        file.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+        }
+        WorkflowsCommand::Import {
+            file,
+            slug,
+            accept_validators,
+            server,
+        } => {
+            let client = Client::from_args(server)?;
+            let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)
+                .map_err(|e| anyhow::anyhow!("{}: not a workflow bundle: {e}", file.display()))?;
+            let mut query = vec![("accept_validators", accept_validators.to_string())];
+            if let Some(s) = slug {
+                query.push(("slug", s.clone()));
+            }
+            let (_, body) = client
+                .send(
+                    client
+                        .request(Method::POST, &client.ws_path("/workflows/import"))
+                        .query(&query)
+                        .json(&bundle),
+                )
+                .await?;
+            println!(
+                "imported {} v{} ({} steps, {})",
+                body["slug"].as_str().unwrap_or(""),
+                body["version"],
+                body["steps"].as_array().map_or(0, Vec::len),
+                body["digest"].as_str().unwrap_or("")
+            );
         }
         WorkflowsCommand::Create {
             file,

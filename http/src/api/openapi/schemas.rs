@@ -157,6 +157,15 @@ pub fn all() -> Value {
             "unchanged": {"type": "boolean", "description": "On an edit's answer only: the definition equalled the latest version, so nothing was saved."},
         })),
         "WorkflowList": list_of("Workflow"),
+        "WorkflowBundle": {"type": "object", "required": ["format", "source", "definition", "validators"], "additionalProperties": false, "properties": {
+            "format": {"const": "validibot.workflow-bundle.v1"},
+            "source": obj(&["slug", "version", "digest"], json!({"slug": string, "version": {"type": "integer"}, "digest": string})),
+            "definition": {"$ref": "#/components/schemas/WorkflowDefinition"},
+            "validators": {"type": "array", "items": obj(&["step", "slug", "version"], json!({
+                "step": string, "slug": string, "version": string,
+                "digest": {"type": ["string", "null"], "description": "sha256 of the WASM component, or the image ID"},
+            }))},
+        }},
         "Finding": obj(&["severity", "code", "message", "path"], json!({
             "severity": {"type": "string", "enum": wire(Severity::ALL)},
             "code": string, "message": string,

@@ -1,0 +1,155 @@
+//! A workflow as one self-contained file, to move it to another workspace or instance:
+//! its definition (everything a run depends on, in the shape `POST …/workflows` takes)
+//! and the validators its steps pin — slug, version and the digest of what runs (a
+//! component's sha256, an image's ID) — so an import can tell when the other side would
+//! run something else.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use validibot_engines::plugins::PluginRegistry;
+use validibot_store::workflows::{Step, Workflow};
+
+use crate::validators::images::ContainerValidator;
+
+/// The bundle format this instance writes and reads.
+pub const FORMAT: &str = "validibot.workflow-bundle.v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    /// Where it came from (informational): slug, version and digest.
+    pub source: Source,
+    /// The definition, as `POST …/workflows` takes it.
+    pub definition: Value,
+    /// What each step ran on the exporting instance.
+    pub validators: Vec<Pinned>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub slug: String,
+    pub version: i64,
+    pub digest: String,
+}
+
+/// A step's validator as the exporting instance pinned it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pinned {
+    pub step: String,
+    pub slug: String,
+    pub version: String,
+    /// sha256 of the WASM component, or the image ID; `None` when unknown here.
+    pub digest: Option<String>,
+}
+
+/// The bundle of a stored workflow version.
+pub fn export(
+    wf: &Workflow,
+    registry: &PluginRegistry,
+    containers: &[ContainerValidator],
+) -> Bundle {
+    Bundle {
+        format: FORMAT.into(),
+        source: Source {
+            slug: wf.slug.clone(),
+            version: wf.version,
+            digest: wf.digest.clone(),
+        },
+        definition: definition_of(wf),
+        validators: wf
+            .steps
+            .iter()
+            .map(|s| Pinned {
+                step: s.key.clone(),
+                slug: s.validator.clone(),
+                version: s.validator_version.clone(),
+                digest: digest_of(s, registry, containers),
+            })
+            .collect(),
+    }
+}
+
+/// What runs for `step` on this instance.
+fn digest_of(
+    step: &Step,
+    registry: &PluginRegistry,
+    containers: &[ContainerValidator],
+) -> Option<String> {
+    match registry.get_version(&step.validator, &step.validator_version) {
+        Some(p) => Some(p.meta.sha256.clone()),
+        None => containers
+            .iter()
+            .find(|c| c.slug == step.validator && c.version == step.validator_version)
+            .map(|c| c.image_id.clone()),
+    }
+}
+
+/// A stored version back as a definition (the input shape; defaults left out).
+pub fn definition_of(wf: &Workflow) -> Value {
+    let steps: Vec<Value> = wf
+        .steps
+        .iter()
+        .map(|s| {
+            let mut step =
+                json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config});
+            if let Some(r) = &s.ruleset {
+                step["ruleset"] = r.clone();
+            }
+            if !s.assertions.is_empty() {
+                step["assertions"] = json!(s.assertions);
+            }
+            if let Some(d) = &s.depends_on {
+                step["depends_on"] = json!(d);
+            }
+            if !s.on_failure.is_stop() {
+                step["on_failure"] = json!(s.on_failure.as_str());
+            }
+            if let Some(w) = &s.run_when {
+                step["when"] = json!(w);
+            }
+            step
+        })
+        .collect();
+    let mut def = json!({
+        "slug": wf.slug, "name": wf.name, "description": wf.description,
+        "timeout_seconds": wf.timeout_seconds, "content_types": wf.content_types,
+        "steps": steps,
+    });
+    if !wf.constants.is_empty() {
+        def["constants"] = Value::Object(wf.constants.clone());
+    }
+    def
+}
+
+/// Where the importing side would run something other than what the bundle pinned:
+/// one entry per step (`step`, `validator`, what was pinned, what would run here).
+pub fn mismatches(
+    bundle: &Bundle,
+    imported: &[Step],
+    registry: &PluginRegistry,
+    containers: &[ContainerValidator],
+) -> Vec<Value> {
+    imported
+        .iter()
+        .filter_map(|s| {
+            let pinned = bundle.validators.iter().find(|p| p.step == s.key);
+            let here = (
+                s.validator_version.clone(),
+                digest_of(s, registry, containers),
+            );
+            let same = pinned.is_some_and(|p| {
+                p.slug == s.validator
+                    && p.version == here.0
+                    && (p.digest.is_none() || p.digest == here.1)
+            });
+            (!same).then(|| {
+                json!({"step": s.key, "validator": s.validator,
+                       "pinned": pinned.map(|p| json!({"version": p.version, "digest": p.digest})),
+                       "here": {"version": here.0, "digest": here.1}})
+            })
+        })
+        .collect()
+}
