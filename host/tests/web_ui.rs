@@ -213,6 +213,26 @@ fn main_flows(backend: Backend) {
         "the editor changed the graph: {after}"
     );
 
+    // Archive, unarchive and delete from the workflow page (no runs yet: deletable).
+    b.goto(&server.url("/ui/w/default/workflows/graph"));
+    b.click("#archive-workflow");
+    b.wait_text("#archived-notice", |t| t.starts_with("Archived"));
+    assert!(
+        !b.text("main").contains("Validate a file"),
+        "no uploads while archived"
+    );
+    b.click("#unarchive-workflow");
+    b.find("#archive-workflow");
+    b.script("window.confirm = () => true;", json!([]));
+    b.click("#delete-workflow");
+    b.wait_text("h1", |t| t == "Workflows");
+    assert_eq!(
+        server
+            .get(&key, "/api/v1/workspaces/default/workflows/graph")
+            .status(),
+        404
+    );
+
     // The live page's Cancel button stops a run that would otherwise spin until its
     // deadline (an ERROR then, not CANCELED).
     server.create_workflow(

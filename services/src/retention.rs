@@ -1,4 +1,5 @@
-//! Data lifecycle: runs older than the run retention are deleted with their steps,
+//! Data lifecycle: runs older than the run retention (a workflow's own `retention_days`,
+//! else the instance's) are deleted with their steps,
 //! findings and submission records; submitted files older than the submission
 //! retention are deleted while the run record (with the file's sha256, which the
 //! evidence manifest signs) stays. Blobs nothing references any more are swept.
@@ -50,19 +51,20 @@ const DAY_US: i64 = 86_400 * 1_000_000;
 pub async fn purge(db: &Db, blobs: &BlobStore, policy: &Policy, dry_run: bool) -> Result<Report> {
     let mut report = Report::default();
     let now = now_us();
-    if let Some(days) = policy.run_retention_days {
-        let cutoff = now - i64::from(days) * DAY_US;
-        if dry_run {
-            report.runs_deleted = retention::count_finished_before(db, cutoff).await?;
-        } else {
-            loop {
-                let runs = retention::finished_before(db, cutoff, BATCH).await?;
-                if runs.is_empty() {
-                    break;
-                }
-                retention::delete_runs(db, &runs).await?;
-                report.runs_deleted += runs.len() as u64;
+    // A workflow's own retention_days wins over the instance's run retention.
+    let cutoff = policy
+        .run_retention_days
+        .map(|days| now - i64::from(days) * DAY_US);
+    if dry_run {
+        report.runs_deleted = retention::count_finished_before(db, now, cutoff).await?;
+    } else {
+        loop {
+            let runs = retention::finished_before(db, now, cutoff, BATCH).await?;
+            if runs.is_empty() {
+                break;
             }
+            retention::delete_runs(db, &runs).await?;
+            report.runs_deleted += runs.len() as u64;
         }
     }
     let keep = retention::referenced_blobs(
@@ -104,6 +106,10 @@ pub fn spawn(db: Db, blobs: BlobStore, policy: Policy) -> tokio::task::JoinHandl
         let mut tick = tokio::time::interval(period);
         loop {
             tick.tick().await;
+            // Without an instance policy, only workflows with their own retention need it.
+            if !policy.enabled() && !retention::any_workflow_retention(&db).await.unwrap_or(true) {
+                continue;
+            }
             match purge(&db, &blobs, &policy, false).await {
                 Ok(r) => tracing::info!(
                     runs = r.runs_deleted,

@@ -11,26 +11,57 @@ use crate::db::Db;
 
 const FINISHED: &str = "status NOT IN ('PENDING', 'RUNNING')";
 
-/// Up to `limit` finished runs that finished before `cutoff` (µs), oldest first, as
-/// (run id, submission id).
-pub async fn finished_before(db: &Db, cutoff: i64, limit: usize) -> Result<Vec<(String, String)>> {
+/// The runs past their retention at `now` (µs): a workflow's own `retention_days`, else
+/// the instance's `cutoff` (`None`: kept forever).
+fn past_retention(count: bool) -> String {
+    let what = if count {
+        "COUNT(*)"
+    } else {
+        "r.id, r.submission_id"
+    };
+    format!(
+        "SELECT {what} FROM runs r JOIN workflows w ON w.id = r.workflow_id
+         WHERE r.{FINISHED} AND r.finished_at < (CASE WHEN w.retention_days IS NOT NULL
+             THEN $1 - w.retention_days * 86400000000 ELSE $2 END)"
+    )
+}
+
+/// Up to `limit` finished runs past their retention, oldest first, as (run id,
+/// submission id).
+pub async fn finished_before(
+    db: &Db,
+    now: i64,
+    cutoff: Option<i64>,
+    limit: usize,
+) -> Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT id, submission_id FROM runs WHERE {FINISHED} AND finished_at < $1 ORDER BY finished_at LIMIT {limit}"
+        "{} ORDER BY r.finished_at LIMIT {limit}",
+        past_retention(false)
     ))
-    .bind(cutoff)
+    .bind(now)
+    .bind(cutoff.unwrap_or(i64::MIN))
     .fetch_all(&db.read)
     .await?)
 }
 
-/// How many finished runs finished before `cutoff`.
-pub async fn count_finished_before(db: &Db, cutoff: i64) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM runs WHERE {FINISHED} AND finished_at < $1"
-    ))
-    .bind(cutoff)
-    .fetch_one(&db.read)
-    .await?;
+/// How many finished runs are past their retention.
+pub async fn count_finished_before(db: &Db, now: i64, cutoff: Option<i64>) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(&past_retention(true))
+        .bind(now)
+        .bind(cutoff.unwrap_or(i64::MIN))
+        .fetch_one(&db.read)
+        .await?;
     Ok(n as u64)
+}
+
+/// Whether any workflow keeps its runs for its own number of days (workers purge then
+/// even when the instance keeps runs forever).
+pub async fn any_workflow_retention(db: &Db) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM workflows WHERE retention_days IS NOT NULL")
+            .fetch_one(&db.read)
+            .await?;
+    Ok(n > 0)
 }
 
 /// Deletes these runs with their steps, findings, artifacts, idempotency keys and jobs,

@@ -80,12 +80,11 @@ async fn install_license_file(licensing: &Licensing, path: &std::path::Path) -> 
     Ok(())
 }
 
-/// The periodic retention purge, when a policy is set.
+/// The periodic retention purge (each tick skips itself when neither the instance nor
+/// any workflow sets a retention).
 fn spawn_purge(svc: &Services, worker: &WorkerArgs) {
     let policy = worker.retention.policy();
-    if policy.enabled() {
-        validibot_services::retention::spawn(svc.db.clone(), svc.blobs.clone(), policy);
-    }
+    validibot_services::retention::spawn(svc.db.clone(), svc.blobs.clone(), policy);
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.

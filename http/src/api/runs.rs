@@ -44,6 +44,7 @@ pub async fn launch(
     let workflow = workflows::get_meta(&state.db, &workspace.id, &slug, q.version)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
+    super::workflows::refuse_archived(&workflow)?;
     if let Some(refusal) = state.launcher.refusal(&workflow, &workspace.id).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

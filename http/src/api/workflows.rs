@@ -17,14 +17,94 @@ use validibot_store::workflows::versions::{self, CreateError};
 use validibot_store::workflows::Workflow;
 use validibot_types::ids::WorkspaceId;
 
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Include archived workflows.
+    #[serde(default)]
+    archived: bool,
+}
+
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(ws): Path<String>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowView).await?;
-    let results = versions::list(&state.db, &workspace.id).await?;
+    let mut results = versions::list(&state.db, &workspace.id).await?;
+    results.retain(|w| q.archived || w.archived_at.is_none());
     Ok(Json(serde_json::json!({"results": results})))
+}
+
+/// `POST …/workflows/{slug}/archive`: no new runs or edits; runs and versions stay.
+pub async fn archive(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+) -> Result<Json<Workflow>, ApiError> {
+    set_archived(state, caller, path, true).await
+}
+
+/// `POST …/workflows/{slug}/unarchive`: usable again.
+pub async fn unarchive(
+    state: State<Arc<AppState>>,
+    caller: Caller,
+    path: Path<(String, String)>,
+) -> Result<Json<Workflow>, ApiError> {
+    set_archived(state, caller, path, false).await
+}
+
+async fn set_archived(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+    archived: bool,
+) -> Result<Json<Workflow>, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    let at = archived.then(validibot_types::clock::now_us);
+    if !versions::set_archived(&state.db, &workspace.id, &slug, at).await? {
+        return Err(workflow_not_found(&slug));
+    }
+    let wf = versions::get(&state.db, &workspace.id, &slug, None)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    Ok(Json(wf))
+}
+
+/// `DELETE …/workflows/{slug}`: every version, only while none has runs (409
+/// `WORKFLOW_HAS_RUNS`: archive it instead, which keeps the history).
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((ws, slug)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
+    versions::get_meta(&state.db, &workspace.id, &slug, None)
+        .await?
+        .ok_or_else(|| workflow_not_found(&slug))?;
+    if !versions::delete_unused(&state.db, &workspace.id, &slug).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKFLOW_HAS_RUNS",
+            format!("workflow {slug:?} has runs; archive it to stop new runs and keep its history"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 409 for an archived workflow (no runs, no edits).
+pub fn refuse_archived(wf: &Workflow) -> Result<(), ApiError> {
+    match wf.archived_at {
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "WORKFLOW_ARCHIVED",
+            format!(
+                "workflow {:?} is archived; POST …/workflows/{}/unarchive to use it again",
+                wf.slug, wf.slug
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -67,6 +147,7 @@ pub async fn update(
     let current = versions::get(&state.db, &workspace.id, &slug, None)
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
+    refuse_archived(&current)?;
     let def = checked(&state, &workspace.id, json_body(body)?, Some(&slug)).await?;
     Ok(Json(
         versions::update(&state.db, &workspace.id, &current, &def, &caller.0.id).await?,

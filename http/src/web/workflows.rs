@@ -38,7 +38,7 @@ pub async fn list(
         ul.cards {
             @for w in &workflows {
                 li.card {
-                    h2 { a href={"/ui/w/" (ws) "/workflows/" (w.slug)} { (w.name) } }
+                    h2 { a href={"/ui/w/" (ws) "/workflows/" (w.slug)} { (w.name) } @if w.archived_at.is_some() { " " span.badge { "archived" } } }
                     p.muted { (w.slug) " v" (w.version) " · " (w.steps.len()) " steps · " (w.content_types.join(", ")) }
                     @if !w.description.is_empty() { p { (w.description) } }
                 }
@@ -77,11 +77,28 @@ pub async fn show(
     let body = html! {
         div.title-row {
             h1 { (wf.name) }
-            @if role.allows(Permission::WorkflowEdit) { a.button href={"/ui/w/" (ws) "/workflows/" (slug) "/edit"} { "Edit" } }
+            @if role.allows(Permission::WorkflowEdit) {
+                div {
+                    @let api = format!("/api/v1/workspaces/{ws}/workflows/{slug}");
+                    @if wf.archived_at.is_none() {
+                        a.button href={"/ui/w/" (ws) "/workflows/" (slug) "/edit"} { "Edit" }
+                        " "
+                        button.workflow-action id="archive-workflow" type="button" data-method="POST" data-url={(api) "/archive"} { "Archive" }
+                    } @else {
+                        button.workflow-action id="unarchive-workflow" type="button" data-method="POST" data-url={(api) "/unarchive"} { "Unarchive" }
+                    }
+                    " "
+                    button.workflow-action id="delete-workflow" type="button" data-method="DELETE" data-url=(api)
+                        data-confirm="Delete this workflow and all its versions? Only possible while it has no runs." data-then={"/ui/w/" (ws) "/workflows"} { "Delete" }
+                    span id="workflow-action-error" role="alert" {}
+                }
+            }
         }
-        p.muted { (wf.slug) " v" (wf.version) " · time limit " (wf.timeout_seconds) " s · accepts " (wf.content_types.join(", ")) }
+        p.muted { (wf.slug) " v" (wf.version) " · time limit " (wf.timeout_seconds) " s · accepts " (wf.content_types.join(", "))
+            @if let Some(days) = wf.retention_days { " · runs kept " (days) " days" } }
+        @if let Some(at) = wf.archived_at { p.notice id="archived-notice" { "Archived " (validibot_types::clock::rfc3339(at)) ": no new runs or edits; its runs are kept." } }
         @if !wf.description.is_empty() { p { (wf.description) } }
-        @if role.allows(Permission::WorkflowLaunch) {
+        @if role.allows(Permission::WorkflowLaunch) && wf.archived_at.is_none() {
             section.card {
                 h2 { "Validate a file" }
                 form id="upload-form" data-launch-url=(launch) data-runs-url={"/ui/w/" (ws) "/runs/"} {

@@ -121,6 +121,9 @@ pub fn definition_of(wf: &Workflow) -> Value {
     if !wf.constants.is_empty() {
         def["constants"] = Value::Object(wf.constants.clone());
     }
+    if let Some(days) = wf.retention_days {
+        def["retention_days"] = json!(days);
+    }
     def
 }
 

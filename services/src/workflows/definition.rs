@@ -29,6 +29,8 @@ pub struct DefinitionInput {
     pub description: String,
     pub timeout_seconds: Option<i64>,
     pub content_types: Option<Vec<String>>,
+    /// Days the workflow's runs are kept after they finish (overrides the instance).
+    pub retention_days: Option<i64>,
     /// Values assertions (`consts.x`) and config bindings (`${consts.x}`) read.
     #[serde(default)]
     pub constants: serde_json::Map<String, serde_json::Value>,
@@ -118,6 +120,14 @@ impl DefinitionInput {
                 "INVALID_WORKFLOW",
                 "timeout_seconds must be between 1 and 86400",
             ));
+        }
+        if let Some(days) = self.retention_days {
+            if !(1..=36_500).contains(&days) {
+                return Err(DefinitionError::new(
+                    "INVALID_WORKFLOW",
+                    "retention_days must be between 1 and 36500",
+                ));
+            }
         }
         check_constants(&self.constants)?;
         let consts = self.constants;
@@ -276,6 +286,7 @@ impl DefinitionInput {
             content_types,
             steps,
             constants: consts,
+            retention_days: self.retention_days,
             digest,
             features,
         })

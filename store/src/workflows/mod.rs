@@ -143,6 +143,9 @@ pub struct Definition {
     pub content_types: Vec<String>,
     pub steps: Vec<Step>,
     pub constants: serde_json::Map<String, serde_json::Value>,
+    /// Runs of this workflow are deleted this many days after they finish (instead of
+    /// the instance's run retention). Not part of the digest: it does not decide a result.
+    pub retention_days: Option<i64>,
     pub digest: String,
     /// Pro features the steps need (container validators), checked by the caller.
     pub features: Vec<String>,
@@ -163,6 +166,14 @@ pub struct Workflow {
     pub digest: String,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub constants: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<i64>,
+    /// When the workflow was archived (no new runs or edits; history kept).
+    #[serde(
+        serialize_with = "validibot_types::clock::serialize_opt_us",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub archived_at: Option<i64>,
     pub steps: Vec<Step>,
     #[serde(serialize_with = "validibot_types::clock::serialize_us")]
     pub created_at: i64,
@@ -179,6 +190,7 @@ impl Workflow {
     /// decides a run) and the names people read.
     pub fn same_definition(&self, def: &Definition) -> bool {
         self.digest == def.digest
+            && self.retention_days == def.retention_days
             && self.name == def.name
             && self.description == def.description
             && self.steps.len() == def.steps.len()

@@ -17,7 +17,7 @@ pub enum CreateError {
     Db(anyhow::Error),
 }
 
-const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, created_at, updated_at";
+const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, retention_days, archived_at, created_at, updated_at";
 
 /// Creates version 1 of a new workflow.
 pub async fn create(
@@ -93,8 +93,52 @@ pub async fn update(
             + 1;
         insert_version(&mut tx, workspace_id, def, next, user_id).await?
     };
+    // Retention applies to the workflow's runs of every version.
+    sqlx::query("UPDATE workflows SET retention_days = $1 WHERE workspace_id = $2 AND slug = $3")
+        .bind(def.retention_days)
+        .bind(workspace_id.as_str())
+        .bind(&def.slug)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     get_by_id(db, &id).await
+}
+
+/// Archives (`Some(time)`) or restores (`None`) every version of a workflow; false when
+/// there is no such workflow.
+pub async fn set_archived(
+    db: &Db,
+    workspace_id: &WorkspaceId,
+    slug: &str,
+    at: Option<i64>,
+) -> Result<bool> {
+    let stmt = crate::db::batch::Stmt::new(
+        "UPDATE workflows SET archived_at = $1 WHERE workspace_id = $2 AND slug = $3",
+        crate::args![at, workspace_id, slug],
+    );
+    Ok(db.write_tx(Some(stmt), vec![]).await?)
+}
+
+/// Deletes every version of a workflow that has no runs, with its steps; false when it
+/// has runs (or does not exist) — nothing is deleted then.
+pub async fn delete_unused(db: &Db, workspace_id: &WorkspaceId, slug: &str) -> Result<bool> {
+    use crate::db::batch::Stmt;
+    let unused = "NOT EXISTS (SELECT 1 FROM runs r JOIN workflows v ON v.id = r.workflow_id WHERE v.workspace_id = $1 AND v.slug = $2)";
+    let fence = Stmt::new(
+        format!("UPDATE workflows SET updated_at = updated_at WHERE workspace_id = $1 AND slug = $2 AND {unused}"),
+        crate::args![workspace_id, slug],
+    );
+    let stmts = vec![
+        Stmt::new(
+            "DELETE FROM workflow_steps WHERE workflow_id IN (SELECT id FROM workflows WHERE workspace_id = $1 AND slug = $2)",
+            crate::args![workspace_id, slug],
+        ),
+        Stmt::new(
+            "DELETE FROM workflows WHERE workspace_id = $1 AND slug = $2",
+            crate::args![workspace_id, slug],
+        ),
+    ];
+    Ok(db.write_tx(Some(fence), stmts).await?)
 }
 
 async fn insert_version(
@@ -107,8 +151,8 @@ async fn insert_version(
     let id = WorkflowId::new();
     let now = now_us();
     sqlx::query(
-        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
+        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants, retention_days)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
     )
     .bind(id.as_str())
     .bind(workspace_id.as_str())
@@ -122,6 +166,7 @@ async fn insert_version(
     .bind(user_id.as_str())
     .bind(now)
     .bind(constants_text(def))
+    .bind(def.retention_days)
     .execute(&mut **tx)
     .await?;
     insert_steps(tx, &id, def).await?;
@@ -250,6 +295,8 @@ struct WorkflowRow {
     content_types: String,
     digest: String,
     constants: Option<String>,
+    retention_days: Option<i64>,
+    archived_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -270,6 +317,8 @@ impl WorkflowRow {
                 .constants
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default(),
+            retention_days: self.retention_days,
+            archived_at: self.archived_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             steps: vec![],

@@ -72,8 +72,10 @@ pub fn definition_of(workflow: &Value) -> Value {
         "timeout_seconds": workflow["timeout_seconds"], "content_types": workflow["content_types"],
         "steps": steps,
     });
-    if !workflow["constants"].is_null() {
-        definition["constants"] = workflow["constants"].clone();
+    for field in ["constants", "retention_days"] {
+        if !workflow[field].is_null() {
+            definition[field] = workflow[field].clone();
+        }
     }
     definition
 }

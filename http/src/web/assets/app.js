@@ -61,6 +61,21 @@ function initUpload() {
   });
 }
 
+// --- workflow actions: archive, unarchive, delete ---------------------------
+function initWorkflowActions() {
+  document.querySelectorAll(".workflow-action").forEach((button) => {
+    button.addEventListener("click", async () => {
+      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+      const r = await api(button.dataset.method, button.dataset.url);
+      if (r.ok) {
+        window.location.href = button.dataset.then || window.location.pathname;
+        return;
+      }
+      document.getElementById("workflow-action-error").textContent = " " + (r.json ? r.json.detail : "HTTP " + r.status);
+    });
+  });
+}
+
 // --- live run ------------------------------------------------------------
 function initLiveRun() {
   const body = document.getElementById("run-body");
@@ -326,6 +341,7 @@ function initLicense() {
 document.addEventListener("DOMContentLoaded", () => {
   initUpload();
   initLiveRun();
+  initWorkflowActions();
   initEditor();
   initSettings();
   initSwitcher();
