@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-on_both_backends!(archive_delete_and_retention);
+on_both_backends!(archive_delete_and_retention, submissions_not_stored);
 
 fn simple(slug: &str) -> Value {
     json!({"slug": slug, "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {"type": "object"}}}]})
@@ -158,4 +158,144 @@ fn archive_delete_and_retention(backend: Backend) {
     );
     let (_, v1) = json_of(srv.get(&key, &format!("{}?version=1", path("short"))));
     assert_eq!(v1["retention_days"], 30, "{v1}");
+}
+
+/// Every file under `dir` whose name is `name`.
+fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if entry.file_name().to_str() == Some(name) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+fn submissions_not_stored(backend: Backend) {
+    let inst = Instance::new(backend);
+    let key = inst.user("alice", "author");
+    let srv = inst.serve(&[]);
+    let mut private = simple("private");
+    private["store_submission"] = json!(false);
+    let saved = srv.create_workflow(&key, &private);
+    assert_eq!(saved["store_submission"], false, "{saved}");
+    let stored = srv.create_workflow(&key, &simple("stored"));
+    assert!(
+        stored.get("store_submission").is_none(),
+        "shown only when false: {stored}"
+    );
+
+    // Raw, envelope and multipart: each runs, keeps the hash, writes no file.
+    let doc = r#"{"private": "do not keep me 7d1f"}"#;
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(doc.as_bytes()))
+    };
+    let (status, run) = srv.launch(&key, "private", "application/json", doc);
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    assert_eq!(run["submission"]["sha256"], sha.as_str(), "{run}");
+    let envelope = json!({"content": doc, "content_type": "application/json"});
+    let (status, run) = srv.launch(
+        &key,
+        "private",
+        "application/vnd.validibot.envelope+json",
+        envelope.to_string(),
+    );
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(doc.as_bytes().to_vec())
+            .file_name("p.json")
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let (status, run) = json_of(
+        srv.post(&key, "/api/v1/workspaces/default/workflows/private/runs")
+            .multipart(form)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    assert_eq!(
+        files_named(inst.data.path(), &sha),
+        Vec::<std::path::PathBuf>::new(),
+        "the bytes were written"
+    );
+    // The same document on a storing workflow is written, as always.
+    srv.launch(&key, "stored", "application/json", doc);
+    assert_eq!(files_named(inst.data.path(), &sha).len(), 1);
+    drop(srv);
+
+    // A server without a worker cannot take it: the bytes could not wait in the queue.
+    let api_only = inst.serve(&["--no-worker"]);
+    let (status, body) = api_only.launch(&key, "private", "application/json", doc);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("NO_LOCAL_WORKER")),
+        "{body}"
+    );
+
+    // The process holding the bytes dies mid-run: the worker that takes the run over
+    // fails it at once with the reason (it cannot read what was never written).
+    inst.install_hostile(&["clock"]);
+    let holder = inst.serve(&["--lease-seconds", "2", "--validator-timeout-ms", "60000"]);
+    holder.create_workflow(
+        &key,
+        &json!({"slug": "slow-private", "store_submission": false,
+        "content_types": ["text/plain"],
+        "steps": [{"key": "s", "validator": "hostile", "config": {"attack": "sleep 30000"}}]}),
+    );
+    let (status, run) = json_of(
+        holder
+            .post(
+                &key,
+                "/api/v1/workspaces/default/workflows/slow-private/runs?wait=0",
+            )
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .unwrap(),
+    );
+    assert!(status == 202 || status == 201, "{run}");
+    let url = run["url"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    while api_only.get(&key, &url).json::<Value>().unwrap()["status"] != "RUNNING" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(holder); // SIGKILL
+    let mut worker = inst.worker(&["--lease-seconds", "2", "--poll-ms", "100"]);
+    let run = api_only.wait_run(&key, &url, std::time::Duration::from_secs(60));
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(
+        (run["status"].as_str(), run["error_category"].as_str()),
+        (Some("FAILED"), Some("SYSTEM_ERROR")),
+        "{run}"
+    );
+    assert!(
+        run["error_detail"]
+            .as_str()
+            .unwrap()
+            .contains("never stored"),
+        "{run}"
+    );
 }

@@ -44,8 +44,15 @@ pub struct LaunchRequest<'a> {
     pub wait: Duration,
 }
 
+/// How long a launch of a workflow that does not store submissions waits for a worker
+/// slot in this process (its bytes cannot wait in the queue).
+const UNSTORED_SLOT_WAIT: Duration = Duration::from_secs(30);
+
 /// What the client gets back.
 pub enum LaunchAnswer {
+    /// It cannot run here (503): a submission that is not stored needs this process's
+    /// worker, and it has none (or no free slot).
+    Unrunnable(String),
     /// The run as it stands after the wait, and the answer recorded for the key (201
     /// when finished, else 202 — a retry with the same key gets these very bytes).
     Run {
@@ -96,7 +103,24 @@ impl Launcher {
             key,
         });
         // With a free local worker slot, the job is created already leased to it.
-        let reservation = self.dispatch.as_ref().and_then(|d| d.reserve());
+        let mut reservation = self.dispatch.as_ref().and_then(|d| d.reserve());
+        if !req.submission.stored {
+            // The bytes exist only in this request: this process's worker must run it.
+            let (Some(dispatch), Some(_)) = (&self.dispatch, &req.content) else {
+                return Ok(LaunchAnswer::Unrunnable(
+                    "this workflow does not store submissions, so the server that receives one must run it, and this one has no worker (serve without --no-worker)".into(),
+                ));
+            };
+            if reservation.is_none() {
+                reservation = dispatch.reserve_within(UNSTORED_SLOT_WAIT).await;
+            }
+            if reservation.is_none() {
+                return Ok(LaunchAnswer::Unrunnable(format!(
+                    "every worker slot of this server stayed busy for {} s; this workflow does not store submissions, so it cannot be queued",
+                    UNSTORED_SLOT_WAIT.as_secs()
+                )));
+            }
+        }
         let taker = match (&self.dispatch, &reservation) {
             (Some(d), Some(_)) => Some(Taker {
                 owner: &d.owner,

@@ -96,7 +96,7 @@ pub async fn read(
         check_type(workflow, &env.content_type)?;
         let metadata = metadata_object(env.metadata)?;
         let bytes = Arc::new(bytes);
-        let blob = state.blobs.put_bytes(bytes.clone()).await?;
+        let blob = keep(state, workflow, bytes.clone()).await?;
         return Ok(LaunchInput {
             blob,
             bytes: Some(bytes),
@@ -132,7 +132,7 @@ pub async fn read(
     )
     .await?;
     let body = Arc::new(body);
-    let blob = state.blobs.put_bytes(body.clone()).await?;
+    let blob = keep(state, workflow, body.clone()).await?;
     Ok(LaunchInput {
         blob,
         bytes: Some(body),
@@ -142,12 +142,29 @@ pub async fn read(
     })
 }
 
+/// Stores the bytes, or — for a workflow that does not store submissions — only
+/// hashes them (they live in this request until its run ends).
+async fn keep(
+    state: &AppState,
+    workflow: &Workflow,
+    bytes: Arc<Vec<u8>>,
+) -> Result<StoredBlob, ApiError> {
+    if workflow.store_submission {
+        return Ok(state.blobs.put_bytes(bytes).await?);
+    }
+    Ok(StoredBlob {
+        sha256: hex::encode(Sha256::digest(bytes.as_slice())),
+        size: bytes.len() as i64,
+    })
+}
+
 async fn read_multipart(
     state: &AppState,
     workflow: &Workflow,
     mut multipart: Multipart,
 ) -> Result<LaunchInput, ApiError> {
     let mut file: Option<(StoredBlob, String, Option<String>)> = None;
+    let mut in_memory: Option<Arc<Vec<u8>>> = None;
     let mut metadata = serde_json::json!({});
     while let Some(mut field) = multipart
         .next_field()
@@ -168,6 +185,29 @@ async fn read_multipart(
                     filename.as_deref(),
                 );
                 check_type(workflow, &content_type)?;
+                if !workflow.store_submission {
+                    // Never written: held in memory (so within the inline limit) until the run ends.
+                    let limit = state.settings.max_inline_bytes;
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?
+                    {
+                        if (bytes.len() + chunk.len()) as u64 > limit {
+                            return Err(too_large(limit));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    let bytes = Arc::new(bytes);
+                    file = Some((
+                        keep(state, workflow, bytes.clone()).await?,
+                        content_type,
+                        filename,
+                    ));
+                    in_memory = Some(bytes);
+                    continue;
+                }
                 let tmp = tempfile::NamedTempFile::new_in(state.blobs.tmp_dir())
                     .map_err(anyhow::Error::from)?;
                 let (std_file, tmp_path) = tmp.into_parts();
@@ -229,7 +269,7 @@ async fn read_multipart(
         file.ok_or_else(|| ApiError::bad_request("INVALID_MULTIPART", "missing the `file` part"))?;
     Ok(LaunchInput {
         blob,
-        bytes: None,
+        bytes: in_memory,
         content_type,
         filename,
         metadata,

@@ -67,6 +67,7 @@ pub async fn launch(
                 filename: input.filename,
                 content_type: input.content_type,
                 metadata: input.metadata,
+                stored: workflow.store_submission,
             },
             content: input.bytes,
             idempotency_key,
@@ -89,6 +90,11 @@ pub async fn launch(
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(resp)
         }
+        LaunchAnswer::Unrunnable(detail) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NO_LOCAL_WORKER",
+            detail,
+        )),
         LaunchAnswer::InProgress => Err(ApiError::new(
             StatusCode::CONFLICT,
             "IDEMPOTENCY_IN_PROGRESS",

@@ -103,7 +103,13 @@ async fn run_steps(
             let share = ctx.memory.acquire(k.content.len() as u64).await;
             (k, share)
         }
-        None => load_run(ctx, &lease.run_id).await?,
+        None => match load_run(ctx, &lease.run_id).await? {
+            Some(loaded) => loaded,
+            None => {
+                let detail = "the submission was never stored (the workflow's store_submission is false) and the process that held it stopped before the run finished".to_owned();
+                return fail_system(ctx, lease, detail).await;
+            }
+        },
     };
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
     let plan =
@@ -153,11 +159,15 @@ async fn run_steps(
 
 /// What a worker that did not launch the run reads: the run row and the submission from
 /// storage — the latter only once the run's share of the memory budget is granted.
+/// `None`: the submission's bytes were never stored, so only its launcher could run it.
 async fn load_run(
     ctx: &Services,
     run_id: &RunId,
-) -> Result<(Prefetched, tokio::sync::OwnedSemaphorePermit)> {
+) -> Result<Option<(Prefetched, tokio::sync::OwnedSemaphorePermit)>> {
     let run = record::run_facts(&ctx.db, run_id).await?;
+    if run.stored == Some(0) {
+        return Ok(None);
+    }
     let share = ctx.memory.acquire(run.size.max(0) as u64).await;
     let facts = Prefetched {
         started_at: run.started_at.unwrap_or_else(now_us),
@@ -168,7 +178,7 @@ async fn load_run(
         content_type: run.content_type,
         metadata: serde_json::from_str(&run.metadata).unwrap_or_default(),
     };
-    Ok((facts, share))
+    Ok(Some((facts, share)))
 }
 
 /// The worker's steps: built-in and installed WASM components, and registered container images.

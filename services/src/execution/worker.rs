@@ -47,6 +47,15 @@ impl Dispatch {
             .map(|p| Reservation { _permit: p })
     }
 
+    /// A slot within `wait`, if one frees up.
+    pub async fn reserve_within(&self, wait: std::time::Duration) -> Option<Reservation> {
+        tokio::time::timeout(wait, self.slots.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
+            .map(|p| Reservation { _permit: p })
+    }
+
     pub fn lease_us(&self) -> i64 {
         self.ctx.lease.as_micros() as i64
     }

@@ -124,6 +124,9 @@ pub fn definition_of(wf: &Workflow) -> Value {
     if let Some(days) = wf.retention_days {
         def["retention_days"] = json!(days);
     }
+    if !wf.store_submission {
+        def["store_submission"] = json!(false);
+    }
     def
 }
 

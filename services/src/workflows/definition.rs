@@ -31,6 +31,9 @@ pub struct DefinitionInput {
     pub content_types: Option<Vec<String>>,
     /// Days the workflow's runs are kept after they finish (overrides the instance).
     pub retention_days: Option<i64>,
+    /// False: runs keep the document's hash and findings, never its bytes.
+    #[serde(default = "yes")]
+    pub store_submission: bool,
     /// Values assertions (`consts.x`) and config bindings (`${consts.x}`) read.
     #[serde(default)]
     pub constants: serde_json::Map<String, serde_json::Value>,
@@ -54,6 +57,10 @@ pub struct StepInput {
     pub on_failure: OnFailure,
     /// CEL: the step runs only when this holds.
     pub when: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn empty_object() -> serde_json::Value {
@@ -287,6 +294,7 @@ impl DefinitionInput {
             steps,
             constants: consts,
             retention_days: self.retention_days,
+            store_submission: self.store_submission,
             digest,
             features,
         })

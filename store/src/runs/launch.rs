@@ -19,6 +19,8 @@ pub struct NewSubmission {
     pub filename: Option<String>,
     pub content_type: String,
     pub metadata: serde_json::Value,
+    /// False when the bytes were never written (the workflow's `store_submission`).
+    pub stored: bool,
 }
 
 pub struct Idempotency {
@@ -56,8 +58,8 @@ pub async fn launch(
     let submission_id = new_id();
     let run_id = RunId::new();
     let mut stmts = vec![Stmt::new(
-        "INSERT INTO submissions (id, workspace_id, sha256, size, filename, content_type, metadata, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO submissions (id, workspace_id, sha256, size, filename, content_type, metadata, created_by, created_at, stored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         args![
             &submission_id,
             &workflow.workspace_id,
@@ -67,7 +69,8 @@ pub async fn launch(
             &submission.content_type,
             submission.metadata.to_string(),
             user_id,
-            now
+            now,
+            (!submission.stored).then_some(0i64)
         ],
     )];
     if db.backend == Backend::Postgres {

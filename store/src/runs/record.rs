@@ -176,12 +176,14 @@ pub struct RunFacts {
     pub size: i64,
     /// The submission's metadata (JSON text).
     pub metadata: String,
+    /// 0 when the submission's bytes were never stored (`store_submission: false`).
+    pub stored: Option<i64>,
 }
 
 pub async fn run_facts(db: &Db, run_id: &RunId) -> Result<RunFacts> {
     sqlx::query_as(
         "SELECT r.started_at, w.timeout_seconds, r.workflow_id, w.workspace_id, s.sha256 AS submission_sha256,
-                s.content_type, s.size, s.metadata
+                s.content_type, s.size, s.metadata, s.stored
          FROM runs r JOIN workflows w ON w.id = r.workflow_id JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1",
     )
     .bind(run_id.as_str())

@@ -95,6 +95,10 @@ pub struct Assertion {
     pub when: Option<String>,
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 /// What a run of one workflow version needs: its steps ready to run and its constants.
 #[derive(Debug)]
 pub struct Plan {
@@ -146,6 +150,8 @@ pub struct Definition {
     /// Runs of this workflow are deleted this many days after they finish (instead of
     /// the instance's run retention). Not part of the digest: it does not decide a result.
     pub retention_days: Option<i64>,
+    /// False: runs keep the document's hash and findings, never its bytes.
+    pub store_submission: bool,
     pub digest: String,
     /// Pro features the steps need (container validators), checked by the caller.
     pub features: Vec<String>,
@@ -168,6 +174,9 @@ pub struct Workflow {
     pub constants: serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<i64>,
+    /// Shown only when false (runs keep the document's hash and findings, not its bytes).
+    #[serde(skip_serializing_if = "is_true")]
+    pub store_submission: bool,
     /// When the workflow was archived (no new runs or edits; history kept).
     #[serde(
         serialize_with = "validibot_types::clock::serialize_opt_us",
@@ -191,6 +200,7 @@ impl Workflow {
     pub fn same_definition(&self, def: &Definition) -> bool {
         self.digest == def.digest
             && self.retention_days == def.retention_days
+            && self.store_submission == def.store_submission
             && self.name == def.name
             && self.description == def.description
             && self.steps.len() == def.steps.len()

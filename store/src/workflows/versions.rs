@@ -17,7 +17,7 @@ pub enum CreateError {
     Db(anyhow::Error),
 }
 
-const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, retention_days, archived_at, created_at, updated_at";
+const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, retention_days, archived_at, store_submission, created_at, updated_at";
 
 /// Creates version 1 of a new workflow.
 pub async fn create(
@@ -59,7 +59,7 @@ pub async fn update(
     let mut tx = db.write.begin().await?;
     // The guard and the edit are one statement so a concurrent launch can't slip between.
     let in_place = sqlx::query(
-        "UPDATE workflows SET name = $1, description = $2, timeout_seconds = $3, content_types = $4, digest = $5, updated_at = $6, constants = $8
+        "UPDATE workflows SET name = $1, description = $2, timeout_seconds = $3, content_types = $4, digest = $5, updated_at = $6, constants = $8, store_submission = $9
          WHERE id = $7 AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.workflow_id = $7)",
     )
     .bind(&def.name)
@@ -70,6 +70,7 @@ pub async fn update(
     .bind(now_us())
     .bind(current.id.as_str())
     .bind(constants_text(def))
+    .bind((!def.store_submission).then_some(0i64))
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -151,8 +152,8 @@ async fn insert_version(
     let id = WorkflowId::new();
     let now = now_us();
     sqlx::query(
-        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants, retention_days)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
+        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants, retention_days, store_submission)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)",
     )
     .bind(id.as_str())
     .bind(workspace_id.as_str())
@@ -167,6 +168,7 @@ async fn insert_version(
     .bind(now)
     .bind(constants_text(def))
     .bind(def.retention_days)
+    .bind((!def.store_submission).then_some(0i64))
     .execute(&mut **tx)
     .await?;
     insert_steps(tx, &id, def).await?;
@@ -297,6 +299,7 @@ struct WorkflowRow {
     constants: Option<String>,
     retention_days: Option<i64>,
     archived_at: Option<i64>,
+    store_submission: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -319,6 +322,7 @@ impl WorkflowRow {
                 .unwrap_or_default(),
             retention_days: self.retention_days,
             archived_at: self.archived_at,
+            store_submission: self.store_submission != Some(0),
             created_at: self.created_at,
             updated_at: self.updated_at,
             steps: vec![],

@@ -72,7 +72,7 @@ pub fn definition_of(workflow: &Value) -> Value {
         "timeout_seconds": workflow["timeout_seconds"], "content_types": workflow["content_types"],
         "steps": steps,
     });
-    for field in ["constants", "retention_days"] {
+    for field in ["constants", "retention_days", "store_submission"] {
         if !workflow[field].is_null() {
             definition[field] = workflow[field].clone();
         }

@@ -139,6 +139,7 @@ pub fn all() -> Value {
             "content_types": {"type": "array", "items": string},
             "constants": {"type": "object", "description": "Values assertions read as consts.<name> and configs bind as ${consts.<name>}."},
             "retention_days": {"type": "integer", "minimum": 1, "maximum": 36500, "description": "Days this workflow's runs are kept after they finish (instead of the instance's run retention)."},
+            "store_submission": {"type": "boolean", "description": "false: runs keep the document's sha256 and findings, never its bytes (the receiving server's worker runs it; 503 NO_LOCAL_WORKER when it has none)."},
             "steps": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"$ref": "#/components/schemas/StepDefinition"}},
         }},
         "Step": obj(&["position", "key", "name", "validator", "validator_version", "config"], json!({
@@ -154,6 +155,7 @@ pub fn all() -> Value {
             "timeout_seconds": {"type": "integer"}, "content_types": {"type": "array", "items": string},
             "digest": string, "constants": {"type": "object"},
             "retention_days": {"type": "integer"}, "archived_at": {"type": "string", "format": TIME},
+            "store_submission": {"type": "boolean"},
             "steps": {"type": "array", "items": {"$ref": "#/components/schemas/Step"}},
             "created_at": {"type": "string", "format": TIME}, "updated_at": {"type": "string", "format": TIME},
             "unchanged": {"type": "boolean", "description": "On an edit's answer only: the definition equalled the latest version, so nothing was saved."},
