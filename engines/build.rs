@@ -24,7 +24,15 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    for dir in ["plugins", "plugin-api", "wit"] {
+    // The built-ins' own crates only: tests build the examples under `plugins/examples`
+    // (into ignored dirs), which must not make every later cargo command rebuild this.
+    for (_, dir, _) in BUILTINS {
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join("plugins").join(dir).display()
+        );
+    }
+    for dir in ["plugin-api", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!(
