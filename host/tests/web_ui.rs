@@ -204,6 +204,23 @@ fn main_flows(backend: Backend) {
         ),
         json!(["", "-", "a, b"])
     );
+    // Live check: an assertion that cannot compile is shown on its step before saving.
+    let set_assertions = |text: &str| {
+        b.script(
+            "const t = document.querySelectorAll('.step-assertions')[2]; t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));",
+            json!([text]),
+        );
+    };
+    set_assertions(r#"[{"expr": "output.x > 1"}]"#);
+    let shown = b.wait_text("#steps fieldset:nth-of-type(3) .step-errors", |t| {
+        !t.is_empty()
+    });
+    assert!(
+        shown.contains("unknown variable `output`") && shown.contains("/assertions/0/expr"),
+        "{shown}"
+    );
+    set_assertions("");
+    b.wait_text("#check-status", |t| t.starts_with("Checks pass"));
     b.click("#workflow-form button[type=submit]");
     b.wait_text("h1", |t| t == "graph");
     let (_, after) =

@@ -125,15 +125,32 @@ pub async fn get(
     Ok(Json(wf))
 }
 
+#[derive(Deserialize)]
+pub struct CreateQuery {
+    /// Check the definition as a save would (every step, assertion, binding, `when`),
+    /// answer 200 with its digest, save nothing (the editor's live check).
+    #[serde(default)]
+    dry_run: bool,
+}
+
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(ws): Path<String>,
+    Query(q): Query<CreateQuery>,
     body: Result<Json<DefinitionInput>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let (workspace, _) = member(&state, &caller, &ws, Permission::WorkflowEdit).await?;
-    let def = checked(&state, &workspace.id, json_body(body)?, None).await?;
-    save_new(&state, &workspace.id, &def, &caller).await
+    let input = json_body(body)?;
+    let def = checked(&state, &workspace.id, input, None).await?;
+    if q.dry_run {
+        let answer = serde_json::json!({"valid": true, "slug": def.slug, "digest": def.digest, "steps": def.steps.len()});
+        return Ok(Json(answer).into_response());
+    }
+    Ok(save_new(&state, &workspace.id, &def, &caller)
+        .await?
+        .into_response())
 }
 
 /// Edits in place while the latest version has no runs; otherwise creates the next version.

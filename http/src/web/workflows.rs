@@ -224,7 +224,8 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
         None => vec![serde_json::json!({"key": "", "name": "", "validator": "", "config": {}})],
     };
     html! {
-        form id="workflow-form" data-method=(method) data-url=(url) data-ws=(ws) {
+        form id="workflow-form" data-method=(method) data-url=(url) data-ws=(ws)
+            data-check-url={"/api/v1/workspaces/" (ws) "/workflows?dry_run=true"} {
             div.grid2 {
                 div { label for="wf-name" { "Name" } input id="wf-name" name="name" required value=(wf.map(|w| w.name.as_str()).unwrap_or("")); }
                 div { label for="wf-slug" { "Slug" }
@@ -243,7 +244,6 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                 (wf.filter(|w| !w.constants.is_empty()).map(|w| serde_json::to_string_pretty(&w.constants).unwrap_or_default()).unwrap_or_default())
             }
             h2 { "Steps" }
-            datalist id="validators" { @for (slug, label) in validators { option value=(slug) { (label) } } }
             div id="steps" data-initial=(serde_json::Value::Array(steps).to_string()) {}
             template id="step-template" {
                 fieldset.step-editor {
@@ -251,7 +251,10 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                     div.grid3 {
                         div { label { "Key" input.step-key required pattern="[a-z0-9][a-z0-9_-]{0,62}"; } }
                         div { label { "Name" input.step-name; } }
-                        div { label { "Validator" input.step-validator list="validators" required; } }
+                        div { label { "Validator" select.step-validator required {
+                            option value="" { "Choose a validator…" }
+                            @for (slug, label) in validators { option value=(slug) { (label) } }
+                        } } }
                     }
                     div.grid3 {
                         div { label { "Waits for (step keys, comma-separated; empty: the previous step; " code { "-" } ": nothing)" input.step-depends; } }
@@ -267,6 +270,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
             }
             button id="add-step" type="button" { "Add step" }
             div id="form-errors" role="alert" {}
+            p id="check-status" role="status" aria-live="polite" {}
             button.primary type="submit" { "Save workflow" }
         }
     }

@@ -121,7 +121,12 @@ function initEditor() {
     const node = template.content.firstElementChild.cloneNode(true);
     node.querySelector(".step-key").value = s.key || "";
     node.querySelector(".step-name").value = s.name || "";
-    node.querySelector(".step-validator").value = s.validator || "";
+    const picker = node.querySelector(".step-validator");
+    if (s.validator && ![...picker.options].some((o) => o.value === s.validator)) {
+      // Saved with a validator this instance no longer offers: keep it visible.
+      picker.add(new Option(s.validator + " (not available)", s.validator));
+    }
+    picker.value = s.validator || "";
     node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
     node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
     node.querySelector(".step-assertions").value = s.assertions && s.assertions.length ? JSON.stringify(s.assertions, null, 2) : "";
@@ -135,8 +140,8 @@ function initEditor() {
   const renumber = () => steps.querySelectorAll("legend").forEach((l, i) => { l.textContent = "Step " + (i + 1); });
   JSON.parse(steps.dataset.initial || "[]").forEach(addStep);
   document.getElementById("add-step").addEventListener("click", () => addStep({}));
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  // The definition as the form says it, or null (with the JSON errors shown).
+  const collect = () => {
     const errors = document.getElementById("form-errors");
     errors.textContent = "";
     form.querySelectorAll(".step-errors").forEach((e) => { e.textContent = ""; });
@@ -175,7 +180,7 @@ function initEditor() {
         bad = true;
       }
     }
-    if (bad) return;
+    if (bad) return null;
     const types = form.content_types.value.split(",").map((t) => t.trim()).filter(Boolean);
     const def = {
       slug: form.slug.value.trim(), name: form.name.value.trim(),
@@ -184,18 +189,48 @@ function initEditor() {
     };
     if (types.length) def.content_types = types;
     if (constants) def.constants = constants;
-    const r = await api(form.dataset.method, form.dataset.url, def);
-    if (r.ok) {
-      window.location.href = "/ui/w/" + form.dataset.ws + "/workflows/" + r.json.slug;
-      return;
-    }
-    errors.textContent = r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status;
+    return def;
+  };
+  // The server's refusal, by step (and by assertion, with its path).
+  const showErrors = (r) => {
+    const stepNodes = [...steps.querySelectorAll(".step-editor")];
+    document.getElementById("form-errors").textContent = r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status;
     (r.json?.errors || []).forEach((e) => {
       const node = stepNodes[e.step];
       if (!node) return;
       const lines = [e.detail].concat((e.findings || []).map((f) => f.code + (f.path ? " at " + f.path : "") + ": " + f.message));
       node.querySelector(".step-errors").textContent = lines.join(" — ");
     });
+  };
+  // Live check: every change is checked as a save would check it (nothing is saved).
+  let timer = null;
+  const status = document.getElementById("check-status");
+  const check = async () => {
+    const def = collect();
+    if (!def || !def.slug || def.steps.some((s) => !s.key || !s.validator)) { status.textContent = ""; return; }
+    const r = await api("POST", form.dataset.checkUrl, def);
+    if (r.ok) {
+      status.textContent = "Checks pass: every step, assertion and binding compiles.";
+    } else {
+      status.textContent = "";
+      showErrors(r);
+    }
+  };
+  form.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(check, 600);
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearTimeout(timer);
+    const def = collect();
+    if (!def) return;
+    const r = await api(form.dataset.method, form.dataset.url, def);
+    if (r.ok) {
+      window.location.href = "/ui/w/" + form.dataset.ws + "/workflows/" + r.json.slug;
+      return;
+    }
+    showErrors(r);
   });
 }
 
