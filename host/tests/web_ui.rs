@@ -230,6 +230,24 @@ fn main_flows(backend: Backend) {
         "the editor changed the graph: {after}"
     );
 
+    // A new step's config gets a form from its validator's config schema; the raw
+    // JSON follows it.
+    b.goto(&server.url("/ui/w/default/workflows/new"));
+    b.script(
+        "const p = document.querySelector('.step-validator'); p.value = 'rules'; p.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    b.find(".step-config-form input[name=max_samples]");
+    b.script(
+        "const i = document.querySelector('.step-config-form input[name=max_samples]'); i.value = '3'; i.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    let config = b.script(
+        "return JSON.parse(document.querySelector('.step-config').value);",
+        json!([]),
+    );
+    assert_eq!(config, json!({"max_samples": 3}));
+
     // Archive, unarchive and delete from the workflow page (no runs yet: deletable).
     b.goto(&server.url("/ui/w/default/workflows/graph"));
     b.click("#archive-workflow");

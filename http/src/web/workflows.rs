@@ -261,6 +261,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                         div { label { "On failure" select.step-on-failure { option value="stop" { "stop: skip the steps that wait for it" } option value="continue" { "continue: they run anyway" } } } }
                         div { label { "When (CEL, optional)" input.step-when spellcheck="false"; } }
                     }
+                    div.step-config-form {}
                     label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
                     label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }
                     label { "Assertions (JSON list, optional: " code { "[{\"expr\": \"outputs.site_energy_gj < consts.max_gj\", \"message\": \"…{{ outputs.site_energy_gj }}…\"}]" } "; checked after the validator, whatever it is)" textarea.step-assertions rows="3" spellcheck="false" {} }

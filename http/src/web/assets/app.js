@@ -134,8 +134,68 @@ function initEditor() {
     node.querySelector(".step-on-failure").value = s.on_failure || "stop";
     node.querySelector(".step-when").value = s.when || "";
     node.querySelector(".remove-step").addEventListener("click", () => node.remove());
+    picker.addEventListener("change", () => renderConfigForm(node));
+    node.querySelector(".step-config").addEventListener("change", () => renderConfigForm(node));
+    renderConfigForm(node);
     steps.appendChild(node);
     renumber();
+  };
+  // A form for the simple top-level settings of the validator's config JSON Schema
+  // (strings, numbers, booleans, choices); everything else stays in the raw JSON below.
+  let schemas = null;
+  const loadSchemas = async () => {
+    if (schemas) return schemas;
+    const r = await api("GET", "/api/v1/validators");
+    schemas = {};
+    (r.json?.results || []).forEach((v) => { schemas[v.slug] = v.config_schema; });
+    return schemas;
+  };
+  const renderConfigForm = async (node) => {
+    const holder = node.querySelector(".step-config-form");
+    const slug = node.querySelector(".step-validator").value;
+    const schema = (await loadSchemas())[slug];
+    holder.textContent = "";
+    const props = schema && schema.properties ? schema.properties : {};
+    const textarea = node.querySelector(".step-config");
+    let config = {};
+    try { config = JSON.parse(textarea.value || "{}"); } catch (_) { return; }
+    for (const [name, prop] of Object.entries(props)) {
+      const kind = prop.enum ? "enum" : prop.type;
+      if (!["string", "number", "integer", "boolean", "enum"].includes(kind)) continue;
+      const label = document.createElement("label");
+      label.textContent = name + (prop.description ? " — " + prop.description : "");
+      let input;
+      if (kind === "enum") {
+        input = document.createElement("select");
+        input.add(new Option("(default)", ""));
+        prop.enum.forEach((v) => input.add(new Option(String(v), JSON.stringify(v))));
+        input.value = name in config ? JSON.stringify(config[name]) : "";
+      } else if (kind === "boolean") {
+        input = document.createElement("input");
+        input.type = "checkbox";
+        input.checked = config[name] === true;
+      } else {
+        input = document.createElement("input");
+        input.type = kind === "string" ? "text" : "number";
+        if (name in config) input.value = config[name];
+        if (prop.default !== undefined) input.placeholder = String(prop.default);
+      }
+      input.name = name;
+      input.addEventListener("change", () => {
+        let current = {};
+        try { current = JSON.parse(textarea.value || "{}"); } catch (_) { return; }
+        let value;
+        if (kind === "boolean") value = input.checked;
+        else if (kind === "enum") value = input.value ? JSON.parse(input.value) : undefined;
+        else if (input.value === "") value = undefined;
+        else value = kind === "string" ? input.value : Number(input.value);
+        if (value === undefined) delete current[name]; else current[name] = value;
+        textarea.value = JSON.stringify(current, null, 2);
+        form.dispatchEvent(new Event("input"));
+      });
+      label.appendChild(input);
+      holder.appendChild(label);
+    }
   };
   const renumber = () => steps.querySelectorAll("legend").forEach((l, i) => { l.textContent = "Step " + (i + 1); });
   JSON.parse(steps.dataset.initial || "[]").forEach(addStep);
