@@ -228,7 +228,15 @@ fn cancel_stops_the_container() {
         let handle = tokio::spawn(async move { runner.run(j, cancel).await });
         tokio::time::sleep(Duration::from_secs(2)).await;
         tx.send(true).unwrap();
-        handle.await.unwrap()
+        let cancelled = std::time::Instant::now();
+        let report = handle.await.unwrap();
+        // No grace period for a cancel: the result is discarded anyway.
+        assert!(
+            cancelled.elapsed() < Duration::from_secs(4),
+            "stopped {:?} after the cancel",
+            cancelled.elapsed()
+        );
+        report
     });
     assert_eq!(report.outcome, Outcome::Cancelled, "{report:?}");
 }

@@ -3,7 +3,8 @@
 //! Lifecycle of one run: fresh per-attempt input/output directories → create
 //! (labels, hardening, limits) → read the limits back and refuse to run if the
 //! engine ignored any → wait registered → stdio attached into a
-//! bounded buffer → start → exit, or deadline (SIGTERM, grace, SIGKILL), or cancel → inspect
+//! bounded buffer → start → exit, or deadline (SIGTERM, grace, SIGKILL), or cancel (SIGTERM,
+//! then SIGKILL at once) → inspect
 //! (exit code, OOMKilled) → output envelope → remove, always.
 
 use std::collections::HashMap;
@@ -312,8 +313,13 @@ impl DockerRunner {
                 _ = poll.tick() => ended = !self.running(id).await?,
             }
         }
-        if stopped_by.is_some() {
-            self.stop(id, job.limits.grace).await?;
+        if let Some(why) = &stopped_by {
+            // A cancelled run's result is discarded: no grace to finish writing it.
+            let grace = match why {
+                Outcome::Cancelled => Duration::ZERO,
+                _ => job.limits.grace,
+            };
+            self.stop(id, grace).await?;
         }
         let state = self.final_state(id).await?;
         let exit_code = state.as_ref().and_then(|s| s.exit_code).or(waited);
