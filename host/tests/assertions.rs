@@ -52,21 +52,6 @@ fn findings(run: &Value) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-fn save_error(srv: &Server, key: &str, def: &Value) -> Value {
-    let (status, body) = json_of(
-        srv.post(key, "/api/v1/workspaces/default/workflows")
-            .json(def)
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("INVALID_WORKFLOW")),
-        "{body}"
-    );
-    body
-}
-
 fn assertions_on_any_step(backend: Backend) {
     let inst = Instance::new(backend);
     let key = inst.user("alice", "author");
@@ -133,7 +118,7 @@ fn assertions_on_any_step(backend: Backend) {
     // Saving refuses what cannot run, naming the step and the assertion.
     let mut bad = gated_invoice();
     bad["steps"][0]["assertions"] = json!([{"expr": "doc.lines.all(l, l.qty <= consts.max_qtyy)"}]);
-    let body = save_error(&srv, &key, &bad);
+    let body = srv.refused_workflow(&key, &bad);
     let err = &body["errors"][0];
     assert_eq!(
         (err["step"].as_i64(), err["key"].as_str()),
@@ -154,14 +139,14 @@ fn assertions_on_any_step(backend: Backend) {
         ("steps.later.status == 'PASSED'", "`steps` has no `later`"),
     ] {
         bad["steps"][0]["assertions"] = json!([{"expr": expr}]);
-        let body = save_error(&srv, &key, &bad);
+        let body = srv.refused_workflow(&key, &bad);
         let message = body["errors"][0]["findings"][0]["message"]
             .as_str()
             .unwrap_or("");
         assert!(message.contains(says), "{expr}: {body}");
     }
     bad["steps"][0]["assertions"] = json!([{"expr": "true", "message": "{{ doc. }}"}]);
-    let body = save_error(&srv, &key, &bad);
+    let body = srv.refused_workflow(&key, &bad);
     assert_eq!(
         body["errors"][0]["findings"][0]["path"], "/assertions/0/message",
         "{body}"
@@ -181,7 +166,7 @@ fn assertions_on_any_step(backend: Backend) {
     let mut ruleset = invoice_workflow();
     ruleset["slug"] = json!("ruleset");
     ruleset["steps"][0]["ruleset"] = json!([{"id": "t", "path": "/total", "op": "gt", "value": 0}]);
-    let body = save_error(&srv, &key, &ruleset);
+    let body = srv.refused_workflow(&key, &ruleset);
     let detail = body["errors"][0]["detail"].as_str().unwrap();
     assert!(
         detail.contains("only read by the \"rules\" validator") && detail.contains("assertions"),
@@ -279,7 +264,7 @@ fn bindings_feed_later_steps(backend: Backend) {
     let mut later = def.clone();
     later["slug"] = json!("later");
     later["steps"][0]["config"]["rules"][0]["value"] = json!("${steps.limit.outputs.rules}");
-    let body = save_error(&srv, &key, &later);
+    let body = srv.refused_workflow(&key, &later);
     assert!(
         body["errors"][0]["detail"]
             .as_str()
@@ -288,7 +273,7 @@ fn bindings_feed_later_steps(backend: Backend) {
         "{body}"
     );
     later["steps"][0]["config"]["rules"][0]["value"] = json!("${consts.nope}");
-    let body = save_error(&srv, &key, &later);
+    let body = srv.refused_workflow(&key, &later);
     assert!(
         body["errors"][0]["detail"]
             .as_str()

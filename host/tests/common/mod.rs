@@ -254,6 +254,23 @@ impl Server {
         body
     }
 
+    /// Saving `def` is refused as an invalid workflow (400 `INVALID_WORKFLOW`); the answer.
+    #[allow(dead_code)]
+    pub fn refused_workflow(&self, key: &str, def: &Value) -> Value {
+        let (status, body) = json_of(
+            self.post(key, "/api/v1/workspaces/default/workflows")
+                .json(def)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_WORKFLOW")),
+            "{body}"
+        );
+        body
+    }
+
     /// Launches with a raw body; returns (status, body).
     pub fn launch(
         &self,

@@ -49,37 +49,6 @@ fn looks_like_json(text: &str) -> bool {
         .starts_with('{')
 }
 
-/// A stored workflow (API shape) back as an editable definition.
-pub fn definition_of(workflow: &Value) -> Value {
-    let steps: Vec<Value> = workflow["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let mut step = serde_json::json!({
-                "key": s["key"], "name": s["name"], "validator": s["validator"], "config": s["config"],
-            });
-            for field in ["ruleset", "assertions", "depends_on", "on_failure", "when"] {
-                if !s[field].is_null() {
-                    step[field] = s[field].clone();
-                }
-            }
-            step
-        })
-        .collect();
-    let mut definition = serde_json::json!({
-        "slug": workflow["slug"], "name": workflow["name"], "description": workflow["description"],
-        "timeout_seconds": workflow["timeout_seconds"], "content_types": workflow["content_types"],
-        "steps": steps,
-    });
-    for field in ["constants", "retention_days", "store_submission"] {
-        if !workflow[field].is_null() {
-            definition[field] = workflow[field].clone();
-        }
-    }
-    definition
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -95,24 +95,25 @@ pub async fn run(cmd: &WorkflowsCommand) -> Result<()> {
             server,
         } => {
             let client = Client::from_args(server)?;
-            let mut path = client.ws_path(&format!("/workflows/{slug}"));
-            if let Some(v) = version {
-                path.push_str(&format!("?version={v}"));
-            }
-            let body = client.get(&path).await?;
+            let query = version.map(|v| format!("?version={v}")).unwrap_or_default();
             if *json {
+                let body = client
+                    .get(&client.ws_path(&format!("/workflows/{slug}{query}")))
+                    .await?;
                 println!("{}", serde_json::to_string_pretty(&body)?);
             } else {
+                // The editable definition is the export's: the server writes it once.
+                let bundle = client
+                    .get(&client.ws_path(&format!("/workflows/{slug}/export{query}")))
+                    .await?;
+                let source = &bundle["source"];
                 eprintln!(
                     "# {} v{} ({})",
-                    body["slug"].as_str().unwrap_or(""),
-                    body["version"],
-                    body["digest"].as_str().unwrap_or("")
+                    source["slug"].as_str().unwrap_or(""),
+                    source["version"],
+                    source["digest"].as_str().unwrap_or("")
                 );
-                print!(
-                    "{}",
-                    serde_yaml_ng::to_string(&workflow_file::definition_of(&body))?
-                );
+                print!("{}", serde_yaml_ng::to_string(&bundle["definition"])?);
             }
         }
         WorkflowsCommand::Export {
