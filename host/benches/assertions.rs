@@ -60,6 +60,7 @@ fn step(n: usize) -> Step {
         depends_on: None,
         on_failure: Default::default(),
         run_when: None,
+        files: vec![],
     }
 }
 
@@ -100,6 +101,7 @@ fn main() {
             content_type: "application/json",
             config: &schema_config,
             ruleset: None,
+            files: &[],
         };
         let out = schema.validate(&input, Duration::from_secs(30)).unwrap();
         assert!(out.findings.is_empty(), "{:?}", out.findings);
@@ -112,6 +114,7 @@ fn main() {
             content_type: "application/json",
             config: &config,
             ruleset: None,
+            files: &[],
         };
         let out = evaluator.validate(&input, Duration::from_secs(30)).unwrap();
         assert!(out.findings.is_empty(), "{:?}", out.findings);

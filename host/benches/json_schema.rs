@@ -66,6 +66,7 @@ fn main() {
             content_type: "application/json",
             config: &config,
             ruleset: None,
+            files: &[],
         })
         .unwrap();
         assert!(native_out.findings.is_empty(), "{:?}", native_out.findings);
@@ -74,6 +75,7 @@ fn main() {
             content_type: "application/json",
             config: &config,
             ruleset: None,
+            files: &[],
         };
         let [(n50, n99), (w50, w99)] = paired(
             iterations,
@@ -83,6 +85,7 @@ fn main() {
                     content_type: "application/json",
                     config: &config,
                     ruleset: None,
+                    files: &[],
                 })
                 .unwrap();
                 std::hint::black_box(out);

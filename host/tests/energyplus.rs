@@ -194,7 +194,13 @@ fn energyplus_simulates_checks_and_refuses() {
         "SimulationControl, No, No, No, Yes, No, No, 1;",
         "SimulationControl, No, No, No, No, Yes, No, 1;\nRunPeriod, January, 1, 1, , 1, 31, , , Yes, Yes, No, Yes, Yes;",
     );
-    let run = simulate_in(&server, &admin, "eplus-chicago", IDF, january.into_bytes());
+    let run = simulate_in(
+        &server,
+        &admin,
+        "eplus-chicago",
+        IDF,
+        january.clone().into_bytes(),
+    );
     assert_eq!(run["result"], "PASS", "{run}");
     assert_eq!(
         output(&run, "weather_file"),
@@ -224,6 +230,27 @@ fn energyplus_simulates_checks_and_refuses() {
     );
     let run = simulate_in(&server, &admin, "eplus-mars", IDF, model("shoebox.idf"));
     assert_eq!(codes(&run), ["energyplus.config.weather"], "{run}");
+
+    // The site's own weather file, attached to the step (here the same Chicago data):
+    // used without naming it, and the same January as the shipped file.
+    let epw = std::fs::read(
+        energyplus_payload().join("WeatherData/USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"),
+    )
+    .unwrap();
+    let sha = server.upload_file(&admin, "chicago.epw", "application/octet-stream", &epw);
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus-site", "steps": [{"key": "simulate", "validator": "energyplus",
+            "files": [{"name": "site.epw", "sha256": sha}]}]}),
+    );
+    let run = simulate_in(&server, &admin, "eplus-site", IDF, january.into_bytes());
+    assert_eq!(run["result"], "PASS", "{run}");
+    assert_eq!(output(&run, "weather_file"), "site.epw", "{run}");
+    let site_file = output(&run, "site_energy_gj").as_f64().unwrap();
+    assert!(
+        (site_file - site).abs() < 1e-9,
+        "{site_file} GJ vs {site} GJ"
+    );
 
     // Realistic buildings from EnergyPlus's own example set (pyenergyplus-lbnl 25.2.0).
     let reference = prototype("RefBldgSmallOfficeNew2004_Chicago.idf");
@@ -321,6 +348,23 @@ fn prototype(name: &str) -> Vec<u8> {
         .unwrap();
     assert!(status.success(), "fetching the prototype models (PyPI)");
     std::fs::read(dir.path().join(name)).unwrap()
+}
+
+/// Where `build.sh` unpacked the engine and its weather files (as `host_engine.py` finds it).
+fn energyplus_payload() -> std::path::PathBuf {
+    let cache = std::env::var_os("VALIDIBOT_BUILD_CACHE")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(|c| std::path::PathBuf::from(c).join("validibot-images"))
+        })
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap())
+                .join(".cache/validibot-images")
+        });
+    cache.join("energyplus-payload-25.2.0.2")
 }
 
 /// The climate's weather file of a prototype model (its name ends with the city).

@@ -82,7 +82,7 @@ fn install_through_the_api_and_run(backend: Backend) {
     assert_eq!(status, 201, "{meta}");
     assert_eq!(meta["slug"], "line-length");
     assert_eq!(meta["version"], "0.1.0");
-    assert_eq!(meta["wit_version"], "1.0.0");
+    assert_eq!(meta["wit_version"], "1.1.0");
     assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(meta["config_schema"]["required"], json!(["max"]));
     let (status, _) = install(&srv, &admin, "application/wasm", line_length().to_vec());

@@ -210,23 +210,6 @@ fn run_cli(inst: &Instance, args: &[&str], env: &[(&str, &str)]) -> (i32, String
     )
 }
 
-/// Makes every stored blob look written two hours ago (past the sweep's grace).
-fn age_blobs(inst: &Instance) {
-    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
-    let mut stack = vec![inst.data.path().join("blobs").join("sha256")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let f = std::fs::File::options().append(true).open(&p).unwrap();
-                f.set_modified(two_hours_ago).unwrap();
-            }
-        }
-    }
-}
-
 fn retention_purge(backend: Backend) {
     let inst = Instance::new(backend);
     let key = inst.user("alice", "owner");
@@ -247,7 +230,7 @@ fn retention_purge(backend: Backend) {
     let r = purge(&["--submission-retention-days", "0"]);
     assert_eq!(r["blobs_deleted"], 0, "{r}");
 
-    age_blobs(&inst);
+    inst.age_blobs();
     let dry = purge(&["--submission-retention-days", "0", "--dry-run"]);
     assert_eq!(dry["blobs_deleted"], 2, "{dry}");
     assert_eq!(

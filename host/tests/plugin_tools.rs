@@ -247,6 +247,20 @@ fn python_and_javascript_examples_pass_the_fixtures_and_run_through_the_api() {
         );
         assert_eq!(status, 201, "{meta}");
         assert_eq!(meta["slug"], slug);
+        // Built against contract 1.0 (`wit/1.0.0`): it loads and runs on this 1.1 host,
+        // and a step that would hand it files (a 1.1 addition) is refused.
+        assert_eq!(meta["wit_version"], "1.0.0", "{meta}");
+        let sha = srv.upload_file(&key, "words.txt", "text/plain", b"words");
+        let body = srv.refused_workflow(
+            &key,
+            &json!({"slug": format!("{slug}-files"), "steps": [{"key": "lines", "validator": slug,
+                "config": {"max": 20}, "files": [{"name": "words.txt", "sha256": sha}]}]}),
+        );
+        let detail = body["errors"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("validibot:validator@1.0.0") && detail.contains("1.1"),
+            "{detail}"
+        );
         srv.create_workflow(
             &key,
             &json!({"slug": slug, "steps": [{"key": "lines", "validator": slug, "config": {"max": 20}}]}),

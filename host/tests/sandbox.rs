@@ -40,6 +40,7 @@ fn call(
             content_type: "application/json",
             config,
             ruleset: None,
+            files: &[],
         },
         Duration::from_secs(60),
     )
@@ -286,6 +287,7 @@ fn a_cancelled_call_is_interrupted() {
         content_type: "text/plain",
         config: "{}",
         ruleset: None,
+        files: &[],
     };
     let flag = Arc::new(AtomicBool::new(false));
     let raise = {

@@ -204,22 +204,30 @@ fn main_flows(backend: Backend) {
         ),
         json!(["", "-", "a, b"])
     );
-    // Live check: an assertion that cannot compile is shown on its step before saving.
-    let set_assertions = |text: &str| {
-        b.script(
-            "const t = document.querySelectorAll('.step-assertions')[2]; t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));",
-            json!([text]),
-        );
-    };
-    set_assertions(r#"[{"expr": "output.x > 1"}]"#);
-    let shown = b.wait_text("#steps fieldset:nth-of-type(3) .step-errors", |t| {
-        !t.is_empty()
-    });
+    // The assertions editor: a row per assertion, compiled as it is typed; the error
+    // shows on the row it is about.
+    b.script(
+        "document.querySelectorAll('.step-editor')[2].querySelector('.add-assertion').click();",
+        json!([]),
+    );
+    b.type_into(
+        ".step-editor:nth-of-type(3) .assertion-row .assertion-expr",
+        "output.x > 1",
+    );
+    let shown = b.wait_text(
+        ".step-editor:nth-of-type(3) .assertion-row .assertion-errors",
+        |t| !t.is_empty(),
+    );
     assert!(
         shown.contains("unknown variable `output`") && shown.contains("/assertions/0/expr"),
         "{shown}"
     );
-    set_assertions("");
+    b.type_into(
+        ".step-editor:nth-of-type(3) .assertion-row .assertion-expr",
+        "has(doc.id)",
+    );
+    b.wait_text("#check-status", |t| t.starts_with("Checks pass"));
+    b.click(".step-editor:nth-of-type(3) .assertion-row .remove-assertion");
     b.wait_text("#check-status", |t| t.starts_with("Checks pass"));
     b.click("#workflow-form button[type=submit]");
     b.wait_text("h1", |t| t == "graph");
@@ -229,6 +237,39 @@ fn main_flows(backend: Backend) {
         after["digest"], saved["digest"],
         "the editor changed the graph: {after}"
     );
+
+    // A step file attached in the editor is uploaded to the workspace and named by the
+    // step: an XML Schema step reads its XSD from it.
+    let dir = tempfile::tempdir().unwrap();
+    let xsd = dir.path().join("order.xsd");
+    std::fs::write(
+        &xsd,
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="order" type="xs:string"/></xs:schema>"#,
+    )
+    .unwrap();
+    b.goto(&server.url("/ui/w/default/workflows/new"));
+    b.type_into("#wf-name", "Orders");
+    b.type_into("#wf-slug", "orders");
+    b.type_into(".step-key", "xsd");
+    b.script(
+        "const p = document.querySelector('.step-validator'); p.value = 'xml-schema'; p.dispatchEvent(new Event('change')); document.querySelector('.step-config').value = '{\"schema_file\": \"order.xsd\"}';",
+        json!([]),
+    );
+    b.choose_file(".step-file-input", xsd.to_str().unwrap());
+    b.wait_text(".step-file-list", |t| t.contains("order.xsd"));
+    b.wait_text("#check-status", |t| t.starts_with("Checks pass"));
+    b.click("#workflow-form button[type=submit]");
+    b.wait_text("h1", |t| t == "Orders");
+    let (_, orders) =
+        common::json_of(server.get(&key, "/api/v1/workspaces/default/workflows/orders"));
+    assert_eq!(
+        orders["steps"][0]["files"][0]["name"], "order.xsd",
+        "{orders}"
+    );
+    let (_, run) = server.launch(&key, "orders", "application/xml", "<order>x</order>");
+    assert_eq!(run["result"], "PASS", "{run}");
+    let (_, run) = server.launch(&key, "orders", "application/xml", "<invoice/>");
+    assert_eq!(run["result"], "FAIL", "{run}");
 
     // A new step's config gets a form from its validator's config schema; the raw
     // JSON follows it.

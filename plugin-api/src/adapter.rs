@@ -1,8 +1,9 @@
 //! Converts between the SDK's Rust types and the generated WIT bindings.
 //! Called only from [`crate::export_validator!`].
 
+use crate::bindings::validibot::validator::inputs;
 use crate::bindings::validibot::validator::types as wit;
-use crate::{Finding, Input, Outcome, Severity, Validator};
+use crate::{Finding, Input, Outcome, Severity, StepFile, Validator};
 
 pub fn describe<V: Validator>() -> wit::Metadata {
     let m = V::describe();
@@ -22,14 +23,43 @@ pub fn validate_config<V: Validator>(config: &str) -> Result<(), Vec<wit::Findin
     V::validate_config(&value).map_err(|fs| fs.into_iter().map(to_wit).collect())
 }
 
+/// The 1.0 call (a 1.0 host): the whole document, no step files.
 pub fn validate<V: Validator>(input: wit::Input) -> Result<wit::Outcome, wit::ValidatorError> {
     let input_ref = Input {
         content: &input.content,
         content_type: &input.content_type,
         config: &input.config,
         ruleset: input.ruleset.as_deref(),
+        files: &[],
     };
-    match V::validate(input_ref) {
+    outcome(V::validate(input_ref))
+}
+
+/// The 1.1 call: the document is read from its source here; step files stay sources
+/// until the validator reads them.
+pub fn validate_request<V: Validator>(
+    request: inputs::Request,
+) -> Result<wit::Outcome, wit::ValidatorError> {
+    let content =
+        crate::step_file::read_source(&request.document).map_err(|e| wit::ValidatorError {
+            code: e.code,
+            message: e.message,
+        })?;
+    let files: Vec<StepFile> = request.files.into_iter().map(StepFile::from_wit).collect();
+    let input_ref = Input {
+        content: &content,
+        content_type: &request.content_type,
+        config: &request.config,
+        ruleset: request.ruleset.as_deref(),
+        files: &files,
+    };
+    outcome(V::validate(input_ref))
+}
+
+fn outcome(
+    result: Result<Outcome, crate::ValidatorError>,
+) -> Result<wit::Outcome, wit::ValidatorError> {
+    match result {
         Ok(Outcome { findings, outputs }) => Ok(wit::Outcome {
             findings: findings.into_iter().map(to_wit).collect(),
             outputs: outputs

@@ -10,6 +10,8 @@ pub const INPUT_SCHEMA: &str = "validibot.input.v1";
 pub const OUTPUT_SCHEMA: &str = "validibot.output.v1";
 /// The input envelope's file name in [`INPUT_DIR`].
 pub const ENVELOPE_NAME: &str = "input.json";
+/// The directory in [`INPUT_DIR`] that holds the step's files (`step_files`).
+pub const STEP_FILES_DIR: &str = "step-files";
 /// Where the input and output directories appear inside the container.
 pub const INPUT_DIR: &str = "/validibot/input";
 pub const OUTPUT_DIR: &str = "/validibot/output";
@@ -32,8 +34,13 @@ pub struct InputEnvelope {
     pub schema_version: String,
     pub run_id: String,
     pub validator: String,
+    /// The submission (the first file).
     pub files: Vec<InputFile>,
     pub config: serde_json::Value,
+    /// Files the workflow author attached to the step (a weather file, a reference
+    /// table), under [`STEP_FILES_DIR`]; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_files: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

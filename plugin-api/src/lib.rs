@@ -2,7 +2,7 @@
 //!
 //! A validator implements [`Validator`] with plain Rust types and calls
 //! [`export_validator!`]; the SDK converts to and from the WIT contract in
-//! `wit/1.0.0` so authors never touch generated bindings.
+//! `wit/1.1.0` so authors never touch generated bindings.
 //!
 //! ```ignore
 //! struct Mine;
@@ -36,13 +36,14 @@ pub mod guest_runtime;
 pub mod log;
 pub mod position;
 pub mod signature;
+pub mod step_file;
 
 #[cfg(feature = "guest")]
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/1.0.0",
+        path: "../wit/1.1.0",
         world: "validator",
         pub_export_macro: true,
         export_macro_name: "__export_validator_world",
@@ -51,9 +52,10 @@ pub mod bindings {
 }
 
 pub use finding::{Finding, Outcome, Output, Severity};
+pub use step_file::StepFile;
 
 /// The WIT contract version this SDK builds against.
-pub const WIT_VERSION: &str = "1.0.0";
+pub const WIT_VERSION: &str = "1.1.0";
 
 /// What `describe` reports.
 #[derive(Debug, Clone)]
@@ -68,14 +70,18 @@ pub struct Metadata {
     pub config_schema: serde_json::Value,
 }
 
-/// One document to validate, borrowed from the host's call.
-#[derive(Debug)]
+/// One document to validate, borrowed from the host's call. Tests build one with
+/// `Input { content, config, ..Input::default() }`, so new fields do not break them.
+#[derive(Debug, Default)]
 pub struct Input<'a> {
     pub content: &'a [u8],
     pub content_type: &'a str,
     /// The step config as JSON text (kept raw so validators can cache by it).
     pub config: &'a str,
     pub ruleset: Option<&'a str>,
+    /// Files the workflow author attached to the step (contract 1.1; empty on a 1.0
+    /// host). Read on demand: an unread file is never copied into the sandbox.
+    pub files: &'a [StepFile],
 }
 
 impl Input<'_> {
@@ -83,10 +89,15 @@ impl Input<'_> {
     pub fn config_json(&self) -> Result<serde_json::Value, ValidatorError> {
         parse_config(self.config)
     }
+
+    /// The step file with this name.
+    pub fn file(&self, name: &str) -> Option<&StepFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
 }
 
 /// Step config text as JSON; not JSON is a `config.parse` error.
-pub(crate) fn parse_config(config: &str) -> Result<serde_json::Value, ValidatorError> {
+pub fn parse_config(config: &str) -> Result<serde_json::Value, ValidatorError> {
     serde_json::from_str(config)
         .map_err(|e| ValidatorError::new("config.parse", format!("step config is not JSON: {e}")))
 }
@@ -137,6 +148,14 @@ macro_rules! export_validator {
                 $crate::bindings::validibot::validator::types::ValidatorError,
             > {
                 $crate::adapter::validate::<$ty>(input)
+            }
+            fn validate_request(
+                request: $crate::bindings::validibot::validator::inputs::Request,
+            ) -> ::std::result::Result<
+                $crate::bindings::validibot::validator::types::Outcome,
+                $crate::bindings::validibot::validator::types::ValidatorError,
+            > {
+                $crate::adapter::validate_request::<$ty>(request)
             }
         }
         $crate::bindings::__export_validator_world!(__ValidibotExport with_types_in $crate::bindings);

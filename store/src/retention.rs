@@ -95,7 +95,7 @@ pub async fn delete_runs(db: &Db, runs: &[(String, String)]) -> Result<()> {
 }
 
 /// Every blob something still needs: submissions (but not the files of runs that
-/// finished before `submissions_before`), artifacts, installed plugins.
+/// finished before `submissions_before`), artifacts, installed plugins, step files.
 pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Result<HashSet<String>> {
     let mut keep = HashSet::new();
     let submissions: Vec<String> = match submissions_before {
@@ -116,5 +116,6 @@ pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Resul
         let shas: Vec<String> = sqlx::query_scalar(sql).fetch_all(&db.read).await?;
         keep.extend(shas);
     }
+    keep.extend(crate::workflows::files::referenced(db).await?);
     Ok(keep)
 }

@@ -17,9 +17,12 @@ Checks, in order:
    Python plugin host and containers have no network) can be tightened by a step's
    `forbidden_objects`. EnergyManagementSystem (Erl) programs run inside the engine and
    are allowed. `Schedule:File` may only name a relative local file.
-4. Simulation with the model's design days, or with one of the weather files shipped in
-   the image (step config "weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3", …),
-   in which case the model's own SimulationControl and RunPeriod decide what runs.
+4. Simulation with the model's design days, or with a weather file — one shipped in
+   the image (step config "weather": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3", …) or
+   one attached to the step (`step_files` in the envelope: "weather": "site.epw", or
+   the step's only `.epw` file when "weather" is not set) — in which case the model's
+   own SimulationControl and RunPeriod decide what runs. Every step file is also
+   copied beside the model, so a `Schedule:File` can name one.
    The outcome comes from the exit code, `eplusout.end` and `eplusout.err`: severe and
    fatal messages become ERROR findings, warnings WARNING findings; counts are metrics;
    `severe_threshold` (step config, default 0) is the number of severe errors tolerated.
@@ -62,8 +65,12 @@ def main():
         envelope = json.load(f)
     config = envelope.get("config") or {}
     model = envelope["files"][0]
-    path = os.path.join(os.path.dirname(envelope_path), model["name"])
-    result = validate(path, model["mime_type"], config, os.path.dirname(output_path))
+    here = os.path.dirname(envelope_path)
+    path = os.path.join(here, model["name"])
+    # Step files live under step-files/ (their URI says where); names are plain.
+    step_files = {f["name"]: os.path.join(here, f["uri"].split(here + "/", 1)[-1])
+                  for f in envelope.get("step_files") or []}
+    result = validate(path, model["mime_type"], config, os.path.dirname(output_path), step_files)
     # Create-only: the host refuses an output that is a link or already there.
     fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as f:
@@ -81,7 +88,8 @@ def failed(messages):
     return {"status": "failed_validation", "messages": messages, "metrics": [], "artifacts": []}
 
 
-def validate(path, mime_type, config, output_dir):
+def validate(path, mime_type, config, output_dir, step_files=None):
+    step_files = step_files or {}
     with open(path, "rb") as f:
         raw = f.read()
     is_json = mime_type.endswith("json") or path.lower().endswith(".epjson")
@@ -107,7 +115,7 @@ def validate(path, mime_type, config, output_dir):
     messages += refusals + safety(objects, is_json)
     if any(m["severity"] == "ERROR" for m in messages):
         return failed(messages)
-    return simulate(path, is_json, config, messages, output_dir)
+    return simulate(path, is_json, config, messages, output_dir, step_files)
 
 
 def version_mismatch(model, is_json):
@@ -228,7 +236,7 @@ def safety(objects, is_json):
     return out
 
 
-def simulate(path, is_json, config, messages, output_dir):
+def simulate(path, is_json, config, messages, output_dir, step_files):
     threshold = int(config.get("severe_threshold", 0))
     max_warnings = int(config.get("max_warnings_reported", 50))
     work = tempfile.mkdtemp(prefix="eplus-", dir="/tmp")
@@ -236,15 +244,25 @@ def simulate(path, is_json, config, messages, output_dir):
     with open(path, "rb") as src, open(model, "wb") as dst:
         dst.write(src.read())
     add_outputs(model, is_json)
+    for name, src in step_files.items():
+        if name not in ("in.idf", "in.epJSON"):
+            shutil.copyfile(src, os.path.join(work, name))
     out_dir = os.path.join(work, "out")
     weather = config.get("weather")
+    attached = sorted(n for n in step_files if n.lower().endswith(".epw"))
+    if weather is None and len(attached) == 1:
+        weather = attached[0]
+    elif weather is None and len(attached) > 1:
+        messages.append(message("ERROR", "energyplus.config.weather",
+                                f"the step has several weather files ({', '.join(attached)}); name one in \"weather\""))
+        return failed(messages)
     if weather is None:
         cmd = [os.path.join(ENGINE, "energyplus"), "--design-day", "--readvars", "--output-directory", out_dir, model]
     else:
-        epw = weather_file(weather)
+        epw = step_files.get(weather) if weather in attached else weather_file(weather)
         if epw is None:
             messages.append(message("ERROR", "energyplus.config.weather",
-                                    f"unknown weather file {weather!r}; this image ships: {', '.join(weather_files())}"))
+                                    f"unknown weather file {weather!r}; this image ships: {', '.join(weather_files())}; the step has: {', '.join(attached) or 'none'}"))
             return failed(messages)
         # The model's own SimulationControl and RunPeriod decide what runs with the weather file.
         cmd = [os.path.join(ENGINE, "energyplus"), "--weather", epw, "--readvars", "--output-directory", out_dir, model]

@@ -45,7 +45,9 @@ pub struct Job {
     /// Overrides the image's command (conformance tests; normally `None`).
     pub command: Option<Vec<String>>,
     /// `(name, mime type, bytes)` of each input file (shared with the run, not copied).
-    pub files: Vec<(String, String, std::sync::Arc<Vec<u8>>)>,
+    pub files: Vec<envelope::NamedBytes>,
+    /// The step's files, under `step-files/` in the input directory.
+    pub step_files: Vec<envelope::NamedBytes>,
     pub config: serde_json::Value,
     pub limits: Limits,
     /// A directory unique to this attempt (must not exist yet).
@@ -162,15 +164,30 @@ impl DockerRunner {
         let output = job.work_dir.join("output");
         std::fs::create_dir(&input)?;
         std::fs::create_dir(&output)?;
-        envelope::write_inputs(&input, &job.run_id, &job.validator, &job.files, &job.config)?;
+        envelope::write_inputs(
+            &input,
+            &job.run_id,
+            &job.validator,
+            &job.files,
+            &job.step_files,
+            &job.config,
+        )?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             // The validator runs as nobody: it reads the inputs and creates its output.
             std::fs::set_permissions(&job.work_dir, std::fs::Permissions::from_mode(0o755))?;
             std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o755))?;
-            for entry in std::fs::read_dir(&input)? {
-                std::fs::set_permissions(entry?.path(), std::fs::Permissions::from_mode(0o644))?;
+            let step_files = input.join(envelope::STEP_FILES_DIR);
+            for dir in [&input, &step_files] {
+                let Ok(entries) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                for entry in entries {
+                    let path = entry?.path();
+                    let mode = if path.is_dir() { 0o755 } else { 0o644 };
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+                }
             }
             std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o777))?;
         }

@@ -13,17 +13,47 @@ use validibot_blobs::read_regular_capped;
 
 pub use validibot_plugin_api::container::{
     Artifact, InputEnvelope, InputFile, Message, Metric, OutputEnvelope, OutputStatus,
-    ENVELOPE_NAME, INPUT_DIR, INPUT_SCHEMA, OUTPUT_DIR, OUTPUT_SCHEMA,
+    ENVELOPE_NAME, INPUT_DIR, INPUT_SCHEMA, OUTPUT_DIR, OUTPUT_SCHEMA, STEP_FILES_DIR,
 };
 
-/// Writes the input files and `input.json` into `dir` (which is mounted read-only).
+/// `(name, mime type, bytes)` of one input file.
+pub type NamedBytes = (String, String, std::sync::Arc<Vec<u8>>);
+
+/// Writes the input files, the step's files (under `step-files/`) and `input.json`
+/// into `dir` (which is mounted read-only).
 pub fn write_inputs(
     dir: &Path,
     run_id: &str,
     validator: &str,
-    files: &[(String, String, std::sync::Arc<Vec<u8>>)],
+    files: &[NamedBytes],
+    step_files: &[NamedBytes],
     config: &serde_json::Value,
 ) -> std::io::Result<InputEnvelope> {
+    let listed = write_files(dir, "", files)?;
+    let attached = if step_files.is_empty() {
+        vec![]
+    } else {
+        let sub = dir.join(STEP_FILES_DIR);
+        std::fs::create_dir(&sub)?;
+        write_files(&sub, &format!("{STEP_FILES_DIR}/"), step_files)?
+    };
+    let envelope = InputEnvelope {
+        schema_version: INPUT_SCHEMA.into(),
+        run_id: run_id.into(),
+        validator: validator.into(),
+        files: listed,
+        config: config.clone(),
+        step_files: attached,
+    };
+    std::fs::write(
+        dir.join(ENVELOPE_NAME),
+        serde_json::to_vec_pretty(&envelope)?,
+    )?;
+    Ok(envelope)
+}
+
+/// Writes plain-named files into `dir`; `prefix` is their directory under [`INPUT_DIR`].
+fn write_files(dir: &Path, prefix: &str, files: &[NamedBytes]) -> std::io::Result<Vec<InputFile>> {
     let mut listed = Vec::new();
     for (name, mime_type, bytes) in files {
         // Plain names only, and never the envelope's own.
@@ -43,21 +73,10 @@ pub fn write_inputs(
             mime_type: mime_type.clone(),
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(bytes.as_slice())),
-            uri: format!("file://{INPUT_DIR}/{name}"),
+            uri: format!("file://{INPUT_DIR}/{prefix}{name}"),
         });
     }
-    let envelope = InputEnvelope {
-        schema_version: INPUT_SCHEMA.into(),
-        run_id: run_id.into(),
-        validator: validator.into(),
-        files: listed,
-        config: config.clone(),
-    };
-    std::fs::write(
-        dir.join(ENVELOPE_NAME),
-        serde_json::to_vec_pretty(&envelope)?,
-    )?;
-    Ok(envelope)
+    Ok(listed)
 }
 
 /// The findings and outputs an output envelope carries (results never come from logs).
@@ -138,7 +157,7 @@ mod tests {
                 std::sync::Arc::new(b"x".to_vec()),
             )];
             assert!(
-                write_inputs(dir.path(), "r", "v", &files, &cfg).is_err(),
+                write_inputs(dir.path(), "r", "v", &files, &[], &cfg).is_err(),
                 "{bad}"
             );
         }
@@ -154,17 +173,26 @@ mod tests {
                 std::sync::Arc::new(b"2".to_vec()),
             ),
         ];
-        assert!(write_inputs(dir.path(), "r", "v", &twice, &cfg).is_err());
+        assert!(write_inputs(dir.path(), "r", "v", &twice, &[], &cfg).is_err());
         let one = vec![(
             "model.idf".to_string(),
             "text/plain".to_string(),
             std::sync::Arc::new(b"abc".to_vec()),
         )];
-        let env = write_inputs(dir.path(), "r", "v", &one, &cfg).unwrap();
+        let env = write_inputs(dir.path(), "r", "v", &one, &one, &cfg).unwrap();
         assert_eq!(env.files[0].size, 3);
         assert_eq!(
             env.files[0].sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // A step file may share the submission's name: it lives in its own directory.
+        assert_eq!(
+            env.step_files[0].uri,
+            "file:///validibot/input/step-files/model.idf"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("step-files/model.idf")).unwrap(),
+            b"abc"
         );
     }
 }

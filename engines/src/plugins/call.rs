@@ -7,12 +7,13 @@ use std::time::Duration;
 use serde::Serialize;
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::validibot::validator::types as wit;
-use super::bindings::{Validator, ValidatorPre};
+use super::bindings::wit;
 use super::error::CallError;
 use super::error::CancelledCall;
 use super::grants::Grants;
 use super::host_state::HostState;
+pub use super::input::{CallFile, CallInput};
+use super::instance::{Bindings, Pre};
 use super::pool::{InstancePool, Warm};
 use super::runtime::{Runtime, EPOCH_TICK};
 
@@ -56,13 +57,6 @@ pub struct PluginMeta {
     pub wit_version: String,
 }
 
-pub struct CallInput<'a> {
-    pub content: &'a [u8],
-    pub content_type: &'a str,
-    pub config: &'a str,
-    pub ruleset: Option<&'a str>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct ValidationOutcome {
     pub findings: Vec<Finding>,
@@ -73,7 +67,7 @@ pub struct Plugin {
     pub meta: PluginMeta,
     pub limits: Limits,
     pub grants: Grants,
-    pre: ValidatorPre<HostState>,
+    pre: Pre,
     pool: InstancePool,
     /// How calls get an instance: warm from the pool (built-ins, trusted code whose
     /// caches are the point), or fresh each call (third-party plugins: nothing one
@@ -95,13 +89,14 @@ impl Plugin {
         grants: Grants,
     ) -> anyhow::Result<Plugin> {
         let (component, sha256) = runtime.load(bytes)?;
-        let wit_version = super::contract::check(&runtime.engine, &component)?.to_string();
+        let version = super::contract::check(&runtime.engine, &component)?;
+        let wit_version = version.to_string();
         let instance_pre = runtime
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("linking component: {e}"))?;
-        let pre = ValidatorPre::new(instance_pre).map_err(|e| {
-            anyhow::anyhow!("component does not implement validibot:validator@1: {e}")
+        let pre = Pre::new(instance_pre, version.minor).map_err(|e| {
+            anyhow::anyhow!("component does not implement validibot:validator@{version}: {e}")
         })?;
         let mut plugin = Plugin {
             meta: PluginMeta {
@@ -121,9 +116,7 @@ impl Plugin {
             reuse: Reuse::Pooled,
         };
         let m = plugin
-            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, None, |b, s| {
-                b.call_describe(s)
-            })
+            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, None, |b, s| b.describe(s))
             .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
         plugin.meta = PluginMeta {
             config_schema: serde_json::from_str(&m.config_schema)
@@ -155,7 +148,7 @@ impl Plugin {
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
         let res = self.with_instance(SETUP_TIMEOUT, self.reuse, None, |b, s| {
-            b.call_validate_config(s, config)
+            b.validate_config(s, config)
         })?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
     }
@@ -217,14 +210,8 @@ impl Plugin {
         reuse: Reuse,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Result<ValidationOutcome, CallError> {
-        let wit_input = wit::Input {
-            content: input.content.to_vec(),
-            content_type: input.content_type.to_owned(),
-            config: input.config.to_owned(),
-            ruleset: input.ruleset.map(str::to_owned),
-        };
         let res = self.with_instance(timeout.min(self.limits.timeout), reuse, cancel, |b, s| {
-            b.call_validate(s, &wit_input)
+            b.validate(s, input)
         })?;
         let outcome = res.map_err(|e| CallError::Validator {
             code: e.code,
@@ -264,7 +251,7 @@ impl Plugin {
         timeout: Duration,
         reuse: Reuse,
         cancel: Option<Arc<AtomicBool>>,
-        f: impl FnOnce(&Validator, &mut Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Bindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let mut warm = match reuse {
             Reuse::Pooled => match self.pool.take() {

@@ -1,7 +1,8 @@
 //! Which versions of the WIT contract (`validibot:validator`) this host runs.
 //!
 //! A component names the contract version it was built against in its import
-//! names (`validibot:validator/log@1.0.0`). Semver rules: a newer minor only
+//! names (`validibot:validator/log@1.0.0`). 1.1 added `inputs` (the document and the
+//! step's files read on demand) and the `validate-request` export. Semver rules: a newer minor only
 //! adds, so the host loads any component built for the same major at a minor it
 //! knows (wasmtime's linker matches `@1.0.0` imports against newer 1.x
 //! definitions). Another major, or a minor newer than the host's, is refused
@@ -17,7 +18,7 @@ pub const PACKAGE: &str = "validibot:validator";
 /// The newest contract version this host implements (`wit/<version>/`).
 pub const HOST_VERSION: Version = Version {
     major: 1,
-    minor: 0,
+    minor: 1,
     patch: 0,
 };
 
@@ -107,6 +108,12 @@ mod tests {
         .unwrap();
         assert_eq!(v.to_string(), "1.0.0");
         assert!(check(&["validibot:validator/log@1.0.3"]).is_ok());
+        let v = check(&[
+            "validibot:validator/log@1.1.0",
+            "validibot:validator/inputs@1.1.0",
+        ])
+        .unwrap();
+        assert_eq!(v.to_string(), "1.1.0");
     }
 
     #[test]
@@ -116,7 +123,7 @@ mod tests {
             .to_string();
         assert!(err.contains("validibot:validator@2.0.0"), "{err}");
         assert!(err.contains("validibot:validator@1.x"), "{err}");
-        assert!(err.contains("1.0.0"), "{err}");
+        assert!(err.contains("up to 1.1.0"), "{err}");
         assert!(check(&["validibot:validator/log@0.9.0"]).is_err());
     }
 

@@ -6,8 +6,12 @@ use wasmtime_wasi::{
     WasiCtxView, WasiView,
 };
 
-use super::bindings::validibot::validator::{log, types};
+use wasmtime::component::Resource;
+
+use super::bindings::v1_0::validibot::validator::types;
+use super::bindings::v1_1::validibot::validator::{inputs, log};
 use super::grants::Grants;
+use super::source::Source;
 use super::stderr_tail::StderrTail;
 
 /// Per-call budget for guest log text; the rest is dropped.
@@ -67,6 +71,11 @@ impl HostState {
         }
     }
 
+    /// The handles the guest holds (WASI's and the call's `inputs.source`s).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
     /// Resets per-call budgets before a call on a reused instance.
     pub fn begin_call(&mut self) {
         self.memory.exceeded = false;
@@ -100,6 +109,28 @@ impl log::Host for HostState {
             log::Level::Warn => tracing::warn!(plugin = %slug, "{message}"),
             log::Level::Error => tracing::error!(plugin = %slug, "{message}"),
         }
+    }
+}
+
+// `inputs.source` (contract 1.1): the guest reads the call's document and step files
+// in pieces; a handle it drops is gone from the table.
+impl inputs::Host for HostState {}
+
+impl inputs::HostSource for HostState {
+    fn size(&mut self, source: Resource<Source>) -> u64 {
+        self.table().get(&source).map_or(0, Source::size)
+    }
+
+    fn read(&mut self, source: Resource<Source>, offset: u64, len: u32) -> Result<Vec<u8>, String> {
+        self.table()
+            .get(&source)
+            .map(|s| s.slice(offset, len).to_vec())
+            .map_err(|e| format!("source: {e}"))
+    }
+
+    fn drop(&mut self, source: Resource<Source>) -> wasmtime::Result<()> {
+        self.table().delete(source)?;
+        Ok(())
     }
 }
 

@@ -9,12 +9,15 @@ pub mod contract;
 mod error;
 pub mod grants;
 mod host_state;
+mod input;
+mod instance;
 mod pool;
 mod registry;
 mod runtime;
+mod source;
 mod stderr_tail;
 
-pub use call::{CallInput, Limits, Plugin, PluginMeta, ValidationOutcome};
+pub use call::{CallFile, CallInput, Limits, Plugin, PluginMeta, ValidationOutcome};
 pub use error::CallError;
 pub use registry::PluginRegistry;
 pub use runtime::Runtime;

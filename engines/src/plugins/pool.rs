@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use wasmtime::Store;
 
-use super::bindings::Validator;
 use super::host_state::HostState;
+use super::instance::Bindings;
 
 const MAX_IDLE: usize = 32;
 const MAX_CALLS: u32 = 10_000;
@@ -20,7 +20,7 @@ const RECYCLE_MEMORY: usize = 128 << 20;
 
 pub struct Warm {
     pub store: Store<HostState>,
-    pub bindings: Validator,
+    pub bindings: Bindings,
     pub calls: u32,
 }
 

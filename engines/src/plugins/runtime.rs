@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings::Validator;
+use super::bindings::v1_1::Validator;
 use super::host_state::HostState;
 
 /// Epoch tick; deadlines are enforced with this resolution.
@@ -62,6 +62,8 @@ impl Runtime {
             .context("starting the epoch ticker")?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The newest contract's imports; a component built for an older 1.x minor
+        // links against them too (semver-compatible names).
         Validator::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Some(dir) = &cache_dir {

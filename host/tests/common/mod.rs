@@ -109,6 +109,24 @@ impl Instance {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Makes every stored blob look written two hours ago (past the retention sweep's grace).
+    #[allow(dead_code)]
+    pub fn age_blobs(&self) {
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        let mut stack = vec![self.data.path().join("blobs").join("sha256")];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let f = std::fs::File::options().append(true).open(&p).unwrap();
+                    f.set_modified(two_hours_ago).unwrap();
+                }
+            }
+        }
+    }
+
     /// Creates a user with a role in the default workspace and returns an API key.
     pub fn user(&self, name: &str, role: &str) -> String {
         self.cli(&["admin", "create-user", "--username", name, "--role", role]);
@@ -252,6 +270,23 @@ impl Server {
         let body: Value = resp.json().unwrap();
         assert_eq!(status, 201, "{body}");
         body
+    }
+
+    /// Uploads a file for workflow steps; panics unless 201. Returns its sha256.
+    #[allow(dead_code)]
+    pub fn upload_file(&self, key: &str, name: &str, media_type: &str, bytes: &[u8]) -> String {
+        let (status, body) = json_of(
+            self.post(
+                key,
+                &format!("/api/v1/workspaces/default/files?name={name}"),
+            )
+            .header("content-type", media_type)
+            .body(bytes.to_vec())
+            .send()
+            .unwrap(),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["sha256"].as_str().unwrap().to_owned()
     }
 
     /// Saving `def` is refused as an invalid workflow (400 `INVALID_WORKFLOW`); the answer.

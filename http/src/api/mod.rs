@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod availability;
+mod files;
 mod launch_input;
 mod license;
 pub mod openapi;

@@ -198,8 +198,10 @@ pub async fn evidence(
             ),
         ));
     }
+    let steps =
+        validibot_store::workflows::versions::load_steps(&state.db, &run.workflow_id).await?;
     let doc = validibot_services::evidence::manifest::sign(
-        validibot_services::evidence::manifest::build(&run),
+        validibot_services::evidence::manifest::build(&run, &steps),
         &state.evidence_key,
     );
     Ok((

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::auth::{member, require_feature, Caller};
 use crate::{ApiError, AppState};
 use validibot_services::validators::{availability, installed};
-use validibot_services::workflows::bundle;
 use validibot_services::workflows::definition::{Definition, DefinitionError, DefinitionInput};
+use validibot_services::workflows::{bundle, step_files};
 use validibot_store::accounts::Permission;
 use validibot_store::workflows::versions::{self, CreateError};
 use validibot_store::workflows::Workflow;
@@ -185,7 +185,7 @@ pub async fn export(
         .await?
         .ok_or_else(|| workflow_not_found(&slug))?;
     let containers = validibot_services::validators::images::list(&state.db).await?;
-    let bundle = bundle::export(&wf, &state.plugins, &containers);
+    let bundle = bundle::export(&wf, &state.plugins, &containers, &state.blobs).await?;
     let disposition = format!(
         "attachment; filename=\"{}-v{}.workflow.json\"",
         wf.slug, wf.version
@@ -236,7 +236,20 @@ pub async fn import(
     let input: DefinitionInput = serde_json::from_value(definition).map_err(|e| {
         ApiError::bad_request("INVALID_BUNDLE", format!("the bundle's definition: {e}"))
     })?;
-    let def = checked(&state, &workspace.id, input, None).await?;
+    // The bundle's files count as uploaded while it is checked; they are stored only
+    // once the definition passed.
+    let mut carried = Vec::new();
+    for f in &bundle.files {
+        let bytes = f
+            .bytes()
+            .map_err(|e| ApiError::bad_request("INVALID_BUNDLE", e))?;
+        carried.push((f, bytes));
+    }
+    let extra: step_files::Catalog = carried
+        .iter()
+        .map(|(f, b)| (f.sha256.clone(), (b.len() as i64, f.media_type.clone())))
+        .collect();
+    let def = checked_with(&state, &workspace.id, input, None, extra).await?;
     let containers = validibot_services::validators::images::list(&state.db).await?;
     let differ = bundle::mismatches(&bundle, &def.steps, &state.plugins, &containers);
     if !differ.is_empty() && !q.accept_validators {
@@ -246,6 +259,25 @@ pub async fn import(
             "this instance would run other validator versions than the bundle pinned; import with accept_validators=true to use them",
         )
         .with_extra(serde_json::json!({"errors": differ})));
+    }
+    for (f, bytes) in carried {
+        let named = def
+            .steps
+            .iter()
+            .flat_map(|s| &s.files)
+            .any(|s| s.sha256 == f.sha256);
+        if named {
+            step_files::upload(
+                &state.db,
+                &state.blobs,
+                &workspace.id,
+                &f.name,
+                &f.media_type,
+                bytes,
+                Some(&caller.0.id),
+            )
+            .await?;
+        }
     }
     save_new(&state, &workspace.id, &def, &caller).await
 }
@@ -280,10 +312,23 @@ async fn checked(
     input: DefinitionInput,
     slug: Option<&str>,
 ) -> Result<Definition, ApiError> {
+    checked_with(state, workspace, input, slug, step_files::Catalog::new()).await
+}
+
+/// [`checked`], with files that count as uploaded besides the workspace's (an import's).
+async fn checked_with(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    input: DefinitionInput,
+    slug: Option<&str>,
+    extra: step_files::Catalog,
+) -> Result<Definition, ApiError> {
     installed::sync(&state.db, &state.blobs, &state.plugins).await?;
     let containers = validibot_services::validators::images::list(&state.db).await?;
+    let mut catalog = step_files::catalog(&state.db, workspace, input.named_files()).await?;
+    catalog.extend(extra);
     let def = input
-        .validate(slug, &state.plugins, &containers)
+        .validate(slug, &state.plugins, &containers, &catalog)
         .await
         .map_err(definition_error)?;
     let mut refused = Vec::new();

@@ -219,12 +219,13 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
         Some(w) => w
             .steps
             .iter()
-            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset, "assertions": s.assertions, "depends_on": s.depends_on, "on_failure": s.on_failure, "when": s.run_when}))
+            .map(|s| serde_json::json!({"key": s.key, "name": s.name, "validator": s.validator, "config": s.config, "ruleset": s.ruleset, "assertions": s.assertions, "depends_on": s.depends_on, "on_failure": s.on_failure, "when": s.run_when, "files": s.files}))
             .collect(),
         None => vec![serde_json::json!({"key": "", "name": "", "validator": "", "config": {}})],
     };
     html! {
         form id="workflow-form" data-method=(method) data-url=(url) data-ws=(ws)
+            data-files-url={"/api/v1/workspaces/" (ws) "/files"}
             data-check-url={"/api/v1/workspaces/" (ws) "/workflows?dry_run=true"} {
             div.grid2 {
                 div { label for="wf-name" { "Name" } input id="wf-name" name="name" required value=(wf.map(|w| w.name.as_str()).unwrap_or("")); }
@@ -264,9 +265,36 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                     div.step-config-form {}
                     label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
                     label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }
-                    label { "Assertions (JSON list, optional: " code { "[{\"expr\": \"outputs.site_energy_gj < consts.max_gj\", \"message\": \"…{{ outputs.site_energy_gj }}…\"}]" } "; checked after the validator, whatever it is)" textarea.step-assertions rows="3" spellcheck="false" {} }
+                    fieldset.step-assertions {
+                        legend { "Assertions" }
+                        p.hint { "Checked after the validator, whatever it is. CEL over " code { "doc" } ", " code { "outputs" } ", " code { "steps.<key>" } ", " code { "meta" } " and " code { "consts" } "; each is compiled as you type." }
+                        div.assertion-rows {}
+                        button.add-assertion type="button" { "Add assertion" }
+                    }
+                    fieldset.step-files {
+                        legend { "Files" }
+                        p.hint { "Handed to the validator with the document: an XSD and its includes, a weather file, a reference table." }
+                        ul.step-file-list {}
+                        label { "Attach a file" input.step-file-input type="file"; }
+                        p.step-file-status role="status" {}
+                    }
                     p.step-errors role="alert" {}
                     button.remove-step type="button" { "Remove step" }
+                }
+            }
+            template id="assertion-template" {
+                div.assertion-row {
+                    div.grid2 {
+                        label { "Expression (CEL; must be true)" input.assertion-expr spellcheck="false" placeholder="outputs.site_energy_gj < consts.max_gj"; }
+                        label { "Message (" code { "{{ <CEL> }}" } " placeholders)" input.assertion-message placeholder="site energy {{ outputs.site_energy_gj }} GJ"; }
+                    }
+                    div.grid3 {
+                        label { "Code" input.assertion-code placeholder="assertion.failed"; }
+                        label { "Severity" select.assertion-severity { option value="ERROR" { "ERROR" } option value="WARNING" { "WARNING" } option value="INFO" { "INFO" } } }
+                        label { "Only when (CEL, optional)" input.assertion-when spellcheck="false"; }
+                    }
+                    p.assertion-errors role="alert" {}
+                    button.remove-assertion type="button" { "Remove assertion" }
                 }
             }
             button id="add-step" type="button" { "Add step" }

@@ -373,6 +373,7 @@ mod tests {
             content_type: "text/csv",
             config: &config.to_string(),
             ruleset: None,
+            ..Input::default()
         })
         .unwrap()
     }
@@ -504,6 +505,7 @@ mod tests {
             content_type: "text/csv",
             config: &schema().to_string(),
             ruleset: None,
+            ..Input::default()
         })
         .unwrap();
         assert_eq!(o.findings[0].code, "csv.encoding");

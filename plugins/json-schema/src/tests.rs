@@ -8,6 +8,7 @@ fn run(schema: serde_json::Value, doc: &str) -> Outcome {
         content_type: "application/json",
         config: &config,
         ruleset: None,
+        ..Input::default()
     })
     .expect("validation runs")
 }
@@ -111,6 +112,7 @@ fn the_schemas_own_dollar_schema_wins_over_the_draft_setting() {
         content_type: "application/json",
         config: &config,
         ruleset: None,
+        ..Input::default()
     })
     .unwrap();
     assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
@@ -122,6 +124,7 @@ fn the_schemas_own_dollar_schema_wins_over_the_draft_setting() {
         content_type: "application/json",
         config: &config,
         ruleset: None,
+        ..Input::default()
     })
     .unwrap();
     assert!(out.findings.is_empty(), "{:?}", out.findings);
@@ -187,6 +190,7 @@ fn findings_for(config: &str, doc: &str) -> usize {
         content_type: "application/json",
         config,
         ruleset: None,
+        ..Input::default()
     })
     .unwrap()
     .findings

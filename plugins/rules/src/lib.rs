@@ -289,6 +289,7 @@ mod tests {
             content_type,
             config: &config.to_string(),
             ruleset: None,
+            ..Input::default()
         })
         .unwrap()
     }

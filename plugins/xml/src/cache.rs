@@ -1,9 +1,10 @@
-//! The compiled config, cached per instance (see `validibot_plugin_api::compiled`).
+//! The compiled config, cached per instance (see `validibot_plugin_api::compiled`),
+//! keyed by the config text and, when the step has files, their names and digests.
 
 use std::rc::Rc;
 
 use validibot_plugin_api::compiled::CompiledCache;
-use validibot_plugin_api::ValidatorError;
+use validibot_plugin_api::{Input, ValidatorError};
 
 use crate::config::{Compiled, StepConfig};
 
@@ -11,6 +12,26 @@ thread_local! {
     static CACHE: CompiledCache<Compiled> = CompiledCache::new(64);
 }
 
-pub fn compiled_for(config: &str) -> Result<Rc<Compiled>, ValidatorError> {
-    CACHE.with(|cache| cache.for_config(config, |value| StepConfig::parse(value)?.build()))
+pub fn compiled_for(input: &Input<'_>) -> Result<Rc<Compiled>, ValidatorError> {
+    if input.files.is_empty() {
+        return CACHE.with(|cache| {
+            cache.for_config(input.config, |value| StepConfig::parse(value)?.build())
+        });
+    }
+    let mut key = input.config.to_owned();
+    for f in input.files {
+        key.push('\0');
+        key.push_str(&f.name);
+        key.push(':');
+        key.push_str(&f.sha256);
+    }
+    CACHE.with(|cache| {
+        cache.get_or_try_build(&key, || {
+            let value = validibot_plugin_api::parse_config(input.config)?;
+            StepConfig::parse(&value)
+                .and_then(|c| c.with_files(input.files))
+                .and_then(|c| c.build())
+                .map_err(|f| ValidatorError::new(f.code, f.message))
+        })
+    })
 }

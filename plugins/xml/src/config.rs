@@ -1,13 +1,14 @@
-//! The step config: `{"schema"?: "<xs:schema…>", "includes"?: {location: xsd}}`.
+//! The step config: `{"schema"?: "<xs:schema…>", "schema_file"?: name, "includes"?: {location: xsd}}`.
 //!
-//! Schemas arrive as text inside the config: a validator has no filesystem or
-//! network, so `xs:include`/`xs:import` can only resolve to documents the
-//! workflow author supplied under `includes`, keyed by `schemaLocation`.
+//! A validator has no filesystem or network, so schemas arrive as text: inside the
+//! config, or as files attached to the step (contract 1.1). `xs:include`/`xs:import`
+//! resolve only to documents the workflow author supplied — under `includes`, keyed by
+//! `schemaLocation`, or as a step file of that name.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
-use validibot_plugin_api::Finding;
+use validibot_plugin_api::{Finding, StepFile};
 use xmlschema::support::Unsupported;
 
 use crate::document::{self, Refusal};
@@ -19,6 +20,9 @@ pub struct StepConfig {
     /// The XSD the document must satisfy; without one only well-formedness is checked.
     #[serde(default)]
     pub schema: Option<String>,
+    /// The name of a step file holding the XSD (instead of `schema`).
+    #[serde(default)]
+    pub schema_file: Option<String>,
     /// Documents for `xs:include`/`xs:import`, keyed by their `schemaLocation`.
     #[serde(default)]
     pub includes: BTreeMap<String, String>,
@@ -44,7 +48,8 @@ pub fn config_schema() -> serde_json::Value {
         "type": "object",
         "additionalProperties": false,
         "properties": {
-            "schema": {"type": "string", "description": "XSD 1.0 schema text. Omit to check well-formedness only."},
+            "schema": {"type": "string", "description": "XSD 1.0 schema text. Omit (and schema_file) to check well-formedness only."},
+            "schema_file": {"type": "string", "description": "The name of a file attached to the step that holds the XSD, instead of schema. The step's other files resolve xs:include / xs:import by name."},
             "includes": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
@@ -65,8 +70,50 @@ impl xmlschema::SchemaSource for Includes<'_> {
 
 impl StepConfig {
     pub fn parse(config: &serde_json::Value) -> Result<Self, Finding> {
-        serde_json::from_value(config.clone())
-            .map_err(|e| Finding::error("config.invalid", format!("invalid xml step config: {e}")))
+        let cfg: StepConfig = serde_json::from_value(config.clone()).map_err(|e| {
+            Finding::error("config.invalid", format!("invalid xml step config: {e}"))
+        })?;
+        if cfg.schema.is_some() && cfg.schema_file.is_some() {
+            return Err(Finding::error(
+                "config.invalid",
+                "give the schema as text (schema) or as a step file (schema_file), not both",
+            )
+            .at("/schema_file"));
+        }
+        Ok(cfg)
+    }
+
+    /// The config with the step's files in place: `schema_file` read into `schema`,
+    /// and every text file an include under its name (unless `includes` has that name).
+    pub fn with_files(mut self, files: &[StepFile]) -> Result<Self, Finding> {
+        for f in files {
+            if self.includes.contains_key(&f.name) {
+                continue;
+            }
+            let wanted = self.schema_file.as_deref() == Some(f.name.as_str());
+            match f.read_to_string() {
+                Ok(text) if wanted => self.schema = Some(text),
+                Ok(text) => {
+                    self.includes.insert(f.name.clone(), text);
+                }
+                Err(e) if wanted => {
+                    return Err(
+                        Finding::error("config.schema_invalid", e.message).at("/schema_file")
+                    )
+                }
+                Err(_) => {} // not text: not a schema document
+            }
+        }
+        if let Some(name) = &self.schema_file {
+            if self.schema.is_none() {
+                return Err(Finding::error(
+                    "config.invalid",
+                    format!("schema_file {name:?} is not among the step's files"),
+                )
+                .at("/schema_file"));
+            }
+        }
+        Ok(self)
     }
 
     pub fn build(&self) -> Result<Compiled, Finding> {

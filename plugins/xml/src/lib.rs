@@ -42,7 +42,7 @@ impl Validator for XmlValidator {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let compiled = cache::compiled_for(input.config)?;
+        let compiled = cache::compiled_for(&input)?;
         let tree = match document::decode(input.content).and_then(document::parse) {
             Ok(tree) => tree,
             Err(refusal) => return Ok(refused(refusal)),

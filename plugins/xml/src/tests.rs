@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use validibot_plugin_api::StepFile;
 
 const ORDER_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:simpleType name="sku">
@@ -27,6 +28,7 @@ fn run(config: serde_json::Value, doc: &str) -> Outcome {
         content_type: "application/xml",
         config: &config.to_string(),
         ruleset: None,
+        ..Input::default()
     })
     .expect("validation runs")
 }
@@ -109,15 +111,18 @@ fn schema_with_a_dtd_or_bad_xsd_is_rejected_at_config_time() {
     assert!(XmlValidator::validate_config(&json!({ "schemas": ORDER_XSD })).is_err());
 }
 
+/// A schema that includes `common.xsd`, and that include (a 4-character code).
+const INCLUDING_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:include schemaLocation="common.xsd"/>
+  <xs:element name="r" type="code"/>
+</xs:schema>"#;
+const CODE_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:simpleType name="code"><xs:restriction base="xs:string"><xs:maxLength value="4"/></xs:restriction></xs:simpleType>
+</xs:schema>"#;
+
 #[test]
 fn includes_resolve_only_from_the_config() {
-    let main = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-      <xs:include schemaLocation="common.xsd"/>
-      <xs:element name="r" type="code"/>
-    </xs:schema>"#;
-    let common = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-      <xs:simpleType name="code"><xs:restriction base="xs:string"><xs:maxLength value="4"/></xs:restriction></xs:simpleType>
-    </xs:schema>"#;
+    let (main, common) = (INCLUDING_XSD, CODE_XSD);
     let cfg = json!({ "schema": main, "includes": { "common.xsd": common } });
     assert!(run(cfg.clone(), "<r>abcd</r>").findings.is_empty());
     assert_eq!(
@@ -137,6 +142,39 @@ fn includes_resolve_only_from_the_config() {
 }
 
 #[test]
+fn the_schema_and_its_includes_come_from_step_files() {
+    let (main, common) = (INCLUDING_XSD, CODE_XSD);
+    let files = [
+        StepFile::from_bytes("main.xsd", "application/xml", "1", main.as_bytes().to_vec()),
+        StepFile::from_bytes(
+            "common.xsd",
+            "application/xml",
+            "2",
+            common.as_bytes().to_vec(),
+        ),
+    ];
+    let check = |doc: &str, files: &[StepFile]| {
+        XmlValidator::validate(Input {
+            content: doc.as_bytes(),
+            content_type: "application/xml",
+            config: r#"{"schema_file": "main.xsd"}"#,
+            files,
+            ..Input::default()
+        })
+    };
+    assert!(check("<r>abcd</r>", &files).unwrap().findings.is_empty());
+    let out = check("<r>abcde</r>", &files).unwrap();
+    assert_eq!(
+        codes_and_paths(&out),
+        vec![("xml.schema.invalid".into(), "/r".into())]
+    );
+    let missing = check("<r/>", &files[1..]).unwrap_err();
+    assert!(missing.message.contains("main.xsd"), "{}", missing.message);
+    let both = json!({"schema": main, "schema_file": "main.xsd"});
+    assert!(XmlValidator::validate_config(&both).is_err());
+}
+
+#[test]
 fn wrong_root_element_is_a_finding() {
     let out = run(json!({ "schema": ORDER_XSD }), "<invoice/>");
     assert_eq!(
@@ -152,6 +190,7 @@ fn non_utf8_is_a_finding() {
         content_type: "application/xml",
         config: "{}",
         ruleset: None,
+        ..Input::default()
     })
     .unwrap();
     assert_eq!(out.findings[0].code, "xml.encoding");

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::canonical;
 use super::key::InstanceKey;
 use validibot_store::runs::view::RunView;
+use validibot_store::workflows::Step;
 use validibot_types::clock::rfc3339;
 
 pub const SCHEMA: &str = "validibot.evidence.v1";
@@ -24,7 +25,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The manifest of a finished run (deterministic: built again, it is the same bytes).
-pub fn build(run: &RunView) -> Value {
+/// `steps` are the workflow version's steps: each step's files are listed with their
+/// digests (a step without files lists none, so older manifests are unchanged).
+pub fn build(run: &RunView, workflow_steps: &[Step]) -> Value {
     let steps = run.steps.as_deref().unwrap_or_default();
     let step_findings = |s: &validibot_store::runs::view::StepView| {
         serde_json::to_value(&s.findings).unwrap_or(Value::Null)
@@ -56,15 +59,29 @@ pub fn build(run: &RunView) -> Value {
             "version": run.workflow.version,
             "digest": run.workflow.digest,
         },
-        "steps": steps.iter().map(|s| json!({
-            "key": s.key,
-            "validator": {"slug": s.validator, "version": s.validator_version, "digest": s.validator_digest},
-            "status": s.status,
-            "started_at": s.started_at.map(rfc3339),
-            "finished_at": s.finished_at.map(rfc3339),
-            "finding_count": s.findings.len(),
-            "findings_digest": sha256_hex(&canonical::to_vec(&step_findings(s))),
-        })).collect::<Vec<_>>(),
+        "steps": steps.iter().map(|s| {
+            let mut step = json!({
+                "key": s.key,
+                "validator": {"slug": s.validator, "version": s.validator_version, "digest": s.validator_digest},
+                "status": s.status,
+                "started_at": s.started_at.map(rfc3339),
+                "finished_at": s.finished_at.map(rfc3339),
+                "finding_count": s.findings.len(),
+                "findings_digest": sha256_hex(&canonical::to_vec(&step_findings(s))),
+            });
+            let files = workflow_steps
+                .iter()
+                .find(|w| w.key == s.key)
+                .map(|w| w.files.as_slice())
+                .unwrap_or_default();
+            if !files.is_empty() {
+                step["files"] = json!(files
+                    .iter()
+                    .map(|f| json!({"name": f.name, "sha256": f.sha256, "size": f.size, "media_type": f.media_type}))
+                    .collect::<Vec<_>>());
+            }
+            step
+        }).collect::<Vec<_>>(),
         "findings_digest": sha256_hex(&canonical::to_vec(&Value::Array(all_findings))),
         "result": run.result,
     })

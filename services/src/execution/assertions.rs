@@ -95,6 +95,7 @@ async fn call(
             content_type: &content_type,
             config: &config,
             ruleset: None,
+            files: &[],
         };
         evaluator.validate(&input, remaining)
     })

@@ -16,6 +16,7 @@ use crate::validators::images::ContainerValidator;
 use crate::Services;
 use validibot_engines::containers::artifacts;
 use validibot_engines::containers::{Job, Outcome};
+use validibot_engines::plugins::CallFile;
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
 use validibot_types::{Final, StepResult};
@@ -28,15 +29,26 @@ pub struct Attempt<'a> {
     pub lost: &'a Arc<AtomicBool>,
 }
 
+/// What the container reads: the submission and the step's files.
+pub struct Input<'a> {
+    pub content: Arc<Vec<u8>>,
+    pub content_type: &'a str,
+    pub files: Vec<CallFile>,
+}
+
 pub(super) async fn run(
     ctx: &Services,
     validator: ContainerValidator,
     step: &Step,
     at: Attempt<'_>,
-    content: Arc<Vec<u8>>,
-    content_type: &str,
+    input: Input<'_>,
     remaining: Duration,
 ) -> Result<(StepResult, Option<Final>)> {
+    let Input {
+        content,
+        content_type,
+        files,
+    } = input;
     let started_at = now_us();
     if let Err((state, detail)) = ctx.licensing.require(&validator.feature).await? {
         let mut finding = Finding::error("validator.pro_required", detail);
@@ -59,6 +71,10 @@ pub(super) async fn run(
             content_type.to_owned(),
             content.clone(),
         )],
+        step_files: files
+            .into_iter()
+            .map(|f| (f.name, f.media_type, f.content))
+            .collect(),
         config: step.config.clone(),
         limits: crate::validators::images::limits_for_run(&validator.limits, remaining),
         work_dir: work_dir.clone(),

@@ -229,6 +229,14 @@ impl WorkerSteps<'_> {
                 .plugins
                 .get_version(&step.validator, &step.validator_version);
         }
+        let files = match crate::workflows::step_files::load(&ctx.blobs, &step.files).await {
+            Ok(files) => files,
+            Err(e) => {
+                let detail = format!("{e:#}");
+                let finding = Finding::error("step_file.unavailable", detail.clone());
+                return Ok(step_outcome::refused(step, started_at, finding, detail)?);
+            }
+        };
         if let Some(plugin) = plugin {
             // Disabled (or not enabled here) after the run was launched.
             let refused =
@@ -250,6 +258,7 @@ impl WorkerSteps<'_> {
                 step,
                 content,
                 &self.content_type,
+                files,
                 remaining,
                 cancel,
             )
@@ -265,8 +274,12 @@ impl WorkerSteps<'_> {
                 lost: self.lost,
             };
             let content = self.content.clone();
-            return container_step::run(ctx, v, step, at, content, &self.content_type, remaining)
-                .await;
+            let input = container_step::Input {
+                content,
+                content_type: &self.content_type,
+                files,
+            };
+            return container_step::run(ctx, v, step, at, input, remaining).await;
         }
         let finding = Finding::error(
             "validator.unknown",

@@ -20,7 +20,7 @@ use super::step_outcome::{self, Call, Ended};
 use crate::workflows::bindings;
 use crate::workflows::context::{RunContext, StepFacts};
 use crate::workflows::graph::Graph;
-use validibot_engines::plugins::{CallInput, Plugin};
+use validibot_engines::plugins::{CallFile, CallInput, Plugin};
 use validibot_store::workflows::{OnFailure, Step};
 use validibot_types::clock::now_us;
 use validibot_types::{ErrorCategory, Final, Finding, StepResult, StepStatus};
@@ -322,6 +322,7 @@ pub async fn wasm_step(
     step: &Step,
     content: Arc<Vec<u8>>,
     content_type: &str,
+    files: Vec<CallFile>,
     remaining: Duration,
     cancel: Option<Arc<AtomicBool>>,
 ) -> Result<(StepResult, Option<Final>)> {
@@ -336,6 +337,7 @@ pub async fn wasm_step(
             content_type: &ct,
             config: &config,
             ruleset: ruleset.as_deref(),
+            files: &files,
         };
         match cancel {
             Some(flag) => plugin.validate_cancellable(&input, remaining, flag),

@@ -339,6 +339,7 @@ mod tests {
             depends_on: None,
             on_failure: Default::default(),
             run_when: None,
+            files: vec![],
         }
     }
 

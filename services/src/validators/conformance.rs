@@ -112,6 +112,7 @@ pub async fn run(
         depends_on: None,
         on_failure: Default::default(),
         run_when: None,
+        files: vec![],
     };
     let mut twice = None;
     for (n, doc) in documents.iter().enumerate() {
@@ -181,6 +182,7 @@ async fn run_once(
             doc.content_type.clone(),
             Arc::new(doc.bytes.clone()),
         )],
+        step_files: vec![],
         config: step.config.clone(),
         limits: images::limits_for_run(
             &validator.limits,

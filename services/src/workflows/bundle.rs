@@ -2,10 +2,12 @@
 //! its definition (everything a run depends on, in the shape `POST …/workflows` takes)
 //! and the validators its steps pin — slug, version and the digest of what runs (a
 //! component's sha256, an image's ID) — so an import can tell when the other side would
-//! run something else.
+//! run something else — and the steps' files, so the bundle is all another instance needs.
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use validibot_blobs::BlobStore;
 use validibot_engines::plugins::PluginRegistry;
 use validibot_store::workflows::{Step, Workflow};
 
@@ -24,6 +26,37 @@ pub struct Bundle {
     pub definition: Value,
     /// What each step ran on the exporting instance.
     pub validators: Vec<Pinned>,
+    /// The bytes of every file the steps name, once each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<BundledFile>,
+}
+
+/// A step file's bytes in a bundle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BundledFile {
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub content_base64: String,
+}
+
+impl BundledFile {
+    /// The bytes, checked against the sha256 the bundle gives.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        use sha2::Digest;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.content_base64)
+            .map_err(|e| format!("file {:?}: not base64: {e}", self.name))?;
+        let actual = hex::encode(sha2::Sha256::digest(&bytes));
+        if actual != self.sha256 {
+            return Err(format!(
+                "file {:?}: its content's sha256 is {actual}, not {}",
+                self.name, self.sha256
+            ));
+        }
+        Ok(bytes)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,13 +78,27 @@ pub struct Pinned {
     pub digest: Option<String>,
 }
 
-/// The bundle of a stored workflow version.
-pub fn export(
+/// The bundle of a stored workflow version, with its steps' files read from `blobs`.
+pub async fn export(
     wf: &Workflow,
     registry: &PluginRegistry,
     containers: &[ContainerValidator],
-) -> Bundle {
-    Bundle {
+    blobs: &BlobStore,
+) -> anyhow::Result<Bundle> {
+    let mut files: Vec<BundledFile> = Vec::new();
+    for f in wf.steps.iter().flat_map(|s| &s.files) {
+        if files.iter().any(|b| b.sha256 == f.sha256) {
+            continue;
+        }
+        let bytes = blobs.read(&f.sha256).await?;
+        files.push(BundledFile {
+            sha256: f.sha256.clone(),
+            name: f.name.clone(),
+            media_type: f.media_type.clone(),
+            content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        });
+    }
+    Ok(Bundle {
         format: FORMAT.into(),
         source: Source {
             slug: wf.slug.clone(),
@@ -69,7 +116,8 @@ pub fn export(
                 digest: digest_of(s, registry, containers),
             })
             .collect(),
-    }
+        files,
+    })
 }
 
 /// What runs for `step` on this instance.
@@ -109,6 +157,16 @@ pub fn definition_of(wf: &Workflow) -> Value {
             }
             if let Some(w) = &s.run_when {
                 step["when"] = json!(w);
+            }
+            if !s.files.is_empty() {
+                let files: Vec<Value> = s
+                    .files
+                    .iter()
+                    .map(
+                        |f| json!({"name": f.name, "sha256": f.sha256, "media_type": f.media_type}),
+                    )
+                    .collect();
+                step["files"] = json!(files);
             }
             step
         })

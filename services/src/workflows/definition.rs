@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use validibot_types::WorkflowSlug;
 
 use super::graph::Graph;
+use super::step_files::{self, Catalog, FileRef};
 use super::{assertions, bindings, context::RunContext};
 use crate::validators::images::ContainerValidator;
 use validibot_engines::plugins::PluginRegistry;
@@ -57,6 +58,9 @@ pub struct StepInput {
     pub on_failure: OnFailure,
     /// CEL: the step runs only when this holds.
     pub when: Option<String>,
+    /// Files handed to the validator with the document.
+    #[serde(default)]
+    pub files: Vec<FileRef>,
 }
 
 fn yes() -> bool {
@@ -86,12 +90,21 @@ impl DefinitionError {
 }
 
 impl DefinitionInput {
-    /// Checks shape, slugs, validators and each step's config (by asking the validator).
+    /// The sha256s the steps' files name (to look up in the workspace's uploads).
+    pub fn named_files(&self) -> impl Iterator<Item = &str> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.files.iter().filter_map(|f| f.sha256.as_deref()))
+    }
+
+    /// Checks shape, slugs, validators, each step's config (by asking the validator)
+    /// and files (against `files`, what the workspace uploaded).
     pub async fn validate(
         self,
         slug_from_path: Option<&str>,
         registry: &PluginRegistry,
         containers: &[ContainerValidator],
+        files: &Catalog,
     ) -> Result<Definition, DefinitionError> {
         let slug = match (slug_from_path, self.slug.as_deref()) {
             (Some(p), Some(b)) if p != b => {
@@ -175,6 +188,13 @@ impl DefinitionInput {
                     continue;
                 }
             };
+            let attached = match step_files::resolve(&s.files, files) {
+                Ok(f) => f,
+                Err(detail) => {
+                    errors.push(serde_json::json!({"step": i, "key": s.key, "detail": detail}));
+                    continue;
+                }
+            };
             if s.ruleset.is_some() && s.validator != RULES_VALIDATOR {
                 errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!(
                     "a ruleset is only read by the {RULES_VALIDATOR:?} validator, not {:?}: write these checks as the step's assertions, or add a {RULES_VALIDATOR:?} step with these rules",
@@ -207,6 +227,7 @@ impl DefinitionInput {
                         depends_on: s.depends_on,
                         on_failure: s.on_failure,
                         run_when: s.when,
+                        files: attached,
                     });
                     continue;
                 }
@@ -216,6 +237,13 @@ impl DefinitionInput {
                 continue;
             };
             first_types.get_or_insert_with(|| plugin.meta.content_types.clone());
+            if !attached.is_empty() && plugin.meta.wit_version.starts_with("1.0.") {
+                errors.push(serde_json::json!({"step": i, "key": s.key, "detail": format!(
+                    "validator {:?} was built for validibot:validator@{}, which cannot receive step files (added in 1.1); rebuild it with a 1.1 plugin SDK or remove the step's files",
+                    s.validator, plugin.meta.wit_version
+                )}));
+                continue;
+            }
             let pinned = plugin.meta.version.clone();
             // A config with bindings is checked as it will run: with the constants in place
             // now, or — when it reads earlier steps or the metadata — by the validator when
@@ -270,6 +298,7 @@ impl DefinitionInput {
                 depends_on: s.depends_on,
                 on_failure: s.on_failure,
                 run_when: s.when,
+                files: attached,
             });
         }
         let content_types = match self.content_types {
@@ -477,6 +506,10 @@ pub fn digest(
             }
             if let Some(when) = &s.run_when {
                 step["when"] = serde_json::json!(when);
+            }
+            if !s.files.is_empty() {
+                let files: Vec<_> = s.files.iter().map(|f| serde_json::json!({"name": f.name, "sha256": f.sha256, "media_type": f.media_type})).collect();
+                step["files"] = serde_json::json!(files);
             }
             step
         }).collect::<Vec<_>>(),

@@ -8,3 +8,4 @@ pub mod bundle;
 pub mod context;
 pub mod definition;
 pub mod graph;
+pub mod step_files;

@@ -1,6 +1,7 @@
 //! Workflows: a slug, an integer version and ordered steps, each run by a validator.
 //! A version that has runs is immutable; editing it creates the next version.
 
+pub mod files;
 pub mod versions;
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,19 @@ pub struct Step {
     /// it holds, else it is SKIPPED with the reason.
     #[serde(rename = "when", skip_serializing_if = "Option::is_none")]
     pub run_when: Option<String>,
+    /// Files attached to the step, handed to its validator with the document.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<StepFile>,
+}
+
+/// A file attached to a step: its blob (by sha256) under the name the validator sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFile {
+    /// Plain file name, unique within the step (`weather.epw`, `common.xsd`).
+    pub name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
 }
 
 impl Step {
@@ -237,6 +251,7 @@ mod tests {
             depends_on: None,
             on_failure: OnFailure::Stop,
             run_when: None,
+            files: vec![],
         }
     }
 

@@ -188,8 +188,8 @@ async fn insert_steps(
 ) -> Result<()> {
     for s in &def.steps {
         sqlx::query(
-            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO workflow_steps (id, workflow_id, position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when, files)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(new_id())
         .bind(workflow_id.as_str())
@@ -208,6 +208,11 @@ async fn insert_steps(
         .bind(s.depends_on.as_ref().map(serde_json::to_string).transpose()?)
         .bind((!s.on_failure.is_stop()).then(|| s.on_failure.as_str()))
         .bind(s.run_when.as_deref())
+        .bind(if s.files.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&s.files)?)
+        })
         .execute(&mut **tx)
         .await?;
     }
@@ -344,10 +349,11 @@ struct StepRow {
     depends_on: Option<String>,
     on_failure: Option<String>,
     run_when: Option<String>,
+    files: Option<String>,
 }
 
 pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> {
-    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
+    let rows: Vec<StepRow> = sqlx::query_as("SELECT position, key, name, validator, validator_version, config, ruleset, assertions, depends_on, on_failure, run_when, files FROM workflow_steps WHERE workflow_id = $1 ORDER BY position")
         .bind(workflow_id.as_str())
         .fetch_all(&db.read)
         .await?;
@@ -372,6 +378,10 @@ pub async fn load_steps(db: &Db, workflow_id: &WorkflowId) -> Result<Vec<Step>> 
                 _ => super::OnFailure::Stop,
             },
             run_when: s.run_when,
+            files: s
+                .files
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
         })
         .collect())
 }

@@ -41,6 +41,7 @@ pub async fn run(socket: Option<&str>, image: &str, rounds: usize) -> Result<()>
             image: image_id.clone(),
             command: None,
             files: files.clone(),
+            step_files: vec![],
             config: config.clone(),
             limits: limits.clone(),
             work_dir: work.path().join(format!("ours-{round}")),
@@ -93,7 +94,7 @@ fn docker_run(
     let (input, output) = (dir.join("input"), dir.join("output"));
     std::fs::create_dir_all(&input)?;
     std::fs::create_dir_all(&output)?;
-    envelope::write_inputs(&input, "bench", "bench", files, config)?;
+    envelope::write_inputs(&input, "bench", "bench", files, &[], config)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

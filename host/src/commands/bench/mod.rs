@@ -298,6 +298,7 @@ async fn direct_call(
             content_type: "application/json",
             config: &config,
             ruleset: None,
+            files: &[],
         };
         let mut h = Histogram::<u64>::new(3)?;
         for _ in 0..100 {

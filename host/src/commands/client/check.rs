@@ -2,6 +2,7 @@
 //! validators (no server, no database), with the same reports and exit codes as
 //! `validate`. Container validators need a server and are refused.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -13,11 +14,12 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use validibot_engines::plugins::{Limits, Plugin, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallFile, Limits, Plugin, PluginRegistry, Runtime};
 use validibot_services::execution::assertions;
 use validibot_services::execution::step_loop::{self, RunSink, StepRunner};
 use validibot_services::workflows::context::RunContext;
 use validibot_services::workflows::definition::{Definition, DefinitionInput};
+use validibot_services::workflows::step_files::Catalog;
 use validibot_store::runs::view::{RunView, StepView, SubmissionView, Summary, WorkflowRef};
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
@@ -81,14 +83,29 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         }
         output::emit(&args.report, &report)
     };
-    let input = workflow_file::read(&args.workflow).and_then(|definition| {
-        serde_json::from_value::<DefinitionInput>(definition)
-            .with_context(|| format!("{} is not a workflow definition", args.workflow.display()))
+    let input = workflow_file::read(&args.workflow).and_then(|mut definition| {
+        let files = workflow_file::take_local_files(&mut definition, &args.workflow)?;
+        let input = serde_json::from_value::<DefinitionInput>(definition)
+            .with_context(|| format!("{} is not a workflow definition", args.workflow.display()))?;
+        Ok((input, files))
     });
-    let input = match input {
+    let (input, local_files) = match input {
         Ok(input) => input,
         Err(e) => return refused(format!("{e:#}"), &[]),
     };
+    let catalog: Catalog = local_files
+        .iter()
+        .map(|f| {
+            (
+                f.sha256.clone(),
+                (f.bytes.len() as i64, f.media_type.clone()),
+            )
+        })
+        .collect();
+    let files: HashMap<String, Arc<Vec<u8>>> = local_files
+        .into_iter()
+        .map(|f| (f.sha256, Arc::new(f.bytes)))
+        .collect();
     let limits = Limits {
         timeout: Duration::from_secs_f64(args.validator_timeout.max(0.001)),
         ..Limits::default()
@@ -98,7 +115,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         PluginRegistry::builtin(&runtime, limits)
     })
     .await??;
-    let mut workflow = match input.validate(None, &registry, &[]).await {
+    let mut workflow = match input.validate(None, &registry, &[], &catalog).await {
         Ok(d) => d,
         Err(e) => return refused(format!("{} ({})", e.detail, e.code), &e.errors),
     };
@@ -123,7 +140,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         content_type: &content_type,
         content: &content,
     };
-    let run = execute(&workflow, &registry, &document, metadata).await?;
+    let run = execute(&workflow, &registry, &document, files, metadata).await?;
     output::emit(&args.report, &run)
 }
 
@@ -134,6 +151,7 @@ async fn execute(
     workflow: &Definition,
     registry: &PluginRegistry,
     document: &Document<'_>,
+    files: HashMap<String, Arc<Vec<u8>>>,
     metadata: Value,
 ) -> Result<Value> {
     let created_at = now_us();
@@ -142,6 +160,7 @@ async fn execute(
         registry,
         content: document.content.clone(),
         content_type: document.content_type.to_owned(),
+        files,
     };
     let mut sink = Collected::default();
     let never_lost = AtomicBool::new(false);
@@ -177,6 +196,8 @@ struct LocalSteps<'a> {
     registry: &'a PluginRegistry,
     content: Arc<Vec<u8>>,
     content_type: String,
+    /// The workflow's local step files by sha256.
+    files: HashMap<String, Arc<Vec<u8>>>,
 }
 
 impl StepRunner for LocalSteps<'_> {
@@ -186,7 +207,29 @@ impl StepRunner for LocalSteps<'_> {
             .get_version(&step.validator, &step.validator_version)
             .context("validator vanished")?;
         let content = self.content.clone();
-        step_loop::wasm_step(plugin, step, content, &self.content_type, remaining, None).await
+        let files = step
+            .files
+            .iter()
+            .filter_map(|f| {
+                let content = self.files.get(&f.sha256)?.clone();
+                Some(CallFile {
+                    name: f.name.clone(),
+                    media_type: f.media_type.clone(),
+                    sha256: f.sha256.clone(),
+                    content,
+                })
+            })
+            .collect();
+        step_loop::wasm_step(
+            plugin,
+            step,
+            content,
+            &self.content_type,
+            files,
+            remaining,
+            None,
+        )
+        .await
     }
 
     fn document(&self) -> assertions::Document<'_> {

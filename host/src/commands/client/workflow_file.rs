@@ -1,11 +1,68 @@
 //! Workflow files for `workflows create -f` and `check --workflow`: JSON or YAML, in the
 //! API's definition shape. JSON is read as JSON (numbers exactly as the API keeps them,
-//! integers beyond 64 bits included); YAML only when the text is not JSON.
+//! integers beyond 64 bits included); YAML only when the text is not JSON. A step's
+//! `files` may name local files (`{"name": "common.xsd", "path": "xsd/common.xsd"}`,
+//! relative to the workflow file): the CLI reads them ([`take_local_files`]).
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// A step file read from disk, for `check` to hand to validators or `workflows create`
+/// to upload.
+pub struct LocalFile {
+    pub name: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads every step file given by `path` (relative to the workflow file) and names it
+/// by its sha256 instead, as the API takes it. Each content once.
+pub fn take_local_files(definition: &mut Value, workflow: &Path) -> Result<Vec<LocalFile>> {
+    let base = workflow.parent().unwrap_or(Path::new("."));
+    let mut out: Vec<LocalFile> = Vec::new();
+    let steps = definition
+        .get_mut("steps")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten();
+    for file in steps
+        .filter_map(|s| s.get_mut("files").and_then(Value::as_array_mut))
+        .flatten()
+    {
+        let Some(obj) = file.as_object_mut() else {
+            continue;
+        };
+        let Some(rel) = obj.get("path").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
+        let path = base.join(&rel);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("reading step file {}", path.display()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (name, guessed) = super::document::name_and_type(&path, None);
+        obj.remove("path");
+        obj.insert("sha256".into(), Value::String(sha256.clone()));
+        obj.entry("name")
+            .or_insert_with(|| Value::String(name.clone()));
+        if !out.iter().any(|f| f.sha256 == sha256) {
+            let media_type = obj
+                .get("media_type")
+                .and_then(Value::as_str)
+                .map_or(guessed, str::to_owned);
+            out.push(LocalFile {
+                name,
+                sha256,
+                media_type,
+                bytes,
+            });
+        }
+    }
+    Ok(out)
+}
 
 /// Reads a definition; the slug defaults to the file's stem when the file has none.
 pub fn read(path: &Path) -> Result<Value> {
@@ -51,6 +108,27 @@ fn looks_like_json(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn local_step_files_are_read_and_named_by_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("xsd")).unwrap();
+        std::fs::write(dir.path().join("xsd/common.xsd"), "<x/>").unwrap();
+        let wf = dir.path().join("wf.json");
+        let mut def = serde_json::json!({"steps": [
+            {"key": "a", "validator": "xml-schema", "files": [{"name": "common.xsd", "path": "xsd/common.xsd"}]},
+            {"key": "b", "validator": "xml-schema", "files": [{"name": "again.xsd", "path": "xsd/common.xsd"}]},
+        ]});
+        let files = super::take_local_files(&mut def, &wf).unwrap();
+        assert_eq!(files.len(), 1, "one content, read once");
+        assert_eq!(files[0].bytes, b"<x/>");
+        let step = &def["steps"][0]["files"][0];
+        assert_eq!(step["sha256"], files[0].sha256.as_str());
+        assert!(step.get("path").is_none());
+        let mut missing =
+            serde_json::json!({"steps": [{"files": [{"name": "n", "path": "nope"}]}]});
+        assert!(super::take_local_files(&mut missing, &wf).is_err());
+    }
+
     #[test]
     fn yaml_and_json_read_the_same_with_slug_from_the_stem() {
         let dir = tempfile::tempdir().unwrap();

@@ -177,7 +177,18 @@ pub async fn run(cmd: &WorkflowsCommand) -> Result<()> {
             server,
         } => {
             let client = Client::from_args(server)?;
-            let definition = workflow_file::read(file)?;
+            let mut definition = workflow_file::read(file)?;
+            for local in workflow_file::take_local_files(&mut definition, file)? {
+                let path = format!("/files?name={}", local.name);
+                client
+                    .send(
+                        client
+                            .request(Method::POST, &client.ws_path(&path))
+                            .header(reqwest::header::CONTENT_TYPE, &local.media_type)
+                            .body(local.bytes),
+                    )
+                    .await?;
+            }
             let slug = definition["slug"].as_str().unwrap_or_default().to_owned();
             let created = client
                 .send(

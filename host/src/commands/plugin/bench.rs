@@ -55,6 +55,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         content_type,
         config: &config,
         ruleset: None,
+        files: &[],
     };
     println!(
         "plugin {} {} · document {} B · {} calls per measurement",

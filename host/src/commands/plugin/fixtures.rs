@@ -137,6 +137,7 @@ fn run_case(plugin: &Plugin, case: &Case, update: bool) -> Result<()> {
             content_type,
             config: &config,
             ruleset: None,
+            files: &[],
         },
         plugin.limits.timeout,
     );

@@ -187,6 +187,7 @@ mod tests {{
             content_type: "text/plain",
             config: r#"{{"max_bytes": 5}}"#,
             ruleset: None,
+            ..Input::default()
         }})
         .unwrap()
     }}

@@ -124,7 +124,23 @@ pub fn all() -> Value {
             "depends_on": {"type": "array", "items": string, "description": "Keys of earlier steps this one waits for (default: the previous step; [] starts at once). Steps whose dependencies are done run in parallel."},
             "on_failure": {"type": "string", "enum": ["stop", "continue"], "description": "stop (default): the steps that depend on this one are SKIPPED when it fails; continue: they run anyway."},
             "when": {"type": "string", "description": "CEL over doc, steps, meta and consts: the step runs only when it holds, else it is SKIPPED with the reason."},
+            "files": {"type": "array", "maxItems": 20, "items": {"$ref": "#/components/schemas/StepFileRef"}, "description": "Files handed to the validator with the document (WASM validators built for contract 1.1, container validators)."},
         }},
+        "StepFileRef": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", "description": "The name the validator sees (e.g. an xs:include schemaLocation)."},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "A file uploaded to the workspace (POST …/files)."},
+            "path": {"type": "string", "description": "CLI only: a local file, uploaded by validibot workflows push/import and read by check."},
+            "media_type": string,
+        }},
+        "StepFile": obj(&["name", "sha256", "size", "media_type"], json!({
+            "name": string, "sha256": string, "size": {"type": "integer"}, "media_type": string,
+        })),
+        "WorkspaceFile": obj(&["sha256", "name", "media_type", "size", "created_at"], json!({
+            "sha256": string, "name": string, "media_type": string, "size": {"type": "integer"},
+            "created_at": {"type": "string", "format": TIME},
+            "used_by": {"type": "array", "items": string, "description": "Workflows with a step (any version) that names the file."},
+        })),
+        "WorkspaceFileList": list_of("WorkspaceFile"),
         "Assertion": {"type": "object", "required": ["expr"], "additionalProperties": false, "properties": {
             "expr": {"type": "string", "maxLength": 4096, "description": "CEL that must be true, over doc, outputs, steps.<key>.outputs / .status, meta and consts; compiled and its names checked when the workflow is saved."},
             "code": {"type": "string", "description": "The finding's code when it fails (default assertion.failed)."},
@@ -149,6 +165,7 @@ pub fn all() -> Value {
             "depends_on": {"type": "array", "items": string},
             "on_failure": {"type": "string", "enum": ["stop", "continue"]},
             "when": string,
+            "files": {"type": "array", "items": {"$ref": "#/components/schemas/StepFile"}},
         })),
         "Workflow": obj(&["slug", "version", "name", "digest", "steps"], json!({
             "slug": string, "version": {"type": "integer"}, "name": string, "description": string,
@@ -168,6 +185,9 @@ pub fn all() -> Value {
             "validators": {"type": "array", "items": obj(&["step", "slug", "version"], json!({
                 "step": string, "slug": string, "version": string,
                 "digest": {"type": ["string", "null"], "description": "sha256 of the WASM component, or the image ID"},
+            }))},
+            "files": {"type": "array", "items": obj(&["sha256", "name", "media_type", "content_base64"], json!({
+                "sha256": string, "name": string, "media_type": string, "content_base64": string,
             }))},
         }},
         "Finding": obj(&["severity", "code", "message", "path"], json!({

@@ -129,7 +129,11 @@ function initEditor() {
     picker.value = s.validator || "";
     node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
     node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
-    node.querySelector(".step-assertions").value = s.assertions && s.assertions.length ? JSON.stringify(s.assertions, null, 2) : "";
+    (s.assertions || []).forEach((a) => addAssertion(node, a));
+    node.querySelector(".add-assertion").addEventListener("click", () => addAssertion(node, {}));
+    node.stepFiles = (s.files || []).map((f) => ({ name: f.name, sha256: f.sha256 }));
+    renderFiles(node);
+    node.querySelector(".step-file-input").addEventListener("change", (ev) => attachFile(node, ev.target));
     node.querySelector(".step-depends").value = Array.isArray(s.depends_on) ? (s.depends_on.length ? s.depends_on.join(", ") : "-") : "";
     node.querySelector(".step-on-failure").value = s.on_failure || "stop";
     node.querySelector(".step-when").value = s.when || "";
@@ -139,6 +143,67 @@ function initEditor() {
     renderConfigForm(node);
     steps.appendChild(node);
     renumber();
+  };
+  // Assertions: one row each (expression, message, code, severity, guard); the live
+  // check's compile errors land on the row they are about.
+  const assertionTemplate = document.getElementById("assertion-template");
+  const addAssertion = (node, a) => {
+    const row = assertionTemplate.content.firstElementChild.cloneNode(true);
+    row.querySelector(".assertion-expr").value = a.expr || "";
+    row.querySelector(".assertion-message").value = a.message || "";
+    row.querySelector(".assertion-code").value = a.code || "";
+    row.querySelector(".assertion-severity").value = a.severity || "ERROR";
+    row.querySelector(".assertion-when").value = a.when || "";
+    row.querySelector(".remove-assertion").addEventListener("click", () => {
+      row.remove();
+      form.dispatchEvent(new Event("input"));
+    });
+    node.querySelector(".assertion-rows").appendChild(row);
+  };
+  const assertionsOf = (node) => [...node.querySelectorAll(".assertion-row")].map((row) => {
+    const a = { expr: row.querySelector(".assertion-expr").value.trim() };
+    for (const field of ["message", "code", "when"]) {
+      const v = row.querySelector(".assertion-" + field).value.trim();
+      if (v) a[field] = v;
+    }
+    const severity = row.querySelector(".assertion-severity").value;
+    if (severity !== "ERROR") a.severity = severity;
+    return a;
+  }).filter((a) => a.expr);
+  // Step files: uploaded to the workspace at once, then named by the step.
+  const renderFiles = (node) => {
+    const list = node.querySelector(".step-file-list");
+    list.textContent = "";
+    node.stepFiles.forEach((f, i) => {
+      const item = el("li", {}, f.name + " ");
+      item.append(el("code", {}, f.sha256.slice(0, 12)));
+      const remove = el("button", { type: "button", class: "remove-file" }, "Remove");
+      remove.addEventListener("click", () => {
+        node.stepFiles.splice(i, 1);
+        renderFiles(node);
+        form.dispatchEvent(new Event("input"));
+      });
+      item.append(" ", remove);
+      list.append(item);
+    });
+  };
+  const attachFile = async (node, input) => {
+    const status = node.querySelector(".step-file-status");
+    for (const file of input.files) {
+      const name = file.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "file";
+      status.textContent = "Uploading " + name + "…";
+      const resp = await fetch(form.dataset.filesUrl + "?name=" + encodeURIComponent(name), {
+        method: "POST", credentials: "same-origin", body: file,
+        headers: { "X-CSRF-Token": csrf(), "Content-Type": file.type || "application/octet-stream" },
+      });
+      const json = await resp.json().catch(() => null);
+      if (!resp.ok) { status.textContent = json ? json.detail + " (" + json.code + ")" : "HTTP " + resp.status; return; }
+      node.stepFiles = node.stepFiles.filter((f) => f.name !== name).concat([{ name, sha256: json.sha256 }]);
+      status.textContent = "Attached " + name + ".";
+    }
+    input.value = "";
+    renderFiles(node);
+    form.dispatchEvent(new Event("input"));
   };
   // A form for the simple top-level settings of the validator's config JSON Schema
   // (strings, numbers, booleans, choices); everything else stays in the raw JSON below.
@@ -204,7 +269,7 @@ function initEditor() {
   const collect = () => {
     const errors = document.getElementById("form-errors");
     errors.textContent = "";
-    form.querySelectorAll(".step-errors").forEach((e) => { e.textContent = ""; });
+    form.querySelectorAll(".step-errors, .assertion-errors").forEach((e) => { e.textContent = ""; });
     const stepNodes = [...steps.querySelectorAll(".step-editor")];
     const parsed = [];
     let bad = false;
@@ -222,7 +287,10 @@ function initEditor() {
       if (onFailure !== "stop") step.on_failure = onFailure;
       const when = node.querySelector(".step-when").value.trim();
       if (when) step.when = when;
-      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"], ["assertions", ".step-assertions"]]) {
+      const assertions = assertionsOf(node);
+      if (assertions.length) step.assertions = assertions;
+      if (node.stepFiles.length) step.files = node.stepFiles;
+      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"]]) {
         const text = node.querySelector(cls).value.trim();
         if (!text) continue;
         try { step[field] = JSON.parse(text); } catch (e) {
@@ -258,7 +326,17 @@ function initEditor() {
     (r.json?.errors || []).forEach((e) => {
       const node = stepNodes[e.step];
       if (!node) return;
-      const lines = [e.detail].concat((e.findings || []).map((f) => f.code + (f.path ? " at " + f.path : "") + ": " + f.message));
+      const lines = [e.detail];
+      const rows = node.querySelectorAll(".assertion-row");
+      (e.findings || []).forEach((f) => {
+        const text = f.code + (f.path ? " at " + f.path : "") + ": " + f.message;
+        // `/assertions/<i>/…` is about the i-th row shown (rows without an expression are not sent).
+        const at = /^\/assertions\/(\d+)/.exec(f.path || "");
+        const filled = [...rows].filter((row) => row.querySelector(".assertion-expr").value.trim());
+        const row = at ? filled[Number(at[1])] : null;
+        if (row) row.querySelector(".assertion-errors").textContent = text;
+        else lines.push(text);
+      });
       node.querySelector(".step-errors").textContent = lines.join(" — ");
     });
   };

@@ -121,6 +121,7 @@ mod tests {
             content_type: "text/plain",
             config,
             ruleset: None,
+            ..Input::default()
         })
         .unwrap()
     }

@@ -1,0 +1,21 @@
+//! What one `validate` call is given.
+
+use std::sync::Arc;
+
+pub struct CallInput<'a> {
+    pub content: &'a [u8],
+    pub content_type: &'a str,
+    pub config: &'a str,
+    pub ruleset: Option<&'a str>,
+    /// The step's files (contract 1.1; a 1.0 component never gets any).
+    pub files: &'a [CallFile],
+}
+
+/// A file attached to the step, handed to the guest as an `inputs.source`.
+#[derive(Debug, Clone)]
+pub struct CallFile {
+    pub name: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub content: Arc<Vec<u8>>,
+}
