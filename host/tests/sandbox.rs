@@ -332,3 +332,57 @@ fn a_cancelled_call_is_interrupted() {
         )
         .is_ok());
 }
+
+/// Contract 1.1: a document larger than the SDK's 4 MiB read size arrives whole through
+/// several `inputs.source` reads (every row counted), and a step file is read on demand.
+#[test]
+fn large_documents_and_step_files_arrive_through_sources() {
+    let runtime = Runtime::new(None).unwrap();
+    let registry = PluginRegistry::builtin(&runtime, Limits::default()).unwrap();
+    let csv = registry.get("csv").unwrap();
+    let rows = 500_000;
+    let mut doc = String::from("id,name\n");
+    for i in 0..rows {
+        doc.push_str(&format!("{i},name-{i:08}\n"));
+    }
+    assert!(doc.len() > 9 << 20, "{} bytes", doc.len());
+    let out = csv
+        .validate(
+            &CallInput {
+                content: doc.as_bytes(),
+                content_type: "text/csv",
+                config: r#"{"schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"}]}}"#,
+                ruleset: None,
+                files: &[],
+            },
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let counted = out.outputs.iter().find(|o| o.name == "rows").unwrap();
+    assert_eq!(counted.value, serde_json::json!(rows), "{:?}", out.outputs);
+
+    let xml = registry.get("xml-schema").unwrap();
+    let xsd = br#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:int"/></xs:schema>"#;
+    let files = [validibot_engines::plugins::CallFile {
+        name: "a.xsd".into(),
+        media_type: "application/xml".into(),
+        sha256: "0".repeat(64),
+        content: std::sync::Arc::new(xsd.to_vec()),
+    }];
+    let check = |doc: &str| {
+        xml.validate(
+            &CallInput {
+                content: doc.as_bytes(),
+                content_type: "application/xml",
+                config: r#"{"schema_file": "a.xsd"}"#,
+                ruleset: None,
+                files: &files,
+            },
+            Duration::from_secs(10),
+        )
+        .unwrap()
+        .findings
+    };
+    assert!(check("<a>1</a>").is_empty());
+    assert_eq!(check("<a>x</a>")[0].code, "xml.schema.invalid");
+}

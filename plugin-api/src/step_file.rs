@@ -97,8 +97,17 @@ impl StepFile {
 pub(crate) fn read_source(
     source: &crate::bindings::validibot::validator::inputs::Source,
 ) -> Result<Vec<u8>, ValidatorError> {
+    // A short first read is the whole source (reads are short only at the end): one
+    // host call for a small document.
+    let first = source
+        .read(0, READ_CHUNK)
+        .map_err(|e| ValidatorError::new("input.read", e))?;
+    if first.len() < READ_CHUNK as usize {
+        return Ok(first);
+    }
     let size = source.size();
     let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+    out.extend_from_slice(&first);
     while (out.len() as u64) < size {
         let want = (size - out.len() as u64).min(READ_CHUNK as u64) as u32;
         let chunk = source

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-/// The most one `read` returns, whatever the guest asks for: a guest cannot make the
-/// host copy more than this per call.
+/// The most one `read` returns, whatever the guest asks for (the contract says 16 MiB):
+/// a guest cannot make the host copy more than this per call.
 pub const MAX_READ: u32 = 16 << 20;
 
 /// The bytes behind one `source` handle (shared, never copied whole).
