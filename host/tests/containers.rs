@@ -32,6 +32,7 @@ fn job(mode: &[&str], work: &Path, limits: Limits) -> Job {
             std::sync::Arc::new(br#"{"a": 1}"#.to_vec()),
         )],
         step_files: vec![],
+        env: vec![],
         config: serde_json::json!({"threshold": 3}),
         limits,
         work_dir: work.join(uuid::Uuid::now_v7().simple().to_string()),

@@ -194,6 +194,12 @@ fn json_logs_carry_run_ids(backend: Backend) {
     assert_eq!(line["span"]["run_id"], run_id.as_str(), "{line}");
     assert_eq!(line["span"]["attempt"], 1, "{line}");
     assert!(line["timestamp"].is_string(), "{line}");
+    // A first start says why it takes seconds before it compiles the built-ins.
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("compiling the built-in validators for this machine"),
+        "{text}"
+    );
 }
 
 /// Runs the binary; returns (exit code, stdout, stderr).

@@ -1,6 +1,8 @@
 //! The allow-list of container validators: one row per (slug, version), pinned to an
 //! image ID, with the limits its labels asked for and the Pro feature that enables it.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use validibot_types::ids::UserId;
@@ -37,6 +39,9 @@ pub struct ContainerValidator {
     pub feature: String,
     #[serde(serialize_with = "validibot_types::clock::serialize_us")]
     pub registered_at: i64,
+    /// The operator's settings: environment variables the container starts with.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 /// Puts a validator on the allow-list (the caller checked it is not there yet).
@@ -44,8 +49,8 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
     db.write_tx(
         None,
         vec![Stmt::new(
-            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at, env)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             args![
                 &v.slug,
                 &v.version,
@@ -56,7 +61,8 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
                 serde_json::to_string(&v.limits)?,
                 &v.feature,
                 by.map(|u| u.as_str().to_owned()),
-                v.registered_at
+                v.registered_at,
+                env_text(&v.env)?
             ],
         )],
     )
@@ -65,7 +71,33 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
 }
 
 const COLUMNS: &str =
-    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at";
+    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at, env";
+
+fn env_text(env: &BTreeMap<String, String>) -> Result<Option<String>> {
+    Ok(if env.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(env)?)
+    })
+}
+
+/// Replaces a registered version's settings (`env`); false when it is not registered.
+pub async fn set_env(
+    db: &Db,
+    slug: &str,
+    version: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<bool> {
+    let n =
+        sqlx::query("UPDATE container_validators SET env = $1 WHERE slug = $2 AND version = $3")
+            .bind(env_text(env)?)
+            .bind(slug)
+            .bind(version)
+            .execute(&db.write)
+            .await?
+            .rows_affected();
+    Ok(n > 0)
+}
 
 /// A registration as [`COLUMNS`] selects it (lists and limits as JSON text).
 #[derive(sqlx::FromRow)]
@@ -79,6 +111,7 @@ struct RegistrationRow {
     limits: String,
     feature: String,
     registered_at: i64,
+    env: Option<String>,
 }
 
 impl RegistrationRow {
@@ -93,6 +126,10 @@ impl RegistrationRow {
             limits: serde_json::from_str(&self.limits)?,
             feature: self.feature,
             registered_at: self.registered_at,
+            env: match self.env {
+                Some(t) => serde_json::from_str(&t)?,
+                None => BTreeMap::new(),
+            },
         })
     }
 }

@@ -45,6 +45,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 ENGINE = os.environ.get("VALIDIBOT_ENERGYPLUS_DIR", "/opt/energyplus")
 SCHEMA = os.path.join(ENGINE, "Energy+.schema.epJSON")
@@ -266,7 +267,9 @@ def simulate(path, is_json, config, messages, output_dir, step_files):
             return failed(messages)
         # The model's own SimulationControl and RunPeriod decide what runs with the weather file.
         cmd = [os.path.join(ENGINE, "energyplus"), "--weather", epw, "--readvars", "--output-directory", out_dir, model]
+    started = time.monotonic()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=work)
+    engine_seconds = time.monotonic() - started
     sys.stdout.write(proc.stdout.decode("utf-8", "replace")[-4000:])
     end = read(os.path.join(out_dir, "eplusout.end"))
     counts, err_messages = parse_err(read(os.path.join(out_dir, "eplusout.err")), max_warnings)
@@ -277,6 +280,9 @@ def simulate(path, is_json, config, messages, output_dir, step_files):
     messages += err_messages
     metrics = [
         {"name": "weather_file", "value": weather or "design days"},
+        # The engine's own run time inside the container: what a run costs beyond it is
+        # the product's overhead.
+        {"name": "engine_seconds", "value": round(engine_seconds, 3), "unit": "s"},
         {"name": "warnings", "value": counts["warning"]},
         {"name": "severe_errors", "value": counts["severe"]},
         {"name": "fatal_errors", "value": counts["fatal"]},

@@ -48,6 +48,8 @@ pub struct Job {
     pub files: Vec<envelope::NamedBytes>,
     /// The step's files, under `step-files/` in the input directory.
     pub step_files: Vec<envelope::NamedBytes>,
+    /// The operator's settings for this validator (environment variables).
+    pub env: Vec<(String, String)>,
     pub config: serde_json::Value,
     pub limits: Limits,
     /// A directory unique to this attempt (must not exist yet).
@@ -213,11 +215,18 @@ impl DockerRunner {
             image: Some(job.image.clone()),
             cmd: job.command.clone(),
             user: Some(hardening::USER.into()),
-            env: Some(vec![
-                format!("VALIDIBOT_INPUT_URI=file://{INPUT_DIR}/{ENVELOPE_NAME}"),
-                format!("VALIDIBOT_OUTPUT_URI=file://{OUTPUT_DIR}/output.json"),
-                format!("VALIDIBOT_RUN_ID={}", job.run_id),
-            ]),
+            // The operator's settings first: the runner's own names come last and win.
+            env: Some(
+                job.env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .chain([
+                        format!("VALIDIBOT_INPUT_URI=file://{INPUT_DIR}/{ENVELOPE_NAME}"),
+                        format!("VALIDIBOT_OUTPUT_URI=file://{OUTPUT_DIR}/output.json"),
+                        format!("VALIDIBOT_RUN_ID={}", job.run_id),
+                    ])
+                    .collect(),
+            ),
             labels: Some(labels),
             network_disabled: Some(true),
             host_config: Some(hardening::host_config(&job.limits, binds)),

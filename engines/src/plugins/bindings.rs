@@ -18,7 +18,7 @@ pub mod v1_1 {
         path: "../wit/1.1.0",
         world: "validator",
         with: {
-            "validibot:validator/types": super::v1_0::validibot::validator::types,
+            "validibot:validator/types": crate::plugins::bindings::v1_0::validibot::validator::types,
             "validibot:validator/inputs.source": crate::plugins::source::Source,
         },
     });

@@ -32,6 +32,14 @@ struct Installed {
 
 impl PluginRegistry {
     /// Loads every built-in validator (compiling, or reading the compile cache).
+    /// How many built-in validators loading will compile first (none once cached).
+    pub fn builtins_to_compile(runtime: &Runtime) -> usize {
+        BUILTIN
+            .iter()
+            .filter(|(_, bytes)| runtime.needs_compiling(bytes))
+            .count()
+    }
+
     pub fn builtin(runtime: &Runtime, limits: Limits) -> Result<PluginRegistry> {
         let mut builtin = BTreeMap::new();
         for (slug, bytes) in BUILTIN {

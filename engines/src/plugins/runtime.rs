@@ -76,15 +76,28 @@ impl Runtime {
         })
     }
 
+    /// Where the compiled form of a component with this sha256 is cached (none without
+    /// a cache dir). The name carries the engine's compatibility hash.
+    fn artifact_path(&self, sha: &str) -> Option<PathBuf> {
+        let dir = self.cache_dir.as_ref()?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        Some(dir.join(format!("{sha}-{:016x}.cwasm", h.finish())))
+    }
+
+    /// Whether loading `bytes` will compile them (no cached artifact): what a first start
+    /// says before it spends seconds doing so.
+    pub fn needs_compiling(&self, bytes: &[u8]) -> bool {
+        self.artifact_path(&hex::encode(Sha256::digest(bytes)))
+            .is_none_or(|p| !p.exists())
+    }
+
     /// Compiles a component once per (sha256, engine); later loads come from the cache.
     pub fn load(&self, bytes: &[u8]) -> Result<(Component, String)> {
         let sha = hex::encode(Sha256::digest(bytes));
-        let Some(dir) = &self.cache_dir else {
+        let Some(path) = self.artifact_path(&sha) else {
             return Ok((self.compile(bytes)?, sha));
         };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
-        let path = dir.join(format!("{sha}-{:016x}.cwasm", h.finish()));
         if path.exists() {
             // SAFETY: the file was produced by `Component::serialize` of this
             // engine configuration (the name carries its compatibility hash) and

@@ -32,6 +32,14 @@ pub enum ContainersCommand {
     },
     /// The registered container validators.
     List,
+    /// Replace a registered version's settings: environment variables its containers
+    /// start with (`NAME=VALUE`; none clears them), e.g. an image's policy without
+    /// rebuilding it. Runs started afterwards get them.
+    SetEnv {
+        slug: String,
+        version: String,
+        settings: Vec<String>,
+    },
     /// Take a version off the allow-list.
     Unregister { slug: String, version: String },
     /// Run an image as the server would, with your documents and a garbage one, and
@@ -106,6 +114,18 @@ pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()>
         ContainersCommand::List => {
             let db = crate::commands::serve::open_db(global).await?;
             print(serde_json::to_value(registry::list(&db).await?)?);
+        }
+        ContainersCommand::SetEnv {
+            slug,
+            version,
+            settings,
+        } => {
+            let env = registry::parse_env(settings).map_err(|e| anyhow::anyhow!(e))?;
+            let db = crate::commands::serve::open_db(global).await?;
+            if !registry::set_env(&db, slug, version, &env).await? {
+                bail!("{slug} {version} is not registered");
+            }
+            print(serde_json::json!({"slug": slug, "version": version, "env": env}));
         }
         ContainersCommand::Unregister { slug, version } => {
             let db = crate::commands::serve::open_db(global).await?;

@@ -35,7 +35,16 @@ pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<S
         memory_bytes: worker.validator_memory_mib.max(1) << 20,
         ..Limits::default()
     };
-    let runtime = Runtime::new(Some(global.data_dir.join("cache").join("wasm")))?;
+    let cache = global.data_dir.join("cache").join("wasm");
+    let runtime = Runtime::new(Some(cache.clone()))?;
+    let compiling = PluginRegistry::builtins_to_compile(&runtime);
+    if compiling > 0 {
+        tracing::info!(
+            validators = compiling,
+            cache = %cache.display(),
+            "compiling the built-in validators for this machine (first start of this build, ~10 s; later starts load them from the cache)"
+        );
+    }
     let plugins =
         tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, limits)).await??;
     validibot_services::validators::installed::sync(&db, &blobs, &plugins).await?;

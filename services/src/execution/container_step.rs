@@ -75,6 +75,7 @@ pub(super) async fn run(
             .into_iter()
             .map(|f| (f.name, f.media_type, f.content))
             .collect(),
+        env: validator.env.clone().into_iter().collect(),
         config: step.config.clone(),
         limits: crate::validators::images::limits_for_run(&validator.limits, remaining),
         work_dir: work_dir.clone(),

@@ -183,6 +183,7 @@ async fn run_once(
             Arc::new(doc.bytes.clone()),
         )],
         step_files: vec![],
+        env: validator.env.clone().into_iter().collect(),
         config: step.config.clone(),
         limits: images::limits_for_run(
             &validator.limits,

@@ -139,7 +139,62 @@ pub fn from_labels(
         limits,
         feature: String::new(),
         registered_at: validibot_types::clock::now_us(),
+        env: Default::default(),
     })
+}
+
+/// Names the runner sets itself: an operator's settings cannot replace them.
+const RESERVED_ENV: &[&str] = &[
+    validibot_plugin_api::container::ENV_INPUT_URI,
+    validibot_plugin_api::container::ENV_OUTPUT_URI,
+    validibot_plugin_api::container::ENV_RUN_ID,
+];
+
+/// Parses `NAME=VALUE` settings: upper-case names (`[A-Z_][A-Z0-9_]*`), not the
+/// runner's own, values up to 4 KiB, at most 32.
+pub fn parse_env(pairs: &[String]) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut env = std::collections::BTreeMap::new();
+    if pairs.len() > 32 {
+        return Err("at most 32 settings".into());
+    }
+    for pair in pairs {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?}: write NAME=VALUE"))?;
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !plain {
+            return Err(format!(
+                "{name:?}: names are A-Z, 0-9 and _, not starting with a digit"
+            ));
+        }
+        if RESERVED_ENV.contains(&name) {
+            return Err(format!("{name} is set by the runner"));
+        }
+        if value.len() > 4096 || value.contains('\0') {
+            return Err(format!(
+                "{name}: values are at most 4096 bytes, without NUL"
+            ));
+        }
+        env.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(env)
+}
+
+/// Replaces the operator's settings of a registered version; false when it is not
+/// registered. Runs started afterwards get them.
+pub async fn set_env(
+    db: &Db,
+    slug: &str,
+    version: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<bool> {
+    containers::set_env(db, slug, version, env).await
 }
 
 /// `512m`, `2g`, `65536`, `64k` → bytes (binary units).
@@ -265,6 +320,21 @@ pub fn input_name(content_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_settings_are_plain_names_not_the_runners() {
+        let env = parse_env(&["POLICY=a,b".into(), "X_2=".into()]).unwrap();
+        assert_eq!(env["POLICY"], "a,b");
+        assert_eq!(env["X_2"], "");
+        for bad in [
+            "lower=1",
+            "1X=1",
+            "NOEQUALS",
+            "VALIDIBOT_INPUT_URI=file:///etc/passwd",
+        ] {
+            assert!(parse_env(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

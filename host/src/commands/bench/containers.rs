@@ -42,6 +42,7 @@ pub async fn run(socket: Option<&str>, image: &str, rounds: usize) -> Result<()>
             command: None,
             files: files.clone(),
             step_files: vec![],
+            env: vec![],
             config: config.clone(),
             limits: limits.clone(),
             work_dir: work.path().join(format!("ours-{round}")),

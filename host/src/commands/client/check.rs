@@ -111,7 +111,13 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         ..Limits::default()
     };
     let registry = tokio::task::spawn_blocking(move || -> Result<PluginRegistry> {
-        let runtime = Runtime::new(cache_dir())?;
+        let cache = cache_dir();
+        let runtime = Runtime::new(cache.clone())?;
+        if PluginRegistry::builtins_to_compile(&runtime) > 0 {
+            // Seconds of silence otherwise; stderr, so reports on stdout stay clean.
+            let kept = cache.map_or_else(String::new, |d| format!("; kept in {}", d.display()));
+            eprintln!("validibot: compiling the built-in validators (first run of this build, a few seconds{kept})");
+        }
         PluginRegistry::builtin(&runtime, limits)
     })
     .await??;
