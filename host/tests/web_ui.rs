@@ -222,6 +222,29 @@ fn main_flows(backend: Backend) {
         shown.contains("unknown variable `output`") && shown.contains("/assertions/0/expr"),
         "{shown}"
     );
+    b.script(
+        "document.querySelectorAll('.step-editor')[2].scrollIntoView();",
+        json!([]),
+    );
+    b.screenshot("workflow-editor-assertions");
+    // Each step is numbered; its Assertions and Files boxes keep their own titles.
+    assert_eq!(
+        b.script(
+            "return [...document.querySelectorAll('#steps legend')].map(l => l.textContent);",
+            json!([])
+        ),
+        json!([
+            "Step 1",
+            "Assertions",
+            "Files",
+            "Step 2",
+            "Assertions",
+            "Files",
+            "Step 3",
+            "Assertions",
+            "Files"
+        ])
+    );
     b.type_into(
         ".step-editor:nth-of-type(3) .assertion-row .assertion-expr",
         "has(doc.id)",
@@ -258,6 +281,11 @@ fn main_flows(backend: Backend) {
     b.choose_file(".step-file-input", xsd.to_str().unwrap());
     b.wait_text(".step-file-list", |t| t.contains("order.xsd"));
     b.wait_text("#check-status", |t| t.starts_with("Checks pass"));
+    b.script(
+        "document.querySelector('.step-files').scrollIntoView();",
+        json!([]),
+    );
+    b.screenshot("workflow-editor-files");
     b.click("#workflow-form button[type=submit]");
     b.wait_text("h1", |t| t == "Orders");
     let (_, orders) =

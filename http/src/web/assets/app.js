@@ -262,7 +262,7 @@ function initEditor() {
       holder.appendChild(label);
     }
   };
-  const renumber = () => steps.querySelectorAll("legend").forEach((l, i) => { l.textContent = "Step " + (i + 1); });
+  const renumber = () => steps.querySelectorAll(".step-editor > legend").forEach((l, i) => { l.textContent = "Step " + (i + 1); });
   JSON.parse(steps.dataset.initial || "[]").forEach(addStep);
   document.getElementById("add-step").addEventListener("click", () => addStep({}));
   // The definition as the form says it, or null (with the JSON errors shown).
