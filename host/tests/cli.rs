@@ -1,6 +1,7 @@
 //! The client CLI against the real server: `login` (0600 credentials), `workflows`,
-//! `validate` with every output format and exit code (PASS 0, FAIL 1, a failed request 2,
-//! a wait that ran out 3, Ctrl-C 130), the report endpoint, and the offline `check`.
+//! `validate` with every output format and exit code (PASS 0, FAIL 1, ERROR 2, not
+//! finished 3, no result 4, Ctrl-C 130), files over the inline limit (multipart),
+//! `runs list|show|cancel`, the report endpoint, and the offline `check`.
 
 mod common;
 
@@ -97,7 +98,7 @@ fn login_workflows_and_validate(backend: Backend) {
             "vbk_nope_nope",
         ],
     );
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 4, "{err}");
     assert!(err.contains("NOT_AUTHENTICATED"), "{err}");
     assert!(!other.exists());
 
@@ -111,7 +112,7 @@ fn login_workflows_and_validate(backend: Backend) {
         "{out}"
     );
     let (code, _, err) = run(&creds, &["workflows", "create", "-f", wf.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 4);
     assert!(
         err.contains("WORKFLOW_EXISTS") || err.contains("409"),
         "{err}"
@@ -171,7 +172,7 @@ fn login_workflows_and_validate(backend: Backend) {
         &creds,
         &["workflows", "create", "-f", bad.to_str().unwrap()],
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 4);
     assert!(err.contains("step s: invalid step config"), "{err}");
     let (code, out, _) = run(&creds, &["workflows", "list"]);
     assert_eq!(code, 0);
@@ -257,12 +258,43 @@ fn login_workflows_and_validate(backend: Backend) {
         .collect();
     assert_eq!(cases.len(), 1);
     assert!(cases[0].children().any(|c| c.has_tag_name("failure")));
-    // A request the server refuses is exit 2 with its error.
+    // Over the server's 10 MiB inline limit: sent as a streamed multipart upload.
+    let big = dir.path().join("big.json");
+    let line = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5},"#;
+    let lines = line.repeat(11 * (1 << 20) / line.len());
+    std::fs::write(
+        &big,
+        format!(
+            r#"{{"id": "INV-000042", "customer": {{"name": "A"}}, "lines": [{}], "total": 1}}"#,
+            lines.trim_end_matches(',')
+        ),
+    )
+    .unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 11 << 20);
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "validate",
+            big.to_str().unwrap(),
+            "-w",
+            "invoice",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let big_run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        big_run["submission"]["size"].as_u64(),
+        Some(std::fs::metadata(&big).unwrap().len())
+    );
+    assert!(err.contains("run page: http"), "{err}");
+    // A request the server refuses is exit 4 (no result), with its error.
     let (code, _, err) = run(
         &creds,
         &["validate", &example("invoice-valid.json"), "-w", "nope"],
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 4);
     assert!(err.contains("WORKFLOW_NOT_FOUND"), "{err}");
     // v1 has runs now: saving the same file again still creates no version.
     let (code, out, _) = run(
@@ -309,7 +341,7 @@ fn waits_that_run_out(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("credentials.json");
     let server_args = ["--server", server.base.as_str(), "--api-key", key.as_str()];
-    let mut args = vec!["validate", "-w", "invoice", "--wait", "--timeout", "1"];
+    let mut args = vec!["validate", "-w", "invoice", "--timeout", "1"];
     let file = example("invoice-valid.json");
     args.push(&file);
     args.extend(server_args);
@@ -318,12 +350,69 @@ fn waits_that_run_out(backend: Backend) {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("gave up waiting after 1 s"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
-    let mut args = vec!["validate", "-w", "invoice"];
+    // --no-wait: the id on stdout, a pointer to `runs show` and the run page.
+    let mut args = vec!["validate", "-w", "invoice", "--no-wait"];
     args.push(&file);
+    args.extend(server_args);
+    let started = Instant::now();
+    let (code, out, err) = run(&creds, &args);
+    assert_eq!(code, 3, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let id = out.trim();
+    assert_eq!(id.len(), 36, "{out}");
+    assert!(
+        err.contains(&format!("`validibot runs show {id}`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}/ui/w/default/runs/{id}", server.base)),
+        "{err}"
+    );
+    // `runs show` waits (here: runs out), `runs list` finds it, `runs cancel` ends it.
+    let mut args = vec!["runs", "show", id, "--timeout", "1"];
     args.extend(server_args);
     let (code, _, err) = run(&creds, &args);
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("(or pass --wait)"), "{err}");
+    assert!(err.contains(&format!("run {id} is still PENDING")), "{err}");
+    let mut args = vec!["runs", "list", "-w", "invoice", "--status", "pending"];
+    args.extend(server_args);
+    let (code, out, err) = run(&creds, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ID "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(id) && l.contains("invoice v1") && l.contains("PENDING")),
+        "{out}"
+    );
+    let mut args = vec!["runs", "cancel", id];
+    args.extend(server_args);
+    assert_eq!(run(&creds, &args).0, 0);
+    let mut args = vec!["runs", "show", id, "--format", "json"];
+    args.extend(server_args);
+    let (code, out, err) = run(&creds, &args);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["status"],
+        "CANCELED"
+    );
+    let mut args = vec!["runs", "list", "--status", "pending"];
+    args.extend(server_args);
+    let (_, out, _) = run(&creds, &args);
+    assert!(!out.contains(id) && out.contains("PENDING"), "{out}");
+    // An unreachable server is exit 4, not a run's ERROR.
+    let (code, _, err) = run(
+        &creds,
+        &[
+            "runs",
+            "list",
+            "--server",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "vbk_x_y",
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 
     let mut args = vec!["validate", "-w", "invoice", "--wait"];
     args.push(&file);

@@ -913,7 +913,14 @@ fn pro_seat_limit(backend: Backend) {
     assert_eq!(member("b1", "author").0, 204);
     // The operator's CLI counts seats the same way.
     let out = inst
-        .command(&["admin", "create-user", "--username", "carol"])
+        .command(&[
+            "admin",
+            "create-user",
+            "--username",
+            "carol",
+            "--role",
+            "viewer",
+        ])
         .env("VALIDIBOT_EXTENSION_TRUSTED_KEYS", &trusted)
         .output()
         .unwrap();

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 
 use super::serve::load_extensions;
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_services::licensing::Licensing;
 use validibot_store::accounts::{directory as accounts, Role};
 use validibot_store::db::Db;
@@ -12,26 +12,34 @@ use validibot_types::clock::now_us;
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
     /// Create a user and make them a member of a workspace.
+    #[command(after_help = roles_help())]
     CreateUser {
+        /// The sign-in name: letters, digits and `. _ - @`.
         #[arg(long)]
         username: String,
+        /// The user's email address.
         #[arg(long)]
         email: Option<String>,
-        /// owner, admin, author, executor or viewer.
-        #[arg(long, default_value = "owner")]
-        role: String,
+        /// Their role in the workspace (below). The instance's first user becomes an
+        /// owner; every later one needs a role.
+        #[arg(long)]
+        role: Option<String>,
+        /// The workspace they join.
         #[arg(long, default_value = "default")]
         workspace: String,
     },
     /// Set a user's password for the web UI (read from stdin, or asked for on a terminal).
     SetPassword {
+        /// Whose password.
         #[arg(long)]
         username: String,
     },
     /// Create an API key for a user; the key is printed once.
     CreateApiKey {
+        /// The key's owner: it acts with their roles.
         #[arg(long)]
         username: String,
+        /// A label for the key (shown in key lists, never secret).
         #[arg(long, default_value = "cli")]
         name: String,
         /// Days until the key expires (default: never).
@@ -45,7 +53,16 @@ pub enum AdminCommand {
     },
 }
 
-pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
+/// Each role and what it may do, for `--help` and the refusal above.
+fn roles_help() -> String {
+    let mut text = String::from("Roles (each includes the ones above it):\n");
+    for role in Role::ALL {
+        text.push_str(&format!("  {:<9} {}\n", role.as_str(), role.summary()));
+    }
+    text
+}
+
+pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
@@ -57,9 +74,16 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> Result<()> {
             role,
             workspace,
         } => {
-            let role = Role::parse(role).with_context(|| {
-                format!("unknown role {role:?}: use owner, admin, author, executor or viewer")
-            })?;
+            let role = match role {
+                Some(role) => Role::parse(role).with_context(|| {
+                    format!("unknown role {role:?}: use owner, admin, author, executor or viewer")
+                })?,
+                None if accounts::user_count(&db).await? == 0 => Role::Owner,
+                None => bail!(
+                    "--role is needed for every user after the first one:\n{}",
+                    roles_help()
+                ),
+            };
             let ws = accounts::find_workspace(&db, workspace)
                 .await?
                 .with_context(|| format!("workspace {workspace:?} not found"))?;

@@ -11,7 +11,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_store::db::Backend;
 
 const FORMAT: u32 = 1;
@@ -83,7 +83,7 @@ fn copy_tree(from: &Path, to: &Path, verify_names: bool) -> Result<u64> {
     Ok(n)
 }
 
-pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
+pub async fn create(global: &InstanceArgs, out: &Path) -> Result<()> {
     ensure!(
         !out.exists(),
         "{} exists already; a backup goes into a new directory",
@@ -132,7 +132,7 @@ pub async fn create(global: &GlobalArgs, out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn restore(global: &GlobalArgs, input: &Path, force: bool) -> Result<()> {
+pub async fn restore(global: &InstanceArgs, input: &Path, force: bool) -> Result<()> {
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(input.join("manifest.json"))
             .context("reading the backup's manifest.json")?,

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_engines::containers::sweeper::{self, Scope};
 use validibot_engines::containers::DockerRunner;
 use validibot_services::licensing::Licensing;
@@ -64,7 +64,7 @@ pub enum ContainersCommand {
     },
 }
 
-pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()> {
+pub async fn run(global: &InstanceArgs, command: &ContainersCommand) -> Result<()> {
     let runner = || DockerRunner::connect(global.docker_socket.as_deref());
     let print =
         |v: serde_json::Value| println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -139,7 +139,7 @@ pub async fn run(global: &GlobalArgs, command: &ContainersCommand) -> Result<()>
 }
 
 async fn conformance(
-    global: &GlobalArgs,
+    global: &InstanceArgs,
     image: &str,
     files: &[std::path::PathBuf],
     content_type: Option<&str>,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_services::licensing::online::Check;
 use validibot_services::licensing::Licensing;
 
@@ -26,7 +26,7 @@ pub enum LicenseCommand {
     Release,
 }
 
-pub async fn run(global: &GlobalArgs, command: &LicenseCommand) -> Result<()> {
+pub async fn run(global: &InstanceArgs, command: &LicenseCommand) -> Result<()> {
     let db = crate::commands::serve::open_db(global).await?;
     let registry = crate::commands::serve::load_extensions(global).await?;
     let licensing = Licensing::new(db, registry);

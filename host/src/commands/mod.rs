@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use crate::config::{InstanceArgs, ServeArgs, WorkerArgs};
 use admin::AdminCommand;
 use containers::ContainersCommand;
 use license::LicenseCommand;
@@ -28,52 +28,88 @@ use license::LicenseCommand;
     about = "Self-hosted data validation: workflows of sandboxed validators over a REST API."
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
+    /// A `validibot.toml` (default: `./validibot.toml` when present); keys are the
+    /// variables' names without `VALIDIBOT_`, in lower case.
+    #[arg(long, global = true, env = "VALIDIBOT_CONFIG")]
+    pub config_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands. Those that open the instance (its database, files and keys) take
+/// [`InstanceArgs`]; the client commands (`login` … `check`) take only their own options.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API (and, unless --no-worker, an embedded worker).
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
     /// Run workers only (no API); many may share one PostgreSQL.
-    Worker(WorkerArgs),
+    Worker {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(flatten)]
+        args: WorkerArgs,
+    },
     /// Apply database migrations.
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
     /// Bootstrap users and API keys.
-    #[command(subcommand)]
-    Admin(AdminCommand),
+    Admin {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Measure launch throughput and latency against a server started in-process.
-    Bench(crate::commands::bench::BenchArgs),
+    Bench {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(flatten)]
+        args: crate::commands::bench::BenchArgs,
+    },
     /// Tools for plugin authors: scaffold, fixture tests, per-call benchmark.
     #[command(subcommand)]
     Plugin(crate::commands::plugin::PluginCommand),
     /// The instance's license (Pro): show its state, install or check a license file.
-    #[command(subcommand)]
-    License(LicenseCommand),
-    /// Validator containers: remove orphans.
-    #[command(subcommand)]
-    Containers(ContainersCommand),
+    License {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(subcommand)]
+        command: LicenseCommand,
+    },
+    /// Validator containers: register images, operator settings, remove orphans.
+    Containers {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(subcommand)]
+        command: ContainersCommand,
+    },
     /// Save a server URL and API key for the client commands (file mode 0600).
     Login(crate::commands::client::login::LoginArgs),
     /// Workflows on a server: list, show, create from a YAML/JSON file.
     #[command(subcommand)]
     Workflows(crate::commands::client::workflows::WorkflowsCommand),
-    /// Runs on a server: cancel one.
+    /// Runs on a server: list them, show one's report, cancel one.
     #[command(subcommand)]
     Runs(crate::commands::client::runs::RunsCommand),
-    /// Submit a file to a workflow on a server and report the result.
-    /// Exit codes: 0 PASS, 1 FAIL, 2 ERROR/TIMED_OUT/CANCELED (or a failed request),
-    /// 3 the wait ran out, 130 interrupted.
+    /// Submit a file to a workflow on a server, wait for the result and report it.
+    #[command(after_help = crate::commands::client::exit::TABLE)]
     Validate(crate::commands::client::validate::ValidateArgs),
     /// Run a workflow file locally with the embedded validators (no server); same
     /// reports and exit codes as `validate`.
+    #[command(after_help = crate::commands::client::exit::TABLE)]
     Check(crate::commands::client::check::CheckArgs),
     /// Apply the retention policy once: delete expired runs and submitted files, sweep
     /// unreferenced blobs; prints what was done as JSON.
     Purge {
+        #[command(flatten)]
+        instance: InstanceArgs,
         #[command(flatten)]
         retention: crate::config::RetentionArgs,
         /// Count what would be deleted without deleting anything.
@@ -83,12 +119,16 @@ pub enum Command {
     /// Copy the database (SQLite: an online, consistent snapshot), the stored files
     /// and the instance keys into a new directory.
     Backup {
+        #[command(flatten)]
+        instance: InstanceArgs,
         /// The directory to create.
         output: PathBuf,
     },
     /// Restore a backup made by `validibot backup` into the data dir (which must not
     /// hold a database yet, unless --force), then apply newer migrations.
     Restore {
+        #[command(flatten)]
+        instance: InstanceArgs,
         /// The backup directory.
         input: PathBuf,
         /// Replace an existing database and files.
@@ -96,8 +136,12 @@ pub enum Command {
         force: bool,
     },
     /// Configuration: check every setting at once, or print the reference.
-    #[command(subcommand)]
-    Config(ConfigCommand),
+    Config {
+        #[command(flatten)]
+        instance: InstanceArgs,
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
     Verify {
         file: PathBuf,
@@ -140,44 +184,46 @@ pub fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    // Client commands exit with a run's result code; a failed request is exit 2 (ERROR).
+    // Client commands exit with a run's result code, or REQUEST_FAILED.
     let client_code = |r: anyhow::Result<i32>| match r {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(crate::commands::client::exit::ERROR)
+            std::process::exit(crate::commands::client::exit::REQUEST_FAILED)
         }
     };
+    use crate::commands::client;
+    use crate::commands::plugin::PluginCommand;
     runtime.block_on(async move {
         match &cli.command {
-            Command::Login(args) => {
-                client_code(crate::commands::client::login::run(args).await.map(|_| 0))
+            Command::Login(args) => client_code(client::login::run(args).await.map(|_| 0)),
+            Command::Workflows(cmd) => client_code(client::workflows::run(cmd).await.map(|_| 0)),
+            Command::Runs(cmd) => client_code(client::runs::run(cmd).await),
+            Command::Validate(args) => client_code(client::validate::run(args).await),
+            Command::Check(args) => client_code(client::check::run(args).await),
+            Command::Serve { instance, args } => {
+                crate::commands::serve::serve(instance, args, None).await
             }
-            Command::Workflows(cmd) => client_code(
-                crate::commands::client::workflows::run(cmd)
-                    .await
-                    .map(|_| 0),
-            ),
-            Command::Runs(cmd) => {
-                client_code(crate::commands::client::runs::run(cmd).await.map(|_| 0))
+            Command::Worker { instance, args } => {
+                crate::commands::serve::run_worker(instance, args).await
             }
-            Command::Validate(args) => {
-                client_code(crate::commands::client::validate::run(args).await)
-            }
-            Command::Check(args) => client_code(crate::commands::client::check::run(args).await),
-            Command::Serve(args) => crate::commands::serve::serve(&cli.global, args, None).await,
-            Command::Worker(args) => crate::commands::serve::run_worker(&cli.global, args).await,
-            Command::Migrate => {
-                cli.global.prepare_data_dir()?;
-                let db = validibot_store::db::Db::connect(&cli.global.database_url(), 2).await?;
+            Command::Migrate { instance } => {
+                instance.prepare_data_dir()?;
+                let db = validibot_store::db::Db::connect(&instance.database_url(), 2).await?;
                 db.migrate().await?;
                 validibot_store::accounts::directory::ensure_default_workspace(&db).await?;
                 println!("migrations applied");
                 Ok(())
             }
-            Command::Admin(cmd) => crate::commands::admin::run(&cli.global, cmd).await,
-            Command::Purge { retention, dry_run } => {
-                let (db, blobs) = crate::commands::serve::open_storage(&cli.global).await?;
+            Command::Admin { instance, command } => {
+                crate::commands::admin::run(instance, command).await
+            }
+            Command::Purge {
+                instance,
+                retention,
+                dry_run,
+            } => {
+                let (db, blobs) = crate::commands::serve::open_storage(instance).await?;
                 let report = validibot_services::retention::purge(
                     &db,
                     &blobs,
@@ -188,37 +234,49 @@ pub fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 Ok(())
             }
-            Command::Backup { output } => {
-                crate::commands::backup::create(&cli.global, output).await
+            Command::Backup { instance, output } => {
+                crate::commands::backup::create(instance, output).await
             }
-            Command::Restore { input, force } => {
-                crate::commands::backup::restore(&cli.global, input, *force).await
-            }
-            Command::Config(ConfigCommand::Reference) => {
+            Command::Restore {
+                instance,
+                input,
+                force,
+            } => crate::commands::backup::restore(instance, input, *force).await,
+            Command::Config {
+                command: ConfigCommand::Reference,
+                ..
+            } => {
                 print!("{}", crate::config::reference::markdown(&Cli::command()));
                 Ok(())
             }
-            Command::Config(ConfigCommand::Check) => {
+            Command::Config {
+                command: ConfigCommand::Check,
+                ..
+            } => {
                 unreachable!("handled before parsing")
             }
             Command::Verify { file, keys } => crate::commands::verify::run(file, keys),
-            Command::Containers(cmd) => crate::commands::containers::run(&cli.global, cmd).await,
-            Command::License(cmd) => crate::commands::license::run(&cli.global, cmd).await,
-            Command::Bench(args) => crate::commands::bench::run(&cli.global, args).await,
-            Command::Plugin(crate::commands::plugin::PluginCommand::Install(args)) => {
-                crate::commands::plugin::install::run(&cli.global, args).await
+            Command::Containers { instance, command } => {
+                crate::commands::containers::run(instance, command).await
             }
-            Command::Plugin(crate::commands::plugin::PluginCommand::List) => {
-                crate::commands::plugin::install::list(&cli.global).await
+            Command::License { instance, command } => {
+                crate::commands::license::run(instance, command).await
             }
-            Command::Plugin(crate::commands::plugin::PluginCommand::Uninstall(args)) => {
-                crate::commands::plugin::install::uninstall(&cli.global, args).await
+            Command::Bench { instance, args } => crate::commands::bench::run(instance, args).await,
+            Command::Plugin(PluginCommand::Install(args)) => {
+                crate::commands::plugin::install::run(&args.instance, args).await
             }
-            Command::Plugin(crate::commands::plugin::PluginCommand::Disable(args)) => {
-                crate::commands::plugin::availability::disable(&cli.global, args).await
+            Command::Plugin(PluginCommand::List { instance }) => {
+                crate::commands::plugin::install::list(instance).await
             }
-            Command::Plugin(crate::commands::plugin::PluginCommand::Enable(args)) => {
-                crate::commands::plugin::availability::enable(&cli.global, args).await
+            Command::Plugin(PluginCommand::Uninstall(args)) => {
+                crate::commands::plugin::install::uninstall(&args.instance, args).await
+            }
+            Command::Plugin(PluginCommand::Disable(args)) => {
+                crate::commands::plugin::availability::disable(&args.instance, args).await
+            }
+            Command::Plugin(PluginCommand::Enable(args)) => {
+                crate::commands::plugin::availability::enable(&args.instance, args).await
             }
             Command::Plugin(cmd) => {
                 let cmd = cmd.clone();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::watch;
 
-use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use crate::config::{InstanceArgs, ServeArgs, WorkerArgs};
 use validibot_blobs::BlobStore;
 use validibot_engines::containers::service::ContainerService;
 use validibot_engines::extensions::ExtensionRegistry;
@@ -22,7 +22,7 @@ use validibot_store::db::Db;
 
 /// Opens what a serving or working process shares: a migrated database, blob storage,
 /// the validators, the license, the container runner.
-pub async fn open_services(global: &GlobalArgs, worker: &WorkerArgs) -> Result<Services> {
+pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result<Services> {
     let started = Instant::now();
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), global.db_pool).await?;
@@ -97,7 +97,7 @@ fn spawn_purge(svc: &Services, worker: &WorkerArgs) {
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.
-pub async fn open_db(global: &GlobalArgs) -> Result<Db> {
+pub async fn open_db(global: &InstanceArgs) -> Result<Db> {
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
@@ -106,7 +106,7 @@ pub async fn open_db(global: &GlobalArgs) -> Result<Db> {
 }
 
 /// The migrated database and blob storage, for one-shot maintenance commands.
-pub async fn open_storage(global: &GlobalArgs) -> Result<(Db, BlobStore)> {
+pub async fn open_storage(global: &InstanceArgs) -> Result<(Db, BlobStore)> {
     let db = open_db(global).await?;
     let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
     Ok((db, blobs))
@@ -116,7 +116,7 @@ pub async fn open_storage(global: &GlobalArgs) -> Result<(Db, BlobStore)> {
 const SWEEP_PERIOD: Duration = Duration::from_secs(60);
 
 /// Loads the extensions directory once, at startup (the registry is immutable afterwards).
-pub async fn load_extensions(global: &GlobalArgs) -> Result<Arc<ExtensionRegistry>> {
+pub async fn load_extensions(global: &InstanceArgs) -> Result<Arc<ExtensionRegistry>> {
     let settings = global.extension_settings()?;
     let registry = tokio::task::spawn_blocking(move || ExtensionRegistry::load(&settings)).await?;
     Ok(Arc::new(registry))
@@ -131,7 +131,7 @@ fn worker_config(args: &WorkerArgs) -> WorkerConfig {
 
 /// Runs the API until Ctrl-C / SIGTERM; returns the bound address through `bound` (for tests and bench).
 pub async fn serve(
-    global: &GlobalArgs,
+    global: &InstanceArgs,
     args: &ServeArgs,
     bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
@@ -202,7 +202,7 @@ pub async fn serve(
 }
 
 /// Runs workers only, until Ctrl-C / SIGTERM.
-pub async fn run_worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<()> {
+pub async fn run_worker(global: &InstanceArgs, args: &WorkerArgs) -> Result<()> {
     let svc = open_services(global, args).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     svc.containers.spawn_sweeper(SWEEP_PERIOD);

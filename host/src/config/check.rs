@@ -8,7 +8,7 @@ use std::path::Path;
 use clap::FromArgMatches;
 
 use super::file::{self, Problem, PREFIX};
-use super::GlobalArgs;
+use super::InstanceArgs;
 
 /// Settings whose values are never printed.
 const SECRETS: &[&str] = &["VALIDIBOT_SECRET_KEY", "VALIDIBOT_DATABASE_URL"];
@@ -38,9 +38,13 @@ pub async fn run(args: &[String], root: fn() -> clap::Command) -> anyhow::Result
         std::env::remove_var(&p.setting);
     }
     problems.extend(invalid);
-    let global = root()
-        .try_get_matches_from(args)
-        .and_then(|m| GlobalArgs::from_arg_matches(&m));
+    let global =
+        root()
+            .try_get_matches_from(args)
+            .and_then(|m| match m.subcommand_matches("config") {
+                Some(config) => InstanceArgs::from_arg_matches(config),
+                None => InstanceArgs::from_arg_matches(&m),
+            });
     match global {
         Ok(global) => problems.extend(reachability(&global).await),
         Err(e) => problems.push(Problem {
@@ -158,7 +162,7 @@ fn invalid_values(root: &clap::Command) -> Vec<Problem> {
 
 /// What `serve` needs to reach: the data dir, the database, the Docker engine (if named),
 /// the bind address, the extension trust settings.
-async fn reachability(global: &GlobalArgs) -> Vec<Problem> {
+async fn reachability(global: &InstanceArgs) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut problem = |setting: &str, detail: String| {
         problems.push(Problem {

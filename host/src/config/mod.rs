@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// Where this instance keeps its state and whom it trusts: the settings of the commands
+/// that open the instance itself (`serve`, `worker`, `admin`, …), never shown on the
+/// client commands, which talk to a server over HTTP.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
-    /// A `validibot.toml` (default: `./validibot.toml` when present); keys are the
-    /// variables' names without `VALIDIBOT_`, in lower case.
-    #[arg(long, global = true, env = "VALIDIBOT_CONFIG")]
-    pub config_file: Option<PathBuf>,
+pub struct InstanceArgs {
     /// Directory for the SQLite database, stored submissions and the compile cache.
     #[arg(
         long,
@@ -68,7 +67,7 @@ pub struct GlobalArgs {
     pub allow_unsigned_plugins: bool,
 }
 
-impl GlobalArgs {
+impl InstanceArgs {
     /// `VALIDIBOT_LICENSE_FILE`, unless empty (compose passes unset variables as "").
     pub fn license_file(&self) -> Option<&std::path::Path> {
         self.license_file

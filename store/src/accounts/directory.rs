@@ -117,6 +117,13 @@ pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result
     }
 }
 
+/// How many users the instance has (the first one created becomes an owner).
+pub async fn user_count(db: &Db) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db.read)
+        .await?)
+}
+
 pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>> {
     Ok(
         sqlx::query_as("SELECT id, username FROM users WHERE username = $1")

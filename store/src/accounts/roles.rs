@@ -68,6 +68,27 @@ impl Permission {
 }
 
 impl Role {
+    /// Every role, least first.
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::Executor,
+        Role::Author,
+        Role::Admin,
+        Role::Owner,
+    ];
+
+    /// What the role may do, in a line (the role pickers and `admin create-user --help`
+    /// show it; roles are cumulative, so each line adds to the one before).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Role::Viewer => "sees the workspace's workflows; launches nothing",
+            Role::Executor => "also launches runs and sees the results of their own runs",
+            Role::Author => "also edits workflows, installs validators and sees every run",
+            Role::Admin => "also manages members and the workspace's settings",
+            Role::Owner => "also appoints owners and manages the license",
+        }
+    }
+
     pub fn allows(self, permission: Permission) -> bool {
         self >= permission.least_role()
     }

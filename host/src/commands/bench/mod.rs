@@ -12,7 +12,7 @@ use anyhow::{ensure, Context, Result};
 use clap::Args;
 use hdrhistogram::Histogram;
 
-use crate::config::{GlobalArgs, ServeArgs, WorkerArgs};
+use crate::config::{InstanceArgs, ServeArgs, WorkerArgs};
 use validibot_engines::plugins::{CallInput, Limits, PluginRegistry, Runtime};
 use validibot_store::accounts::{directory as accounts, Role};
 use validibot_store::db::Db;
@@ -41,7 +41,7 @@ struct Phase {
     p99_ms: f64,
 }
 
-pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
+pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
     if let Some(image) = &args.container_image {
         return crate::commands::bench::containers::run(
             global.docker_socket.as_deref(),
@@ -279,7 +279,7 @@ where
 
 /// The validator alone: the floor under any end-to-end number.
 async fn direct_call(
-    global: &GlobalArgs,
+    global: &InstanceArgs,
     schema: &serde_json::Value,
     doc: &Arc<Vec<u8>>,
     n: usize,

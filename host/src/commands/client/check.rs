@@ -30,7 +30,13 @@ pub struct CheckArgs {
     /// The document to validate.
     pub file: PathBuf,
     /// The workflow file (YAML or JSON, the shape `workflows create -f` takes).
-    #[arg(long, short = 'w')]
+    #[arg(
+        short = 'f',
+        long = "workflow-file",
+        alias = "workflow",
+        short_alias = 'w',
+        value_name = "WORKFLOW_FILE"
+    )]
     pub workflow: PathBuf,
     /// Media type of the document (default: from its extension).
     #[arg(long)]

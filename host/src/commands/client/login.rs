@@ -9,7 +9,7 @@ use super::rest::Client;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoginArgs {
-    /// Server URL, e.g. `http://localhost:8000`.
+    /// Server URL, e.g. `http://localhost:8080`.
     #[arg(long, env = "VALIDIBOT_SERVER")]
     pub server: String,
     /// The API key; default: `VALIDIBOT_API_KEY`, else asked for (hidden) or read from stdin.

@@ -12,5 +12,6 @@ pub mod output;
 pub mod rest;
 pub mod runs;
 pub mod validate;
+pub mod wait;
 pub mod workflow_file;
 pub mod workflows;

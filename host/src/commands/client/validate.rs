@@ -1,12 +1,14 @@
 //! `validibot validate FILE -w WORKFLOW`: upload (with a progress bar), wait for the
 //! result (with a live step status), print a report, exit with the result's code.
+//! Small files go as the raw body; larger ones as a streamed multipart upload, which
+//! the server takes up to its file limit (1 GiB by default) instead of the inline one.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use reqwest::Method;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
@@ -14,27 +16,30 @@ use tokio::io::AsyncReadExt;
 use super::exit;
 use super::output::{self, ReportArgs};
 use super::rest::{Client, ServerArgs};
+use super::wait::{self, WaitArgs};
+
+/// Above this size a document is uploaded as multipart: below every sane inline limit
+/// (10 MiB by default), and big enough that small documents keep the one-part request.
+const RAW_UPLOAD_MAX: u64 = 1 << 20;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
     /// The document to validate.
     pub file: PathBuf,
-    /// The workflow's slug.
+    /// The workflow's slug (`validibot workflows list` shows them).
     #[arg(short = 'w', long)]
     pub workflow: String,
     /// Launch this version of the workflow instead of the latest.
     #[arg(long)]
     pub workflow_version: Option<i64>,
-    /// Wait until the run finishes (up to --timeout); without it the command returns after
-    /// the server's own wait budget (a few seconds).
-    #[arg(long)]
-    pub wait: bool,
-    /// Seconds --wait waits before giving up (exit 3; the run goes on).
-    #[arg(long, default_value_t = 600.0)]
-    pub timeout: f64,
+    #[command(flatten)]
+    pub wait: WaitArgs,
     /// Media type of the document (default: from its extension).
     #[arg(long)]
     pub content_type: Option<String>,
+    /// The submission's metadata, a JSON object (assertions read it as `meta`).
+    #[arg(long, value_parser = super::check::parse_metadata)]
+    pub metadata: Option<Value>,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -50,20 +55,14 @@ pub async fn run(args: &ValidateArgs) -> Result<i32> {
         _ = tokio::signal::ctrl_c() => {
             match launched.lock().unwrap().as_deref() {
                 Some("") => eprintln!(
-                    "interrupted after the upload; the run goes on on the server (see {}{})",
-                    client.base(),
-                    client.ws_path("/runs")
+                    "interrupted after the upload; the run goes on on the server (`validibot runs list`)",
                 ),
-                Some(url) => eprintln!("interrupted; the run goes on: {}{url}", client.base()),
+                Some(page) => eprintln!("interrupted; the run goes on: {page}"),
                 None => eprintln!("interrupted before the upload finished; nothing was submitted"),
             }
             Ok(exit::INTERRUPTED)
         }
     }
-}
-
-fn bar_style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 async fn submit_and_wait(
@@ -78,20 +77,97 @@ async fn submit_and_wait(
     let (filename, content_type) =
         super::document::name_and_type(&args.file, args.content_type.as_deref());
 
-    let bar = ProgressBar::new(size).with_style(bar_style(
+    let bar = ProgressBar::new(size).with_style(wait::bar_style(
         "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
     ));
     bar.set_message(format!("uploading {filename}"));
-    let body_bar = bar.clone();
-    let uploaded = launched.clone();
+    let body = upload_body(file, bar.clone(), launched.clone());
+    let mut query: Vec<(&str, String)> = vec![("filename", filename.clone())];
+    if !args.wait.no_wait {
+        // A short server-side wait answers quick runs in one round trip and longer ones
+        // with their id soon, so progress (and Ctrl-C) can name the run.
+        query.push(("wait", format!("{}", args.wait.timeout.clamp(0.0, 2.0))));
+    }
+    if let Some(v) = args.workflow_version {
+        query.push(("version", v.to_string()));
+    }
+    let started = Instant::now();
+    let mut req = client
+        .request(
+            Method::POST,
+            &client.ws_path(&format!("/workflows/{}/runs", args.workflow)),
+        )
+        .query(&query);
+    let metadata = args.metadata.as_ref().map(Value::to_string);
+    if size > RAW_UPLOAD_MAX {
+        let part = reqwest::multipart::Part::stream_with_length(body, size)
+            .file_name(filename.clone())
+            .mime_str(&content_type)
+            .with_context(|| format!("--content-type {content_type:?}"))?;
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        if let Some(m) = metadata {
+            form = form.text("metadata", m);
+        }
+        req = req.multipart(form);
+    } else {
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, &content_type)
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(body);
+        if let Some(m) = metadata {
+            req = req.header("x-validibot-metadata", m);
+        }
+    }
+    let sent = client.send(req).await;
+    bar.finish_and_clear();
+    let (_, run) = sent?;
+    let page = wait::web_page(client, &run);
+    *launched.lock().unwrap() = Some(page.clone());
+    let deadline = if args.wait.no_wait {
+        started
+    } else {
+        started + Duration::from_secs_f64(args.wait.timeout.max(0.0))
+    };
+    match wait::until_finished(client, run, deadline).await? {
+        Ok(run) => {
+            let code = output::emit(&args.report, &run)?;
+            eprintln!("run page: {page}");
+            Ok(code)
+        }
+        Err(run) => {
+            let id = run["id"].as_str().unwrap_or("");
+            let status = run["status"].as_str().unwrap_or("");
+            if args.wait.no_wait {
+                eprintln!(
+                    "run {id} is {status}: {page}\n`validibot runs show {id}` waits for its report"
+                );
+            } else {
+                eprintln!(
+                    "gave up waiting after {:.0} s; run {id} is still {status}: {page}\n`validibot runs show {id}` waits again",
+                    args.wait.timeout
+                );
+            }
+            // The id on stdout, so a pipeline can keep it.
+            println!("{id}");
+            Ok(exit::NOT_FINISHED)
+        }
+    }
+}
+
+/// The file as a streamed body that moves the progress bar; marks the upload done
+/// (from here on the server may have created the run).
+fn upload_body(
+    file: tokio::fs::File,
+    bar: ProgressBar,
+    uploaded: Arc<Mutex<Option<String>>>,
+) -> reqwest::Body {
     let stream = futures_util::stream::unfold(file, move |mut file| {
-        let bar = body_bar.clone();
+        let bar = bar.clone();
         let uploaded = uploaded.clone();
         async move {
             let mut buf = vec![0u8; 256 << 10];
             match file.read(&mut buf).await {
                 Ok(0) => {
-                    // From here on the server may have created the run.
                     *uploaded.lock().unwrap() = Some(String::new());
                     None
                 }
@@ -104,97 +180,5 @@ async fn submit_and_wait(
             }
         }
     });
-    let mut query: Vec<(&str, String)> = vec![("filename", filename.clone())];
-    if args.wait {
-        // A short server-side wait answers quick runs in one round trip and longer ones
-        // with their id soon, so progress (and Ctrl-C) can name the run.
-        query.push(("wait", format!("{}", args.timeout.clamp(0.0, 2.0))));
-    }
-    if let Some(v) = args.workflow_version {
-        query.push(("version", v.to_string()));
-    }
-    let started = Instant::now();
-    let req = client
-        .request(
-            Method::POST,
-            &client.ws_path(&format!("/workflows/{}/runs", args.workflow)),
-        )
-        .query(&query)
-        .header(reqwest::header::CONTENT_TYPE, &content_type)
-        .header(reqwest::header::CONTENT_LENGTH, size)
-        .body(reqwest::Body::wrap_stream(stream));
-    let sent = client.send(req).await;
-    bar.finish_and_clear();
-    let (_, mut run) = sent?;
-    let url = run["url"].as_str().unwrap_or_default().to_owned();
-    *launched.lock().unwrap() = Some(url.clone());
-    if !is_terminal(&run) {
-        if !args.wait {
-            eprintln!(
-                "run {} is {}; follow it at {}{url} (or pass --wait)",
-                run["id"].as_str().unwrap_or(""),
-                run["status"].as_str().unwrap_or(""),
-                client.base()
-            );
-            return Ok(exit::WAIT_TIMED_OUT);
-        }
-        let spinner = ProgressBar::new_spinner().with_style(bar_style("{spinner} {msg} {elapsed}"));
-        spinner.enable_steady_tick(Duration::from_millis(120));
-        let deadline = started + Duration::from_secs_f64(args.timeout.max(0.0));
-        let mut interval = Duration::from_millis(200);
-        loop {
-            spinner.set_message(progress_line(&run));
-            if Instant::now() >= deadline {
-                spinner.finish_and_clear();
-                eprintln!(
-                    "gave up waiting after {:.0} s; run {} is still {} at {}{url}",
-                    args.timeout,
-                    run["id"].as_str().unwrap_or(""),
-                    run["status"].as_str().unwrap_or(""),
-                    client.base()
-                );
-                return Ok(exit::WAIT_TIMED_OUT);
-            }
-            tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now())))
-                .await;
-            interval = (interval * 3 / 2).min(Duration::from_secs(2));
-            run = client.get(&url).await?;
-            if is_terminal(&run) {
-                spinner.finish_and_clear();
-                break;
-            }
-        }
-    }
-    output::emit(&args.report, &run)
-}
-
-fn is_terminal(run: &Value) -> bool {
-    run["state"] == "COMPLETED"
-}
-
-/// `RUNNING · schema PASSED · rules RUNNING · sim PENDING`
-fn progress_line(run: &Value) -> String {
-    let mut line = run["status"].as_str().unwrap_or("").to_owned();
-    for s in run["steps"].as_array().into_iter().flatten() {
-        line.push_str(&format!(
-            " · {} {}",
-            s["key"].as_str().unwrap_or(""),
-            s["status"].as_str().unwrap_or("")
-        ));
-    }
-    line
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn progress_names_each_step() {
-        let run = serde_json::json!({"status": "RUNNING", "state": "RUNNING", "steps": [
-            {"key": "schema", "status": "PASSED"}, {"key": "sim", "status": "RUNNING"}]});
-        assert_eq!(
-            super::progress_line(&run),
-            "RUNNING · schema PASSED · sim RUNNING"
-        );
-        assert!(!super::is_terminal(&run));
-    }
+    reqwest::Body::wrap_stream(stream)
 }

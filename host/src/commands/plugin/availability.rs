@@ -5,19 +5,23 @@
 use anyhow::{bail, Result};
 
 use super::install::open;
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_plugin_api::extension::features;
 use validibot_services::licensing::Licensing;
 use validibot_services::validators::availability::{self, ChangeError};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DisableArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// The installed validator's slug.
     pub slug: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct EnableArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// The installed validator's slug.
     pub slug: String,
     /// Make it available in this workspace only (repeat for several; Pro:
@@ -29,7 +33,7 @@ pub struct EnableArgs {
     pub all_workspaces: bool,
 }
 
-pub async fn disable(global: &GlobalArgs, args: &DisableArgs) -> Result<()> {
+pub async fn disable(global: &InstanceArgs, args: &DisableArgs) -> Result<()> {
     change(global, &args.slug, |a| a.disabled = true).await?;
     println!(
         "disabled {}: workflows keep their steps; runs of them are refused until it is enabled",
@@ -38,7 +42,7 @@ pub async fn disable(global: &GlobalArgs, args: &DisableArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn enable(global: &GlobalArgs, args: &EnableArgs) -> Result<()> {
+pub async fn enable(global: &InstanceArgs, args: &EnableArgs) -> Result<()> {
     if !args.workspaces.is_empty() {
         let db = crate::commands::serve::open_db(global).await?;
         let licensing = Licensing::new(db, crate::commands::serve::load_extensions(global).await?);
@@ -62,7 +66,7 @@ pub async fn enable(global: &GlobalArgs, args: &EnableArgs) -> Result<()> {
 }
 
 async fn change(
-    global: &GlobalArgs,
+    global: &InstanceArgs,
     slug: &str,
     edit: impl FnOnce(&mut availability::Availability),
 ) -> Result<()> {

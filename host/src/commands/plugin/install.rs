@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::config::GlobalArgs;
+use crate::config::InstanceArgs;
 use validibot_blobs::BlobStore;
 use validibot_engines::plugins::grants::Grants;
 use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
@@ -18,6 +18,8 @@ use validibot_store::plugins;
 
 #[derive(Debug, Clone, Args)]
 pub struct InstallArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// The component file (`.wasm`).
     pub file: PathBuf,
     /// Capability for this plugin (repeatable): `clock`, `network`, `env:NAME`,
@@ -36,13 +38,15 @@ pub struct InstallArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UninstallArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// The validator's slug.
     pub slug: String,
     /// Only this version (default: every installed version).
     pub version: Option<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<()> {
+pub async fn run(global: &InstanceArgs, args: &InstallArgs) -> Result<()> {
     let grants = Grants::parse(&args.grants)?;
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
@@ -109,7 +113,7 @@ fn read_signature(args: &InstallArgs) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
-pub(super) async fn open(global: &GlobalArgs) -> Result<(Db, BlobStore, PluginRegistry)> {
+pub(super) async fn open(global: &InstanceArgs) -> Result<(Db, BlobStore, PluginRegistry)> {
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
@@ -123,7 +127,7 @@ pub(super) async fn open(global: &GlobalArgs) -> Result<(Db, BlobStore, PluginRe
 }
 
 /// `validibot plugin uninstall SLUG [VERSION]`.
-pub async fn uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<()> {
+pub async fn uninstall(global: &InstanceArgs, args: &UninstallArgs) -> Result<()> {
     let (db, blobs, registry) = open(global).await?;
     match installed::uninstall(&db, &blobs, &registry, &args.slug, args.version.as_deref()).await {
         Ok(n) => {
@@ -140,7 +144,7 @@ pub async fn uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<()> 
 }
 
 /// `validibot plugin list`: every installed version with its signer.
-pub async fn list(global: &GlobalArgs) -> Result<()> {
+pub async fn list(global: &InstanceArgs) -> Result<()> {
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;

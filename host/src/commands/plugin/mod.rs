@@ -29,7 +29,10 @@ pub enum PluginCommand {
     /// (same as `POST /api/v1/validators`).
     Install(install::InstallArgs),
     /// Installed components: every version, its signer and grants.
-    List,
+    List {
+        #[command(flatten)]
+        instance: crate::config::InstanceArgs,
+    },
     /// Remove an installed component (refused while a workflow needs it).
     Uninstall(install::UninstallArgs),
     /// Switch an installed validator off without uninstalling it.
@@ -52,7 +55,7 @@ pub fn run(command: &PluginCommand) -> Result<()> {
         PluginCommand::Keygen(args) => signing::keygen(args),
         PluginCommand::Sign(args) => signing::sign(args),
         PluginCommand::Install(_)
-        | PluginCommand::List
+        | PluginCommand::List { .. }
         | PluginCommand::Uninstall(_)
         | PluginCommand::Disable(_)
         | PluginCommand::Enable(_) => {
