@@ -699,3 +699,70 @@ fn an_envelope_of_the_wrong_type_is_415() {
         "{body}"
     );
 }
+
+/// Client commands' help shows client options and the exit codes; the instance's
+/// first user is an owner, later ones need a role (and the refusal explains the roles).
+#[test]
+fn help_and_first_user() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for cmd in [
+        &["validate", "--help"][..],
+        &["check", "--help"],
+        &["runs", "show", "--help"],
+        &["login", "--help"],
+    ] {
+        let text = help(cmd);
+        for server_side in [
+            "--database-url",
+            "--secret-key",
+            "--db-pool",
+            "--docker-socket",
+            "--data-dir",
+        ] {
+            assert!(
+                !text.contains(server_side),
+                "{cmd:?} shows {server_side}:\n{text}"
+            );
+        }
+    }
+    let validate = help(&["validate", "--help"]);
+    assert!(validate.contains("Exit codes:\n  0    PASS"), "{validate}");
+    assert!(validate.contains("--no-wait"), "{validate}");
+    assert!(help(&["check", "--help"]).contains("-f, --workflow-file <WORKFLOW_FILE>"));
+    assert!(help(&["login", "--help"]).contains("http://localhost:8080"));
+    assert!(help(&["serve", "--help"]).contains("--database-url"));
+
+    let inst = Instance::new(Backend::Sqlite);
+    let out = inst.cli(&["admin", "create-user", "--username", "first"]);
+    assert_eq!(
+        out.trim(),
+        "created user first (owner of workspace default)"
+    );
+    let refused = inst
+        .command(&["admin", "create-user", "--username", "second"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        err.contains("--role is needed for every user after the first one"),
+        "{err}"
+    );
+    assert!(err.contains("executor  also launches runs"), "{err}");
+    let out = inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "second",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(
+        out.trim(),
+        "created user second (viewer of workspace default)"
+    );
+}
