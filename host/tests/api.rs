@@ -682,6 +682,9 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .map(|v| v["slug"].as_str().unwrap())
         .collect();
     assert_eq!(slugs, ["csv", "json-schema", "rules", "xml-schema"]);
+    for v in validators["results"].as_array().unwrap() {
+        guide_covers_config_schema(v["slug"].as_str().unwrap(), &v["config_schema"]);
+    }
     let v = &validators["results"][1];
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(v["builtin"], true);
@@ -857,4 +860,43 @@ fn workflow_time_limit(backend: Backend) {
 pub fn big_invoice(lines: usize) -> Vec<u8> {
     let items: Vec<Value> = (0..lines).map(|i| json!({"sku": format!("ABC-{i:06}"), "qty": 1 + i % 9, "unit_price": 1.25, "note": "padding padding padding"})).collect();
     serde_json::to_vec(&json!({"id": "INV-000001", "customer": {"name": "A", "email": "a@example.org"}, "lines": items, "total": 1.0})).unwrap()
+}
+
+/// `docs/validators/<slug>.md` names every key of the validator's published config
+/// schema (at any depth) and every value of its enumerations, as `` `key` ``: the guide
+/// is checked against the schema the editor's form is built from.
+fn guide_covers_config_schema(slug: &str, schema: &Value) {
+    let path = common::examples_dir()
+        .parent()
+        .unwrap()
+        .join(format!("docs/validators/{slug}.md"));
+    let guide = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{slug} has no guide at {}: {e}", path.display()));
+    let mut missing = Vec::new();
+    let mut stack = vec![schema];
+    while let Some(node) = stack.pop() {
+        if let Some(props) = node["properties"].as_object() {
+            for (key, sub) in props {
+                if !guide.contains(&format!("`{key}`")) {
+                    missing.push(key.clone());
+                }
+                stack.push(sub);
+            }
+        }
+        for value in node["enum"].as_array().into_iter().flatten() {
+            if let Some(v) = value.as_str() {
+                if !guide.contains(&format!("`{v}`")) {
+                    missing.push(v.to_owned());
+                }
+            }
+        }
+        if node["items"].is_object() {
+            stack.push(&node["items"]);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} does not name {missing:?}",
+        path.display()
+    );
 }

@@ -264,7 +264,6 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                     }
                     div.step-config-form {}
                     label { "Config (JSON)" textarea.step-config rows="8" spellcheck="false" {} }
-                    label { "Ruleset (JSON, optional; for the rules validator)" textarea.step-ruleset rows="3" spellcheck="false" {} }
                     fieldset.step-assertions {
                         legend { "Assertions" }
                         p.hint { "Checked after the validator, whatever it is. CEL over " code { "doc" } ", " code { "outputs" } ", " code { "steps.<key>" } ", " code { "meta" } " and " code { "consts" } "; each is compiled as you type." }

@@ -203,22 +203,32 @@ pub fn config_schema() -> serde_json::Value {
             "schema": {
                 "type": "object",
                 "required": ["fields"],
+                "description": "A Frictionless Table Schema: the columns, in order, with their types and constraints.",
                 "properties": {
-                    "fields": {"type": "array", "minItems": 1, "items": {
+                    "fields": {"type": "array", "minItems": 1, "description": "One per column, matched to the header by name (by position without a header).", "items": {
                         "type": "object", "required": ["name"],
                         "properties": {
-                            "name": {"type": "string"},
-                            "type": {"enum": ["string", "integer", "number", "boolean", "date", "datetime"]},
-                            "constraints": {"type": "object"}
+                            "name": {"type": "string", "description": "The column's name in the header."},
+                            "type": {"enum": ["string", "integer", "number", "boolean", "date", "datetime"], "description": "What each cell must parse as (default string): integer, number, boolean (true/false/1/0), date (YYYY-MM-DD), datetime (RFC 3339)."},
+                            "constraints": {"type": "object", "additionalProperties": false, "description": "Checks on each cell of the column.", "properties": {
+                                "required": {"type": "boolean", "description": "The cell may not be a missing value."},
+                                "unique": {"type": "boolean", "description": "No two rows have the same value."},
+                                "minimum": {"description": "Smallest value, in the column's type."},
+                                "maximum": {"description": "Largest value, in the column's type."},
+                                "minLength": {"type": "integer", "minimum": 0, "description": "Fewest characters."},
+                                "maxLength": {"type": "integer", "minimum": 0, "description": "Most characters."},
+                                "pattern": {"type": "string", "description": "A regular expression the whole cell must match."},
+                                "enum": {"type": "array", "description": "The values allowed."}
+                            }}
                         }
                     }},
-                    "primaryKey": {"type": ["string", "array"]},
-                    "missingValues": {"type": "array", "items": {"type": "string"}}
+                    "primaryKey": {"type": ["string", "array"], "description": "A field name, or a list of them, whose values together are unique and present in every row."},
+                    "missingValues": {"type": "array", "items": {"type": "string"}, "description": "Cell texts that mean \"no value\" (default [\"\"])."}
                 }
             },
-            "delimiter": {"type": "string", "description": "One character; detected when absent."},
-            "header": {"type": "boolean", "default": true},
-            "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5}
+            "delimiter": {"type": "string", "description": "One character (`\\t` for tab); detected from the first lines when absent."},
+            "header": {"type": "boolean", "default": true, "description": "Whether the first row holds the column names."},
+            "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing rows reported one by one per check and column; the rest become one summary finding with the count."}
         }
     })
 }

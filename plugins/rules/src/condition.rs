@@ -41,36 +41,80 @@ pub enum Op {
     None,
 }
 
+/// Every operator: its name in a rule, what it checks, and the [`Op`]. The one list the
+/// parser, the config schema (so the editor and the docs show it) and the errors read.
+pub const OPERATORS: &[(&str, Op, &str)] = &[
+    ("eq", Op::Eq, "equals `value` (numbers compare as numbers, \"5\" equals 5)"),
+    ("ne", Op::Ne, "does not equal `value`"),
+    ("lt", Op::Lt, "less than `value` (numbers, or strings in order)"),
+    ("le", Op::Le, "less than or equal to `value`"),
+    ("gt", Op::Gt, "greater than `value`"),
+    ("ge", Op::Ge, "greater than or equal to `value`"),
+    ("between", Op::Between, "a number within `[low, high]`, ends included"),
+    ("in", Op::In, "one of the list `value`"),
+    ("not_in", Op::NotIn, "none of the list `value`"),
+    ("contains", Op::Contains, "a string containing `value`, or a list with an item equal to it"),
+    ("starts_with", Op::StartsWith, "a string starting with `value`"),
+    ("ends_with", Op::EndsWith, "a string ending with `value`"),
+    ("matches", Op::Matches, "a string matching the regular expression `value`"),
+    ("is_null", Op::IsNull, "null (an absent path passes too)"),
+    ("not_null", Op::NotNull, "present and not null"),
+    ("is_empty", Op::IsEmpty, "null, \"\", [] or {} (an absent path passes too)"),
+    ("not_empty", Op::NotEmpty, "a non-empty string, list or object"),
+    ("len_eq", Op::LenEq, "a string, list or object of exactly `value` items/characters"),
+    ("len_le", Op::LenLe, "a string, list or object of at most `value`"),
+    ("len_ge", Op::LenGe, "a string, list or object of at least `value`"),
+    ("approx_eq", Op::ApproxEq, "a number within `tolerance` (default 1e-9) of `value`"),
+    ("any", Op::Any, "a list where at least one item passes the nested `rule`"),
+    ("all", Op::All, "a list where every item passes the nested `rule`"),
+    ("none", Op::None, "a list where no item passes the nested `rule` (an absent path passes)"),
+];
+
+/// Spellings people try, and the operator they mean.
+const ALIASES: &[(&str, &str)] = &[
+    ("lte", "le"),
+    ("leq", "le"),
+    ("<=", "le"),
+    ("gte", "ge"),
+    ("geq", "ge"),
+    (">=", "ge"),
+    ("<", "lt"),
+    (">", "gt"),
+    ("=", "eq"),
+    ("==", "eq"),
+    ("equals", "eq"),
+    ("!=", "ne"),
+    ("neq", "ne"),
+    ("not_eq", "ne"),
+    ("regex", "matches"),
+    ("exists", "not_null"),
+    ("one_of", "in"),
+    ("range", "between"),
+];
+
 impl Op {
     pub fn parse(s: &str) -> Option<Op> {
-        use Op::*;
-        Some(match s {
-            "eq" => Eq,
-            "ne" => Ne,
-            "lt" => Lt,
-            "le" => Le,
-            "gt" => Gt,
-            "ge" => Ge,
-            "between" => Between,
-            "in" => In,
-            "not_in" => NotIn,
-            "contains" => Contains,
-            "starts_with" => StartsWith,
-            "ends_with" => EndsWith,
-            "matches" => Matches,
-            "is_null" => IsNull,
-            "not_null" => NotNull,
-            "is_empty" => IsEmpty,
-            "not_empty" => NotEmpty,
-            "len_eq" => LenEq,
-            "len_le" => LenLe,
-            "len_ge" => LenGe,
-            "approx_eq" => ApproxEq,
-            "any" => Any,
-            "all" => All,
-            "none" => None,
-            _ => return Option::None,
-        })
+        OPERATORS
+            .iter()
+            .find(|(name, _, _)| *name == s)
+            .map(|(_, op, _)| *op)
+    }
+
+    /// The error for an unknown operator: the likely one, and the whole list.
+    pub fn unknown(name: &str) -> String {
+        let lower = name.to_ascii_lowercase();
+        let hint = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == lower)
+            .map(|(_, op)| *op)
+            .or_else(|| Op::parse(&lower).map(|_| lower.as_str()))
+            .map(|op| format!("; did you mean {op:?}?"))
+            .unwrap_or_else(|| ".".into());
+        let names: Vec<&str> = OPERATORS.iter().map(|(n, _, _)| *n).collect();
+        format!(
+            "unknown operator {name:?}{hint} Operators: {}",
+            names.join(", ")
+        )
     }
 }
 
@@ -175,7 +219,7 @@ impl Condition {
             .get("op")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("op", "a rule needs op or expr".into()))?;
-        let op = Op::parse(name).ok_or_else(|| bad("op", format!("unknown operator {name:?}")))?;
+        let op = Op::parse(name).ok_or_else(|| bad("op", Op::unknown(name)))?;
         let value = v.get("value").cloned().unwrap_or(Value::Null);
         let needs_value = !matches!(
             op,

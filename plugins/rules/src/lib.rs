@@ -52,27 +52,7 @@ impl Validator for RulesValidator {
                 "application/*+xml".into(),
                 "text/csv".into(),
             ],
-            config_schema: serde_json::json!({
-                "type": "object",
-                "required": ["rules"],
-                "additionalProperties": false,
-                "properties": {
-                    "format": {"enum": ["json", "xml", "csv", "none"], "description": "Default: from the content type. `none`: the document is not parsed and expressions have no `doc` (binary documents)."},
-                    "variables": {"type": "object", "description": "More CEL variables by name (the host's assertion context: outputs, steps, meta, consts). Expressions may use only doc, value, these names and comprehension variables; where a variable is an object, only its members."},
-                    "schema": {"type": "object", "required": ["fields"], "description": "A Frictionless Table Schema ({\"fields\": [{\"name\", \"type\"}]}): CSV cells of integer and number fields become numbers, boolean fields booleans, missing values null. Without it every cell is a string; a workflow passes an earlier csv step's schema on to a rules step that has none."},
-                    "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing targets reported one by one per rule; the rest become one summary finding with the count."},
-                    "rules": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
-                        "type": "object", "required": ["id"],
-                        "properties": {
-                            "id": {"type": "string"}, "path": {"type": "string"},
-                            "op": {"type": "string"}, "value": {}, "tolerance": {"type": "number"},
-                            "expr": {"type": "string", "maxLength": 4096}, "rule": {"type": "object"},
-                            "when": {"type": "object"}, "severity": {"enum": ["error", "warning", "info"]},
-                            "message": {"type": "string"}, "code": {"type": "string"}, "optional": {"type": "boolean"}
-                        }
-                    }}
-                }
-            }),
+            config_schema: config_schema(),
         }
     }
 
@@ -118,6 +98,49 @@ impl Validator for RulesValidator {
 
 export_validator!(RulesValidator);
 
+/// Where a rule's `path` points in each format (the schema and the no-value findings
+/// say it).
+const PATH_HELP: &str = "A JSON pointer into the document; a `*` token matches every list item or object member. JSON: the document itself (`/lines/*/qty`). CSV: `/rows/*/<column>` (each row an object keyed by the header). XML: `/<root>/<child>/…`, attributes as `@name`, text as `#text` (a repeated child is a list). Empty: the whole document.";
+
+/// The step config's schema, with the operator vocabulary (each operator described),
+/// so the editor's form and the docs list them.
+fn config_schema() -> Value {
+    let ops: Vec<&str> = condition::OPERATORS.iter().map(|(n, _, _)| *n).collect();
+    let op_help: Vec<String> = condition::OPERATORS
+        .iter()
+        .map(|(n, _, d)| format!("`{n}`: {d}"))
+        .collect();
+    let rule = serde_json::json!({
+        "type": "object", "required": ["id"],
+        "properties": {
+            "id": {"type": "string", "description": "Unique in the step: letters, digits, `.`, `_`, `-`. Findings carry the code `rules.<id>` unless `code` is given."},
+            "path": {"type": "string", "description": PATH_HELP},
+            "op": {"enum": ops, "description": format!("The check each target must pass (or give `expr`). {}.", op_help.join("; "))},
+            "value": {"description": "What `op` compares with (a list for `in`/`not_in`, `[low, high]` for `between`)."},
+            "tolerance": {"type": "number", "description": "For `approx_eq` (default 1e-9)."},
+            "expr": {"type": "string", "maxLength": 4096, "description": "A CEL expression instead of `op`: `value` is the target, `doc` the whole document, e.g. `value.qty * value.unit_price <= 1000.0`."},
+            "rule": {"type": "object", "description": "For `any`/`all`/`none`: the rule each item is checked with (its `path` is relative to the item)."},
+            "when": {"type": "object", "description": "A condition (`path` + `op`/`expr`) that must hold for the rule to apply."},
+            "severity": {"enum": ["error", "warning", "info"], "description": "Of the finding (default error)."},
+            "message": {"type": "string", "description": "The finding's message: `{id}`, `{path}`, `{value}`, `{expected}` and `{{ <CEL> }}` are filled in."},
+            "code": {"type": "string", "description": "The finding's code (default `rules.<id>`)."},
+            "optional": {"type": "boolean", "description": "A path that matches nothing passes instead of failing with a no-value finding."}
+        }
+    });
+    serde_json::json!({
+        "type": "object",
+        "required": ["rules"],
+        "additionalProperties": false,
+        "properties": {
+            "format": {"enum": ["json", "xml", "csv", "none"], "description": "Default: from the content type. `none`: the document is not parsed and expressions have no `doc` (binary documents)."},
+            "variables": {"type": "object", "description": "More CEL variables by name (the host's assertion context: outputs, steps, meta, consts). Expressions may use only doc, value, these names and comprehension variables; where a variable is an object, only its members."},
+            "schema": {"type": "object", "required": ["fields"], "description": "A Frictionless Table Schema ({\"fields\": [{\"name\", \"type\"}]}): CSV cells of integer and number fields become numbers, boolean fields booleans, missing values null. Without it every cell is a string; a workflow passes an earlier csv step's schema on to a rules step that has none."},
+            "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing targets reported one by one per rule; the rest become one summary finding with the count."},
+            "rules": {"type": "array", "minItems": 1, "maxItems": 1000, "items": rule, "description": "The checks, in order. Each selects targets with `path` and checks each with `op` (+ `value`) or `expr`."}
+        }
+    })
+}
+
 /// Every rule over the document (`None` when it is not parsed) and the variables.
 fn evaluate(
     rules: &[Rule],
@@ -155,25 +178,18 @@ fn evaluate(
         );
         if results.is_empty() && !rule.optional && !absent_ok && budget > 0 {
             failed_rules += 1;
-            let f = finding(
-                doc,
-                rule,
-                &rule.check.path,
-                &Value::Null,
-                Some(format!(
-                    "{} matches nothing in the document",
-                    display_path(&rule.check.path)
-                )),
-            );
-            push(f, &mut findings);
+            push(no_value(rule, &rule.check.path, json), &mut findings);
             continue;
         }
         let failing: Vec<_> = results.iter().filter(|r| !r.pass).collect();
         for r in failing.iter().take(max_samples) {
-            push(
-                finding(doc, rule, &r.pointer, &r.actual, r.error.clone()),
-                &mut findings,
-            );
+            // A null compared as a number or string is a missing value, not a bad one.
+            let f = if r.actual.is_null() && r.error.is_some() {
+                no_value(rule, &r.pointer, json)
+            } else {
+                finding(doc, rule, &r.pointer, &r.actual, r.error.clone())
+            };
+            push(f, &mut findings);
         }
         if failing.len() > max_samples {
             let more = &failing[max_samples..];
@@ -215,6 +231,38 @@ fn evaluate(
             Output::new("evaluations", MAX_EVALUATIONS - budget),
         ],
     }
+}
+
+/// A rule whose path has no value (matches nothing, or holds null where the operator
+/// needs one): says so in its own words, whatever the rule's message template, and
+/// names where values are when the path looks like another format's.
+fn no_value(rule: &Rule, pointer: &str, doc: &Value) -> Finding {
+    let mut message = format!("rule {}: no value at {}", rule.id, display_path(pointer));
+    let top: Vec<&str> = doc
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).take(10).collect())
+        .unwrap_or_default();
+    if top == ["rows"] && !pointer.starts_with("/rows/") {
+        let columns: Vec<&str> = doc["rows"][0]
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).take(20).collect())
+            .unwrap_or_default();
+        message.push_str(&format!(
+            " (CSV rows are at /rows/*/<column>; the columns are {})",
+            columns.join(", ")
+        ));
+    } else if !top.is_empty() && !pointer.is_empty() {
+        let first = pointer.split('/').nth(1).unwrap_or("");
+        if first != "*" && !top.contains(&first) {
+            message.push_str(&format!(
+                " (the document's top level has {})",
+                top.join(", ")
+            ));
+        }
+    }
+    Finding::new(rule.severity, rule.code.clone(), message)
+        .at(pointer)
+        .with_meta(serde_json::json!({"rule": rule.id, "no_value": true}))
 }
 
 fn display_path(p: &str) -> String {
@@ -408,6 +456,46 @@ mod tests {
             o.findings[2].severity,
             validibot_plugin_api::Severity::Warning
         );
+    }
+
+    #[test]
+    fn a_path_without_a_value_says_so_instead_of_comparing_null() {
+        let csv = "id,amount\n1,50\n2,\n";
+        let config = |path: &str| {
+            json!({"schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "amount", "type": "number"}]},
+                   "rules": [{"id": "max", "path": path, "op": "le", "value": 100,
+                              "message": "amount {value} at {path} is too large"}]})
+        };
+        // A path of the wrong shape: one finding that names where CSV rows are.
+        let out = run(csv, "text/csv", config("/*/amount"));
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(
+            out.findings[0].message,
+            "rule max: no value at path /*/amount (CSV rows are at /rows/*/<column>; the columns are amount, id)"
+        );
+        // The right path: the empty cell is a missing value, the filled one passes.
+        let out = run(csv, "text/csv", config("/rows/*/amount"));
+        assert_eq!(failures(&out), [("rules.max".into(), "/rows/1/amount".into())]);
+        assert_eq!(out.findings[0].message, "rule max: no value at path /rows/1/amount");
+        // JSON: a top-level typo names the keys there are.
+        let out = run(r#"{"total": 5}"#, "application/json", config("/totl"));
+        assert!(out.findings[0].message.ends_with("(the document's top level has total)"));
+    }
+
+    #[test]
+    fn unknown_operators_name_the_likely_one_and_the_vocabulary() {
+        let err = RulesValidator::validate_config(&json!({"rules": [{"id": "a", "path": "/x", "op": "lte", "value": 1}]}))
+            .unwrap_err();
+        assert!(
+            err[0].message.starts_with("unknown operator \"lte\"; did you mean \"le\"? Operators: eq, ne, lt, le,"),
+            "{}",
+            err[0].message
+        );
+        assert_eq!(err[0].path, "/rules/0/op");
+        let schema = RulesValidator::describe().config_schema;
+        let op = &schema["properties"]["rules"]["items"]["properties"]["op"];
+        assert_eq!(op["enum"].as_array().unwrap().len(), condition::OPERATORS.len());
+        assert!(op["description"].as_str().unwrap().contains("`between`: a number within"));
     }
 
     #[test]

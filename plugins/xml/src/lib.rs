@@ -4,7 +4,7 @@
 //! with the pure-Rust `xmlschema` engine. Every violation is a finding with an
 //! XPath-like path and the line/column it maps to. Schema constructs the engine
 //! does not enforce are reported as warnings, so "valid" is never mistaken for
-//! "fully checked". Coverage is documented in `docs/xml-schema.md`.
+//! "fully checked". Coverage is documented in `docs/validators/xml-schema.md`.
 
 mod cache;
 mod config;

@@ -127,8 +127,12 @@ function initEditor() {
       picker.add(new Option(s.validator + " (not available)", s.validator));
     }
     picker.value = s.validator || "";
-    node.querySelector(".step-config").value = JSON.stringify(s.config || {}, null, 2);
-    node.querySelector(".step-ruleset").value = s.ruleset ? JSON.stringify(s.ruleset, null, 2) : "";
+    // One place for rules: a step saved with a separate `ruleset` shows (and saves)
+    // those rules in its config's `rules`.
+    const config = s.config || {};
+    const extra = Array.isArray(s.ruleset) ? s.ruleset : (s.ruleset && s.ruleset.rules) || [];
+    if (extra.length) config.rules = [...(config.rules || []), ...extra];
+    node.querySelector(".step-config").value = JSON.stringify(config, null, 2);
     (s.assertions || []).forEach((a) => addAssertion(node, a));
     node.querySelector(".add-assertion").addEventListener("click", () => addAssertion(node, {}));
     node.stepFiles = (s.files || []).map((f) => ({ name: f.name, sha256: f.sha256 }));
@@ -290,11 +294,10 @@ function initEditor() {
       const assertions = assertionsOf(node);
       if (assertions.length) step.assertions = assertions;
       if (node.stepFiles.length) step.files = node.stepFiles;
-      for (const [field, cls] of [["config", ".step-config"], ["ruleset", ".step-ruleset"]]) {
-        const text = node.querySelector(cls).value.trim();
-        if (!text) continue;
-        try { step[field] = JSON.parse(text); } catch (e) {
-          node.querySelector(".step-errors").textContent = field + " is not valid JSON: " + e.message;
+      const configText = node.querySelector(".step-config").value.trim();
+      if (configText) {
+        try { step.config = JSON.parse(configText); } catch (e) {
+          node.querySelector(".step-errors").textContent = "config is not valid JSON: " + e.message;
           bad = true;
         }
       }
