@@ -714,6 +714,42 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         "site,date,kwh,metered\nNYC-01,2026-01-01,5,true\n",
     );
     assert_eq!(run["result"], "PASS", "{run}");
+    // What Windows browsers send for a .csv (issue 25, item 4): judged by the name.
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(
+            b"site,date,kwh,metered\nNYC-01,2026-01-01,5,true\n".to_vec(),
+        )
+        .file_name("readings.csv")
+        .mime_str("application/vnd.ms-excel")
+        .unwrap(),
+    );
+    let (status, run) = json_of(
+        srv.client
+            .post(srv.url("/api/v1/workspaces/default/workflows/meters/runs?wait=10"))
+            .bearer_auth(&key)
+            .multipart(form)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("PASS")),
+        "{run}"
+    );
+    assert_eq!(run["submission"]["content_type"], "text/csv");
+    // A known alias as the raw body's type.
+    let (status, run) = srv.launch(
+        &key,
+        "meters",
+        "application/x-csv",
+        "site,date,kwh,metered\n",
+    );
+    assert_eq!(
+        (status, run["submission"]["content_type"].as_str()),
+        (201, Some("text/csv")),
+        "{run}"
+    );
     // A rules step after the csv step reads typed cells (issue 26, item 12): `kwh` is a
     // number, so `value < 1000.0` compares numbers, with no double() conversion.
     srv.create_workflow(

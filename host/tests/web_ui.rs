@@ -103,6 +103,13 @@ fn main_flows(backend: Backend) {
     };
     upload("invoice-invalid.json");
     b.wait_text("#run-result", |t| t == "FAIL");
+    // The run page says what ran on what, when and by whom, and links onwards.
+    assert_eq!(b.text("h1"), "invoice-invalid.json · invoice v1");
+    let meta = b.text(".run-meta");
+    assert!(
+        meta.contains(" UTC by ann · workflow invoice v1 · Validate another file"),
+        "{meta}"
+    );
     let body = b.text("#run-body");
     assert!(body.contains("json.schema.pattern"), "{body}");
     assert!(body.contains("/customer/email"), "{body}");
@@ -139,6 +146,19 @@ fn main_flows(backend: Backend) {
     assert_ne!(b.url(), run_url);
     b.screenshot("run-pass");
 
+    // Pasted text with a chosen content type (issue 25, item 4).
+    b.goto(&server.url("/ui/w/default/workflows/invoice"));
+    b.click("#paste-box summary");
+    let pasted = std::fs::read_to_string(examples_dir().join("invoice-valid.json")).unwrap();
+    b.type_into("#upload-text", &pasted);
+    b.script(
+        "document.getElementById('upload-type').value = arguments[0];",
+        json!(["application/json"]),
+    );
+    b.screenshot("upload-paste");
+    b.click("#upload-form button[type=submit]");
+    b.wait_text("#run-result", |t| t == "PASS");
+
     // A run still running when its page loads: the page shows it running and swaps in
     // the findings when it finishes, without a reload.
     server.create_workflow(
@@ -171,9 +191,9 @@ fn main_flows(backend: Backend) {
         "the page was reloaded instead of updated in place"
     );
 
-    // The dashboard counts both.
+    // The dashboard counts them all (the pasted document's run too).
     b.goto(&server.url("/ui/w/default"));
-    assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "2");
+    assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "3");
     assert_eq!(b.text("#count-fail"), "1");
     b.screenshot("dashboard");
 
@@ -371,6 +391,27 @@ fn main_flows(backend: Backend) {
     let token = b.wait_text("#new-key-token", |t| t.starts_with("vbk_"));
     let (status, _) = common::json_of(server.get(&token, "/api/v1/workspaces"));
     assert_eq!(status, 200);
+    // The new key is in the table at once, with a copy button beside the token.
+    let public_id = token.split('_').nth(1).unwrap();
+    assert!(
+        b.text("table.keys tbody tr").contains(public_id),
+        "{}",
+        b.text("table.keys")
+    );
+    b.find("#copy-key");
+    // Each role says what it may do; the nav marks the page the user is on.
+    let roles = b.text("#role-help");
+    assert!(
+        roles.contains("executor") && roles.contains("also launches runs"),
+        "{roles}"
+    );
+    assert_eq!(
+        b.script(
+            "return document.querySelector('header.top nav a[aria-current=page]').textContent;",
+            json!([])
+        ),
+        "Settings"
+    );
     let license = b.text("#license");
     assert!(
         license.contains("Teams — off: needs Validibot Pro"),
@@ -420,6 +461,45 @@ fn main_flows(backend: Backend) {
         .send()
         .unwrap();
     assert_eq!(resp.status(), 401);
+
+    // A viewer (issue 25, item 3): told what the role shows instead of "upload a file",
+    // and a shared link to someone else's run explains itself instead of an error code.
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "vic",
+        "--role",
+        "viewer",
+    ]);
+    set_password(&inst, "vic");
+    b.type_into("#username", "vic");
+    b.type_into("#password", PASSWORD);
+    b.click("button[type=submit]");
+    b.wait_text("h1", |t| t == "Dashboard");
+    b.goto(&server.url("/ui/w/default/runs"));
+    let empty = b.text(".empty");
+    assert!(
+        empty.contains("As a viewer you see the workspace's workflows"),
+        "{empty}"
+    );
+    assert!(!empty.contains("upload"), "{empty}");
+    b.goto(&run_url);
+    assert_eq!(b.text("h1"), "This run is not available to you");
+    assert!(
+        b.text("main").contains("You are viewer here."),
+        "{}",
+        b.text("main")
+    );
+    b.screenshot("run-not-available");
+    // The dashboard's time range.
+    b.goto(&server.url("/ui/w/default?range=1h"));
+    assert_eq!(b.text("nav.ranges strong"), "last hour");
+    let title = b.script(
+        "return document.getElementById('chart-title').textContent;",
+        json!([]),
+    );
+    assert!(title.as_str().unwrap().contains("last hour"), "{title}");
 }
 
 #[test]

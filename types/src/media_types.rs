@@ -46,9 +46,78 @@ pub fn guess_from_filename(filename: &str) -> Option<&'static str> {
     })
 }
 
+/// Other names in use for the types workflows accept (Windows browsers label `.csv`
+/// files `application/vnd.ms-excel`, older tools send `text/json`, …).
+const ALIASES: &[(&str, &str)] = &[
+    ("application/csv", "text/csv"),
+    ("application/x-csv", "text/csv"),
+    ("text/x-csv", "text/csv"),
+    ("text/comma-separated-values", "text/csv"),
+    ("text/x-comma-separated-values", "text/csv"),
+    ("text/json", "application/json"),
+    ("application/x-json", "application/json"),
+    ("text/x-json", "application/json"),
+];
+
+/// Labels that say nothing reliable about the content, so the file's name decides.
+const VAGUE: &[&str] = &[
+    "",
+    "application/octet-stream",
+    "application/vnd.ms-excel",
+    "binary/octet-stream",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+];
+
+/// The media type an upload is judged by: an alias becomes its usual name, and a vague
+/// label (octet-stream, `text/plain`, the Excel label Windows gives `.csv` files) gives
+/// way to the file name's extension when that names a type.
+pub fn canonical(declared: &str, filename: Option<&str>) -> String {
+    let kind = essence(declared);
+    if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == kind) {
+        return (*to).to_owned();
+    }
+    if VAGUE.contains(&kind.as_str()) {
+        if let Some(guess) = filename.and_then(guess_from_filename) {
+            return guess.to_owned();
+        }
+    }
+    kind
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_and_vague_labels_are_resolved() {
+        assert_eq!(
+            canonical("application/vnd.ms-excel", Some("a.csv")),
+            "text/csv"
+        );
+        assert_eq!(
+            canonical("application/vnd.ms-excel", Some("a.xls")),
+            "application/vnd.ms-excel"
+        );
+        assert_eq!(
+            canonical("text/plain", Some("data.json")),
+            "application/json"
+        );
+        assert_eq!(canonical("text/plain", Some("notes.txt")), "text/plain");
+        assert_eq!(
+            canonical("application/octet-stream", None),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            canonical("Text/JSON; charset=utf-8", None),
+            "application/json"
+        );
+        assert_eq!(canonical("application/x-csv", Some("a.txt")), "text/csv");
+        assert_eq!(
+            canonical("application/xml", Some("a.csv")),
+            "application/xml"
+        );
+    }
 
     #[test]
     fn matching_rules() {

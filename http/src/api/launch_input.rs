@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use crate::{ApiError, AppState};
 use validibot_blobs::StoredBlob;
 use validibot_store::workflows::Workflow;
-use validibot_types::media_types::{essence, guess_from_filename};
+use validibot_types::media_types::{canonical, essence};
 
 pub const ENVELOPE_TYPE: &str = "application/vnd.validibot.envelope+json";
 
@@ -93,14 +93,15 @@ pub async fn read(
         if bytes.len() as u64 > state.settings.max_inline_bytes {
             return Err(too_large(state.settings.max_inline_bytes));
         }
-        check_type(workflow, &env.content_type)?;
+        let content_type = resolve_type(&env.content_type, env.filename.as_deref());
+        check_type(workflow, &content_type)?;
         let metadata = metadata_object(env.metadata)?;
         let bytes = Arc::new(bytes);
         let blob = keep(state, workflow, bytes.clone()).await?;
         return Ok(LaunchInput {
             blob,
             bytes: Some(bytes),
-            content_type: essence(&env.content_type),
+            content_type,
             filename: env.filename,
             metadata,
         });
@@ -303,14 +304,10 @@ pub(super) async fn read_limited(
     Ok(out)
 }
 
-/// `application/octet-stream` is replaced by a guess from the file name, when there is one.
+/// The type an upload is judged by (`media_types::canonical`: aliases, and the file
+/// name where the label is vague).
 fn resolve_type(kind: &str, filename: Option<&str>) -> String {
-    if kind == "application/octet-stream" {
-        if let Some(guess) = filename.and_then(guess_from_filename) {
-            return guess.to_owned();
-        }
-    }
-    kind.to_owned()
+    canonical(kind, filename)
 }
 
 fn check_type(workflow: &Workflow, content_type: &str) -> Result<(), ApiError> {

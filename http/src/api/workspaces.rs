@@ -86,7 +86,13 @@ pub async fn set_member(
     let user = accounts::find_user(&state.db, &username)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found("USER_NOT_FOUND", format!("user {username:?} not found"))
+            ApiError::not_found(
+                "USER_NOT_FOUND",
+                format!(
+                    "there is no user {username:?} on this instance; an operator creates one (and adds them here) with `validibot admin create-user --username {username} --role {} --workspace {ws}`",
+                    role.as_str()
+                ),
+            )
         })?;
     if let Err((license_state, detail)) = state.licensing.admit_member(Some(&user.id)).await? {
         return Err(ApiError::pro_required(

@@ -11,27 +11,34 @@ use serde::Deserialize;
 
 use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
-use crate::{ApiError, AppState};
+use crate::AppState;
 use validibot_store::accounts::directory::Workspace;
 use validibot_store::accounts::{Permission, Role};
 use validibot_store::runs::view::{self, ListFilter, RunView, StepView};
-use validibot_types::Severity;
+use validibot_types::{Severity, StepStatus};
 
-pub fn run_table(ws: &str, runs: &[RunView]) -> Markup {
+/// The runs table; `role` words the empty state (a viewer cannot launch, and sees only
+/// runs they launched, so "upload a file" would be wrong advice).
+pub fn run_table(ws: &str, runs: &[RunView], role: Role) -> Markup {
     html! {
         @if runs.is_empty() {
-            p.empty { "No runs yet. Open a workflow and upload a file." }
+            @if role.allows(Permission::WorkflowLaunch) {
+                p.empty { "No runs yet. " a href={"/ui/w/" (ws) "/workflows"} { "Open a workflow" } " and validate a file." }
+            } @else {
+                p.empty { "No runs to show. As a " (role.as_str()) " you see the workspace's workflows; runs are visible to whoever launched them and to the workspace's authors, admins and owners. Ask an admin for the executor role to validate files, or author to see every run." }
+            }
         } @else {
             table.runs {
-                thead { tr { th { "Result" } th { "Workflow" } th { "File" } th { "Findings" } th { "Started" } } }
+                thead { tr { th { "Result" } th { "Workflow" } th { "File" } th { "Findings" } th { "Started (UTC)" } } }
                 tbody {
                     @for r in runs {
+                        @let href = format!("/ui/w/{ws}/runs/{}", r.id);
                         tr {
-                            td { a href={"/ui/w/" (ws) "/runs/" (r.id)} { (badge(if r.result == "UNKNOWN" { r.status } else { r.result })) } }
-                            td { (r.workflow.slug) " v" (r.workflow.version) }
-                            td { (r.submission.filename.as_deref().unwrap_or("—")) }
+                            td { a href=(href) { (badge(if r.result == "UNKNOWN" { r.status } else { r.result })) } }
+                            td { a href={"/ui/w/" (ws) "/workflows/" (r.workflow.slug)} { (r.workflow.slug) } " v" (r.workflow.version) }
+                            td { a href=(href) { (r.submission.filename.as_deref().unwrap_or("(unnamed)")) } }
                             td { (r.summary.errors) " errors, " (r.summary.warnings) " warnings" }
-                            td { (validibot_types::clock::rfc3339(r.created_at)[..19].replace('T', " ")) }
+                            td { time datetime=(validibot_types::clock::rfc3339(r.created_at)) { (validibot_types::clock::rfc3339(r.created_at)[..19].replace('T', " ")) } }
                         }
                     }
                 }
@@ -93,7 +100,7 @@ pub async fn list(
         .flatten();
     let body = html! {
         h1 { "Runs" }
-        (run_table(&ws, &runs))
+        (run_table(&ws, &runs, role))
         @if let Some(n) = next { p { a href={"?cursor=" (n)} { "Older runs" } } }
     };
     Ok(Html(layout::page("Runs", Some(&user), Some(&ws), body).into_string()).into_response())
@@ -108,6 +115,22 @@ fn severity_order(s: Severity) -> u8 {
     }
 }
 
+/// A finding's path as a reader takes it: `3:7` (CSV, XML) is a line and column.
+fn location(path: &str) -> Markup {
+    let line_col = path.split_once(':').filter(|(l, c)| {
+        !l.is_empty() && !c.is_empty() && (l.chars().chain(c.chars())).all(|ch| ch.is_ascii_digit())
+    });
+    html! {
+        @if let Some((line, col)) = line_col {
+            span title=(path) { "line " (line) ", column " (col) }
+        } @else if path.is_empty() {
+            span.muted { "the document" }
+        } @else {
+            code { (path) }
+        }
+    }
+}
+
 fn step_section(step: &StepView) -> Markup {
     let mut findings: Vec<_> = step.findings.iter().collect();
     findings.sort_by_key(|f| severity_order(f.severity));
@@ -116,6 +139,9 @@ fn step_section(step: &StepView) -> Markup {
             h3 { (badge(step.status.as_str())) " " (step.name) span.muted { " · " (step.validator) " " (step.validator_version) }
                  @if let Some(ms) = step.duration_ms { span.muted { " · " (format!("{ms:.1}")) " ms" } } }
             @if let Some(e) = &step.error { p.error { (e) } }
+            @else if step.status == StepStatus::Skipped {
+                p.muted { "Not run: a step it waits for did not pass (and stops the steps after it on failure), its " code { "when" } " condition was false, or the run ended first." }
+            }
             @for sev in [Severity::Error, Severity::Warning, Severity::Info, Severity::Success] {
                 @let group: Vec<_> = findings.iter().filter(|f| f.severity == sev).collect();
                 @if !group.is_empty() {
@@ -125,7 +151,7 @@ fn step_section(step: &StepView) -> Markup {
                             thead { tr { th { "Code" } th { "Path" } th { "Message" } } }
                             tbody {
                                 @for f in &group {
-                                    tr { td { code { (f.code) } } td { code { (f.path) } } td { (f.message) } }
+                                    tr { td { code { (f.code) } } td { (location(&f.path)) } td { (f.message) } }
                                 }
                             }
                         }
@@ -135,7 +161,7 @@ fn step_section(step: &StepView) -> Markup {
             @if !step.outputs.is_empty() {
                 dl.outputs {
                     @for o in &step.outputs {
-                        dt { (o.name) } dd { (o.value.to_string().trim_matches('"')) @if let Some(u) = &o.unit { " " (u) } }
+                        dt title=(o.name) { (o.name.replace('_', " ")) } dd { (o.value.to_string().trim_matches('"')) @if let Some(u) = &o.unit { " " (u) } }
                     }
                 }
             }
@@ -174,6 +200,23 @@ fn run_body(ws: &str, run: &RunView) -> Markup {
     }
 }
 
+/// A run link that leads nowhere for this user: say why instead of an error code. (The
+/// same page whether the run does not exist or is someone else's, so a link reveals
+/// nothing about runs the user may not see.)
+fn not_visible(user: &WebUser, ws: &str, role: Role) -> Response {
+    let body = html! {
+        h1 { "This run is not available to you" }
+        p { "Either it does not exist in this workspace, or it is someone else's run: runs are visible to whoever launched them and to the workspace's authors, admins and owners. You are " (role.as_str()) " here." }
+        p { "Ask a workspace admin for the author role to see every run, or the person who shared the link for its report (they can download it as JSON, SARIF or JUnit)." }
+        p { a href={"/ui/w/" (ws) "/runs"} { "Your runs" } }
+    };
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        Html(layout::page("Run not available", Some(user), Some(ws), body).into_string()),
+    )
+        .into_response()
+}
+
 #[derive(Deserialize)]
 pub struct ShowQuery {
     fragment: Option<u8>,
@@ -186,15 +229,34 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
-    let not_found = || ApiError::not_found("RUN_NOT_FOUND", format!("run {id:?} not found"));
     let run = view::load(&state.db, &workspace.id, &id)
         .await
         .map_err(|e| error_page(&user, e.into()))?
-        .filter(|r| r.visible_to(role, &user.user.id))
-        .ok_or_else(|| error_page(&user, not_found()))?;
+        .filter(|r| r.visible_to(role, &user.user.id));
+    let Some(run) = run else {
+        return Err(not_visible(&user, &ws, role));
+    };
     if q.fragment == Some(1) {
         return Ok(Html(run_body(&ws, &run).into_string()).into_response());
     }
-    let body = html! { h1 { "Run" } (run_body(&ws, &run)) };
-    Ok(Html(layout::page("Run", Some(&user), Some(&ws), body).into_string()).into_response())
+    let title = format!(
+        "{} · {} v{}",
+        run.submission.filename.as_deref().unwrap_or("Run"),
+        run.workflow.slug,
+        run.workflow.version
+    );
+    let body = html! {
+        h1 { (title) }
+        p.run-meta.muted {
+            "Run " code { (run.id) } " · started "
+            time datetime=(validibot_types::clock::rfc3339(run.created_at)) { (validibot_types::clock::rfc3339(run.created_at)[..19].replace('T', " ")) " UTC" }
+            @if let Some(by) = &run.created_by { " by " (by) }
+            " · workflow " a href={"/ui/w/" (ws) "/workflows/" (run.workflow.slug)} { (run.workflow.slug) " v" (run.workflow.version) }
+            @if role.allows(Permission::WorkflowLaunch) {
+                " · " a href={"/ui/w/" (ws) "/workflows/" (run.workflow.slug) "#upload-form"} { "Validate another file" }
+            }
+        }
+        (run_body(&ws, &run))
+    };
+    Ok(Html(layout::page(&title, Some(&user), Some(&ws), body).into_string()).into_response())
 }

@@ -12,7 +12,7 @@ use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
 use crate::AppState;
 use validibot_plugin_api::extension::features;
-use validibot_store::accounts::{directory, Permission};
+use validibot_store::accounts::{directory, Permission, Role};
 
 /// Each Pro feature, on or off with what it needs (settings and the license page).
 pub(super) fn feature_list(status: &LicenseStatus) -> Markup {
@@ -95,8 +95,8 @@ pub async fn page(
                             td {
                                 @if manage && name != &user.user.username {
                                     select.member-role aria-label={"Role of " (name)} data-url={(members_url) (name)} {
-                                        @for opt in ["viewer", "executor", "author", "admin", "owner"] {
-                                            option value=(opt) selected[opt == r.as_str()] { (opt) }
+                                        @for opt in Role::ALL {
+                                            option value=(opt.as_str()) title=(opt.summary()) selected[opt == *r] { (opt.as_str()) }
                                         }
                                     }
                                 } @else { (r.as_str()) }
@@ -117,9 +117,13 @@ pub async fn page(
                     label for="member-name" { "Add a member (username)" }
                     input id="member-name" required;
                     label for="member-role" { "Role" }
-                    select id="member-role" { @for opt in ["viewer", "executor", "author", "admin"] { option value=(opt) { (opt) } } }
+                    select id="member-role" aria-describedby="role-help" { @for r in Role::ALL { @if r != Role::Owner { option value=(r.as_str()) title=(r.summary()) { (r.as_str()) } } } }
                     button type="submit" { "Add" }
                 }
+                p.hint { "Users are created by an operator (" code { "validibot admin create-user" } "); add them here by username." }
+            }
+            dl id="role-help" class="role-help" {
+                @for r in Role::ALL { dt { (r.as_str()) } dd { (r.summary()) } }
             }
             p id="member-status" role="status" {}
         }

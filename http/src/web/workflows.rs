@@ -103,7 +103,20 @@ pub async fn show(
                 h2 { "Validate a file" }
                 form id="upload-form" data-launch-url=(launch) data-runs-url={"/ui/w/" (ws) "/runs/"} {
                     label for="upload-file" { "File" }
-                    input id="upload-file" name="file" type="file" required;
+                    input id="upload-file" name="file" type="file";
+                    details id="paste-box" {
+                        summary { "…or paste the document" }
+                        label for="upload-text" { "Document text" }
+                        textarea id="upload-text" rows="8" spellcheck="false" {}
+                    }
+                    label for="upload-type" { "Content type" }
+                    select id="upload-type" {
+                        option value="" { "Detect from the file name" }
+                        @for t in wf.content_types.iter().filter(|t| !t.contains('*')) {
+                            option value=(t) { (t) }
+                        }
+                    }
+                    p.hint { "Accepts " (wf.content_types.join(", ")) ". Choose the type when the browser labels the file wrongly." }
                     button.primary type="submit" { "Upload and validate" }
                     progress id="upload-progress" max="100" value="0" hidden {}
                     p id="upload-status" role="status" aria-live="polite" {}
@@ -129,7 +142,7 @@ pub async fn show(
         }
         section.card {
             h2 { "Recent runs" }
-            (run_table(&ws, &runs))
+            (run_table(&ws, &runs, role))
         }
     };
     Ok(html_page(&user, &ws, &wf.name, body))

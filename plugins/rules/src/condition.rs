@@ -44,30 +44,90 @@ pub enum Op {
 /// Every operator: its name in a rule, what it checks, and the [`Op`]. The one list the
 /// parser, the config schema (so the editor and the docs show it) and the errors read.
 pub const OPERATORS: &[(&str, Op, &str)] = &[
-    ("eq", Op::Eq, "equals `value` (numbers compare as numbers, \"5\" equals 5)"),
+    (
+        "eq",
+        Op::Eq,
+        "equals `value` (numbers compare as numbers, \"5\" equals 5)",
+    ),
     ("ne", Op::Ne, "does not equal `value`"),
-    ("lt", Op::Lt, "less than `value` (numbers, or strings in order)"),
+    (
+        "lt",
+        Op::Lt,
+        "less than `value` (numbers, or strings in order)",
+    ),
     ("le", Op::Le, "less than or equal to `value`"),
     ("gt", Op::Gt, "greater than `value`"),
     ("ge", Op::Ge, "greater than or equal to `value`"),
-    ("between", Op::Between, "a number within `[low, high]`, ends included"),
+    (
+        "between",
+        Op::Between,
+        "a number within `[low, high]`, ends included",
+    ),
     ("in", Op::In, "one of the list `value`"),
     ("not_in", Op::NotIn, "none of the list `value`"),
-    ("contains", Op::Contains, "a string containing `value`, or a list with an item equal to it"),
-    ("starts_with", Op::StartsWith, "a string starting with `value`"),
+    (
+        "contains",
+        Op::Contains,
+        "a string containing `value`, or a list with an item equal to it",
+    ),
+    (
+        "starts_with",
+        Op::StartsWith,
+        "a string starting with `value`",
+    ),
     ("ends_with", Op::EndsWith, "a string ending with `value`"),
-    ("matches", Op::Matches, "a string matching the regular expression `value`"),
+    (
+        "matches",
+        Op::Matches,
+        "a string matching the regular expression `value`",
+    ),
     ("is_null", Op::IsNull, "null (an absent path passes too)"),
     ("not_null", Op::NotNull, "present and not null"),
-    ("is_empty", Op::IsEmpty, "null, \"\", [] or {} (an absent path passes too)"),
-    ("not_empty", Op::NotEmpty, "a non-empty string, list or object"),
-    ("len_eq", Op::LenEq, "a string, list or object of exactly `value` items/characters"),
-    ("len_le", Op::LenLe, "a string, list or object of at most `value`"),
-    ("len_ge", Op::LenGe, "a string, list or object of at least `value`"),
-    ("approx_eq", Op::ApproxEq, "a number within `tolerance` (default 1e-9) of `value`"),
-    ("any", Op::Any, "a list where at least one item passes the nested `rule`"),
-    ("all", Op::All, "a list where every item passes the nested `rule`"),
-    ("none", Op::None, "a list where no item passes the nested `rule` (an absent path passes)"),
+    (
+        "is_empty",
+        Op::IsEmpty,
+        "null, \"\", [] or {} (an absent path passes too)",
+    ),
+    (
+        "not_empty",
+        Op::NotEmpty,
+        "a non-empty string, list or object",
+    ),
+    (
+        "len_eq",
+        Op::LenEq,
+        "a string, list or object of exactly `value` items/characters",
+    ),
+    (
+        "len_le",
+        Op::LenLe,
+        "a string, list or object of at most `value`",
+    ),
+    (
+        "len_ge",
+        Op::LenGe,
+        "a string, list or object of at least `value`",
+    ),
+    (
+        "approx_eq",
+        Op::ApproxEq,
+        "a number within `tolerance` (default 1e-9) of `value`",
+    ),
+    (
+        "any",
+        Op::Any,
+        "a list where at least one item passes the nested `rule`",
+    ),
+    (
+        "all",
+        Op::All,
+        "a list where every item passes the nested `rule`",
+    ),
+    (
+        "none",
+        Op::None,
+        "a list where no item passes the nested `rule` (an absent path passes)",
+    ),
 ];
 
 /// Spellings people try, and the operator they mean.

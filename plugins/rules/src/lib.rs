@@ -475,27 +475,45 @@ mod tests {
         );
         // The right path: the empty cell is a missing value, the filled one passes.
         let out = run(csv, "text/csv", config("/rows/*/amount"));
-        assert_eq!(failures(&out), [("rules.max".into(), "/rows/1/amount".into())]);
-        assert_eq!(out.findings[0].message, "rule max: no value at path /rows/1/amount");
+        assert_eq!(
+            failures(&out),
+            [("rules.max".into(), "/rows/1/amount".into())]
+        );
+        assert_eq!(
+            out.findings[0].message,
+            "rule max: no value at path /rows/1/amount"
+        );
         // JSON: a top-level typo names the keys there are.
         let out = run(r#"{"total": 5}"#, "application/json", config("/totl"));
-        assert!(out.findings[0].message.ends_with("(the document's top level has total)"));
+        assert!(out.findings[0]
+            .message
+            .ends_with("(the document's top level has total)"));
     }
 
     #[test]
     fn unknown_operators_name_the_likely_one_and_the_vocabulary() {
-        let err = RulesValidator::validate_config(&json!({"rules": [{"id": "a", "path": "/x", "op": "lte", "value": 1}]}))
-            .unwrap_err();
+        let err = RulesValidator::validate_config(
+            &json!({"rules": [{"id": "a", "path": "/x", "op": "lte", "value": 1}]}),
+        )
+        .unwrap_err();
         assert!(
-            err[0].message.starts_with("unknown operator \"lte\"; did you mean \"le\"? Operators: eq, ne, lt, le,"),
+            err[0].message.starts_with(
+                "unknown operator \"lte\"; did you mean \"le\"? Operators: eq, ne, lt, le,"
+            ),
             "{}",
             err[0].message
         );
         assert_eq!(err[0].path, "/rules/0/op");
         let schema = RulesValidator::describe().config_schema;
         let op = &schema["properties"]["rules"]["items"]["properties"]["op"];
-        assert_eq!(op["enum"].as_array().unwrap().len(), condition::OPERATORS.len());
-        assert!(op["description"].as_str().unwrap().contains("`between`: a number within"));
+        assert_eq!(
+            op["enum"].as_array().unwrap().len(),
+            condition::OPERATORS.len()
+        );
+        assert!(op["description"]
+            .as_str()
+            .unwrap()
+            .contains("`between`: a number within"));
     }
 
     #[test]

@@ -24,18 +24,44 @@ function el(tag, attrs, text) {
   return e;
 }
 
+// --- the current page in the main navigation --------------------------------
+function markCurrentPage() {
+  // The link whose path is the longest prefix of this page's (runs/…/ → Runs).
+  let best = null;
+  document.querySelectorAll("header.top nav a").forEach((a) => {
+    const path = new URL(a.href).pathname;
+    const here = window.location.pathname;
+    if ((here === path || here.startsWith(path + "/")) && (!best || path.length > new URL(best.href).pathname.length)) best = a;
+  });
+  if (best) best.setAttribute("aria-current", "page");
+}
+
 // --- upload with progress ------------------------------------------------
 function initUpload() {
   const form = document.getElementById("upload-form");
   if (!form) return;
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const file = document.getElementById("upload-file").files[0];
-    if (!file) return;
     const progress = document.getElementById("upload-progress");
     const status = document.getElementById("upload-status");
+    const chosen = document.getElementById("upload-type").value;
+    const pasted = document.getElementById("upload-text").value;
+    let file = document.getElementById("upload-file").files[0];
+    if (!file && pasted.trim()) {
+      // Pasted text goes as a file named after its type, so the server can tell.
+      const type = chosen || document.getElementById("upload-type").options[1]?.value || "text/plain";
+      const ext = { "application/json": "json", "text/csv": "csv", "application/xml": "xml", "text/xml": "xml" }[type] || "txt";
+      file = new File([pasted], "pasted." + ext, { type });
+    }
+    if (!file) {
+      status.textContent = "Choose a file or paste the document.";
+      status.className = "error";
+      return;
+    }
+    status.className = "";
     const data = new FormData();
-    data.append("file", file, file.name);
+    // A chosen type replaces the browser's label (e.g. a .csv labelled as Excel).
+    data.append("file", chosen ? new Blob([file], { type: chosen }) : file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.launchUrl + "?wait=2");
     xhr.setRequestHeader("X-CSRF-Token", csrf());
@@ -52,7 +78,10 @@ function initUpload() {
         window.location.href = form.dataset.runsUrl + body.id;
       } else {
         progress.hidden = true;
-        status.textContent = "Refused: " + (body ? body.detail + " (" + body.code + ")" : "HTTP " + xhr.status);
+        let text = body && body.detail ? body.detail : "the server answered HTTP " + xhr.status;
+        if (body && body.code === "UNSUPPORTED_MEDIA_TYPE") text += ". If the file is one of these, choose its content type below the file.";
+        if (body && body.code === "PAYLOAD_TOO_LARGE") text += ".";
+        status.textContent = "Refused: " + text;
         status.className = "error";
       }
     };
@@ -376,6 +405,12 @@ function initEditor() {
 }
 
 // --- settings: API keys and members ---------------------------------------
+async function revokeKey(b) {
+  if (!window.confirm("Revoke this key? Programs using it stop working.")) return;
+  const r = await api("DELETE", "/api/v1/api-keys/" + b.dataset.id);
+  if (r.ok) { b.closest("tr").children[4].textContent = "revoked"; b.remove(); }
+}
+
 function initSettings() {
   const keyForm = document.getElementById("key-form");
   if (keyForm) {
@@ -390,14 +425,34 @@ function initSettings() {
       out.className = "card notice";
       out.append(el("p", {}, "New key “" + r.json.name + "” — copy it now, it is not shown again:"));
       out.append(el("code", { id: "new-key-token" }, r.json.token));
+      const copy = el("button", { type: "button", id: "copy-key" }, "Copy");
+      copy.addEventListener("click", async () => {
+        try { await navigator.clipboard.writeText(r.json.token); copy.textContent = "Copied"; }
+        catch (_) {
+          // No clipboard (plain HTTP): select the key so Ctrl+C copies it.
+          window.getSelection().selectAllChildren(document.getElementById("new-key-token"));
+          copy.textContent = "Selected: press Ctrl+C";
+        }
+      });
+      out.append(" ", copy);
+      // The new key joins the table at once (no reload, which would lose the token).
+      const tbody = document.querySelector("table.keys tbody");
+      if (tbody) {
+        const today = new Date().toISOString().slice(0, 10);
+        const revoke = el("button", { type: "button", class: "revoke-key", "data-id": r.json.public_id }, "Revoke");
+        revoke.addEventListener("click", () => revokeKey(revoke));
+        const row = el("tr", {});
+        for (const cell of [r.json.name, el("code", {}, r.json.public_id), today, "never", "active", revoke]) {
+          const td = el("td", {});
+          td.append(cell);
+          row.append(td);
+        }
+        tbody.prepend(row);
+      }
       keyForm.reset();
     });
   }
-  document.querySelectorAll(".revoke-key").forEach((b) => b.addEventListener("click", async () => {
-    if (!window.confirm("Revoke this key? Programs using it stop working.")) return;
-    const r = await api("DELETE", "/api/v1/api-keys/" + b.dataset.id);
-    if (r.ok) { b.closest("tr").children[4].textContent = "revoked"; b.remove(); }
-  }));
+  document.querySelectorAll(".revoke-key").forEach((b) => b.addEventListener("click", () => revokeKey(b)));
   const status = document.getElementById("member-status");
   const setRole = async (url, role) => {
     const r = await api("PUT", url, { role });
@@ -515,6 +570,7 @@ function initLicense() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  markCurrentPage();
   initUpload();
   initLiveRun();
   initWorkflowActions();
