@@ -249,7 +249,7 @@ mod tests {
         let start = hour.start(now);
         let bars = bucket(&[(now - 1, "SUCCEEDED".into(), None)], hour, start);
         assert_eq!((bars.len(), bars[11]), (12, [1, 0, 0]));
-        assert_eq!(hour.tick(start), "00:05");
+        assert_eq!(hour.tick(start), "23:05");
         assert_eq!(Range::parse(Some("nonsense")).param, "14d");
     }
 }

@@ -217,3 +217,26 @@ fn invalid_schema_is_rejected_at_config_time() {
     assert!(JsonSchemaValidator::validate_config(&cfg).is_err());
     assert!(JsonSchemaValidator::validate_config(&json!({"nope": 1})).is_err());
 }
+
+#[test]
+fn findings_carry_the_line_and_column_of_their_value() {
+    let schema = serde_json::json!({"schema": {"properties": {"lines": {"items": {"properties": {"qty": {"minimum": 1}}}}}}});
+    let doc = "{\n  \"lines\": [\n    {\"qty\": 1},\n    {\"qty\": 0}\n  ]\n}";
+    let out = crate::JsonSchemaValidator::validate(validibot_plugin_api::Input {
+        content: doc.as_bytes(),
+        content_type: "application/json",
+        config: &schema.to_string(),
+        ruleset: None,
+        ..validibot_plugin_api::Input::default()
+    })
+    .unwrap();
+    assert_eq!(out.findings.len(), 1);
+    let f = &out.findings[0];
+    assert_eq!(f.path, "/lines/1/qty");
+    let meta = f.meta.as_ref().unwrap();
+    assert_eq!(
+        (meta["line"].as_u64(), meta["column"].as_u64()),
+        (Some(4), Some(13))
+    );
+    assert!(meta["schema_path"].is_string());
+}

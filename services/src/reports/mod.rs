@@ -107,6 +107,10 @@ pub struct ReportRun {
     pub duration_ms: Option<f64>,
     #[serde(default)]
     pub steps: Vec<ReportStep>,
+    /// Where the document is for the reader of the report (the CLI: its path relative to
+    /// the repository root), used as SARIF's artifact URI instead of the file's name.
+    #[serde(skip)]
+    pub document_uri: Option<String>,
 }
 
 impl ReportRun {

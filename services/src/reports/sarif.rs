@@ -33,11 +33,19 @@ fn region(f: &Finding) -> Option<Value> {
     Some(region)
 }
 
+/// Identifies a finding across runs, so code-scanning views keep one alert per problem
+/// (the step, the code and the place; not the message, which may quote values).
+fn fingerprint(step: &str, f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{step}\0{}\0{}", f.code, f.path));
+    hex::encode(&digest[..16])
+}
+
 pub fn render(run: &ReportRun) -> Value {
     let mut rules: Vec<Value> = Vec::new();
     let mut rule_ids: Vec<&str> = Vec::new();
     let mut results = Vec::new();
-    let uri = run.document();
+    let uri = run.document_uri.as_deref().unwrap_or(run.document());
     for step in &run.steps {
         for f in &step.findings {
             let index = match rule_ids.iter().position(|id| *id == f.code) {
@@ -47,7 +55,8 @@ pub fn render(run: &ReportRun) -> Value {
                     rules.push(json!({
                         "id": f.code,
                         "name": f.code,
-                        "shortDescription": {"text": format!("{} ({})", f.code, step.validator)},
+                        "shortDescription": {"text": format!("{} finding of the {} validator", f.code, step.validator)},
+                        "fullDescription": {"text": format!("Reported by the {:?} validator {} in step {:?} ({}); its guide lists what each code means.", step.validator, step.validator_version, step.key, step.name)},
                         "defaultConfiguration": {"level": level(f.severity)},
                         "properties": {"validator": step.validator},
                     }));
@@ -63,6 +72,7 @@ pub fn render(run: &ReportRun) -> Value {
                 location["logicalLocations"] = json!([{"fullyQualifiedName": f.path}]);
             }
             let mut result = json!({
+                "partialFingerprints": {"validibot/v1": fingerprint(&step.key, f)},
                 "ruleId": f.code,
                 "ruleIndex": index,
                 "level": level(f.severity),
@@ -108,7 +118,6 @@ pub fn render(run: &ReportRun) -> Value {
             "tool": {"driver": {
                 "name": "Validibot",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://validibot.invalid/docs",
                 "rules": rules,
             }},
             "automationDetails": {"id": format!("{}/v{}/{}", run.workflow.slug, run.workflow.version, run.id)},
@@ -165,6 +174,12 @@ mod tests {
         assert_eq!(run["artifacts"][0]["hashes"]["sha-256"], "ff00");
         assert_eq!(run["invocations"][0]["executionSuccessful"], true);
         assert_eq!(run["automationDetails"]["id"], "invoices/v3/0192-run");
+        let fp = first["partialFingerprints"]["validibot/v1"]
+            .as_str()
+            .unwrap();
+        assert_eq!(fp.len(), 32);
+        assert_ne!(fp, results[1]["partialFingerprints"]["validibot/v1"]);
+        assert!(run["tool"]["driver"].get("informationUri").is_none());
     }
 
     #[test]
