@@ -85,9 +85,40 @@ pub fn canonical(declared: &str, filename: Option<&str>) -> String {
     kind
 }
 
+/// Whether a label says nothing reliable about the content (see [`canonical`]).
+pub fn is_vague(content_type: &str) -> bool {
+    VAGUE.contains(&essence(content_type).as_str())
+}
+
+/// The type the first bytes show, for a vague label with no telling file name: JSON
+/// (an object or array) or XML. CSV and plain text show nothing certain.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
+    match first {
+        b'{' | b'[' => Some("application/json"),
+        b'<' => Some("application/xml"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sniffing_sees_json_and_xml_only() {
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF \n {\"a\": 1}"),
+            Some("application/json")
+        );
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><a/>"),
+            Some("application/xml")
+        );
+        assert_eq!(sniff(b"a,b\n1,2\n"), None);
+        assert!(is_vague("text/plain; charset=utf-8") && !is_vague("text/csv"));
+    }
 
     #[test]
     fn aliases_and_vague_labels_are_resolved() {

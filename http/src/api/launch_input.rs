@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use crate::{ApiError, AppState};
 use validibot_blobs::StoredBlob;
 use validibot_store::workflows::Workflow;
-use validibot_types::media_types::{canonical, essence};
+use validibot_types::media_types::{canonical, essence, is_vague, sniff};
 
 pub const ENVELOPE_TYPE: &str = "application/vnd.validibot.envelope+json";
 
@@ -93,7 +93,11 @@ pub async fn read(
         if bytes.len() as u64 > state.settings.max_inline_bytes {
             return Err(too_large(state.settings.max_inline_bytes));
         }
-        let content_type = resolve_type(&env.content_type, env.filename.as_deref());
+        let content_type = sniffed(
+            workflow,
+            resolve_type(&env.content_type, env.filename.as_deref()),
+            &bytes,
+        );
         check_type(workflow, &content_type)?;
         let metadata = metadata_object(env.metadata)?;
         let bytes = Arc::new(bytes);
@@ -111,7 +115,11 @@ pub async fn read(
         return Err(unsupported(workflow, "(none)"));
     }
     let content_type = resolve_type(&kind, filename.as_deref());
-    check_type(workflow, &content_type)?;
+    // A vague label may still be judged by the bytes (below), so only refuse now what
+    // no sniffing can rescue.
+    if !is_vague(&content_type) {
+        check_type(workflow, &content_type)?;
+    }
     let metadata = match headers.get("x-validibot-metadata") {
         Some(v) => {
             let text = v.to_str().map_err(|_| {
@@ -132,6 +140,8 @@ pub async fn read(
         state.settings.max_inline_bytes,
     )
     .await?;
+    let content_type = sniffed(workflow, content_type, &body);
+    check_type(workflow, &content_type)?;
     let body = Arc::new(body);
     let blob = keep(state, workflow, body.clone()).await?;
     Ok(LaunchInput {
@@ -308,6 +318,17 @@ pub(super) async fn read_limited(
 /// name where the label is vague).
 fn resolve_type(kind: &str, filename: Option<&str>) -> String {
     canonical(kind, filename)
+}
+
+/// A vague label the workflow does not accept, replaced by what the bytes show when
+/// the workflow accepts that (`text/plain` JSON to a JSON workflow).
+fn sniffed(workflow: &Workflow, content_type: String, bytes: &[u8]) -> String {
+    if is_vague(&content_type) && !workflow.accepts(&content_type) {
+        if let Some(seen) = sniff(bytes).filter(|t| workflow.accepts(t)) {
+            return seen.to_owned();
+        }
+    }
+    content_type
 }
 
 fn check_type(workflow: &Workflow, content_type: &str) -> Result<(), ApiError> {
