@@ -33,6 +33,26 @@ pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Adds `meta.line` / `meta.column` to each finding whose `path` is a JSON pointer into
+/// the JSON `text` (where that value starts), so reports and SARIF point into the file,
+/// not only at a pointer. Findings whose path is not in the document are left alone.
+pub fn locate_json_findings(text: &[u8], findings: &mut [crate::Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let pointers: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+    let found = json_pointer_positions(text, &pointers);
+    for f in findings.iter_mut() {
+        if let Some((line, column)) = found.get(&f.path) {
+            let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
+            if meta.is_object() {
+                meta["line"] = serde_json::json!(line);
+                meta["column"] = serde_json::json!(column);
+            }
+        }
+    }
+}
+
 /// 1-based line and column of the value each JSON pointer in `pointers` names in the
 /// JSON text `text`, in one pass that stops once all are found (so findings near the
 /// top of a large document cost little). Pointers not in the document are left out.

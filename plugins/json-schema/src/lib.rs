@@ -8,7 +8,7 @@
 mod cache;
 mod config;
 
-use validibot_plugin_api::position::{json_pointer_positions, line_col};
+use validibot_plugin_api::position::{line_col, locate_json_findings};
 use validibot_plugin_api::{
     export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
 };
@@ -56,7 +56,7 @@ impl Validator for JsonSchemaValidator {
                 );
             }
         }
-        locate(input.content, &mut findings);
+        locate_json_findings(input.content, &mut findings);
         if total > findings.len() {
             findings.push(Finding::warning(
                 "json.schema.truncated",
@@ -67,23 +67,6 @@ impl Validator for JsonSchemaValidator {
             findings,
             outputs: vec![Output::new("error_count", total)],
         })
-    }
-}
-
-/// Adds `meta.line` / `meta.column` (where the value at each finding's pointer starts), so
-/// reports and SARIF point into the file, not only at a JSON pointer.
-fn locate(content: &[u8], findings: &mut [Finding]) {
-    if findings.is_empty() {
-        return;
-    }
-    let pointers: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
-    let found = json_pointer_positions(content, &pointers);
-    for f in findings.iter_mut() {
-        if let Some((line, column)) = found.get(&f.path) {
-            let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
-            meta["line"] = serde_json::json!(line);
-            meta["column"] = serde_json::json!(column);
-        }
     }
 }
 

@@ -87,12 +87,14 @@ impl Validator for RulesValidator {
                 });
             }
         };
-        Ok(evaluate(
-            &set.rules,
-            Some(&doc),
-            &variables,
-            set.max_samples,
-        ))
+        let mut outcome = evaluate(&set.rules, Some(&doc), &variables, set.max_samples);
+        if format == Format::Json {
+            validibot_plugin_api::position::locate_json_findings(
+                input.content,
+                &mut outcome.findings,
+            );
+        }
+        Ok(outcome)
     }
 }
 
@@ -488,6 +490,21 @@ mod tests {
         assert!(out.findings[0]
             .message
             .ends_with("(the document's top level has total)"));
+    }
+
+    #[test]
+    fn json_findings_carry_their_line() {
+        let out = run(
+            "{\n  \"lines\": [\n    {\"q\": 1},\n    {\"q\": 9}\n  ]\n}",
+            "application/json",
+            json!({"rules": [{"id": "q", "path": "/lines/*/q", "op": "lt", "value": 5}]}),
+        );
+        let meta = out.findings[0].meta.as_ref().unwrap();
+        assert_eq!(
+            (meta["line"].as_u64(), meta["column"].as_u64()),
+            (Some(4), Some(11))
+        );
+        assert_eq!(meta["rule"], "q");
     }
 
     #[test]
