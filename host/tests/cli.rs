@@ -234,6 +234,21 @@ fn login_workflows_and_validate(backend: Backend) {
         .unwrap()
         .iter()
         .any(|r| r["ruleId"] == "json.schema.pattern"));
+    // What GitHub code scanning needs: the official schema, the file as named in the
+    // repository, a line for every JSON Schema finding, fingerprints.
+    let sarif_file = dir.path().join("report.sarif");
+    std::fs::write(&sarif_file, &out).unwrap();
+    check_sarif(&sarif_file);
+    let result = &sarif["runs"][0]["results"][0];
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "examples/invoice-invalid.json"
+    );
+    assert!(
+        location["region"]["startLine"].as_u64().unwrap() > 1,
+        "{result}"
+    );
     let junit_file = dir.path().join("report.xml");
     let (code, out, err) = run(
         &creds,
@@ -289,6 +304,21 @@ fn login_workflows_and_validate(backend: Backend) {
         Some(std::fs::metadata(&big).unwrap().len())
     );
     assert!(err.contains("run page: http"), "{err}");
+    // A vague label (text/plain, no file name) is judged by the bytes (issue 25, item 4).
+    let (status, sniffed) = json_of(
+        server
+            .post(
+                &key,
+                "/api/v1/workspaces/default/workflows/invoice/runs?wait=10",
+            )
+            .header("content-type", "text/plain")
+            .body(std::fs::read(example("invoice-valid.json")).unwrap())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{sniffed}");
+    assert_eq!(sniffed["submission"]["content_type"], "application/json");
+    assert_eq!(sniffed["result"], "PASS");
     // A request the server refuses is exit 4 (no result), with its error.
     let (code, _, err) = run(
         &creds,
@@ -655,7 +685,19 @@ fn the_api_validate_and_check_print_the_same_reports() {
                     printed.contains(&format!("\"uri\": \"{in_repo}\"")),
                     "{printed}"
                 );
-                printed.replace(&in_repo, document)
+                // It links the validators' pages on the server it talked to.
+                let mut log: Value = serde_json::from_str(&printed).unwrap();
+                let driver = log["runs"][0]["tool"]["driver"].as_object_mut().unwrap();
+                let pages = format!("{}/ui/validators", server.base);
+                assert_eq!(
+                    driver.remove("informationUri"),
+                    Some(Value::from(pages.clone()))
+                );
+                for rule in driver["rules"].as_array_mut().unwrap() {
+                    let help = rule.as_object_mut().unwrap().remove("helpUri");
+                    assert_eq!(help, Some(Value::from(format!("{pages}/json-schema"))));
+                }
+                (serde_json::to_string_pretty(&log).unwrap() + "\n").replace(&in_repo, document)
             } else {
                 printed
             };
@@ -777,5 +819,22 @@ fn help_and_first_user() {
     assert_eq!(
         out.trim(),
         "created user second (viewer of workspace default)"
+    );
+}
+
+/// The SARIF log passes the official 2.1.0 schema and GitHub's needs (`tests/sarif`).
+fn check_sarif(path: &Path) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sarif/check.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(path)
+        .arg("--lines")
+        .output()
+        .expect("python3 with jsonschema is needed (.ci/test installs it)");
+    assert!(
+        out.status.success(),
+        "the SARIF log fails the SARIF 2.1.0 schema or code scanning's needs:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }

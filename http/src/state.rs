@@ -23,6 +23,9 @@ pub struct ApiSettings {
     pub client_ip_header: Option<String>,
     /// Whose signatures make an uploaded component installable.
     pub plugin_trust: Trust,
+    /// The address users reach the instance at (`VALIDIBOT_PUBLIC_URL`), without a
+    /// trailing slash: server-made SARIF reports link the validators' pages there.
+    pub public_url: Option<String>,
 }
 
 /// The HTTP layer's state: the process's [`Services`] (reached through `Deref`, so a

@@ -170,6 +170,10 @@ pub async fn serve(
                     .is_some_and(|u| u.starts_with("https://"))
                     .then_some(true),
             },
+            public_url: args
+                .public_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
             client_ip_header: args
                 .client_ip_header
                 .as_ref()

@@ -152,7 +152,8 @@ pub struct ServeArgs {
     #[arg(long, env = "VALIDIBOT_LAUNCH_WAIT_MS", default_value_t = 2000)]
     pub launch_wait_ms: u64,
     /// The address users reach this instance at (e.g. `https://validibot.example.com`);
-    /// an https URL makes session cookies `Secure`.
+    /// an https URL makes session cookies `Secure`, and SARIF reports the server makes
+    /// link the validators' guides there.
     #[arg(long, env = "VALIDIBOT_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Session cookies: `auto` (Secure when the public URL is https or a proxy says

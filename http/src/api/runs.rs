@@ -384,10 +384,16 @@ pub async fn report(
             format!("unknown report format {name:?}: use text, json, sarif or junit"),
         )
     })?;
+    let help_base = state
+        .settings
+        .public_url
+        .as_ref()
+        .map(|u| format!("{}/ui/validators", u.trim_end_matches('/')));
     let Json(run) = get(state, caller, path).await?;
     let raw = serde_json::to_value(&run).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
-    let parsed: ReportRun =
+    let mut parsed: ReportRun =
         serde_json::from_value(raw.clone()).map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+    parsed.help_base = help_base;
     let body = reports::render(format, &parsed, &raw);
     Ok((
         [

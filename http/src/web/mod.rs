@@ -6,6 +6,7 @@
 
 mod assets;
 mod dashboard;
+mod guides;
 mod layout;
 mod license;
 mod runs;
@@ -35,6 +36,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/login", get(session::login_page).post(session::login))
         .route("/ui/logout", axum::routing::post(session::logout))
         .route("/ui/assets/{name}", get(assets::serve))
+        .route("/ui/validators", get(guides::index))
+        .route("/ui/validators/{slug}", get(guides::page))
         .route("/ui/w/{ws}", get(dashboard::page))
         .route("/ui/w/{ws}/workflows", get(workflows::list))
         .route("/ui/w/{ws}/workflows/new", get(workflows::new))

@@ -111,6 +111,10 @@ pub struct ReportRun {
     /// the repository root), used as SARIF's artifact URI instead of the file's name.
     #[serde(skip)]
     pub document_uri: Option<String>,
+    /// Where the validators' pages are (`https://host/ui/validators`), when the renderer
+    /// knows the server's address: SARIF links the tool and each rule there.
+    #[serde(skip)]
+    pub help_base: Option<String>,
 }
 
 impl ReportRun {

@@ -52,14 +52,18 @@ pub fn render(run: &ReportRun) -> Value {
                 Some(i) => i,
                 None => {
                     rule_ids.push(&f.code);
-                    rules.push(json!({
+                    let mut rule = json!({
                         "id": f.code,
                         "name": f.code,
                         "shortDescription": {"text": format!("{} finding of the {} validator", f.code, step.validator)},
                         "fullDescription": {"text": format!("Reported by the {:?} validator {} in step {:?} ({}); its guide lists what each code means.", step.validator, step.validator_version, step.key, step.name)},
                         "defaultConfiguration": {"level": level(f.severity)},
                         "properties": {"validator": step.validator},
-                    }));
+                    });
+                    if let Some(base) = &run.help_base {
+                        rule["helpUri"] = json!(format!("{base}/{}", step.validator));
+                    }
+                    rules.push(rule);
                     rules.len() - 1
                 }
             };
@@ -111,15 +115,19 @@ pub fn render(run: &ReportRun) -> Value {
         artifact["hashes"] = json!({"sha-256": run.submission.sha256});
         artifact["length"] = json!(run.submission.size);
     }
+    let mut driver = json!({
+        "name": "Validibot",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let Some(base) = &run.help_base {
+        driver["informationUri"] = json!(base);
+    }
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "Validibot",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
+            "tool": {"driver": driver},
             "automationDetails": {"id": format!("{}/v{}/{}", run.workflow.slug, run.workflow.version, run.id)},
             "artifacts": [artifact],
             "invocations": [invocation],
@@ -180,6 +188,24 @@ mod tests {
         assert_eq!(fp.len(), 32);
         assert_ne!(fp, results[1]["partialFingerprints"]["validibot/v1"]);
         assert!(run["tool"]["driver"].get("informationUri").is_none());
+        assert!(rules[0].get("helpUri").is_none());
+        // With the server's address: the tool and each rule link to the validators' pages;
+        // the artifact is the document as the user named it.
+        let mut linked = failed_run();
+        linked.help_base = Some("https://v.example/ui/validators".into());
+        linked.document_uri = Some("data/inv%3C1%3E.json".into());
+        let sarif = super::render(&linked);
+        let driver = &sarif["runs"][0]["tool"]["driver"];
+        assert_eq!(driver["informationUri"], "https://v.example/ui/validators");
+        assert_eq!(
+            driver["rules"][0]["helpUri"],
+            "https://v.example/ui/validators/json-schema"
+        );
+        assert_eq!(
+            sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+                ["uri"],
+            "data/inv%3C1%3E.json"
+        );
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         for err in errors {
             eprintln!("  {err}");
         }
-        output::emit(&args.report, &report, Some(&args.file))
+        output::emit(&args.report, &report, Some(&args.file), None)
     };
     let input = workflow_file::read(&args.workflow).and_then(|mut definition| {
         let files = workflow_file::take_local_files(&mut definition, &args.workflow)?;
@@ -153,7 +153,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         content: &content,
     };
     let run = execute(&workflow, &registry, &document, files, metadata).await?;
-    output::emit(&args.report, &run, Some(&args.file))
+    output::emit(&args.report, &run, Some(&args.file), None)
 }
 
 /// Runs the workflow through the server's own step loop, collecting the results in

@@ -26,10 +26,17 @@ fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
 }
 
 /// Renders the run and writes it; returns the exit code for its result. `document` is
-/// the file as the user named it: SARIF points at it (see [`document_uri`]).
-pub fn emit(args: &ReportArgs, raw: &Value, document: Option<&Path>) -> Result<i32> {
+/// the file as the user named it: SARIF points at it (see [`document_uri`]); `server`,
+/// when there is one, is where SARIF links the validators' pages.
+pub fn emit(
+    args: &ReportArgs,
+    raw: &Value,
+    document: Option<&Path>,
+    server: Option<&str>,
+) -> Result<i32> {
     let mut run: ReportRun = serde_json::from_value(raw.clone()).context("reading the run")?;
     run.document_uri = document.map(document_uri);
+    run.help_base = server.map(|base| format!("{base}/ui/validators"));
     let text = reports::render(args.format, &run, raw);
     match &args.output {
         Some(path) => {

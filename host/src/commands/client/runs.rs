@@ -99,7 +99,7 @@ pub async fn run(cmd: &RunsCommand) -> Result<i32> {
                 started + Duration::from_secs_f64(wait.timeout.max(0.0))
             };
             match wait::until_finished(&client, run, deadline).await? {
-                Ok(run) => output::emit(report, &run, None),
+                Ok(run) => output::emit(report, &run, None, Some(client.base())),
                 Err(run) => {
                     eprintln!(
                         "run {id} is still {}; see {}",

@@ -130,7 +130,7 @@ async fn submit_and_wait(
     };
     match wait::until_finished(client, run, deadline).await? {
         Ok(run) => {
-            let code = output::emit(&args.report, &run, Some(&args.file))?;
+            let code = output::emit(&args.report, &run, Some(&args.file), Some(client.base()))?;
             eprintln!("run page: {page}");
             Ok(code)
         }
