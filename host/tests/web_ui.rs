@@ -110,6 +110,23 @@ fn main_flows(backend: Backend) {
         meta.contains(" UTC by ann · workflow invoice v1 · Validate another file"),
         "{meta}"
     );
+    let failed_run_url = b.url();
+    // The validator's name leads to its guide, in the product (issue 25, item 2).
+    b.click("#step-schema h3 a");
+    b.wait_text("h1", |t| t.starts_with("json-schema — JSON documents"));
+    b.goto(&server.url("/ui/validators/rules"));
+    let guide = b.text("article.guide");
+    assert!(
+        guide.contains("/rows/*/amount") && guide.contains("did you mean"),
+        "{guide}"
+    );
+    b.screenshot("validator-guide");
+    // A validator without a guide gets a page made from what it publishes.
+    b.goto(&server.url("/ui/validators/hostile"));
+    assert!(b.text("main").contains("Step config"), "{}", b.text("main"));
+    b.goto(&server.url("/ui/validators"));
+    assert!(b.text("main").contains("Rules"), "{}", b.text("main"));
+    b.goto(&failed_run_url);
     let body = b.text("#run-body");
     assert!(body.contains("json.schema.pattern"), "{body}");
     assert!(body.contains("/customer/email"), "{body}");
@@ -196,6 +213,17 @@ fn main_flows(backend: Backend) {
     assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "3");
     assert_eq!(b.text("#count-fail"), "1");
     b.screenshot("dashboard");
+    // The runs list filters as the API does.
+    b.goto(&server.url("/ui/w/default/runs?workflow=invoice&status=FAILED"));
+    let rows = b.text("table.runs tbody");
+    assert!(rows.contains("FAIL") && !rows.contains("PASS"), "{rows}");
+    assert_eq!(
+        b.script(
+            "return document.getElementById('filter-status').value;",
+            json!([])
+        ),
+        "FAILED"
+    );
 
     // A workflow whose steps form a graph: drawn on its page, and its editor keeps
     // `depends_on`, `on_failure` and `when` through a save.
@@ -291,7 +319,26 @@ fn main_flows(backend: Backend) {
     )
     .unwrap();
     b.goto(&server.url("/ui/w/default/workflows/new"));
+    // The slug follows the name; the slug pattern compiles in Chrome (a mismatch is seen).
     b.type_into("#wf-name", "Orders");
+    assert_eq!(
+        b.script(
+            "return document.getElementById('wf-slug').value;",
+            json!([])
+        ),
+        "orders"
+    );
+    b.script(
+        "const s = document.getElementById('wf-slug'); s.value = 'Not A Slug'; return null;",
+        json!([]),
+    );
+    assert_eq!(
+        b.script(
+            "return document.getElementById('wf-slug').validity.patternMismatch;",
+            json!([])
+        ),
+        true
+    );
     b.type_into("#wf-slug", "orders");
     b.type_into(".step-key", "xsd");
     b.script(

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use validibot_store::runs::stats;
 
-use super::runs::{run_table, visible_runs};
+use super::runs::{run_table, visible_runs, Wanted};
 use super::{layout, workspace_for, WebUser};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::Permission;
@@ -170,7 +170,17 @@ pub async fn page(
 ) -> Result<Response, Response> {
     let range = Range::parse(q.range.as_deref());
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
-    let recent = visible_runs(&state, &user, &workspace, role, None, None, 10).await?;
+    let recent = visible_runs(
+        &state,
+        &user,
+        &workspace,
+        role,
+        Wanted {
+            limit: 10,
+            ..Wanted::default()
+        },
+    )
+    .await?;
     let render = async {
         let start = range.start(now_us());
         let own_by = (!role.allows(Permission::ResultsViewAll)).then_some(&user.user.id);

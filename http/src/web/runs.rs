@@ -15,7 +15,8 @@ use crate::AppState;
 use validibot_store::accounts::directory::Workspace;
 use validibot_store::accounts::{Permission, Role};
 use validibot_store::runs::view::{self, ListFilter, RunView, StepView};
-use validibot_types::{Severity, StepStatus};
+use validibot_store::workflows::versions;
+use validibot_types::{RunStatus, Severity, StepStatus};
 
 /// The runs table; `role` words the empty state (a viewer cannot launch, and sees only
 /// runs they launched, so "upload a file" would be wrong advice).
@@ -47,15 +48,22 @@ pub fn run_table(ws: &str, runs: &[RunView], role: Role) -> Markup {
     }
 }
 
+/// Which runs a page lists: the filters and the page's place and size.
+#[derive(Default)]
+pub struct Wanted<'a> {
+    pub workflow: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub before: Option<&'a str>,
+    pub limit: i64,
+}
+
 /// The runs `user` may see (executors: only their own), newest first.
 pub async fn visible_runs(
     state: &AppState,
     user: &WebUser,
     workspace: &Workspace,
     role: Role,
-    workflow_slug: Option<&str>,
-    before: Option<&str>,
-    limit: i64,
+    wanted: Wanted<'_>,
 ) -> Result<Vec<RunView>, Response> {
     let own_only = !role.allows(Permission::ResultsViewAll);
     view::list(
@@ -63,10 +71,10 @@ pub async fn visible_runs(
         &ListFilter {
             workspace_id: &workspace.id,
             created_by: own_only.then_some(&user.user.id),
-            workflow_slug,
-            status: None,
-            before,
-            limit,
+            workflow_slug: wanted.workflow,
+            status: wanted.status,
+            before: wanted.before,
+            limit: wanted.limit,
         },
     )
     .await
@@ -76,6 +84,8 @@ pub async fn visible_runs(
 #[derive(Deserialize)]
 pub struct ListQuery {
     cursor: Option<String>,
+    workflow: Option<String>,
+    status: Option<String>,
 }
 
 pub async fn list(
@@ -85,23 +95,53 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
+    let workflow = q.workflow.as_deref().filter(|w| !w.is_empty());
+    let status = q
+        .status
+        .as_deref()
+        .and_then(RunStatus::parse)
+        .map(RunStatus::as_str);
     let runs = visible_runs(
         &state,
         &user,
         &workspace,
         role,
-        None,
-        q.cursor.as_deref(),
-        50,
+        Wanted {
+            workflow,
+            status,
+            before: q.cursor.as_deref(),
+            limit: 50,
+        },
     )
     .await?;
+    let workflows = versions::list(&state.db, &workspace.id)
+        .await
+        .map_err(|e| error_page(&user, e.into()))?;
     let next = (runs.len() == 50)
         .then(|| runs.last().map(|r| r.id.clone()))
         .flatten();
+    let filters = format!(
+        "&workflow={}&status={}",
+        workflow.unwrap_or(""),
+        status.unwrap_or("")
+    );
     let body = html! {
         h1 { "Runs" }
+        form.filters method="get" aria-label="Filter runs" {
+            label for="filter-workflow" { "Workflow" }
+            select id="filter-workflow" name="workflow" {
+                option value="" { "All workflows" }
+                @for w in &workflows { option value=(w.slug) selected[Some(w.slug.as_str()) == workflow] { (w.name) " (" (w.slug) ")" } }
+            }
+            label for="filter-status" { "Status" }
+            select id="filter-status" name="status" {
+                option value="" { "Any status" }
+                @for st in RunStatus::ALL { option value=(st.as_str()) selected[Some(st.as_str()) == status] { (st.as_str()) } }
+            }
+            button type="submit" { "Show" }
+        }
         (run_table(&ws, &runs, role))
-        @if let Some(n) = next { p { a href={"?cursor=" (n)} { "Older runs" } } }
+        @if let Some(n) = next { p { a href={"?cursor=" (n) (filters)} { "Older runs" } } }
     };
     Ok(Html(layout::page("Runs", Some(&user), Some(&ws), body).into_string()).into_response())
 }
@@ -136,7 +176,7 @@ fn step_section(step: &StepView) -> Markup {
     findings.sort_by_key(|f| severity_order(f.severity));
     html! {
         section.step id={"step-" (step.key)} {
-            h3 { (badge(step.status.as_str())) " " (step.name) span.muted { " · " (step.validator) " " (step.validator_version) }
+            h3 { (badge(step.status.as_str())) " " (step.name) span.muted { " · " a href={"/ui/validators/" (step.validator)} title="What this validator checks, and its finding codes" { (step.validator) } " " (step.validator_version) }
                  @if let Some(ms) = step.duration_ms { span.muted { " · " (format!("{ms:.1}")) " ms" } } }
             @if let Some(e) = &step.error { p.error { (e) } }
             @else if step.status == StepStatus::Skipped {

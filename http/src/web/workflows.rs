@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::layout;
-use super::runs::{run_table, visible_runs};
+use super::runs::{run_table, visible_runs, Wanted};
 use super::{error_page, workspace_for, WebUser};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::Permission;
@@ -72,7 +72,18 @@ pub async fn show(
 ) -> Result<Response, Response> {
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
     let wf = workflow(&state, &user, &workspace.id, &slug).await?;
-    let runs = visible_runs(&state, &user, &workspace, role, Some(&slug), None, 10).await?;
+    let runs = visible_runs(
+        &state,
+        &user,
+        &workspace,
+        role,
+        Wanted {
+            workflow: Some(&slug),
+            limit: 10,
+            ..Wanted::default()
+        },
+    )
+    .await?;
     let launch = format!("/api/v1/workspaces/{ws}/workflows/{slug}/runs");
     let body = html! {
         div.title-row {
@@ -243,7 +254,7 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
             div.grid2 {
                 div { label for="wf-name" { "Name" } input id="wf-name" name="name" required value=(wf.map(|w| w.name.as_str()).unwrap_or("")); }
                 div { label for="wf-slug" { "Slug" }
-                      input id="wf-slug" name="slug" required pattern="[a-z0-9][a-z0-9_-]{0,62}" value=(wf.map(|w| w.slug.as_str()).unwrap_or("")) readonly[wf.is_some()]; }
+                      input id="wf-slug" name="slug" required pattern="[a-z0-9][a-z0-9_\\-]{0,62}" title="lower-case letters, digits, _ and -; starting with a letter or digit" value=(wf.map(|w| w.slug.as_str()).unwrap_or("")) readonly[wf.is_some()]; }
             }
             label for="wf-description" { "Description" }
             textarea id="wf-description" name="description" rows="2" { (wf.map(|w| w.description.as_str()).unwrap_or("")) }
@@ -263,12 +274,13 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                 fieldset.step-editor {
                     legend { "Step" }
                     div.grid3 {
-                        div { label { "Key" input.step-key required pattern="[a-z0-9][a-z0-9_-]{0,62}"; } }
+                        div { label { "Key" input.step-key required pattern="[a-z0-9][a-z0-9_\\-]{0,62}" title="lower-case letters, digits, _ and -; starting with a letter or digit"; } }
                         div { label { "Name" input.step-name; } }
                         div { label { "Validator" select.step-validator required {
                             option value="" { "Choose a validator…" }
                             @for (slug, label) in validators { option value=(slug) { (label) } }
-                        } } }
+                        } }
+                        a.step-guide href="/ui/validators" target="_blank" rel="noopener" { "What each validator checks" } }
                     }
                     div.grid3 {
                         div { label { "Waits for (step keys, comma-separated; empty: the previous step; " code { "-" } ": nothing)" input.step-depends; } }

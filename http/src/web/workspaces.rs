@@ -50,7 +50,7 @@ pub async fn page(
             }
             form id="workspace-form" {
                 label for="workspace-slug" { "Slug (lower-case letters, digits, dashes)" }
-                input id="workspace-slug" name="slug" required maxlength="50" pattern="[a-z0-9][a-z0-9-]*";
+                input id="workspace-slug" name="slug" required maxlength="50" pattern="[a-z0-9][a-z0-9\\-]*" title="lower-case letters, digits and -";
                 label for="workspace-name" { "Name" }
                 input id="workspace-name" name="name" maxlength="100";
                 button.primary type="submit" { "Create workspace" }

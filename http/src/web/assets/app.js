@@ -141,9 +141,21 @@ function initLiveRun() {
 }
 
 // --- workflow editor -----------------------------------------------------
+/// A slug from a name: "Energy Models (2026)" → "energy-models-2026".
+function slugify(name) {
+  return name.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+}
+
 function initEditor() {
   const form = document.getElementById("workflow-form");
   if (!form) return;
+  // A new workflow's slug follows its name until the user edits the slug.
+  if (!form.slug.readOnly) {
+    let derived = !form.slug.value;
+    form.slug.addEventListener("input", () => { derived = form.slug.value === ""; });
+    form.name.addEventListener("input", () => { if (derived) form.slug.value = slugify(form.name.value); });
+  }
   const steps = document.getElementById("steps");
   const template = document.getElementById("step-template");
   const addStep = (s) => {
@@ -156,6 +168,14 @@ function initEditor() {
       picker.add(new Option(s.validator + " (not available)", s.validator));
     }
     picker.value = s.validator || "";
+    // The guide link follows the chosen validator.
+    const guide = node.querySelector(".step-guide");
+    const guideFor = () => {
+      guide.href = picker.value ? "/ui/validators/" + encodeURIComponent(picker.value) : "/ui/validators";
+      guide.textContent = picker.value ? "Guide to " + picker.value + ": config, vocabulary, finding codes" : "What each validator checks";
+    };
+    picker.addEventListener("change", guideFor);
+    guideFor();
     // One place for rules: a step saved with a separate `ruleset` shows (and saves)
     // those rules in its config's `rules`.
     const config = s.config || {};
