@@ -119,7 +119,9 @@ fn every_attack_is_contained_while_other_validations_run() {
             (err, (elapsed, completed_during_attack))
         });
         let (elapsed, completed_during_attack) = elapsed;
-        eprintln!("{attack}: {elapsed:?} to {code}, {completed_during_attack} validations meanwhile");
+        eprintln!(
+            "{attack}: {elapsed:?} to {code}, {completed_during_attack} validations meanwhile"
+        );
         assert_eq!(err.code(), code, "{attack}: {err}");
         assert!(
             elapsed < bound,

@@ -62,12 +62,19 @@ pub fn json_pointer_positions(
     pointers: &[&str],
 ) -> std::collections::HashMap<String, (usize, usize)> {
     let wanted: std::collections::HashSet<&str> = pointers.iter().copied().collect();
+    // Containers on the way to a wanted value; the scan walks into these only and skips
+    // everything else with a byte loop that just counts lines.
+    let ancestors: std::collections::HashSet<&str> = pointers
+        .iter()
+        .flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i]))
+        .collect();
     let mut scan = Scan {
         text,
         at: 0,
         line: 1,
         line_start: 0,
         wanted,
+        ancestors,
         found: std::collections::HashMap::new(),
     };
     let mut path = String::new();
@@ -82,6 +89,7 @@ struct Scan<'a> {
     line: usize,
     line_start: usize,
     wanted: std::collections::HashSet<&'a str>,
+    ancestors: std::collections::HashSet<&'a str>,
     found: std::collections::HashMap<String, (usize, usize)>,
 }
 
@@ -121,6 +129,47 @@ impl Scan<'_> {
         None
     }
 
+    /// Passes over one value no wanted pointer is inside, counting its lines only.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match *self.text.get(self.at)? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.at += 1;
+                                return Some(());
+                            }
+                        }
+                        b'\n' => {
+                            self.line += 1;
+                            self.line_start = self.at + 1;
+                        }
+                        _ => {}
+                    }
+                    self.at += 1;
+                }
+            }
+            _ => {
+                while let Some(b) = self.peek() {
+                    if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
+                        break;
+                    }
+                    self.at += 1;
+                }
+                Some(())
+            }
+        }
+    }
+
     /// Scans one value at `path`; `None` stops the scan (everything found, or malformed).
     fn value(&mut self, path: &mut String, depth: usize) -> Option<()> {
         if depth > 512 {
@@ -136,6 +185,9 @@ impl Scan<'_> {
             if self.found.len() == self.wanted.len() {
                 return None;
             }
+        }
+        if !self.ancestors.contains(path.as_str()) {
+            return self.skip();
         }
         match self.peek()? {
             b'{' => {
@@ -248,6 +300,9 @@ mod tests {
         assert_eq!(found["/é/0"], (7, 9));
         assert!(!found.contains_key("/missing"));
         assert!(json_pointer_positions(b"{\"a\": [1,", &["/a/5"]).is_empty());
+        // Values no pointer is inside are skipped, their lines still counted.
+        let text = "{\"skip\": {\n \"x\": [1,\n {\"y\": \"}]\\\"\"}\n]},\n \"want\": [0,\n  7]}";
+        assert_eq!(json_pointer_positions(text.as_bytes(), &["/want/1"])["/want/1"], (6, 3));
     }
 
     #[test]

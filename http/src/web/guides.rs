@@ -28,30 +28,44 @@ const GUIDES: [(&str, &str); 4] = [
 ];
 
 /// Markdown to HTML. The guides are this repository's own files, so their HTML is
-/// trusted; links between guides are rewritten to the pages here.
+/// trusted. Links between guides go to the pages here; links to other files of the
+/// repository (`../workflows.md`) have no page in the product, so they become text.
 fn render(markdown: &str) -> String {
-    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
-    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
-            let target = dest_url
-                .strip_suffix(".md")
-                .filter(|stem| GUIDES.iter().any(|(slug, _)| slug == stem))
-                .map(|stem| CowStr::from(format!("/ui/validators/{stem}")))
-                .unwrap_or(dest_url);
+    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+    let mut kept_links: Vec<bool> = Vec::new();
+    let events =
+        Parser::new_ext(markdown, Options::ENABLE_TABLES).filter_map(|event| match event {
             Event::Start(Tag::Link {
                 link_type,
-                dest_url: target,
+                dest_url,
                 title,
                 id,
-            })
-        }
-        other => other,
-    });
+            }) => {
+                let local = !dest_url.contains("://") && !dest_url.starts_with('#');
+                let guide = dest_url
+                    .strip_suffix(".md")
+                    .filter(|stem| GUIDES.iter().any(|(slug, _)| slug == stem));
+                let target = match (local, guide) {
+                    (_, Some(stem)) => Some(CowStr::from(format!("/ui/validators/{stem}"))),
+                    (true, None) => None,
+                    (false, None) => Some(dest_url),
+                };
+                kept_links.push(target.is_some());
+                target.map(|dest_url| {
+                    Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    })
+                })
+            }
+            Event::End(TagEnd::Link) => kept_links
+                .pop()
+                .unwrap_or(true)
+                .then_some(Event::End(TagEnd::Link)),
+            other => Some(other),
+        });
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, events);
     out
@@ -143,6 +157,12 @@ mod tests {
         let html = super::render(super::GUIDES[0].1);
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("href=\"/ui/validators/rules\""), "{html}");
+        let rules = super::render(super::GUIDES[2].1);
+        assert!(
+            !rules.contains("workflows.md\""),
+            "a link to a file with no page here"
+        );
+        assert!(rules.contains("../workflows.md"), "kept as text");
         for (slug, md) in super::GUIDES {
             assert!(
                 md.starts_with(&format!("# `{slug}`")),
