@@ -48,6 +48,7 @@ pub enum AdminCommand {
     },
     /// Revoke an API key by its public id (the part after `vbk_`).
     RevokeApiKey {
+        /// The key's public id, as key lists show it.
         #[arg(long)]
         public_id: String,
     },

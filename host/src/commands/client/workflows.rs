@@ -20,9 +20,12 @@ pub enum WorkflowsCommand {
     },
     /// One workflow as an editable definition (YAML), or the API's JSON.
     Show {
+        /// The workflow's slug.
         slug: String,
+        /// This version instead of the latest.
         #[arg(long)]
         version: Option<i64>,
+        /// Print the API's JSON instead of the YAML definition.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -31,7 +34,9 @@ pub enum WorkflowsCommand {
     /// Export a workflow as one bundle file (definition + the validators it pins), for
     /// `workflows import` in another workspace or instance.
     Export {
+        /// The workflow's slug.
         slug: String,
+        /// This version instead of the latest.
         #[arg(long)]
         version: Option<i64>,
         /// Write here instead of standard output.
@@ -54,6 +59,8 @@ pub enum WorkflowsCommand {
     },
     /// Create a workflow from a YAML or JSON file (`--update` edits an existing one).
     Create {
+        /// The workflow definition (YAML or JSON; `workflows show` prints one). Step files
+        /// named by a local `path` are uploaded with it.
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
         /// If the slug exists, save the file as its next version.
