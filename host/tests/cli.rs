@@ -789,7 +789,9 @@ fn help_and_first_user() {
     assert!(validate.contains("--no-wait"), "{validate}");
     assert!(help(&["check", "--help"]).contains("-f, --workflow-file <WORKFLOW_FILE>"));
     assert!(help(&["login", "--help"]).contains("http://localhost:8080"));
-    assert!(help(&["workflows", "create", "--help"]).contains("-f, --file <FILE>\n          The workflow definition"));
+    assert!(
+        help(&["workflows", "create", "--help"]).contains("The workflow definition (YAML or JSON")
+    );
     assert!(help(&["serve", "--help"]).contains("--database-url"));
 
     let inst = Instance::new(Backend::Sqlite);

@@ -302,7 +302,10 @@ mod tests {
         assert!(json_pointer_positions(b"{\"a\": [1,", &["/a/5"]).is_empty());
         // Values no pointer is inside are skipped, their lines still counted.
         let text = "{\"skip\": {\n \"x\": [1,\n {\"y\": \"}]\\\"\"}\n]},\n \"want\": [0,\n  7]}";
-        assert_eq!(json_pointer_positions(text.as_bytes(), &["/want/1"])["/want/1"], (6, 3));
+        assert_eq!(
+            json_pointer_positions(text.as_bytes(), &["/want/1"])["/want/1"],
+            (6, 3)
+        );
     }
 
     #[test]
