@@ -604,6 +604,29 @@ fn check_runs_locally() {
     let (code, _, err) = run(&creds, &["check", csv.to_str().unwrap(), "--workflow", wf]);
     assert_eq!(code, 2);
     assert!(err.contains("accepts application/json"), "{err}");
+
+    // The validators' memory cap is a setting of `check` too (issue 24): a document too big
+    // for a small cap is an ERROR that names the cap, and passes under the default.
+    let big = dir.path().join("big.json");
+    let line = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5},"#;
+    let lines = line.repeat(8 * (1 << 20) / line.len());
+    std::fs::write(
+        &big,
+        format!(
+            r#"{{"id": "INV-000042", "customer": {{"name": "A"}}, "lines": [{}], "total": 1}}"#,
+            lines.trim_end_matches(',')
+        ),
+    )
+    .unwrap();
+    let big = big.to_str().unwrap();
+    let (code, out, err) = run(
+        &creds,
+        &["check", big, "-f", wf, "--validator-memory-mib", "16"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("validator.memory_exceeded"), "{out}");
+    let (code, out, err) = run(&creds, &["check", big, "-f", wf]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 /// Masks what differs between two runs of the same document (ids, times, durations, the
