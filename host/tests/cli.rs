@@ -275,16 +275,7 @@ fn login_workflows_and_validate(backend: Backend) {
     assert!(cases[0].children().any(|c| c.has_tag_name("failure")));
     // Over the server's 10 MiB inline limit: sent as a streamed multipart upload.
     let big = dir.path().join("big.json");
-    let line = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5},"#;
-    let lines = line.repeat(11 * (1 << 20) / line.len());
-    std::fs::write(
-        &big,
-        format!(
-            r#"{{"id": "INV-000042", "customer": {{"name": "A"}}, "lines": [{}], "total": 1}}"#,
-            lines.trim_end_matches(',')
-        ),
-    )
-    .unwrap();
+    write_big_invoice(&big, 11 << 20);
     assert!(std::fs::metadata(&big).unwrap().len() > 11 << 20);
     let (code, out, err) = run(
         &creds,
@@ -608,16 +599,7 @@ fn check_runs_locally() {
     // The validators' memory cap is a setting of `check` too (issue 24): a document too big
     // for a small cap is an ERROR that names the cap, and passes under the default.
     let big = dir.path().join("big.json");
-    let line = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5},"#;
-    let lines = line.repeat(8 * (1 << 20) / line.len());
-    std::fs::write(
-        &big,
-        format!(
-            r#"{{"id": "INV-000042", "customer": {{"name": "A"}}, "lines": [{}], "total": 1}}"#,
-            lines.trim_end_matches(',')
-        ),
-    )
-    .unwrap();
+    write_big_invoice(&big, 8 << 20);
     let big = big.to_str().unwrap();
     let (code, out, err) = run(
         &creds,
@@ -863,4 +845,18 @@ fn check_sarif(path: &Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A valid invoice of about `bytes` bytes (its line items repeated).
+fn write_big_invoice(path: &Path, bytes: usize) {
+    let line = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5},"#;
+    let lines = line.repeat(bytes / line.len());
+    std::fs::write(
+        path,
+        format!(
+            r#"{{"id": "INV-000042", "customer": {{"name": "A"}}, "lines": [{}], "total": 1}}"#,
+            lines.trim_end_matches(',')
+        ),
+    )
+    .unwrap();
 }

@@ -259,16 +259,8 @@ impl Scan<'_> {
                     }
                 }
             }
-            b'"' => self.string().map(|_| ()),
-            _ => {
-                while let Some(b) = self.peek() {
-                    if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
-                        break;
-                    }
-                    self.at += 1;
-                }
-                Some(())
-            }
+            // A string or scalar at a container's pointer: nothing inside to find.
+            _ => self.skip(),
         }
     }
 }

@@ -95,7 +95,7 @@ pub async fn read(
         }
         let content_type = sniffed(
             workflow,
-            resolve_type(&env.content_type, env.filename.as_deref()),
+            canonical(&env.content_type, env.filename.as_deref()),
             &bytes,
         );
         check_type(workflow, &content_type)?;
@@ -114,7 +114,7 @@ pub async fn read(
     if kind.is_empty() {
         return Err(unsupported(workflow, "(none)"));
     }
-    let content_type = resolve_type(&kind, filename.as_deref());
+    let content_type = canonical(&kind, filename.as_deref());
     // A vague label may still be judged by the bytes (below), so only refuse now what
     // no sniffing can rescue.
     if !is_vague(&content_type) {
@@ -191,7 +191,7 @@ async fn read_multipart(
                     ));
                 }
                 let filename = field.file_name().map(str::to_owned);
-                let content_type = resolve_type(
+                let content_type = canonical(
                     &essence(field.content_type().unwrap_or("application/octet-stream")),
                     filename.as_deref(),
                 );
@@ -312,12 +312,6 @@ pub(super) async fn read_limited(
         out.extend_from_slice(&chunk);
     }
     Ok(out)
-}
-
-/// The type an upload is judged by (`media_types::canonical`: aliases, and the file
-/// name where the label is vague).
-fn resolve_type(kind: &str, filename: Option<&str>) -> String {
-    canonical(kind, filename)
 }
 
 /// A vague label the workflow does not accept, replaced by what the bytes show when

@@ -53,6 +53,13 @@ pub fn page(title: &str, user: Option<&WebUser>, ws: Option<&str>, body: Markup)
     }
 }
 
+/// A stored time as `<time>`: the machine-readable instant, and `YYYY-MM-DD hh:mm:ss`
+/// (UTC) to read.
+pub fn utc_time(us: i64) -> Markup {
+    let at = validibot_types::clock::rfc3339(us);
+    html! { time datetime=(at) { (at.get(..19).unwrap_or(&at).replace('T', " ")) } }
+}
+
 /// A result or status as a coloured badge (colour is never the only signal: the word is there).
 pub fn badge(word: &str) -> Markup {
     let class = match word {

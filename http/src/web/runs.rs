@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{self, badge};
+use super::layout::{self, badge, utc_time};
 use super::{error_page, workspace_for, WebUser};
 use crate::AppState;
 use validibot_store::accounts::directory::Workspace;
@@ -39,7 +39,7 @@ pub fn run_table(ws: &str, runs: &[RunView], role: Role) -> Markup {
                             td { a href={"/ui/w/" (ws) "/workflows/" (r.workflow.slug)} { (r.workflow.slug) } " v" (r.workflow.version) }
                             td { a href=(href) { (r.submission.filename.as_deref().unwrap_or("(unnamed)")) } }
                             td { (r.summary.errors) " errors, " (r.summary.warnings) " warnings" }
-                            td { time datetime=(validibot_types::clock::rfc3339(r.created_at)) { (validibot_types::clock::rfc3339(r.created_at)[..19].replace('T', " ")) } }
+                            td { (utc_time(r.created_at)) }
                         }
                     }
                 }
@@ -289,7 +289,7 @@ pub async fn show(
         h1 { (title) }
         p.run-meta.muted {
             "Run " code { (run.id) } " · started "
-            time datetime=(validibot_types::clock::rfc3339(run.created_at)) { (validibot_types::clock::rfc3339(run.created_at)[..19].replace('T', " ")) " UTC" }
+            (utc_time(run.created_at)) " UTC"
             @if let Some(by) = &run.created_by { " by " (by) }
             " · workflow " a href={"/ui/w/" (ws) "/workflows/" (run.workflow.slug)} { (run.workflow.slug) " v" (run.workflow.version) }
             @if role.allows(Permission::WorkflowLaunch) {

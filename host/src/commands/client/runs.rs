@@ -1,7 +1,7 @@
 //! `validibot runs list|show|cancel`: the runs of a workspace after the fact — what a
 //! pipeline that launched with `validate --no-wait` uses to fetch its result.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Result;
 use reqwest::Method;
@@ -93,12 +93,7 @@ pub async fn run(cmd: &RunsCommand) -> Result<i32> {
             let client = Client::from_args(server)?;
             let started = Instant::now();
             let run = client.get(&client.ws_path(&format!("/runs/{id}"))).await?;
-            let deadline = if wait.no_wait {
-                started
-            } else {
-                started + Duration::from_secs_f64(wait.timeout.max(0.0))
-            };
-            match wait::until_finished(&client, run, deadline).await? {
+            match wait::until_finished(&client, run, wait.deadline(started)).await? {
                 Ok(run) => output::emit(report, &run, None, Some(client.base())),
                 Err(run) => {
                     eprintln!(

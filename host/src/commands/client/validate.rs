@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
@@ -123,12 +123,7 @@ async fn submit_and_wait(
     let (_, run) = sent?;
     let page = wait::web_page(client, &run);
     *launched.lock().unwrap() = Some(page.clone());
-    let deadline = if args.wait.no_wait {
-        started
-    } else {
-        started + Duration::from_secs_f64(args.wait.timeout.max(0.0))
-    };
-    match wait::until_finished(client, run, deadline).await? {
+    match wait::until_finished(client, run, args.wait.deadline(started)).await? {
         Ok(run) => {
             let code = output::emit(&args.report, &run, Some(&args.file), Some(client.base()))?;
             eprintln!("run page: {page}");

@@ -24,6 +24,17 @@ pub struct WaitArgs {
     pub wait: bool,
 }
 
+impl WaitArgs {
+    /// When to stop waiting for a run whose wait began at `started`.
+    pub fn deadline(&self, started: Instant) -> Instant {
+        if self.no_wait {
+            started
+        } else {
+            started + Duration::from_secs_f64(self.timeout.max(0.0))
+        }
+    }
+}
+
 pub fn bar_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
