@@ -13,6 +13,25 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::Arc;
 
+/// The size and lower-case hex sha256 of everything `reader` yields, read a MiB at a
+/// time (memory stays flat whatever the size).
+pub fn sha256_of(reader: &mut impl std::io::Read) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&chunk[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
 #[derive(Clone)]
 pub struct BlobStore {
     root: PathBuf,
@@ -183,6 +202,24 @@ impl BlobStore {
         Ok(meta.len())
     }
 
+    /// The blob opened for reading in pieces (a large submission streamed into a
+    /// validator), checked against its id first by hashing it a chunk at a time, so
+    /// memory stays flat whatever its size. Opened like [`BlobStore::read`] opens it.
+    pub async fn open_verified(&self, sha256: &str) -> Result<std::fs::File> {
+        let id = BlobId::parse(sha256)?;
+        let path = self.path_of(&id);
+        tokio::task::spawn_blocking(move || {
+            let (mut file, _) = regular_file::open_regular(&path)
+                .map_err(|e| anyhow::anyhow!("reading blob {}: {e}", id.0))?;
+            let (_, actual) =
+                sha256_of(&mut file).with_context(|| format!("reading blob {}", id.0))?;
+            anyhow::ensure!(actual == id.0, "blob {} is corrupt (hash {actual})", id.0);
+            Ok(file)
+        })
+        .await
+        .context("blob open task panicked")?
+    }
+
     /// The blob's bytes, checked against its id at every size. The file is opened
     /// without following links and must be a regular file (never a FIFO or a device
     /// someone planted in the store).
@@ -213,9 +250,12 @@ mod tests {
         let b = store.put_bytes(Arc::new(b"hello".to_vec())).await.unwrap();
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(store.read(&a.sha256).await.unwrap(), b"hello");
+        let opened = store.open_verified(&a.sha256).await.unwrap();
+        assert_eq!(opened.metadata().unwrap().len(), 5);
         let path = store.path_of(&BlobId::parse(&a.sha256).unwrap());
         std::fs::write(&path, b"jello").unwrap();
         assert!(store.read(&a.sha256).await.is_err());
+        assert!(store.open_verified(&a.sha256).await.is_err());
     }
 
     #[tokio::test]
@@ -234,6 +274,7 @@ mod tests {
             &format!("{}/", "a".repeat(63)),
         ] {
             assert!(store.read(bad).await.is_err(), "{bad:?}");
+            assert!(store.open_verified(bad).await.is_err(), "{bad:?}");
             assert!(!store.is_stale(bad, std::time::Duration::ZERO));
             assert!(store
                 .remove_if_stale(bad, std::time::Duration::ZERO)

@@ -17,16 +17,7 @@ const O_NONBLOCK: i32 = 0o4000;
 /// Reads `path` if it is a regular file of at most `cap` bytes. The checks are made on
 /// the opened file (`fstat`), so nothing can be swapped in between.
 pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(O_NOFOLLOW | O_NONBLOCK)
-        .open(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
+    let (file, meta) = open_regular(path)?;
     if meta.len() > cap {
         return Err(format!("{} bytes, over the {cap}-byte cap", meta.len()));
     }
@@ -38,6 +29,22 @@ pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
         return Err(format!("grew over the {cap}-byte cap while being read"));
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading if it is a regular file, with the checks made on the
+/// opened file.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    Ok((file, meta))
 }
 
 #[cfg(test)]

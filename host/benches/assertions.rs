@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use validibot_engines::plugins::{CallInput, Limits, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};
 use validibot_services::workflows::assertions;
 use validibot_services::workflows::context::{RunContext, StepFacts};
 use validibot_store::workflows::{Assertion, Step};
@@ -95,9 +95,10 @@ fn main() {
     }];
     let steps = [step(1), step(10)];
 
+    let document = Document::from(doc.clone());
     let call_schema = || {
         let input = CallInput {
-            content: &doc,
+            document: &document,
             content_type: "application/json",
             config: &schema_config,
             ruleset: None,
@@ -110,7 +111,7 @@ fn main() {
         let variables = assertions::run_variables(&outputs, &ctx);
         let config = assertions::config(step, "json", variables).to_string();
         let input = CallInput {
-            content: &doc,
+            document: &document,
             content_type: "application/json",
             config: &config,
             ruleset: None,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use validibot_engines::plugins::{CallInput, Limits, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};
 use validibot_plugin_api::{Input, Validator};
 use validibot_plugin_json_schema::JsonSchemaValidator;
 
@@ -70,8 +70,9 @@ fn main() {
         })
         .unwrap();
         assert!(native_out.findings.is_empty(), "{:?}", native_out.findings);
+        let document = Document::from(doc.clone());
         let input = CallInput {
-            content: &doc,
+            document: &document,
             content_type: "application/json",
             config: &config,
             ruleset: None,

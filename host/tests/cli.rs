@@ -609,6 +609,50 @@ fn check_runs_locally() {
     assert!(out.contains("validator.memory_exceeded"), "{out}");
     let (code, out, err) = run(&creds, &["check", big, "-f", wf]);
     assert_eq!(code, 0, "{out}{err}");
+
+    // A CSV is read a chunk at a time (issue 24): 40 MB with a unique column checks
+    // under a 32 MiB cap (a million ids take 12 MB of it), which could not hold the file
+    // whole; a repeat names its first line.
+    let table = dir.path().join("table.csv");
+    let mut text = String::from("id,name\n");
+    let rows = 1_000_000;
+    for i in 1..=rows {
+        text.push_str(&format!("{i},customer number {i:0>20}\n"));
+    }
+    text.push_str("17,again\n");
+    std::fs::write(&table, &text).unwrap();
+    assert!(text.len() > 40 << 20, "{}", text.len());
+    let table_wf = dir.path().join("table.json");
+    let config = serde_json::json!({"schema": {"fields": [
+        {"name": "id", "type": "integer", "constraints": {"unique": true}},
+        {"name": "name", "constraints": {"maxLength": 40}}]}});
+    std::fs::write(
+        &table_wf,
+        serde_json::json!({"slug": "table", "steps": [{"key": "t", "validator": "csv", "config": config}]})
+            .to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "check",
+            table.to_str().unwrap(),
+            "-f",
+            table_wf.to_str().unwrap(),
+            "--validator-memory-mib",
+            "32",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let step = &report["steps"][0];
+    assert_eq!(step["outputs"][0]["value"], rows + 1, "{step}");
+    let findings = step["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["message"], "id = \"17\" repeats line 18");
+    assert_eq!(findings[0]["path"], format!("{}:1", rows + 2));
 }
 
 /// Masks what differs between two runs of the same document (ids, times, durations, the

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use validibot_engines::plugins::{CallError, CallInput, Limits, Plugin, PluginRegistry, Runtime};
+use validibot_engines::plugins::{
+    CallError, CallInput, Document, Limits, Plugin, PluginRegistry, Runtime,
+};
 
 const OTHERS: usize = 100;
 
@@ -36,7 +38,7 @@ fn call(
 ) -> Result<validibot_engines::plugins::ValidationOutcome, CallError> {
     plugin.validate(
         &CallInput {
-            content,
+            document: &Document::from(content.to_vec()),
             content_type: "application/json",
             config,
             ruleset: None,
@@ -290,7 +292,7 @@ fn a_cancelled_call_is_interrupted() {
     };
     let hostile = Plugin::load(&runtime, hostile_wasm(), limits).unwrap();
     let input = CallInput {
-        content: b"loop",
+        document: &Document::from(b"loop".to_vec()),
         content_type: "text/plain",
         config: "{}",
         ruleset: None,
@@ -332,7 +334,7 @@ fn a_cancelled_call_is_interrupted() {
     assert!(hostile
         .validate(
             &CallInput {
-                content: b"ok",
+                document: &Document::from(b"ok".to_vec()),
                 ..input
             },
             Duration::from_secs(5)
@@ -356,7 +358,7 @@ fn large_documents_and_step_files_arrive_through_sources() {
     let out = csv
         .validate(
             &CallInput {
-                content: doc.as_bytes(),
+                document: &Document::from(doc.clone().into_bytes()),
                 content_type: "text/csv",
                 config: r#"{"schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"}]}}"#,
                 ruleset: None,
@@ -379,7 +381,7 @@ fn large_documents_and_step_files_arrive_through_sources() {
     let check = |doc: &str| {
         xml.validate(
             &CallInput {
-                content: doc.as_bytes(),
+                document: &Document::from(doc.as_bytes().to_vec()),
                 content_type: "application/xml",
                 config: r#"{"schema_file": "a.xsd"}"#,
                 ruleset: None,

@@ -3,7 +3,7 @@
 
 use crate::bindings::validibot::validator::inputs;
 use crate::bindings::validibot::validator::types as wit;
-use crate::{Finding, Input, Outcome, Severity, StepFile, Validator};
+use crate::{Document, Finding, Input, Outcome, Request, Severity, StepFile, Validator};
 
 pub fn describe<V: Validator>() -> wit::Metadata {
     let m = V::describe();
@@ -35,25 +35,20 @@ pub fn validate<V: Validator>(input: wit::Input) -> Result<wit::Outcome, wit::Va
     outcome(V::validate(input_ref))
 }
 
-/// The 1.1 call: the document is read from its source here; step files stay sources
-/// until the validator reads them.
+/// The 1.1 call: the document and the step files stay host sources until the
+/// validator reads them (whole, by default, or a piece at a time).
 pub fn validate_request<V: Validator>(
     request: inputs::Request,
 ) -> Result<wit::Outcome, wit::ValidatorError> {
-    let content =
-        crate::step_file::read_source(&request.document).map_err(|e| wit::ValidatorError {
-            code: e.code,
-            message: e.message,
-        })?;
     let files: Vec<StepFile> = request.files.into_iter().map(StepFile::from_wit).collect();
-    let input_ref = Input {
-        content: &content,
+    let request_ref = Request {
+        document: Document::from_source(&request.document),
         content_type: &request.content_type,
         config: &request.config,
         ruleset: request.ruleset.as_deref(),
         files: &files,
     };
-    outcome(V::validate(input_ref))
+    outcome(V::validate_request(request_ref))
 }
 
 fn outcome(

@@ -23,6 +23,7 @@ pub mod adapter;
 mod bytes;
 pub mod compiled;
 pub mod container;
+pub mod document;
 #[cfg(not(target_family = "wasm"))]
 pub mod extension;
 pub mod finding;
@@ -51,6 +52,7 @@ pub mod bindings {
     });
 }
 
+pub use document::{Document, Reader};
 pub use finding::{Finding, Outcome, Output, Severity};
 pub use step_file::StepFile;
 
@@ -96,6 +98,52 @@ impl Input<'_> {
     }
 }
 
+/// One document to validate as the 1.1 contract hands it over: read on demand, so a
+/// validator that streams never holds it whole. See [`Validator::validate_request`].
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub document: Document<'a>,
+    pub content_type: &'a str,
+    /// The step config as JSON text.
+    pub config: &'a str,
+    pub ruleset: Option<&'a str>,
+    /// Files the workflow author attached to the step.
+    pub files: &'a [StepFile],
+}
+
+impl<'a> Request<'a> {
+    /// The step config parsed as JSON.
+    pub fn config_json(&self) -> Result<serde_json::Value, ValidatorError> {
+        parse_config(self.config)
+    }
+
+    /// The [`Input`] of the whole-document call, over `content` (the document read whole).
+    pub fn with_content<'b>(&self, content: &'b [u8]) -> Input<'b>
+    where
+        'a: 'b,
+    {
+        Input {
+            content,
+            content_type: self.content_type,
+            config: self.config,
+            ruleset: self.ruleset,
+            files: self.files,
+        }
+    }
+}
+
+impl<'a> From<Input<'a>> for Request<'a> {
+    fn from(input: Input<'a>) -> Request<'a> {
+        Request {
+            document: Document::from_bytes(input.content),
+            content_type: input.content_type,
+            config: input.config,
+            ruleset: input.ruleset,
+            files: input.files,
+        }
+    }
+}
+
 /// Step config text as JSON; not JSON is a `config.parse` error.
 pub fn parse_config(config: &str) -> Result<serde_json::Value, ValidatorError> {
     serde_json::from_str(config)
@@ -124,6 +172,15 @@ pub trait Validator {
     /// Check a step config before it is saved.
     fn validate_config(config: &serde_json::Value) -> Result<(), Vec<Finding>>;
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError>;
+
+    /// The contract 1.1 call. The default reads the document whole and calls
+    /// [`Validator::validate`]; a validator that can work a piece at a time overrides
+    /// it and reads `request.document.reader()`, so its memory stays flat however large
+    /// the document (then `validate` should call this with `Request::from(input)`).
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let content = request.document.read_all()?;
+        Self::validate(request.with_content(&content))
+    }
 }
 
 /// Export a [`Validator`] implementation as the component's `validator` world.

@@ -6,10 +6,6 @@ use std::fmt;
 
 use crate::ValidatorError;
 
-/// How much one `read` asks the host for.
-#[cfg(feature = "guest")]
-const READ_CHUNK: u32 = 4 << 20;
-
 /// One file the workflow author attached to the step.
 pub struct StepFile {
     /// Plain name, unique within the step (`common.xsd`).
@@ -77,7 +73,7 @@ impl StepFile {
         match &self.content {
             Content::Bytes(b) => Ok(b.clone()),
             #[cfg(feature = "guest")]
-            Content::Source(s) => read_source(s),
+            Content::Source(s) => Ok(crate::Document::from_source(s).read_all()?.into_owned()),
         }
     }
 
@@ -90,35 +86,6 @@ impl StepFile {
             )
         })
     }
-}
-
-/// Reads a whole host source in chunks (the document, a step file).
-#[cfg(feature = "guest")]
-pub(crate) fn read_source(
-    source: &crate::bindings::validibot::validator::inputs::Source,
-) -> Result<Vec<u8>, ValidatorError> {
-    // A short first read is the whole source (reads are short only at the end): one
-    // host call for a small document.
-    let first = source
-        .read(0, READ_CHUNK)
-        .map_err(|e| ValidatorError::new("input.read", e))?;
-    if first.len() < READ_CHUNK as usize {
-        return Ok(first);
-    }
-    let size = source.size();
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
-    out.extend_from_slice(&first);
-    while (out.len() as u64) < size {
-        let want = (size - out.len() as u64).min(READ_CHUNK as u64) as u32;
-        let chunk = source
-            .read(out.len() as u64, want)
-            .map_err(|e| ValidatorError::new("input.read", e))?;
-        if chunk.is_empty() {
-            break;
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ impl Launcher {
                             workspace_id: req.workspace_id.clone(),
                             content_type: req.submission.content_type.clone(),
                             metadata: req.submission.metadata.clone(),
-                            content,
+                            document: content.into(),
                         });
                         d.run(r, lease, known)
                     }

@@ -124,8 +124,8 @@ impl inputs::HostSource for HostState {
     fn read(&mut self, source: Resource<Source>, offset: u64, len: u32) -> Result<Vec<u8>, String> {
         self.table()
             .get(&source)
-            .map(|s| s.slice(offset, len).to_vec())
             .map_err(|e| format!("source: {e}"))
+            .and_then(|s| s.read(offset, len))
     }
 
     fn drop(&mut self, source: Resource<Source>) -> wasmtime::Result<()> {

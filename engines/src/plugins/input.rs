@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+pub use super::document::Document;
+
 pub struct CallInput<'a> {
-    pub content: &'a [u8],
+    /// Read whole by a 1.0 component, in pieces by a 1.1 one.
+    pub document: &'a Document,
     pub content_type: &'a str,
     pub config: &'a str,
     pub ruleset: Option<&'a str>,

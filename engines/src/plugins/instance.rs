@@ -7,6 +7,7 @@ use wasmtime::component::InstancePre;
 use wasmtime::Store;
 
 use super::bindings::{v1_0, v1_1, wit};
+use super::document::Document;
 use super::host_state::HostState;
 use super::input::CallInput;
 use super::source::Source;
@@ -79,7 +80,7 @@ impl Bindings {
             Bindings::V1_0(b) => b.call_validate(
                 store,
                 &wit::Input {
-                    content: input.content.to_vec(),
+                    content: input.document.load()?.to_vec(),
                     content_type: input.content_type.to_owned(),
                     config: input.config.to_owned(),
                     ruleset: input.ruleset.map(str::to_owned),
@@ -88,14 +89,14 @@ impl Bindings {
             Bindings::V1_1(b) => {
                 use v1_1::validibot::validator::inputs;
                 let table = store.data_mut().table();
-                let document = table.push(Source::new(Arc::new(input.content.to_vec())))?;
+                let document = table.push(Source::new(input.document.clone()))?;
                 let mut files = Vec::with_capacity(input.files.len());
                 for f in input.files {
                     files.push(inputs::StepFile {
                         name: f.name.clone(),
                         media_type: f.media_type.clone(),
                         sha256: f.sha256.clone(),
-                        content: table.push(Source::new(Arc::clone(&f.content)))?,
+                        content: table.push(Source::new(Document::from(Arc::clone(&f.content))))?,
                     });
                 }
                 let request = inputs::Request {

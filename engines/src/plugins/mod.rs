@@ -6,6 +6,7 @@ mod bindings;
 mod builtin;
 mod call;
 pub mod contract;
+mod document;
 mod error;
 pub mod grants;
 mod host_state;
@@ -18,6 +19,7 @@ mod source;
 mod stderr_tail;
 
 pub use call::{CallFile, CallInput, Limits, Plugin, PluginMeta, ValidationOutcome};
+pub use document::Document;
 pub use error::CallError;
 pub use registry::PluginRegistry;
 pub use runtime::Runtime;

@@ -10,7 +10,7 @@ use regex::Regex;
 use serde::Deserialize;
 use validibot_plugin_api::Finding;
 
-use crate::types::FieldType;
+use crate::types::{Cell, FieldType};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +25,9 @@ struct RawConfig {
     /// Individual findings per (check, column) before the rest are summarised.
     #[serde(default)]
     max_samples: Option<usize>,
+    /// Values remembered per unique column (and for the primary key).
+    #[serde(default)]
+    unique_limit: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,13 +71,17 @@ pub struct Field {
     pub kind: FieldType,
     pub required: bool,
     pub unique: bool,
-    /// Bounds as text, compared in the field's type.
+    /// Bounds as written, and parsed in the field's type (never text: refused for strings).
     pub minimum: Option<String>,
     pub maximum: Option<String>,
+    pub min_cell: Option<Cell<'static>>,
+    pub max_cell: Option<Cell<'static>>,
     pub min_length: Option<usize>,
     pub max_length: Option<usize>,
     pub pattern: Option<Regex>,
     pub allowed: Option<Vec<String>>,
+    /// `allowed` parsed in the field's type (empty for strings, matched as text).
+    pub allowed_cells: Vec<Cell<'static>>,
 }
 
 pub struct Config {
@@ -84,7 +91,11 @@ pub struct Config {
     pub delimiter: Option<u8>,
     pub header: bool,
     pub max_samples: usize,
+    pub unique_limit: usize,
 }
+
+/// Values remembered per unique constraint by default: at most 36 MB of fingerprints.
+pub const UNIQUE_LIMIT: usize = 3_000_000;
 
 fn bad(path: &str, message: impl Into<String>) -> Finding {
     Finding::error("config.invalid", message).at(path)
@@ -135,17 +146,32 @@ impl Config {
                     }
                 }
             }
+            let minimum = c.minimum.as_ref().map(text_of);
+            let maximum = c.maximum.as_ref().map(text_of);
+            let parsed = |b: &Option<String>| {
+                b.as_deref()
+                    .and_then(|b| kind.parse_cell(b).ok()?.to_static())
+            };
+            let allowed: Option<Vec<String>> = c.allowed.map(|a| a.iter().map(text_of).collect());
+            let allowed_cells = allowed
+                .iter()
+                .flatten()
+                .filter_map(|a| kind.parse_cell(a).ok()?.to_static())
+                .collect();
             fields.push(Field {
                 name: f.name,
                 kind,
                 required: c.required,
                 unique: c.unique,
-                minimum: c.minimum.as_ref().map(text_of),
-                maximum: c.maximum.as_ref().map(text_of),
+                min_cell: parsed(&minimum),
+                max_cell: parsed(&maximum),
+                minimum,
+                maximum,
                 min_length: c.min_length,
                 max_length: c.max_length,
                 pattern,
-                allowed: c.allowed.map(|a| a.iter().map(text_of).collect()),
+                allowed,
+                allowed_cells,
             });
         }
         let key_names: Vec<String> = match raw.schema.primary_key {
@@ -190,6 +216,7 @@ impl Config {
             delimiter,
             header: raw.header.unwrap_or(true),
             max_samples: raw.max_samples.unwrap_or(5).clamp(1, 1000),
+            unique_limit: raw.unique_limit.unwrap_or(UNIQUE_LIMIT).max(1),
         })
     }
 }
@@ -228,7 +255,8 @@ pub fn config_schema() -> serde_json::Value {
             },
             "delimiter": {"type": "string", "description": "One character (`\\t` for tab); detected from the first lines when absent."},
             "header": {"type": "boolean", "default": true, "description": "Whether the first row holds the column names."},
-            "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing rows reported one by one per check and column; the rest become one summary finding with the count."}
+            "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing rows reported one by one per check and column; the rest become one summary finding with the count."},
+            "unique_limit": {"type": "integer", "minimum": 1, "default": UNIQUE_LIMIT, "description": "Values remembered per unique column and for the primary key (at most 12 bytes each, counted against the validator's memory cap). Past it, later rows are still compared with the values remembered, and a warning says the check was partial."}
         }
     })
 }

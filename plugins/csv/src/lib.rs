@@ -2,25 +2,25 @@
 //!
 //! Types string, integer, number, boolean, date, datetime; constraints required,
 //! unique, minimum, maximum, minLength, maxLength, pattern, enum; primary keys.
-//! The delimiter is detected unless configured. Rows are streamed through one
-//! reused record buffer, so memory stays bounded (uniqueness keeps an 8-byte hash
-//! per row and column, not the values). Findings point at `line:column`; a check
+//! The delimiter is detected unless configured. Rows are read from the document a
+//! chunk at a time through one reused record buffer, so memory stays bounded
+//! (uniqueness keeps an 8-byte fingerprint per row and column, not the values, up to
+//! `unique_limit`). Findings point at `line:column`; a check
 //! failing on many rows reports `max_samples` rows individually and then one
 //! summary finding with the count and sample line numbers.
 
 mod config;
+mod findings;
+mod scan;
+mod seen;
 mod sniff;
 mod types;
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
-
 use validibot_plugin_api::{
-    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+    export_validator, Finding, Input, Metadata, Outcome, Request, Validator, ValidatorError,
 };
 
-use config::{Config, Field};
+use config::Config;
 
 pub struct CsvValidator;
 
@@ -41,327 +41,19 @@ impl Validator for CsvValidator {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let config = Config::parse(&input.config_json()?)
+        Self::validate_request(Request::from(input))
+    }
+
+    /// Rows are read from the document as they are checked: memory stays flat
+    /// whatever the file's size.
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let config = Config::parse(&request.config_json()?)
             .map_err(|f| ValidatorError::new("config.invalid", f.message))?;
-        Ok(check(input.content, &config))
+        scan::check(request.document, &config)
     }
 }
 
 export_validator!(CsvValidator);
-
-/// Individual findings per (code, column), then a summary.
-struct Findings {
-    max_samples: usize,
-    list: Vec<Finding>,
-    /// (code, column) → (count, sample lines beyond the individual ones)
-    counts: BTreeMap<(String, String), (u64, Vec<u64>)>,
-}
-
-impl Findings {
-    fn row(&mut self, code: &str, column: &str, line: u64, col: usize, message: String) {
-        let entry = self
-            .counts
-            .entry((code.to_owned(), column.to_owned()))
-            .or_default();
-        entry.0 += 1;
-        if entry.0 as usize <= self.max_samples {
-            self.list.push(
-                Finding::error(code, message)
-                    .at(format!("{line}:{col}"))
-                    .with_meta(serde_json::json!({"column": column, "line": line})),
-            );
-        } else if entry.1.len() < 20 {
-            entry.1.push(line);
-        }
-    }
-
-    fn finish(mut self) -> Vec<Finding> {
-        for ((code, column), (count, sample)) in self.counts {
-            let more = count.saturating_sub(self.max_samples as u64);
-            if more > 0 {
-                let what = if column.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in column {column:?}")
-                };
-                self.list.push(
-                    Finding::error(
-                        code.clone(),
-                        format!("{more} more rows fail {code}{what} ({count} in all)"),
-                    )
-                    .with_meta(
-                        serde_json::json!({"column": column, "count": count, "more_lines": sample}),
-                    ),
-                );
-            }
-        }
-        self.list
-    }
-}
-
-fn hash_of(parts: &[&str]) -> u64 {
-    let mut h = DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
-}
-
-fn check(content: &[u8], cfg: &Config) -> Outcome {
-    let delimiter = cfg.delimiter.unwrap_or_else(|| sniff::delimiter(content));
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(content);
-    let mut out = Findings {
-        max_samples: cfg.max_samples,
-        list: vec![],
-        counts: BTreeMap::new(),
-    };
-    let mut record = csv::StringRecord::new();
-    let mut rows = 0u64;
-    // Column index of each schema field (None: absent from the header).
-    let mut columns: Vec<Option<usize>> = (0..cfg.fields.len()).map(Some).collect();
-    let mut width = cfg.fields.len();
-    let mut first = true;
-    let mut unique: Vec<HashMap<u64, u64>> = cfg.fields.iter().map(|_| HashMap::new()).collect();
-    let mut keys: HashMap<u64, u64> = HashMap::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let code = if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    "csv.encoding"
-                } else {
-                    "csv.parse"
-                };
-                out.list.push(
-                    Finding::error(code, format!("cannot read the CSV: {e}"))
-                        .at(format!("{line}:1")),
-                );
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if first && cfg.header {
-            first = false;
-            width = record.len();
-            columns = header(&record, &cfg.fields, &mut out.list);
-            continue;
-        }
-        first = false;
-        rows += 1;
-        if record.len() != width {
-            out.row(
-                "csv.row_length",
-                "",
-                line,
-                1,
-                format!(
-                    "line {line} has {} cells; the header has {width}",
-                    record.len()
-                ),
-            );
-        }
-        for (i, field) in cfg.fields.iter().enumerate() {
-            let Some(c) = columns[i] else { continue };
-            let text = record.get(c).unwrap_or("");
-            check_cell(field, text, line, c + 1, &mut out, &mut unique[i], cfg);
-        }
-        if !cfg.primary_key.is_empty() {
-            let parts: Vec<&str> = cfg
-                .primary_key
-                .iter()
-                .map(|&i| columns[i].and_then(|c| record.get(c)).unwrap_or(""))
-                .collect();
-            let names: Vec<&str> = cfg
-                .primary_key
-                .iter()
-                .map(|&i| cfg.fields[i].name.as_str())
-                .collect();
-            if let Some(prev) = keys.insert(hash_of(&parts), line) {
-                out.row(
-                    "csv.primary_key",
-                    &names.join(","),
-                    line,
-                    1,
-                    format!(
-                        "primary key ({}) = ({}) repeats line {prev}",
-                        names.join(", "),
-                        parts.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-    let columns_seen = width;
-    Outcome {
-        findings: out.finish(),
-        outputs: vec![
-            Output::new("rows", rows),
-            Output::new("columns", columns_seen as u64),
-            Output::new("delimiter", (delimiter as char).to_string()),
-        ],
-    }
-}
-
-/// Maps schema fields to header columns; reports missing and unexpected columns.
-fn header(
-    record: &csv::StringRecord,
-    fields: &[Field],
-    list: &mut Vec<Finding>,
-) -> Vec<Option<usize>> {
-    let names: Vec<&str> = record
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}'))
-        .collect();
-    let mut columns = Vec::with_capacity(fields.len());
-    for f in fields {
-        let at = names.iter().position(|n| *n == f.name);
-        if at.is_none() {
-            list.push(
-                Finding::error(
-                    "csv.header.missing",
-                    format!("the header has no column {:?}", f.name),
-                )
-                .at("1:1"),
-            );
-        }
-        columns.push(at);
-    }
-    for (i, n) in names.iter().enumerate() {
-        if !fields.iter().any(|f| f.name == *n) {
-            list.push(
-                Finding::warning(
-                    "csv.header.extra",
-                    format!("column {n:?} is not in the schema"),
-                )
-                .at(format!("1:{}", i + 1)),
-            );
-        }
-    }
-    columns
-}
-
-fn check_cell(
-    field: &Field,
-    text: &str,
-    line: u64,
-    col: usize,
-    out: &mut Findings,
-    seen: &mut HashMap<u64, u64>,
-    cfg: &Config,
-) {
-    let name = field.name.as_str();
-    if cfg.missing_values.iter().any(|m| m == text) {
-        if field.required {
-            out.row(
-                "csv.required",
-                name,
-                line,
-                col,
-                format!("{name} is required (line {line})"),
-            );
-        }
-        return;
-    }
-    let cell = match field.kind.parse_cell(text) {
-        Ok(c) => c,
-        Err(expected) => {
-            out.row(
-                "csv.type",
-                name,
-                line,
-                col,
-                format!("{name} must be {expected}, got {text:?}"),
-            );
-            return;
-        }
-    };
-    let bound = |b: &Option<String>| b.as_ref().and_then(|b| field.kind.parse_cell(b).ok());
-    if let Some(min) = bound(&field.minimum) {
-        if cell.compare(&min) == Some(std::cmp::Ordering::Less) {
-            out.row(
-                "csv.minimum",
-                name,
-                line,
-                col,
-                format!(
-                    "{name} = {text} is below the minimum {}",
-                    field.minimum.as_deref().unwrap_or_default()
-                ),
-            );
-        }
-    }
-    if let Some(max) = bound(&field.maximum) {
-        if cell.compare(&max) == Some(std::cmp::Ordering::Greater) {
-            out.row(
-                "csv.maximum",
-                name,
-                line,
-                col,
-                format!(
-                    "{name} = {text} is above the maximum {}",
-                    field.maximum.as_deref().unwrap_or_default()
-                ),
-            );
-        }
-    }
-    let len = text.chars().count();
-    if field.min_length.is_some_and(|m| len < m) || field.max_length.is_some_and(|m| len > m) {
-        out.row(
-            "csv.length",
-            name,
-            line,
-            col,
-            format!(
-                "{name} has {len} characters; allowed {}..{}",
-                field.min_length.unwrap_or(0),
-                field.max_length.map_or("".into(), |m| m.to_string())
-            ),
-        );
-    }
-    if let Some(p) = &field.pattern {
-        if !p.is_match(text) {
-            out.row(
-                "csv.pattern",
-                name,
-                line,
-                col,
-                format!(
-                    "{name} = {text:?} does not match {}",
-                    p.as_str().trim_start_matches("^(?:").trim_end_matches(")$")
-                ),
-            );
-        }
-    }
-    if let Some(allowed) = &field.allowed {
-        let ok = allowed
-            .iter()
-            .any(|a| field.kind.parse_cell(a).ok().as_ref() == Some(&cell) || a == text);
-        if !ok {
-            out.row(
-                "csv.enum",
-                name,
-                line,
-                col,
-                format!("{name} = {text:?} is not one of {}", allowed.join(", ")),
-            );
-        }
-    }
-    if field.unique {
-        if let Some(prev) = seen.insert(hash_of(&[text]), line) {
-            out.row(
-                "csv.unique",
-                name,
-                line,
-                col,
-                format!("{name} = {text:?} repeats line {prev}"),
-            );
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -428,6 +120,60 @@ mod tests {
             );
         }
         assert_eq!(o.outputs[2].value, serde_json::json!(";"));
+    }
+
+    #[test]
+    fn repeats_name_the_line_they_repeat() {
+        let o = run(
+            "id,email,kind,day\n7,a@x.org,a,2024-01-01\n8,a@x.org,a,2024-01-01\n7,a@x.org,a,2024-01-01\n8,a@x.org,a,2024-01-01\n",
+            schema(),
+        );
+        let messages: Vec<(&str, &str)> = o
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                ("csv.unique", "id = \"7\" repeats line 2"),
+                ("csv.primary_key", "primary key (id) = (7) repeats line 2"),
+                ("csv.unique", "id = \"8\" repeats line 3"),
+                ("csv.primary_key", "primary key (id) = (8) repeats line 3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn past_the_unique_limit_later_rows_are_compared_with_what_was_kept() {
+        let mut config = schema();
+        config["unique_limit"] = serde_json::json!(3);
+        let mut csv = String::from("id,email,kind,day\n");
+        for i in [1, 2, 3, 4, 5, 1, 5] {
+            csv.push_str(&format!("{i},a@x.org,a,2024-01-01\n"));
+        }
+        let o = run(&csv, config);
+        let unique: Vec<&Finding> = o
+            .findings
+            .iter()
+            .filter(|f| f.code == "csv.unique")
+            .collect();
+        assert_eq!(unique.len(), 1, "{:?}", o.findings);
+        assert_eq!(unique[0].path, "7:1", "1 was kept, so its repeat is caught");
+        let limit = o
+            .findings
+            .iter()
+            .find(|f| f.code == "csv.unique.limit")
+            .unwrap();
+        assert_eq!(limit.severity, validibot_plugin_api::Severity::Warning);
+        assert!(
+            limit
+                .message
+                .starts_with("id: only the first 3 distinct values"),
+            "{}",
+            limit.message
+        );
+        assert_eq!(limit.meta.as_ref().unwrap()["unchecked"], 3);
     }
 
     #[test]

@@ -12,10 +12,11 @@ pub enum FieldType {
     Datetime,
 }
 
-/// A parsed cell, comparable within its type (for minimum/maximum).
+/// A parsed cell, comparable within its type (for minimum/maximum). Text borrows the
+/// record, so checking a string column allocates nothing.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Text(String),
+pub enum Cell<'a> {
+    Text(&'a str),
     Int(i64),
     Num(f64),
     Bool(bool),
@@ -25,8 +26,8 @@ pub enum Cell {
     Datetime(f64),
 }
 
-impl Cell {
-    pub fn compare(&self, other: &Cell) -> Option<Ordering> {
+impl Cell<'_> {
+    pub fn compare(&self, other: &Cell<'_>) -> Option<Ordering> {
         match (self, other) {
             (Cell::Int(a), Cell::Int(b)) => Some(a.cmp(b)),
             (Cell::Num(a), Cell::Num(b)) => a.partial_cmp(b),
@@ -35,6 +36,18 @@ impl Cell {
             (Cell::Text(a), Cell::Text(b)) => Some(a.cmp(b)),
             _ => None,
         }
+    }
+
+    /// The same value without the borrow; text has none (kept as text by the caller).
+    pub fn to_static(&self) -> Option<Cell<'static>> {
+        Some(match *self {
+            Cell::Text(_) => return None,
+            Cell::Int(i) => Cell::Int(i),
+            Cell::Num(n) => Cell::Num(n),
+            Cell::Bool(b) => Cell::Bool(b),
+            Cell::Date(d) => Cell::Date(d),
+            Cell::Datetime(t) => Cell::Datetime(t),
+        })
     }
 }
 
@@ -63,9 +76,9 @@ impl FieldType {
     }
 
     /// Parses a cell's text; the error says what was expected.
-    pub fn parse_cell(self, s: &str) -> Result<Cell, &'static str> {
+    pub fn parse_cell(self, s: &str) -> Result<Cell<'_>, &'static str> {
         match self {
-            FieldType::String => Ok(Cell::Text(s.to_owned())),
+            FieldType::String => Ok(Cell::Text(s)),
             FieldType::Integer => {
                 let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
                 if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -95,11 +108,14 @@ impl FieldType {
     }
 }
 
+/// A short run of ASCII digits (date and time parts) as a number.
 fn num(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 9 {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0i64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+    })
 }
 
 /// `YYYY-MM-DD` → a day count, checking the calendar (leap years included).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use validibot_engines::plugins::{CallInput, Plugin};
+use validibot_engines::plugins::{CallInput, Document, Plugin};
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
 use validibot_types::Output;
@@ -16,8 +16,8 @@ use crate::workflows::assertions;
 use crate::workflows::context::RunContext;
 
 /// The submission the run validates.
-pub struct Document<'a> {
-    pub content: &'a Arc<Vec<u8>>,
+pub struct Submitted<'a> {
+    pub document: &'a Document,
     pub content_type: &'a str,
 }
 
@@ -34,7 +34,7 @@ pub async fn when(
     evaluator: Arc<Plugin>,
     when: &str,
     ctx: &RunContext,
-    doc: Document<'_>,
+    doc: Submitted<'_>,
     remaining: Duration,
 ) -> Result<Result<When, validibot_engines::plugins::CallError>> {
     let format = if when.contains("doc") {
@@ -61,7 +61,7 @@ pub async fn evaluate(
     step: &Step,
     outputs: &[Output],
     ctx: &RunContext,
-    doc: Document<'_>,
+    doc: Submitted<'_>,
     remaining: Duration,
 ) -> Result<(Ended, i64)> {
     let with_doc = assertions::uses_doc(&step.assertions);
@@ -80,18 +80,18 @@ async fn call(
     evaluator: Arc<Plugin>,
     config: String,
     format: &str,
-    doc: Document<'_>,
+    doc: Submitted<'_>,
     remaining: Duration,
 ) -> Result<(Ended, i64)> {
-    let content = if format == "none" {
-        Arc::new(Vec::new())
+    let document = if format == "none" {
+        Document::empty()
     } else {
-        doc.content.clone()
+        doc.document.clone()
     };
     let content_type = doc.content_type.to_owned();
     let answer = tokio::task::spawn_blocking(move || {
         let input = CallInput {
-            content: &content,
+            document: &document,
             content_type: &content_type,
             config: &config,
             ruleset: None,

@@ -16,7 +16,7 @@ use crate::validators::images::ContainerValidator;
 use crate::Services;
 use validibot_engines::containers::artifacts;
 use validibot_engines::containers::{Job, Outcome};
-use validibot_engines::plugins::CallFile;
+use validibot_engines::plugins::{CallFile, Document};
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
 use validibot_types::{Final, StepResult};
@@ -31,7 +31,7 @@ pub struct Attempt<'a> {
 
 /// What the container reads: the submission and the step's files.
 pub struct Input<'a> {
-    pub content: Arc<Vec<u8>>,
+    pub document: &'a Document,
     pub content_type: &'a str,
     pub files: Vec<CallFile>,
 }
@@ -45,7 +45,7 @@ pub(super) async fn run(
     remaining: Duration,
 ) -> Result<(StepResult, Option<Final>)> {
     let Input {
-        content,
+        document,
         content_type,
         files,
     } = input;
@@ -58,6 +58,9 @@ pub(super) async fn run(
         return Ok(step_outcome::refused(step, started_at, finding, error)?);
     }
     let runner = ctx.containers.runner().await?;
+    // The container reads the document from its work directory, written from memory.
+    let whole = document.clone();
+    let content = tokio::task::spawn_blocking(move || whole.load()).await??;
     let work_dir = ctx
         .containers
         .work_dir(at.run_id.as_str(), step.position, at.attempt);
@@ -69,7 +72,7 @@ pub(super) async fn run(
         files: vec![(
             crate::validators::images::input_name(content_type),
             content_type.to_owned(),
-            content.clone(),
+            content,
         )],
         step_files: files
             .into_iter()

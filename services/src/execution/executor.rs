@@ -12,14 +12,14 @@ use anyhow::Result;
 use tracing::Instrument;
 use validibot_types::Finding;
 
-use super::assertions::Document;
+use super::assertions::Submitted;
 use super::container_step;
 use super::step_loop::{self, RunSink, StepRunner};
 use super::step_outcome;
 use crate::validators::availability;
 use crate::workflows::context::{RunContext, StepFacts};
 use crate::Services;
-use validibot_engines::plugins::Plugin;
+use validibot_engines::plugins::{Document, Plugin};
 use validibot_store::queue::{self, Lease};
 use validibot_store::runs::record;
 use validibot_store::workflows::Step;
@@ -34,7 +34,7 @@ pub struct Prefetched {
     pub workflow_id: WorkflowId,
     pub workspace_id: WorkspaceId,
     pub content_type: String,
-    pub content: Arc<Vec<u8>>,
+    pub document: Document,
     /// The submission's metadata (assertions read it as `meta`).
     pub metadata: serde_json::Value,
 }
@@ -100,7 +100,7 @@ async fn run_steps(
     // The run's share of the memory budget is held until the run ends.
     let (facts, _memory) = match known {
         Some(k) => {
-            let share = ctx.memory.acquire(k.content.len() as u64).await;
+            let share = ctx.memory.acquire(k.document.len()).await;
             (k, share)
         }
         None => match load_run(ctx, &lease.run_id).await? {
@@ -140,7 +140,7 @@ async fn run_steps(
         ctx,
         lease,
         lost,
-        content: facts.content,
+        document: facts.document,
         content_type: facts.content_type,
         workspace_id: facts.workspace_id,
     };
@@ -174,7 +174,7 @@ async fn load_run(
         timeout_seconds: run.timeout_seconds,
         workflow_id: run.workflow_id,
         workspace_id: run.workspace_id,
-        content: Arc::new(ctx.blobs.read(&run.submission_sha256).await?),
+        document: Document::from_file(ctx.blobs.open_verified(&run.submission_sha256).await?)?,
         content_type: run.content_type,
         metadata: serde_json::from_str(&run.metadata).unwrap_or_default(),
     };
@@ -186,7 +186,7 @@ struct WorkerSteps<'a> {
     ctx: &'a Services,
     lease: &'a Lease,
     lost: &'a Arc<AtomicBool>,
-    content: Arc<Vec<u8>>,
+    document: Document,
     content_type: String,
     workspace_id: WorkspaceId,
 }
@@ -197,9 +197,9 @@ impl StepRunner for WorkerSteps<'_> {
         self.run_step(step, remaining).instrument(span).await
     }
 
-    fn document(&self) -> Document<'_> {
-        Document {
-            content: &self.content,
+    fn submitted(&self) -> Submitted<'_> {
+        Submitted {
+            document: &self.document,
             content_type: &self.content_type,
         }
     }
@@ -251,12 +251,11 @@ impl WorkerSteps<'_> {
                     refusal.detail,
                 )?);
             }
-            let content = self.content.clone();
             let cancel = Some(self.lost.clone());
             return step_loop::wasm_step(
                 plugin,
                 step,
-                content,
+                self.document.clone(),
                 &self.content_type,
                 files,
                 remaining,
@@ -273,9 +272,8 @@ impl WorkerSteps<'_> {
                 attempt: self.lease.attempts,
                 lost: self.lost,
             };
-            let content = self.content.clone();
             let input = container_step::Input {
-                content,
+                document: &self.document,
                 content_type: &self.content_type,
                 files,
             };

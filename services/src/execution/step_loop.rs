@@ -15,12 +15,12 @@ use anyhow::{Context, Result};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::assertions::{self, Document, When};
+use super::assertions::{self, Submitted, When};
 use super::step_outcome::{self, Call, Ended};
 use crate::workflows::bindings;
 use crate::workflows::context::{RunContext, StepFacts};
 use crate::workflows::graph::Graph;
-use validibot_engines::plugins::{CallFile, CallInput, Plugin};
+use validibot_engines::plugins::{CallFile, CallInput, Document, Plugin};
 use validibot_store::workflows::{OnFailure, Step};
 use validibot_types::clock::now_us;
 use validibot_types::{ErrorCategory, Final, Finding, StepResult, StepStatus};
@@ -35,7 +35,7 @@ pub trait StepRunner {
     ) -> impl Future<Output = Result<(StepResult, Option<Final>)>> + Send;
 
     /// The submission (assertions may read it).
-    fn document(&self) -> Document<'_>;
+    fn submitted(&self) -> Submitted<'_>;
 
     /// The built-in validator that evaluates assertions.
     fn evaluator(&self) -> Option<Arc<Plugin>>;
@@ -240,7 +240,7 @@ async fn run_step<R: StepRunner + Sync>(
                 "no evaluator".into(),
             )?);
         };
-        match assertions::when(evaluator, when, ctx, runner.document(), remaining).await? {
+        match assertions::when(evaluator, when, ctx, runner.submitted(), remaining).await? {
             Ok(When::Run) => {}
             Ok(When::Skip(reason)) => return Ok(step_outcome::skipped_by_when(started_at, reason)),
             Err(e) => return Ok(step_outcome::when_failed(step, started_at, e)?),
@@ -276,7 +276,7 @@ async fn run_step<R: StepRunner + Sync>(
         step,
         &verdict.0.outputs,
         ctx,
-        runner.document(),
+        runner.submitted(),
         left,
     )
     .await?;
@@ -320,7 +320,7 @@ fn skipped<'a>(steps: &'a [Step], state: &[Slot], except: &[usize]) -> Vec<(&'a 
 pub async fn wasm_step(
     plugin: Arc<Plugin>,
     step: &Step,
-    content: Arc<Vec<u8>>,
+    document: Document,
     content_type: &str,
     files: Vec<CallFile>,
     remaining: Duration,
@@ -333,7 +333,7 @@ pub async fn wasm_step(
     let ct = content_type.to_owned();
     let answer = tokio::task::spawn_blocking(move || {
         let input = CallInput {
-            content: &content,
+            document: &document,
             content_type: &ct,
             config: &config,
             ruleset: ruleset.as_deref(),

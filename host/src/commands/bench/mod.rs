@@ -13,7 +13,7 @@ use clap::Args;
 use hdrhistogram::Histogram;
 
 use crate::config::{InstanceArgs, ServeArgs, WorkerArgs};
-use validibot_engines::plugins::{CallInput, Limits, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};
 use validibot_store::accounts::{directory as accounts, Role};
 use validibot_store::db::Db;
 
@@ -291,10 +291,10 @@ async fn direct_call(
         .context("json-schema plugin")?
         .clone();
     let config = serde_json::json!({"schema": schema}).to_string();
-    let doc = doc.clone();
+    let doc = Document::from(doc.clone());
     tokio::task::spawn_blocking(move || {
         let input = CallInput {
-            content: &doc,
+            document: &doc,
             content_type: "application/json",
             config: &config,
             ruleset: None,

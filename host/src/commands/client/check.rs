@@ -14,7 +14,7 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 
 use super::output::{self, ReportArgs};
 use super::workflow_file;
-use validibot_engines::plugins::{CallFile, Limits, Plugin, PluginRegistry, Runtime};
+use validibot_engines::plugins::{CallFile, Document, Limits, Plugin, PluginRegistry, Runtime};
 use validibot_services::execution::assertions;
 use validibot_services::execution::step_loop::{self, RunSink, StepRunner};
 use validibot_services::workflows::context::RunContext;
@@ -74,18 +74,27 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 pub async fn run(args: &CheckArgs) -> Result<i32> {
-    let content = Arc::new(
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?,
-    );
+    // Read in pieces by the validators, never whole (a CSV of gigabytes checks in
+    // bounded memory); its digest for the report is taken beside the run.
+    let content =
+        Document::open(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let digest = {
+        let path = args.file.clone();
+        tokio::task::spawn_blocking(move || -> Result<String> {
+            let mut file = std::fs::File::open(&path)?;
+            Ok(validibot_blobs::sha256_of(&mut file)?.1)
+        })
+    };
     let (filename, content_type) =
         super::document::name_and_type(&args.file, args.content_type.as_deref());
-    let refused = |detail: String, errors: &[Value]| {
-        let document = Document {
+    let refused = |detail: String, errors: &[Value], sha256: String| {
+        let document = Checked {
             filename: &filename,
             content_type: &content_type,
-            content: &content,
+            size: content.len(),
+            sha256,
         };
-        let report = refusal(&args.workflow, &document, &detail, errors);
+        let report = refusal(&args.workflow, document, &detail, errors);
         eprintln!("{}: {detail}", args.workflow.display());
         for err in errors {
             eprintln!("  {err}");
@@ -100,7 +109,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     });
     let (input, local_files) = match input {
         Ok(input) => input,
-        Err(e) => return refused(format!("{e:#}"), &[]),
+        Err(e) => return refused(format!("{e:#}"), &[], digest.await??),
     };
     let catalog: Catalog = local_files
         .iter()
@@ -133,7 +142,10 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     .await??;
     let mut workflow = match input.validate(None, &registry, &[], &catalog).await {
         Ok(d) => d,
-        Err(e) => return refused(format!("{} ({})", e.detail, e.code), &e.errors),
+        Err(e) => {
+            let detail = format!("{} ({})", e.detail, e.code);
+            return refused(detail, &e.errors, digest.await??);
+        }
     };
     if !workflow
         .content_types
@@ -147,16 +159,31 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
                 workflow.content_types.join(", ")
             ),
             &[],
+            digest.await??,
         );
     }
     validibot_store::workflows::prepare_for_run(&mut workflow.steps);
     let metadata = args.metadata.clone().unwrap_or_else(|| json!({}));
-    let document = Document {
+    let progress = Progress::show(&content, &filename);
+    let run = execute(
+        &workflow,
+        &registry,
+        &content,
+        &content_type,
+        files,
+        metadata,
+    )
+    .await;
+    progress.finish();
+    let run = run?;
+    let document = Checked {
         filename: &filename,
         content_type: &content_type,
-        content: &content,
+        size: content.len(),
+        sha256: digest.await??,
     };
-    let run = execute(&workflow, &registry, &document, files, metadata).await?;
+    let run = local_run(document, run);
+    let run = serde_json::to_value(&run)?;
     output::emit(&args.report, &run, Some(&args.file), None)
 }
 
@@ -166,16 +193,17 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
 async fn execute(
     workflow: &Definition,
     registry: &PluginRegistry,
-    document: &Document<'_>,
+    document: &Document,
+    content_type: &str,
     files: HashMap<String, Arc<Vec<u8>>>,
     metadata: Value,
-) -> Result<Value> {
+) -> Result<Ran> {
     let created_at = now_us();
     let deadline_us = created_at + workflow.timeout_seconds * 1_000_000;
     let runner = LocalSteps {
         registry,
-        content: document.content.clone(),
-        content_type: document.content_type.to_owned(),
+        document: document.clone(),
+        content_type: content_type.to_owned(),
         files,
     };
     let mut sink = Collected::default();
@@ -202,15 +230,20 @@ async fn execute(
         version: 0,
         digest: workflow.digest.clone(),
     };
-    let run = local_run(workflow, document, created_at, fin, steps, metadata);
-    Ok(serde_json::to_value(&run)?)
+    Ok(Ran {
+        workflow,
+        created_at,
+        fin,
+        steps,
+        metadata,
+    })
 }
 
 /// `check`'s steps: the embedded WASM validators only (containers need a server, and
 /// the workflow was refused before running if it names one).
 struct LocalSteps<'a> {
     registry: &'a PluginRegistry,
-    content: Arc<Vec<u8>>,
+    document: Document,
     content_type: String,
     /// The workflow's local step files by sha256.
     files: HashMap<String, Arc<Vec<u8>>>,
@@ -222,7 +255,6 @@ impl StepRunner for LocalSteps<'_> {
             .registry
             .get_version(&step.validator, &step.validator_version)
             .context("validator vanished")?;
-        let content = self.content.clone();
         let files = step
             .files
             .iter()
@@ -239,7 +271,7 @@ impl StepRunner for LocalSteps<'_> {
         step_loop::wasm_step(
             plugin,
             step,
-            content,
+            self.document.clone(),
             &self.content_type,
             files,
             remaining,
@@ -248,9 +280,9 @@ impl StepRunner for LocalSteps<'_> {
         .await
     }
 
-    fn document(&self) -> assertions::Document<'_> {
-        assertions::Document {
-            content: &self.content,
+    fn submitted(&self) -> assertions::Submitted<'_> {
+        assertions::Submitted {
+            document: &self.document,
             content_type: &self.content_type,
         }
     }
@@ -288,7 +320,7 @@ impl RunSink for Collected {
 /// `workflow` entry, so `--format json|sarif|junit` still gives CI a file to read.
 fn refusal(
     workflow_file: &std::path::Path,
-    document: &Document,
+    document: Checked,
     detail: &str,
     errors: &[Value],
 ) -> Value {
@@ -356,27 +388,76 @@ fn refusal(
         version: 0,
         digest: String::new(),
     };
-    let run = local_run(workflow, document, now, fin, vec![step], json!({}));
-    serde_json::to_value(&run).unwrap_or_default()
+    let ran = Ran {
+        workflow,
+        created_at: now,
+        fin,
+        steps: vec![step],
+        metadata: json!({}),
+    };
+    serde_json::to_value(local_run(document, ran)).unwrap_or_default()
+}
+
+/// A bar of how far the validators have read a large document, on a terminal only:
+/// a streaming validator (CSV) reads it once, front to back, as it checks.
+struct Progress(Option<(indicatif::ProgressBar, tokio::task::JoinHandle<()>)>);
+
+/// Documents smaller than this check too fast for a bar to help.
+const PROGRESS_FROM: u64 = 16 << 20;
+
+impl Progress {
+    fn show(document: &Document, filename: &str) -> Progress {
+        if document.len() < PROGRESS_FROM {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(document.len()).with_style(super::wait::bar_style(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        ));
+        bar.set_message(format!("checking {filename}"));
+        let (shown, document) = (bar.clone(), document.clone());
+        let ticker = tokio::spawn(async move {
+            loop {
+                shown.set_position(document.reached());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        Progress(Some((bar, ticker)))
+    }
+
+    fn finish(self) {
+        if let Some((bar, ticker)) = self.0 {
+            ticker.abort();
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// The document a check ran on.
-struct Document<'a> {
+struct Checked<'a> {
     filename: &'a str,
     content_type: &'a str,
-    content: &'a Arc<Vec<u8>>,
+    size: u64,
+    sha256: String,
 }
 
-/// A local run in the API's shape: `local-…` id, no workspace or URL, finished now.
-fn local_run(
+/// What the step loop produced.
+struct Ran {
     workflow: WorkflowRef,
-    document: &Document,
     created_at: i64,
     fin: Final,
     steps: Vec<StepView>,
     metadata: Value,
-) -> RunView {
-    use sha2::Digest;
+}
+
+/// A local run in the API's shape: `local-…` id, no workspace or URL, finished now.
+fn local_run(document: Checked, ran: Ran) -> RunView {
+    let Ran {
+        workflow,
+        created_at,
+        fin,
+        steps,
+        metadata,
+    } = ran;
     let finished = now_us();
     let mut summary = Summary::default();
     for f in steps.iter().flat_map(|s| &s.findings) {
@@ -396,8 +477,8 @@ fn local_run(
             id: id.clone(),
             filename: Some(document.filename.to_owned()),
             content_type: document.content_type.to_owned(),
-            size: document.content.len() as i64,
-            sha256: hex::encode(sha2::Sha256::digest(document.content.as_slice())),
+            size: document.size as i64,
+            sha256: document.sha256,
             metadata,
         },
         created_by: None,

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hdrhistogram::Histogram;
 
-use validibot_engines::plugins::{CallInput, Limits};
+use validibot_engines::plugins::{CallInput, Document, Limits};
 use validibot_types::media_types::guess_from_filename;
 
 #[derive(Debug, Clone, Args)]
@@ -31,9 +31,9 @@ pub struct BenchArgs {
 pub fn run(args: &BenchArgs) -> Result<()> {
     let runtime = super::runtime()?;
     let plugin = super::load(&runtime, &args.plugin, Limits::default())?;
-    let content = match &args.document {
-        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-        None => b"{}".to_vec(),
+    let document = match &args.document {
+        Some(p) => Document::open(p).with_context(|| format!("reading {}", p.display()))?,
+        None => Document::from(b"{}".to_vec()),
     };
     let config = match &args.config {
         Some(p) => {
@@ -51,7 +51,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail!("the step config is invalid: {findings:?}");
     }
     let input = CallInput {
-        content: &content,
+        document: &document,
         content_type,
         config: &config,
         ruleset: None,
@@ -61,7 +61,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "plugin {} {} · document {} B · {} calls per measurement",
         plugin.meta.slug,
         plugin.meta.version,
-        content.len(),
+        document.len(),
         args.iterations
     );
     let warm = measure(args.iterations, || {

@@ -16,7 +16,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 
-use validibot_engines::plugins::{CallError, CallInput, Limits, Plugin, ValidationOutcome};
+use validibot_engines::plugins::{
+    CallError, CallInput, Document, Limits, Plugin, ValidationOutcome,
+};
 use validibot_types::media_types::guess_from_filename;
 
 #[derive(Debug, Clone, Args)]
@@ -124,7 +126,7 @@ fn run_case(plugin: &Plugin, case: &Case, update: bool) -> Result<()> {
             summary(&findings_json(&findings))
         );
     }
-    let content = std::fs::read(&case.document)?;
+    let document = Document::open(&case.document)?;
     let file = case
         .document
         .file_name()
@@ -133,7 +135,7 @@ fn run_case(plugin: &Plugin, case: &Case, update: bool) -> Result<()> {
     let content_type = guess_from_filename(file).unwrap_or("application/octet-stream");
     let result = plugin.validate(
         &CallInput {
-            content: &content,
+            document: &document,
             content_type,
             config: &config,
             ruleset: None,
