@@ -145,6 +145,25 @@ mod tests {
     }
 
     #[test]
+    fn a_composite_primary_key_repeat_names_its_first_line() {
+        let config = serde_json::json!({"schema": {"fields": [{"name": "meter"}, {"name": "day"}],
+            "primaryKey": ["meter", "day"]}});
+        let o = run("meter,day\nA,1\nA,2\nB,1\nA,2\n", config);
+        let got: Vec<(&str, &str)> = o
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [(
+                "csv.primary_key",
+                "primary key (meter, day) = (A, 2) repeats line 3"
+            )]
+        );
+    }
+
+    #[test]
     fn past_the_unique_limit_later_rows_are_compared_with_what_was_kept() {
         let mut config = schema();
         config["unique_limit"] = serde_json::json!(3);

@@ -441,19 +441,17 @@ impl Pass<'_> {
                 if found.is_some() || line >= r.line {
                     continue;
                 }
-                let fp = match r.key {
-                    Key::Field(i) => match self.columns[i].and_then(|c| record.get(c)) {
+                // A primary key that is one unique field has that field's values.
+                let field = match r.key {
+                    Key::Field(i) => Some(i),
+                    Key::Primary => self.primary_is_field,
+                };
+                let fp = match field {
+                    Some(i) => match self.columns[i].and_then(|c| record.get(c)) {
                         Some(text) => fingerprint(&[text]),
                         None => continue,
                     },
-                    Key::Primary if self.primary_is_field.is_some() => {
-                        let i = self.primary_is_field.unwrap_or_default();
-                        match self.columns[i].and_then(|c| record.get(c)) {
-                            Some(text) => fingerprint(&[text]),
-                            None => continue,
-                        }
-                    }
-                    Key::Primary => fingerprint(&key_parts(self.cfg, &self.columns, &record)),
+                    None => fingerprint(&key_parts(self.cfg, &self.columns, &record)),
                 };
                 if fp == r.fingerprint {
                     *found = Some(line);
