@@ -1,13 +1,19 @@
-//! Large documents (issue 24): the CSV validator over a generated table of the shape
-//! a data steward sends (id unique and the primary key, an e-mail pattern, an amount
-//! range, dates, an enum, a bounded name), three ways in one run:
+//! Large documents (issue 24), each three ways in one run:
 //! - the validator crate called natively on the file's bytes (the baseline),
 //! - the same crate as the embedded WASM component, reading the file through
 //!   `inputs.source` in this process,
 //! - `validibot check` as a whole process: wall time and peak RSS.
 //!
-//! `cargo bench -p validibot --bench large_documents` (1.5 M rows, about 89 MB);
-//! `VALIDIBOT_BENCH_ROWS=17000000` for about 1 GB.
+//! The documents:
+//! - `csv`: a table of the shape a data steward sends (id unique and the primary key,
+//!   an e-mail pattern, an amount range, dates, an enum, a bounded name), 1.5 M rows,
+//!   about 89 MB (`VALIDIBOT_BENCH_ROWS=17000000` for about 1 GB);
+//! - `json`: an array of 25,000 invoices (about 46 MB) under `type: array` + `items`
+//!   (the example invoice schema), checked a record at a time;
+//! - `ndjson`: the same invoices as JSON Lines.
+//!
+//! `cargo bench -p validibot --bench large_documents` runs all three;
+//! `VALIDIBOT_BENCH_ONLY=json` (or `csv`, `ndjson`) one.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +23,7 @@ use serde_json::json;
 use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};
 use validibot_plugin_api::{Input, Severity, Validator};
 use validibot_plugin_csv::CsvValidator;
+use validibot_plugin_json_schema::JsonSchemaValidator;
 
 const KINDS: [&str; 4] = ["retail", "wholesale", "internal", "export"];
 
@@ -37,6 +44,44 @@ fn write_table(path: &Path, rows: u64) -> u64 {
     }
     w.flush().unwrap();
     std::fs::metadata(path).unwrap().len()
+}
+
+/// `count` invoices of about 1.8 KB (23 lines each), one per line: as a JSON array
+/// (`[`, a comma after each but the last, `]`) or as JSON Lines.
+fn write_invoices(path: &Path, count: u64, lines_layout: bool) -> u64 {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    if !lines_layout {
+        writeln!(w, "[").unwrap();
+    }
+    for i in 1..=count {
+        let lines: Vec<serde_json::Value> = (0..23)
+            .map(|l| json!({"sku": format!("SKU-{:05}", (i * 31 + l) % 99_991), "qty": 1 + (i + l) % 9, "unit_price": ((i * 7 + l * 13) % 10_000) as f64 / 100.0, "note": "standard delivery"}))
+            .collect();
+        let total: f64 = lines
+            .iter()
+            .map(|l| l["qty"].as_f64().unwrap() * l["unit_price"].as_f64().unwrap())
+            .sum();
+        let invoice = json!({
+            "id": format!("INV-{:06}", i % 1_000_000),
+            "customer": {"name": format!("Customer {i}"), "email": format!("billing{i}@example.org")},
+            "lines": lines,
+            "total": (total * 100.0).round() / 100.0,
+        });
+        let sep = if lines_layout || i == count { "" } else { "," };
+        writeln!(w, "{invoice}{sep}").unwrap();
+    }
+    if !lines_layout {
+        writeln!(w, "]").unwrap();
+    }
+    w.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+/// The example invoice workflow's schema (`examples/invoice-workflow.json`).
+fn invoice_schema() -> serde_json::Value {
+    let workflow: serde_json::Value =
+        serde_json::from_str(include_str!("../../examples/invoice-workflow.json")).unwrap();
+    workflow["steps"][0]["config"]["schema"].clone()
 }
 
 /// `VALIDIBOT_BENCH_UNIQUE_LIMIT` sets the CSV validator's `unique_limit` (a 1 GB
@@ -71,19 +116,14 @@ fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
 }
 
 /// Runs `validibot check` and returns (seconds, peak RSS in MiB, exit code). The
-/// compiled validators are cached beforehand by a check of a one-row table, so this
-/// measures checking, not compiling.
-fn check_process(dir: &Path, table: &Path, workflow: &Path) -> (f64, f64, i32) {
-    let one_row = dir.join("one.csv");
-    std::fs::write(
-        &one_row,
-        "id,email,amount,day,kind,name\n1,a@b.org,1.00,2024-01-01,retail,A\n",
-    )
-    .unwrap();
+/// compiled validators are cached beforehand by a check of `small` (a document of the
+/// same kind), so this measures checking, not compiling.
+fn check_process(dir: &Path, small: &Path, table: &Path, workflow: &Path) -> (f64, f64, i32) {
+    let one_row = small;
     let warm = std::process::Command::new(env!("CARGO_BIN_EXE_validibot"))
         .args(["check", "--format", "json", "-f"])
         .arg(workflow)
-        .arg(&one_row)
+        .arg(one_row)
         .env("XDG_CACHE_HOME", dir.join("cache"))
         .output()
         .unwrap();
@@ -126,52 +166,144 @@ fn check_process(dir: &Path, table: &Path, workflow: &Path) -> (f64, f64, i32) {
     (t.elapsed().as_secs_f64(), peak_kib as f64 / 1024.0, code)
 }
 
-fn main() {
-    let rows: u64 = std::env::var("VALIDIBOT_BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_500_000);
-    let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("table.csv");
-    let size = write_table(&table, rows);
-    let mb = size as f64 / 1e6;
-    let config = table_config().to_string();
-    let workflow = dir.path().join("table.json");
-    std::fs::write(
-        &workflow,
-        json!({"slug": "table", "timeout_seconds": 3600, "steps": [{"key": "t", "validator": "csv", "config": table_config()}]}).to_string(),
-    )
-    .unwrap();
-    println!("{rows} rows, {mb:.1} MB");
+/// A validator crate called natively: (document, content type, config) → each
+/// finding's severity and code.
+type Native = fn(&[u8], &str, &str) -> Vec<(Severity, String)>;
 
-    let bytes = std::fs::read(&table).unwrap();
-    let native = best_of(5, || {
-        let out = CsvValidator::validate(Input {
-            content: &bytes,
+/// One document to measure: how to make it, and how to check it natively.
+struct Case {
+    name: &'static str,
+    file: &'static str,
+    /// A tiny document of the same kind, to warm the compiled-validator cache.
+    small: &'static str,
+    validator: &'static str,
+    content_type: &'static str,
+    config: serde_json::Value,
+    write: fn(&Path) -> u64,
+    native: Native,
+}
+
+fn csv_native(bytes: &[u8], content_type: &str, config: &str) -> Vec<(Severity, String)> {
+    findings(CsvValidator::validate(Input {
+        content: bytes,
+        content_type,
+        config,
+        ..Input::default()
+    }))
+}
+
+fn json_native(bytes: &[u8], content_type: &str, config: &str) -> Vec<(Severity, String)> {
+    findings(JsonSchemaValidator::validate(Input {
+        content: bytes,
+        content_type,
+        config,
+        ..Input::default()
+    }))
+}
+
+fn findings(
+    out: Result<validibot_plugin_api::Outcome, validibot_plugin_api::ValidatorError>,
+) -> Vec<(Severity, String)> {
+    out.unwrap()
+        .findings
+        .into_iter()
+        .map(|f| (f.severity, f.code))
+        .collect()
+}
+
+const INVOICES: u64 = 25_000;
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "csv",
+            file: "table.csv",
+            small: "id,email,amount,day,kind,name\n1,a@b.org,1.00,2024-01-01,retail,A\n",
+            validator: "csv",
             content_type: "text/csv",
-            config: &config,
-            ..Input::default()
-        })
-        .unwrap();
-        assert!(
-            out.findings.iter().all(|f| f.severity != Severity::Error),
-            "{:?}",
-            &out.findings[..out.findings.len().min(3)]
-        );
-    });
-    drop(bytes);
+            config: table_config(),
+            write: |path| {
+                let rows = std::env::var("VALIDIBOT_BENCH_ROWS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1_500_000);
+                write_table(path, rows)
+            },
+            native: csv_native,
+        },
+        Case {
+            name: "json",
+            file: "invoices.json",
+            small: "[]",
+            validator: "json-schema",
+            content_type: "application/json",
+            config: json!({"schema": {"type": "array", "items": invoice_schema()}}),
+            write: |path| write_invoices(path, INVOICES, false),
+            native: json_native,
+        },
+        Case {
+            name: "ndjson",
+            file: "invoices.ndjson",
+            small: r#"{"id": "INV-000001", "customer": {"name": "A", "email": "a@b.org"}, "lines": [{"sku": "S", "qty": 1, "unit_price": 1}], "total": 1}"#,
+            validator: "json-schema",
+            content_type: "application/x-ndjson",
+            config: json!({"schema": invoice_schema()}),
+            write: |path| write_invoices(path, INVOICES, true),
+            native: json_native,
+        },
+    ]
+}
 
+fn main() {
+    let only = std::env::var("VALIDIBOT_BENCH_ONLY").ok();
     let runtime = Runtime::new(None).unwrap();
     let limits = Limits {
         timeout: Duration::from_secs(3600),
         ..Limits::default()
     };
     let registry = PluginRegistry::builtin(&runtime, limits).unwrap();
-    let plugin = registry.get("csv").unwrap();
-    let document = Document::open(&table).unwrap();
+    for case in cases() {
+        if only.as_deref().is_some_and(|o| o != case.name) {
+            continue;
+        }
+        measure(&case, &registry);
+    }
+}
+
+fn measure(case: &Case, registry: &PluginRegistry) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(case.file);
+    let size = (case.write)(&file);
+    let mb = size as f64 / 1e6;
+    let config = case.config.to_string();
+    let workflow = dir.path().join("workflow.json");
+    std::fs::write(
+        &workflow,
+        json!({"slug": case.name, "timeout_seconds": 3600, "steps": [{"key": "s", "validator": case.validator, "config": case.config}]}).to_string(),
+    )
+    .unwrap();
+    let small = dir.path().join(format!("small-{}", case.file));
+    std::fs::write(&small, case.small).unwrap();
+    println!("\n## {}: {mb:.1} MB", case.name);
+
+    let bytes = std::fs::read(&file).unwrap();
+    let native = best_of(5, || {
+        let found = (case.native)(&bytes, case.content_type, &config);
+        assert!(
+            found
+                .iter()
+                .all(|(severity, _)| *severity != Severity::Error),
+            "{:?}",
+            &found[..found.len().min(3)]
+        );
+    });
+    drop(bytes);
+
+    let plugin = registry.get(case.validator).unwrap();
+    let document = Document::open(&file).unwrap();
     let input = CallInput {
         document: &document,
-        content_type: "text/csv",
+        content_type: case.content_type,
         config: &config,
         ruleset: None,
         files: &[],
@@ -189,7 +321,7 @@ fn main() {
         );
     });
 
-    let (process, rss, code) = check_process(dir.path(), &table, &workflow);
+    let (process, rss, code) = check_process(dir.path(), &small, &file, &workflow);
     assert_eq!(code, 0, "validibot check did not PASS");
     println!("| path | seconds | MB/s | vs native |");
     println!("|---|---:|---:|---:|");

@@ -803,9 +803,12 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
 fn validator_deadline_and_memory_cap(backend: Backend) {
     let inst = Instance::new(backend);
     let key = inst.user("alice", "owner");
-    // 16 MiB of guest memory and 2 ms per call: enough for small documents only.
+    // 16 MiB of guest memory however large the document, and 2 s per call: enough
+    // for small documents only.
     let srv = inst.serve(&[
         "--validator-memory-mib",
+        "16",
+        "--validator-memory-max-mib",
         "16",
         "--validator-timeout-ms",
         "2000",
@@ -828,6 +831,13 @@ fn validator_deadline_and_memory_cap(backend: Backend) {
         "{run}"
     );
     assert_eq!(finding_codes(&run), ["validator.memory_exceeded"]);
+    let message = run["steps"][0]["findings"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("16 MiB") && message.contains("VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB"),
+        "the finding says which limit to raise: {run}"
+    );
 
     // The server keeps serving after the failure.
     let (_, ok) = srv.launch_example(&key, "invoice", "invoice-valid.json");

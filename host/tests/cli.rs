@@ -596,17 +596,28 @@ fn check_runs_locally() {
     assert_eq!(code, 2);
     assert!(err.contains("accepts application/json"), "{err}");
 
-    // The validators' memory cap is a setting of `check` too (issue 24): a document too big
-    // for a small cap is an ERROR that names the cap, and passes under the default.
+    // The validators' memory caps are settings of `check` too (issue 24): a document too
+    // big for a small maximum is an ERROR that names the setting to raise, and passes
+    // under the defaults (the cap grows with the document).
     let big = dir.path().join("big.json");
     write_big_invoice(&big, 8 << 20);
     let big = big.to_str().unwrap();
     let (code, out, err) = run(
         &creds,
-        &["check", big, "-f", wf, "--validator-memory-mib", "16"],
+        &[
+            "check",
+            big,
+            "-f",
+            wf,
+            "--validator-memory-mib",
+            "16",
+            "--validator-memory-max-mib",
+            "16",
+        ],
     );
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("validator.memory_exceeded"), "{out}");
+    assert!(out.contains("--validator-memory-max-mib"), "{out}");
     let (code, out, err) = run(&creds, &["check", big, "-f", wf]);
     assert_eq!(code, 0, "{out}{err}");
 
@@ -653,6 +664,84 @@ fn check_runs_locally() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0]["message"], "id = \"17\" repeats line 18");
     assert_eq!(findings[0]["path"], format!("{}:1", rows + 2));
+
+    // JSON records are read one at a time too (issue 24): 12,000 invoices (about 13 MB)
+    // under `type: array` + `items` check under a fixed 16 MiB cap that the same array parsed
+    // whole (`uniqueItems` keeps the tree path) overflows; as JSON Lines, a bad invoice
+    // is found at its line.
+    let invoice_schema = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(example("invoice-workflow.json")).unwrap(),
+    )
+    .unwrap()["steps"][0]["config"]["schema"]
+        .clone();
+    let item = r#"{"sku": "ABC-1000", "qty": 2, "unit_price": 19.5, "note": "standard delivery"}"#;
+    let invoice = |qty: u32| {
+        format!(
+            r#"{{"id": "INV-000042", "customer": {{"name": "Ada", "email": "ada@example.org"}}, "lines": [{}, {{"sku": "X", "qty": {qty}, "unit_price": 1}}], "total": 39.0}}"#,
+            [item; 12].join(", ")
+        )
+    };
+    let count = 12_000;
+    let records: Vec<String> = (1..=count)
+        .map(|i| invoice(if i == 7_000 { 0 } else { 1 }))
+        .collect();
+    let array = dir.path().join("invoices.json");
+    std::fs::write(&array, format!("[\n{}\n]\n", records.join(",\n"))).unwrap();
+    assert!(std::fs::metadata(&array).unwrap().len() > 12 << 20);
+    let lines = dir.path().join("invoices.jsonl");
+    std::fs::write(&lines, records.join("\n")).unwrap();
+    let check_json = |doc: &Path, schema: Value| {
+        let workflow = dir.path().join("records.json");
+        std::fs::write(
+            &workflow,
+            serde_json::json!({"slug": "records", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": schema}}]})
+                .to_string(),
+        )
+        .unwrap();
+        let (code, out, err) = run(
+            &creds,
+            &[
+                "check",
+                doc.to_str().unwrap(),
+                "-f",
+                workflow.to_str().unwrap(),
+                "--validator-memory-mib",
+                "16",
+                "--validator-memory-max-mib",
+                "16",
+                "--format",
+                "json",
+            ],
+        );
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+        (code, report["steps"][0].clone())
+    };
+    let (code, step) = check_json(
+        &array,
+        serde_json::json!({"type": "array", "items": invoice_schema}),
+    );
+    assert_eq!(code, 1, "{step}");
+    let findings = step["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "json.schema.minimum");
+    assert_eq!(findings[0]["path"], "/6999/lines/12/qty");
+    assert_eq!(findings[0]["meta"]["line"], 7_001);
+    assert_eq!(step["outputs"][1]["value"], count);
+    let (code, step) = check_json(
+        &array,
+        serde_json::json!({"type": "array", "items": invoice_schema, "uniqueItems": false}),
+    );
+    assert_eq!(code, 2, "{step}");
+    assert!(
+        step.to_string().contains("validator.memory_exceeded"),
+        "{step}"
+    );
+    let (code, step) = check_json(&lines, invoice_schema);
+    assert_eq!(code, 1, "{step}");
+    let findings = step["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["path"], "/6999/lines/12/qty");
+    assert_eq!(findings[0]["meta"]["line"], 7_000);
 }
 
 /// Masks what differs between two runs of the same document (ids, times, durations, the

@@ -57,6 +57,7 @@ fn every_attack_is_contained_while_other_validations_run() {
     let limits = Limits {
         timeout: Duration::from_millis(2000),
         memory_bytes: 64 << 20,
+        memory_max_bytes: 64 << 20,
         max_output_bytes: 4 << 20,
     };
     let hostile = Plugin::load(&runtime, hostile_wasm(), limits).unwrap();

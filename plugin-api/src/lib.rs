@@ -183,38 +183,43 @@ pub trait Validator {
     }
 }
 
-/// Export a [`Validator`] implementation as the component's `validator` world.
+/// Export a [`Validator`] implementation as the component's `validator` world. Only a
+/// WASM build exports it: natively (tests, benches, a host that links several validator
+/// crates) the component's export symbols would collide.
 #[macro_export]
 macro_rules! export_validator {
     ($ty:ty) => {
-        struct __ValidibotExport;
-        impl $crate::bindings::Guest for __ValidibotExport {
-            fn describe() -> $crate::bindings::validibot::validator::types::Metadata {
-                $crate::adapter::describe::<$ty>()
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+            struct __ValidibotExport;
+            impl $crate::bindings::Guest for __ValidibotExport {
+                fn describe() -> $crate::bindings::validibot::validator::types::Metadata {
+                    $crate::adapter::describe::<$ty>()
+                }
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::bindings::validibot::validator::types::Finding>>
+                {
+                    $crate::adapter::validate_config::<$ty>(&config)
+                }
+                fn validate(
+                    input: $crate::bindings::validibot::validator::types::Input,
+                ) -> ::std::result::Result<
+                    $crate::bindings::validibot::validator::types::Outcome,
+                    $crate::bindings::validibot::validator::types::ValidatorError,
+                > {
+                    $crate::adapter::validate::<$ty>(input)
+                }
+                fn validate_request(
+                    request: $crate::bindings::validibot::validator::inputs::Request,
+                ) -> ::std::result::Result<
+                    $crate::bindings::validibot::validator::types::Outcome,
+                    $crate::bindings::validibot::validator::types::ValidatorError,
+                > {
+                    $crate::adapter::validate_request::<$ty>(request)
+                }
             }
-            fn validate_config(
-                config: ::std::string::String,
-            ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::bindings::validibot::validator::types::Finding>>
-            {
-                $crate::adapter::validate_config::<$ty>(&config)
-            }
-            fn validate(
-                input: $crate::bindings::validibot::validator::types::Input,
-            ) -> ::std::result::Result<
-                $crate::bindings::validibot::validator::types::Outcome,
-                $crate::bindings::validibot::validator::types::ValidatorError,
-            > {
-                $crate::adapter::validate::<$ty>(input)
-            }
-            fn validate_request(
-                request: $crate::bindings::validibot::validator::inputs::Request,
-            ) -> ::std::result::Result<
-                $crate::bindings::validibot::validator::types::Outcome,
-                $crate::bindings::validibot::validator::types::ValidatorError,
-            > {
-                $crate::adapter::validate_request::<$ty>(request)
-            }
-        }
-        $crate::bindings::__export_validator_world!(__ValidibotExport with_types_in $crate::bindings);
+            $crate::bindings::__export_validator_world!(__ValidibotExport with_types_in $crate::bindings);
+        };
     };
 }

@@ -38,6 +38,7 @@ pub fn guess_from_filename(filename: &str) -> Option<&'static str> {
     let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
     Some(match ext.as_str() {
         "json" | "epjson" => "application/json",
+        "ndjson" | "jsonl" => "application/x-ndjson",
         "xml" | "xsd" => "application/xml",
         "csv" => "text/csv",
         "idf" | "txt" => "text/plain",
@@ -57,6 +58,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("text/json", "application/json"),
     ("application/x-json", "application/json"),
     ("text/x-json", "application/json"),
+    ("application/jsonl", "application/x-ndjson"),
+    ("application/jsonlines", "application/x-ndjson"),
+    ("application/x-jsonlines", "application/x-ndjson"),
+    ("application/json-lines", "application/x-ndjson"),
 ];
 
 /// Labels that say nothing reliable about the content, so the file's name decides.
@@ -144,6 +149,11 @@ mod tests {
             "application/json"
         );
         assert_eq!(canonical("application/x-csv", Some("a.txt")), "text/csv");
+        assert_eq!(
+            canonical("application/octet-stream", Some("events.jsonl")),
+            "application/x-ndjson"
+        );
+        assert_eq!(canonical("application/jsonl", None), "application/x-ndjson");
         assert_eq!(
             canonical("application/xml", Some("a.csv")),
             "application/xml"

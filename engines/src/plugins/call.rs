@@ -29,17 +29,40 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub timeout: Duration,
+    /// The memory cap of a call on a small document.
     pub memory_bytes: usize,
+    /// The most a call's cap grows to with its document (see [`Limits::memory_for`]).
+    pub memory_max_bytes: usize,
     pub max_output_bytes: usize,
 }
+
+/// A call's memory cap per byte of its document: a validator that parses the document
+/// into a tree (JSON, XML) needs several times its text; one that streams needs little
+/// and never comes near it.
+pub const MEMORY_PER_DOCUMENT_BYTE: usize = 8;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             timeout: Duration::from_secs(5),
             memory_bytes: 256 << 20,
+            memory_max_bytes: 1 << 30,
             max_output_bytes: 16 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// The memory cap of a call on a document of `document_bytes`: the base cap, raised
+    /// to [`MEMORY_PER_DOCUMENT_BYTE`] times the document, at most the maximum.
+    pub fn memory_for(&self, document_bytes: u64) -> usize {
+        let scaled = usize::try_from(document_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(MEMORY_PER_DOCUMENT_BYTE);
+        scaled.clamp(
+            self.memory_bytes,
+            self.memory_max_bytes.max(self.memory_bytes),
+        )
     }
 }
 
@@ -116,7 +139,13 @@ impl Plugin {
             reuse: Reuse::Pooled,
         };
         let m = plugin
-            .with_instance(SETUP_TIMEOUT, Reuse::Pooled, None, |b, s| b.describe(s))
+            .with_instance(
+                SETUP_TIMEOUT,
+                limits.memory_bytes,
+                Reuse::Pooled,
+                None,
+                |b, s| b.describe(s),
+            )
             .map_err(|e| anyhow::anyhow!("describe failed: {e}"))?;
         plugin.meta = PluginMeta {
             config_schema: serde_json::from_str(&m.config_schema)
@@ -147,9 +176,13 @@ impl Plugin {
 
     /// Checks a step config; `Ok(Err(findings))` when the config is invalid.
     pub fn validate_config(&self, config: &str) -> Result<Result<(), Vec<Finding>>, CallError> {
-        let res = self.with_instance(SETUP_TIMEOUT, self.reuse, None, |b, s| {
-            b.validate_config(s, config)
-        })?;
+        let res = self.with_instance(
+            SETUP_TIMEOUT,
+            self.limits.memory_bytes,
+            self.reuse,
+            None,
+            |b, s| b.validate_config(s, config),
+        )?;
         Ok(res.map_err(|fs| fs.into_iter().map(from_wit).collect()))
     }
 
@@ -210,9 +243,14 @@ impl Plugin {
         reuse: Reuse,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Result<ValidationOutcome, CallError> {
-        let res = self.with_instance(timeout.min(self.limits.timeout), reuse, cancel, |b, s| {
-            b.validate(s, input)
-        })?;
+        let memory = self.limits.memory_for(input.document.len());
+        let res = self.with_instance(
+            timeout.min(self.limits.timeout),
+            memory,
+            reuse,
+            cancel,
+            |b, s| b.validate(s, input),
+        )?;
         let outcome = res.map_err(|e| CallError::Validator {
             code: e.code,
             message: e.message,
@@ -245,10 +283,12 @@ impl Plugin {
         })
     }
 
-    /// Runs `f` on a warm (or fresh) instance under the deadline and memory cap.
+    /// Runs `f` on a warm (or fresh) instance under the deadline and a memory cap of
+    /// `memory` bytes.
     fn with_instance<R>(
         &self,
         timeout: Duration,
+        memory: usize,
         reuse: Reuse,
         cancel: Option<Arc<AtomicBool>>,
         f: impl FnOnce(&Bindings, &mut Store<HostState>) -> wasmtime::Result<R>,
@@ -260,7 +300,7 @@ impl Plugin {
             },
             Reuse::Fresh => self.instantiate()?,
         };
-        warm.store.data_mut().begin_call();
+        warm.store.data_mut().begin_call(memory);
         let ticks = (timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64;
         match cancel {
             // The deadline in slices: between slices the callback looks at the flag.
@@ -288,13 +328,17 @@ impl Plugin {
         }
         match f(&warm.bindings, &mut warm.store) {
             Ok(r) if !warm.store.data().memory.exceeded => {
-                if reuse == Reuse::Pooled {
+                // An instance a large document grew past the base cap is not kept: the
+                // pool would hold its memory, and a later call's cap could be below it.
+                if reuse == Reuse::Pooled
+                    && warm.store.data().memory.current <= self.limits.memory_bytes
+                {
                     self.pool.give_back(warm);
                 }
                 Ok(r)
             }
             Ok(r) => Ok(r), // succeeded despite a refused growth: don't reuse
-            Err(e) => Err(classify(e, &warm, timeout)),
+            Err(e) => Err(classify(e, &warm, timeout, &self.limits)),
         }
     }
 
@@ -307,7 +351,10 @@ impl Plugin {
         store.set_epoch_deadline((SETUP_TIMEOUT.as_micros() / EPOCH_TICK.as_micros()) as u64);
         let bindings = self.pre.instantiate(&mut store).map_err(|e| {
             if store.data().memory.exceeded {
-                CallError::MemoryExceeded(self.limits.memory_bytes)
+                CallError::MemoryExceeded {
+                    limit: self.limits.memory_bytes,
+                    max: self.limits.memory_max_bytes,
+                }
             } else {
                 CallError::Host(format!("instantiating: {e}"))
             }
@@ -341,7 +388,7 @@ fn ran_off_stack(err: &wasmtime::Error) -> bool {
     })
 }
 
-fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration) -> CallError {
+fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration, limits: &Limits) -> CallError {
     if err.downcast_ref::<CancelledCall>().is_some() {
         return CallError::Cancelled;
     }
@@ -350,7 +397,10 @@ fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration) -> CallError {
         return CallError::DeadlineExceeded(timeout.as_millis() as u64);
     }
     if warm.store.data().memory.exceeded {
-        return CallError::MemoryExceeded(warm.store.data().memory.limit);
+        return CallError::MemoryExceeded {
+            limit: warm.store.data().memory.limit,
+            max: limits.memory_max_bytes,
+        };
     }
     if trap == Some(wasmtime::Trap::StackOverflow) || ran_off_stack(&err) {
         return CallError::StackOverflow;
@@ -391,5 +441,37 @@ fn from_wit(f: wit::Finding) -> Finding {
         } else {
             serde_json::from_str(&f.meta).ok()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_grows_with_the_document_up_to_the_maximum() {
+        let limits = Limits {
+            memory_bytes: 256 << 20,
+            memory_max_bytes: 1 << 30,
+            ..Limits::default()
+        };
+        assert_eq!(limits.memory_for(1_000), 256 << 20);
+        assert_eq!(limits.memory_for(64 << 20), 512 << 20);
+        assert_eq!(limits.memory_for(1 << 40), 1 << 30);
+        // A maximum below the base cap leaves the base cap.
+        let fixed = Limits {
+            memory_max_bytes: 16 << 20,
+            ..limits
+        };
+        assert_eq!(fixed.memory_for(1 << 30), 256 << 20);
+        let message = CallError::MemoryExceeded {
+            limit: 1 << 30,
+            max: 1 << 30,
+        }
+        .to_string();
+        assert!(
+            message.contains("1024 MiB") && message.contains("VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB"),
+            "{message}"
+        );
     }
 }

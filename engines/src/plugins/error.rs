@@ -6,8 +6,10 @@ use thiserror::Error;
 pub enum CallError {
     #[error("deadline exceeded after {0} ms")]
     DeadlineExceeded(u64),
-    #[error("memory limit of {0} bytes exceeded")]
-    MemoryExceeded(usize),
+    /// `limit` was this call's cap (the base cap, or more for a large document), `max`
+    /// the most any call may have: the message says which setting would help.
+    #[error("{}", memory_message(*limit, *max))]
+    MemoryExceeded { limit: usize, max: usize },
     #[error("validator output exceeds {0} bytes")]
     OutputTooLarge(usize),
     #[error("validator exhausted its stack (runaway recursion)")]
@@ -24,6 +26,25 @@ pub enum CallError {
     Cancelled,
 }
 
+fn memory_message(limit: usize, max: usize) -> String {
+    let mib = |bytes: usize| bytes >> 20;
+    if limit >= max {
+        format!(
+            "the validator needed more than {} MiB of memory, the maximum for any document; \
+             raise the maximum (VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB, or `validibot check \
+             --validator-memory-max-mib`) to validate this document",
+            mib(limit)
+        )
+    } else {
+        format!(
+            "the validator needed more than {} MiB of memory, its cap for this document \
+             (the base cap, raised with the document's size); raise the base cap \
+             (VALIDIBOT_VALIDATOR_MEMORY_MIB, or `validibot check --validator-memory-mib`)",
+            mib(limit)
+        )
+    }
+}
+
 /// What a cancelled call's epoch callback raises (told apart from other traps).
 #[derive(Debug, Error)]
 #[error("cancelled")]
@@ -34,7 +55,7 @@ impl CallError {
     pub fn code(&self) -> &'static str {
         match self {
             CallError::DeadlineExceeded(_) => "validator.deadline_exceeded",
-            CallError::MemoryExceeded(_) => "validator.memory_exceeded",
+            CallError::MemoryExceeded { .. } => "validator.memory_exceeded",
             CallError::OutputTooLarge(_) => "validator.output_too_large",
             CallError::StackOverflow => "validator.stack_overflow",
             CallError::Panic(_) => "validator.panic",

@@ -76,8 +76,10 @@ impl HostState {
         &mut self.table
     }
 
-    /// Resets per-call budgets before a call on a reused instance.
-    pub fn begin_call(&mut self) {
+    /// Resets per-call budgets before a call (on a new or reused instance) whose memory
+    /// cap is `memory_limit` bytes.
+    pub fn begin_call(&mut self, memory_limit: usize) {
+        self.memory.limit = memory_limit;
         self.memory.exceeded = false;
         self.stderr.clear();
         self.log_budget = LOG_BUDGET_BYTES;

@@ -33,6 +33,7 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
     let limits = Limits {
         timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
         memory_bytes: worker.validator_memory_mib.max(1) << 20,
+        memory_max_bytes: worker.validator_memory_max_mib.max(1) << 20,
         ..Limits::default()
     };
     let cache = global.data_dir.join("cache").join("wasm");

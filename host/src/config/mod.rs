@@ -199,9 +199,17 @@ pub struct WorkerArgs {
     /// Per-call deadline for WASM validators, in milliseconds.
     #[arg(long, env = "VALIDIBOT_VALIDATOR_TIMEOUT_MS", default_value_t = 5000)]
     pub validator_timeout_ms: u64,
-    /// Memory cap for WASM validators, in MiB.
+    /// Memory cap for WASM validators, in MiB. A call on a large document gets 8× the
+    /// document's size, up to VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB.
     #[arg(long, env = "VALIDIBOT_VALIDATOR_MEMORY_MIB", default_value_t = 256)]
     pub validator_memory_mib: usize,
+    /// The most memory a WASM validator call may have, however large its document, in MiB.
+    #[arg(
+        long,
+        env = "VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB",
+        default_value_t = 1024
+    )]
+    pub validator_memory_max_mib: usize,
     /// Submission bytes this process's running jobs may hold at once, in MiB (each run
     /// counts twice its document: its copy and the validator's). Runs wait for room.
     #[arg(

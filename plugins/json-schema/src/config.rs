@@ -1,7 +1,7 @@
 //! The step config: `{"schema": <JSON Schema>, "draft"?: "...", "formats"?: bool}`.
 
 use jsonschema::error::ValidationErrorKind;
-use jsonschema::{Draft, ReferencingError, Retrieve, Uri};
+use jsonschema::{Draft, ReferencingError, Registry, Retrieve, Uri};
 use serde::Deserialize;
 use validibot_plugin_api::Finding;
 
@@ -59,32 +59,42 @@ impl StepConfig {
         })
     }
 
-    pub fn build(&self) -> Result<jsonschema::Validator, Finding> {
+    /// The draft the config pins for a schema without `$schema` (a schema's own wins).
+    fn pinned_draft(&self) -> Result<Option<Draft>, Finding> {
+        if self.schema.get("$schema").is_some() {
+            return Ok(None);
+        }
+        let Some(draft) = self.draft.as_ref() else {
+            return Ok(None);
+        };
+        Ok(Some(match draft.as_str() {
+            "2020-12" => Draft::Draft202012,
+            "2019-09" => Draft::Draft201909,
+            "7" => Draft::Draft7,
+            "6" => Draft::Draft6,
+            "4" => Draft::Draft4,
+            other => {
+                return Err(
+                    Finding::error("config.invalid", format!("unknown draft {other:?}"))
+                        .at("/draft"),
+                )
+            }
+        }))
+    }
+
+    fn options(&self) -> Result<jsonschema::ValidationOptions<'_>, Finding> {
         let mut options = jsonschema::options()
             .should_validate_formats(self.formats)
             .with_retriever(NoRemoteRefs);
-        // `draft` only speaks for schemas that do not name their own.
-        let own_schema = self.schema.get("$schema").is_some();
-        if let Some(draft) = self.draft.as_ref() {
-            let draft = match draft.as_str() {
-                "2020-12" => Draft::Draft202012,
-                "2019-09" => Draft::Draft201909,
-                "7" => Draft::Draft7,
-                "6" => Draft::Draft6,
-                "4" => Draft::Draft4,
-                other => {
-                    return Err(Finding::error(
-                        "config.invalid",
-                        format!("unknown draft {other:?}"),
-                    )
-                    .at("/draft"))
-                }
-            };
-            if !own_schema {
-                options = options.with_draft(draft);
-            }
+        if let Some(draft) = self.pinned_draft()? {
+            options = options.with_draft(draft);
         }
-        options.build(&self.schema).map_err(|e| {
+        Ok(options)
+    }
+
+    /// The validator for the whole document.
+    pub fn build(&self) -> Result<jsonschema::Validator, Finding> {
+        self.options()?.build(&self.schema).map_err(|e| {
             let at = format!("/schema{}", e.instance_path().as_str());
             match e.kind() {
                 ValidationErrorKind::Referencing(ReferencingError::Unretrievable { uri, .. }) => {
@@ -115,6 +125,86 @@ impl StepConfig {
                 )
                 .at(at),
             }
+        })
+    }
+}
+
+/// Keywords a schema for an array of records may have beside `type` and `items` and still
+/// be checked a record at a time: annotations, definitions, and the item counts (checked
+/// once the array ends). Anything else (`uniqueItems`, `contains`, `allOf`, a root
+/// `$ref`, …) may need the whole array, so such a schema keeps the tree path.
+const RECORD_ARRAY_KEYWORDS: &[&str] = &[
+    "$schema",
+    "$id",
+    "$defs",
+    "definitions",
+    "$comment",
+    "title",
+    "description",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "type",
+    "items",
+    "minItems",
+    "maxItems",
+];
+
+/// Where a schema's records are checked one at a time (see [`StepConfig::records`]).
+const RECORDS_URI: &str = "urn:validibot:json-schema:document";
+
+/// A schema of the shape `{"type": "array", "items": {…}}`: each item is checked alone
+/// with `items`, so a large array is never held whole.
+pub struct RecordSchema {
+    pub items: jsonschema::Validator,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+}
+
+impl StepConfig {
+    /// The per-record plan, when the schema describes an array of records and nothing
+    /// about the array that needs it whole. `items` is compiled as a `$ref` into the
+    /// schema as written, so its own `$ref`s (`#/$defs/…`) and `$id`s resolve exactly as
+    /// in [`StepConfig::build`].
+    pub fn records(&self) -> Option<RecordSchema> {
+        let root = self.schema.as_object()?;
+        if root.get("type")?.as_str()? != "array" || !root.get("items")?.is_object() {
+            return None;
+        }
+        if root
+            .keys()
+            .any(|k| !RECORD_ARRAY_KEYWORDS.contains(&k.as_str()))
+        {
+            return None;
+        }
+        let count = |key: &str| root.get(key).and_then(serde_json::Value::as_u64);
+        let draft = match self.pinned_draft().ok()? {
+            Some(draft) => draft,
+            None => Draft::default().detect(&self.schema),
+        };
+        let registry = Registry::new()
+            .retriever(NoRemoteRefs)
+            .add(RECORDS_URI, draft.create_resource(self.schema.clone()))
+            .ok()?
+            .prepare()
+            .ok()?;
+        let mut wrapper = serde_json::json!({ "$ref": format!("{RECORDS_URI}#/items") });
+        if let Some(uri) = root.get("$schema") {
+            wrapper["$schema"] = uri.clone();
+        }
+        let items = self
+            .options()
+            .ok()?
+            .with_draft(draft)
+            .with_registry(&registry)
+            .build(&wrapper)
+            .ok()?;
+        Some(RecordSchema {
+            items,
+            min_items: count("minItems"),
+            max_items: count("maxItems"),
         })
     }
 }

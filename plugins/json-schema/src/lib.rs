@@ -7,10 +7,14 @@
 
 mod cache;
 mod config;
+mod records;
+mod streamed;
+
+use records::Layout;
 
 use validibot_plugin_api::position::{line_col, locate_json_findings};
 use validibot_plugin_api::{
-    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+    export_validator, Finding, Input, Metadata, Outcome, Output, Request, Validator, ValidatorError,
 };
 
 /// Cap on findings per document so one pathological input cannot flood the run.
@@ -25,7 +29,11 @@ impl Validator for JsonSchemaValidator {
             version: env!("CARGO_PKG_VERSION").into(),
             name: "JSON Schema".into(),
             description: "Validates JSON documents against a JSON Schema (Draft 2020-12 default; 2019-09, 7, 6, 4 via $schema).".into(),
-            content_types: vec!["application/json".into(), "application/*+json".into()],
+            content_types: vec![
+                "application/json".into(),
+                "application/*+json".into(),
+                "application/x-ndjson".into(),
+            ],
             config_schema: config::config_schema(),
         }
     }
@@ -36,37 +44,112 @@ impl Validator for JsonSchemaValidator {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let validator = cache::validator_for(input.config)?;
-        let document: serde_json::Value = match serde_json::from_slice(input.content) {
-            Ok(doc) => doc,
-            Err(e) => return Ok(parse_failure(input.content, &e)),
-        };
-        let mut findings = Vec::new();
-        let mut total = 0usize;
-        for error in validator.iter_errors(&document) {
-            total += 1;
-            if findings.len() < MAX_FINDINGS {
-                findings.push(
+        Self::validate_request(Request::from(input))
+    }
+
+    /// JSON Lines, and an array whose schema is `type: array` + `items`, are checked a
+    /// record at a time as they are read; other JSON is parsed whole.
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let compiled = cache::compiled_for(request.config)?;
+        if is_json_lines(request.content_type) {
+            return streamed::check(request.document, Layout::Lines, &compiled.whole, None);
+        }
+        if let Some(records) = &compiled.records {
+            if streamed::starts_array(request.document)? {
+                return streamed::check(
+                    request.document,
+                    Layout::Array,
+                    &records.items,
+                    Some(records),
+                );
+            }
+        }
+        let content = request.document.read_all()?;
+        Ok(whole(&compiled.whole, &content))
+    }
+}
+
+/// JSON Lines by any of its names (the host files them all as `application/x-ndjson`).
+fn is_json_lines(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    JSON_LINES_TYPES
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(essence))
+}
+
+const JSON_LINES_TYPES: &[&str] = &[
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/jsonlines",
+];
+
+/// The tree path: the document parsed whole, every error located in its text.
+fn whole(validator: &jsonschema::Validator, content: &[u8]) -> Outcome {
+    let document: serde_json::Value = match serde_json::from_slice(content) {
+        Ok(doc) => doc,
+        Err(e) => return parse_failure(content, &e),
+    };
+    let mut report = Report::default();
+    report.add_errors(validator.iter_errors(&document), |f| f);
+    locate_json_findings(content, &mut report.findings);
+    report.finish(Vec::new())
+}
+
+/// Findings gathered over a document: every error counted, the first
+/// [`MAX_FINDINGS`] reported.
+#[derive(Default)]
+pub(crate) struct Report {
+    pub findings: Vec<Finding>,
+    pub total: usize,
+}
+
+impl Report {
+    /// Records the errors of one value; `place` adjusts each finding (a record's
+    /// pointer prefix and schema path) before it is kept.
+    pub fn add_errors<'e>(
+        &mut self,
+        errors: impl Iterator<Item = jsonschema::ValidationError<'e>>,
+        place: impl Fn(Finding) -> Finding,
+    ) {
+        for error in errors {
+            self.total += 1;
+            if self.findings.len() < MAX_FINDINGS {
+                self.findings.push(place(
                     Finding::error(
                         format!("json.schema.{}", error.kind().keyword()),
                         error.to_string(),
                     )
                     .at(error.instance_path().as_str())
                     .with_meta(serde_json::json!({ "schema_path": error.schema_path().as_str() })),
-                );
+                ));
             }
         }
-        locate_json_findings(input.content, &mut findings);
-        if total > findings.len() {
-            findings.push(Finding::warning(
+    }
+
+    /// Adds a finding that is not a schema error (a count, a parse failure).
+    pub fn add(&mut self, finding: Finding) {
+        self.total += 1;
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(finding);
+        }
+    }
+
+    pub fn finish(mut self, mut outputs: Vec<Output>) -> Outcome {
+        if self.total > self.findings.len() {
+            self.findings.push(Finding::warning(
                 "json.schema.truncated",
-                format!("{total} errors found; only the first {MAX_FINDINGS} are reported"),
+                format!(
+                    "{} errors found; only the first {MAX_FINDINGS} are reported",
+                    self.total
+                ),
             ));
         }
-        Ok(Outcome {
-            findings,
-            outputs: vec![Output::new("error_count", total)],
-        })
+        outputs.insert(0, Output::new("error_count", self.total));
+        Outcome {
+            findings: self.findings,
+            outputs,
+        }
     }
 }
 
@@ -78,13 +161,16 @@ fn parse_failure(content: &[u8], e: &serde_json::Error) -> Outcome {
         line_col(content, content.len())
     };
     Outcome {
-        findings: vec![
-            Finding::error("json.parse", format!("document is not valid JSON: {e}"))
-                .at(format!("{line}:{column}"))
-                .with_meta(serde_json::json!({ "line": line, "column": column })),
-        ],
+        findings: vec![parse_finding(e, line, column)],
         outputs: vec![],
     }
+}
+
+/// The `json.parse` finding for a parse error at `line`:`column`.
+pub(crate) fn parse_finding(e: &dyn std::fmt::Display, line: usize, column: usize) -> Finding {
+    Finding::error("json.parse", format!("document is not valid JSON: {e}"))
+        .at(format!("{line}:{column}"))
+        .with_meta(serde_json::json!({ "line": line, "column": column }))
 }
 
 export_validator!(JsonSchemaValidator);

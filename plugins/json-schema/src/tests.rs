@@ -240,3 +240,177 @@ fn findings_carry_the_line_and_column_of_their_value() {
     );
     assert!(meta["schema_path"].is_string());
 }
+
+fn run_typed(schema: serde_json::Value, doc: &str, content_type: &str) -> Outcome {
+    let config = json!({ "schema": schema }).to_string();
+    JsonSchemaValidator::validate(Input {
+        content: doc.as_bytes(),
+        content_type,
+        config: &config,
+        ruleset: None,
+        ..Input::default()
+    })
+    .expect("validation runs")
+}
+
+/// Each finding's code, pointer, line, column and schema path.
+fn placed(out: &Outcome) -> Vec<(String, String, u64, u64, String)> {
+    out.findings
+        .iter()
+        .map(|f| {
+            let meta = f.meta.clone().unwrap_or_default();
+            (
+                f.code.clone(),
+                f.path.clone(),
+                meta["line"].as_u64().unwrap_or(0),
+                meta["column"].as_u64().unwrap_or(0),
+                meta["schema_path"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn record_schema() -> serde_json::Value {
+    json!({
+        "type": "array",
+        "items": {"$ref": "#/$defs/line"},
+        "$defs": {"line": {
+            "type": "object",
+            "required": ["sku"],
+            "properties": {"qty": {"type": "integer", "minimum": 1}, "sku": {"type": "string"}}
+        }}
+    })
+}
+
+const RECORDS: &str =
+    "[\n  {\"sku\": \"a\", \"qty\": 1},\n  {\"qty\": 0},\n  {\"sku\": \"c\", \"qty\": \"x\"}\n]";
+
+#[test]
+fn an_array_of_records_is_checked_per_record_as_the_tree_path_would() {
+    let streamed = run(record_schema(), RECORDS);
+    assert_eq!(streamed.outputs[1].name, "record_count");
+    assert_eq!(streamed.outputs[1].value, json!(3));
+    // `uniqueItems` needs the whole array, so this schema takes the tree path.
+    let mut whole_schema = record_schema();
+    whole_schema["uniqueItems"] = json!(false);
+    let tree = run(whole_schema, RECORDS);
+    assert_eq!(tree.outputs.len(), 1, "the tree path counts no records");
+    let mut want = placed(&tree);
+    want.sort();
+    let mut got = placed(&streamed);
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "json.schema.minimum".into(),
+                "/1/qty".into(),
+                3,
+                11,
+                "/$defs/line/properties/qty/minimum".into()
+            ),
+            (
+                "json.schema.required".into(),
+                "/1".into(),
+                3,
+                3,
+                "/$defs/line/required".into()
+            ),
+            (
+                "json.schema.type".into(),
+                "/2/qty".into(),
+                4,
+                23,
+                "/$defs/line/properties/qty/type".into()
+            ),
+        ]
+    );
+    assert_eq!(streamed.findings[0].message, tree.findings[0].message);
+}
+
+#[test]
+fn item_counts_are_checked_when_the_array_ends() {
+    let mut schema = record_schema();
+    schema["minItems"] = json!(4);
+    let out = run(schema.clone(), "[]");
+    assert_eq!(placed(&out)[0].0, "json.schema.minItems");
+    assert!(
+        out.findings[0].message.contains("0 items"),
+        "{}",
+        out.findings[0].message
+    );
+    schema["maxItems"] = json!(1);
+    schema["minItems"] = json!(0);
+    let out = run(schema, r#"[{"sku": "a"}, {"sku": "b"}]"#);
+    assert_eq!(placed(&out)[0].0, "json.schema.maxItems");
+}
+
+#[test]
+fn a_record_schema_on_a_non_array_reports_as_before() {
+    let out = run(record_schema(), r#"{"sku": "a"}"#);
+    assert_eq!(placed(&out)[0].0, "json.schema.type");
+    assert_eq!(placed(&out)[0].1, "");
+}
+
+#[test]
+fn a_broken_array_is_a_parse_finding_at_its_place_after_the_records_before_it() {
+    let text = "[\n{\"qty\": 0, \"sku\": \"a\"},\n  {\"sku\": tru}\n]";
+    let out = run(record_schema(), text);
+    let got = placed(&out);
+    assert_eq!(got[0].1, "/0/qty");
+    // Where the tree path (`uniqueItems` forces it) puts the same parse error.
+    let mut whole_schema = record_schema();
+    whole_schema["uniqueItems"] = json!(false);
+    let tree = placed(&run(whole_schema, text));
+    assert_eq!(tree[0].0, "json.parse");
+    assert_eq!(got[1], tree[0], "{got:?}");
+    assert!(
+        !out.findings[1].message.contains("at line"),
+        "{}",
+        out.findings[1].message
+    );
+    let out = run(record_schema(), "[{\"sku\": \"a\"}\n{\"sku\": \"b\"}]");
+    assert_eq!(out.findings[0].code, "json.parse");
+    assert_eq!(out.findings[0].path, "2:1");
+}
+
+#[test]
+fn older_drafts_and_schema_ids_resolve_inside_items() {
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://example.com/lines.json",
+        "type": "array",
+        "items": {"$ref": "#/definitions/line"},
+        "definitions": {"line": {"type": "object", "properties": {"qty": {"maximum": 5, "exclusiveMaximum": 9}}}}
+    });
+    let out = run(schema, r#"[{"qty": 5}, {"qty": 7}]"#);
+    let got = placed(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0].0.as_str(), got[0].1.as_str()),
+        ("json.schema.maximum", "/1/qty")
+    );
+}
+
+#[test]
+fn json_lines_are_checked_line_by_line_and_a_bad_line_does_not_stop_the_rest() {
+    let schema = record_schema()["$defs"]["line"].clone();
+    let text = "{\"sku\": \"a\"}\n\n{\"sku\": 1}\n{oops}\n  {\"qty\": 0, \"sku\": \"d\"}\n";
+    let out = run_typed(schema, text, "application/x-ndjson; charset=utf-8");
+    let got = placed(&out);
+    assert_eq!(
+        got.iter()
+            .map(|g| (g.0.as_str(), g.1.as_str(), g.2, g.3))
+            .collect::<Vec<_>>(),
+        vec![
+            ("json.schema.type", "/1/sku", 3, 9),
+            ("json.parse", "4:2", 4, 2),
+            ("json.schema.minimum", "/3/qty", 5, 11),
+        ]
+    );
+    assert_eq!(out.outputs[0].value, json!(3));
+    assert_eq!(out.outputs[1].value, json!(4));
+    // The same text as one JSON document is not JSON.
+    assert_eq!(run(record_schema(), text).findings[0].code, "json.parse");
+}

@@ -207,7 +207,7 @@ pub fn with_assertions(
 fn wasm_failure(e: &CallError) -> (RunStatus, ErrorCategory) {
     match e {
         CallError::DeadlineExceeded(_) => (RunStatus::TimedOut, ErrorCategory::Timeout),
-        CallError::MemoryExceeded(_) => (RunStatus::Failed, ErrorCategory::Oom),
+        CallError::MemoryExceeded { .. } => (RunStatus::Failed, ErrorCategory::Oom),
         _ => (RunStatus::Failed, ErrorCategory::RuntimeError),
     }
 }
@@ -473,7 +473,11 @@ mod tests {
         assert_eq!(r.findings[0].code, "validator.deadline_exceeded");
         assert_eq!(r.error.as_deref(), Some("deadline exceeded after 5 ms"));
 
-        let (_, fin) = decide(&step(), call(Ended::Wasm(CallError::MemoryExceeded(1)))).unwrap();
+        let (_, fin) = decide(
+            &step(),
+            call(Ended::Wasm(CallError::MemoryExceeded { limit: 1, max: 1 })),
+        )
+        .unwrap();
         assert_eq!(fin.unwrap().category, Some(ErrorCategory::Oom));
         assert!(decide(&step(), call(Ended::Wasm(CallError::Host("x".into())))).is_err());
     }

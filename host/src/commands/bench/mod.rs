@@ -78,6 +78,7 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
             max_attempts: 3,
             validator_timeout_ms: 5000,
             validator_memory_mib: 256,
+            validator_memory_max_mib: 1024,
             memory_budget_mib: 2048,
             metrics_bind: None,
             retention: Default::default(),

@@ -44,9 +44,17 @@ pub struct CheckArgs {
     /// Per-validator-call time limit in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub validator_timeout: f64,
-    /// Memory cap for WASM validators, in MiB.
+    /// Memory cap for WASM validators, in MiB. A call on a large document gets 8× the
+    /// document's size, up to VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB.
     #[arg(long, env = "VALIDIBOT_VALIDATOR_MEMORY_MIB", default_value_t = 256)]
     pub validator_memory_mib: usize,
+    /// The most memory a WASM validator call may have, however large its document, in MiB.
+    #[arg(
+        long,
+        env = "VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB",
+        default_value_t = 1024
+    )]
+    pub validator_memory_max_mib: usize,
     /// The submission's metadata as a JSON object (assertions read it as `meta`), as
     /// `validate --metadata` sends it.
     #[arg(long, value_parser = parse_metadata)]
@@ -127,6 +135,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     let limits = Limits {
         timeout: Duration::from_secs_f64(args.validator_timeout.max(0.001)),
         memory_bytes: args.validator_memory_mib.max(1) << 20,
+        memory_max_bytes: args.validator_memory_max_mib.max(1) << 20,
         ..Limits::default()
     };
     let registry = tokio::task::spawn_blocking(move || -> Result<PluginRegistry> {
