@@ -151,6 +151,18 @@ impl<R: BufRead> Splitter<R> {
             let mut done = false;
             let mut failure = None;
             while used < chunk.len() {
+                // Inside a string only `"` and `\` matter: jump to the next one (most of
+                // a record's bytes are in strings).
+                if let Some(v) = value.as_ref().filter(|v| v.in_string && !v.escaped) {
+                    debug_assert!(!v.scalar);
+                    let rest = &chunk[used..];
+                    let skip = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    self.column += chars(&rest[..skip]);
+                    used += skip;
+                    if used == chunk.len() {
+                        break;
+                    }
+                }
                 let byte = chunk[used];
                 if let Some(v) = value.as_mut() {
                     if v.scalar && (byte == b',' || byte == b']' || byte.is_ascii_whitespace()) {
@@ -222,6 +234,11 @@ impl<R: BufRead> Splitter<R> {
             _ => Err(self.error("the document ends before the array's closing `]`".into())),
         }
     }
+}
+
+/// Characters in `bytes` (UTF-8): the bytes that do not continue a character.
+fn chars(bytes: &[u8]) -> usize {
+    bytes.len() - bytes.iter().filter(|&&b| b & 0xC0 == 0x80).count()
 }
 
 /// Moves a record's copy state past `byte`.
