@@ -2,7 +2,8 @@
 //! at once and no worker picks it up; a WASM call in progress is interrupted — by a
 //! worker in another process (noticed at its heartbeat) and by the server's embedded
 //! worker (at once) — and the worker's late writes cannot bring the run back; who may
-//! cancel what; the CLI. (A running container: `tests/container_validators.rs`.)
+//! cancel what; the CLI. (A running container: `tests/container_validators.rs`.) And
+//! what a live run shows of a step at work: how far it has read a large document.
 
 mod common;
 
@@ -11,7 +12,10 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
-on_both_backends!(cancel_queued_and_running_runs);
+on_both_backends!(
+    cancel_queued_and_running_runs,
+    a_running_step_reports_how_far_it_has_read
+);
 
 fn spin_workflow() -> Value {
     // The hostile validator loops forever on the document "loop".
@@ -197,4 +201,41 @@ fn cancel_queued_and_running_runs(backend: Backend) {
         started.elapsed()
     );
     assert_stays_cancelled(&srv, &eve, &spin);
+}
+
+/// A step reading a large document reports how far it got — the API's `read_bytes`,
+/// which the run page's progress bar shows — while it runs, and not once it ended.
+fn a_running_step_reports_how_far_it_has_read(backend: Backend) {
+    let inst = Instance::new(backend);
+    inst.install_hostile(&["clock"]);
+    let key = inst.user("alice", "owner");
+    let srv = inst.serve(&[]);
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "slow", "content_types": ["text/plain"],
+                "steps": [{"key": "read", "validator": "hostile", "config": {"attack": "read-slowly 4000"}}]}),
+    );
+    let size = 4 << 20;
+    let url = launch_async(&srv, &key, "slow", "text/plain", &"x".repeat(size));
+    let start = Instant::now();
+    let run = loop {
+        let run: Value = srv.get(&key, &url).json().unwrap();
+        if run["steps"][0]["read_bytes"].is_u64() {
+            break run;
+        }
+        assert!(
+            run["state"] != "COMPLETED",
+            "no progress was reported: {run}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(30), "{run}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The validator sleeps after reading the first half.
+    assert_eq!(run["steps"][0]["read_bytes"], size / 2, "{run}");
+    assert_eq!(run["steps"][0]["status"], "RUNNING", "{run}");
+    assert_eq!(run["submission"]["size"], size, "{run}");
+    let done = srv.wait_run(&key, &url, Duration::from_secs(60));
+    assert_eq!(done["result"], "PASS", "{done}");
+    assert_eq!(first_step_output(&done, "read"), size, "{done}");
+    assert!(done["steps"][0].get("read_bytes").is_none(), "{done}");
 }

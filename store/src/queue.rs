@@ -81,7 +81,7 @@ pub async fn claim_job(
     let now = now_us();
     let mut tx = db.write.begin().await?;
     let lease: Option<Lease> = sqlx::query_as(&format!(
-        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
+        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1, progress = NULL
          WHERE id = $4 AND {CLAIMABLE} RETURNING id, run_id, lease_token, attempts, max_attempts"
     ))
     .bind(owner)
@@ -106,7 +106,7 @@ pub async fn claim_due(db: &Db, owner: &str, lease_us: i64, limit: i64) -> Resul
     };
     let mut tx = db.write.begin().await?;
     let leases: Vec<Lease> = sqlx::query_as(&format!(
-        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1
+        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1, progress = NULL
          WHERE id IN (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY available_at LIMIT $4 {lock})
          RETURNING id, run_id, lease_token, attempts, max_attempts"
     ))
@@ -144,6 +144,21 @@ pub async fn heartbeat(db: &Db, lease: &Lease, lease_us: i64) -> Result<bool> {
         .bind(lease.token)
         .execute(&db.write)
         .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Records how far each running step's validator has read the document (`progress`: a
+/// JSON object of step key → bytes), while the lease is ours. Advisory: the run page
+/// shows it; it goes with the job when the run ends.
+pub async fn progress(db: &Db, lease: &Lease, progress: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE jobs SET progress = $1 WHERE id = $2 AND lease_token = $3 AND state = 'leased'",
+    )
+    .bind(progress)
+    .bind(lease.job_id.as_str())
+    .bind(lease.token)
+    .execute(&db.write)
+    .await?;
     Ok(res.rows_affected() == 1)
 }
 

@@ -68,6 +68,12 @@ impl Document {
         }))
     }
 
+    /// The same document with its own count of how far readers got: one per step, so
+    /// each step's progress is its own.
+    pub fn tracked(&self) -> Document {
+        Document::with(self.body.clone())
+    }
+
     pub fn len(&self) -> u64 {
         match &self.body {
             Body::Bytes(b) => b.len() as u64,

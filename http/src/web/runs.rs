@@ -171,13 +171,27 @@ fn location(path: &str) -> Markup {
     }
 }
 
-fn step_section(step: &StepView) -> Markup {
+/// How far a running step's validator has read the document (`size` bytes): filled in
+/// by the live update once the worker reports it (documents of 1 MiB or more).
+fn reading(step: &StepView, size: i64) -> Markup {
+    let read = step.read_bytes.unwrap_or(0);
+    let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64);
+    html! {
+        p.reading hidden[step.read_bytes.is_none()] data-step-progress=(step.key) {
+            progress max=(size.max(0)) value=(read) {}
+            " read " span.read { (mib(read)) } " of " (mib(size.max(0) as u64))
+        }
+    }
+}
+
+fn step_section(step: &StepView, size: i64) -> Markup {
     let mut findings: Vec<_> = step.findings.iter().collect();
     findings.sort_by_key(|f| severity_order(f.severity));
     html! {
         section.step id={"step-" (step.key)} {
             h3 { (badge(step.status.as_str())) " " (step.name) span.muted { " · " a href={"/ui/validators/" (step.validator)} title="What this validator checks, and its finding codes" { (step.validator) } " " (step.validator_version) }
                  @if let Some(ms) = step.duration_ms { span.muted { " · " (format!("{ms:.1}")) " ms" } } }
+            @if matches!(step.status, StepStatus::Running | StepStatus::Pending) { (reading(step, size)) }
             @if let Some(e) = &step.error { p.error { (e) } }
             @else if step.status == StepStatus::Skipped {
                 p.muted { "Not run: a step it waits for did not pass (and stops the steps after it on failure), its " code { "when" } " condition was false, or the run ended first." }
@@ -235,7 +249,7 @@ fn run_body(ws: &str, run: &RunView) -> Markup {
                     span id="cancel-error" role="alert" {}
                 }
             }
-            @for step in run.steps.iter().flatten() { (step_section(step)) }
+            @for step in run.steps.iter().flatten() { (step_section(step, run.submission.size)) }
         }
     }
 }
@@ -299,4 +313,40 @@ pub async fn show(
         (run_body(&ws, &run))
     };
     Ok(Html(layout::page(&title, Some(&user), Some(&ws), body).into_string()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_step_shows_how_far_it_has_read() {
+        let mut step = StepView {
+            key: "read".into(),
+            name: "Read".into(),
+            validator: "csv".into(),
+            validator_version: "1".into(),
+            validator_digest: None,
+            status: StepStatus::Running,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            outputs: vec![],
+            error: None,
+            findings: vec![],
+            read_bytes: Some(2 << 20),
+            artifacts: vec![],
+        };
+        let html = reading(&step, 4 << 20).into_string();
+        assert!(
+            html.contains(r#"<progress max="4194304" value="2097152">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("2.0 MiB") && html.contains("4.0 MiB"),
+            "{html}"
+        );
+        step.read_bytes = None;
+        assert!(reading(&step, 4 << 20).into_string().contains("hidden"));
+    }
 }

@@ -14,6 +14,7 @@ use validibot_types::Finding;
 
 use super::assertions::Submitted;
 use super::container_step;
+use super::progress::Progress;
 use super::step_loop::{self, RunSink, StepRunner};
 use super::step_outcome;
 use crate::validators::availability;
@@ -136,16 +137,19 @@ async fn run_steps(
         meta: facts.metadata,
         consts: plan.constants.clone(),
     };
+    let progress = Progress::default();
     let runner = WorkerSteps {
         ctx,
         lease,
         lost,
         document: facts.document,
+        progress: progress.clone(),
         content_type: facts.content_type,
         workspace_id: facts.workspace_id,
     };
     let mut sink = Recorder { ctx, lease };
-    step_loop::run(
+    let writer = progress.spawn_writer(ctx.db.clone(), lease.clone());
+    let ran = step_loop::run(
         &plan.steps,
         &done,
         run_ctx,
@@ -154,7 +158,9 @@ async fn run_steps(
         &mut sink,
         lost,
     )
-    .await
+    .await;
+    writer.abort();
+    ran
 }
 
 /// What a worker that did not launch the run reads: the run row and the submission from
@@ -187,6 +193,7 @@ struct WorkerSteps<'a> {
     lease: &'a Lease,
     lost: &'a Arc<AtomicBool>,
     document: Document,
+    progress: Progress,
     content_type: String,
     workspace_id: WorkspaceId,
 }
@@ -252,10 +259,11 @@ impl WorkerSteps<'_> {
                 )?);
             }
             let cancel = Some(self.lost.clone());
+            let reading = self.progress.start(&step.key, &self.document);
             return step_loop::wasm_step(
                 plugin,
                 step,
-                self.document.clone(),
+                reading.document.clone(),
                 &self.content_type,
                 files,
                 remaining,

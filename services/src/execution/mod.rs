@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod container_step;
 pub mod executor;
 pub mod memory_budget;
+pub mod progress;
 pub mod step_loop;
 pub mod step_outcome;
 pub mod waiters;

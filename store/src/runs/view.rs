@@ -1,5 +1,7 @@
 //! Reading runs back: the full view (steps with findings) and list summaries.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use serde::Serialize;
 use validibot_types::ids::{RunId, UserId, WorkflowId, WorkspaceId};
@@ -65,6 +67,10 @@ pub struct StepView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub findings: Vec<Finding>,
+    /// While the step runs: bytes of the document its validator has read so far (of
+    /// `submission.size`), for documents large enough that the worker reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_bytes: Option<u64>,
     /// Files the host collected from a container validator (served by
     /// `GET …/runs/{id}/artifacts/{step}/{name}`); absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -123,6 +129,20 @@ const RUN_COLUMNS: &str =
     r.created_by, r.workflow_id";
 const RUN_FROM: &str = "FROM runs r JOIN workspaces ws ON ws.id = r.workspace_id JOIN workflows w ON w.id = r.workflow_id
     JOIN submissions s ON s.id = r.submission_id LEFT JOIN users u ON u.id = r.created_by";
+
+/// How far each running step's validator has read the document, as its worker last
+/// wrote it (see `queue::progress`); empty when none was written.
+async fn read_progress(db: &Db, run_id: &RunId) -> Result<HashMap<String, u64>> {
+    let text: Option<Option<String>> =
+        sqlx::query_scalar("SELECT progress FROM jobs WHERE run_id = $1")
+            .bind(run_id.as_str())
+            .fetch_optional(&db.read)
+            .await?;
+    Ok(text
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
 
 /// A run as [`RUN_COLUMNS`] selects it.
 #[derive(Clone, sqlx::FromRow)]
@@ -270,6 +290,11 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
     .fetch_all(&db.read)
     .await?;
     let recorded: Vec<LoadedRow> = rows.filter(|r| r.step_position.is_some()).collect();
+    let progress = if run.status == RunStatus::Running.as_str() {
+        read_progress(db, run_id).await?
+    } else {
+        HashMap::new()
+    };
     let findings: Vec<(i64, Finding)> = recorded
         .iter()
         .filter_map(|f| {
@@ -310,9 +335,10 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
                 r.step_error.clone(),
             ),
             None if run.status == RunStatus::Running.as_str()
-                && steps
-                    .iter()
-                    .all(|s: &StepView| s.status != StepStatus::Running) =>
+                && (progress.contains_key(&p.key)
+                    || steps
+                        .iter()
+                        .all(|s: &StepView| s.status != StepStatus::Running)) =>
             {
                 (StepStatus::Running, None, None, vec![], None)
             }
@@ -334,6 +360,10 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
             outputs,
             error,
             findings: step_findings,
+            read_bytes: match status {
+                StepStatus::Running => progress.get(&p.key).copied(),
+                _ => None,
+            },
             artifacts: artifacts
                 .iter()
                 .filter(|a| a.step_position == position)

@@ -389,6 +389,7 @@ fn refusal(
         outputs: vec![],
         error: Some(error.clone()),
         findings,
+        read_bytes: None,
         artifacts: vec![],
     };
     let fin = Final::system_error(error);
@@ -518,6 +519,7 @@ fn step_view(step: &Step, r: &StepResult) -> StepView {
         outputs: r.outputs.clone(),
         error: r.error.clone(),
         findings: r.findings.clone(),
+        read_bytes: None,
         artifacts: vec![],
     }
 }

@@ -82,15 +82,20 @@ pub fn web_page(client: &Client, run: &Value) -> String {
     )
 }
 
-/// `RUNNING · schema PASSED · rules RUNNING · sim PENDING`
+/// `RUNNING · schema PASSED · rules RUNNING 41% · sim PENDING` (the percentage: how far
+/// a step has read a large document, when the server reports it).
 fn progress_line(run: &Value) -> String {
     let mut line = run["status"].as_str().unwrap_or("").to_owned();
+    let size = run["submission"]["size"].as_u64().unwrap_or(0);
     for s in run["steps"].as_array().into_iter().flatten() {
         line.push_str(&format!(
             " · {} {}",
             s["key"].as_str().unwrap_or(""),
             s["status"].as_str().unwrap_or("")
         ));
+        if let (Some(read), true) = (s["read_bytes"].as_u64(), size > 0) {
+            line.push_str(&format!(" {}%", read.min(size) * 100 / size));
+        }
     }
     line
 }
@@ -99,11 +104,12 @@ fn progress_line(run: &Value) -> String {
 mod tests {
     #[test]
     fn progress_names_each_step() {
-        let run = serde_json::json!({"status": "RUNNING", "state": "RUNNING", "steps": [
-            {"key": "schema", "status": "PASSED"}, {"key": "sim", "status": "RUNNING"}]});
+        let run = serde_json::json!({"status": "RUNNING", "state": "RUNNING",
+            "submission": {"size": 400}, "steps": [
+            {"key": "schema", "status": "PASSED"}, {"key": "sim", "status": "RUNNING", "read_bytes": 164}]});
         assert_eq!(
             super::progress_line(&run),
-            "RUNNING · schema PASSED · sim RUNNING"
+            "RUNNING · schema PASSED · sim RUNNING 41%"
         );
         assert!(!super::is_finished(&run));
     }

@@ -206,6 +206,7 @@ pub fn all() -> Value {
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Output"}},
             "error": string,
             "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+            "read_bytes": {"type": "integer", "description": "While the step runs on a document of 1 MiB or more: bytes of it its validator has read (of submission.size), as the worker last reported (about once a second)."},
             "artifacts": {"type": "array", "description": "Files the host collected from a container validator's output; each is served by GET …/runs/{id}/artifacts/{step}/{name}.",
                 "items": obj(&["name", "mime_type", "size", "sha256"], json!({"name": string, "mime_type": string, "size": {"type": "integer"}, "sha256": string}))},
         })),

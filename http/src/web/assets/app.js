@@ -126,6 +126,14 @@ function initLiveRun() {
     if (r.ok && r.json) {
       const badge = document.querySelector("#run-result .badge");
       if (badge) badge.textContent = r.json.state === "COMPLETED" ? r.json.result : r.json.status;
+      // How far each running step's validator has read a large document.
+      for (const step of r.json.steps || []) {
+        const shown = document.querySelector(`[data-step-progress="${CSS.escape(step.key)}"]`);
+        if (!shown || step.read_bytes == null) continue;
+        shown.hidden = false;
+        shown.querySelector("progress").value = step.read_bytes;
+        shown.querySelector(".read").textContent = (step.read_bytes / 1048576).toFixed(1) + " MiB";
+      }
       if (r.json.state === "COMPLETED") {
         const page = await fetch(window.location.pathname + "?fragment=1", { credentials: "same-origin" });
         if (page.ok) {

@@ -3,7 +3,8 @@
 use std::hint::black_box;
 
 use validibot_plugin_api::{
-    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+    export_validator, Finding, Input, Metadata, Outcome, Output, Request, Validator,
+    ValidatorError,
 };
 
 struct Hostile;
@@ -25,6 +26,26 @@ impl Validator for Hostile {
 
     fn validate_config(_: &serde_json::Value) -> Result<(), Vec<Finding>> {
         Ok(())
+    }
+
+    /// `read-slowly <ms>` (config): reads the first half of the document, sleeps (with
+    /// the `clock` grant), then reads the rest — a validation whose progress a test
+    /// can watch. Anything else reads the document whole.
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let configured: serde_json::Value =
+            serde_json::from_str(request.config).unwrap_or_default();
+        if let Some(ms) = configured["attack"].as_str().and_then(|a| a.strip_prefix("read-slowly ")) {
+            let half = (request.document.size() / 2) as usize;
+            let first = request.document.read_at(0, half)?;
+            std::thread::sleep(std::time::Duration::from_millis(ms.trim().parse().unwrap_or(0)));
+            let rest = request.document.read_at(first.len() as u64, usize::MAX)?;
+            return Ok(Outcome {
+                findings: vec![],
+                outputs: vec![Output::new("read", (first.len() + rest.len()) as u64)],
+            });
+        }
+        let content = request.document.read_all()?;
+        Self::validate(request.with_content(&content))
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
