@@ -103,6 +103,7 @@ fn main() {
             config: &schema_config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         };
         let out = schema.validate(&input, Duration::from_secs(30)).unwrap();
         assert!(out.findings.is_empty(), "{:?}", out.findings);
@@ -116,6 +117,7 @@ fn main() {
             config: &config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         };
         let out = evaluator.validate(&input, Duration::from_secs(30)).unwrap();
         assert!(out.findings.is_empty(), "{:?}", out.findings);

@@ -77,6 +77,7 @@ fn main() {
             config: &config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         };
         let [(n50, n99), (w50, w99)] = paired(
             iterations,

@@ -307,6 +307,7 @@ fn measure(case: &Case, registry: &PluginRegistry) {
         config: &config,
         ruleset: None,
         files: &[],
+        memory_bytes: None,
     };
     let mut warnings = vec![];
     let wasm = best_of(5, || {

@@ -842,6 +842,29 @@ fn validator_deadline_and_memory_cap(backend: Backend) {
     // The server keeps serving after the failure.
     let (_, ok) = srv.launch_example(&key, "invoice", "invoice-valid.json");
     assert_eq!(ok["result"], "PASS");
+
+    // A workflow's own base cap is held to the instance's maximum, and is part of the
+    // version (issue 24).
+    let mut roomy = invoice_workflow();
+    roomy["slug"] = json!("roomy");
+    roomy["validator_memory_mib"] = json!(64);
+    let refused = srv.refused_workflow(&key, &roomy);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("between 16 and 16"),
+        "{refused}"
+    );
+    roomy["validator_memory_mib"] = json!(16);
+    let saved = srv.create_workflow(&key, &roomy);
+    assert_eq!(saved["validator_memory_mib"], 16, "{saved}");
+    let plain: Value = srv
+        .get(&key, "/api/v1/workspaces/default/workflows/invoice")
+        .json()
+        .unwrap();
+    assert_ne!(saved["digest"], plain["digest"]);
+    assert!(plain.get("validator_memory_mib").is_none(), "{plain}");
     drop(srv);
 
     let srv = inst.serve(&[

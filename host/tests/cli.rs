@@ -618,6 +618,36 @@ fn check_runs_locally() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("validator.memory_exceeded"), "{out}");
     assert!(out.contains("--validator-memory-max-mib"), "{out}");
+    // A workflow sets its own base cap (issue 24), held to the maximum: with 16 MiB the
+    // cap for this document is 8× its size, 64 MiB — too little, where the instance's
+    // 256 MiB base does — and the finding names the workflow's setting; more than the
+    // maximum is refused.
+    let mut small: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(wf).unwrap()).unwrap();
+    small["validator_memory_mib"] = 16.into();
+    let small_wf = dir.path().join("small-memory.json");
+    std::fs::write(&small_wf, small.to_string()).unwrap();
+    let small_wf = small_wf.to_str().unwrap();
+    let (code, out, err) = run(
+        &creds,
+        &[
+            "check",
+            big,
+            "-f",
+            small_wf,
+            "--validator-memory-max-mib",
+            "16",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("validator_memory_mib"), "{out}");
+    small["validator_memory_mib"] = 4096.into();
+    std::fs::write(small_wf, small.to_string()).unwrap();
+    let (code, out, err) = run(&creds, &["check", big, "-f", small_wf]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("validator_memory_mib must be between 16 and 1024"),
+        "{out}{err}"
+    );
     let (code, out, err) = run(&creds, &["check", big, "-f", wf]);
     assert_eq!(code, 0, "{out}{err}");
 

@@ -43,6 +43,7 @@ fn call(
             config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         },
         Duration::from_secs(60),
     )
@@ -298,6 +299,7 @@ fn a_cancelled_call_is_interrupted() {
         config: "{}",
         ruleset: None,
         files: &[],
+        memory_bytes: None,
     };
     let flag = Arc::new(AtomicBool::new(false));
     let raise = {
@@ -364,6 +366,7 @@ fn large_documents_and_step_files_arrive_through_sources() {
                 config: r#"{"schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"}]}}"#,
                 ruleset: None,
                 files: &[],
+                memory_bytes: None,
             },
             Duration::from_secs(60),
         )
@@ -387,6 +390,7 @@ fn large_documents_and_step_files_arrive_through_sources() {
                 config: r#"{"schema_file": "a.xsd"}"#,
                 ruleset: None,
                 files: &files,
+                memory_bytes: None,
             },
             Duration::from_secs(10),
         )

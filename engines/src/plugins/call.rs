@@ -53,16 +53,21 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The memory cap of a call on a document of `document_bytes`: the base cap, raised
-    /// to [`MEMORY_PER_DOCUMENT_BYTE`] times the document, at most the maximum.
-    pub fn memory_for(&self, document_bytes: u64) -> usize {
+    /// The most any call gets: the maximum, or the base cap when that is set higher.
+    pub fn memory_ceiling(&self) -> usize {
+        self.memory_max_bytes.max(self.memory_bytes)
+    }
+
+    /// The memory cap of a call on a document of `document_bytes`: the base cap (the
+    /// workflow's `base`, else the plugin's), raised to [`MEMORY_PER_DOCUMENT_BYTE`] times
+    /// the document, at most the maximum — which also bounds a workflow's base.
+    pub fn memory_for(&self, document_bytes: u64, base: Option<usize>) -> usize {
+        let max = self.memory_ceiling();
+        let base = base.map_or(self.memory_bytes, |b| b.min(max));
         let scaled = usize::try_from(document_bytes)
             .unwrap_or(usize::MAX)
             .saturating_mul(MEMORY_PER_DOCUMENT_BYTE);
-        scaled.clamp(
-            self.memory_bytes,
-            self.memory_max_bytes.max(self.memory_bytes),
-        )
+        scaled.clamp(base, max)
     }
 }
 
@@ -243,7 +248,9 @@ impl Plugin {
         reuse: Reuse,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Result<ValidationOutcome, CallError> {
-        let memory = self.limits.memory_for(input.document.len());
+        let memory = self
+            .limits
+            .memory_for(input.document.len(), input.memory_bytes);
         let res = self.with_instance(
             timeout.min(self.limits.timeout),
             memory,
@@ -353,7 +360,7 @@ impl Plugin {
             if store.data().memory.exceeded {
                 CallError::MemoryExceeded {
                     limit: self.limits.memory_bytes,
-                    max: self.limits.memory_max_bytes,
+                    max: self.limits.memory_ceiling(),
                 }
             } else {
                 CallError::Host(format!("instantiating: {e}"))
@@ -399,7 +406,7 @@ fn classify(err: wasmtime::Error, warm: &Warm, timeout: Duration, limits: &Limit
     if warm.store.data().memory.exceeded {
         return CallError::MemoryExceeded {
             limit: warm.store.data().memory.limit,
-            max: limits.memory_max_bytes,
+            max: limits.memory_ceiling(),
         };
     }
     if trap == Some(wasmtime::Trap::StackOverflow) || ran_off_stack(&err) {
@@ -455,15 +462,19 @@ mod tests {
             memory_max_bytes: 1 << 30,
             ..Limits::default()
         };
-        assert_eq!(limits.memory_for(1_000), 256 << 20);
-        assert_eq!(limits.memory_for(64 << 20), 512 << 20);
-        assert_eq!(limits.memory_for(1 << 40), 1 << 30);
+        assert_eq!(limits.memory_for(1_000, None), 256 << 20);
+        assert_eq!(limits.memory_for(64 << 20, None), 512 << 20);
+        assert_eq!(limits.memory_for(1 << 40, None), 1 << 30);
+        // A workflow's base cap replaces the plugin's, within the maximum.
+        assert_eq!(limits.memory_for(1_000, Some(600 << 20)), 600 << 20);
+        assert_eq!(limits.memory_for(1_000, Some(16 << 20)), 16 << 20);
+        assert_eq!(limits.memory_for(1_000, Some(4 << 30)), 1 << 30);
         // A maximum below the base cap leaves the base cap.
         let fixed = Limits {
             memory_max_bytes: 16 << 20,
             ..limits
         };
-        assert_eq!(fixed.memory_for(1 << 30), 256 << 20);
+        assert_eq!(fixed.memory_for(1 << 30, None), 256 << 20);
         let message = CallError::MemoryExceeded {
             limit: 1 << 30,
             max: 1 << 30,

@@ -38,8 +38,9 @@ fn memory_message(limit: usize, max: usize) -> String {
     } else {
         format!(
             "the validator needed more than {} MiB of memory, its cap for this document \
-             (the base cap, raised with the document's size); raise the base cap \
-             (VALIDIBOT_VALIDATOR_MEMORY_MIB, or `validibot check --validator-memory-mib`)",
+             (the base cap, raised with the document's size); raise the base cap: the \
+             workflow's validator_memory_mib, or the instance's VALIDIBOT_VALIDATOR_MEMORY_MIB \
+             (`validibot check --validator-memory-mib`)",
             mib(limit)
         )
     }

@@ -12,6 +12,8 @@ pub struct CallInput<'a> {
     pub ruleset: Option<&'a str>,
     /// The step's files (contract 1.1; a 1.0 component never gets any).
     pub files: &'a [CallFile],
+    /// The workflow's base memory cap, instead of the plugin's (see `Limits::memory_for`).
+    pub memory_bytes: Option<usize>,
 }
 
 /// A file attached to the step, handed to the guest as an `inputs.source`.

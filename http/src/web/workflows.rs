@@ -106,7 +106,8 @@ pub async fn show(
             }
         }
         p.muted { (wf.slug) " v" (wf.version) " · time limit " (wf.timeout_seconds) " s · accepts " (wf.content_types.join(", "))
-            @if let Some(days) = wf.retention_days { " · runs kept " (days) " days" } }
+            @if let Some(days) = wf.retention_days { " · runs kept " (days) " days" }
+            @if let Some(mib) = wf.validator_memory_mib { " · validator memory " (mib) " MiB" } }
         @if let Some(at) = wf.archived_at { p.notice id="archived-notice" { "Archived " (validibot_types::clock::rfc3339(at)) ": no new runs or edits; its runs are kept." } }
         @if !wf.description.is_empty() { p { (wf.description) } }
         @if role.allows(Permission::WorkflowLaunch) && wf.archived_at.is_none() {
@@ -264,6 +265,8 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
                 div { label for="wf-timeout" { "Time limit (seconds)" }
                       input id="wf-timeout" name="timeout_seconds" type="number" min="1" max="86400" value=(wf.map(|w| w.timeout_seconds).unwrap_or(300)); }
             }
+            label for="wf-memory" { "Validator memory (MiB, optional; empty: the instance's cap, raised for large documents)" }
+            input id="wf-memory" name="validator_memory_mib" type="number" min="16" value=[wf.and_then(|w| w.validator_memory_mib)];
             label for="wf-constants" { "Constants (JSON object, optional; assertions read them as " code { "consts.<name>" } ", configs as " code { "${consts.<name>}" } ")" }
             textarea id="wf-constants" name="constants" rows="2" spellcheck="false" {
                 (wf.filter(|w| !w.constants.is_empty()).map(|w| serde_json::to_string_pretty(&w.constants).unwrap_or_default()).unwrap_or_default())

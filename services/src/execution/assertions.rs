@@ -96,6 +96,7 @@ async fn call(
             config: &config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         };
         evaluator.validate(&input, remaining)
     })

@@ -144,6 +144,7 @@ async fn run_steps(
         lost,
         document: facts.document,
         progress: progress.clone(),
+        memory_bytes: mib_to_bytes(plan.validator_memory_mib),
         content_type: facts.content_type,
         workspace_id: facts.workspace_id,
     };
@@ -161,6 +162,11 @@ async fn run_steps(
     .await;
     writer.abort();
     ran
+}
+
+/// A workflow's `validator_memory_mib` in bytes.
+pub fn mib_to_bytes(mib: Option<i64>) -> Option<usize> {
+    mib.and_then(|m| usize::try_from(m).ok()).map(|m| m << 20)
 }
 
 /// What a worker that did not launch the run reads: the run row and the submission from
@@ -194,6 +200,8 @@ struct WorkerSteps<'a> {
     lost: &'a Arc<AtomicBool>,
     document: Document,
     progress: Progress,
+    /// The workflow's base memory cap for WASM calls.
+    memory_bytes: Option<usize>,
     content_type: String,
     workspace_id: WorkspaceId,
 }
@@ -266,6 +274,7 @@ impl WorkerSteps<'_> {
                 reading.document.clone(),
                 &self.content_type,
                 files,
+                self.memory_bytes,
                 remaining,
                 cancel,
             )

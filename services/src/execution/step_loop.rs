@@ -315,14 +315,17 @@ fn skipped<'a>(steps: &'a [Step], state: &[Slot], except: &[usize]) -> Vec<(&'a 
 }
 
 /// A step on a WASM component: the call on a blocking thread, then the verdict.
+/// `memory_bytes`: the workflow's base memory cap, when it sets one.
 /// `cancel`, when given, interrupts the call once it is raised (the run was cancelled
 /// or is no longer ours).
+#[allow(clippy::too_many_arguments)]
 pub async fn wasm_step(
     plugin: Arc<Plugin>,
     step: &Step,
     document: Document,
     content_type: &str,
     files: Vec<CallFile>,
+    memory_bytes: Option<usize>,
     remaining: Duration,
     cancel: Option<Arc<AtomicBool>>,
 ) -> Result<(StepResult, Option<Final>)> {
@@ -338,6 +341,7 @@ pub async fn wasm_step(
             config: &config,
             ruleset: ruleset.as_deref(),
             files: &files,
+            memory_bytes,
         };
         match cancel {
             Some(flag) => plugin.validate_cancellable(&input, remaining, flag),

@@ -179,6 +179,9 @@ pub fn definition_of(wf: &Workflow) -> Value {
     if !wf.constants.is_empty() {
         def["constants"] = Value::Object(wf.constants.clone());
     }
+    if let Some(mib) = wf.validator_memory_mib {
+        def["validator_memory_mib"] = json!(mib);
+    }
     if let Some(days) = wf.retention_days {
         def["retention_days"] = json!(days);
     }

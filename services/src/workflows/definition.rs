@@ -35,6 +35,9 @@ pub struct DefinitionInput {
     /// False: runs keep the document's hash and findings, never its bytes.
     #[serde(default = "yes")]
     pub store_submission: bool,
+    /// The base memory cap of the workflow's WASM validator calls, in MiB (at most the
+    /// instance's maximum).
+    pub validator_memory_mib: Option<i64>,
     /// Values assertions (`consts.x`) and config bindings (`${consts.x}`) read.
     #[serde(default)]
     pub constants: serde_json::Map<String, serde_json::Value>,
@@ -148,6 +151,9 @@ impl DefinitionInput {
                     "retention_days must be between 1 and 36500",
                 ));
             }
+        }
+        if let Some(mib) = self.validator_memory_mib {
+            check_memory(mib, registry)?;
         }
         check_constants(&self.constants)?;
         let consts = self.constants;
@@ -313,7 +319,13 @@ impl DefinitionInput {
                 errors,
             });
         }
-        let digest = digest(timeout_seconds, &content_types, &steps, &consts);
+        let digest = digest(
+            timeout_seconds,
+            &content_types,
+            &steps,
+            &consts,
+            self.validator_memory_mib,
+        );
         Ok(Definition {
             name: self.name.unwrap_or_else(|| slug.clone()),
             slug,
@@ -324,10 +336,30 @@ impl DefinitionInput {
             constants: consts,
             retention_days: self.retention_days,
             store_submission: self.store_submission,
+            validator_memory_mib: self.validator_memory_mib,
             digest,
             features,
         })
     }
+}
+
+/// A workflow's memory cap: at least 16 MiB, at most what the instance allows any call.
+fn check_memory(mib: i64, registry: &PluginRegistry) -> Result<(), DefinitionError> {
+    let max = registry
+        .limits()
+        .memory_max_bytes
+        .max(registry.limits().memory_bytes)
+        >> 20;
+    if mib < 16 || mib as u64 > max as u64 {
+        return Err(DefinitionError::new(
+            "INVALID_WORKFLOW",
+            format!(
+                "validator_memory_mib must be between 16 and {max}, this instance's maximum \
+                 (VALIDIBOT_VALIDATOR_MEMORY_MAX_MIB; `validibot check --validator-memory-max-mib`)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `constants`: identifiers as names (CEL reads them as `consts.<name>`), bounded in size.
@@ -478,13 +510,14 @@ fn ruleset_paths(
 }
 
 /// sha256 of the canonical JSON of everything that decides a run's result.
-/// Assertions and constants count only when present, so a workflow saved before they
-/// existed keeps its digest.
+/// Assertions, constants and a memory cap count only when present, so a workflow saved
+/// before they existed keeps its digest.
 pub fn digest(
     timeout_seconds: i64,
     content_types: &[String],
     steps: &[Step],
     constants: &serde_json::Map<String, serde_json::Value>,
+    validator_memory_mib: Option<i64>,
 ) -> String {
     // serde_json's map is ordered by key, so `to_string` is canonical here.
     let mut canonical = serde_json::json!({
@@ -516,6 +549,9 @@ pub fn digest(
     });
     if !constants.is_empty() {
         canonical["constants"] = serde_json::Value::Object(constants.clone());
+    }
+    if let Some(mib) = validator_memory_mib {
+        canonical["validator_memory_mib"] = serde_json::json!(mib);
     }
     format!(
         "sha256:{}",

@@ -119,6 +119,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The definition's `constants` (an object; empty when none were given).
     pub constants: serde_json::Map<String, serde_json::Value>,
+    /// The workflow's base memory cap for WASM validator calls, in MiB.
+    pub validator_memory_mib: Option<i64>,
 }
 
 /// What each step's validator is given when the workflow runs: a `rules` step with no
@@ -166,6 +168,9 @@ pub struct Definition {
     pub retention_days: Option<i64>,
     /// False: runs keep the document's hash and findings, never its bytes.
     pub store_submission: bool,
+    /// The base memory cap of the workflow's WASM validator calls, in MiB (instead of the
+    /// instance's; still raised for large documents, up to the instance's maximum).
+    pub validator_memory_mib: Option<i64>,
     pub digest: String,
     /// Pro features the steps need (container validators), checked by the caller.
     pub features: Vec<String>,
@@ -191,6 +196,8 @@ pub struct Workflow {
     /// Shown only when false (runs keep the document's hash and findings, not its bytes).
     #[serde(skip_serializing_if = "is_true")]
     pub store_submission: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validator_memory_mib: Option<i64>,
     /// When the workflow was archived (no new runs or edits; history kept).
     #[serde(
         serialize_with = "validibot_types::clock::serialize_opt_us",

@@ -17,7 +17,7 @@ pub enum CreateError {
     Db(anyhow::Error),
 }
 
-const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, retention_days, archived_at, store_submission, created_at, updated_at";
+const COLUMNS: &str = "id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, constants, retention_days, archived_at, store_submission, created_at, updated_at, validator_memory_mib";
 
 /// Creates version 1 of a new workflow.
 pub async fn create(
@@ -152,8 +152,8 @@ async fn insert_version(
     let id = WorkflowId::new();
     let now = now_us();
     sqlx::query(
-        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants, retention_days, store_submission)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)",
+        "INSERT INTO workflows (id, workspace_id, slug, version, name, description, timeout_seconds, content_types, digest, created_by, created_at, updated_at, constants, retention_days, store_submission, validator_memory_mib)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)",
     )
     .bind(id.as_str())
     .bind(workspace_id.as_str())
@@ -169,6 +169,7 @@ async fn insert_version(
     .bind(constants_text(def))
     .bind(def.retention_days)
     .bind((!def.store_submission).then_some(0i64))
+    .bind(def.validator_memory_mib)
     .execute(&mut **tx)
     .await?;
     insert_steps(tx, &id, def).await?;
@@ -307,6 +308,7 @@ struct WorkflowRow {
     store_submission: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    validator_memory_mib: Option<i64>,
 }
 
 impl WorkflowRow {
@@ -328,6 +330,7 @@ impl WorkflowRow {
             retention_days: self.retention_days,
             archived_at: self.archived_at,
             store_submission: self.store_submission != Some(0),
+            validator_memory_mib: self.validator_memory_mib,
             created_at: self.created_at,
             updated_at: self.updated_at,
             steps: vec![],
@@ -430,6 +433,7 @@ pub async fn frozen_plan(db: &Db, workflow_id: &WorkflowId) -> Result<Arc<Plan>>
     let plan = Arc::new(Plan {
         steps,
         constants: wf.constants,
+        validator_memory_mib: wf.validator_memory_mib,
     });
     let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
     if c.len() >= 1024 {

@@ -300,6 +300,7 @@ async fn direct_call(
             config: &config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         };
         let mut h = Histogram::<u64>::new(3)?;
         for _ in 0..100 {

@@ -15,8 +15,8 @@ use validibot_types::{ErrorCategory, Finding, StepStatus};
 use super::output::{self, ReportArgs};
 use super::workflow_file;
 use validibot_engines::plugins::{CallFile, Document, Limits, Plugin, PluginRegistry, Runtime};
-use validibot_services::execution::assertions;
 use validibot_services::execution::step_loop::{self, RunSink, StepRunner};
+use validibot_services::execution::{assertions, executor};
 use validibot_services::workflows::context::RunContext;
 use validibot_services::workflows::definition::{Definition, DefinitionInput};
 use validibot_services::workflows::step_files::Catalog;
@@ -214,6 +214,7 @@ async fn execute(
         document: document.clone(),
         content_type: content_type.to_owned(),
         files,
+        memory_bytes: executor::mib_to_bytes(workflow.validator_memory_mib),
     };
     let mut sink = Collected::default();
     let never_lost = AtomicBool::new(false);
@@ -256,6 +257,8 @@ struct LocalSteps<'a> {
     content_type: String,
     /// The workflow's local step files by sha256.
     files: HashMap<String, Arc<Vec<u8>>>,
+    /// The workflow's base memory cap for WASM calls.
+    memory_bytes: Option<usize>,
 }
 
 impl StepRunner for LocalSteps<'_> {
@@ -283,6 +286,7 @@ impl StepRunner for LocalSteps<'_> {
             self.document.clone(),
             &self.content_type,
             files,
+            self.memory_bytes,
             remaining,
             None,
         )

@@ -56,6 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         config: &config,
         ruleset: None,
         files: &[],
+        memory_bytes: None,
     };
     println!(
         "plugin {} {} · document {} B · {} calls per measurement",

@@ -140,6 +140,7 @@ fn run_case(plugin: &Plugin, case: &Case, update: bool) -> Result<()> {
             config: &config,
             ruleset: None,
             files: &[],
+            memory_bytes: None,
         },
         plugin.limits.timeout,
     );

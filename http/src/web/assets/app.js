@@ -377,6 +377,8 @@ function initEditor() {
     };
     if (types.length) def.content_types = types;
     if (constants) def.constants = constants;
+    const memory = Number(form.validator_memory_mib.value);
+    if (memory) def.validator_memory_mib = memory;
     return def;
   };
   // The server's refusal, by step (and by assertion, with its path).
