@@ -149,8 +149,8 @@ async fn run_steps(
         workspace_id: facts.workspace_id,
     };
     let mut sink = Recorder { ctx, lease };
-    let writer = progress.spawn_writer(ctx.db.clone(), lease.clone());
-    let ran = step_loop::run(
+    let _writer = progress.spawn_writer(ctx.db.clone(), lease.clone());
+    step_loop::run(
         &plan.steps,
         &done,
         run_ctx,
@@ -159,9 +159,7 @@ async fn run_steps(
         &mut sink,
         lost,
     )
-    .await;
-    writer.abort();
-    ran
+    .await
 }
 
 /// A workflow's `validator_memory_mib` in bytes.

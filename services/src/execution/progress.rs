@@ -68,10 +68,11 @@ impl Progress {
         serde_json::to_string(&read).ok()
     }
 
-    /// Writes the reading to the job row while it changes, until aborted.
-    pub fn spawn_writer(&self, db: Db, lease: Lease) -> tokio::task::JoinHandle<()> {
+    /// Writes the reading to the job row while it changes, until the returned writer is
+    /// dropped.
+    pub fn spawn_writer(&self, db: Db, lease: Lease) -> Writer {
         let progress = self.clone();
-        tokio::spawn(async move {
+        Writer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(EVERY);
             tick.tick().await;
             let mut written: Option<String> = None;
@@ -91,7 +92,16 @@ impl Progress {
                     }
                 }
             }
-        })
+        }))
+    }
+}
+
+/// The task writing a run's reading; stops when dropped (however the run's task ends).
+pub struct Writer(tokio::task::JoinHandle<()>);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
