@@ -183,17 +183,9 @@ struct Case {
     native: Native,
 }
 
-fn csv_native(bytes: &[u8], content_type: &str, config: &str) -> Vec<(Severity, String)> {
-    findings(CsvValidator::validate(Input {
-        content: bytes,
-        content_type,
-        config,
-        ..Input::default()
-    }))
-}
-
-fn json_native(bytes: &[u8], content_type: &str, config: &str) -> Vec<(Severity, String)> {
-    findings(JsonSchemaValidator::validate(Input {
+/// A validator crate called natively on the document's bytes.
+fn native<V: Validator>(bytes: &[u8], content_type: &str, config: &str) -> Vec<(Severity, String)> {
+    findings(V::validate(Input {
         content: bytes,
         content_type,
         config,
@@ -229,7 +221,7 @@ fn cases() -> Vec<Case> {
                     .unwrap_or(1_500_000);
                 write_table(path, rows)
             },
-            native: csv_native,
+            native: native::<CsvValidator>,
         },
         Case {
             name: "json",
@@ -239,7 +231,7 @@ fn cases() -> Vec<Case> {
             content_type: "application/json",
             config: json!({"schema": {"type": "array", "items": invoice_schema()}}),
             write: |path| write_invoices(path, INVOICES, false),
-            native: json_native,
+            native: native::<JsonSchemaValidator>,
         },
         Case {
             name: "ndjson",
@@ -249,7 +241,7 @@ fn cases() -> Vec<Case> {
             content_type: "application/x-ndjson",
             config: json!({"schema": invoice_schema()}),
             write: |path| write_invoices(path, INVOICES, true),
-            native: json_native,
+            native: native::<JsonSchemaValidator>,
         },
     ]
 }

@@ -91,7 +91,7 @@ fn whole(validator: &jsonschema::Validator, content: &[u8]) -> Outcome {
         Err(e) => return parse_failure(content, &e),
     };
     let mut report = Report::default();
-    report.add_errors(validator.iter_errors(&document), |f| f);
+    report.add_errors(validator.iter_errors(&document));
     locate_json_findings(content, &mut report.findings);
     report.finish(Vec::new())
 }
@@ -105,29 +105,28 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    /// Records the errors of one value; `place` adjusts each finding (a record's
-    /// pointer prefix and schema path) before it is kept.
+    /// Records the errors of one value (a finding is built only while there is room).
     pub fn add_errors<'e>(
         &mut self,
         errors: impl Iterator<Item = jsonschema::ValidationError<'e>>,
-        place: impl Fn(Finding) -> Finding,
     ) {
         for error in errors {
-            self.total += 1;
-            if self.findings.len() < MAX_FINDINGS {
-                self.findings.push(place(
-                    Finding::error(
-                        format!("json.schema.{}", error.kind().keyword()),
-                        error.to_string(),
-                    )
-                    .at(error.instance_path().as_str())
-                    .with_meta(serde_json::json!({ "schema_path": error.schema_path().as_str() })),
-                ));
+            if self.findings.len() >= MAX_FINDINGS {
+                self.total += 1;
+                continue;
             }
+            self.add(
+                Finding::error(
+                    format!("json.schema.{}", error.kind().keyword()),
+                    error.to_string(),
+                )
+                .at(error.instance_path().as_str())
+                .with_meta(serde_json::json!({ "schema_path": error.schema_path().as_str() })),
+            );
         }
     }
 
-    /// Adds a finding that is not a schema error (a count, a parse failure).
+    /// Adds a finding (counted always, kept while there is room).
     pub fn add(&mut self, finding: Finding) {
         self.total += 1;
         if self.findings.len() < MAX_FINDINGS {

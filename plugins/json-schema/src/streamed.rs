@@ -60,7 +60,7 @@ pub fn check(
             continue;
         }
         let first = report.findings.len();
-        report.add_errors(validator.iter_errors(&value), |f| f);
+        report.add_errors(validator.iter_errors(&value));
         let found = &mut report.findings[first..];
         locate_json_findings(record.bytes, found);
         for finding in found {
