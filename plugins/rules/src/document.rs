@@ -12,6 +12,8 @@ use crate::table::TableSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
+    /// JSON Lines: one record per line; the document is the list of records.
+    JsonLines,
     Xml,
     Csv,
     /// Not parsed (a binary document): expressions see no `doc`.
@@ -22,6 +24,7 @@ impl Format {
     pub fn parse(name: &str) -> Option<Format> {
         Some(match name {
             "json" => Format::Json,
+            "jsonl" => Format::JsonLines,
             "xml" => Format::Xml,
             "csv" => Format::Csv,
             "none" => Format::None,
@@ -31,7 +34,12 @@ impl Format {
 
     pub fn from_content_type(ct: &str) -> Format {
         let ct = ct.to_ascii_lowercase();
-        if ct.contains("xml") {
+        if ["ndjson", "jsonl", "jsonlines", "json-lines"]
+            .iter()
+            .any(|t| ct.contains(t))
+        {
+            Format::JsonLines
+        } else if ct.contains("xml") {
             Format::Xml
         } else if ct.contains("csv") || ct.contains("tab-separated") {
             Format::Csv
@@ -54,6 +62,19 @@ pub fn parse(
                 format!("{}:{}", e.line(), e.column()),
             )
         }),
+        Format::JsonLines => {
+            let mut records = Vec::new();
+            for (line, text) in lines(content) {
+                let record = serde_json::from_slice(text).map_err(|e| {
+                    (
+                        format!("line {line} is not JSON: {e}"),
+                        format!("{line}:{}", e.column()),
+                    )
+                })?;
+                records.push(record);
+            }
+            Ok(Value::Array(records))
+        }
         Format::Xml => {
             let text = std::str::from_utf8(content)
                 .map_err(|e| (format!("the document is not UTF-8: {e}"), String::new()))?;
@@ -107,6 +128,45 @@ pub fn parse(
             Ok(serde_json::json!({ "rows": rows }))
         }
         Format::None => Ok(Value::Null),
+    }
+}
+
+/// The records of a JSON Lines document: (1-based line, text), blank lines skipped.
+fn lines(content: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    content
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, text)| (i + 1, text.strip_suffix(b"\r").unwrap_or(text)))
+        .filter(|(_, text)| !text.iter().all(u8::is_ascii_whitespace))
+}
+
+/// Adds `meta.line`/`meta.column` to findings whose path is `/<record>/…` in a JSON
+/// Lines document: the record's line, and the value's column within it.
+pub fn locate_lines(content: &[u8], findings: &mut [validibot_plugin_api::Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let records: Vec<(usize, &[u8])> = lines(content).collect();
+    for f in findings.iter_mut() {
+        let mut tokens = f.path.splitn(3, '/').skip(1);
+        let Some((line, text)) = tokens
+            .next()
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| records.get(i))
+        else {
+            continue;
+        };
+        let rest = tokens.next().map_or(String::new(), |r| format!("/{r}"));
+        let column = validibot_plugin_api::position::json_pointer_positions(text, &[rest.as_str()])
+            .get(&rest)
+            .map_or(1, |&(_, column)| column);
+        let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
+        if meta.is_object() {
+            meta["line"] = serde_json::json!(line);
+            meta["column"] = serde_json::json!(column);
+            meta["record"] =
+                serde_json::json!(f.path.split('/').nth(1).and_then(|i| i.parse::<u64>().ok()));
+        }
     }
 }
 

@@ -43,7 +43,7 @@ impl Validator for RulesValidator {
             version: env!("CARGO_PKG_VERSION").into(),
             name: "Rules".into(),
             description:
-                "Assertions (operators and CEL expressions) over JSON, XML or CSV documents.".into(),
+                "Assertions (operators and CEL expressions) over JSON, JSON Lines, XML or CSV documents.".into(),
             content_types: vec![
                 "application/json".into(),
                 "application/*+json".into(),
@@ -51,6 +51,7 @@ impl Validator for RulesValidator {
                 "text/xml".into(),
                 "application/*+xml".into(),
                 "text/csv".into(),
+                "application/x-ndjson".into(),
             ],
             config_schema: config_schema(),
         }
@@ -76,7 +77,7 @@ impl Validator for RulesValidator {
             Ok(d) => d,
             Err((message, at)) => {
                 let code = match format {
-                    Format::Json => "rules.parse.json",
+                    Format::Json | Format::JsonLines => "rules.parse.json",
                     Format::Xml => "rules.parse.xml",
                     Format::Csv => "rules.parse.csv",
                     Format::None => unreachable!("not parsed"),
@@ -88,11 +89,13 @@ impl Validator for RulesValidator {
             }
         };
         let mut outcome = evaluate(&set.rules, Some(&doc), &variables, set.max_samples);
-        if format == Format::Json {
-            validibot_plugin_api::position::locate_json_findings(
+        match format {
+            Format::Json => validibot_plugin_api::position::locate_json_findings(
                 input.content,
                 &mut outcome.findings,
-            );
+            ),
+            Format::JsonLines => document::locate_lines(input.content, &mut outcome.findings),
+            _ => {}
         }
         Ok(outcome)
     }
@@ -102,7 +105,7 @@ export_validator!(RulesValidator);
 
 /// Where a rule's `path` points in each format (the schema and the no-value findings
 /// say it).
-const PATH_HELP: &str = "A JSON pointer into the document; a `*` token matches every list item or object member. JSON: the document itself (`/lines/*/qty`). CSV: `/rows/*/<column>` (each row an object keyed by the header). XML: `/<root>/<child>/…`, attributes as `@name`, text as `#text` (a repeated child is a list). Empty: the whole document.";
+const PATH_HELP: &str = "A JSON pointer into the document; a `*` token matches every list item or object member. JSON: the document itself (`/lines/*/qty`). JSON Lines: the list of records (`/*/qty`). CSV: `/rows/*/<column>` (each row an object keyed by the header). XML: `/<root>/<child>/…`, attributes as `@name`, text as `#text` (a repeated child is a list). Empty: the whole document.";
 
 /// The step config's schema, with the operator vocabulary (each operator described),
 /// so the editor's form and the docs list them.
@@ -134,7 +137,7 @@ fn config_schema() -> Value {
         "required": ["rules"],
         "additionalProperties": false,
         "properties": {
-            "format": {"enum": ["json", "xml", "csv", "none"], "description": "Default: from the content type. `none`: the document is not parsed and expressions have no `doc` (binary documents)."},
+            "format": {"enum": ["json", "jsonl", "xml", "csv", "none"], "description": "Default: from the content type. `jsonl`: JSON Lines, the document is the list of records (`/*/qty`; the JSON Lines content types select it). `none`: the document is not parsed and expressions have no `doc` (binary documents)."},
             "variables": {"type": "object", "description": "More CEL variables by name (the host's assertion context: outputs, steps, meta, consts). Expressions may use only doc, value, these names and comprehension variables; where a variable is an object, only its members."},
             "schema": {"type": "object", "required": ["fields"], "description": "A Frictionless Table Schema ({\"fields\": [{\"name\", \"type\"}]}): CSV cells of integer and number fields become numbers, boolean fields booleans, missing values null. Without it every cell is a string; a workflow passes an earlier csv step's schema on to a rules step that has none."},
             "max_samples": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5, "description": "Failing targets reported one by one per rule; the rest become one summary finding with the count."},
@@ -349,6 +352,43 @@ mod tests {
             .iter()
             .map(|f| (f.code.clone(), f.path.clone()))
             .collect()
+    }
+
+    #[test]
+    fn json_lines_are_a_list_of_records() {
+        let doc =
+            "{\"id\": 1, \"qty\": 2}\n\n{\"id\": 2, \"qty\": 0}\r\n{\"id\": 3,  \"qty\": -1}\n";
+        let config = json!({"rules": [
+            {"id": "qty", "path": "/*/qty", "op": "gt", "value": 0},
+            {"id": "count", "expr": "doc.size() == 3"}
+        ]});
+        let out = run(doc, "application/x-ndjson", config.clone());
+        assert_eq!(
+            failures(&out),
+            vec![
+                ("rules.qty".to_owned(), "/1/qty".to_owned()),
+                ("rules.qty".to_owned(), "/2/qty".to_owned())
+            ]
+        );
+        // Record 1 is on line 3 (a blank line is skipped), record 2 on line 4.
+        let at = |i: usize| {
+            let meta = out.findings[i].meta.as_ref().unwrap();
+            (
+                meta["line"].clone(),
+                meta["column"].clone(),
+                meta["record"].clone(),
+            )
+        };
+        assert_eq!(at(0), (json!(3), json!(18), json!(1)));
+        assert_eq!(at(1), (json!(4), json!(19), json!(2)));
+        // `format: jsonl` selects it whatever the content type; a bad line is a parse finding.
+        let forced = json!({"format": "jsonl", "rules": config["rules"]});
+        assert_eq!(failures(&run(doc, "text/plain", forced.clone())).len(), 2);
+        let broken = run("{\"id\": 1}\n{\"id\": \n", "application/x-ndjson", forced);
+        assert_eq!(
+            failures(&broken),
+            vec![("rules.parse.json".to_owned(), "2:7".to_owned())]
+        );
     }
 
     #[test]
