@@ -10,10 +10,12 @@
 //!   about 89 MB (`VALIDIBOT_BENCH_ROWS=17000000` for about 1 GB);
 //! - `json`: an array of 25,000 invoices (about 46 MB) under `type: array` + `items`
 //!   (the example invoice schema), checked a record at a time;
-//! - `ndjson`: the same invoices as JSON Lines.
+//! - `ndjson`: the same invoices as JSON Lines;
+//! - `xml`: 600,000 orders (about 105 MB, the shape of `xml_orders.py`), checked for
+//!   well-formedness (no schema), which streams.
 //!
-//! `cargo bench -p validibot --bench large_documents` runs all three;
-//! `VALIDIBOT_BENCH_ONLY=json` (or `csv`, `ndjson`) one.
+//! `cargo bench -p validibot --bench large_documents` runs all four;
+//! `VALIDIBOT_BENCH_ONLY=json` (or `csv`, `ndjson`, `xml`) one.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +26,7 @@ use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Ru
 use validibot_plugin_api::{Input, Severity, Validator};
 use validibot_plugin_csv::CsvValidator;
 use validibot_plugin_json_schema::JsonSchemaValidator;
+use validibot_plugin_xml::XmlValidator;
 
 const KINDS: [&str; 4] = ["retail", "wholesale", "internal", "export"];
 
@@ -78,6 +81,29 @@ fn write_invoices(path: &Path, count: u64, lines_layout: bool) -> u64 {
 }
 
 /// The example invoice workflow's schema (`examples/invoice-workflow.json`).
+/// The orders of `xml_orders.py`: an order with a customer and a line, 175 bytes each.
+fn write_orders(path: &Path, count: u64) -> u64 {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<orders>\n")
+        .unwrap();
+    for i in 1..=count {
+        writeln!(
+            out,
+            "  <order id=\"ORD-{i:07}\" date=\"2024-{:02}-{:02}\">\n    <customer email=\"c{i}@example.org\">Customer {i}</customer>\n    <line sku=\"SKU-{:05}\" qty=\"{}\" price=\"{}.{:02}\"/>\n  </order>",
+            1 + i % 12,
+            1 + i % 28,
+            i % 9999,
+            1 + i % 9,
+            (i * 7) % 10000 / 100,
+            (i * 7) % 100
+        )
+        .unwrap();
+    }
+    out.write_all(b"</orders>\n").unwrap();
+    out.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
 fn invoice_schema() -> serde_json::Value {
     let workflow: serde_json::Value =
         serde_json::from_str(include_str!("../../examples/invoice-workflow.json")).unwrap();
@@ -242,6 +268,16 @@ fn cases() -> Vec<Case> {
             config: json!({"schema": invoice_schema()}),
             write: |path| write_invoices(path, INVOICES, true),
             native: native::<JsonSchemaValidator>,
+        },
+        Case {
+            name: "xml",
+            file: "orders.xml",
+            small: "<orders/>",
+            validator: "xml-schema",
+            content_type: "application/xml",
+            config: json!({}),
+            write: |path| write_orders(path, 600_000),
+            native: native::<XmlValidator>,
         },
     ]
 }

@@ -720,11 +720,12 @@ fn check_runs_locally() {
     assert!(std::fs::metadata(&array).unwrap().len() > 12 << 20);
     let lines = dir.path().join("invoices.jsonl");
     std::fs::write(&lines, records.join("\n")).unwrap();
-    let check_json = |doc: &Path, schema: Value| {
-        let workflow = dir.path().join("records.json");
+    // `check` under a fixed 16 MiB cap: a one-step workflow of `validator` with `config`.
+    let check_capped = |doc: &Path, validator: &str, config: Value| {
+        let workflow = dir.path().join("capped.json");
         std::fs::write(
             &workflow,
-            serde_json::json!({"slug": "records", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": schema}}]})
+            serde_json::json!({"slug": "capped", "steps": [{"key": "s", "validator": validator, "config": config}]})
                 .to_string(),
         )
         .unwrap();
@@ -745,6 +746,9 @@ fn check_runs_locally() {
         );
         let report: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
         (code, report["steps"][0].clone())
+    };
+    let check_json = |doc: &Path, schema: Value| {
+        check_capped(doc, "json-schema", serde_json::json!({ "schema": schema }))
     };
     let (code, step) = check_json(
         &array,
@@ -772,6 +776,52 @@ fn check_runs_locally() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0]["path"], "/6999/lines/12/qty");
     assert_eq!(findings[0]["meta"]["line"], 7_000);
+
+    // XML well-formedness streams too: 160,000 orders (about 19 MB) check under the same
+    // 16 MiB cap; a bad reference deep in the file is found at its line; with an XSD the
+    // tree is built and the same cap is too small.
+    let orders = |bad: Option<u32>| {
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<orders>\n");
+        for i in 1..=160_000u32 {
+            let note = if Some(i) == bad { "&bogus;" } else { "&amp;" };
+            xml.push_str(&format!(
+                "  <order id=\"ORD-{i:07}\" date=\"2024-01-02\">\n    <customer email=\"c{i}@example.org\">Customer {i} {note}</customer>\n  </order>\n"
+            ));
+        }
+        xml + "</orders>\n"
+    };
+    let good = dir.path().join("orders.xml");
+    std::fs::write(&good, orders(None)).unwrap();
+    assert!(std::fs::metadata(&good).unwrap().len() > 16 << 20);
+    let bad = dir.path().join("orders-bad.xml");
+    std::fs::write(&bad, orders(Some(100_000))).unwrap();
+    let check_xml = |doc: &Path, config: Value| check_capped(doc, "xml-schema", config);
+    let (code, step) = check_xml(&good, serde_json::json!({}));
+    assert_eq!(code, 0, "{step}");
+    let elements = step["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "element_count")
+        .map(|o| o["value"].clone());
+    assert_eq!(elements, Some(serde_json::json!(320_001)), "{step}");
+    let (code, step) = check_xml(&bad, serde_json::json!({}));
+    assert_eq!(code, 1, "{step}");
+    let findings = step["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "xml.malformed");
+    assert_eq!(
+        findings[0]["meta"]["line"],
+        2 + 3 * 99_999 + 2,
+        "{findings:?}"
+    );
+    let xsd = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="orders"/></xs:schema>"#;
+    let (code, step) = check_xml(&good, serde_json::json!({"schema": xsd}));
+    assert_eq!(code, 2, "{step}");
+    assert!(
+        step.to_string().contains("validator.memory_exceeded"),
+        "{step}"
+    );
 }
 
 /// Masks what differs between two runs of the same document (ids, times, durations, the

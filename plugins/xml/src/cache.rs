@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use validibot_plugin_api::compiled::CompiledCache;
-use validibot_plugin_api::{Input, ValidatorError};
+use validibot_plugin_api::{StepFile, ValidatorError};
 
 use crate::config::{Compiled, StepConfig};
 
@@ -12,14 +12,13 @@ thread_local! {
     static CACHE: CompiledCache<Compiled> = CompiledCache::new(64);
 }
 
-pub fn compiled_for(input: &Input<'_>) -> Result<Rc<Compiled>, ValidatorError> {
-    if input.files.is_empty() {
-        return CACHE.with(|cache| {
-            cache.for_config(input.config, |value| StepConfig::parse(value)?.build())
-        });
+pub fn compiled_for(config: &str, files: &[StepFile]) -> Result<Rc<Compiled>, ValidatorError> {
+    if files.is_empty() {
+        return CACHE
+            .with(|cache| cache.for_config(config, |value| StepConfig::parse(value)?.build()));
     }
-    let mut key = input.config.to_owned();
-    for f in input.files {
+    let mut key = config.to_owned();
+    for f in files {
         key.push('\0');
         key.push_str(&f.name);
         key.push(':');
@@ -27,9 +26,9 @@ pub fn compiled_for(input: &Input<'_>) -> Result<Rc<Compiled>, ValidatorError> {
     }
     CACHE.with(|cache| {
         cache.get_or_try_build(&key, || {
-            let value = validibot_plugin_api::parse_config(input.config)?;
+            let value = validibot_plugin_api::parse_config(config)?;
             StepConfig::parse(&value)
-                .and_then(|c| c.with_files(input.files))
+                .and_then(|c| c.with_files(files))
                 .and_then(|c| c.build())
                 .map_err(|f| ValidatorError::new(f.code, f.message))
         })

@@ -49,12 +49,10 @@ pub fn parse(text: &str) -> Result<Document<'_>, Refusal> {
             }
         }
         let (code, message) = match e {
-            roxmltree::Error::DtdDetected => (
-                "xml.dtd_forbidden",
-                "the document has a DOCTYPE; DTDs are never processed (no entity expansion, \
-                 no external entities), so documents with one are refused"
-                    .to_owned(),
-            ),
+            roxmltree::Error::DtdDetected => {
+                let r = dtd_refusal();
+                (r.code, r.message)
+            }
             roxmltree::Error::NodesLimitReached => (
                 "xml.too_large",
                 format!("the document has more than {NODES_LIMIT} nodes"),
@@ -71,6 +69,18 @@ pub fn parse(text: &str) -> Result<Document<'_>, Refusal> {
             column: pos.col,
         }
     })
+}
+
+/// The refusal of a document with a DOCTYPE (its position is the caller's to fill).
+pub fn dtd_refusal() -> Refusal {
+    Refusal {
+        code: "xml.dtd_forbidden",
+        message: "the document has a DOCTYPE; DTDs are never processed (no entity expansion, \
+                  no external entities), so documents with one are refused"
+            .to_owned(),
+        line: 0,
+        column: 0,
+    }
 }
 
 /// Line and column of the node an engine path names, when it can be found.

@@ -7,12 +7,16 @@
 //! "fully checked". Coverage is documented in `docs/validators/xml-schema.md`.
 
 mod cache;
+mod chars;
 mod config;
 mod document;
 mod namespaces;
+mod prefixes;
+mod streamed;
+mod tag;
 
 use validibot_plugin_api::{
-    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+    export_validator, Finding, Input, Metadata, Outcome, Output, Request, Validator, ValidatorError,
 };
 
 /// Cap on findings per document so one pathological input cannot flood the run.
@@ -42,8 +46,28 @@ impl Validator for XmlValidator {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let compiled = cache::compiled_for(&input)?;
-        let tree = match document::decode(input.content).and_then(document::parse) {
+        Self::validate_request(Request::from(input))
+    }
+
+    /// Without a schema only well-formedness is checked, and that streams; a schema
+    /// needs the tree, so the document is read whole.
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let compiled = cache::compiled_for(request.config, request.files)?;
+        if compiled.schema.is_none() && compiled.namespaces.is_none() {
+            return Ok(match streamed::check(request.document)? {
+                Ok(summary) => Outcome {
+                    findings: Vec::new(),
+                    outputs: vec![
+                        Output::new("error_count", 0),
+                        Output::new("unsupported_constructs", 0),
+                        Output::new("element_count", summary.elements),
+                    ],
+                },
+                Err(refusal) => refused(refusal),
+            });
+        }
+        let content = request.document.read_all()?;
+        let tree = match document::decode(&content).and_then(document::parse) {
             Ok(tree) => tree,
             Err(refusal) => return Ok(refused(refusal)),
         };
@@ -117,5 +141,7 @@ fn refused(r: document::Refusal) -> Outcome {
 
 export_validator!(XmlValidator);
 
+#[cfg(test)]
+mod streamed_tests;
 #[cfg(test)]
 mod tests;
