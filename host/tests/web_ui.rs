@@ -226,8 +226,10 @@ fn main_flows(backend: Backend) {
     );
 
     // A workflow whose steps form a graph: drawn on its page, and its editor keeps
-    // `depends_on`, `on_failure` and `when` through a save.
-    let graph_def = json!({"slug": "graph", "content_types": ["application/json"], "steps": [
+    // `depends_on`, `on_failure`, `when`, the retention and whether documents are kept
+    // through a save.
+    let graph_def = json!({"slug": "graph", "content_types": ["application/json"],
+        "retention_days": 30, "store_submission": false, "steps": [
         {"key": "a", "validator": "rules", "config": {"rules": [{"id": "r", "path": "/id", "op": "not_null"}]}},
         {"key": "b", "validator": "rules", "depends_on": [], "on_failure": "continue",
          "config": {"rules": [{"id": "r", "path": "/id", "op": "not_null"}]}},
@@ -307,6 +309,11 @@ fn main_flows(backend: Backend) {
     assert_eq!(
         after["digest"], saved["digest"],
         "the editor changed the graph: {after}"
+    );
+    assert_eq!(
+        (&after["retention_days"], &after["store_submission"]),
+        (&json!(30), &json!(false)),
+        "the editor dropped a setting: {after}"
     );
 
     // A step file attached in the editor is uploaded to the workspace and named by the

@@ -267,6 +267,13 @@ fn editor(ws: &str, wf: Option<&Workflow>, validators: &[(String, String)]) -> M
             }
             label for="wf-memory" { "Validator memory (MiB, optional; empty: the instance's cap, raised for large documents)" }
             input id="wf-memory" name="validator_memory_mib" type="number" min="16" value=[wf.and_then(|w| w.validator_memory_mib)];
+            div.grid2 {
+                div { label for="wf-retention" { "Keep runs (days, optional; empty: the instance's retention)" }
+                      input id="wf-retention" name="retention_days" type="number" min="1" max="36500" value=[wf.and_then(|w| w.retention_days)]; }
+                div { label for="wf-store" {
+                          input id="wf-store" name="store_submission" type="checkbox" checked[wf.is_none_or(|w| w.store_submission)];
+                          " Keep submitted documents (off: runs keep each document's hash and findings, never its bytes)" } }
+            }
             label for="wf-constants" { "Constants (JSON object, optional; assertions read them as " code { "consts.<name>" } ", configs as " code { "${consts.<name>}" } ")" }
             textarea id="wf-constants" name="constants" rows="2" spellcheck="false" {
                 (wf.filter(|w| !w.constants.is_empty()).map(|w| serde_json::to_string_pretty(&w.constants).unwrap_or_default()).unwrap_or_default())

@@ -379,6 +379,10 @@ function initEditor() {
     if (constants) def.constants = constants;
     const memory = Number(form.validator_memory_mib.value);
     if (memory) def.validator_memory_mib = memory;
+    // Settings the form shows are sent back, so a save keeps them.
+    const days = Number(form.retention_days.value);
+    if (days) def.retention_days = days;
+    if (!form.store_submission.checked) def.store_submission = false;
     return def;
   };
   // The server's refusal, by step (and by assertion, with its path).
