@@ -149,11 +149,10 @@ pub fn locate_lines(content: &[u8], findings: &mut [validibot_plugin_api::Findin
     let records: Vec<(usize, &[u8])> = lines(content).collect();
     for f in findings.iter_mut() {
         let mut tokens = f.path.splitn(3, '/').skip(1);
-        let Some((line, text)) = tokens
-            .next()
-            .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| records.get(i))
-        else {
+        let Some(index) = tokens.next().and_then(|i| i.parse::<usize>().ok()) else {
+            continue;
+        };
+        let Some(&(line, text)) = records.get(index) else {
             continue;
         };
         let rest = tokens.next().map_or(String::new(), |r| format!("/{r}"));
@@ -164,8 +163,7 @@ pub fn locate_lines(content: &[u8], findings: &mut [validibot_plugin_api::Findin
         if meta.is_object() {
             meta["line"] = serde_json::json!(line);
             meta["column"] = serde_json::json!(column);
-            meta["record"] =
-                serde_json::json!(f.path.split('/').nth(1).and_then(|i| i.parse::<u64>().ok()));
+            meta["record"] = serde_json::json!(index);
         }
     }
 }
