@@ -4,7 +4,7 @@
 //! Past `limit` values the table stops growing: later rows are still compared with
 //! everything stored, and the caller reports that the check was partial.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 /// At most this share of the table in use before it doubles: linear probing stays at
 /// a couple of probes, most in one cache line.
@@ -19,10 +19,15 @@ pub struct Seen {
     pub overflowed: u64,
 }
 
-/// The fingerprint of a row's values (one cell, or the cells of a composite key).
+/// The fingerprint of a row's values (one cell, or the cells of a composite key):
+/// SipHash of the texts, each closed by 0xFF (a byte UTF-8 never has, so `a|bc` and
+/// `ab|c` differ) — written directly, without `Hash for [&str]`'s length prefix.
 pub fn fingerprint(parts: &[&str]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    parts.hash(&mut h);
+    for part in parts {
+        h.write(part.as_bytes());
+        h.write_u8(0xff);
+    }
     h.finish().max(1)
 }
 

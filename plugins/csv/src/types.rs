@@ -20,7 +20,7 @@ pub enum Cell<'a> {
     Int(i64),
     Num(f64),
     Bool(bool),
-    /// Days since 0000-03-01 (any monotonic count works for comparison).
+    /// `YYYYMMDD` as a number: it orders like the dates (all comparison needs).
     Date(i64),
     /// Seconds since the same epoch, UTC.
     Datetime(f64),
@@ -89,8 +89,8 @@ impl FieldType {
                     .map_err(|_| "an integer in the 64-bit range")
             }
             FieldType::Number => {
-                let t = s.trim();
-                if t.is_empty() || t != s {
+                let edge = |c: Option<char>| c.is_none_or(char::is_whitespace);
+                if edge(s.chars().next()) || edge(s.chars().next_back()) {
                     return Err("a number");
                 }
                 s.parse::<f64>().map(Cell::Num).map_err(|_| "a number")
@@ -118,32 +118,39 @@ fn num(s: &str) -> Option<i64> {
     })
 }
 
-/// `YYYY-MM-DD` → a day count, checking the calendar (leap years included).
-fn date(s: &str) -> Option<i64> {
+/// `YYYY-MM-DD` → `(year, month, day)`, checking the calendar (leap years included).
+/// 32-bit arithmetic and no division on the common path: in the sandbox a 64-bit
+/// division by a constant stays a division.
+fn ymd(s: &str) -> Option<(u32, u32, u32)> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let (y, m, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm, shifted so March starts the year).
+    let (y, m, d) = (
+        num(&s[0..4])? as u32,
+        num(&s[5..7])? as u32,
+        num(&s[8..10])? as u32,
+    );
+    let days_in_month = match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    (1..=days_in_month).contains(&d).then_some((y, m, d))
+}
+
+/// A date as a number that orders like the dates: `YYYYMMDD` read as digits.
+fn date(s: &str) -> Option<i64> {
+    let (y, m, d) = ymd(s)?;
+    Some(i64::from(y * 10_000 + m * 100 + d))
+}
+
+/// Days since 0000-03-01 (Howard Hinnant's days-from-civil, March starting the year).
+fn days(s: &str) -> Option<i64> {
+    let (y, m, d) = ymd(s)?;
+    let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -158,7 +165,7 @@ fn datetime(s: &str) -> Option<f64> {
     if s.len() < 19 || !matches!(s.as_bytes()[10], b'T' | b't' | b' ') {
         return None;
     }
-    let days = date(&s[..10])?;
+    let days = days(&s[..10])?;
     let t = &s[11..];
     let tb = t.as_bytes();
     if tb.len() < 8 || tb[2] != b':' || tb[5] != b':' {
@@ -235,6 +242,23 @@ mod tests {
             d("2024-03-01").compare(&d("2024-02-29")),
             Some(Ordering::Greater)
         );
+        // The packed date orders as the day count does, across century and leap-year edges.
+        let mut previous: Option<(i64, i64)> = None;
+        for y in [1899, 1900, 1999, 2000, 2023, 2024, 2100, 2300] {
+            for m in 1..=12 {
+                for d in 1..=31 {
+                    let text = format!("{y:04}-{m:02}-{d:02}");
+                    let (Some(packed), Some(count)) = (date(&text), days(&text)) else {
+                        continue;
+                    };
+                    if let Some((p, c)) = previous {
+                        assert_eq!(packed.cmp(&p), count.cmp(&c), "{text}");
+                    }
+                    previous = Some((packed, count));
+                }
+            }
+        }
+        assert!(date("1900-02-29").is_none() && date("2000-02-29").is_some());
         let t = |s| FieldType::Datetime.parse_cell(s).unwrap();
         assert_eq!(
             t("2024-05-01T10:00:00+02:00").compare(&t("2024-05-01T08:00:00Z")),
