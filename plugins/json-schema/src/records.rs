@@ -1,7 +1,9 @@
 //! Splits a document into records as it is read: the items of a top-level array, or
-//! the lines of JSON Lines. Only the current record's bytes are held; each is parsed
-//! alone. The splitter knows JSON's structure (strings, nesting) but not its grammar:
-//! a record's own syntax errors come from the parser, with positions made absolute.
+//! the lines of JSON Lines, each parsed as it is reached. Only the current record's
+//! bytes (and the rest of the chunk it was read in) are held. An array item is parsed
+//! where it lies in the read buffer — the parser itself finds where it ends, so the
+//! bytes are scanned once; a line is cut at its newline first, so a broken line is one
+//! bad record and the next line is read.
 
 use std::io::BufRead;
 
@@ -14,12 +16,16 @@ pub enum Layout {
     Lines,
 }
 
-/// One record: its bytes and where they start (1-based line, column in characters).
+/// One record: where it starts (1-based line, column in characters), its text and its
+/// value, or the parser's error (positions relative to the record's start).
 pub struct Record<'s> {
     pub index: u64,
     pub line: usize,
     pub column: usize,
+    /// The record's text; for one that failed to parse, from its start to the end of
+    /// what was read.
     pub bytes: &'s [u8],
+    pub value: Result<serde_json::Value, serde_json::Error>,
 }
 
 /// A break in the array's structure, at a 1-based line and column.
@@ -44,37 +50,46 @@ enum State {
     Done,
 }
 
-/// Where a record being copied stands.
-#[derive(Clone, Copy, Default)]
-struct Value {
-    depth: u32,
-    in_string: bool,
-    escaped: bool,
-    /// A number, `true`, `false` or `null`: ends at a delimiter.
-    scalar: bool,
-}
+/// Bytes asked of the reader at a time (the SDK reader's own chunk).
+const READ: usize = 1 << 20;
 
 pub struct Splitter<R> {
     reader: R,
     layout: Layout,
     state: State,
-    /// Position of the next byte.
+    /// What has been read and not yet dropped; `buf[start..]` is not yet consumed.
+    buf: Vec<u8>,
+    start: usize,
+    /// The reader is exhausted.
+    eof: bool,
+    /// The position (1-based line, column) of `buf[counted]`: positions are counted
+    /// forward only as far as a record or an error needs them.
+    counted: usize,
     line: usize,
     column: usize,
     index: u64,
-    record: Vec<u8>,
+    /// Bytes taken from the reader at a time (`READ`; small in tests).
+    read: usize,
 }
 
 impl<R: BufRead> Splitter<R> {
     pub fn new(reader: R, layout: Layout) -> Self {
+        Self::reading(reader, layout, READ)
+    }
+
+    fn reading(reader: R, layout: Layout, read: usize) -> Self {
         Splitter {
             reader,
             layout,
             state: State::Start,
+            buf: Vec::new(),
+            start: 0,
+            eof: false,
+            counted: 0,
             line: 1,
             column: 1,
             index: 0,
-            record: Vec::new(),
+            read,
         }
     }
 
@@ -91,11 +106,16 @@ impl<R: BufRead> Splitter<R> {
         }
     }
 
-    fn io_error(&self, e: std::io::Error) -> SyntaxError {
-        self.error(format!("the document could not be read: {e}"))
+    fn io_error(&mut self, e: std::io::Error) -> SyntaxError {
+        self.error_at(
+            self.buf.len(),
+            format!("the document could not be read: {e}"),
+        )
     }
 
-    fn error(&self, message: String) -> SyntaxError {
+    /// A syntax error at `buf[at]`.
+    fn error_at(&mut self, at: usize, message: String) -> SyntaxError {
+        self.count_to(at);
         SyntaxError {
             message,
             line: self.line,
@@ -103,135 +123,167 @@ impl<R: BufRead> Splitter<R> {
         }
     }
 
-    fn next_line(&mut self) -> Result<Option<Record<'_>>, SyntaxError> {
-        loop {
-            self.record.clear();
-            let line = self.line;
-            let read = self
-                .reader
-                .read_until(b'\n', &mut self.record)
-                .map_err(|e| self.io_error(e))?;
-            if read == 0 {
-                return Ok(None);
+    /// Moves the counted position forward to `buf[to]`.
+    fn count_to(&mut self, to: usize) {
+        let skipped = &self.buf[self.counted..to];
+        match memchr::memrchr(b'\n', skipped) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', skipped).count();
+                self.column = 1 + chars(&skipped[last + 1..]);
             }
-            if self.record.last() == Some(&b'\n') {
-                self.line += 1;
-            }
-            let text = self.record.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            let lead = self.record.len() - self.record.trim_ascii_start().len();
-            let index = self.index;
-            self.index += 1;
-            return Ok(Some(Record {
-                index,
-                line,
-                column: lead + 1,
-                bytes: self.record.trim_ascii(),
-            }));
+            None => self.column += chars(skipped),
         }
+        self.counted = to;
     }
 
-    fn next_item(&mut self) -> Result<Option<Record<'_>>, SyntaxError> {
-        self.record.clear();
-        let mut value: Option<Value> = None;
-        let (mut line, mut column) = (0, 0);
-        loop {
+    /// Reads at least `more` bytes (fewer at the end), after dropping what is consumed.
+    /// False at the end of the document.
+    fn fill(&mut self, more: usize) -> Result<bool, SyntaxError> {
+        if self.start > 0 {
+            self.count_to(self.start);
+            self.buf.drain(..self.start);
+            self.counted -= self.start;
+            self.start = 0;
+        }
+        let mut read = 0;
+        while read < more {
             let chunk = match self.reader.fill_buf() {
                 Ok(chunk) => chunk,
                 Err(e) => return Err(self.io_error(e)),
             };
             if chunk.is_empty() {
-                return self.end(value.is_some());
+                self.eof = true;
+                break;
             }
-            // Where this chunk's part of the record starts (0 when it began earlier).
-            let mut from = 0;
-            let mut used = 0;
-            let mut done = false;
-            let mut failure = None;
-            while used < chunk.len() {
-                // Inside a string only `"` and `\` matter: jump to the next one (most of
-                // a record's bytes are in strings).
-                if let Some(v) = value.as_ref().filter(|v| v.in_string && !v.escaped) {
-                    debug_assert!(!v.scalar);
-                    let rest = &chunk[used..];
-                    let skip = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-                    self.column += chars(&rest[..skip]);
-                    used += skip;
-                    if used == chunk.len() {
-                        break;
-                    }
-                }
-                let byte = chunk[used];
-                if let Some(v) = value.as_mut() {
-                    if v.scalar && (byte == b',' || byte == b']' || byte.is_ascii_whitespace()) {
-                        done = true;
-                        break;
-                    }
-                    step(v, byte);
-                } else if !byte.is_ascii_whitespace() {
-                    match (self.state, byte) {
-                        (State::Start, b'[') => self.state = State::First,
-                        (State::First, b']') | (State::After, b']') => self.state = State::Done,
-                        (State::After, b',') => self.state = State::Next,
-                        (State::First | State::Next, _) => {
-                            line = self.line;
-                            column = self.column;
-                            from = used;
-                            value = Some(Value {
-                                scalar: !matches!(byte, b'{' | b'[' | b'"'),
-                                ..Value::default()
-                            });
-                            continue;
-                        }
-                        (state, _) => {
-                            failure = Some(unexpected(state, byte));
-                            break;
-                        }
-                    }
-                }
-                used += 1;
-                if byte == b'\n' {
-                    self.line += 1;
-                    self.column = 1;
-                } else if byte & 0xC0 != 0x80 {
-                    self.column += 1;
-                }
-                if let Some(v) = value {
-                    if !v.scalar && v.depth == 0 && !v.in_string {
-                        done = true;
-                        break;
-                    }
-                }
+            let n = chunk.len().min(self.read);
+            self.buf.extend_from_slice(&chunk[..n]);
+            self.reader.consume(n);
+            read += n;
+        }
+        Ok(read > 0)
+    }
+
+    /// The first byte at or after `start` that is not whitespace (consuming the
+    /// whitespace), reading as needed; `None` at the end of the document.
+    fn next_byte(&mut self) -> Result<Option<u8>, SyntaxError> {
+        loop {
+            let rest = &self.buf[self.start..];
+            if let Some(at) = rest.iter().position(|b| !b.is_ascii_whitespace()) {
+                self.start += at;
+                return Ok(Some(self.buf[self.start]));
             }
-            if value.is_some() {
-                self.record.extend_from_slice(&chunk[from..used]);
-            }
-            self.reader.consume(used);
-            if let Some(message) = failure {
-                return Err(self.error(message));
-            }
-            if done {
-                self.state = State::After;
-                let index = self.index;
-                self.index += 1;
-                return Ok(Some(Record {
-                    index,
-                    line,
-                    column,
-                    bytes: &self.record,
-                }));
+            self.start = self.buf.len();
+            if self.eof || !self.fill(self.read)? {
+                return Ok(None);
             }
         }
     }
 
-    fn end(&mut self, in_record: bool) -> Result<Option<Record<'_>>, SyntaxError> {
-        match self.state {
-            State::Done => Ok(None),
-            State::Start => Err(self.error("the document is empty: expected an array".into())),
-            _ if in_record => Err(self.error("the document ends inside a record".into())),
-            _ => Err(self.error("the document ends before the array's closing `]`".into())),
+    fn next_line(&mut self) -> Result<Option<Record<'_>>, SyntaxError> {
+        loop {
+            let line = match memchr::memchr(b'\n', &self.buf[self.start..]) {
+                Some(at) => self.start..self.start + at + 1,
+                None if self.eof => self.start..self.buf.len(),
+                None => {
+                    let wanted = (self.buf.len() - self.start).max(self.read);
+                    self.fill(wanted)?;
+                    continue;
+                }
+            };
+            if line.is_empty() {
+                return Ok(None);
+            }
+            self.start = line.end;
+            let text = &self.buf[line.clone()];
+            let len = text.trim_ascii().len();
+            if len == 0 {
+                continue;
+            }
+            let at = line.start + (text.len() - text.trim_ascii_start().len());
+            let value = serde_json::from_slice(&self.buf[at..at + len]);
+            return Ok(Some(self.record(at..at + len, value)));
+        }
+    }
+
+    /// The next record: `buf[text]` and its value, placed where it starts.
+    fn record(
+        &mut self,
+        text: std::ops::Range<usize>,
+        value: Result<serde_json::Value, serde_json::Error>,
+    ) -> Record<'_> {
+        self.count_to(text.start);
+        let index = self.index;
+        self.index += 1;
+        Record {
+            index,
+            line: self.line,
+            column: self.column,
+            bytes: &self.buf[text],
+            value,
+        }
+    }
+
+    fn next_item(&mut self) -> Result<Option<Record<'_>>, SyntaxError> {
+        loop {
+            let Some(byte) = self.next_byte()? else {
+                return match self.state {
+                    State::Done => Ok(None),
+                    State::Start => Err(self.error_at(
+                        self.buf.len(),
+                        "the document is empty: expected an array".into(),
+                    )),
+                    _ => Err(self.error_at(
+                        self.buf.len(),
+                        "the document ends before the array's closing `]`".into(),
+                    )),
+                };
+            };
+            match (self.state, byte) {
+                (State::Start, b'[') => self.state = State::First,
+                (State::First, b']') | (State::After, b']') => self.state = State::Done,
+                (State::After, b',') => self.state = State::Next,
+                (State::First | State::Next, _) => return self.item(),
+                (state, _) => return Err(self.error_at(self.start, unexpected(state, byte))),
+            }
+            self.start += 1;
+        }
+    }
+
+    /// Parses the item at `start`. When the parse reaches the end of what was read
+    /// before the document's end, more is read (at least doubling what is held, so a
+    /// record larger than a chunk costs linear time) and the item is parsed again.
+    fn item(&mut self) -> Result<Option<Record<'_>>, SyntaxError> {
+        loop {
+            let rest = &self.buf[self.start..];
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter();
+            let value: Result<serde_json::Value, _> = stream
+                .next()
+                .expect("the item starts with a byte that is not whitespace");
+            let end = stream.byte_offset();
+            let cut = match &value {
+                Ok(_) => end == rest.len(),
+                // A cut number (`-`, `1.`, `2e`) is an end-of-input error too.
+                Err(e) => e.is_eof(),
+            };
+            if cut && !self.eof {
+                let held = self.buf.len() - self.start;
+                self.fill(held.max(self.read))?;
+                continue;
+            }
+            if cut && value.is_err() {
+                return Err(
+                    self.error_at(self.buf.len(), "the document ends inside a record".into())
+                );
+            }
+            let from = self.start;
+            let to = if value.is_ok() {
+                from + end
+            } else {
+                self.buf.len()
+            };
+            self.start = to;
+            self.state = State::After;
+            return Ok(Some(self.record(from..to, value)));
         }
     }
 }
@@ -239,26 +291,6 @@ impl<R: BufRead> Splitter<R> {
 /// Characters in `bytes` (UTF-8): the bytes that do not continue a character.
 fn chars(bytes: &[u8]) -> usize {
     bytes.len() - bytes.iter().filter(|&&b| b & 0xC0 == 0x80).count()
-}
-
-/// Moves a record's copy state past `byte`.
-fn step(v: &mut Value, byte: u8) {
-    if v.in_string {
-        if v.escaped {
-            v.escaped = false;
-        } else if byte == b'\\' {
-            v.escaped = true;
-        } else if byte == b'"' {
-            v.in_string = false;
-        }
-        return;
-    }
-    match byte {
-        b'"' => v.in_string = true,
-        b'{' | b'[' => v.depth += 1,
-        b'}' | b']' => v.depth = v.depth.saturating_sub(1),
-        _ => {}
-    }
 }
 
 fn unexpected(state: State, byte: u8) -> String {
@@ -287,7 +319,11 @@ mod tests {
         layout: Layout,
         chunk: usize,
     ) -> Result<Vec<(String, usize, usize)>, SyntaxError> {
-        let mut splitter = Splitter::new(BufReader::with_capacity(chunk, text.as_bytes()), layout);
+        let mut splitter = Splitter::reading(
+            BufReader::with_capacity(chunk, text.as_bytes()),
+            layout,
+            chunk,
+        );
         let mut out = Vec::new();
         while let Some(r) = splitter.next_record()? {
             out.push((
@@ -347,5 +383,119 @@ mod tests {
                 ("[3]".to_owned(), 4, 1),
             ]
         );
+    }
+
+    /// Every record and the outcome of the split, the values and errors shown as text.
+    fn outcome(text: &[u8], layout: Layout, chunk: usize) -> (Vec<String>, Option<SyntaxError>) {
+        let mut splitter = Splitter::reading(BufReader::with_capacity(chunk, text), layout, chunk);
+        let mut out = Vec::new();
+        loop {
+            match splitter.next_record() {
+                Ok(Some(r)) => {
+                    let value = match &r.value {
+                        Ok(v) => v.to_string(),
+                        Err(e) => format!("error {e}"),
+                    };
+                    let failed = r.value.is_err();
+                    out.push(format!("{}:{} {value}", r.line, r.column));
+                    if failed && layout == Layout::Array {
+                        return (out, None);
+                    }
+                }
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// A random JSON value: nesting, escapes, non-ASCII text, every number form.
+    fn value(seed: &mut u64, depth: u32) -> String {
+        const SCALARS: [&str; 12] = [
+            "0",
+            "-7",
+            "12.5",
+            "-0.25e-3",
+            "3E+2",
+            "18446744073709551616",
+            "true",
+            "false",
+            "null",
+            "\"a\\\"b\"",
+            "\"é – ✓\"",
+            "\"\\u00e9\\n,]}\"",
+        ];
+        let pick = next(seed) % if depth > 2 { 12 } else { 16 };
+        let ws = [" ", "", "\n  ", "\t"][(next(seed) % 4) as usize];
+        match pick {
+            0..=11 => SCALARS[pick as usize].to_owned(),
+            12 | 13 => {
+                let n = next(seed) % 4;
+                let items: Vec<String> = (0..n).map(|_| value(seed, depth + 1)).collect();
+                format!("[{ws}{}{ws}]", items.join(&format!(",{ws}")))
+            }
+            _ => {
+                let n = next(seed) % 4;
+                let items: Vec<String> = (0..n)
+                    .map(|k| format!("\"k{k}\"{ws}:{ws}{}", value(seed, depth + 1)))
+                    .collect();
+                format!("{{{ws}{}{ws}}}", items.join(&format!(",{ws}")))
+            }
+        }
+    }
+
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    #[test]
+    fn reads_of_any_size_give_the_same_records_values_and_errors() {
+        let mut seed = 0x5EED_0024_0000_0001u64;
+        for round in 0..600 {
+            let n = next(&mut seed) % 6;
+            let items: Vec<String> = (0..n).map(|_| value(&mut seed, 0)).collect();
+            let array = format!("[\n{}\n]\n", items.join(",\n "));
+            let mut text = array.clone().into_bytes();
+            // Most rounds also break the text: a byte dropped, or one added.
+            if round % 3 != 0 && !text.is_empty() {
+                let at = (next(&mut seed) as usize) % text.len();
+                if round % 2 == 0 {
+                    text.remove(at);
+                } else {
+                    text.insert(at, b"{}[],:\"\\-1e. x\n"[(next(&mut seed) % 15) as usize]);
+                }
+            }
+            let lines = items.join("\n").into_bytes();
+            for (layout, text) in [(Layout::Array, &text), (Layout::Lines, &lines)] {
+                let whole = outcome(text, layout, text.len().max(1));
+                for chunk in 1..=9 {
+                    assert_eq!(
+                        outcome(text, layout, chunk),
+                        whole,
+                        "{layout:?}, read {chunk}: {}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+            // An unbroken array: its items are the whole parse's elements.
+            if round % 3 == 0 {
+                let parsed: serde_json::Value = serde_json::from_str(&array).unwrap();
+                let (records, error) = outcome(array.as_bytes(), Layout::Array, 3);
+                assert!(error.is_none());
+                let values: Vec<String> = records
+                    .iter()
+                    .map(|r| r.split_once(' ').unwrap().1.to_owned())
+                    .collect();
+                let want: Vec<String> = parsed
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
+                assert_eq!(values, want);
+            }
+        }
     }
 }

@@ -40,11 +40,11 @@ pub fn check(
                 break;
             }
         };
-        let value: serde_json::Value = match serde_json::from_slice(record.bytes) {
+        let value = match &record.value {
             Ok(value) => value,
             Err(e) => {
                 let (line, column) = absolute(&record, e.line(), e.column());
-                let mut finding = parse_finding(&without_position(&e), line, column);
+                let mut finding = parse_finding(&without_position(e), line, column);
                 finding.meta.as_mut().expect("parse findings have meta")["record"] =
                     record.index.into();
                 report.add(finding);
@@ -56,11 +56,11 @@ pub fn check(
                 continue;
             }
         };
-        if validator.is_valid(&value) {
+        if validator.is_valid(value) {
             continue;
         }
         let first = report.findings.len();
-        report.add_errors(validator.iter_errors(&value));
+        report.add_errors(validator.iter_errors(value));
         let found = &mut report.findings[first..];
         locate_json_findings(record.bytes, found);
         for finding in found {
