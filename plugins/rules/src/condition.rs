@@ -10,6 +10,9 @@ use crate::document::select;
 
 /// Targets one path may expand to (wildcards over huge arrays are cut here).
 pub const MAX_TARGETS: usize = 100_000;
+
+/// Evaluations per document (per record when records are read one at a time).
+pub const MAX_EVALUATIONS: u64 = 1_000_000;
 /// Longest accepted CEL expression and regex pattern.
 pub const MAX_EXPR_LEN: usize = 4096;
 
@@ -353,7 +356,20 @@ impl Condition {
 
     /// Evaluates against every target under `root`; `doc` is the whole document (for CEL).
     pub fn eval(&self, root: &Value, base: &str, doc: &Doc<'_>, budget: &mut u64) -> Vec<Outcome> {
-        let targets = select(root, &self.path, MAX_TARGETS);
+        self.eval_at(root, &self.path, base, doc, budget)
+    }
+
+    /// Evaluates against the targets `path` selects under `root` (a record, when the
+    /// rules see a document a record at a time), their pointers prefixed with `base`.
+    pub fn eval_at(
+        &self,
+        root: &Value,
+        path: &str,
+        base: &str,
+        doc: &Doc<'_>,
+        budget: &mut u64,
+    ) -> Vec<Outcome> {
+        let targets = select(root, path, MAX_TARGETS);
         let mut out = Vec::with_capacity(targets.len());
         for (pointer, value) in targets {
             if *budget == 0 {
@@ -409,7 +425,7 @@ pub struct Doc<'a> {
     /// The standard functions, `doc` and the variables: built once per document, each
     /// evaluation adds `value` in a child scope.
     context: std::cell::OnceCell<cel_interpreter::Context<'static>>,
-    widest: std::cell::OnceCell<usize>,
+    widest: std::cell::Cell<Option<usize>>,
 }
 
 impl<'a> Doc<'a> {
@@ -419,20 +435,33 @@ impl<'a> Doc<'a> {
             variables,
             cel: std::cell::OnceCell::new(),
             context: std::cell::OnceCell::new(),
-            widest: std::cell::OnceCell::new(),
+            widest: std::cell::Cell::new(None),
         }
+    }
+
+    /// For rules that see one record at a time: `doc` is unset, and the widest
+    /// collection (for the cost cap) is the record's or a variable's.
+    pub fn set_record(&self, record: &Value) {
+        self.widest.set(None);
+        let variables = self.widest();
+        self.widest
+            .set(Some(variables.max(crate::cost::widest_collection(record))));
     }
 
     /// The largest list or map in the document or a variable, for the CEL cost cap.
     pub fn widest(&self) -> usize {
-        *self.widest.get_or_init(|| {
-            self.json
-                .into_iter()
-                .chain(self.variables.iter().map(|(_, v)| v))
-                .map(crate::cost::widest_collection)
-                .max()
-                .unwrap_or(0)
-        })
+        if let Some(widest) = self.widest.get() {
+            return widest;
+        }
+        let widest = self
+            .json
+            .into_iter()
+            .chain(self.variables.iter().map(|(_, v)| v))
+            .map(crate::cost::widest_collection)
+            .max()
+            .unwrap_or(0);
+        self.widest.set(Some(widest));
+        widest
     }
 
     fn cel(&self) -> Option<&cel_interpreter::Value> {

@@ -6,6 +6,7 @@
 //! Paths are JSON pointers where a `*` token matches every array item or object member.
 
 use serde_json::{Map, Value};
+use validibot_plugin_api::{Finding, Outcome};
 
 use crate::table::TableSchema;
 
@@ -65,12 +66,7 @@ pub fn parse(
         Format::JsonLines => {
             let mut records = Vec::new();
             for (line, text) in lines(content) {
-                let record = serde_json::from_slice(text).map_err(|e| {
-                    (
-                        format!("line {line} is not JSON: {e}"),
-                        format!("{line}:{}", e.column()),
-                    )
-                })?;
+                let record = serde_json::from_slice(text).map_err(|e| bad_line(line, &e))?;
                 records.push(record);
             }
             Ok(Value::Array(records))
@@ -112,23 +108,54 @@ pub fn parse(
                     let line = e.position().map_or(0, |p| p.line());
                     (format!("the document is not CSV: {e}"), format!("{line}:1"))
                 })?;
-                let row: Map<String, Value> = headers
-                    .iter()
-                    .zip(record.iter())
-                    .map(|(h, v)| {
-                        let cell = match table {
-                            Some(t) => t.cell(h, v),
-                            None => Value::String(v.to_owned()),
-                        };
-                        (h.to_owned(), cell)
-                    })
-                    .collect();
-                rows.push(Value::Object(row));
+                rows.push(row(&headers, &record, table));
             }
             Ok(serde_json::json!({ "rows": rows }))
         }
         Format::None => Ok(Value::Null),
     }
+}
+
+/// The outcome for a document that does not parse: one finding, no outputs.
+pub fn unparsed(format: Format, (message, at): (String, String)) -> Outcome {
+    let code = match format {
+        Format::Json | Format::JsonLines => "rules.parse.json",
+        Format::Xml => "rules.parse.xml",
+        Format::Csv => "rules.parse.csv",
+        Format::None => unreachable!("not parsed"),
+    };
+    Outcome {
+        findings: vec![Finding::error(code, message).at(at)],
+        outputs: vec![],
+    }
+}
+
+/// A CSV row as an object keyed by the header, cells typed by the Table Schema if any.
+pub fn row(
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+    table: Option<&TableSchema>,
+) -> Value {
+    let row: Map<String, Value> = headers
+        .iter()
+        .zip(record.iter())
+        .map(|(h, v)| {
+            let cell = match table {
+                Some(t) => t.cell(h, v),
+                None => Value::String(v.to_owned()),
+            };
+            (h.to_owned(), cell)
+        })
+        .collect();
+    Value::Object(row)
+}
+
+/// Why line `line` of a JSON Lines document is not a record, and where.
+pub fn bad_line(line: usize, e: &serde_json::Error) -> (String, String) {
+    (
+        format!("line {line} is not JSON: {e}"),
+        format!("{line}:{}", e.column()),
+    )
 }
 
 /// The records of a JSON Lines document: (1-based line, text), blank lines skipped.
@@ -142,7 +169,7 @@ fn lines(content: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 
 /// Adds `meta.line`/`meta.column` to findings whose path is `/<record>/…` in a JSON
 /// Lines document: the record's line, and the value's column within it.
-pub fn locate_lines(content: &[u8], findings: &mut [validibot_plugin_api::Finding]) {
+pub fn locate_lines(content: &[u8], findings: &mut [Finding]) {
     if findings.is_empty() {
         return;
     }
@@ -156,15 +183,21 @@ pub fn locate_lines(content: &[u8], findings: &mut [validibot_plugin_api::Findin
             continue;
         };
         let rest = tokens.next().map_or(String::new(), |r| format!("/{r}"));
-        let column = validibot_plugin_api::position::json_pointer_positions(text, &[rest.as_str()])
-            .get(&rest)
-            .map_or(1, |&(_, column)| column);
-        let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
-        if meta.is_object() {
-            meta["line"] = serde_json::json!(line);
-            meta["column"] = serde_json::json!(column);
-            meta["record"] = serde_json::json!(index);
-        }
+        place_in_line(f, &rest, line, text, index);
+    }
+}
+
+/// Sets a finding's `meta.line`/`meta.column`/`meta.record`: record `index`, the text
+/// `text` on line `line`; `inner` is the finding's pointer within the record.
+pub fn place_in_line(f: &mut Finding, inner: &str, line: usize, text: &[u8], index: usize) {
+    let column = validibot_plugin_api::position::json_pointer_positions(text, &[inner])
+        .get(inner)
+        .map_or(1, |&(_, column)| column);
+    let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
+    if meta.is_object() {
+        meta["line"] = serde_json::json!(line);
+        meta["column"] = serde_json::json!(column);
+        meta["record"] = serde_json::json!(index);
     }
 }
 

@@ -10,29 +10,34 @@
 //! `variables` become more CEL variables: the host evaluates a workflow step's
 //! assertions through this validator with `outputs`, `steps`, `meta` and `consts`.
 //!
-//! Caps: 1000 rules, 100,000 targets per path, 1,000,000 evaluations per document,
-//! 4 KiB per expression or pattern, 1000 findings; XML DTDs are refused. Wall time is
-//! bounded by the host's per-call deadline.
+//! JSON Lines and CSV are seen a record at a time when every rule looks inside one
+//! record (see `streamed`).
+//!
+//! Caps: 1000 rules, 100,000 targets per path, 1,000,000 evaluations per document (per
+//! record when streamed), 4 KiB per expression or pattern, 1000 findings; XML DTDs are
+//! refused. Wall time is bounded by the host's per-call deadline.
 
 mod condition;
 mod cost;
 mod document;
 mod references;
 mod ruleset;
+mod streamed;
 mod table;
+mod tally;
 mod template;
 
 use serde_json::Value;
 use validibot_plugin_api::{
-    export_validator, Finding, Input, Metadata, Outcome, Output, Validator, ValidatorError,
+    export_validator, Finding, Input, Metadata, Outcome, Request, Validator, ValidatorError,
 };
 
-use condition::{Check, Doc, Op};
-use document::Format;
+use condition::{Doc, MAX_EVALUATIONS};
+use document::{unparsed, Format};
 use ruleset::Rule;
-
-const MAX_EVALUATIONS: u64 = 1_000_000;
-const MAX_FINDINGS: usize = 1000;
+#[cfg(test)]
+use tally::MAX_FINDINGS;
+use tally::{Report, Tally};
 
 pub struct RulesValidator;
 
@@ -64,29 +69,29 @@ impl Validator for RulesValidator {
     }
 
     fn validate(input: Input<'_>) -> Result<Outcome, ValidatorError> {
-        let (set, variables) = ruleset::cached(input.config, input.ruleset).map_err(|f| {
+        Self::validate_request(Request::from(input))
+    }
+
+    /// JSON Lines and CSV are seen a record at a time when the rules allow it (see
+    /// `streamed`); otherwise the document is read and parsed whole.
+    fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
+        let (set, variables) = ruleset::cached(request.config, request.ruleset).map_err(|f| {
             ValidatorError::new("config.invalid", format!("{} (at {})", f.message, f.path))
         })?;
         let format = set
             .format
-            .unwrap_or_else(|| Format::from_content_type(input.content_type));
+            .unwrap_or_else(|| Format::from_content_type(request.content_type));
         if format == Format::None {
             return Ok(evaluate(&set.rules, None, &variables, set.max_samples));
         }
+        if let Some(paths) = streamed::plan(&set, format) {
+            return streamed::check(request.document, format, &set, &variables, &paths);
+        }
+        let content = request.document.read_all()?;
+        let input = request.with_content(&content);
         let doc = match document::parse(input.content, format, set.table.as_ref()) {
             Ok(d) => d,
-            Err((message, at)) => {
-                let code = match format {
-                    Format::Json | Format::JsonLines => "rules.parse.json",
-                    Format::Xml => "rules.parse.xml",
-                    Format::Csv => "rules.parse.csv",
-                    Format::None => unreachable!("not parsed"),
-                };
-                return Ok(Outcome {
-                    findings: vec![Finding::error(code, message).at(at)],
-                    outputs: vec![],
-                });
-            }
+            Err(reason) => return Ok(unparsed(format, reason)),
         };
         let mut outcome = evaluate(&set.rules, Some(&doc), &variables, set.max_samples);
         match format {
@@ -155,17 +160,8 @@ fn evaluate(
 ) -> Outcome {
     let doc = &Doc::new(json, variables);
     let json = json.unwrap_or(&Value::Null);
-    let mut findings = Vec::new();
     let mut budget = MAX_EVALUATIONS;
-    let mut failed_rules = 0u64;
-    let mut dropped = 0u64;
-    let mut push = |f: Finding, findings: &mut Vec<Finding>| {
-        if findings.len() < MAX_FINDINGS {
-            findings.push(f);
-        } else {
-            dropped += 1;
-        }
-    };
+    let mut report = Report::default();
     for rule in rules {
         if let Some(when) = &rule.when {
             let guard = when.eval(json, "", doc, &mut budget);
@@ -174,161 +170,16 @@ fn evaluate(
             }
         }
         let results = rule.check.eval(json, "", doc, &mut budget);
-        let absent_ok = matches!(
-            rule.check.check,
-            Check::Op {
-                op: Op::IsNull | Op::IsEmpty | Op::None,
-                ..
-            }
-        );
-        if results.is_empty() && !rule.optional && !absent_ok && budget > 0 {
-            failed_rules += 1;
-            push(no_value(rule, &rule.check.path, json), &mut findings);
-            continue;
-        }
-        let failing: Vec<_> = results.iter().filter(|r| !r.pass).collect();
-        for r in failing.iter().take(max_samples) {
-            // A null compared as a number or string is a missing value, not a bad one.
-            let f = if r.actual.is_null() && r.error.is_some() {
-                no_value(rule, &r.pointer, json)
-            } else {
-                finding(doc, rule, &r.pointer, &r.actual, r.error.clone())
-            };
-            push(f, &mut findings);
-        }
-        if failing.len() > max_samples {
-            let more = &failing[max_samples..];
-            let count = failing.len();
-            push(
-                Finding::new(
-                    rule.severity,
-                    rule.code.clone(),
-                    format!(
-                        "{} more targets fail rule {} ({count} in all)",
-                        more.len(),
-                        rule.id
-                    ),
-                )
-                .with_meta(serde_json::json!({
-                    "rule": rule.id,
-                    "count": count,
-                    "more_paths": more.iter().take(20).map(|r| r.pointer.as_str()).collect::<Vec<_>>(),
-                })),
-                &mut findings,
-            );
-        }
-        failed_rules += !failing.is_empty() as u64;
+        let mut tally = Tally::default();
+        tally.add(rule, &results, doc, json, max_samples, |_| {});
+        report.add(tally.finish(rule, json, budget > 0, max_samples));
     }
-    if budget == 0 {
-        findings.push(Finding::warning("rules.budget_exhausted", format!("stopped after {MAX_EVALUATIONS} evaluations; later rules and targets were not checked")));
-    }
-    if dropped > 0 {
-        findings.push(Finding::warning(
-            "rules.truncated",
-            format!("{dropped} more failures not listed"),
-        ));
-    }
-    Outcome {
-        findings,
-        outputs: vec![
-            Output::new("rules", rules.len() as u64),
-            Output::new("rules_failed", failed_rules),
-            Output::new("evaluations", MAX_EVALUATIONS - budget),
-        ],
-    }
-}
-
-/// A rule whose path has no value (matches nothing, or holds null where the operator
-/// needs one): says so in its own words, whatever the rule's message template, and
-/// names where values are when the path looks like another format's.
-fn no_value(rule: &Rule, pointer: &str, doc: &Value) -> Finding {
-    let mut message = format!("rule {}: no value at {}", rule.id, display_path(pointer));
-    let top: Vec<&str> = doc
-        .as_object()
-        .map(|o| o.keys().map(String::as_str).take(10).collect())
-        .unwrap_or_default();
-    if top == ["rows"] && !pointer.starts_with("/rows/") {
-        let columns: Vec<&str> = doc["rows"][0]
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).take(20).collect())
-            .unwrap_or_default();
-        message.push_str(&format!(
-            " (CSV rows are at /rows/*/<column>; the columns are {})",
-            columns.join(", ")
-        ));
-    } else if !top.is_empty() && !pointer.is_empty() {
-        let first = pointer.split('/').nth(1).unwrap_or("");
-        if first != "*" && !top.contains(&first) {
-            message.push_str(&format!(
-                " (the document's top level has {})",
-                top.join(", ")
-            ));
-        }
-    }
-    Finding::new(rule.severity, rule.code.clone(), message)
-        .at(pointer)
-        .with_meta(serde_json::json!({"rule": rule.id, "no_value": true}))
-}
-
-fn display_path(p: &str) -> String {
-    if p.is_empty() {
-        "the document".into()
-    } else {
-        format!("path {p}")
-    }
-}
-
-fn short(v: &Value) -> String {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
-    } else {
-        s
-    }
-}
-
-fn finding(
-    doc: &Doc<'_>,
-    rule: &Rule,
-    pointer: &str,
-    actual: &Value,
-    error: Option<String>,
-) -> Finding {
-    let expected = match &rule.check.check {
-        Check::Op { value, .. } => short(value),
-        Check::Expr(..) => String::new(),
-    };
-    let message = match &rule.message {
-        Some(t) => t.render(doc, actual, |text| {
-            text.replace("{id}", &rule.id)
-                .replace("{path}", pointer)
-                .replace("{value}", &short(actual))
-                .replace("{expected}", &expected)
-        }),
-        None if pointer.is_empty() => format!("rule {} failed for the document", rule.id),
-        None => format!(
-            "rule {} failed at {pointer}: value {}",
-            rule.id,
-            short(actual)
-        ),
-    };
-    let message = match &error {
-        Some(e) => format!("{message} ({e})"),
-        None => message,
-    };
-    Finding::new(rule.severity, rule.code.clone(), message)
-        .at(pointer)
-        .with_meta(serde_json::json!({"rule": rule.id, "actual": actual_meta(actual)}))
-}
-
-fn actual_meta(v: &Value) -> Value {
-    match v {
-        Value::Array(_) | Value::Object(_) => Value::String(short(v)),
-        other => other.clone(),
-    }
+    let exhausted = (budget == 0).then(|| {
+        format!(
+            "stopped after {MAX_EVALUATIONS} evaluations; later rules and targets were not checked"
+        )
+    });
+    report.finish(rules.len(), exhausted, MAX_EVALUATIONS - budget)
 }
 
 #[cfg(test)]

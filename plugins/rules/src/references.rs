@@ -15,6 +15,20 @@ pub struct Scope<'a> {
     pub doc: bool,
     /// Declared variables; a `null` value means "shape unknown until the run".
     pub variables: &'a Map<String, Value>,
+    /// Every other name passes: only `doc` is looked for (see `reads_doc`).
+    pub only_doc: bool,
+}
+
+/// Whether `text` reads `doc` (a comprehension variable of that name aside): rules
+/// that do not can see a document a record at a time.
+pub fn reads_doc(text: &str) -> bool {
+    let none = Map::new();
+    let probe = Scope {
+        doc: false,
+        variables: &none,
+        only_doc: true,
+    };
+    probe.check(text).is_err()
 }
 
 impl Scope<'_> {
@@ -85,7 +99,12 @@ impl Scope<'_> {
     }
 
     fn ident(&self, name: &str, bound: &[String]) -> Result<(), String> {
-        if bound.iter().any(|b| b == name) || name == "value" || self.variables.contains_key(name) {
+        let other = self.only_doc && name != "doc";
+        if other
+            || bound.iter().any(|b| b == name)
+            || name == "value"
+            || self.variables.contains_key(name)
+        {
             return Ok(());
         }
         if name == "doc" {
@@ -160,8 +179,18 @@ mod tests {
         Scope {
             doc,
             variables: &vars,
+            only_doc: false,
         }
         .check(text)
+    }
+
+    #[test]
+    fn reading_doc_is_found_unless_a_comprehension_binds_the_name() {
+        assert!(reads_doc("doc.total > 0"));
+        assert!(reads_doc("value.qty <= size(doc)"));
+        assert!(!reads_doc("value.qty * value.price < limit"));
+        assert!(!reads_doc("value.lines.all(doc, doc.qty > 0)"));
+        assert!(!reads_doc("value.document > 0"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use validibot_plugin_api::{Finding, Severity};
 
 use crate::condition::{Check, Condition};
 use crate::document::Format;
-use crate::references::Scope;
+use crate::references::{self, Scope};
 use crate::table::TableSchema;
 use crate::template::Template;
 
@@ -37,6 +37,9 @@ pub struct Ruleset {
     pub table: Option<TableSchema>,
     /// Failing targets reported one by one per rule; the rest become one summary finding.
     pub max_samples: usize,
+    /// Some expression (a check, a `when`, a message) reads `doc`: the rules need the
+    /// document whole.
+    pub reads_doc: bool,
 }
 
 fn bad(path: String, message: String) -> Finding {
@@ -181,7 +184,17 @@ impl Ruleset {
                 when,
             });
         }
+        let reads_doc = rules.iter().any(|rule| {
+            condition_reads_doc(&rule.check)
+                || rule.when.as_ref().is_some_and(condition_reads_doc)
+                || rule
+                    .message
+                    .iter()
+                    .flat_map(Template::expressions)
+                    .any(|e| references::reads_doc(&e.text))
+        });
         Ok(Ruleset {
+            reads_doc,
             format,
             rules,
             table,
@@ -198,6 +211,7 @@ impl Ruleset {
         let scope = Scope {
             doc: self.format != Some(Format::None),
             variables: variables.and_then(Value::as_object).unwrap_or(&empty),
+            only_doc: false,
         };
         for (i, rule) in self.rules.iter().enumerate() {
             let at = |field: &str| format!("/rules/{i}/{field}");
@@ -221,6 +235,17 @@ fn check_condition(scope: &Scope<'_>, c: &Condition, at: &str) -> Result<(), Fin
             ..
         } => check_condition(scope, inner, at),
         Check::Op { .. } => Ok(()),
+    }
+}
+
+fn condition_reads_doc(c: &Condition) -> bool {
+    match &c.check {
+        Check::Expr(e) => references::reads_doc(&e.text),
+        Check::Op {
+            nested: Some(inner),
+            ..
+        } => condition_reads_doc(inner),
+        Check::Op { .. } => false,
     }
 }
 

@@ -1,0 +1,306 @@
+//! Rules over JSON Lines and CSV a record at a time. When every rule's targets lie
+//! within one record (`/*/…` for JSON Lines, `/rows/*/…` for CSV), no rule has a
+//! `when` (a guard holds over the whole document) and no expression reads `doc`, each
+//! record is read, checked and dropped: memory holds one record whatever the document's
+//! size. The findings are the whole-document path's (the same order, samples and
+//! summaries, through `tally`); the evaluation budget applies per record.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+use validibot_plugin_api::{Document, Finding, Outcome, ValidatorError};
+
+use crate::condition::{Doc, MAX_EVALUATIONS};
+use crate::document::{self, unparsed, Format};
+use crate::ruleset::Ruleset;
+use crate::tally::{Report, Tally};
+
+/// Each rule's path within a record, when the rules can see the document a record at
+/// a time.
+pub fn plan(set: &Ruleset, format: Format) -> Option<Vec<String>> {
+    let records = match format {
+        Format::JsonLines => "/*",
+        Format::Csv => "/rows/*",
+        _ => return None,
+    };
+    if set.reads_doc {
+        return None;
+    }
+    set.rules
+        .iter()
+        .map(|rule| {
+            let inner = rule.check.path.strip_prefix(records)?;
+            let within = inner.is_empty() || inner.starts_with('/');
+            (rule.when.is_none() && within).then(|| inner.to_owned())
+        })
+        .collect()
+}
+
+/// The rules' state across records.
+struct Pass<'a> {
+    set: &'a Ruleset,
+    paths: &'a [String],
+    doc: Doc<'a>,
+    tallies: Vec<Tally>,
+    evaluations: u64,
+    /// The first record whose evaluations ran out of budget.
+    exhausted: Option<usize>,
+}
+
+impl Pass<'_> {
+    /// Checks record `index`, whose pointers start with `base`.
+    fn record(
+        &mut self,
+        index: usize,
+        record: &Value,
+        base: &str,
+        mut place: impl FnMut(&mut Finding),
+    ) {
+        self.doc.set_record(record);
+        let mut budget = MAX_EVALUATIONS;
+        for ((rule, path), tally) in self.set.rules.iter().zip(self.paths).zip(&mut self.tallies) {
+            let results = rule
+                .check
+                .eval_at(record, path, base, &self.doc, &mut budget);
+            tally.add(
+                rule,
+                &results,
+                &self.doc,
+                &Value::Null,
+                self.set.max_samples,
+                &mut place,
+            );
+        }
+        self.evaluations += MAX_EVALUATIONS - budget;
+        if budget == 0 && self.exhausted.is_none() {
+            self.exhausted = Some(index);
+        }
+    }
+
+    fn finish(self) -> Outcome {
+        let mut report = Report::default();
+        let checked = self.exhausted.is_none();
+        for (rule, tally) in self.set.rules.iter().zip(self.tallies) {
+            report.add(tally.finish(rule, &Value::Null, checked, self.set.max_samples));
+        }
+        let exhausted = self.exhausted.map(|index| {
+            format!("record {index}: stopped after {MAX_EVALUATIONS} evaluations; that record's later rules and targets were not checked")
+        });
+        report.finish(self.set.rules.len(), exhausted, self.evaluations)
+    }
+}
+
+/// Reads `document` record by record and checks each; a record that does not parse
+/// ends the pass as the whole-document path would (one parse finding).
+pub fn check(
+    document: Document<'_>,
+    format: Format,
+    set: &Ruleset,
+    variables: &[(String, Value)],
+    paths: &[String],
+) -> Result<Outcome, ValidatorError> {
+    let mut pass = Pass {
+        set,
+        paths,
+        doc: Doc::new(None, variables),
+        tallies: set.rules.iter().map(|_| Tally::default()).collect(),
+        evaluations: 0,
+        exhausted: None,
+    };
+    let read_error = |e: std::io::Error| ValidatorError::new("input.read", e.to_string());
+    if format == Format::JsonLines {
+        let mut reader = document.reader();
+        let mut text = Vec::new();
+        let (mut line, mut index) = (0, 0);
+        loop {
+            text.clear();
+            if reader.read_until(b'\n', &mut text).map_err(read_error)? == 0 {
+                break;
+            }
+            line += 1;
+            let trimmed = text.strip_suffix(b"\n").unwrap_or(&text);
+            let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+            if trimmed.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let record: Value = match serde_json::from_slice(trimmed) {
+                Ok(record) => record,
+                Err(e) => return Ok(unparsed(format, document::bad_line(line, &e))),
+            };
+            let base = format!("/{index}");
+            pass.record(index, &record, &base, |f| {
+                let inner = f.path[base.len()..].to_owned();
+                document::place_in_line(f, &inner, line, trimmed, index);
+            });
+            index += 1;
+        }
+        return Ok(pass.finish());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(document.reader());
+    let not_csv = |e: &csv::Error, at: String| (format!("the document is not CSV: {e}"), at);
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(e) => return Ok(unparsed(format, not_csv(&e, "1:1".into()))),
+    };
+    let mut record = csv::StringRecord::new();
+    let mut index = 0;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Ok(unparsed(format, not_csv(&e, format!("{line}:1"))));
+            }
+        }
+        let row = document::row(&headers, &record, set.table.as_ref());
+        pass.record(index, &row, &format!("/rows/{index}"), |_| {});
+        index += 1;
+    }
+    Ok(pass.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset;
+    use serde_json::json;
+    use validibot_plugin_api::Input;
+
+    /// The whole-document path's outcome, as `validate_request` gives it when the rules
+    /// cannot stream.
+    fn whole(text: &str, format: Format, config: &Value) -> Outcome {
+        let (set, variables) = ruleset::cached(&config.to_string(), None).unwrap();
+        let tree = match document::parse(text.as_bytes(), format, set.table.as_ref()) {
+            Ok(tree) => tree,
+            Err(reason) => return unparsed(format, reason),
+        };
+        let mut out = crate::evaluate(&set.rules, Some(&tree), &variables, set.max_samples);
+        if format == Format::JsonLines {
+            document::locate_lines(text.as_bytes(), &mut out.findings);
+        }
+        out
+    }
+
+    fn streamed(text: &str, format: Format, config: &Value) -> Outcome {
+        let (set, variables) = ruleset::cached(&config.to_string(), None).unwrap();
+        let paths = plan(&set, format).expect("these rules stream");
+        let input = Input {
+            content: text.as_bytes(),
+            ..Input::default()
+        };
+        let request = validibot_plugin_api::Request::from(input);
+        check(request.document, format, &set, &variables, &paths).unwrap()
+    }
+
+    fn shown(out: &Outcome) -> Vec<String> {
+        out.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{:?} {} {} {} {:?}",
+                    f.severity, f.code, f.path, f.message, f.meta
+                )
+            })
+            .chain(
+                out.outputs
+                    .iter()
+                    .map(|o| format!("{} = {}", o.name, o.value)),
+            )
+            .collect()
+    }
+
+    #[test]
+    fn records_one_at_a_time_give_the_whole_documents_findings() {
+        let lines: String = (0..40)
+            .map(|i| match i % 7 {
+                0 => format!("{{\"id\": {i}, \"qty\": null, \"tags\": []}}\n"),
+                1 => "\n   \r\n".to_owned(),
+                2 => format!("  {{\"id\": {i}, \"qty\": -{i}, \"tags\": [\"a\", \"b\"]}}\r\n"),
+                _ => format!("{{\"id\": {i}, \"qty\": {i}, \"price\": 2.5, \"tags\": [\"x\"]}}\n"),
+            })
+            .collect();
+        let rules = json!([
+            {"id": "qty", "path": "/*/qty", "op": "ge", "value": 0},
+            {"id": "price", "path": "/*/price", "op": "lt", "value": 2, "message": "{value} at {path} ({{ value * 2.0 }})"},
+            {"id": "total", "path": "/*", "expr": "!has(value.price) || value.qty * value.price < limit"},
+            {"id": "tags", "path": "/*/tags", "op": "all", "rule": {"op": "ne", "value": "b"}},
+            {"id": "nothing", "path": "/*/missing", "op": "eq", "value": 1},
+            {"id": "maybe", "path": "/*/missing", "op": "eq", "value": 1, "optional": true},
+            {"id": "each", "path": "/*/tags/*", "op": "len_eq", "value": 1, "severity": "warning"}
+        ]);
+        for max_samples in [1, 2, 5, 1000] {
+            let config =
+                json!({"rules": rules, "max_samples": max_samples, "variables": {"limit": 50}});
+            assert_eq!(
+                shown(&streamed(&lines, Format::JsonLines, &config)),
+                shown(&whole(&lines, Format::JsonLines, &config)),
+                "max_samples {max_samples}"
+            );
+        }
+        let broken = format!("{lines}{{\"id\": \n{lines}");
+        let config = json!({"rules": rules, "variables": {"limit": 50}});
+        assert_eq!(
+            shown(&streamed(&broken, Format::JsonLines, &config)),
+            shown(&whole(&broken, Format::JsonLines, &config))
+        );
+
+        let table: String = std::iter::once("id,amount,kind\n".to_owned())
+            .chain((0..30).map(|i| format!("{i},{},{}\n", 10 - i, ["a", "", "b"][i % 3])))
+            .collect();
+        let config = json!({
+            "schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "amount", "type": "number"}]},
+            "max_samples": 3,
+            "rules": [
+                {"id": "amount", "path": "/rows/*/amount", "op": "ge", "value": 0},
+                {"id": "kind", "path": "/rows/*/kind", "op": "in", "value": ["a", "b"]},
+                {"id": "row", "path": "/rows/*", "expr": "value.id < 25"}
+            ]
+        });
+        assert_eq!(
+            shown(&streamed(&table, Format::Csv, &config)),
+            shown(&whole(&table, Format::Csv, &config))
+        );
+        let ragged = format!("{table}\"open quote,1\n");
+        assert_eq!(
+            shown(&streamed(&ragged, Format::Csv, &config)),
+            shown(&whole(&ragged, Format::Csv, &config))
+        );
+    }
+
+    #[test]
+    fn rules_that_need_the_whole_document_read_it_whole() {
+        let plan_for = |rules: Value, format| {
+            let (set, _) = ruleset::cached(&json!({ "rules": rules }).to_string(), None).unwrap();
+            plan(&set, format)
+        };
+        let each = json!({"id": "q", "path": "/*/qty", "op": "gt", "value": 0});
+        assert_eq!(
+            plan_for(json!([each]), Format::JsonLines),
+            Some(vec!["/qty".to_owned()])
+        );
+        assert_eq!(plan_for(json!([each]), Format::Json), None);
+        assert_eq!(
+            plan_for(json!([each]), Format::Csv),
+            None,
+            "CSV rows are at /rows/*"
+        );
+        let needs_whole = [
+            json!({"id": "n", "expr": "doc.size() > 2"}),
+            json!({"id": "d", "path": "/*/qty", "expr": "value < doc[0].qty"}),
+            json!({"id": "m", "path": "/*/qty", "op": "gt", "value": 0, "message": "{{ doc.size() }}"}),
+            json!({"id": "w", "path": "/*/qty", "op": "gt", "value": 0, "when": {"path": "/0/kind", "op": "eq", "value": "a"}}),
+            json!({"id": "first", "path": "/0/qty", "op": "gt", "value": 0}),
+            json!({"id": "star", "path": "/*x/qty", "op": "gt", "value": 0}),
+        ];
+        for rule in needs_whole {
+            assert_eq!(
+                plan_for(json!([each, rule]), Format::JsonLines),
+                None,
+                "{rule}"
+            );
+        }
+    }
+}
