@@ -38,6 +38,10 @@ impl Runtime {
             .epoch_interruption(true)
             .parallel_compilation(true);
         config.max_wasm_stack(1 << 20);
+        // For `perf`: names for the compiled guest code in /tmp/perf-<pid>.map.
+        if std::env::var_os("VALIDIBOT_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let engine = match Engine::new(&config) {
             Ok(engine) => engine,
