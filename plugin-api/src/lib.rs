@@ -37,6 +37,15 @@ pub mod guest_runtime;
 pub mod log;
 pub mod position;
 pub mod signature;
+#[cfg(any(
+    test,
+    all(
+        feature = "guest-runtime",
+        target_family = "wasm",
+        not(target_feature = "atomics")
+    )
+))]
+mod small_first;
 pub mod step_file;
 
 #[cfg(feature = "guest")]
