@@ -36,6 +36,7 @@ pub mod guest_runtime;
 #[cfg(feature = "guest")]
 pub mod log;
 pub mod position;
+pub mod records;
 pub mod signature;
 #[cfg(any(
     test,

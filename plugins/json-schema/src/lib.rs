@@ -7,10 +7,9 @@
 
 mod cache;
 mod config;
-mod records;
 mod streamed;
 
-use records::Layout;
+use validibot_plugin_api::records::Layout;
 
 use validibot_plugin_api::position::{line_col, locate_json_findings};
 use validibot_plugin_api::{
@@ -55,7 +54,7 @@ impl Validator for JsonSchemaValidator {
             return streamed::check(request.document, Layout::Lines, &compiled.whole, None);
         }
         if let Some(records) = &compiled.records {
-            if streamed::starts_array(request.document)? {
+            if validibot_plugin_api::records::starts_array(request.document)? {
                 return streamed::check(
                     request.document,
                     Layout::Array,

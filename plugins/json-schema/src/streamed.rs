@@ -7,17 +7,8 @@ use validibot_plugin_api::position::locate_json_findings;
 use validibot_plugin_api::{Document, Finding, Outcome, Output, ValidatorError};
 
 use crate::config::RecordSchema;
-use crate::records::{Layout, Record, Splitter};
 use crate::{parse_finding, Report};
-
-/// How far into a document its first byte that is not whitespace is looked for.
-const HEAD: usize = 64 << 10;
-
-/// Whether the document is a top-level array (its first byte after whitespace is `[`).
-pub fn starts_array(document: Document<'_>) -> Result<bool, ValidatorError> {
-    let head = document.read_at(0, HEAD)?;
-    Ok(head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
-}
+use validibot_plugin_api::records::{Layout, Record, Splitter};
 
 /// Checks each record with `validator` (for an array, its `items`); `array` adds the
 /// item counts once the array ends.
@@ -43,7 +34,7 @@ pub fn check(
         let value = match &record.value {
             Ok(value) => value,
             Err(e) => {
-                let (line, column) = absolute(&record, e.line(), e.column());
+                let (line, column) = record.absolute(e.line(), e.column());
                 let mut finding = parse_finding(&without_position(e), line, column);
                 finding.meta.as_mut().expect("parse findings have meta")["record"] =
                     record.index.into();
@@ -91,15 +82,6 @@ pub fn check(
     Ok(report.finish(vec![Output::new("record_count", count)]))
 }
 
-/// A position inside a record's text made a position in the document.
-fn absolute(record: &Record<'_>, line: usize, column: usize) -> (usize, usize) {
-    if line <= 1 {
-        (record.line, record.column + column.saturating_sub(1))
-    } else {
-        (record.line + line - 1, column)
-    }
-}
-
 /// A finding about a record, moved into the document: the record's index before its
 /// pointer, its line and column counted from the document's start. (Its schema path is
 /// already the document schema's: `items` is checked through a `$ref` into it.)
@@ -108,7 +90,7 @@ fn place(finding: &mut Finding, record: &Record<'_>) {
     let meta = finding.meta.get_or_insert_with(|| serde_json::json!({}));
     let at = |key: &str| meta.get(key).and_then(serde_json::Value::as_u64);
     let (line, column) = match (at("line"), at("column")) {
-        (Some(line), Some(column)) => absolute(record, line as usize, column as usize),
+        (Some(line), Some(column)) => record.absolute(line as usize, column as usize),
         _ => (record.line, record.column),
     };
     meta["line"] = line.into();

@@ -1,4 +1,4 @@
-//! Splits a document into records as it is read: the items of a top-level array, or
+//! Splits a JSON document into records as it is read: the items of a top-level array, or
 //! the lines of JSON Lines, each parsed as it is reached. Only the current record's
 //! bytes (and the rest of the chunk it was read in) are held. An array item is parsed
 //! where it lies in the read buffer — the parser itself finds where it ends, so the
@@ -6,6 +6,17 @@
 //! bad record and the next line is read.
 
 use std::io::BufRead;
+
+use crate::{Document, ValidatorError};
+
+/// How far into a document its first byte that is not whitespace is looked for.
+const HEAD: usize = 64 << 10;
+
+/// Whether the document is a top-level array (its first byte after whitespace is `[`).
+pub fn starts_array(document: Document<'_>) -> Result<bool, ValidatorError> {
+    let head = document.read_at(0, HEAD)?;
+    Ok(head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+}
 
 /// How records are laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +37,18 @@ pub struct Record<'s> {
     /// what was read.
     pub bytes: &'s [u8],
     pub value: Result<serde_json::Value, serde_json::Error>,
+}
+
+impl Record<'_> {
+    /// A position inside the record's text (1-based line and column, as serde_json
+    /// and `position` give them) made a position in the document.
+    pub fn absolute(&self, line: usize, column: usize) -> (usize, usize) {
+        if line <= 1 {
+            (self.line, self.column + column.saturating_sub(1))
+        } else {
+            (self.line + line - 1, column)
+        }
+    }
 }
 
 /// A break in the array's structure, at a 1-based line and column.
