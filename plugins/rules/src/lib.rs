@@ -10,8 +10,8 @@
 //! `variables` become more CEL variables: the host evaluates a workflow step's
 //! assertions through this validator with `outputs`, `steps`, `meta` and `consts`.
 //!
-//! JSON Lines and CSV are seen a record at a time when every rule looks inside one
-//! record (see `streamed`).
+//! JSON Lines, CSV and top-level JSON arrays are seen a record at a time when every
+//! rule looks inside one record (see `streamed`).
 //!
 //! Caps: 1000 rules, 100,000 targets per path, 1,000,000 evaluations per document (per
 //! record when streamed), 4 KiB per expression or pattern, 1000 findings; XML DTDs are
@@ -72,8 +72,8 @@ impl Validator for RulesValidator {
         Self::validate_request(Request::from(input))
     }
 
-    /// JSON Lines and CSV are seen a record at a time when the rules allow it (see
-    /// `streamed`); otherwise the document is read and parsed whole.
+    /// JSON Lines, CSV and top-level JSON arrays are seen a record at a time when the
+    /// rules allow it (see `streamed`); otherwise the document is read and parsed whole.
     fn validate_request(request: Request<'_>) -> Result<Outcome, ValidatorError> {
         let (set, variables) = ruleset::cached(request.config, request.ruleset).map_err(|f| {
             ValidatorError::new("config.invalid", format!("{} (at {})", f.message, f.path))
@@ -85,7 +85,11 @@ impl Validator for RulesValidator {
             return Ok(evaluate(&set.rules, None, &variables, set.max_samples));
         }
         if let Some(paths) = streamed::plan(&set, format) {
-            return streamed::check(request.document, format, &set, &variables, &paths);
+            let array = format == Format::Json
+                && validibot_plugin_api::records::starts_array(request.document)?;
+            if format != Format::Json || array {
+                return streamed::check(request.document, format, &set, &variables, &paths);
+            }
         }
         let content = request.document.read_all()?;
         let input = request.with_content(&content);

@@ -1,5 +1,6 @@
-//! Rules over JSON Lines and CSV a record at a time. When every rule's targets lie
-//! within one record (`/*/…` for JSON Lines, `/rows/*/…` for CSV), no rule has a
+//! Rules over JSON Lines, CSV and JSON arrays a record at a time. When every rule's
+//! targets lie within one record (`/*/…` for JSON Lines and a top-level JSON array,
+//! `/rows/*/…` for CSV), no rule has a
 //! `when` (a guard holds over the whole document) and no expression reads `doc`, each
 //! record is read, checked and dropped: memory holds one record whatever the document's
 //! size. The findings are the whole-document path's (the same order, samples and
@@ -8,6 +9,8 @@
 use std::io::BufRead;
 
 use serde_json::Value;
+use validibot_plugin_api::position::{json_pointer_positions, locate_json_findings};
+use validibot_plugin_api::records::{Layout, Splitter};
 use validibot_plugin_api::{Document, Finding, Outcome, ValidatorError};
 
 use crate::condition::{Doc, MAX_EVALUATIONS};
@@ -19,7 +22,7 @@ use crate::tally::{Report, Tally};
 /// a time.
 pub fn plan(set: &Ruleset, format: Format) -> Option<Vec<String>> {
     let records = match format {
-        Format::JsonLines => "/*",
+        Format::JsonLines | Format::Json => "/*",
         Format::Csv => "/rows/*",
         _ => return None,
     };
@@ -90,6 +93,52 @@ impl Pass<'_> {
     }
 }
 
+/// The items of a top-level array, each checked as it is parsed; `Err` is why the
+/// document is not JSON, and where.
+fn array(document: Document<'_>, mut pass: Pass<'_>) -> Result<Outcome, (String, String)> {
+    let not_json = |message: &str, line: usize, column: usize| {
+        (
+            format!("the document is not JSON: {message} at line {line} column {column}"),
+            format!("{line}:{column}"),
+        )
+    };
+    let mut splitter = Splitter::new(document.reader(), Layout::Array);
+    loop {
+        let record = match splitter.next_record() {
+            Ok(Some(record)) => record,
+            Ok(None) => break,
+            Err(e) => return Err(not_json(&e.message, e.line, e.column)),
+        };
+        let value = match &record.value {
+            Ok(value) => value,
+            Err(e) => {
+                let text = e.to_string();
+                let message = text
+                    .rsplit_once(" at line ")
+                    .map_or(text.as_str(), |(m, _)| m);
+                let (line, column) = record.absolute(e.line(), e.column());
+                return Err(not_json(message, line, column));
+            }
+        };
+        let index = record.index as usize;
+        let base = format!("/{index}");
+        pass.record(index, value, &base, |f| {
+            let inner = &f.path[base.len()..];
+            let Some(&(line, column)) = json_pointer_positions(record.bytes, &[inner]).get(inner)
+            else {
+                return;
+            };
+            let (line, column) = record.absolute(line, column);
+            let meta = f.meta.get_or_insert_with(|| serde_json::json!({}));
+            if meta.is_object() {
+                meta["line"] = line.into();
+                meta["column"] = column.into();
+            }
+        });
+    }
+    Ok(pass.finish())
+}
+
 /// Reads `document` record by record and checks each; a record that does not parse
 /// ends the pass as the whole-document path would (one parse finding).
 pub fn check(
@@ -108,6 +157,19 @@ pub fn check(
         exhausted: None,
     };
     let read_error = |e: std::io::Error| ValidatorError::new("input.read", e.to_string());
+    if format == Format::Json {
+        let mut outcome = match array(document, pass) {
+            Ok(outcome) => outcome,
+            Err(reason) => return Ok(unparsed(format, reason)),
+        };
+        // Findings about the whole document (a rule's summary) point at its root, as
+        // the whole-document path places them.
+        let head = document.read_at(0, 64 << 10)?;
+        for f in outcome.findings.iter_mut().filter(|f| f.path.is_empty()) {
+            locate_json_findings(&head, std::slice::from_mut(f));
+        }
+        return Ok(outcome);
+    }
     if format == Format::JsonLines {
         let mut reader = document.reader();
         let mut text = Vec::new();
@@ -178,8 +240,13 @@ mod tests {
             Err(reason) => return unparsed(format, reason),
         };
         let mut out = crate::evaluate(&set.rules, Some(&tree), &variables, set.max_samples);
-        if format == Format::JsonLines {
-            document::locate_lines(text.as_bytes(), &mut out.findings);
+        match format {
+            Format::JsonLines => document::locate_lines(text.as_bytes(), &mut out.findings),
+            Format::Json => validibot_plugin_api::position::locate_json_findings(
+                text.as_bytes(),
+                &mut out.findings,
+            ),
+            _ => {}
         }
         out
     }
@@ -240,6 +307,43 @@ mod tests {
                 "max_samples {max_samples}"
             );
         }
+        // The same records as one JSON array, items spread over lines.
+        let items: Vec<&str> = lines.lines().filter(|l| !l.trim().is_empty()).collect();
+        let array = format!("[\n  {}\n]\n", items.join(",\n  "));
+        for max_samples in [1, 5] {
+            let config =
+                json!({"rules": rules, "max_samples": max_samples, "variables": {"limit": 50}});
+            assert_eq!(
+                shown(&streamed(&array, Format::Json, &config)),
+                shown(&whole(&array, Format::Json, &config)),
+                "max_samples {max_samples}"
+            );
+        }
+        let config = json!({"rules": rules, "variables": {"limit": 50}});
+        for broken in [
+            array.replacen("\"qty\": -2", "\"qty\": -", 1),
+            array.replacen("},", "}", 3),
+            array.replacen("[\"a\"", "[\"a\" \"c\"", 1),
+            array.trim_end().trim_end_matches(']').to_owned(),
+            format!("{array} x"),
+        ] {
+            // The same finding on the same line; a break between items is worded (and a
+            // document cut short placed at column 1, not serde's 0) by the splitter.
+            let at = |o: &Outcome| -> Vec<(String, String)> {
+                let line = |p: &str| p.split(':').next().unwrap_or("").to_owned();
+                o.findings
+                    .iter()
+                    .map(|f| (f.code.clone(), line(&f.path)))
+                    .collect()
+            };
+            let (s, w) = (
+                streamed(&broken, Format::Json, &config),
+                whole(&broken, Format::Json, &config),
+            );
+            assert_eq!(at(&s), at(&w), "{broken}");
+            assert_eq!(s.findings[0].code, "rules.parse.json");
+        }
+
         let broken = format!("{lines}{{\"id\": \n{lines}");
         let config = json!({"rules": rules, "variables": {"limit": 50}});
         assert_eq!(
@@ -281,7 +385,11 @@ mod tests {
             plan_for(json!([each]), Format::JsonLines),
             Some(vec!["/qty".to_owned()])
         );
-        assert_eq!(plan_for(json!([each]), Format::Json), None);
+        assert_eq!(
+            plan_for(json!([each]), Format::Json),
+            Some(vec!["/qty".to_owned()])
+        );
+        assert_eq!(plan_for(json!([each]), Format::Xml), None);
         assert_eq!(
             plan_for(json!([each]), Format::Csv),
             None,
