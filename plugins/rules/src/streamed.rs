@@ -1,10 +1,10 @@
 //! Rules over JSON Lines, CSV and JSON arrays a record at a time. When every rule's
 //! targets lie within one record (`/*/…` for JSON Lines and a top-level JSON array,
-//! `/rows/*/…` for CSV), no rule has a
-//! `when` (a guard holds over the whole document) and no expression reads `doc`, each
-//! record is read, checked and dropped: memory holds one record whatever the document's
-//! size. The findings are the whole-document path's (the same order, samples and
-//! summaries, through `tally`); the evaluation budget applies per record.
+//! `/rows/*/…` for CSV), no rule has a `when` (a guard holds over the whole document)
+//! and no expression reads `doc`, each record is read, checked and dropped: memory holds
+//! one record whatever the document's size. The findings are the whole-document path's
+//! (the same order, samples and summaries, through `tally`); the evaluation budget
+//! applies per record.
 
 use std::io::BufRead;
 
