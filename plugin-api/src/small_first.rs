@@ -56,7 +56,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallFirst<A> {
             // SAFETY: forwarded with the caller's layout.
             return unsafe { self.inner.alloc(layout) };
         };
-        // SAFETY: one thread (see `Sync`; tests use one instance per thread), and no reference to the lists outlives this call.
+        // SAFETY: one thread (see `Sync`; tests use one instance per thread), and no
+        // reference to the lists outlives this call.
         let free = unsafe { &mut *self.free.get() };
         let block = free[class];
         if block.is_null() {
@@ -65,7 +66,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallFirst<A> {
         }
         // SAFETY: a block on a list is free, GRAIN-aligned and holds the next one.
         free[class] = unsafe { block.cast::<*mut u8>().read() };
-        self.kept.set(self.kept.get() - (class + 1) * GRAIN);
+        self.kept.set(self.kept.get() - class_layout(class).size());
         block
     }
 
@@ -74,7 +75,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallFirst<A> {
             // SAFETY: allocated by the allocator behind with this layout.
             return unsafe { self.inner.dealloc(ptr, layout) };
         };
-        let size = (class + 1) * GRAIN;
+        let size = class_layout(class).size();
         if self.kept.get() + size > KEPT_MAX {
             // SAFETY: small blocks come from the allocator behind with their class's layout.
             return unsafe { self.inner.dealloc(ptr, class_layout(class)) };
