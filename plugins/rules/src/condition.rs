@@ -425,7 +425,9 @@ pub struct Doc<'a> {
     /// The standard functions, `doc` and the variables: built once per document, each
     /// evaluation adds `value` in a child scope.
     context: std::cell::OnceCell<cel_interpreter::Context<'static>>,
-    widest: std::cell::Cell<Option<usize>>,
+    widest: std::cell::OnceCell<usize>,
+    /// The current record's widest collection, when records are seen one at a time.
+    record_widest: std::cell::Cell<usize>,
 }
 
 impl<'a> Doc<'a> {
@@ -435,33 +437,29 @@ impl<'a> Doc<'a> {
             variables,
             cel: std::cell::OnceCell::new(),
             context: std::cell::OnceCell::new(),
-            widest: std::cell::Cell::new(None),
+            widest: std::cell::OnceCell::new(),
+            record_widest: std::cell::Cell::new(0),
         }
     }
 
     /// For rules that see one record at a time: `doc` is unset, and the widest
     /// collection (for the cost cap) is the record's or a variable's.
     pub fn set_record(&self, record: &Value) {
-        self.widest.set(None);
-        let variables = self.widest();
-        self.widest
-            .set(Some(variables.max(crate::cost::widest_collection(record))));
+        self.record_widest
+            .set(crate::cost::widest_collection(record));
     }
 
     /// The largest list or map in the document or a variable, for the CEL cost cap.
     pub fn widest(&self) -> usize {
-        if let Some(widest) = self.widest.get() {
-            return widest;
-        }
-        let widest = self
-            .json
-            .into_iter()
-            .chain(self.variables.iter().map(|(_, v)| v))
-            .map(crate::cost::widest_collection)
-            .max()
-            .unwrap_or(0);
-        self.widest.set(Some(widest));
-        widest
+        let whole = *self.widest.get_or_init(|| {
+            self.json
+                .into_iter()
+                .chain(self.variables.iter().map(|(_, v)| v))
+                .map(crate::cost::widest_collection)
+                .max()
+                .unwrap_or(0)
+        });
+        whole.max(self.record_widest.get())
     }
 
     fn cel(&self) -> Option<&cel_interpreter::Value> {

@@ -163,8 +163,14 @@ fn lines(content: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     content
         .split(|&b| b == b'\n')
         .enumerate()
-        .map(|(i, text)| (i + 1, text.strip_suffix(b"\r").unwrap_or(text)))
-        .filter(|(_, text)| !text.iter().all(u8::is_ascii_whitespace))
+        .filter_map(|(i, text)| Some((i + 1, record_text(text)?)))
+}
+
+/// A JSON Lines line's record text (without its `\n` or `\r\n`), `None` when blank.
+pub fn record_text(line: &[u8]) -> Option<&[u8]> {
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    (!text.iter().all(u8::is_ascii_whitespace)).then_some(text)
 }
 
 /// Adds `meta.line`/`meta.column` to findings whose path is `/<record>/…` in a JSON

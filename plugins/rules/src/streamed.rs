@@ -3,8 +3,8 @@
 //! `/rows/*/…` for CSV), no rule has a `when` (a guard holds over the whole document)
 //! and no expression reads `doc`, each record is read, checked and dropped: memory holds
 //! one record whatever the document's size. The findings are the whole-document path's
-//! (the same order, samples and summaries, through `tally`); the evaluation budget
-//! applies per record.
+//! (the same order, samples and summaries, through `tally`); the evaluation budget and
+//! the CEL cost cap's width are per record.
 
 use std::io::BufRead;
 
@@ -180,11 +180,9 @@ pub fn check(
                 break;
             }
             line += 1;
-            let trimmed = text.strip_suffix(b"\n").unwrap_or(&text);
-            let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
-            if trimmed.iter().all(u8::is_ascii_whitespace) {
+            let Some(trimmed) = document::record_text(&text) else {
                 continue;
-            }
+            };
             let record: Value = match serde_json::from_slice(trimmed) {
                 Ok(record) => record,
                 Err(e) => return Ok(unparsed(format, document::bad_line(line, &e))),
@@ -372,6 +370,27 @@ mod tests {
             shown(&streamed(&ragged, Format::Csv, &config)),
             shown(&whole(&ragged, Format::Csv, &config))
         );
+    }
+
+    #[test]
+    fn the_cost_cap_sees_each_records_widest_collection() {
+        let wide: Vec<u32> = (0..1001).collect();
+        let lines = format!("{{\"tags\": [1]}}\n{}\n", json!({ "tags": wide }));
+        // 1001 × 1001 steps is over the cap: the wide record is refused. The narrow one
+        // is evaluated — the tree path would refuse it too, its width being the whole
+        // document's widest collection.
+        let config = json!({"rules": [
+            {"id": "pairs", "path": "/*", "expr": "value.tags.all(a, value.tags.all(b, true))"}
+        ]});
+        let out = streamed(&lines, Format::JsonLines, &config);
+        assert_eq!(out.findings.len(), 1, "{:?}", shown(&out));
+        assert_eq!(out.findings[0].path, "/1");
+        assert!(
+            out.findings[0].message.contains("not evaluated"),
+            "{}",
+            out.findings[0].message
+        );
+        assert_eq!(whole(&lines, Format::JsonLines, &config).findings.len(), 2);
     }
 
     #[test]
