@@ -95,6 +95,27 @@ fn documented_routes_are_the_live_routes(backend: Backend) {
     let (_, error) = json_of(server.get(&key, "/api/v1/workspaces/default/runs/nope"));
     let evidence_url = format!("{}/evidence", run["url"].as_str().unwrap());
     let (_, evidence) = json_of(server.get(&key, &evidence_url));
+    // A public address written as one: saving it resolves nothing.
+    let hooks = "/api/v1/workspaces/default/webhooks";
+    let (status, webhook) = json_of(
+        server
+            .post(&key, hooks)
+            .json(&serde_json::json!({"url": "https://93.184.215.14/hooks", "events": ["run.completed"]}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{webhook}");
+    let one = format!("{hooks}/{}", webhook["id"].as_str().unwrap());
+    let (_, webhooks) = json_of(server.get(&key, hooks));
+    let (_, sent) = json_of(server.post(&key, &format!("{one}/test")).send().unwrap());
+    let (_, secret) = json_of(
+        server
+            .post(&key, &format!("{one}/rotate-secret"))
+            .send()
+            .unwrap(),
+    );
+    let (_, deliveries) = json_of(server.get(&key, &format!("{one}/deliveries")));
+    let (_, endpoint) = json_of(server.get(&key, &one));
     let checks = [
         ("Workflow", save("workflow", &workflow)),
         ("Run", save("run", &run)),
@@ -108,6 +129,15 @@ fn documented_routes_are_the_live_routes(backend: Backend) {
         ("Error", save("error", &error)),
         ("ApiKeyList", save("api_keys", &api_keys)),
         ("Evidence", save("evidence", &evidence)),
+        ("NewWebhook", save("new_webhook", &webhook)),
+        ("Webhook", save("webhook", &endpoint)),
+        ("WebhookList", save("webhooks", &webhooks)),
+        ("WebhookEventRef", save("webhook_test", &sent)),
+        ("WebhookSecret", save("webhook_secret", &secret)),
+        (
+            "WebhookDeliveryList",
+            save("webhook_deliveries", &deliveries),
+        ),
         (
             "WorkflowDefinition",
             save("definition", &invoice_workflow()),

@@ -43,7 +43,15 @@ fn main_flows(backend: Backend) {
     // A slow validator (the hostile test plugin sleeping, with the clock granted), so a
     // run page can be opened while its run still runs.
     inst.install_hostile(&["clock"]);
-    let server = inst.serve(&[]);
+    // Webhooks go to a receiver on loopback, which the operator allows here.
+    let (hook_base, hook_log) = common::receiver::start_receiver();
+    let server = inst.serve_with_env(
+        &[],
+        &[
+            ("VALIDIBOT_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32"),
+            ("VALIDIBOT_WEBHOOK_POLL_MS", "50"),
+        ],
+    );
     let b = Browser::start();
 
     // Signing in: a wrong password is refused, the right one lands on the dashboard.
@@ -504,6 +512,51 @@ fn main_flows(backend: Backend) {
         .send()
         .unwrap();
     assert_eq!(resp.status(), 403);
+
+    // Webhooks: add an endpoint (its secret shown once), send it a test message, and
+    // see the delivery in its log; the receiver checks the signature with that secret.
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.click("#webhooks a");
+    b.wait_text("h1", |t| t == "Webhooks");
+    b.type_into("#webhook-url", "http://10.0.0.1/hook");
+    b.click("#webhook-form button[type=submit]");
+    let refused = b.wait_text("#webhook-status", |t| !t.is_empty());
+    assert!(refused.contains("WEBHOOK_URL_REFUSED"), "{refused}");
+    b.script(
+        "document.getElementById('webhook-url').value = '';",
+        json!([]),
+    );
+    b.type_into("#webhook-url", &format!("{hook_base}/ci"));
+    b.type_into("#webhook-description", "CI gate");
+    b.click("#webhook-form button[type=submit]");
+    let secret = b.wait_text("#webhook-secret-value", |t| t.starts_with("whsec_"));
+    b.click("#webhook-open");
+    b.wait_text("#webhook-log h2", |t| t.contains("/ci"));
+    b.click("#webhook-log .webhook-test");
+    b.wait_text("#webhook-status", |t| t.starts_with("Test message queued"));
+    let test = common::receiver::wait_for(
+        "the test message",
+        std::time::Duration::from_secs(20),
+        || common::receiver::at(&hook_log, "ci").into_iter().next(),
+    );
+    common::receiver::verify(&secret, &test).unwrap();
+    assert_eq!(test.json()["type"], "webhook.test");
+    let log_url = b.url();
+    common::receiver::wait_for(
+        "the delivery to be logged",
+        std::time::Duration::from_secs(20),
+        || {
+            b.goto(&log_url);
+            b.text("#webhook-log").contains("HTTP 200").then_some(())
+        },
+    );
+    let row = b.text("table.deliveries tbody tr");
+    assert!(
+        row.contains("webhook.test") && row.contains("delivered"),
+        "{row}"
+    );
+    assert!(b.text("table.webhooks").contains("CI gate"));
+    b.screenshot("webhooks");
 
     // Signing out ends the session.
     b.click("form.logout button");

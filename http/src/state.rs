@@ -26,6 +26,8 @@ pub struct ApiSettings {
     /// The address users reach the instance at (`VALIDIBOT_PUBLIC_URL`), without a
     /// trailing slash: server-made SARIF reports link the validators' pages there.
     pub public_url: Option<String>,
+    /// Which addresses a webhook URL may point at.
+    pub webhook_policy: validibot_services::webhooks::AddressPolicy,
 }
 
 /// The HTTP layer's state: the process's [`Services`] (reached through `Deref`, so a

@@ -12,6 +12,7 @@ pub mod observability;
 pub mod reports;
 pub mod retention;
 pub mod validators;
+pub mod webhooks;
 pub mod workflows;
 
 pub use handle::Services;

@@ -11,4 +11,5 @@ pub mod plugins;
 pub mod queue;
 pub mod retention;
 pub mod runs;
+pub mod webhooks;
 pub mod workflows;

@@ -93,6 +93,8 @@ id_type! {
     UserId;
     /// A queued job (one per run that waits for a worker).
     JobId;
+    /// A webhook endpoint of a workspace.
+    WebhookId;
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ macro_rules! wire_enum {
 }
 
 pub mod clock;
+pub mod events;
 pub mod finding;
 pub mod hooks;
 pub mod ids;

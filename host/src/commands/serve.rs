@@ -90,11 +90,17 @@ async fn install_license_file(licensing: &Licensing, path: &std::path::Path) -> 
     Ok(())
 }
 
-/// The periodic retention purge (each tick skips itself when neither the instance nor
-/// any workflow sets a retention).
-fn spawn_purge(svc: &Services, worker: &WorkerArgs) {
+/// A worker process's duties besides runs: the periodic retention purge (each tick
+/// skips itself when neither the instance nor any workflow sets a retention) and
+/// webhook deliveries.
+fn spawn_duties(svc: &Services, worker: &WorkerArgs, stop: &watch::Receiver<bool>) {
     let policy = worker.retention.policy();
     validibot_services::retention::spawn(svc.db.clone(), svc.blobs.clone(), policy);
+    validibot_services::webhooks::dispatcher::spawn(
+        svc.db.clone(),
+        worker.webhook_settings(),
+        stop.clone(),
+    );
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.
@@ -150,7 +156,7 @@ pub async fn serve(
         (None, None)
     } else {
         svc.containers.spawn_sweeper(SWEEP_PERIOD);
-        spawn_purge(&svc, &args.worker);
+        spawn_duties(&svc, &args.worker, &stop_rx);
         let (d, h) = worker::spawn(svc.clone(), worker_config(&args.worker), stop_rx);
         (Some(d), Some(h))
     };
@@ -166,12 +172,14 @@ pub async fn serve(
                 crate::config::SecureCookies::Always => Some(true),
                 crate::config::SecureCookies::Never => Some(false),
                 crate::config::SecureCookies::Auto => args
+                    .worker
                     .public_url
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://"))
                     .then_some(true),
             },
             public_url: args
+                .worker
                 .public_url
                 .as_deref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
@@ -180,6 +188,7 @@ pub async fn serve(
                 .as_ref()
                 .map(|h| h.to_ascii_lowercase()),
             plugin_trust: global.plugin_trust()?,
+            webhook_policy: args.worker.webhook_policy(),
         },
         secret,
         evidence_key,
@@ -211,7 +220,7 @@ pub async fn run_worker(global: &InstanceArgs, args: &WorkerArgs) -> Result<()> 
     let svc = open_services(global, args).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     svc.containers.spawn_sweeper(SWEEP_PERIOD);
-    spawn_purge(&svc, args);
+    spawn_duties(&svc, args, &stop_rx);
     let (_dispatch, handle) = worker::spawn(svc.clone(), worker_config(args), stop_rx);
     if let Some(bind) = &args.metrics_bind {
         let router =

@@ -151,11 +151,6 @@ pub struct ServeArgs {
     /// How long a launch waits for completion before answering 202, in milliseconds.
     #[arg(long, env = "VALIDIBOT_LAUNCH_WAIT_MS", default_value_t = 2000)]
     pub launch_wait_ms: u64,
-    /// The address users reach this instance at (e.g. `https://validibot.example.com`);
-    /// an https URL makes session cookies `Secure`, and SARIF reports the server makes
-    /// link the validators' guides there.
-    #[arg(long, env = "VALIDIBOT_PUBLIC_URL")]
-    pub public_url: Option<String>,
     /// Session cookies: `auto` (Secure when the public URL is https or a proxy says
     /// `X-Forwarded-Proto: https`), `always` or `never`.
     #[arg(
@@ -222,11 +217,90 @@ pub struct WorkerArgs {
     /// (`serve` has them on its own address).
     #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]
     pub metrics_bind: Option<String>,
+    /// The address users reach this instance at (e.g. `https://validibot.example.com`);
+    /// an https URL makes session cookies `Secure`, SARIF reports the server makes link
+    /// the validators' guides there, and webhook payloads link runs there.
+    #[arg(long, env = "VALIDIBOT_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// How webhook deliveries are made (every worker process delivers).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Internal networks webhook URLs may reach anyway, comma-separated CIDRs (e.g.
+    /// `10.20.0.0/16,127.0.0.1/32`). Loopback, private, link-local, shared and reserved
+    /// addresses are refused otherwise, when a URL is saved and at every delivery.
+    #[arg(
+        long,
+        env = "VALIDIBOT_WEBHOOK_ALLOWED_NETWORKS",
+        value_delimiter = ','
+    )]
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+    /// Waits before each retry of a failed delivery (units ms, s, m, h); its length
+    /// plus one attempts in all.
+    #[arg(
+        long,
+        env = "VALIDIBOT_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h",
+        value_parser = validibot_services::webhooks::parse_schedule
+    )]
+    pub webhook_retry_schedule: std::vec::Vec<Duration>,
+    /// One delivery attempt's time limit, in seconds.
+    #[arg(long, env = "VALIDIBOT_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub webhook_timeout_seconds: u64,
+    /// Disable an endpoint after this many deliveries in a row failed every attempt.
+    #[arg(long, env = "VALIDIBOT_WEBHOOK_DISABLE_AFTER", default_value_t = 5)]
+    pub webhook_disable_after: u32,
+    /// Days a finished delivery and its attempts stay in the delivery log.
+    #[arg(long, env = "VALIDIBOT_WEBHOOK_LOG_DAYS", default_value_t = 30)]
+    pub webhook_log_days: u32,
+    /// How often an idle worker looks for due webhook deliveries, in milliseconds.
+    #[arg(long, env = "VALIDIBOT_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
+}
+
+impl Default for WebhookArgs {
+    /// The defaults the flags declare (and whatever the environment sets).
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            webhooks: WebhookArgs,
+        }
+        <Only as clap::Parser>::try_parse_from(["validibot"])
+            .map(|o| o.webhooks)
+            .expect("the webhook settings' defaults parse")
+    }
 }
 
 impl WorkerArgs {
+    /// The webhook settings of this process.
+    pub fn webhook_settings(&self) -> validibot_services::webhooks::Settings {
+        let w = &self.webhooks;
+        validibot_services::webhooks::Settings {
+            policy: self.webhook_policy(),
+            retry_schedule: w.webhook_retry_schedule.clone(),
+            timeout: Duration::from_secs(w.webhook_timeout_seconds.clamp(1, 300)),
+            disable_after: i64::from(w.webhook_disable_after.max(1)),
+            poll: Duration::from_millis(w.webhook_poll_ms.clamp(10, 60_000)),
+            log_days: w.webhook_log_days,
+            public_url: self
+                .public_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    pub fn webhook_policy(&self) -> validibot_services::webhooks::AddressPolicy {
+        validibot_services::webhooks::AddressPolicy {
+            allowed: self.webhooks.webhook_allowed_networks.clone(),
+        }
+    }
+
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or_else(|| {
             (16 * std::thread::available_parallelism()

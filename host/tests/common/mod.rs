@@ -11,6 +11,7 @@ pub mod browser;
 pub mod containers;
 pub mod guest;
 pub mod pro;
+pub mod receiver;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@ pub mod openapi;
 mod runs;
 mod teams;
 mod validators;
+mod webhooks;
 mod workflows;
 mod workspaces;
 

@@ -63,8 +63,8 @@ pub fn utc_time(us: i64) -> Markup {
 /// A result or status as a coloured badge (colour is never the only signal: the word is there).
 pub fn badge(word: &str) -> Markup {
     let class = match word {
-        "PASS" | "PASSED" | "SUCCEEDED" => "ok",
-        "FAIL" | "FAILED" | "ERROR" | "TIMED_OUT" => "bad",
+        "PASS" | "PASSED" | "SUCCEEDED" | "delivered" | "enabled" => "ok",
+        "FAIL" | "FAILED" | "ERROR" | "TIMED_OUT" | "failed" | "disabled" => "bad",
         "WARNING" => "warn",
         _ => "neutral",
     };

@@ -13,6 +13,7 @@ mod runs;
 mod session;
 mod settings;
 mod teams;
+mod webhooks;
 mod workflows;
 mod workspaces;
 
@@ -46,6 +47,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/w/{ws}/runs", get(runs::list))
         .route("/ui/w/{ws}/runs/{id}", get(runs::show))
         .route("/ui/w/{ws}/settings", get(settings::page))
+        .route("/ui/w/{ws}/webhooks", get(webhooks::page))
         .route("/ui/w/{ws}/workspaces", get(workspaces::page))
         .route("/ui/w/{ws}/teams", get(teams::page))
         .route("/ui/w/{ws}/license", get(license::page))

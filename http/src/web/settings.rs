@@ -127,6 +127,13 @@ pub async fn page(
             }
             p id="member-status" role="status" {}
         }
+        @if manage {
+            section.card id="webhooks" {
+                h2 { "Webhooks" }
+                p { "Tell CI, chat channels and your own services when runs finish or workflows change. "
+                    a href={"/ui/w/" (ws) "/webhooks"} { "Manage webhooks" } }
+            }
+        }
         section.card id="license" {
             h2 { "License" }
             p { "Edition " strong { (license.edition) } " · state " (badge(&license.state)) }

@@ -76,7 +76,8 @@ id_args!(
     validibot_types::ids::WorkflowId,
     validibot_types::ids::WorkspaceId,
     validibot_types::ids::UserId,
-    validibot_types::ids::JobId
+    validibot_types::ids::JobId,
+    validibot_types::ids::WebhookId
 );
 
 /// One statement and its arguments.
@@ -92,6 +93,17 @@ impl Stmt {
             sql: sql.into(),
             args,
         }
+    }
+
+    /// Runs the statement inside a transaction a repository already holds.
+    pub(crate) async fn execute(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+    ) -> Result<(), sqlx::Error> {
+        bind_all(sqlx::query(&self.sql), &self.args)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 

@@ -3,13 +3,15 @@
 //! reads back to run (or resume) a job.
 
 use anyhow::{Context, Result};
+use validibot_types::events::EventType;
 use validibot_types::ids::{RunId, WorkflowId, WorkspaceId};
-use validibot_types::{ErrorCategory, StepStatus};
+use validibot_types::{ErrorCategory, RunStatus, StepStatus};
 
 use crate::args;
 use crate::db::batch::Stmt;
 use crate::db::Db;
 use crate::queue::{self, Lease};
+use crate::webhooks::outbox::{self, Audience};
 use crate::workflows::Step;
 use validibot_types::clock::now_us;
 use validibot_types::{Final, StepResult};
@@ -93,6 +95,15 @@ fn close_run(run_id: &RunId, fin: &Final) -> Stmt {
     )
 }
 
+/// The webhook events of a run's end, queued in the transaction that ends it.
+fn announce_end(run_id: &RunId, events: &[EventType]) -> Stmt {
+    outbox::announce(
+        Audience::RunOf(run_id),
+        events,
+        &serde_json::json!({"run_id": run_id}),
+    )
+}
+
 /// Cancels an unfinished run: it ends `CANCELED` and its job is deleted, in one
 /// transaction. Deleting the job is what fences out a worker running it — every write
 /// of a worker needs the job's lease — so no late write can bring the run back.
@@ -104,10 +115,10 @@ pub async fn cancel(db: &Db, run_id: &RunId, detail: &str) -> Result<bool> {
          WHERE id = $3 AND status IN ('PENDING', 'RUNNING')",
         args![detail, now, run_id],
     );
-    let stmts = vec![Stmt::new(
-        "DELETE FROM jobs WHERE run_id = $1",
-        args![run_id],
-    )];
+    let stmts = vec![
+        Stmt::new("DELETE FROM jobs WHERE run_id = $1", args![run_id]),
+        announce_end(run_id, EventType::of_run_end(RunStatus::Canceled, None)),
+    ];
     Ok(db.write_tx(Some(fence), stmts).await?)
 }
 
@@ -130,6 +141,10 @@ pub async fn finish_run(
         stmts.extend(step_stmts(&lease.run_id, step, result)?);
     }
     stmts.push(close_run(&lease.run_id, fin));
+    stmts.push(announce_end(
+        &lease.run_id,
+        EventType::of_run_end(fin.status, fin.category),
+    ));
     // Deleting the job is the fence: if our lease is gone, nothing is written.
     Ok(db.write_tx(Some(queue::complete(lease)), stmts).await?)
 }

@@ -397,6 +397,27 @@ const SUMMARY_COLUMNS: &str = ",
     (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'WARNING') AS warnings,
     (SELECT COUNT(*) FROM findings f WHERE f.run_id = r.id AND f.severity = 'INFO') AS infos";
 
+/// A run without its steps, with its finding counts (what a webhook announces).
+pub async fn summary(db: &Db, run_id: &RunId) -> Result<Option<RunView>> {
+    let row: Option<ListedRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS}{SUMMARY_COLUMNS} {RUN_FROM} WHERE r.id = $1"
+    ))
+    .bind(run_id.as_str())
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.map(listed))
+}
+
+fn listed(row: ListedRow) -> RunView {
+    let mut run = run_of(row.run);
+    run.summary = Summary {
+        errors: row.errors,
+        warnings: row.warnings,
+        infos: row.infos,
+    };
+    run
+}
+
 /// Newest first; ids are UUIDv7 so ordering by id is ordering by creation.
 pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
     let mut sql = format!("{RUN_COLUMNS}{SUMMARY_COLUMNS} {RUN_FROM} WHERE r.workspace_id = $1");
@@ -425,14 +446,6 @@ pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
     Ok(q.fetch_all(&db.read)
         .await?
         .into_iter()
-        .map(|row| {
-            let mut run = run_of(row.run);
-            run.summary = Summary {
-                errors: row.errors,
-                warnings: row.warnings,
-                infos: row.infos,
-            };
-            run
-        })
+        .map(listed)
         .collect())
 }

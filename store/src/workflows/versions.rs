@@ -8,8 +8,11 @@ use anyhow::Result;
 use sqlx::{Any, Transaction};
 
 use super::{Definition, Plan, Step, Workflow};
+use crate::db::batch::Stmt;
 use crate::db::{is_unique_violation, Db};
+use crate::webhooks::outbox::{self, Audience};
 use validibot_types::clock::now_us;
+use validibot_types::events::EventType;
 use validibot_types::ids::new_id;
 
 pub enum CreateError {
@@ -37,6 +40,16 @@ pub async fn create(
             Some(se) if is_unique_violation(se) => CreateError::SlugTaken,
             _ => CreateError::Db(e),
         })?;
+    announce(
+        workspace_id,
+        EventType::WorkflowCreated,
+        &def.slug,
+        1,
+        &def.name,
+    )
+    .execute(&mut tx)
+    .await
+    .map_err(|e| CreateError::Db(e.into()))?;
     tx.commit().await.map_err(|e| CreateError::Db(e.into()))?;
     get_by_id(db, &id).await.map_err(CreateError::Db)
 }
@@ -75,13 +88,13 @@ pub async fn update(
     .await?
     .rows_affected()
         == 1;
-    let id = if in_place {
+    let (id, version) = if in_place {
         sqlx::query("DELETE FROM workflow_steps WHERE workflow_id = $1")
             .bind(current.id.as_str())
             .execute(&mut *tx)
             .await?;
         insert_steps(&mut tx, &current.id, def).await?;
-        current.id.clone()
+        (current.id.clone(), current.version)
     } else {
         let next: i64 = sqlx::query_scalar::<_, Option<i64>>(
             "SELECT MAX(version) FROM workflows WHERE workspace_id = $1 AND slug = $2",
@@ -92,7 +105,10 @@ pub async fn update(
         .await?
         .unwrap_or(0)
             + 1;
-        insert_version(&mut tx, workspace_id, def, next, user_id).await?
+        (
+            insert_version(&mut tx, workspace_id, def, next, user_id).await?,
+            next,
+        )
     };
     // Retention applies to the workflow's runs of every version.
     sqlx::query("UPDATE workflows SET retention_days = $1 WHERE workspace_id = $2 AND slug = $3")
@@ -101,8 +117,32 @@ pub async fn update(
         .bind(&def.slug)
         .execute(&mut *tx)
         .await?;
+    announce(
+        workspace_id,
+        EventType::WorkflowUpdated,
+        &def.slug,
+        version,
+        &def.name,
+    )
+    .execute(&mut tx)
+    .await?;
     tx.commit().await?;
     get_by_id(db, &id).await
+}
+
+/// The webhook event of a change to a workflow, queued in the change's transaction.
+fn announce(
+    workspace_id: &WorkspaceId,
+    event: EventType,
+    slug: &str,
+    version: i64,
+    name: &str,
+) -> Stmt {
+    outbox::announce(
+        Audience::Workspace(workspace_id),
+        &[event],
+        &serde_json::json!({"workflow": {"slug": slug, "version": version, "name": name}}),
+    )
 }
 
 /// Archives (`Some(time)`) or restores (`None`) every version of a workflow; false when
@@ -113,17 +153,29 @@ pub async fn set_archived(
     slug: &str,
     at: Option<i64>,
 ) -> Result<bool> {
-    let stmt = crate::db::batch::Stmt::new(
-        "UPDATE workflows SET archived_at = $1 WHERE workspace_id = $2 AND slug = $3",
+    // The fence touches the latest version only (exactly one row when it exists).
+    let fence = Stmt::new(
+        "UPDATE workflows SET archived_at = $1 WHERE workspace_id = $2 AND slug = $3
+         AND version = (SELECT MAX(version) FROM workflows WHERE workspace_id = $2 AND slug = $3)",
         crate::args![at, workspace_id, slug],
     );
-    Ok(db.write_tx(Some(stmt), vec![]).await?)
+    let stmts = vec![
+        Stmt::new(
+            "UPDATE workflows SET archived_at = $1 WHERE workspace_id = $2 AND slug = $3",
+            crate::args![at, workspace_id, slug],
+        ),
+        outbox::announce(
+            Audience::Workspace(workspace_id),
+            &[EventType::WorkflowArchived],
+            &serde_json::json!({"workflow": {"slug": slug}, "archived": at.is_some()}),
+        ),
+    ];
+    Ok(db.write_tx(Some(fence), stmts).await?)
 }
 
 /// Deletes every version of a workflow that has no runs, with its steps; false when it
 /// has runs (or does not exist) — nothing is deleted then.
 pub async fn delete_unused(db: &Db, workspace_id: &WorkspaceId, slug: &str) -> Result<bool> {
-    use crate::db::batch::Stmt;
     let unused = "NOT EXISTS (SELECT 1 FROM runs r JOIN workflows v ON v.id = r.workflow_id WHERE v.workspace_id = $1 AND v.slug = $2)";
     let fence = Stmt::new(
         format!("UPDATE workflows SET updated_at = updated_at WHERE workspace_id = $1 AND slug = $2 AND {unused}"),
@@ -137,6 +189,11 @@ pub async fn delete_unused(db: &Db, workspace_id: &WorkspaceId, slug: &str) -> R
         Stmt::new(
             "DELETE FROM workflows WHERE workspace_id = $1 AND slug = $2",
             crate::args![workspace_id, slug],
+        ),
+        outbox::announce(
+            Audience::Workspace(workspace_id),
+            &[EventType::WorkflowDeleted],
+            &serde_json::json!({"workflow": {"slug": slug}}),
         ),
     ];
     Ok(db.write_tx(Some(fence), stmts).await?)

@@ -68,7 +68,6 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
         max_inline_bytes: 10 << 20,
         max_file_bytes: 1 << 30,
         launch_wait_ms: 5000,
-        public_url: None,
         secure_cookies: crate::config::SecureCookies::Auto,
         client_ip_header: None,
         worker: WorkerArgs {
@@ -82,6 +81,8 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
             memory_budget_mib: 2048,
             metrics_bind: None,
             retention: Default::default(),
+            public_url: None,
+            webhooks: Default::default(),
         },
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

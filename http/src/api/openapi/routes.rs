@@ -9,8 +9,8 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    api_keys, availability, files, license, runs, teams, validators, workflows, workspaces,
-    AppState,
+    api_keys, availability, files, license, runs, teams, validators, webhooks, workflows,
+    workspaces, AppState,
 };
 use super::document::{document, Body, Op};
 use crate::probes;
@@ -137,6 +137,15 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::POST, "/api/v1/workspaces/{ws}/runs/{id}/cancel", "cancelRun", "runs", "Cancels a queued or running run (executors: their own; authors and above: any). It ends CANCELED at once; a running step is interrupted.", (200, JSON, "Run"), &[403, 404, 409], post(runs::cancel)),
         op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/evidence", "getEvidence", "evidence", "The finished run's signed evidence manifest.", (200, JSON, "Evidence"), &[404, 409], get(runs::evidence)),
         with_query(op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/report", "getReport", "runs", "The run as text, JSON, SARIF 2.1.0 or JUnit XML.", (200, "application/sarif+json", ""), &[400, 404], get(runs::report)), &[("format", "string", "text, json (default), sarif or junit")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/webhooks", "listWebhooks", "webhooks", "The workspace's webhook endpoints (admins), and the events they may subscribe to.", (200, JSON, "WebhookList"), &[403, 404], get(webhooks::list)),
+        with_body(op(M::POST, "/api/v1/workspaces/{ws}/webhooks", "createWebhook", "webhooks", "Add a webhook endpoint; the signing secret is in this answer (and a rotation's) only. 422 when the URL reaches an internal address.", (201, JSON, "NewWebhook"), &[400, 403, 404, 409, 422], post(webhooks::create)), &[(JSON, "WebhookRequest")]),
+        op(M::GET, "/api/v1/workspaces/{ws}/webhooks/{id}", "getWebhook", "webhooks", "A webhook endpoint.", (200, JSON, "Webhook"), &[403, 404], get(webhooks::get)),
+        with_body(op(M::PATCH, "/api/v1/workspaces/{ws}/webhooks/{id}", "updateWebhook", "webhooks", "Change an endpoint's URL, events, description or format, or disable or enable it (enabling clears its failure count).", (200, JSON, "Webhook"), &[400, 403, 404, 422], patch(webhooks::update)), &[(JSON, "WebhookChange")]),
+        op(M::DELETE, "/api/v1/workspaces/{ws}/webhooks/{id}", "deleteWebhook", "webhooks", "Delete an endpoint with its queue and log.", (204, "", ""), &[403, 404], delete(webhooks::delete)),
+        op(M::POST, "/api/v1/workspaces/{ws}/webhooks/{id}/rotate-secret", "rotateWebhookSecret", "webhooks", "A new signing secret; the previous one also signs (a second signature) for 24 hours.", (200, JSON, "WebhookSecret"), &[403, 404], post(webhooks::rotate_secret)),
+        op(M::POST, "/api/v1/workspaces/{ws}/webhooks/{id}/test", "testWebhook", "webhooks", "Queue a webhook.test message to the endpoint (even a disabled one).", (202, JSON, "WebhookEventRef"), &[403, 404], post(webhooks::test)),
+        with_query(op(M::GET, "/api/v1/workspaces/{ws}/webhooks/{id}/deliveries", "listWebhookDeliveries", "webhooks", "The endpoint's newest deliveries with every attempt (status, response start, error, time).", (200, JSON, "WebhookDeliveryList"), &[403, 404], get(webhooks::log)), &[("limit", "integer", "1-200 (default 50)")]),
+        op(M::POST, "/api/v1/workspaces/{ws}/webhooks/{id}/deliveries/{event_id}/redeliver", "redeliverWebhook", "webhooks", "Send a finished delivery again (same id and body, one more attempt); 409 while it is still being tried.", (202, JSON, "WebhookEventRef"), &[403, 404, 409], post(webhooks::redeliver)),
         op(M::GET, "/api/v1/workspaces/{ws}/runs/{id}/artifacts/{step}/{name}", "getArtifact", "runs", "A file a container validator left (listed in the step's `artifacts` output).", (200, "application/octet-stream", ""), &[404], get(runs::artifact)),
     ]
 }

@@ -1,6 +1,7 @@
 //! JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the API's bodies.
 
 use serde_json::{json, Value};
+use validibot_types::events::EventType;
 use validibot_types::{ErrorCategory, RunStatus, Severity, StepStatus};
 
 fn obj(required: &[&str], properties: Value) -> Value {
@@ -37,6 +38,11 @@ pub fn all() -> Value {
     let string = json!({"type": "string"});
     let nullable_string = json!({"type": ["string", "null"]});
     let nullable_time = json!({"type": ["string", "null"], "format": TIME});
+    let subscribable: Vec<EventType> = EventType::ALL
+        .iter()
+        .copied()
+        .filter(|e| e.subscribable())
+        .collect();
     let role =
         json!({"type": "string", "enum": ["owner", "admin", "author", "executor", "viewer"]});
     json!({
@@ -59,6 +65,50 @@ pub fn all() -> Value {
             "public_id": string, "name": string, "token": {"type": "string", "description": "Shown once."},
             "expires_at": nullable_time,
         })),
+        "Webhook": obj(&["id", "url", "description", "format", "enabled", "events", "failed_in_a_row", "created_at", "updated_at"], json!({
+            "id": string, "url": {"type": "string", "format": "uri"}, "description": string,
+            "format": {"type": "string", "enum": ["standard", "slack"]},
+            "enabled": {"type": "boolean"}, "disabled_reason": nullable_string,
+            "events": {"type": "array", "items": {"type": "string", "enum": wire(&subscribable)}},
+            "failed_in_a_row": {"type": "integer", "minimum": 0},
+            "created_at": {"type": "string", "format": TIME}, "updated_at": {"type": "string", "format": TIME},
+            "previous_secret_until": nullable_time,
+        })),
+        "WebhookList": obj(&["results", "events"], json!({
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}},
+            "events": {"type": "array", "items": obj(&["type", "summary"], json!({"type": {"type": "string", "enum": wire(&subscribable)}, "summary": string}))},
+        })),
+        "WebhookRequest": {"type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+            "url": {"type": "string", "description": "http(s); internal addresses are refused unless the operator allows the network"},
+            "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": wire(&subscribable)}},
+            "description": {"type": "string", "maxLength": 200},
+            "format": {"type": "string", "enum": ["standard", "slack"], "default": "standard"},
+        }},
+        "WebhookChange": {"type": "object", "additionalProperties": false, "properties": {
+            "url": string,
+            "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": wire(&subscribable)}},
+            "description": {"type": "string", "maxLength": 200},
+            "format": {"type": "string", "enum": ["standard", "slack"]},
+            "enabled": {"type": "boolean"},
+        }},
+        "NewWebhook": {"allOf": [{"$ref": "#/components/schemas/Webhook"}, obj(&["secret"], json!({"secret": {"type": "string", "pattern": "^whsec_", "description": "Shown here and at rotation only."}}))]},
+        "WebhookSecret": obj(&["secret", "previous_secret_until"], json!({"secret": {"type": "string", "pattern": "^whsec_"}, "previous_secret_until": {"type": "string", "format": TIME}})),
+        "WebhookEventRef": obj(&["event_id"], json!({"event_id": {"type": "string", "pattern": "^msg_"}})),
+        "WebhookDeliveryList": obj(&["results"], json!({"results": {"type": "array", "items": obj(
+            &["event_id", "event_type", "state", "attempts", "created_at", "log"],
+            json!({
+                "event_id": string, "event_type": {"type": "string", "enum": wire(EventType::ALL)},
+                "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                "attempts": {"type": "integer", "minimum": 0},
+                "next_attempt_at": nullable_time, "created_at": {"type": "string", "format": TIME}, "finished_at": nullable_time,
+                "payload": nullable_string,
+                "log": {"type": "array", "items": obj(&["attempt", "started_at", "duration_ms"], json!({
+                    "attempt": {"type": "integer", "minimum": 1}, "started_at": {"type": "string", "format": TIME},
+                    "duration_ms": {"type": "integer", "minimum": 0}, "status_code": {"type": ["integer", "null"]},
+                    "response": nullable_string, "error": nullable_string,
+                }))},
+            }),
+        )}})),
         "Health": obj(&["status"], json!({"status": {"const": "ok"}, "version": {"type": "string"}})),
         "Readiness": obj(&["status", "checks"], json!({
             "status": {"enum": ["ready", "unavailable"]},

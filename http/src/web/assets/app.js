@@ -31,7 +31,9 @@ function markCurrentPage() {
   document.querySelectorAll("header.top nav a").forEach((a) => {
     const path = new URL(a.href).pathname;
     const here = window.location.pathname;
-    if ((here === path || here.startsWith(path + "/")) && (!best || path.length > new URL(best.href).pathname.length)) best = a;
+    // The dashboard (/ui/w/{ws}) is current only on itself, not on every page below it.
+    const below = here.startsWith(path + "/") && path.split("/").length > 4;
+    if ((here === path || below) && (!best || path.length > new URL(best.href).pathname.length)) best = a;
   });
   if (best) best.setAttribute("aria-current", "page");
 }
@@ -514,6 +516,61 @@ function initSettings() {
   }
 }
 
+// --- webhooks: endpoints, secrets, tests and redelivery -----------------------
+function showSecret(secret, what) {
+  const out = document.getElementById("webhook-secret");
+  out.textContent = "";
+  out.className = "card notice";
+  out.append(el("p", {}, what + " — copy the signing secret now, it is not shown again:"));
+  out.append(el("code", { id: "webhook-secret-value" }, secret));
+}
+
+function initWebhooks() {
+  const status = document.getElementById("webhook-status");
+  if (!status) return;
+  const say = (r, ok) => {
+    status.textContent = r.ok ? ok : (r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status);
+    status.className = r.ok ? "" : "error";
+    return r.ok;
+  };
+  const form = document.getElementById("webhook-form");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const events = [...form.querySelectorAll('input[name="events"]:checked')].map((c) => c.value);
+    const r = await api("POST", form.dataset.url, {
+      url: form.url.value, description: form.description.value, format: form.format.value, events,
+    });
+    if (!say(r, "Added.")) return;
+    showSecret(r.json.secret, "Endpoint added");
+    form.reset();
+    // The table gains the endpoint on the next visit; the secret stays on screen now.
+    const link = el("a", { href: window.location.pathname + "?endpoint=" + r.json.id, id: "webhook-open" }, "Open its delivery log");
+    document.getElementById("webhook-secret").append(" ", link);
+  });
+  document.querySelectorAll(".webhook-test").forEach((b) => b.addEventListener("click", async () => {
+    const r = await api("POST", b.dataset.url);
+    say(r, "Test message queued (" + (r.json && r.json.event_id) + "); reload to see its delivery.");
+  }));
+  document.querySelectorAll(".webhook-rotate").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Make a new signing secret? The current one keeps signing for 24 hours.")) return;
+    const r = await api("POST", b.dataset.url);
+    if (say(r, "Secret rotated.")) showSecret(r.json.secret, "New secret (the old one signs too until " + r.json.previous_secret_until + ")");
+  }));
+  document.querySelectorAll(".webhook-enable").forEach((b) => b.addEventListener("click", async () => {
+    const r = await api("PATCH", b.dataset.url, { enabled: b.dataset.enabled === "true" });
+    if (say(r, "Saved.")) window.location.reload();
+  }));
+  document.querySelectorAll(".webhook-delete").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Delete this endpoint with its delivery log?")) return;
+    const r = await api("DELETE", b.dataset.url);
+    if (say(r, "Deleted.")) b.closest("tr").remove();
+  }));
+  document.querySelectorAll(".webhook-redeliver").forEach((b) => b.addEventListener("click", async () => {
+    const r = await api("POST", b.dataset.url);
+    if (say(r, "Queued again; reload to see the new attempt.")) b.disabled = true;
+  }));
+}
+
 // --- workspace switcher: the same page in the chosen workspace ---------------
 function initSwitcher() {
   const sel = document.getElementById("workspace-switcher");
@@ -610,6 +667,7 @@ document.addEventListener("DOMContentLoaded", () => {
   initWorkflowActions();
   initEditor();
   initSettings();
+  initWebhooks();
   initSwitcher();
   initWorkspaces();
   initTeams();
