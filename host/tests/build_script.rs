@@ -9,6 +9,15 @@ mod wasm_target;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The tests here write scripts and run them. A script written while another test's
+/// thread forks can be held open for writing by the child for a moment, and running it
+/// then fails with ETXTBSY ("text file busy") — so these tests take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -16,6 +25,7 @@ fn script(path: &Path, body: &str) {
 
 #[test]
 fn a_missing_target_is_added_with_rustup_for_the_active_toolchain() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let sysroot = dir.path().join("sysroot");
     std::fs::create_dir_all(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/lib")).unwrap();
@@ -51,6 +61,7 @@ fn a_missing_target_is_added_with_rustup_for_the_active_toolchain() {
 
 #[test]
 fn without_rustup_the_error_says_how_to_add_the_target() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let rustc = dir.path().join("rustc");
     script(&rustc, &format!("echo {}", dir.path().display()));
@@ -65,6 +76,7 @@ fn without_rustup_the_error_says_how_to_add_the_target() {
 
 #[test]
 fn the_real_toolchain_has_the_target_after_the_build() {
+    let _turn = turn();
     // This test binary was built, so the build script ran: the target must be there now.
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let root = wasm_target::sysroot(&rustc).expect("rustc --print sysroot");

@@ -8,9 +8,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::browser::Browser;
 use common::{examples_dir, invoice_workflow, Backend, Instance};
 use serde_json::{json, Value};
@@ -18,14 +15,7 @@ use serde_json::{json, Value};
 const PASSWORD: &str = "correct horse battery staple";
 
 fn set_password(inst: &Instance, user: &str) {
-    let mut child = inst
-        .command(&["admin", "set-password", "--username", user])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success());
+    inst.set_password(user, PASSWORD);
 }
 
 fn main_flows(backend: Backend) {
@@ -557,6 +547,25 @@ fn main_flows(backend: Backend) {
     );
     assert!(b.text("table.webhooks").contains("CI gate"));
     b.screenshot("webhooks");
+
+    // Her own password, in Settings: a wrong current one is refused, then it changes and
+    // this session stays signed in.
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.type_into("#current-password", "not the password");
+    b.type_into("#new-password", "a brand new passphrase");
+    b.type_into("#repeat-password", "a brand new passphrase");
+    b.click("#password-form button[type=submit]");
+    let wrong = b.wait_text("#password-status", |t| !t.is_empty());
+    assert!(wrong.contains("current password is wrong"), "{wrong}");
+    b.script(
+        "document.getElementById('current-password').value = '';",
+        json!([]),
+    );
+    b.type_into("#current-password", PASSWORD);
+    b.click("#password-form button[type=submit]");
+    b.wait_text("#password-status", |t| t.starts_with("Password changed."));
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.wait_text("h1", |t| t == "Settings");
 
     // Signing out ends the session.
     b.click("form.logout button");

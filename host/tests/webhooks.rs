@@ -483,6 +483,24 @@ fn webhooks_end_to_end(backend: Backend) {
     );
     assert_eq!(ep["events"], json!(["run.completed", "run.failed"]));
 
+    // Operators see deliveries in /metrics.
+    let metrics = srv
+        .client
+        .get(srv.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for line in [
+        "validibot_webhook_attempts_total{outcome=\"delivered\"}",
+        "validibot_webhook_attempts_total{outcome=\"retry\"}",
+        "validibot_webhook_attempts_total{outcome=\"failed\"}",
+        "validibot_webhook_deliveries_pending ",
+        "validibot_webhook_oldest_pending_age_seconds ",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from /metrics");
+    }
+
     // Deleting an endpoint takes its log with it.
     assert_eq!(
         srv.delete(&admin, &format!("{hooks}/{redirect_id}"))

@@ -241,3 +241,22 @@ pub async fn require_feature(state: &AppState, feature: &str) -> Result<(), ApiE
         )),
     }
 }
+
+/// The client's address: the last entry of the trusted proxy's header when one is
+/// configured (the proxy appends the address it saw), else the connection's peer.
+pub fn client_address(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> String {
+    let from_proxy = state.settings.client_ip_header.as_deref().and_then(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
+    });
+    from_proxy
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -136,6 +136,19 @@ impl Instance {
             .to_owned()
     }
 
+    /// Gives a user a web password, as an operator does (`admin set-password`, on stdin).
+    pub fn set_password(&self, user: &str, password: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command(&["admin", "set-password", "--username", user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
     pub fn serve(&self, extra: &[&str]) -> Server {
         self.serve_with_env(extra, &[])
     }

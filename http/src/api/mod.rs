@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: one handler module per resource; the route table
 //! (`openapi`) documents and mounts them. Errors are `{"detail", "code"}` JSON.
 
+mod account;
 mod api_keys;
 mod availability;
 mod files;

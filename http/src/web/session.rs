@@ -85,7 +85,8 @@ pub async fn login(
             ));
         }
     }
-    let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    let client =
+        crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
     let account = throttle::Subject::account(&form.username);
     let subjects = [account.clone(), throttle::Subject::client(&client)];
     // A throttled subject is answered before any password hash is computed. What was
@@ -126,21 +127,6 @@ pub async fn login(
         if secure { "; Secure" } else { "" }
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
-}
-
-/// The client's address: the last entry of the trusted proxy's header when one is
-/// configured (the proxy appends the address it saw), else the connection's peer.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    let from_proxy = state.settings.client_ip_header.as_deref().and_then(|name| {
-        let value = headers.get(name)?.to_str().ok()?;
-        let last = value.rsplit(',').next()?.trim();
-        last.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| ip.to_string())
-    });
-    from_proxy
-        .or_else(|| peer.map(|p| p.ip().to_string()))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 #[derive(Deserialize)]

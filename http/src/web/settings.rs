@@ -84,6 +84,19 @@ pub async fn page(
                 }
             }
         }
+        section.card id="password" {
+            h2 { "Your password" }
+            form id="password-form" {
+                label for="current-password" { "Current password" }
+                input id="current-password" name="current" type="password" required autocomplete="current-password";
+                label for="new-password" { "New password (at least " (validibot_store::accounts::passwords::MIN_LENGTH) " characters)" }
+                input id="new-password" name="new" type="password" required autocomplete="new-password" minlength=(validibot_store::accounts::passwords::MIN_LENGTH);
+                label for="repeat-password" { "New password again" }
+                input id="repeat-password" name="repeat" type="password" required autocomplete="new-password";
+                button type="submit" { "Change password" }
+            }
+            p id="password-status" role="status" {}
+        }
         section.card id="members" {
             h2 { "Members of " (workspace.name) }
             table {

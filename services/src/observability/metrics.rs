@@ -76,6 +76,14 @@ pub struct Metrics {
     queue_leased: Gauge,
     queue_oldest_age: Gauge<f64, AtomicU64>,
     license: Family<LicenseLabels, Gauge>,
+    webhook_attempts: Family<OutcomeOnly, Counter>,
+    webhooks_pending: Gauge,
+    webhooks_oldest_age: Gauge<f64, AtomicU64>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeOnly {
+    pub outcome: String,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -99,6 +107,9 @@ impl Metrics {
             queue_leased: Gauge::default(),
             queue_oldest_age: Gauge::default(),
             license: Family::default(),
+            webhook_attempts: Family::default(),
+            webhooks_pending: Gauge::default(),
+            webhooks_oldest_age: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -147,6 +158,21 @@ impl Metrics {
             "1 for the instance's current edition and license state",
             m.license.clone(),
         );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts this process's workers made, by what followed: delivered, retry (failed, tried again later) or failed (the last attempt failed)",
+            m.webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_pending",
+            "Webhook deliveries not yet made (due now or waiting for a retry)",
+            m.webhooks_pending.clone(),
+        );
+        registry.register(
+            "webhook_oldest_pending_age_seconds",
+            "How long the oldest pending webhook delivery has waited since its event (0 when none)",
+            m.webhooks_oldest_age.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -163,6 +189,15 @@ impl Metrics {
         self.container_outcomes
             .get_or_create(&OutcomeLabels {
                 validator: validator.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// One webhook attempt and what followed it (`delivered`, `retry`, `failed`).
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts
+            .get_or_create(&OutcomeOnly {
                 outcome: outcome.to_owned(),
             })
             .inc();
@@ -194,6 +229,13 @@ impl Metrics {
         self.queue_oldest_age.set(
             queue
                 .oldest_queued_at
+                .map_or(0.0, |t| (now_us() - t).max(0) as f64 / 1e6),
+        );
+        let backlog = validibot_store::webhooks::deliveries::backlog(db).await?;
+        self.webhooks_pending.set(backlog.pending);
+        self.webhooks_oldest_age.set(
+            backlog
+                .oldest_created_at
                 .map_or(0.0, |t| (now_us() - t).max(0) as f64 / 1e6),
         );
         self.license.clear();

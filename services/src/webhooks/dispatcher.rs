@@ -147,6 +147,11 @@ async fn deliver(db: &Db, client: &reqwest::Client, settings: &Settings, due: &D
             Outcome::RetryAt(now_us() + wait.as_micros() as i64)
         }
     };
+    crate::observability::metrics::metrics().webhook_attempt(match outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::RetryAt(_) => "retry",
+        Outcome::Failed { .. } => "failed",
+    });
     if !deliveries::record(db, due, &body, &attempt, &outcome).await? {
         tracing::warn!(event = %due.event_id, "a webhook attempt's claim was lost before it was recorded");
     }

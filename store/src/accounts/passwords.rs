@@ -8,6 +8,7 @@ use argon2::Argon2;
 
 use super::directory::User;
 use crate::db::Db;
+use validibot_types::ids::UserId;
 
 pub const MIN_LENGTH: usize = 10;
 
@@ -27,28 +28,54 @@ fn matches(password: &str, phc: &str) -> bool {
     })
 }
 
-/// Sets a user's password (`admin set-password`).
+/// Sets a user's password (`admin set-password`); every session of theirs ends.
 pub async fn set(db: &Db, username: &str, password: &str) -> Result<()> {
-    if password.chars().count() < MIN_LENGTH {
-        bail!("a password needs at least {MIN_LENGTH} characters");
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.read)
+        .await?;
+    let Some(id) = id else {
+        bail!("user {username:?} not found");
+    };
+    replace(db, &id.into(), password, None).await
+}
+
+/// Why a new password is refused (the text says what is needed).
+pub fn refusal(password: &str) -> Option<String> {
+    let n = password.chars().count();
+    if n < MIN_LENGTH {
+        return Some(format!("a password needs at least {MIN_LENGTH} characters"));
+    }
+    if n > MAX_LENGTH {
+        return Some(format!("a password has at most {MAX_LENGTH} characters"));
+    }
+    None
+}
+
+/// Most characters a password may have (hashing time grows with it).
+pub const MAX_LENGTH: usize = 1024;
+
+/// Stores a new password hash. A new password ends every session signed in with the old
+/// one, except `keep` (the token of the session that changed it, when it was one).
+pub async fn replace(db: &Db, user_id: &UserId, password: &str, keep: Option<&str>) -> Result<()> {
+    if let Some(why) = refusal(password) {
+        bail!("{why}");
     }
     let phc = hash(password)?;
-    // A new password ends every session signed in with the old one.
     let mut tx = db.write.begin().await?;
-    let res = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+    let res = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(phc)
-        .bind(username)
+        .bind(user_id.as_str())
         .execute(&mut *tx)
         .await?;
     if res.rows_affected() != 1 {
-        bail!("user {username:?} not found");
+        bail!("user {user_id} not found");
     }
-    sqlx::query(
-        "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)",
-    )
-    .bind(username)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id.as_str())
+        .bind(keep.map(super::sessions::digest).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

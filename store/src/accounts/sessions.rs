@@ -13,7 +13,7 @@ use validibot_types::ids::random_token;
 /// Sessions last a working week; signing out ends one at once.
 pub const LIFETIME_US: i64 = 7 * 86_400 * 1_000_000;
 
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

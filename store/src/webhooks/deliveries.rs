@@ -261,6 +261,21 @@ pub async fn enqueue_test(
     Ok(db.write_tx(Some(stmt), vec![]).await?.then_some(id))
 }
 
+/// Deliveries still to be made, and when the oldest was queued (µs), for metrics.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest_created_at: Option<i64>,
+}
+
+pub async fn backlog(db: &Db) -> Result<Backlog> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest_created_at FROM webhook_deliveries WHERE state = 'pending'",
+    )
+    .fetch_one(&db.read)
+    .await?)
+}
+
 /// Forgets finished deliveries (and their attempts) that ended before `cutoff`.
 pub async fn prune(db: &Db, cutoff: i64) -> Result<()> {
     let finished = "state <> 'pending' AND finished_at < $1";

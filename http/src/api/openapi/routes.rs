@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    api_keys, availability, files, license, runs, teams, validators, webhooks, workflows,
+    account, api_keys, availability, files, license, runs, teams, validators, webhooks, workflows,
     workspaces, AppState,
 };
 use super::document::{document, Body, Op};
@@ -101,6 +101,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
         with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
         op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),
+        with_body(op(M::POST, "/api/v1/account/password", "changePassword", "accounts", "Change the caller's own password (the current one is asked for; wrong answers are throttled like sign-ins). Every other web session of the user ends.", (204, "", ""), &[400, 403, 429], post(account::change_password)), &[(JSON, "PasswordChange")]),
         op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
         with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
         op(M::POST, "/api/v1/license/check", "checkLicense", "license", "Ask an online license's server now (instance admins).", (200, JSON, "License"), &[403, 409], post(license::check)),

@@ -109,6 +109,10 @@ pub fn all() -> Value {
                 }))},
             }),
         )}})),
+        "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": false, "properties": {
+            "current_password": string,
+            "new_password": {"type": "string", "minLength": 10, "maxLength": 1024},
+        }},
         "Health": obj(&["status"], json!({"status": {"const": "ok"}, "version": {"type": "string"}})),
         "Readiness": obj(&["status", "checks"], json!({
             "status": {"enum": ["ready", "unavailable"]},

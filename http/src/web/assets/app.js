@@ -489,6 +489,23 @@ function initSettings() {
     });
   }
   document.querySelectorAll(".revoke-key").forEach((b) => b.addEventListener("click", () => revokeKey(b)));
+  const passwordForm = document.getElementById("password-form");
+  if (passwordForm) {
+    passwordForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const out = document.getElementById("password-status");
+      if (passwordForm.new.value !== passwordForm.repeat.value) {
+        out.textContent = "The new passwords differ."; out.className = "error"; return;
+      }
+      const r = await api("POST", "/api/v1/account/password", {
+        current_password: passwordForm.current.value, new_password: passwordForm.new.value,
+      });
+      out.textContent = r.ok ? "Password changed. Your other sessions were signed out."
+        : (r.json ? r.json.detail : "HTTP " + r.status);
+      out.className = r.ok ? "" : "error";
+      if (r.ok) passwordForm.reset();
+    });
+  }
   const status = document.getElementById("member-status");
   const setRole = async (url, role) => {
     const r = await api("PUT", url, { role });
