@@ -3,18 +3,20 @@
 //! record the attempt and what follows — delivered, tried again after the schedule's
 //! next wait, or failed for good (counting toward disabling the endpoint).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use validibot_store::db::Db;
 use validibot_store::webhooks::deliveries::{self, Attempt, Due, Outcome};
 use validibot_types::clock::now_us;
 
 use super::{address, payload, signature, Settings};
 
-/// Deliveries one pass claims at most (sent concurrently).
-const BATCH: i64 = 16;
+/// Deliveries in flight at once in one process. A slot is claimed only when it is free,
+/// so a slow receiver holds its own slots, not a whole batch.
+const IN_FLIGHT: usize = 32;
 /// Bytes of a response body the log keeps.
 const RESPONSE_KEPT: usize = 2048;
 /// How often finished deliveries past the log's days are forgotten.
@@ -34,15 +36,33 @@ pub fn spawn(
                 return;
             }
         };
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let lease = (settings.timeout + Duration::from_secs(30)).as_micros() as i64;
         let mut pruned = Instant::now() - PRUNE_EVERY;
         loop {
-            let busy = match pass(&db, &client, &settings).await {
-                Ok(n) => n as i64 == BATCH,
-                Err(e) => {
-                    tracing::warn!("webhook deliveries: {e:#}");
-                    false
+            let free = slots.available_permits();
+            let mut claimed = 0;
+            if free > 0 {
+                match deliveries::claim_due(&db, free as i64, lease).await {
+                    Ok(due) => {
+                        claimed = due.len();
+                        for d in due {
+                            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            let (db, client, settings) =
+                                (db.clone(), client.clone(), settings.clone());
+                            tokio::spawn(async move {
+                                if let Err(e) = deliver(&db, &client, &settings, &d).await {
+                                    tracing::warn!(event = %d.event_id, endpoint = %d.endpoint_id, "webhook delivery: {e:#}");
+                                }
+                                drop(slot);
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!("webhook deliveries: {e:#}"),
                 }
-            };
+            }
             if pruned.elapsed() >= PRUNE_EVERY {
                 pruned = Instant::now();
                 let cutoff = now_us() - i64::from(settings.log_days) * 86_400_000_000;
@@ -50,11 +70,15 @@ pub fn spawn(
                     tracing::warn!("pruning the webhook log: {e:#}");
                 }
             }
-            if busy {
+            let full = slots.available_permits() == 0;
+            if !full && free > 0 && claimed == free {
+                // Every free slot found work: more may be due.
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(settings.poll) => {}
+                // Every slot busy: go on as soon as one frees.
+                Ok(_) = slots.clone().acquire_owned(), if full => {}
+                _ = tokio::time::sleep(settings.poll), if !full => {}
                 _ = stop.changed() => {}
             }
             if *stop.borrow() {
@@ -76,24 +100,6 @@ fn client(settings: &Settings) -> Result<reqwest::Client> {
         .dns_resolver(settings.policy.resolver())
         .user_agent(concat!("Validibot-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()?)
-}
-
-/// One pass: claims what is due and delivers it; returns how many were claimed.
-async fn pass(db: &Db, client: &reqwest::Client, settings: &Settings) -> Result<usize> {
-    let lease = (settings.timeout + Duration::from_secs(30)).as_micros() as i64;
-    let due = deliveries::claim_due(db, BATCH, lease).await?;
-    let n = due.len();
-    let mut sends = tokio::task::JoinSet::new();
-    for d in due {
-        let (db, client, settings) = (db.clone(), client.clone(), settings.clone());
-        sends.spawn(async move {
-            if let Err(e) = deliver(&db, &client, &settings, &d).await {
-                tracing::warn!(event = %d.event_id, endpoint = %d.endpoint_id, "webhook delivery: {e:#}");
-            }
-        });
-    }
-    while sends.join_next().await.is_some() {}
-    Ok(n)
 }
 
 /// Sends one attempt and records it.
