@@ -179,10 +179,40 @@ fn cancel_queued_and_running_runs(backend: Backend) {
     drop(srv);
 
     // The server's embedded worker: stopped at once, in process.
-    let srv = inst.serve(&["--concurrency", "1", "--validator-timeout-ms", "120000"]);
+    // It also announces the cancel to a webhook endpoint subscribed to run.canceled.
+    let (hook_base, hook_log) = common::receiver::start_receiver();
+    let srv = inst.serve_with_env(
+        &["--concurrency", "1", "--validator-timeout-ms", "120000"],
+        &[
+            ("VALIDIBOT_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32"),
+            ("VALIDIBOT_WEBHOOK_POLL_MS", "50"),
+        ],
+    );
+    let admin = inst.user("ada", "admin");
+    let (status, hook) = json_of(
+        srv.post(&admin, "/api/v1/workspaces/default/webhooks")
+            .json(&json!({"url": format!("{hook_base}/cancels"), "events": ["run.canceled"]}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{hook}");
     let spin = launch_async(&srv, &eve, "spin", "text/plain", "loop");
     wait_status(&srv, &eve, &spin, "RUNNING");
     let (status, run) = cancel(&srv, &eve, &spin);
+    let heard = common::receiver::wait_for("run.canceled", Duration::from_secs(20), || {
+        common::receiver::at(&hook_log, "cancels")
+            .into_iter()
+            .next()
+    });
+    common::receiver::verify(hook["secret"].as_str().unwrap(), &heard).unwrap();
+    assert_eq!(heard.json()["type"], "run.canceled");
+    assert_eq!(
+        heard.json()["data"]["run"]["id"],
+        run["id"],
+        "{}",
+        heard.json()
+    );
+    assert_eq!(heard.json()["data"]["run"]["result"], "CANCELED");
     assert_eq!(
         (status, run["status"].as_str()),
         (200, Some("CANCELED")),

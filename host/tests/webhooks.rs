@@ -132,7 +132,8 @@ fn webhooks_end_to_end(backend: Backend) {
             "run.failed",
             "workflow.created",
             "workflow.updated",
-            "workflow.archived"
+            "workflow.archived",
+            "workflow.deleted"
         ]),
         "standard",
     );
@@ -426,15 +427,26 @@ fn webhooks_end_to_end(backend: Backend) {
         .unwrap(),
     );
     assert_eq!(status, 200, "a workflow with two versions archives: {body}");
+    srv.create_workflow(
+        &admin,
+        &json!({"slug": "scratch", "steps": [{"key": "s", "validator": "json-schema", "config": {"schema": {}}}]}),
+    );
+    assert_eq!(
+        srv.delete(&admin, "/api/v1/workspaces/default/workflows/scratch")
+            .status(),
+        204
+    );
     let events = wait_for(
-        "workflow.updated and workflow.archived",
+        "workflow.updated, workflow.archived and workflow.deleted",
         Duration::from_secs(20),
         || {
             let by_type: HashMap<String, Value> = at(&log, "ok")
                 .iter()
                 .map(|r| (r.json()["type"].as_str().unwrap().to_owned(), r.json()))
                 .collect();
-            (by_type.contains_key("workflow.updated") && by_type.contains_key("workflow.archived"))
+            ["workflow.updated", "workflow.archived", "workflow.deleted"]
+                .iter()
+                .all(|t| by_type.contains_key(*t))
                 .then_some(by_type)
         },
     );
@@ -443,6 +455,10 @@ fn webhooks_end_to_end(backend: Backend) {
     assert_eq!(
         events["workflow.archived"]["data"]["workflow"]["url"],
         "https://validibot.example.com/ui/w/default/workflows/orders"
+    );
+    assert_eq!(
+        events["workflow.deleted"]["data"]["workflow"]["slug"],
+        "scratch"
     );
 
     // A disabled endpoint got nothing more; a test message still reaches it (to check a
