@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use reqwest::blocking::Client;
 use serde_json::json;
 
 on_both_backends!(password_change);
@@ -16,11 +15,7 @@ const SECOND: &str = "a brand new passphrase";
 
 /// Signs in through the login form; the session cookie, or the status when refused.
 fn sign_in(srv: &Server, password: &str) -> Result<String, u16> {
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = client
+    let resp = no_redirects()
         .post(srv.url("/ui/login"))
         .form(&[("username", "pat"), ("password", password)])
         .send()
@@ -37,11 +32,7 @@ fn sign_in(srv: &Server, password: &str) -> Result<String, u16> {
 
 /// Whether a session cookie still reaches a page behind the sign-in.
 fn signed_in(srv: &Server, cookie: &str) -> bool {
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = client
+    let resp = no_redirects()
         .get(srv.url("/ui/w/default/settings"))
         .header("cookie", cookie)
         .send()

@@ -16,14 +16,6 @@ use serde_json::{json, Value};
 
 on_both_backends!(members_cannot_be_acted_on_above_your_role_or_left_without_an_owner);
 
-fn no_redirects() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
 /// Peak resident memory of a process so far (`VmHWM`), in bytes.
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -483,18 +475,6 @@ fn login(
     req.send().unwrap()
 }
 
-fn set_password(inst: &Instance, user: &str, password: &str) {
-    let mut child = inst
-        .command(&["admin", "set-password", "--username", user])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 fn session_cookie(resp: &Response) -> Option<String> {
     resp.headers()
         .get_all("set-cookie")
@@ -511,7 +491,7 @@ fn session_cookie(resp: &Response) -> Option<String> {
 fn sign_in_is_throttled_and_typed_secrets_are_not_logged() {
     let inst = Instance::new(Backend::Sqlite);
     inst.user("alice", "owner");
-    set_password(&inst, "alice", "correct horse battery");
+    inst.set_password("alice", "correct horse battery");
     let log_path = inst.data.path().join("server.log");
     let srv = inst.serve_to(
         &[],
@@ -570,7 +550,7 @@ fn sign_in_is_throttled_and_typed_secrets_are_not_logged() {
     };
     assert_eq!(page(&cookie), 200);
     // A new password ends the sessions signed in with the old one.
-    set_password(&inst, "alice", "a brand new passphrase");
+    inst.set_password("alice", "a brand new passphrase");
     assert_ne!(page(&cookie), 200);
 
     // One client guessing across many accounts is held up too (20 free failures per
@@ -593,7 +573,7 @@ fn removing_a_user_from_everything_ends_their_sessions() {
     let inst = Instance::new(Backend::Sqlite);
     let owner = inst.user("olivia", "owner");
     inst.user("vic", "viewer");
-    set_password(&inst, "vic", "vic's long passphrase");
+    inst.set_password("vic", "vic's long passphrase");
     let srv = inst.serve(&[]);
     let client = no_redirects();
     let resp = login(&client, &srv, "vic", "vic's long passphrase", None);
@@ -696,7 +676,7 @@ fn key_expiry_is_bounded_and_keys_cannot_outlive_the_key_that_made_them() {
 fn answers_carry_security_headers_and_https_instances_set_secure_cookies() {
     let inst = Instance::new(Backend::Sqlite);
     inst.user("alice", "owner");
-    set_password(&inst, "alice", "correct horse battery");
+    inst.set_password("alice", "correct horse battery");
     let srv = inst.serve(&["--public-url", "https://validibot.example.com"]);
     let client = no_redirects();
     for path in ["/ui/login", "/api/v1/openapi.json", "/healthz"] {

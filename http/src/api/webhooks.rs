@@ -229,7 +229,10 @@ pub async fn update(
     if !done {
         return Err(not_found(&id));
     }
-    get(State(state), caller, Path((ws, id))).await
+    endpoints::get(&state.db, &workspace.id, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(&id))
 }
 
 pub async fn delete(

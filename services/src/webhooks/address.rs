@@ -43,14 +43,10 @@ impl AddressPolicy {
     /// at delivery.
     pub async fn check(&self, raw: &str) -> Result<Url, Refusal> {
         let url = self.check_form(raw)?;
-        let host = url.host_str().unwrap_or_default().to_owned();
-        if let Some(ip) = literal_ip(&url) {
-            return if self.permits(ip) {
-                Ok(url)
-            } else {
-                Err(internal(&host, ip))
-            };
+        if literal_ip(&url).is_some() {
+            return Ok(url);
         }
+        let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await
@@ -67,7 +63,8 @@ impl AddressPolicy {
         Ok(url)
     }
 
-    /// The checks that need no network: scheme, credentials, host.
+    /// The checks that need no network: scheme, credentials, host, and a host written
+    /// as an address (which no resolver is asked about, at save or at delivery).
     pub fn check_form(&self, raw: &str) -> Result<Url, Refusal> {
         let url = Url::parse(raw.trim())
             .map_err(|e| refusal("WEBHOOK_URL_INVALID", format!("{raw:?} is not a URL: {e}")))?;
@@ -92,7 +89,10 @@ impl AddressPolicy {
                 "a webhook URL is at most 2048 characters",
             ));
         }
-        Ok(url)
+        match literal_ip(&url) {
+            Some(ip) if !self.permits(ip) => Err(internal(url.host_str().unwrap_or_default(), ip)),
+            _ => Ok(url),
+        }
     }
 
     /// A resolver for the delivery client that never hands out a refused address.
@@ -113,7 +113,7 @@ fn internal(host: &str, ip: IpAddr) -> Refusal {
 }
 
 /// The URL's host as an address, when it is written as one (no resolving happens then).
-pub fn literal_ip(url: &Url) -> Option<IpAddr> {
+fn literal_ip(url: &Url) -> Option<IpAddr> {
     match url.host()? {
         url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
         url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
@@ -218,13 +218,7 @@ mod tests {
     use super::*;
 
     fn refused(policy: &AddressPolicy, url: &str) -> &'static str {
-        match policy.check_form(url) {
-            Err(r) => r.code,
-            Ok(u) => match literal_ip(&u) {
-                Some(ip) if !policy.permits(ip) => "WEBHOOK_URL_REFUSED",
-                _ => "",
-            },
-        }
+        policy.check_form(url).err().map_or("", |r| r.code)
     }
 
     #[test]
