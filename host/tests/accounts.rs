@@ -13,31 +13,12 @@ on_both_backends!(password_change);
 const FIRST: &str = "correct horse battery staple";
 const SECOND: &str = "a brand new passphrase";
 
-/// Signs in through the login form; the session cookie, or the status when refused.
 fn sign_in(srv: &Server, password: &str) -> Result<String, u16> {
-    let resp = no_redirects()
-        .post(srv.url("/ui/login"))
-        .form(&[("username", "pat"), ("password", password)])
-        .send()
-        .unwrap();
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
-    match cookie {
-        Some(c) if resp.status().is_redirection() => Ok(c),
-        _ => Err(resp.status().as_u16()),
-    }
+    srv.sign_in("pat", password)
 }
 
-/// Whether a session cookie still reaches a page behind the sign-in.
 fn signed_in(srv: &Server, cookie: &str) -> bool {
-    let resp = no_redirects()
-        .get(srv.url("/ui/w/default/settings"))
-        .header("cookie", cookie)
-        .send()
-        .unwrap();
-    resp.status() == 200
+    srv.has_session(cookie)
 }
 
 fn password_change(backend: Backend) {

@@ -795,3 +795,109 @@ fn pro_pages_in_a_browser() {
         "still on, offline"
     );
 }
+
+/// Invitations and a forgotten password in the browser, with a real SMTP server: an
+/// owner invites an address from Settings, the invitee opens the mailed link signed out
+/// and creates an account that lands in the workspace; then someone who forgot their
+/// password asks for a link from the sign-in page and sets a new one.
+#[test]
+fn invitations_and_password_reset_in_a_browser() {
+    let inst = Instance::new(Backend::Sqlite);
+    inst.user("ann", "owner");
+    set_password(&inst, "ann");
+    let smtp = common::smtp::Smtp::start();
+    let server = inst.serve_with_env(
+        &[],
+        &[
+            ("VALIDIBOT_SMTP_URL", &smtp.url()),
+            ("VALIDIBOT_PUBLIC_URL", "https://validibot.example.com"),
+        ],
+    );
+    // The mailed links name the public URL; the browser opens their path here.
+    let here = |link: &str| server.url(&link["https://validibot.example.com".len()..]);
+    let b = Browser::start();
+    b.goto(&server.url("/ui/login"));
+    b.type_into("#username", "ann");
+    b.type_into("#password", PASSWORD);
+    b.click("button[type=submit]");
+    b.wait_text("header.top", |t| t.contains("ann"));
+    b.goto(&server.url("/ui/w/default/settings"));
+    b.type_into("#invite-email", "nia@example.com");
+    b.script(
+        "document.getElementById('invite-role').value = 'executor';",
+        json!([]),
+    );
+    b.click("#invite-form button[type=submit]");
+    b.wait_text("#invite-status", |t| {
+        t.contains("Invitation mailed to nia@example.com")
+    });
+    b.wait_text("table.invitations", |t| {
+        t.contains("nia@example.com") && t.contains("pending")
+    });
+    b.screenshot("settings-invitations");
+    let link = smtp.wait_for("nia@example.com", 1).link("/ui/invitations/");
+
+    // Signed out (a browser of her own), the invitee creates her account from the link.
+    let nia = Browser::start();
+    nia.goto(&here(&link));
+    let offer = nia.text("#invitation");
+    assert!(
+        offer.contains("ann invited nia@example.com") && offer.contains("executor"),
+        "{offer}"
+    );
+    assert_eq!(
+        nia.script(
+            "return document.getElementById('username').value;",
+            json!([])
+        ),
+        "nia"
+    );
+    nia.screenshot("invitation");
+    nia.type_into("#password", "nia's long password");
+    nia.type_into("#repeat", "not the same one");
+    nia.click("#signup-form button[type=submit]");
+    nia.wait_text("#invitation-error", |t| t.contains("differ"));
+    nia.type_into("#password", "nia's long password");
+    nia.type_into("#repeat", "nia's long password");
+    nia.click("#signup-form button[type=submit]");
+    nia.wait_text("header.top", |t| t.contains("nia"));
+    assert!(nia.url().ends_with("/ui/w/default"), "{}", nia.url());
+    // The link worked once.
+    nia.goto(&here(&link));
+    nia.wait_text("#invitation-error", |t| t.contains("accepted already"));
+    b.goto(&server.url("/ui/w/default/settings"));
+    assert!(b.text("#members").contains("nia"));
+
+    // A forgotten password: asked for from the sign-in page, set on the mailed link.
+    inst.cli(&[
+        "admin",
+        "create-user",
+        "--username",
+        "ola",
+        "--email",
+        "ola@example.com",
+        "--role",
+        "viewer",
+    ]);
+    set_password(&inst, "ola");
+    let ola = Browser::start();
+    ola.goto(&server.url("/ui/login"));
+    ola.click("#forgot-password");
+    ola.type_into("#account", "ola@example.com");
+    ola.click("button[type=submit]");
+    ola.wait_text("#reset-sent", |t| t.contains("a reset link was mailed"));
+    let link = smtp
+        .wait_for("ola@example.com", 1)
+        .link("/ui/password-reset/");
+    ola.goto(&here(&link));
+    ola.wait_text("h1", |t| t == "Choose a new password");
+    ola.screenshot("password-reset");
+    ola.type_into("#new-password", "ola's new passphrase");
+    ola.type_into("#repeat-password", "ola's new passphrase");
+    ola.click("button[type=submit]");
+    ola.wait_text("#login-notice", |t| t.contains("password was changed"));
+    ola.type_into("#username", "ola");
+    ola.type_into("#password", "ola's new passphrase");
+    ola.click("button[type=submit]");
+    ola.wait_text("header.top", |t| t.contains("ola"));
+}

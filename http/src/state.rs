@@ -28,6 +28,8 @@ pub struct ApiSettings {
     pub public_url: Option<String>,
     /// Which addresses a webhook URL may point at.
     pub webhook_policy: validibot_services::webhooks::AddressPolicy,
+    /// How long invitation and password-reset links stay good.
+    pub link_lifetimes: validibot_services::accounts::LinkLifetimes,
 }
 
 /// The HTTP layer's state: the process's [`Services`] (reached through `Deref`, so a
@@ -40,6 +42,8 @@ pub struct AppState {
     pub secret: Vec<u8>,
     /// Signs evidence manifests.
     pub evidence_key: Arc<InstanceKey>,
+    /// Sends invitations and password-reset links (`None`: no SMTP configured).
+    pub mailer: Option<Arc<validibot_services::mail::Mailer>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -3,11 +3,13 @@
 //! the worker and for `validibot check`, one place deciding a step's outcome),
 //! definitions checked, licenses and evidence handled, data retained and purged.
 
+pub mod accounts;
 pub mod evidence;
 pub mod execution;
 mod handle;
 pub mod launcher;
 pub mod licensing;
+pub mod mail;
 pub mod observability;
 pub mod reports;
 pub mod retention;

@@ -1,4 +1,4 @@
-//! `validibot admin …`: bootstrap users and API keys from the command line.
+//! `validibot admin …`: bootstrap users, invitations and API keys from the command line.
 
 use anyhow::{bail, Context, Result};
 
@@ -46,6 +46,36 @@ pub enum AdminCommand {
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
+    /// Invite an email address into a workspace with a role. With SMTP set the link is
+    /// mailed; either way it is printed, to pass on yourself when no mail goes out.
+    #[command(after_help = roles_help())]
+    Invite {
+        /// The address invited; it becomes the new account's email.
+        #[arg(long)]
+        email: String,
+        /// The role they get on accepting (below).
+        #[arg(long)]
+        role: String,
+        /// The workspace they join.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, env = "VALIDIBOT_PUBLIC_URL", help = crate::config::PUBLIC_URL_HELP)]
+        public_url: Option<String>,
+        #[command(flatten)]
+        mail: crate::config::MailArgs,
+    },
+    /// List a workspace's invitations with their state.
+    Invitations {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Revoke a pending invitation by its id (as `admin invitations` lists it).
+    RevokeInvitation {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
     /// Revoke an API key by its public id (the part after `vbk_`).
     RevokeApiKey {
         /// The key's public id, as key lists show it.
@@ -85,9 +115,7 @@ pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
                     roles_help()
                 ),
             };
-            let ws = accounts::find_workspace(&db, workspace)
-                .await?
-                .with_context(|| format!("workspace {workspace:?} not found"))?;
+            let ws = find_workspace(&db, workspace).await?;
             // The seat a new member takes counts against the license as in the API.
             let licensing = Licensing::new(db.clone(), load_extensions(global).await?);
             if let Err((_, detail)) = licensing.admit_member(None).await? {
@@ -136,6 +164,62 @@ pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
             validibot_store::accounts::passwords::set(&db, username, &password).await?;
             println!("password set for {username}");
         }
+        AdminCommand::Invite {
+            email,
+            role,
+            workspace,
+            public_url,
+            mail,
+        } => {
+            let role = Role::parse(role).with_context(|| {
+                format!("unknown role {role:?}: use owner, admin, author, executor or viewer")
+            })?;
+            let ws = find_workspace(&db, workspace).await?;
+            let public_url = public_url.as_deref().filter(|u| !u.is_empty());
+            let mailer = mail.mailer(public_url)?;
+            use validibot_services::accounts::invitations::{invite, Delivery};
+            let delivery = match &mailer {
+                Some(m) => Delivery::Mail(m),
+                None => Delivery::Print { public_url },
+            };
+            let invited = invite(&db, delivery, &ws, email, role, None, mail.lifetimes())
+                .await?
+                .map_err(|e| anyhow::anyhow!("nobody was invited: {e}"))?;
+            eprintln!(
+                "invited {email} to {} as {} until {}{}",
+                ws.slug,
+                role.as_str(),
+                validibot_types::clock::rfc3339(invited.expires_at),
+                if invited.mailed {
+                    "; the link was mailed"
+                } else {
+                    "; no mail was sent (VALIDIBOT_SMTP_URL is not set): pass this link on"
+                }
+            );
+            if !invited.mailed {
+                println!("{}", invited.link);
+            }
+        }
+        AdminCommand::Invitations { workspace } => {
+            let ws = find_workspace(&db, workspace).await?;
+            for i in validibot_store::accounts::invitations::of_workspace(&db, &ws.id).await? {
+                println!(
+                    "{}  {:<9} {:<8} {}  expires {}",
+                    i.id,
+                    serde_json::to_value(i.state)?.as_str().unwrap_or_default(),
+                    i.role.as_str(),
+                    i.email,
+                    validibot_types::clock::rfc3339(i.expires_at)
+                );
+            }
+        }
+        AdminCommand::RevokeInvitation { id, workspace } => {
+            let ws = find_workspace(&db, workspace).await?;
+            if !validibot_store::accounts::invitations::revoke(&db, &ws.id, id).await? {
+                bail!("no pending invitation {id:?} in workspace {workspace:?}");
+            }
+            println!("revoked invitation {id}");
+        }
         AdminCommand::RevokeApiKey { public_id } => {
             if !accounts::revoke_api_key(&db, public_id).await? {
                 bail!("no active API key with public id {public_id:?}");
@@ -144,4 +228,10 @@ pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn find_workspace(db: &Db, slug: &str) -> Result<accounts::Workspace> {
+    accounts::find_workspace(db, slug)
+        .await?
+        .with_context(|| format!("workspace {slug:?} not found"))
 }

@@ -142,6 +142,8 @@ pub async fn serve(
     args: &ServeArgs,
     bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> Result<()> {
+    // Mail settings are checked before anything starts: a wrong one stops the server.
+    let mailer = args.mail.mailer(args.worker.public_url.as_deref())?;
     let svc = open_services(global, &args.worker).await?;
     let secret = accounts::instance_secret(&svc.db, global.secret_key.as_deref()).await?;
     let evidence_key = Arc::new(validibot_services::evidence::InstanceKey::load_or_create(
@@ -189,9 +191,11 @@ pub async fn serve(
                 .map(|h| h.to_ascii_lowercase()),
             plugin_trust: global.plugin_trust()?,
             webhook_policy: args.worker.webhook_policy(),
+            link_lifetimes: args.mail.lifetimes(),
         },
         secret,
         evidence_key,
+        mailer: mailer.map(Arc::new),
     });
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await

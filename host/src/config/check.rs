@@ -11,7 +11,11 @@ use super::file::{self, Problem, PREFIX};
 use super::InstanceArgs;
 
 /// Settings whose values are never printed.
-const SECRETS: &[&str] = &["VALIDIBOT_SECRET_KEY", "VALIDIBOT_DATABASE_URL"];
+const SECRETS: &[&str] = &[
+    "VALIDIBOT_SECRET_KEY",
+    "VALIDIBOT_DATABASE_URL",
+    "VALIDIBOT_SMTP_URL",
+];
 
 /// Whether the command line asks for `config check` (handled before normal parsing,
 /// which would stop at the first bad value).
@@ -241,6 +245,25 @@ async fn reachability(global: &InstanceArgs) -> Vec<Problem> {
     if let Ok(bind) = std::env::var("VALIDIBOT_BIND") {
         if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
             problem("VALIDIBOT_BIND", format!("{bind:?} is not HOST:PORT"));
+        }
+    }
+    if let Some(smtp_url) = std::env::var("VALIDIBOT_SMTP_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let mail = crate::config::MailArgs {
+            smtp_url: Some(smtp_url),
+            mail_from: std::env::var("VALIDIBOT_MAIL_FROM").ok(),
+            ..Default::default()
+        };
+        match mail.mailer(std::env::var("VALIDIBOT_PUBLIC_URL").ok().as_deref()) {
+            Ok(Some(mailer)) => {
+                if let Err(e) = mailer.check().await {
+                    problem("VALIDIBOT_SMTP_URL", e.to_string());
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problem("VALIDIBOT_SMTP_URL", format!("{e:#}")),
         }
     }
     if global.secret_key.as_ref().is_some_and(|k| k.len() < 32) {

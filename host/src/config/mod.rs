@@ -166,7 +166,67 @@ pub struct ServeArgs {
     #[arg(long, env = "VALIDIBOT_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
     #[command(flatten)]
+    pub mail: MailArgs,
+    #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// How invitations and password-reset links are mailed.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// The SMTP server invitations and password-reset links go out through:
+    /// `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (TLS). Needs VALIDIBOT_PUBLIC_URL, which the links
+    /// point at. Unset: no mail; invitations are made with `validibot admin invite`,
+    /// which prints the link.
+    #[arg(long, env = "VALIDIBOT_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The `From:` of the instance's mail, e.g. `Validibot <validibot@example.com>`
+    /// (default: `noreply@` the public URL's host).
+    #[arg(long, env = "VALIDIBOT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// One message's time limit with the SMTP server, in seconds.
+    #[arg(long, env = "VALIDIBOT_SMTP_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub smtp_timeout_seconds: u64,
+    /// Days an invitation link stays good.
+    #[arg(long, env = "VALIDIBOT_INVITATION_DAYS", default_value_t = 7)]
+    pub invitation_days: u32,
+    /// Minutes a password-reset link stays good.
+    #[arg(long, env = "VALIDIBOT_PASSWORD_RESET_MINUTES", default_value_t = 60)]
+    pub password_reset_minutes: u32,
+}
+
+impl MailArgs {
+    /// The mailer, when SMTP is set (empty counts as unset: compose passes "").
+    pub fn mailer(
+        &self,
+        public_url: Option<&str>,
+    ) -> anyhow::Result<Option<validibot_services::mail::Mailer>> {
+        let Some(smtp_url) = self.smtp_url.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(public_url) = public_url.filter(|u| !u.is_empty()) else {
+            anyhow::bail!(
+                "VALIDIBOT_SMTP_URL needs VALIDIBOT_PUBLIC_URL: the links in mail point at the address users reach the instance at (never at a request's Host header)"
+            );
+        };
+        validibot_services::mail::Mailer::new(&validibot_services::mail::MailSettings {
+            smtp_url: smtp_url.to_owned(),
+            from: self.mail_from.clone().filter(|f| !f.is_empty()),
+            public_url: public_url.to_owned(),
+            timeout: Duration::from_secs(self.smtp_timeout_seconds.clamp(1, 300)),
+        })
+        .map(Some)
+    }
+
+    pub fn lifetimes(&self) -> validibot_services::accounts::LinkLifetimes {
+        validibot_services::accounts::LinkLifetimes {
+            invitation: Duration::from_secs(u64::from(self.invitation_days.clamp(1, 365)) * 86_400),
+            password_reset: Duration::from_secs(
+                u64::from(self.password_reset_minutes.clamp(5, 7 * 24 * 60)) * 60,
+            ),
+        }
+    }
 }
 
 /// When session cookies carry `Secure`.
@@ -176,6 +236,9 @@ pub enum SecureCookies {
     Always,
     Never,
 }
+
+/// `VALIDIBOT_PUBLIC_URL`, read by `serve`, `worker` and `admin invite` alike.
+pub const PUBLIC_URL_HELP: &str = "The address users reach this instance at (e.g. `https://validibot.example.com`); an https URL makes session cookies `Secure`, SARIF reports the server makes link the validators' guides there, webhook payloads link runs there, and mailed invitation and password-reset links point there";
 
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
@@ -217,10 +280,7 @@ pub struct WorkerArgs {
     /// (`serve` has them on its own address).
     #[arg(long, env = "VALIDIBOT_WORKER_METRICS_BIND")]
     pub metrics_bind: Option<String>,
-    /// The address users reach this instance at (e.g. `https://validibot.example.com`);
-    /// an https URL makes session cookies `Secure`, SARIF reports the server makes link
-    /// the validators' guides there, and webhook payloads link runs there.
-    #[arg(long, env = "VALIDIBOT_PUBLIC_URL")]
+    #[arg(long, env = "VALIDIBOT_PUBLIC_URL", help = PUBLIC_URL_HELP)]
     pub public_url: Option<String>,
     #[command(flatten)]
     pub retention: RetentionArgs,
@@ -266,15 +326,25 @@ pub struct WebhookArgs {
 impl Default for WebhookArgs {
     /// The defaults the flags declare (and whatever the environment sets).
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct Only {
-            #[command(flatten)]
-            webhooks: WebhookArgs,
-        }
-        <Only as clap::Parser>::try_parse_from(["validibot"])
-            .map(|o| o.webhooks)
-            .expect("the webhook settings' defaults parse")
+        flag_defaults()
     }
+}
+
+impl Default for MailArgs {
+    /// The defaults the flags declare (and whatever the environment sets).
+    fn default() -> Self {
+        flag_defaults()
+    }
+}
+
+/// A group of settings as the flags declare their defaults (and the environment sets
+/// them): what an in-process server (`bench`) runs with.
+fn flag_defaults<T: Args + clap::FromArgMatches>() -> T {
+    let cmd = T::augment_args(clap::Command::new("validibot"));
+    let matches = cmd
+        .try_get_matches_from(["validibot"])
+        .expect("a settings group's defaults parse");
+    T::from_arg_matches(&matches).expect("a settings group's defaults parse")
 }
 
 impl WorkerArgs {

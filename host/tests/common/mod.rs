@@ -12,6 +12,7 @@ pub mod containers;
 pub mod guest;
 pub mod pro;
 pub mod receiver;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -258,6 +259,33 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Signs in through the login form: the session cookie, or the status when refused.
+    pub fn sign_in(&self, username: &str, password: &str) -> Result<String, u16> {
+        let resp = no_redirects()
+            .post(self.url("/ui/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .unwrap();
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+        match cookie {
+            Some(c) if resp.status().is_redirection() => Ok(c),
+            _ => Err(resp.status().as_u16()),
+        }
+    }
+
+    /// Whether a session cookie still reaches a page behind the sign-in.
+    pub fn has_session(&self, cookie: &str) -> bool {
+        let resp = no_redirects()
+            .get(self.url("/ui/w/default/settings"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap();
+        resp.status() == 200
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

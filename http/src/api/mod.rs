@@ -1,10 +1,11 @@
 //! The REST API under `/api/v1`: one handler module per resource; the route table
 //! (`openapi`) documents and mounts them. Errors are `{"detail", "code"}` JSON.
 
-mod account;
+pub(crate) mod account;
 mod api_keys;
 mod availability;
 mod files;
+pub(crate) mod invitations;
 mod launch_input;
 mod license;
 pub mod openapi;

@@ -94,22 +94,29 @@ pub async fn set_member(
                 ),
             )
         })?;
-    if let Err((license_state, detail)) = state.licensing.admit_member(Some(&user.id)).await? {
-        return Err(ApiError::pro_required(
-            "SEAT_LIMIT",
-            SEATS,
-            &license_state,
-            detail,
-        ));
-    }
+    admit(&state, Some(&user.id)).await?;
     accounts::change_membership(&state.db, my_role, &user.id, &workspace.id, role)
         .await?
         .map_err(|r| refused(&username, r))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// What a seat-limit refusal names as its feature: the license's seat limit.
-const SEATS: &str = "limits.seats";
+/// Whether the license has a seat for the user (`None`: a new account); 402
+/// `SEAT_LIMIT` naming the license's seat limit when not.
+pub(super) async fn admit(
+    state: &AppState,
+    user: Option<&validibot_types::ids::UserId>,
+) -> Result<(), ApiError> {
+    match state.licensing.admit_member(user).await? {
+        Ok(()) => Ok(()),
+        Err((license_state, detail)) => Err(ApiError::pro_required(
+            "SEAT_LIMIT",
+            "limits.seats",
+            &license_state,
+            detail,
+        )),
+    }
+}
 
 /// The answer to a refused membership change.
 fn refused(username: &str, why: accounts::MembershipRefusal) -> ApiError {

@@ -63,9 +63,9 @@ pub fn utc_time(us: i64) -> Markup {
 /// A result or status as a coloured badge (colour is never the only signal: the word is there).
 pub fn badge(word: &str) -> Markup {
     let class = match word {
-        "PASS" | "PASSED" | "SUCCEEDED" | "delivered" | "enabled" => "ok",
+        "PASS" | "PASSED" | "SUCCEEDED" | "delivered" | "enabled" | "accepted" => "ok",
         "FAIL" | "FAILED" | "ERROR" | "TIMED_OUT" | "failed" | "disabled" => "bad",
-        "WARNING" => "warn",
+        "WARNING" | "pending" => "warn",
         _ => "neutral",
     };
     html! { span class={"badge " (class)} { (word) } }

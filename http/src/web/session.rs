@@ -22,15 +22,27 @@ use validibot_store::accounts::{directory, passwords, sessions, throttle};
 #[derive(Deserialize)]
 pub struct Next {
     next: Option<String>,
+    /// Set after a password reset: the page says it worked.
+    reset: Option<String>,
 }
 
 /// Only same-site paths, so `?next=` cannot send a user elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
+pub(super) fn safe_next(next: Option<&str>) -> &str {
     next.filter(|n| n.starts_with("/ui") && !n.starts_with("//"))
         .unwrap_or("/ui")
 }
 
-fn login_form(next: &str, error: Option<&str>, username: &str) -> String {
+fn login_form(next: &str, error: Option<&str>, username: &str, mail: bool) -> String {
+    login_page_with(next, error, None, username, mail)
+}
+
+pub(super) fn login_page_with(
+    next: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+    username: &str,
+    mail: bool,
+) -> String {
     layout::page(
         "Sign in",
         None,
@@ -39,6 +51,7 @@ fn login_form(next: &str, error: Option<&str>, username: &str) -> String {
             section.card.narrow {
                 h1 { "Sign in" }
                 @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
+                @if let Some(n) = notice { p.notice role="status" id="login-notice" { (n) } }
                 form method="post" action="/ui/login" {
                     input type="hidden" name="next" value=(next);
                     label for="username" { "Username" }
@@ -47,15 +60,29 @@ fn login_form(next: &str, error: Option<&str>, username: &str) -> String {
                     input id="password" name="password" type="password" autocomplete="current-password" required;
                     button.primary type="submit" { "Sign in" }
                 }
-                p.hint { "An administrator sets passwords with " code { "validibot admin set-password" } "." }
+                @if mail {
+                    p { a href="/ui/password-reset" id="forgot-password" { "Forgot your password?" } }
+                } @else {
+                    p.hint { "An administrator sets passwords with " code { "validibot admin set-password" } "." }
+                }
             }
         },
     )
     .into_string()
 }
 
-pub async fn login_page(Query(q): Query<Next>) -> Html<String> {
-    Html(login_form(safe_next(q.next.as_deref()), None, ""))
+pub async fn login_page(State(state): State<Arc<AppState>>, Query(q): Query<Next>) -> Html<String> {
+    let notice = q
+        .reset
+        .is_some()
+        .then_some("Your password was changed. Sign in with the new one.");
+    Html(login_page_with(
+        safe_next(q.next.as_deref()),
+        None,
+        notice,
+        "",
+        state.mailer.is_some(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -72,19 +99,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = safe_next(form.next.as_deref()).to_owned();
-    // Login CSRF: a sign-in form posted from another site carries that site's Origin; an
-    // opaque origin (`null`: sandboxed frames, data: URLs) is never this site.
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let origin_host = origin.split("://").nth(1);
-        if origin == "null" || origin_host != host {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "CSRF_FAILED",
-                "sign-in from another site",
-            ));
-        }
-    }
+    same_site(&headers)?;
     let client =
         crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
     let account = throttle::Subject::account(&form.username);
@@ -98,6 +113,7 @@ pub async fn login(
             &next,
             Some(&format!("Too many failed sign-ins. Try again in {wait} s.")),
             "",
+            state.mailer.is_some(),
         );
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
@@ -110,11 +126,44 @@ pub async fn login(
     else {
         throttle::failed(&state.db, &subjects).await?;
         tracing::info!(%client, "web sign-in refused");
-        let page = login_form(&next, Some("Wrong username or password."), &form.username);
+        let page = login_form(
+            &next,
+            Some("Wrong username or password."),
+            &form.username,
+            state.mailer.is_some(),
+        );
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
     };
     throttle::succeeded(&state.db, &account).await?;
-    let session = sessions::create(&state.db, &user.id).await?;
+    signed_in(&state, &headers, &user.id, &next).await
+}
+
+/// Login CSRF: a form posted signed out (sign-in, sign-up, password reset) from another
+/// site carries that site's Origin; an opaque origin (`null`: sandboxed frames, data:
+/// URLs) is never this site.
+pub(super) fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let origin_host = origin.split("://").nth(1);
+        if origin == "null" || origin_host != host {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CSRF_FAILED",
+                "a form posted from another site",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Starts a session for the user and sends them on to `next` with its cookie.
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &validibot_types::ids::UserId,
+    next: &str,
+) -> Result<Response, ApiError> {
+    let session = sessions::create(&state.db, user_id).await?;
     let secure = state.settings.secure_cookies.unwrap_or_else(|| {
         headers
             .get("x-forwarded-proto")
@@ -126,7 +175,20 @@ pub async fn login(
         sessions::LIFETIME_US / 1_000_000,
         if secure { "; Secure" } else { "" }
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+}
+
+/// The signed-in user of a page anyone may open, if a session is there.
+pub(super) async fn optional_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(directory::User, String)>, ApiError> {
+    let Some(token) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    Ok(sessions::authenticate(&state.db, token, None)
+        .await?
+        .map(|(auth, csrf)| (auth.user, csrf)))
 }
 
 #[derive(Deserialize)]

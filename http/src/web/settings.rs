@@ -1,4 +1,5 @@
-//! Settings: the user's API keys, the workspace's members and roles, and the license
+//! Settings: the user's API keys and password, the workspace's members, roles and
+//! invitations, and the license
 //! with each Pro feature (off in Community, with why).
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
 use crate::AppState;
 use validibot_plugin_api::extension::features;
-use validibot_store::accounts::{directory, Permission, Role};
+use validibot_store::accounts::{directory, invitations, Permission, Role};
 
 /// Each Pro feature, on or off with what it needs (settings and the license page).
 pub(super) fn feature_list(status: &LicenseStatus) -> Markup {
@@ -55,6 +56,14 @@ pub async fn page(
         .map_err(fail)?;
     let license = state.licensing.status().await.map_err(fail)?;
     let manage = role.allows(Permission::WorkspaceManage);
+    let invited = if manage {
+        invitations::of_workspace(&state.db, &workspace.id)
+            .await
+            .map_err(fail)?
+    } else {
+        Vec::new()
+    };
+    let invitations_url = format!("/api/v1/workspaces/{ws}/invitations");
     let members_url = format!("/api/v1/workspaces/{ws}/members/");
     let body = html! {
         h1 { "Settings" }
@@ -133,12 +142,55 @@ pub async fn page(
                     select id="member-role" aria-describedby="role-help" { @for r in Role::ALL { @if r != Role::Owner { option value=(r.as_str()) title=(r.summary()) { (r.as_str()) } } } }
                     button type="submit" { "Add" }
                 }
-                p.hint { "Users are created by an operator (" code { "validibot admin create-user" } "); add them here by username." }
+                p.hint { "Add someone who has an account here by username; invite anyone else by email below." }
             }
             dl id="role-help" class="role-help" {
                 @for r in Role::ALL { dt { (r.as_str()) } dd { (r.summary()) } }
             }
             p id="member-status" role="status" {}
+        }
+        @if manage {
+            section.card id="invitations" {
+                h2 { "Invitations" }
+                @if state.mailer.is_some() {
+                    form id="invite-form" data-url=(invitations_url) {
+                        label for="invite-email" { "Email address" }
+                        input id="invite-email" name="email" type="email" required maxlength="254" placeholder="ada@example.com";
+                        label for="invite-role" { "Role" }
+                        select id="invite-role" name="role" aria-describedby="role-help" {
+                            @for r in Role::ALL { @if r <= role { option value=(r.as_str()) selected[r == Role::Author] { (r.as_str()) } } }
+                        }
+                        button.primary type="submit" { "Send invitation" }
+                    }
+                    p.hint { "The link is good once, for " (state.settings.link_lifetimes.invitation.as_secs() / 86_400) " days. Inviting an address again sends a new link and voids the old one." }
+                } @else {
+                    p.hint id="invite-off" { "This instance sends no mail (no SMTP server is set), so invitations cannot be mailed. An operator can invite with " code { "validibot admin invite --email … --role … --workspace " (ws) } ", which prints the link to pass on." }
+                }
+                p id="invite-status" role="status" {}
+                @if !invited.is_empty() {
+                    table.invitations {
+                        thead { tr { th { "Email" } th { "Role" } th { "State" } th { "Invited by" } th { "Expires" } th { span.visually-hidden { "Actions" } } } }
+                        tbody {
+                            @for i in &invited {
+                                tr {
+                                    td { (i.email) } td { (i.role.as_str()) }
+                                    td { (badge(match i.state { invitations::State::Pending => "pending", invitations::State::Accepted => "accepted", invitations::State::Revoked => "revoked", invitations::State::Expired => "expired" })) }
+                                    td { (i.invited_by.as_deref().unwrap_or("an operator")) }
+                                    td { (validibot_types::clock::rfc3339(i.expires_at)[..10]) }
+                                    td {
+                                        @if state.mailer.is_some() && matches!(i.state, invitations::State::Pending | invitations::State::Expired) {
+                                            button.resend-invitation type="button" data-url={(invitations_url) "/" (i.id) "/resend"} { "Resend" } " "
+                                        }
+                                        @if i.state == invitations::State::Pending {
+                                            button.revoke-invitation type="button" data-url={(invitations_url) "/" (i.id)} aria-label={"Revoke the invitation of " (i.email)} { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         @if manage {
             section.card id="webhooks" {

@@ -88,14 +88,19 @@ pub async fn instance_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8
     Ok(secret.into_bytes())
 }
 
-pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result<User> {
-    if username.is_empty()
-        || username.len() > 150
-        || !username
+/// Why a username is not allowed (the text says what is).
+pub fn username_refusal(username: &str) -> Option<String> {
+    let ok = !username.is_empty()
+        && username.len() <= 150
+        && username
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-    {
-        bail!("invalid username {username:?}: use 1-150 letters, digits or . _ - @");
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    (!ok).then(|| format!("invalid username {username:?}: use 1-150 letters, digits or . _ - @"))
+}
+
+pub async fn create_user(db: &Db, username: &str, email: Option<&str>) -> Result<User> {
+    if let Some(why) = username_refusal(username) {
+        bail!("{why}");
     }
     let id = UserId::new();
     let res = sqlx::query(

@@ -1,8 +1,11 @@
-//! Who may do what: workspaces, users, memberships with roles, API keys.
+//! Who may do what: workspaces, users, memberships with roles, API keys; how people
+//! get in (invitations) and back in (password resets).
 
 pub mod api_keys;
 pub mod directory;
+pub mod invitations;
 pub mod passwords;
+pub mod recovery;
 pub mod roles;
 pub mod sessions;
 pub mod teams;

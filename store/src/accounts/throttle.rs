@@ -25,6 +25,23 @@ impl Subject {
         }
     }
 
+    /// Password-reset mail for one account (by the name or address typed, folded to
+    /// lower case): a few links, then the mailbox is left alone for a while.
+    pub fn password_reset(account: &str) -> Subject {
+        Subject {
+            key: format!("reset:{}", account.trim().to_lowercase()),
+            free: 3,
+        }
+    }
+
+    /// Password-reset requests from one client address.
+    pub fn password_reset_client(address: &str) -> Subject {
+        Subject {
+            key: format!("reset-ip:{address}"),
+            free: 20,
+        }
+    }
+
     /// One client address. More free failures: many people may share one address.
     pub fn client(address: &str) -> Subject {
         Subject {

@@ -70,6 +70,7 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
         launch_wait_ms: 5000,
         secure_cookies: crate::config::SecureCookies::Auto,
         client_ip_header: None,
+        mail: Default::default(),
         worker: WorkerArgs {
             concurrency: None,
             lease_seconds: 30.0,

@@ -9,8 +9,8 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    account, api_keys, availability, files, license, runs, teams, validators, webhooks, workflows,
-    workspaces, AppState,
+    account, api_keys, availability, files, invitations, license, runs, teams, validators,
+    webhooks, workflows, workspaces, AppState,
 };
 use super::document::{document, Body, Op};
 use crate::probes;
@@ -34,7 +34,15 @@ fn op(
     let auth = !path.starts_with("/.well-known")
         && !matches!(
             path,
-            "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json"
+            "/healthz"
+                | "/readyz"
+                | "/metrics"
+                | "/api/v1/openapi.json"
+                // A link's token is its credential; a reset is asked for signed out.
+                | "/api/v1/invitations/{token}"
+                | "/api/v1/invitations/{token}/signup"
+                | "/api/v1/password-reset"
+                | "/api/v1/password-reset/{token}"
         );
     (
         Op {
@@ -98,6 +106,15 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::GET, "/api/v1/workspaces/{ws}/members", "listMembers", "workspaces", "Direct members and their roles.", (200, JSON, "MemberList"), &[404], get(workspaces::members)),
         with_body(op(M::PUT, "/api/v1/workspaces/{ws}/members/{username}", "setMember", "workspaces", "Add a member or change their role (admins).", (204, "", ""), &[400, 403, 404], put(workspaces::set_member)), &[(JSON, "RoleBody")]),
         op(M::DELETE, "/api/v1/workspaces/{ws}/members/{username}", "removeMember", "workspaces", "Remove a member (admins; not above their own role, never the last owner).", (204, "", ""), &[403, 404, 409], delete(workspaces::remove_member)),
+        op(M::GET, "/api/v1/workspaces/{ws}/invitations", "listInvitations", "workspaces", "The workspace's invitations, newest first, with their state (admins).", (200, JSON, "InvitationList"), &[403, 404], get(invitations::list)),
+        with_body(op(M::POST, "/api/v1/workspaces/{ws}/invitations", "createInvitation", "workspaces", "Invite an email address with a role (admins, up to their own role); the single-use link is mailed, never answered. Inviting the address again replaces its pending invitation. 503 without SMTP, 502 when the mail server refused (nobody is invited then).", (201, JSON, "Invitation"), &[400, 402, 403, 404, 409, 502, 503], post(invitations::create)), &[(JSON, "InvitationRequest")]),
+        op(M::DELETE, "/api/v1/workspaces/{ws}/invitations/{id}", "revokeInvitation", "workspaces", "Revoke a pending invitation: its link stops working.", (204, "", ""), &[403, 404], delete(invitations::revoke)),
+        op(M::POST, "/api/v1/workspaces/{ws}/invitations/{id}/resend", "resendInvitation", "workspaces", "Mail a new link for a pending or expired invitation (the old link stops working).", (201, JSON, "Invitation"), &[402, 403, 404, 502, 503], post(invitations::resend)),
+        op(M::GET, "/api/v1/invitations/{token}", "showInvitation", "accounts", "What an invitation link offers: workspace, role, inviter, state (no sign-in: the token is the credential).", (200, JSON, "InvitationPreview"), &[404], get(invitations::show)),
+        with_body(op(M::POST, "/api/v1/invitations/{token}/signup", "signUpWithInvitation", "accounts", "Accept an invitation with a new account (the invited address is its email).", (201, JSON, "Accepted"), &[400, 402, 409, 410], post(invitations::signup)), &[(JSON, "Signup")]),
+        op(M::POST, "/api/v1/invitations/{token}/accept", "acceptInvitation", "accounts", "Accept an invitation as the signed-in caller (a higher role they hold stays).", (200, JSON, "Accepted"), &[402, 410], post(invitations::accept)),
+        with_body(op(M::POST, "/api/v1/password-reset", "requestPasswordReset", "accounts", "Mail a reset link to the account with that username or address. Answered 202 whether or not one exists; throttled per account and client (429).", (202, JSON, "Detail"), &[400, 429, 503], post(account::request_reset)), &[(JSON, "PasswordResetRequest")]),
+        with_body(op(M::POST, "/api/v1/password-reset/{token}", "resetPassword", "accounts", "Set a new password with a reset link (single use); every session of the account ends.", (200, JSON, "PasswordResetDone"), &[400, 410], post(account::reset)), &[(JSON, "NewPassword")]),
         op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
         with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
         op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),

@@ -109,6 +109,42 @@ pub fn all() -> Value {
                 }))},
             }),
         )}})),
+        "Invitation": obj(&["id", "email", "role", "state", "created_at", "expires_at"], json!({
+            "id": string, "email": {"type": "string", "format": "email"},
+            "role": {"enum": ["owner", "admin", "author", "executor", "viewer"]},
+            "state": {"enum": ["pending", "accepted", "revoked", "expired"]},
+            "invited_by": nullable_string,
+            "created_at": {"type": "string", "format": TIME}, "expires_at": {"type": "string", "format": TIME},
+            "accepted_at": nullable_time,
+        })),
+        "InvitationList": list_of("Invitation"),
+        "InvitationRequest": {"type": "object", "required": ["email", "role"], "additionalProperties": false, "properties": {
+            "email": {"type": "string", "format": "email"},
+            "role": {"enum": ["owner", "admin", "author", "executor", "viewer"]},
+        }},
+        "InvitationPreview": obj(&["workspace", "email", "role", "state", "expires_at"], json!({
+            "workspace": obj(&["slug", "name"], json!({"slug": string, "name": string})),
+            "email": string, "role": {"enum": ["owner", "admin", "author", "executor", "viewer"]},
+            "state": {"enum": ["pending", "accepted", "revoked", "expired"]},
+            "invited_by": nullable_string, "expires_at": {"type": "string", "format": TIME},
+        })),
+        "Signup": {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {
+            "username": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,150}$"},
+            "password": {"type": "string", "minLength": 10, "maxLength": 1024},
+        }},
+        "Accepted": obj(&["username", "workspace", "role"], json!({
+            "username": string,
+            "workspace": obj(&["slug", "name"], json!({"slug": string, "name": string})),
+            "role": {"enum": ["owner", "admin", "author", "executor", "viewer"]},
+        })),
+        "PasswordResetRequest": {"type": "object", "required": ["account"], "additionalProperties": false, "properties": {
+            "account": {"type": "string", "description": "a username or an email address"},
+        }},
+        "NewPassword": {"type": "object", "required": ["new_password"], "additionalProperties": false, "properties": {
+            "new_password": {"type": "string", "minLength": 10, "maxLength": 1024},
+        }},
+        "PasswordResetDone": obj(&["username"], json!({"username": string})),
+        "Detail": obj(&["detail"], json!({"detail": string})),
         "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": false, "properties": {
             "current_password": string,
             "new_password": {"type": "string", "minLength": 10, "maxLength": 1024},

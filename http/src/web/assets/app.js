@@ -521,6 +521,31 @@ function initSettings() {
     status.className = r.ok ? "" : "error";
     if (r.ok) b.closest("tr").remove();
   }));
+  const inviteStatus = document.getElementById("invite-status");
+  const invited = (r, ok) => {
+    inviteStatus.textContent = r.ok ? ok : (r.json ? r.json.detail + " (" + r.json.code + ")" : "HTTP " + r.status);
+    inviteStatus.className = r.ok ? "" : "error";
+    return r.ok;
+  };
+  const inviteForm = document.getElementById("invite-form");
+  if (inviteForm) {
+    inviteForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", inviteForm.dataset.url, { email: inviteForm.email.value.trim(), role: inviteForm.role.value });
+      if (invited(r, "Invitation mailed to " + (r.json && r.json.email) + ".")) {
+        window.setTimeout(() => window.location.reload(), 800);
+      }
+    });
+  }
+  document.querySelectorAll(".resend-invitation").forEach((b) => b.addEventListener("click", async () => {
+    const r = await api("POST", b.dataset.url);
+    if (invited(r, "A new link was mailed; the old one no longer works.")) window.setTimeout(() => window.location.reload(), 800);
+  }));
+  document.querySelectorAll(".revoke-invitation").forEach((b) => b.addEventListener("click", async () => {
+    if (!window.confirm("Revoke this invitation? Its link stops working.")) return;
+    const r = await api("DELETE", b.dataset.url);
+    if (invited(r, "Revoked.")) window.location.reload();
+  }));
   const memberForm = document.getElementById("member-form");
   if (memberForm) {
     memberForm.addEventListener("submit", async (ev) => {
