@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -41,11 +40,6 @@ fn completed(srv: &Server, key: &str) -> usize {
             page["results"].as_array().unwrap().len()
         })
         .sum()
-}
-
-fn kill(mut child: Child) {
-    child.kill().unwrap(); // SIGKILL: no graceful shutdown, leases are left behind
-    child.wait().unwrap();
 }
 
 fn killed_worker_every_run_finishes_exactly_once(backend: Backend) {
@@ -93,7 +87,7 @@ fn killed_worker_every_run_finishes_exactly_once(backend: Backend) {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    kill(doomed);
+    doomed.kill();
     eprintln!("{backend:?}: killed a worker after {done_at_kill} of {RUNS} runs had finished");
     assert!(
         done_at_kill < RUNS,
@@ -144,8 +138,8 @@ fn killed_worker_every_run_finishes_exactly_once(backend: Backend) {
         bad_runs * (LINES / BAD_EVERY) as i64
     );
 
-    kill(survivor);
-    kill(replacement);
+    survivor.kill();
+    replacement.kill();
 }
 
 /// A workflow of three steps, each on its own validator, whose middle step takes a few
@@ -222,7 +216,7 @@ fn a_killed_multi_step_run_resumes_after_its_last_recorded_step(backend: Backend
     let url = launch_async(&srv, &key);
     let doomed = inst.worker(&QUICK_LEASE);
     let before = wait_for_second_step(&srv, &key, &url);
-    kill(doomed);
+    doomed.kill();
 
     let port = common::free_port();
     let bind = format!("127.0.0.1:{port}");
@@ -261,7 +255,7 @@ fn a_killed_multi_step_run_resumes_after_its_last_recorded_step(backend: Backend
     // The first attempt's step 2 was never recorded; the second attempt's was, once.
     let rows = count_step_rows(&inst);
     assert_eq!(rows, 3);
-    kill(replacement);
+    replacement.kill();
 }
 
 /// Every worker that takes the run dies during step 2: after `--max-attempts` the next
@@ -283,7 +277,7 @@ fn a_run_whose_workers_keep_dying_gives_up_after_max_attempts(backend: Backend) 
         }
         wait_for_second_step(&srv, &key, &url);
         std::thread::sleep(Duration::from_millis(500));
-        kill(doomed);
+        doomed.kill();
         eprintln!("{backend:?}: killed the worker of attempt {attempt}");
     }
     let last = inst.worker(&QUICK_LEASE);
@@ -301,11 +295,11 @@ fn a_run_whose_workers_keep_dying_gives_up_after_max_attempts(backend: Backend) 
         "{run}"
     );
     assert_eq!(run["steps"][0]["status"], "PASSED", "{run}");
-    kill(last);
+    last.kill();
 }
 
 /// One number read straight from the database.
-fn scalar(inst: &Instance, sql: &str) -> i64 {
+fn scalar(inst: &Instance, sql: &'static str) -> i64 {
     use sqlx::Row;
     common::with_db(inst, |pool| async move {
         sqlx::query(sql)

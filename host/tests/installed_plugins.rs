@@ -560,14 +560,13 @@ fn disable_and_enable(backend: Backend) {
     );
     assert_eq!(status, 202, "{queued}");
     inst.cli(&["plugin", "disable", "line-length"]);
-    let mut worker = inst.worker(&[]);
+    let worker = inst.worker(&[]);
     let run = srv.wait_run(
         &author,
         queued["url"].as_str().unwrap(),
         std::time::Duration::from_secs(60),
     );
-    let _ = worker.kill();
-    let _ = worker.wait();
+    worker.kill();
     assert_eq!(run["result"], "ERROR", "{run}");
     assert!(
         finding_codes(&run).contains(&"validator.disabled".to_owned()),

@@ -282,10 +282,9 @@ fn submissions_not_stored(backend: Backend) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(holder); // SIGKILL
-    let mut worker = inst.worker(&["--lease-seconds", "2", "--poll-ms", "100"]);
+    let worker = inst.worker(&["--lease-seconds", "2", "--poll-ms", "100"]);
     let run = api_only.wait_run(&key, &url, std::time::Duration::from_secs(60));
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.kill();
     assert_eq!(
         (run["status"].as_str(), run["error_category"].as_str()),
         (Some("FAILED"), Some("SYSTEM_ERROR")),

@@ -138,18 +138,18 @@ impl RegistrationRow {
 pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<ContainerValidator>> {
     let row = match version {
         Some(v) => {
-            sqlx::query_as::<_, RegistrationRow>(&format!(
+            sqlx::query_as::<_, RegistrationRow>(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 AND version = $2"
-            ))
+            )))
             .bind(slug)
             .bind(v)
             .fetch_optional(&db.read)
             .await?
         }
         None => {
-            sqlx::query_as::<_, RegistrationRow>(&format!(
+            sqlx::query_as::<_, RegistrationRow>(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM container_validators WHERE slug = $1 ORDER BY registered_at DESC LIMIT 1"
-            ))
+            )))
             .bind(slug)
             .fetch_optional(&db.read)
             .await?
@@ -160,9 +160,9 @@ pub async fn get(db: &Db, slug: &str, version: Option<&str>) -> Result<Option<Co
 
 /// Every registered version, by slug then newest first.
 pub async fn list(db: &Db) -> Result<Vec<ContainerValidator>> {
-    sqlx::query_as::<_, RegistrationRow>(&format!(
+    sqlx::query_as::<_, RegistrationRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM container_validators ORDER BY slug, registered_at DESC"
-    ))
+    )))
     .fetch_all(&db.read)
     .await?
     .into_iter()

@@ -127,17 +127,19 @@ pub async fn versions(db: &Db, slug: Option<&str>) -> Result<Vec<VersionRow>> {
          FROM plugins p LEFT JOIN users u ON u.id = p.installed_by";
     let rows = match slug {
         Some(slug) => {
-            sqlx::query_as(&format!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{COLUMNS} WHERE p.slug = $1 ORDER BY p.installed_at, p.id"
-            ))
+            )))
             .bind(slug)
             .fetch_all(&db.read)
             .await?
         }
         None => {
-            sqlx::query_as(&format!("{COLUMNS} ORDER BY p.installed_at, p.id"))
-                .fetch_all(&db.read)
-                .await?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{COLUMNS} ORDER BY p.installed_at, p.id"
+            )))
+            .fetch_all(&db.read)
+            .await?
         }
     };
     Ok(rows)
@@ -163,7 +165,7 @@ pub async fn used_by(db: &Db, slug: &str, version: Option<&str>) -> Result<Vec<S
                              AND r.status IN ($2, $3)))
          ORDER BY ws.slug, w.slug"
     );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql))
         .bind(slug)
         .bind(RunStatus::Pending.as_str())
         .bind(RunStatus::Running.as_str());
@@ -193,10 +195,12 @@ pub async fn delete(db: &Db, slug: &str, version: Option<&str>) -> Result<u64> {
         .await?;
     if left == 0 {
         for table in ["plugin_workspaces", "plugin_availability"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE slug = $1"))
-                .bind(slug)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE slug = $1"
+            )))
+            .bind(slug)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;

@@ -80,10 +80,10 @@ pub async fn claim_job(
 ) -> Result<Option<Lease>> {
     let now = now_us();
     let mut tx = db.write.begin().await?;
-    let lease: Option<Lease> = sqlx::query_as(&format!(
+    let lease: Option<Lease> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1, progress = NULL
          WHERE id = $4 AND {CLAIMABLE} RETURNING id, run_id, lease_token, attempts, max_attempts"
-    ))
+    )))
     .bind(owner)
     .bind(now + lease_us)
     .bind(now)
@@ -105,11 +105,11 @@ pub async fn claim_due(db: &Db, owner: &str, lease_us: i64, limit: i64) -> Resul
         Backend::Sqlite => "",
     };
     let mut tx = db.write.begin().await?;
-    let leases: Vec<Lease> = sqlx::query_as(&format!(
+    let leases: Vec<Lease> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, lease_token = lease_token + 1, progress = NULL
          WHERE id IN (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY available_at LIMIT $4 {lock})
          RETURNING id, run_id, lease_token, attempts, max_attempts"
-    ))
+    )))
     .bind(owner)
     .bind(now + lease_us)
     .bind(now)

@@ -34,10 +34,10 @@ pub async fn finished_before(
     cutoff: Option<i64>,
     limit: usize,
 ) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{} ORDER BY r.finished_at LIMIT {limit}",
         past_retention(false)
-    ))
+    )))
     .bind(now)
     .bind(cutoff.unwrap_or(i64::MIN))
     .fetch_all(&db.read)
@@ -46,7 +46,7 @@ pub async fn finished_before(
 
 /// How many finished runs are past their retention.
 pub async fn count_finished_before(db: &Db, now: i64, cutoff: Option<i64>) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar(&past_retention(true))
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(&past_retention(true)[..]))
         .bind(now)
         .bind(cutoff.unwrap_or(i64::MIN))
         .fetch_one(&db.read)
@@ -100,10 +100,10 @@ pub async fn referenced_blobs(db: &Db, submissions_before: Option<i64>) -> Resul
     let mut keep = HashSet::new();
     let submissions: Vec<String> = match submissions_before {
         None => sqlx::query_scalar("SELECT sha256 FROM submissions").fetch_all(&db.read).await?,
-        Some(cutoff) => sqlx::query_scalar(&format!(
+        Some(cutoff) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT s.sha256 FROM submissions s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id)
                 OR EXISTS (SELECT 1 FROM runs r WHERE r.submission_id = s.id AND NOT (r.{FINISHED} AND r.finished_at < $1))"
-        ))
+        )))
         .bind(cutoff)
         .fetch_all(&db.read)
         .await?,

@@ -147,9 +147,9 @@ pub async fn issue(
 
 /// A workspace's invitations, newest first (accepted and revoked ones too, for the record).
 pub async fn of_workspace(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Invitation>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE i.workspace_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT 500"
-    ))
+    )))
     .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;
@@ -159,21 +159,24 @@ pub async fn of_workspace(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Inv
 
 /// One of a workspace's invitations.
 pub async fn get(db: &Db, workspace_id: &WorkspaceId, id: &str) -> Result<Option<Invitation>> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("{SELECT} WHERE i.workspace_id = $1 AND i.id = $2"))
-            .bind(workspace_id.as_str())
-            .bind(id)
-            .fetch_optional(&db.read)
-            .await?;
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE i.workspace_id = $1 AND i.id = $2"
+    )))
+    .bind(workspace_id.as_str())
+    .bind(id)
+    .fetch_optional(&db.read)
+    .await?;
     Ok(row.and_then(|r| r.invitation(now_us())))
 }
 
 /// The invitation a link's token opens, whatever its state.
 pub async fn by_token(db: &Db, token: &str) -> Result<Option<Invitation>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE i.token_hash = $1"))
-        .bind(digest(token))
-        .fetch_optional(&db.read)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE i.token_hash = $1"
+    )))
+    .bind(digest(token))
+    .fetch_optional(&db.read)
+    .await?;
     Ok(row.and_then(|r| r.invitation(now_us())))
 }
 
@@ -298,12 +301,12 @@ async fn join(
         .execute(&mut **tx)
         .await?;
     let invited = Role::parse(role).unwrap_or(Role::Viewer);
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = CASE
            WHEN {} < $5 THEN excluded.role ELSE memberships.role END",
         ROLE_RANK.replace("CASE role", "CASE memberships.role")
-    ))
+    )))
     .bind(user_id.as_str())
     .bind(workspace_id)
     .bind(role)

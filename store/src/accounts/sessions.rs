@@ -60,13 +60,13 @@ pub async fn authenticate(
     token: &str,
     workspace_slug: Option<&str>,
 ) -> Result<Option<(Authenticated, String)>> {
-    let row: Option<SessionRow> = sqlx::query_as(&format!(
+    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role, s.csrf_token, u.id AS user_id, u.username
          FROM web_sessions s JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
          LEFT JOIN workspaces w ON w.id = m.workspace_id
          WHERE s.token_hash = $1 AND s.expires_at > $3 AND u.is_active = 1"
-    ))
+    )))
     .bind(digest(token))
     .bind(workspace_slug)
     .bind(now_us())

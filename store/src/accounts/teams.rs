@@ -105,10 +105,12 @@ pub async fn list(db: &Db) -> Result<Vec<TeamView>> {
 pub async fn delete(db: &Db, team_id: &str) -> Result<bool> {
     let mut tx = db.write.begin().await?;
     for table in ["team_grants", "team_members"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE team_id = $1"))
-            .bind(team_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE team_id = $1"
+        )))
+        .bind(team_id)
+        .execute(&mut *tx)
+        .await?;
     }
     let gone = sqlx::query("DELETE FROM teams WHERE id = $1")
         .bind(team_id)
@@ -164,9 +166,9 @@ pub async fn grant(
         return Ok(Err(GrantRefusal::AboveActor(role)));
     }
     let mut tx = db.write.begin().await?;
-    let changed = sqlx::query(&format!(
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE team_grants SET role = $1 WHERE team_id = $2 AND workspace_id = $3 AND {ROLE_RANK} <= $4"
-    ))
+    )))
     .bind(role.as_str())
     .bind(team_id)
     .bind(workspace_id.as_str())
@@ -202,9 +204,9 @@ pub async fn revoke(
     workspace_id: &WorkspaceId,
 ) -> Result<Result<(), GrantRefusal>> {
     let mut tx = db.write.begin().await?;
-    let done = sqlx::query(&format!(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM team_grants WHERE team_id = $1 AND workspace_id = $2 AND {ROLE_RANK} <= $3"
-    ))
+    )))
     .bind(team_id)
     .bind(workspace_id.as_str())
     .bind(rank(actor))
@@ -243,12 +245,12 @@ pub async fn roles_in(
     user_id: &UserId,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Vec<Role>)>> {
-    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, g.role FROM team_grants g
          JOIN team_members tm ON tm.team_id = g.team_id
          JOIN workspaces w ON w.id = g.workspace_id
          WHERE tm.user_id = $1 AND w.slug = $2"
-    ))
+    )))
     .bind(user_id.as_str())
     .bind(workspace_slug)
     .fetch_all(&db.read)
@@ -262,12 +264,12 @@ pub async fn roles_in(
 
 /// Every workspace the user's teams hold a role on, with those roles.
 pub async fn workspaces_of(db: &Db, user_id: &UserId) -> Result<Vec<(Workspace, Vec<Role>)>> {
-    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, g.role FROM team_grants g
          JOIN team_members tm ON tm.team_id = g.team_id
          JOIN workspaces w ON w.id = g.workspace_id
          WHERE tm.user_id = $1 ORDER BY w.slug"
-    ))
+    )))
     .bind(user_id.as_str())
     .fetch_all(&db.read)
     .await?;

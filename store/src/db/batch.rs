@@ -100,9 +100,12 @@ impl Stmt {
         &self,
         tx: &mut sqlx::Transaction<'static, Any>,
     ) -> Result<(), sqlx::Error> {
-        bind_all(sqlx::query(&self.sql), &self.args)
-            .execute(&mut **tx)
-            .await?;
+        bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(self.sql.as_str())),
+            &self.args,
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }
@@ -114,9 +117,9 @@ macro_rules! args {
 }
 
 pub(super) fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
     args: &'q [Arg],
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
     for a in args {
         q = match a {
             Arg::Int(v) => q.bind(*v),
@@ -237,7 +240,10 @@ pub(super) async fn sqlite_tx(
             end += 1;
         }
         let (sql, args) = script(&all[start..end]);
-        match bind_all(sqlx::query(&sql), &args).execute(&mut *conn).await {
+        match bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .execute(&mut *conn)
+            .await
+        {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.message().contains("lease_fence") => {
                 return Ok(false)

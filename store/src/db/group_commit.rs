@@ -117,7 +117,7 @@ async fn group_tx(conn: &mut sqlx::AnyConnection, group: &[Request]) -> Result<(
     }
     all.push(Stmt::new("COMMIT", vec![]));
     let (sql, args) = script(&all);
-    super::batch::bind_all(sqlx::query(&sql), &args)
+    super::batch::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), &args)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -59,7 +59,7 @@ impl Db {
             "a snapshot file is SQLite's"
         );
         let literal = file.to_string_lossy().replace('\'', "''");
-        sqlx::query(&format!("VACUUM INTO '{literal}'"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{literal}'")))
             .execute(&self.read)
             .await
             .context("snapshotting the SQLite database")?;
@@ -202,7 +202,6 @@ async fn checkpoint(db: &Db) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Whether an error is a unique-constraint violation (same meaning on both backends).
 /// The SQLite file holds API-key and password hashes: it is created 0600 before SQLite
 /// opens it (SQLite gives its -wal and -shm files the database file's mode), and an
 /// existing one is tightened to 0600.
@@ -230,6 +229,7 @@ fn private_sqlite_file(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether an error is a unique-constraint violation (same meaning on both backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {
@@ -239,5 +239,32 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
                     .is_some_and(|c| c == "2067" || c == "1555" || c == "23505")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    /// SQLite 3.7.0–3.51.2 can corrupt a WAL database when a checkpoint races a commit
+    /// that restarts the log (the "WAL-reset bug", fixed in 3.51.3). Several worker
+    /// processes, each with its checkpointer, hit it: the crash test saw
+    /// "database disk image is malformed". The bundled library must carry the fix.
+    #[tokio::test]
+    async fn bundled_sqlite_has_the_wal_reset_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        let version: String = sqlx::query("SELECT sqlite_version()")
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+            .get(0);
+        let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+        assert!(
+            parts.as_slice() >= [3, 51, 3].as_slice(),
+            "SQLite {version} has the WAL-reset corruption bug"
+        );
     }
 }

@@ -40,7 +40,7 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         if let Some(f) = &fence {
-            if bind_all(sqlx::query(&f.sql), &f.args)
+            if bind_all(sqlx::query(sqlx::AssertSqlSafe(f.sql.as_str())), &f.args)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -50,7 +50,7 @@ impl Db {
             }
         }
         for s in &stmts {
-            bind_all(sqlx::query(&s.sql), &s.args)
+            bind_all(sqlx::query(sqlx::AssertSqlSafe(s.sql.as_str())), &s.args)
                 .execute(&mut *tx)
                 .await?;
         }

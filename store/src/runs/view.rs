@@ -262,7 +262,7 @@ pub async fn status(db: &Db, run_id: &RunId) -> Result<Option<RunStatus>> {
 pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
     // (a step without findings yields one row with NULL finding columns).
-    let rows: Vec<LoadedRow> = sqlx::query_as(&format!(
+    let rows: Vec<LoadedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
             sr.started_at AS step_started_at, sr.finished_at AS step_finished_at, sr.outputs,
             sr.error AS step_error, f.severity, f.code, f.message, f.path, f.meta,
@@ -271,7 +271,7 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
          LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
          WHERE r.id = $1 AND r.workspace_id = $2
          ORDER BY sr.position, f.position"
-    ))
+    )))
     .bind(run_id.as_str())
     .bind(workspace_id.as_str())
     .fetch_all(&db.read)
@@ -399,9 +399,9 @@ const SUMMARY_COLUMNS: &str = ",
 
 /// A run without its steps, with its finding counts (what a webhook announces).
 pub async fn summary(db: &Db, run_id: &RunId) -> Result<Option<RunView>> {
-    let row: Option<ListedRow> = sqlx::query_as(&format!(
+    let row: Option<ListedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{RUN_COLUMNS}{SUMMARY_COLUMNS} {RUN_FROM} WHERE r.id = $1"
-    ))
+    )))
     .bind(run_id.as_str())
     .fetch_optional(&db.read)
     .await?;
@@ -439,7 +439,7 @@ pub async fn list(db: &Db, f: &ListFilter<'_>) -> Result<Vec<RunView>> {
         " ORDER BY r.id DESC LIMIT {}",
         f.limit.clamp(1, 1000)
     ));
-    let mut q = sqlx::query_as::<_, ListedRow>(&sql);
+    let mut q = sqlx::query_as::<_, ListedRow>(sqlx::AssertSqlSafe(&sql[..]));
     for b in binds {
         q = q.bind(b);
     }

@@ -42,7 +42,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease_us: i64) -> Result<Vec<Due>> {
         Backend::Sqlite => "",
     };
     let mut tx = db.write.begin().await?;
-    let claimed: Vec<(String, String)> = sqlx::query_as(&format!(
+    let claimed: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1
          WHERE (endpoint_id, event_id) IN (
              SELECT d.endpoint_id, d.event_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -50,7 +50,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease_us: i64) -> Result<Vec<Due>> {
                AND (e.enabled = 1 OR d.event_type = 'webhook.test')
              ORDER BY d.next_attempt_at LIMIT $3 {lock})
          RETURNING endpoint_id, event_id"
-    ))
+    )))
     .bind(now + lease_us)
     .bind(now)
     .bind(limit)

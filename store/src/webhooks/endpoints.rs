@@ -93,9 +93,9 @@ pub async fn create(
 }
 
 pub async fn list(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Endpoint>> {
-    let mut rows: Vec<Endpoint> = sqlx::query_as(&format!(
+    let mut rows: Vec<Endpoint> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY created_at, id"
-    ))
+    )))
     .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;

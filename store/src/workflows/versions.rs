@@ -301,13 +301,13 @@ pub async fn get_meta(
     version: Option<i64>,
 ) -> Result<Option<Workflow>> {
     let row = match version {
-        Some(v) => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"))
+        Some(v) => sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3")))
             .bind(workspace_id.as_str())
             .bind(slug)
             .bind(v)
             .fetch_optional(&db.read)
             .await?,
-        None => sqlx::query_as::<_, WorkflowRow>(&format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"))
+        None => sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1")))
             .bind(workspace_id.as_str())
             .bind(slug)
             .fetch_optional(&db.read)
@@ -317,20 +317,22 @@ pub async fn get_meta(
 }
 
 pub async fn get_by_id(db: &Db, id: &WorkflowId) -> Result<Workflow> {
-    let row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
-        .bind(id.as_str())
-        .fetch_one(&db.read)
-        .await?;
+    let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM workflows WHERE id = $1"
+    )))
+    .bind(id.as_str())
+    .fetch_one(&db.read)
+    .await?;
     with_steps(db, row).await
 }
 
 /// The latest version of every workflow in a workspace.
 pub async fn list(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Workflow>> {
-    let rows: Vec<WorkflowRow> = sqlx::query_as(&format!(
+    let rows: Vec<WorkflowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM workflows w WHERE workspace_id = $1
          AND version = (SELECT MAX(version) FROM workflows v WHERE v.workspace_id = w.workspace_id AND v.slug = w.slug)
          ORDER BY slug"
-    ))
+    )))
     .bind(workspace_id.as_str())
     .fetch_all(&db.read)
     .await?;
