@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::smtp::Smtp;
@@ -517,35 +516,4 @@ fn password_reset_by_mail(backend: Backend) {
     assert!(!ok && text.contains("authentication"), "{text}");
     let (ok, text) = check(&format!("smtp://mailer:hunter2@127.0.0.1:{}", free_port()));
     assert!(!ok && text.contains("✗ VALIDIBOT_SMTP_URL"), "{text}");
-}
-
-/// Validates answers against the served document's schemas (`tests/openapi/check.py`).
-fn check_schemas(doc: &Value, answers: &[(&str, &Value)]) {
-    let dir = tempfile::tempdir().unwrap();
-    let save = |name: &str, v: &Value| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, v.to_string()).unwrap();
-        p.display().to_string()
-    };
-    let doc = save("openapi.json", doc);
-    let args: Vec<String> = answers
-        .iter()
-        .enumerate()
-        .map(|(i, (schema, v))| format!("{schema}={}", save(&format!("{i}.json"), v)))
-        .collect();
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/openapi/check.py"
-        ))
-        .arg(&doc)
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -901,3 +901,70 @@ fn invitations_and_password_reset_in_a_browser() {
     ola.click("button[type=submit]");
     ola.wait_text("header.top", |t| t.contains("ola"));
 }
+
+/// Two-factor authentication in the browser: the owner sets it up from Settings (QR code
+/// and key, a code from the app, the recovery codes), signs out and back in through the
+/// code page, and requires it for the workspace.
+#[test]
+fn two_factor_in_a_browser() {
+    let inst = Instance::new(Backend::Sqlite);
+    inst.user("ann", "owner");
+    set_password(&inst, "ann");
+    let server = inst.serve(&[]);
+    let b = Browser::start();
+    let sign_in = |b: &Browser| {
+        b.goto(&server.url("/ui/login?next=/ui/w/default/settings"));
+        b.type_into("#username", "ann");
+        b.type_into("#password", PASSWORD);
+        b.click("button[type=submit]");
+    };
+    sign_in(&b);
+    b.wait_text("#two-factor", |t| {
+        t.contains("do not ask for a second factor")
+    });
+    b.click("#manage-two-factor");
+    b.wait_text("#mfa-state", |t| t.starts_with("Off."));
+    b.type_into("#mfa-password", PASSWORD);
+    b.click("#mfa-begin-form button[type=submit]");
+    let secret = b.wait_text("#mfa-secret", |t| t.len() >= 32);
+    assert!(!b.find("#mfa-qr svg").is_empty(), "the QR code is drawn");
+    b.screenshot("two-factor-setup");
+    b.type_into("#mfa-code", &common::totp(&secret, common::step_now()));
+    b.click("#mfa-confirm-form button[type=submit]");
+    let codes = b.wait_text("#recovery-codes-list", |t| t.lines().count() == 10);
+    assert!(
+        codes
+            .lines()
+            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'),
+        "{codes}"
+    );
+    b.screenshot("two-factor-recovery-codes");
+
+    // Signed out and in again: the password leads to the code page.
+    b.click("form.logout button");
+    b.wait_text("h1", |t| t == "Sign in");
+    sign_in(&b);
+    b.wait_text("h1", |t| t == "Two-factor authentication");
+    b.screenshot("two-factor-sign-in");
+    b.type_into("#code", &common::totp(&secret, common::step_now() + 1));
+    b.click("button[type=submit]");
+    b.wait_text("#two-factor", |t| t.contains("ask for a code"));
+    assert!(b.url().ends_with("/ui/w/default/settings"), "{}", b.url());
+
+    // The owner requires it for the workspace.
+    b.click("#require-mfa");
+    b.wait_text("#require-mfa-status", |t| t.contains("now required"));
+    b.goto(&server.url("/ui/w/default/settings"));
+    assert_eq!(
+        b.script(
+            "return document.getElementById('require-mfa').checked;",
+            json!([])
+        ),
+        true
+    );
+    b.script(
+        "document.getElementById('two-factor').scrollIntoView();",
+        json!([]),
+    );
+    b.screenshot("settings-two-factor");
+}

@@ -9,7 +9,7 @@ use axum::http::{header, StatusCode};
 use super::{ApiError, AppState};
 use validibot_plugin_api::extension::features;
 use validibot_store::accounts::directory::{self, User, Workspace};
-use validibot_store::accounts::{sessions, teams, Permission, Role};
+use validibot_store::accounts::{mfa, sessions, teams, Permission, Role};
 use validibot_types::ids::UserId;
 
 /// The authenticated caller, with their membership in the request's `{ws}` (when the route
@@ -19,7 +19,18 @@ pub struct Caller(
     Option<(String, Option<(Workspace, Role)>)>,
     /// The expiry of the API key that authenticated the request, if it has one.
     pub Option<i64>,
+    /// What authenticated the request.
+    pub Via,
 );
+
+/// A web session (a password sign-in, with its second factor if the user has one) or an
+/// API key. Workspaces that require a second factor refuse sessions of users without
+/// one; API keys are credentials of their own, minted in such a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    ApiKey,
+}
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
@@ -37,7 +48,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             if let Some(token) = session_cookie(&parts.headers) {
                 if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
                     check_csrf(parts, &csrf)?;
-                    return Ok(Caller(auth.user, auth.membership, None));
+                    return Ok(Caller(auth.user, auth.membership, None, Via::Session));
                 }
             }
             return Err(ApiError::unauthorized(
@@ -57,7 +68,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .trim()
             .to_owned();
         match directory::authenticate(&state.db, &state.secret, &token, ws).await? {
-            Some(auth) => Ok(Caller(auth.user, auth.membership, auth.key_expires_at)),
+            Some(auth) => Ok(Caller(
+                auth.user,
+                auth.membership,
+                auth.key_expires_at,
+                Via::ApiKey,
+            )),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
             )),
@@ -70,12 +86,17 @@ pub const SESSION_COOKIE: &str = "validibot_session";
 
 /// The session token from the `Cookie` header, if any.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// A cookie's (non-empty) value from the `Cookie` header.
+pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
         .filter(|t| !t.is_empty())
 }
 
@@ -105,7 +126,7 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
 impl Caller {
     /// A caller for server-rendered pages (the web UI's signed-in user).
     pub fn from_user(user: User) -> Caller {
-        Caller(user, None, None)
+        Caller(user, None, None, Via::Session)
     }
 }
 
@@ -134,6 +155,16 @@ pub async fn member(
     let (workspace, role) = found.ok_or_else(|| {
         ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
     })?;
+    if workspace.require_mfa
+        && caller.3 == Via::Session
+        && !mfa::enabled(&state.db, &caller.0.id).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "MFA_REQUIRED",
+            format!("workspace {ws:?} requires two-factor authentication: turn it on at /ui/account/two-factor"),
+        ));
+    }
     if !workspace.is_default && permission.writes() {
         require_workspace_decision(
             state,

@@ -28,6 +28,14 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// `N` bytes from the operating system's random source (secret keys).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::RngCore;
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident;)+) => {$(
         $(#[$doc])*

@@ -34,6 +34,13 @@ pub enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Turn off a user's two-factor authentication (they lost their device and their
+    /// recovery codes); their next password sign-in asks for no code.
+    ResetTwoFactor {
+        /// Whose second factor.
+        #[arg(long)]
+        username: String,
+    },
     /// Create an API key for a user; the key is printed once.
     CreateApiKey {
         /// The key's owner: it acts with their roles.
@@ -147,6 +154,16 @@ pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
             let key = accounts::create_api_key(&db, &secret, &user.id, name, expires_at).await?;
             eprintln!("API key for {} (shown once; store it now):", user.username);
             println!("{}", key.token);
+        }
+        AdminCommand::ResetTwoFactor { username } => {
+            let user = accounts::find_user(&db, username)
+                .await?
+                .with_context(|| format!("user {username:?} not found"))?;
+            if validibot_store::accounts::mfa::disable(&db, &user.id).await? {
+                println!("two-factor authentication turned off for {username}");
+            } else {
+                println!("{username} had no two-factor authentication");
+            }
         }
         AdminCommand::SetPassword { username } => {
             use std::io::{BufRead, IsTerminal};

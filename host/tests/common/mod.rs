@@ -238,10 +238,29 @@ impl Instance {
         (out.status.code(), report)
     }
 
-    pub fn worker(&self, extra: &[&str]) -> Child {
+    pub fn worker(&self, extra: &[&str]) -> Worker {
         let mut args = vec!["worker"];
         args.extend_from_slice(extra);
-        self.command(&args).stdout(Stdio::null()).spawn().unwrap()
+        Worker(self.command(&args).stdout(Stdio::null()).spawn().unwrap())
+    }
+}
+
+/// A `worker` process, killed when dropped: a test that panics must not leave workers
+/// running against a data dir that is about to be deleted.
+pub struct Worker(Child);
+
+impl Worker {
+    /// SIGKILL, no graceful shutdown: leases and running steps are left behind.
+    pub fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -488,10 +507,77 @@ fn fresh_postgres_database() -> String {
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
-        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
+        sqlx::Executor::execute(
+            &mut conn,
+            sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+        )
+        .await
+        .unwrap();
     });
     let (prefix, _) = admin.rsplit_once('/').expect("admin URL ends with /DBNAME");
     format!("{prefix}/{name}")
+}
+
+/// Validates answers against the served document's schemas (`tests/openapi/check.py`).
+#[allow(dead_code)]
+pub fn check_schemas(doc: &Value, answers: &[(&str, &Value)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, v: &Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    };
+    let doc = save("openapi.json", doc);
+    let args: Vec<String> = answers
+        .iter()
+        .enumerate()
+        .map(|(i, (schema, v))| format!("{schema}={}", save(&format!("{i}.json"), v)))
+        .collect();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/openapi/check.py"
+        ))
+        .arg(&doc)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret for 30-second `step`,
+/// computed by Python's standard library: independent of the server's TOTP crate.
+#[allow(dead_code)]
+pub fn totp(secret: &str, step: u64) -> String {
+    let script = r#"
+import base64, hashlib, hmac, struct, sys
+key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
+mac = hmac.new(key, struct.pack(">Q", int(sys.argv[2])), hashlib.sha1).digest()
+off = mac[-1] & 15
+print("%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, secret, &step.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[allow(dead_code)]
+pub fn step_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30
 }

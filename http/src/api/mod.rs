@@ -11,6 +11,7 @@ mod license;
 pub mod openapi;
 mod runs;
 mod teams;
+mod two_factor;
 mod validators;
 mod webhooks;
 mod workflows;

@@ -12,7 +12,8 @@ use crate::auth::{
     member, require_instance_admin, require_workspace_decision, visible_workspaces, Caller,
 };
 use crate::{ApiError, AppState};
-use validibot_store::accounts::{directory as accounts, Permission, Role};
+use validibot_store::accounts::directory::{self as accounts, Workspace};
+use validibot_store::accounts::{mfa, Permission, Role};
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -21,7 +22,7 @@ pub async fn list(
     let list = visible_workspaces(&state, &caller.0.id).await?;
     let results: Vec<_> = list
         .into_iter()
-        .map(|(w, role)| serde_json::json!({"slug": w.slug, "name": w.name, "is_default": w.is_default, "role": role}))
+        .map(|(w, role)| workspace_json(&w, role))
         .collect();
     Ok(Json(serde_json::json!({"results": results})))
 }
@@ -48,12 +49,7 @@ pub async fn create(
     match accounts::create_workspace(&state.db, &new.slug, &name).await? {
         Some(ws) => {
             accounts::set_membership(&state.db, &caller.0.id, &ws.id, Role::Owner).await?;
-            Ok((
-                StatusCode::CREATED,
-                Json(
-                    serde_json::json!({"slug": ws.slug, "name": ws.name, "is_default": false, "role": Role::Owner}),
-                ),
-            ))
+            Ok((StatusCode::CREATED, Json(workspace_json(&ws, Role::Owner))))
         }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -164,7 +160,54 @@ pub async fn members(
     let members = accounts::members_of(&state.db, &workspace.id).await?;
     let results: Vec<_> = members
         .into_iter()
-        .map(|(username, role)| serde_json::json!({"username": username, "role": role}))
+        .map(|m| serde_json::json!({"username": m.username, "role": m.role, "mfa": m.mfa}))
         .collect();
     Ok(Json(serde_json::json!({"results": results})))
+}
+
+fn workspace_json(w: &Workspace, role: Role) -> serde_json::Value {
+    serde_json::json!({
+        "slug": w.slug,
+        "name": w.name,
+        "is_default": w.is_default,
+        "require_mfa": w.require_mfa,
+        "role": role,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspacePatch {
+    require_mfa: Option<bool>,
+}
+
+/// `PATCH /workspaces/{ws}`: the workspace's settings, by its owners. An owner without
+/// a second factor cannot require one (their own next page would refuse them).
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    body: Result<Json<WorkspacePatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(patch) = body.map_err(|e| ApiError::bad_request("INVALID_REQUEST", e.body_text()))?;
+    let (mut workspace, role) = member(&state, &caller, &ws, Permission::WorkspaceManage).await?;
+    if role != Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "only owners change a workspace's settings",
+        ));
+    }
+    if let Some(require) = patch.require_mfa {
+        if require && !mfa::enabled(&state.db, &caller.0.id).await? {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "MFA_NOT_ENABLED",
+                "turn on two-factor authentication for your own account first",
+            ));
+        }
+        accounts::set_require_mfa(&state.db, &workspace.id, require).await?;
+        workspace.require_mfa = require;
+    }
+    Ok(Json(workspace_json(&workspace, role)))
 }

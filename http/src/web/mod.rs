@@ -15,6 +15,7 @@ mod runs;
 mod session;
 mod settings;
 mod teams;
+mod two_factor;
 mod webhooks;
 mod workflows;
 mod workspaces;
@@ -37,7 +38,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/", get(|| async { Redirect::to("/ui") }))
         .route("/ui", get(session::home))
         .route("/ui/login", get(session::login_page).post(session::login))
+        .route(
+            "/ui/login/code",
+            axum::routing::post(session::second_factor),
+        )
         .route("/ui/logout", axum::routing::post(session::logout))
+        .route("/ui/account/two-factor", get(two_factor::page))
         .route(
             "/ui/invitations/{token}",
             get(invitations::page).post(invitations::submit),
@@ -152,6 +158,9 @@ pub fn error_page(user: &WebUser, e: ApiError) -> Response {
         maud::html! {
             h1 { "Something went wrong" }
             p.error role="alert" { (e.detail) " " code { (e.code) } }
+            @if e.code == "MFA_REQUIRED" {
+                p { a.button.primary href="/ui/account/two-factor" id="set-up-two-factor" { "Set up two-factor authentication" } }
+            }
             p { a href="/ui" { "Back to the start" } }
         },
     );

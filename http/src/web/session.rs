@@ -1,6 +1,7 @@
 //! Signing in and out. The session cookie is HttpOnly and SameSite=Lax, and Secure as
 //! `--secure-cookies` says; forms that change state carry the session's CSRF token.
 //! Failed sign-ins are throttled per account and per client address (`throttle`).
+//! A user with a second factor gives its code on a second page (`second_factor`).
 
 use std::sync::Arc;
 
@@ -15,9 +16,9 @@ use serde::Deserialize;
 
 use super::layout;
 use super::WebUser;
-use crate::auth::{session_cookie, SESSION_COOKIE};
+use crate::auth::{cookie, session_cookie, SESSION_COOKIE};
 use crate::{ApiError, AppState};
-use validibot_store::accounts::{directory, passwords, sessions, throttle};
+use validibot_store::accounts::{directory, mfa, passwords, sessions, throttle};
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -134,8 +135,119 @@ pub async fn login(
         );
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
     };
+    if mfa::enabled(&state.db, &user.id).await? {
+        // The account's failures are cleared only once the code is right too: a known
+        // password must not reset the count of guessed codes.
+        let token = mfa::challenge(&state.db, &user.id).await?;
+        let cookie = format!(
+            "{MFA_COOKIE}={token}; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            mfa::CHALLENGE_LIFETIME_US / 1_000_000,
+            if secure(&state, &headers) {
+                "; Secure"
+            } else {
+                ""
+            }
+        );
+        return Ok(([(header::SET_COOKIE, cookie)], Html(code_form(&next, None))).into_response());
+    }
     throttle::succeeded(&state.db, &account).await?;
     signed_in(&state, &headers, &user.id, &next).await
+}
+
+/// The cookie that carries a sign-in between a right password and its code.
+const MFA_COOKIE: &str = "validibot_mfa";
+
+fn code_form(next: &str, error: Option<&str>) -> String {
+    layout::page(
+        "Two-factor authentication",
+        None,
+        None,
+        html! {
+            section.card.narrow {
+                h1 { "Two-factor authentication" }
+                @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
+                form method="post" action="/ui/login/code" {
+                    input type="hidden" name="next" value=(next);
+                    label for="code" { "Code from your authenticator app" }
+                    input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus;
+                    p.hint { "Lost your device? Type one of your recovery codes instead." }
+                    button.primary type="submit" { "Verify" }
+                }
+                p { a href="/ui/login" { "Start again" } }
+            }
+        },
+    )
+    .into_string()
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+    next: Option<String>,
+}
+
+/// `POST /ui/login/code`: the second step of a password sign-in. Wrong codes count
+/// against the account and the client address like wrong passwords, and a challenge
+/// takes only a few before the password must be typed again.
+pub async fn second_factor(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, ApiError> {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    same_site(&headers)?;
+    let expired = || {
+        let page = login_form(
+            &next,
+            Some("That sign-in expired. Sign in again."),
+            "",
+            state.mailer.is_some(),
+        );
+        Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response())
+    };
+    let Some(token) = cookie(&headers, MFA_COOKIE) else {
+        return expired();
+    };
+    let Some(user) = mfa::challenged(&state.db, token).await? else {
+        return expired();
+    };
+    let client =
+        crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    let account = throttle::Subject::account(&user.username);
+    let subjects = [account.clone(), throttle::Subject::client(&client)];
+    let wait = throttle::wait_seconds(&state.db, &subjects).await?;
+    if wait > 0 {
+        tracing::info!(%client, wait, "second factor throttled");
+        let page = code_form(
+            &next,
+            Some(&format!("Too many wrong codes. Try again in {wait} s.")),
+        );
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            Html(page),
+        )
+            .into_response());
+    }
+    if mfa::verify(&state.db, &user, &form.code).await?.is_none() {
+        mfa::challenge_failed(&state.db, token).await?;
+        throttle::failed(&state.db, &subjects).await?;
+        tracing::info!(%client, "second factor refused");
+        let page = code_form(&next, Some("Wrong or already used code."));
+        return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
+    }
+    if !mfa::challenge_passed(&state.db, token).await? {
+        return expired();
+    }
+    throttle::succeeded(&state.db, &account).await?;
+    let mut response = signed_in(&state, &headers, &user.id, &next).await?;
+    let clear = format!("{MFA_COOKIE}=; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age=0");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        header::HeaderValue::from_str(&clear).expect("ASCII cookie"),
+    );
+    Ok(response)
 }
 
 /// Login CSRF: a form posted signed out (sign-in, sign-up, password reset) from another
@@ -164,11 +276,7 @@ pub(super) async fn signed_in(
     next: &str,
 ) -> Result<Response, ApiError> {
     let session = sessions::create(&state.db, user_id).await?;
-    let secure = state.settings.secure_cookies.unwrap_or_else(|| {
-        headers
-            .get("x-forwarded-proto")
-            .is_some_and(|p| p.as_bytes() == b"https")
-    });
+    let secure = secure(state, headers);
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         session.token,
@@ -176,6 +284,15 @@ pub(super) async fn signed_in(
         if secure { "; Secure" } else { "" }
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+}
+
+/// Whether cookies get `Secure`: as configured, else when the proxy says it was HTTPS.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.secure_cookies.unwrap_or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes() == b"https")
+    })
 }
 
 /// The signed-in user of a page anyone may open, if a session is there.

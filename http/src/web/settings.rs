@@ -1,6 +1,6 @@
-//! Settings: the user's API keys and password, the workspace's members, roles and
-//! invitations, and the license
-//! with each Pro feature (off in Community, with why).
+//! Settings: the user's API keys, password and second factor; the workspace's members,
+//! roles, invitations and two-factor requirement; the license with each Pro feature (off
+//! in Community, with why).
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use super::layout::{self, badge};
 use super::{error_page, workspace_for, WebUser};
 use crate::AppState;
 use validibot_plugin_api::extension::features;
-use validibot_store::accounts::{directory, invitations, Permission, Role};
+use validibot_store::accounts::{directory, invitations, mfa, Permission, Role};
 
 /// Each Pro feature, on or off with what it needs (settings and the license page).
 pub(super) fn feature_list(status: &LicenseStatus) -> Markup {
@@ -55,6 +55,7 @@ pub async fn page(
         .await
         .map_err(fail)?;
     let license = state.licensing.status().await.map_err(fail)?;
+    let mfa_status = mfa::status(&state.db, &user.user.id).await.map_err(fail)?;
     let manage = role.allows(Permission::WorkspaceManage);
     let invited = if manage {
         invitations::of_workspace(&state.db, &workspace.id)
@@ -106,12 +107,31 @@ pub async fn page(
             }
             p id="password-status" role="status" {}
         }
+        section.card id="two-factor" {
+            h2 { "Two-factor authentication" }
+            p {
+                "Your password sign-ins "
+                @if mfa_status.enabled { strong { "ask for a code" } " from your authenticator app (" (mfa_status.recovery_codes_left) " recovery codes left)." }
+                @else { strong { "do not ask for a second factor" } "." }
+                " " a href="/ui/account/two-factor" id="manage-two-factor" { "Manage" }
+            }
+            @if role == Role::Owner {
+                label {
+                    input type="checkbox" id="require-mfa" data-url={"/api/v1/workspaces/" (ws)} checked[workspace.require_mfa];
+                    " Require two-factor authentication for every member of " (workspace.name) " who signs in with a password"
+                }
+                p id="require-mfa-status" role="status" {}
+            } @else if workspace.require_mfa {
+                p.muted { "This workspace requires it." }
+            }
+        }
         section.card id="members" {
             h2 { "Members of " (workspace.name) }
             table {
-                thead { tr { th { "User" } th { "Role" } @if manage { th { span.visually-hidden { "Actions" } } } } }
+                thead { tr { th { "User" } th { "Role" } th { "Two-factor" } @if manage { th { span.visually-hidden { "Actions" } } } } }
                 tbody {
-                    @for (name, r) in &members {
+                    @for m in &members {
+                        @let (name, r) = (&m.username, &m.role);
                         tr {
                             td { (name) }
                             td {
@@ -123,6 +143,7 @@ pub async fn page(
                                     }
                                 } @else { (r.as_str()) }
                             }
+                            td { @if m.mfa { "on" } @else { span.muted { "off" } } }
                             @if manage {
                                 td {
                                     @if name != &user.user.username {

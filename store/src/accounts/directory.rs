@@ -16,6 +16,8 @@ pub struct Workspace {
     pub slug: String,
     pub name: String,
     pub is_default: bool,
+    /// Members who sign in with a password must have a second factor (`mfa`).
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -49,9 +51,9 @@ pub async fn ensure_default_workspace(db: &Db) -> Result<Workspace> {
 }
 
 async fn default_workspace(db: &Db) -> Result<Option<Workspace>> {
-    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+    let row: Option<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.is_default = 1"
-    ))
+    )))
     .fetch_optional(&db.read)
     .await?;
     Ok(row.and_then(|r| r.workspace()))
@@ -156,10 +158,21 @@ pub async fn create_workspace(db: &Db, slug: &str, name: &str) -> Result<Option<
             slug: slug.to_owned(),
             name: name.to_owned(),
             is_default: false,
+            require_mfa: false,
         })),
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Sets whether the workspace's password sign-ins need a second factor.
+pub async fn set_require_mfa(db: &Db, workspace_id: &WorkspaceId, require: bool) -> Result<()> {
+    sqlx::query("UPDATE workspaces SET require_mfa = $1 WHERE id = $2")
+        .bind(i64::from(require))
+        .bind(workspace_id.as_str())
+        .execute(&db.write)
+        .await?;
+    Ok(())
 }
 
 /// The user's role in the default workspace (instance administration goes by it).
@@ -174,10 +187,20 @@ pub async fn default_role(db: &Db, user_id: &UserId) -> Result<Option<Role>> {
     Ok(row.as_deref().and_then(Role::parse))
 }
 
-/// Direct members of a workspace: (username, role), by username.
-pub async fn members_of(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<(String, Role)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+/// A direct member of a workspace.
+pub struct Member {
+    pub username: String,
+    pub role: Role,
+    /// Whether their password sign-ins ask for a second factor.
+    pub mfa: bool,
+}
+
+/// Direct members of a workspace, by username.
+pub async fn members_of(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<Member>> {
+    let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT u.username, m.role, f.confirmed_at
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         LEFT JOIN user_mfa f ON f.user_id = u.id
          WHERE m.workspace_id = $1 ORDER BY u.username",
     )
     .bind(workspace_id.as_str())
@@ -185,14 +208,20 @@ pub async fn members_of(db: &Db, workspace_id: &WorkspaceId) -> Result<Vec<(Stri
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(user, role)| Some((user, Role::parse(&role)?)))
+        .filter_map(|(username, role, mfa_confirmed_at)| {
+            Some(Member {
+                username,
+                role: Role::parse(&role)?,
+                mfa: mfa_confirmed_at.is_some(),
+            })
+        })
         .collect())
 }
 
 pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
-    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+    let row: Option<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.slug = $1"
-    ))
+    )))
     .bind(slug)
     .fetch_optional(&db.read)
     .await?;
@@ -259,12 +288,12 @@ pub async fn change_membership(
 ) -> Result<Result<(), MembershipRefusal>> {
     let mut tx = db.write.begin().await?;
     lock_workspace(db, &mut tx, workspace_id).await?;
-    let changed = sqlx::query(&format!(
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE memberships SET role = $1 WHERE user_id = $2 AND workspace_id = $3
            AND {ROLE_RANK} <= $4
            AND (role <> 'owner' OR $1 = 'owner'
                 OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $3 AND role = 'owner') > 1)"
-    ))
+    )))
     .bind(role.as_str())
     .bind(user_id.as_str())
     .bind(workspace_id.as_str())
@@ -305,12 +334,12 @@ pub async fn remove_membership(
 ) -> Result<Result<(), MembershipRefusal>> {
     let mut tx = db.write.begin().await?;
     lock_workspace(db, &mut tx, workspace_id).await?;
-    let done = sqlx::query(&format!(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM memberships WHERE user_id = $1 AND workspace_id = $2
            AND {ROLE_RANK} <= $3
            AND (role <> 'owner'
                 OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $2 AND role = 'owner') > 1)"
-    ))
+    )))
     .bind(user_id.as_str())
     .bind(workspace_id.as_str())
     .bind(rank(actor))
@@ -383,10 +412,10 @@ pub async fn membership(
     user_id: &UserId,
     workspace_slug: &str,
 ) -> Result<Option<(Workspace, Role)>> {
-    let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
+    let row: Option<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2"
-    ))
+    )))
     .bind(workspace_slug)
     .bind(user_id.as_str())
     .fetch_optional(&db.read)
@@ -395,10 +424,10 @@ pub async fn membership(
 }
 
 pub async fn workspaces_of(db: &Db, user_id: &UserId) -> Result<Vec<(Workspace, Role)>> {
-    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug"
-    ))
+    )))
     .bind(user_id.as_str())
     .fetch_all(&db.read)
     .await?;
@@ -407,7 +436,7 @@ pub async fn workspaces_of(db: &Db, user_id: &UserId) -> Result<Vec<(Workspace, 
 
 /// The workspace columns every query here selects, aliased for [`WorkspaceRow`].
 pub(super) const WORKSPACE_COLUMNS: &str =
-    "w.id AS ws_id, w.slug AS ws_slug, w.name AS ws_name, w.is_default AS ws_is_default";
+    "w.id AS ws_id, w.slug AS ws_slug, w.name AS ws_name, w.is_default AS ws_is_default, w.require_mfa AS ws_require_mfa";
 
 /// A workspace (all NULL when a LEFT JOIN found none), with a role when the query joins one
 /// as `role`.
@@ -417,6 +446,7 @@ pub(super) struct WorkspaceRow {
     ws_slug: Option<String>,
     ws_name: Option<String>,
     ws_is_default: Option<i64>,
+    ws_require_mfa: Option<i64>,
     #[sqlx(default)]
     pub(super) role: Option<String>,
 }
@@ -428,6 +458,7 @@ impl WorkspaceRow {
             slug: self.ws_slug.clone()?,
             name: self.ws_name.clone()?,
             is_default: self.ws_is_default? == 1,
+            require_mfa: self.ws_require_mfa? == 1,
         })
     }
 
@@ -505,14 +536,14 @@ pub async fn authenticate(
     let Some((public_id, key_secret)) = api_keys::parse(token) else {
         return Ok(None);
     };
-    let row: Option<KeyAuthRow> = sqlx::query_as(&format!(
+    let row: Option<KeyAuthRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role, k.secret_hash, k.expires_at, k.revoked_at,
                 k.last_used_at, u.id AS user_id, u.username, u.is_active
          FROM api_keys k JOIN users u ON u.id = k.user_id
          LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
          LEFT JOIN workspaces w ON w.id = m.workspace_id
          WHERE k.public_id = $1"
-    ))
+    )))
     .bind(public_id)
     .bind(workspace_slug)
     .fetch_optional(&db.read)

@@ -1,9 +1,10 @@
 //! Who may do what: workspaces, users, memberships with roles, API keys; how people
-//! get in (invitations) and back in (password resets).
+//! get in (invitations, a second factor) and back in (password resets).
 
 pub mod api_keys;
 pub mod directory;
 pub mod invitations;
+pub mod mfa;
 pub mod passwords;
 pub mod recovery;
 pub mod roles;

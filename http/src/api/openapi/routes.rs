@@ -9,8 +9,8 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    account, api_keys, availability, files, invitations, license, runs, teams, validators,
-    webhooks, workflows, workspaces, AppState,
+    account, api_keys, availability, files, invitations, license, runs, teams, two_factor,
+    validators, webhooks, workflows, workspaces, AppState,
 };
 use super::document::{document, Body, Op};
 use crate::probes;
@@ -103,6 +103,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::GET, "/.well-known/validibot-keys.json", "publishedKeys", "evidence", "The instance's evidence-signing public keys.", (200, JSON, "PublishedKeys"), &[], get(runs::published_keys)),
         op(M::GET, "/api/v1/workspaces", "listWorkspaces", "workspaces", "Workspaces the caller belongs to, with their role.", (200, JSON, "WorkspaceList"), &[], get(workspaces::list)),
         with_body(op(M::POST, "/api/v1/workspaces", "createWorkspace", "workspaces", "Create a workspace (more than one needs Pro).", (201, JSON, "Workspace"), &[400, 402, 409], post(workspaces::create)), &[(JSON, "NewWorkspace")]),
+        with_body(op(M::PATCH, "/api/v1/workspaces/{ws}", "updateWorkspace", "workspaces", "Change a workspace's settings (owners): `require_mfa` makes members who sign in with a password use a second factor (the owner's own must be on).", (200, JSON, "Workspace"), &[400, 403, 404, 409], patch(workspaces::update)), &[(JSON, "WorkspacePatch")]),
         op(M::GET, "/api/v1/workspaces/{ws}/members", "listMembers", "workspaces", "Direct members and their roles.", (200, JSON, "MemberList"), &[404], get(workspaces::members)),
         with_body(op(M::PUT, "/api/v1/workspaces/{ws}/members/{username}", "setMember", "workspaces", "Add a member or change their role (admins).", (204, "", ""), &[400, 403, 404], put(workspaces::set_member)), &[(JSON, "RoleBody")]),
         op(M::DELETE, "/api/v1/workspaces/{ws}/members/{username}", "removeMember", "workspaces", "Remove a member (admins; not above their own role, never the last owner).", (204, "", ""), &[403, 404, 409], delete(workspaces::remove_member)),
@@ -119,6 +120,11 @@ pub fn routes() -> Vec<(Op, Handler)> {
         with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),
         op(M::DELETE, "/api/v1/api-keys/{public_id}", "revokeApiKey", "accounts", "Revoke one of the caller's API keys.", (204, "", ""), &[404], delete(api_keys::revoke)),
         with_body(op(M::POST, "/api/v1/account/password", "changePassword", "accounts", "Change the caller's own password (the current one is asked for; wrong answers are throttled like sign-ins). Every other web session of the user ends.", (204, "", ""), &[400, 403, 429], post(account::change_password)), &[(JSON, "PasswordChange")]),
+        op(M::GET, "/api/v1/account/two-factor", "showTwoFactor", "accounts", "Whether the caller's password sign-ins ask for a second factor (TOTP), and how many recovery codes are left.", (200, JSON, "TwoFactorStatus"), &[], get(two_factor::status)),
+        with_body(op(M::POST, "/api/v1/account/two-factor", "beginTwoFactor", "accounts", "Start turning on two-factor authentication (the password is asked for): a new secret, its otpauth:// URI and QR code (SVG). Nothing changes until a code from it is confirmed.", (200, JSON, "TwoFactorSetup"), &[400, 403, 409, 429], post(two_factor::begin)), &[(JSON, "TwoFactorBegin")]),
+        with_body(op(M::POST, "/api/v1/account/two-factor/confirm", "confirmTwoFactor", "accounts", "Turn two-factor authentication on with a code from the new secret; the ten recovery codes are in this answer only.", (200, JSON, "RecoveryCodes"), &[400, 403, 409, 429], post(two_factor::confirm)), &[(JSON, "TwoFactorCode")]),
+        with_body(op(M::POST, "/api/v1/account/two-factor/recovery-codes", "regenerateRecoveryCodes", "accounts", "New recovery codes for a current code; the old ones stop working.", (200, JSON, "RecoveryCodes"), &[400, 403, 409, 429], post(two_factor::recovery_codes)), &[(JSON, "TwoFactorCode")]),
+        with_body(op(M::POST, "/api/v1/account/two-factor/disable", "disableTwoFactor", "accounts", "Turn two-factor authentication off (the password and a code or recovery code are asked for).", (204, "", ""), &[400, 403, 409, 429], post(two_factor::disable)), &[(JSON, "TwoFactorDisable")]),
         op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
         with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
         op(M::POST, "/api/v1/license/check", "checkLicense", "license", "Ask an online license's server now (instance admins).", (200, JSON, "License"), &[403, 409], post(license::check)),

@@ -506,6 +506,16 @@ function initSettings() {
       if (r.ok) passwordForm.reset();
     });
   }
+  const requireMfa = document.getElementById("require-mfa");
+  if (requireMfa) {
+    requireMfa.addEventListener("change", async () => {
+      const r = await api("PATCH", requireMfa.dataset.url, { require_mfa: requireMfa.checked });
+      if (!report(document.getElementById("require-mfa-status"), r,
+        requireMfa.checked ? "Two-factor authentication is now required." : "No longer required.")) {
+        requireMfa.checked = !requireMfa.checked;
+      }
+    });
+  }
   const status = document.getElementById("member-status");
   const setRole = async (url, role) => {
     const r = await api("PUT", url, { role });
@@ -632,6 +642,54 @@ function report(status, r, okText) {
   return r.ok;
 }
 
+// --- two-factor authentication: set up, recovery codes, turn off ---------------
+function showRecoveryCodes(codes) {
+  document.querySelectorAll("#two-factor-setup form").forEach((f) => { f.hidden = true; });
+  document.getElementById("recovery-codes-list").textContent = codes.join("\n");
+  document.getElementById("recovery-codes").hidden = false;
+}
+
+function initTwoFactor() {
+  const out = document.getElementById("mfa-status");
+  if (!out) return;
+  const begin = document.getElementById("mfa-begin-form");
+  const confirmForm = document.getElementById("mfa-confirm-form");
+  if (begin) {
+    begin.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/account/two-factor", { password: begin.password.value });
+      if (!report(out, r, "")) return;
+      begin.hidden = true;
+      // The SVG is the server's own rendering of the otpauth URI.
+      document.getElementById("mfa-qr").innerHTML = r.json.qr_svg;
+      document.getElementById("mfa-secret").textContent = r.json.secret;
+      confirmForm.hidden = false;
+      confirmForm.code.focus();
+    });
+    confirmForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/account/two-factor/confirm", { code: confirmForm.code.value });
+      if (report(out, r, "Two-factor authentication is on.")) showRecoveryCodes(r.json.recovery_codes);
+    });
+  }
+  const again = document.getElementById("recovery-codes-form");
+  if (again) {
+    again.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/account/two-factor/recovery-codes", { code: again.code.value });
+      if (report(out, r, "New recovery codes made; the old ones no longer work.")) showRecoveryCodes(r.json.recovery_codes);
+    });
+  }
+  const off = document.getElementById("mfa-disable-form");
+  if (off) {
+    off.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/account/two-factor/disable", { password: off.password.value, code: off.code.value });
+      if (report(out, r, "Two-factor authentication is off.")) window.location.reload();
+    });
+  }
+}
+
 // --- workspaces and teams ----------------------------------------------------
 function initWorkspaces() {
   const form = document.getElementById("workspace-form");
@@ -714,4 +772,5 @@ document.addEventListener("DOMContentLoaded", () => {
   initWorkspaces();
   initTeams();
   initLicense();
+  initTwoFactor();
 });
