@@ -129,7 +129,7 @@ fn community_without_extension(backend: Backend) {
     let (_, members) = json_of(server.get(&admin, "/api/v1/workspaces/default/members"));
     assert_eq!(
         members["results"][1],
-        json!({"username": "bob", "role": "author"}),
+        json!({"username": "bob", "role": "author", "mfa": false}),
         "{members}"
     );
     // Removing members: never above your own role, never the last owner.
@@ -533,7 +533,7 @@ fn pro_teams_and_members(backend: Backend) {
     let (_, mine) = json_of(server.get(&alice, "/api/v1/workspaces"));
     assert!(
         mine["results"].as_array().unwrap().contains(
-            &json!({"slug": "lab", "name": "lab", "is_default": false, "role": "author"})
+            &json!({"slug": "lab", "name": "lab", "is_default": false, "require_mfa": false, "role": "author"})
         ),
         "{mine}"
     );

@@ -486,7 +486,7 @@ fn main_flows(backend: Backend) {
     assert!(members()["results"]
         .as_array()
         .unwrap()
-        .contains(&json!({"username": "bob", "role": "author"})));
+        .contains(&json!({"username": "bob", "role": "author", "mfa": false})));
     b.script("window.confirm = () => true;", json!([]));
     b.click(".remove-member[data-url$='/bob']");
     b.wait_text("#member-status", |t| t == "Removed.");
