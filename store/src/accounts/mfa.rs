@@ -66,19 +66,20 @@ fn totp(secret_base32: &str, account: &str) -> Result<TOTP> {
     .map_err(|e| anyhow::anyhow!("TOTP parameters: {e}"))
 }
 
-/// Whether the user has a confirmed second factor (sign-ins ask for a code).
+/// Whether the user has a confirmed second factor (sign-ins ask for a code). One
+/// query: workspace access checks call it on every session request.
 pub async fn enabled(db: &Db, user_id: &UserId) -> Result<bool> {
-    Ok(status(db, user_id).await?.enabled)
-}
-
-pub async fn status(db: &Db, user_id: &UserId) -> Result<Status> {
-    let enabled: Option<i64> = sqlx::query_scalar(
+    let confirmed_at: Option<i64> = sqlx::query_scalar(
         "SELECT confirmed_at FROM user_mfa WHERE user_id = $1 AND confirmed_at IS NOT NULL",
     )
     .bind(user_id.as_str())
     .fetch_optional(&db.read)
     .await?;
-    if enabled.is_none() {
+    Ok(confirmed_at.is_some())
+}
+
+pub async fn status(db: &Db, user_id: &UserId) -> Result<Status> {
+    if !enabled(db, user_id).await? {
         return Ok(Status {
             enabled: false,
             recovery_codes_left: 0,
@@ -272,14 +273,14 @@ pub async fn disable(db: &Db, user_id: &UserId) -> Result<bool> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    for table in ["mfa_recovery_codes", "mfa_challenges"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE user_id = $1"
-        )))
+    sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
         .bind(user_id.as_str())
         .execute(&mut *tx)
         .await?;
-    }
+    sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")
+        .bind(user_id.as_str())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(removed == 1)
 }
