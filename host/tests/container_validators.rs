@@ -160,13 +160,7 @@ fn container_validators_run_with_typed_outcomes(backend: Backend) {
         assert_eq!(run["steps"][0]["findings"][0]["code"], code, "{run}");
     }
     // Each outcome is counted, and container calls land in the latency histogram.
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = server.metrics();
     for (outcome, n) in [
         ("succeeded", 2),
         ("oom", 1),

@@ -40,6 +40,16 @@ impl ApiError {
         Self::new(StatusCode::PAYMENT_REQUIRED, code, detail)
             .with_extra(serde_json::json!({"feature": feature, "license_state": license_state}))
     }
+    /// 429 `RATE_LIMITED` with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(wait: u64, what: &str) -> Response {
+        let wait = wait.max(1);
+        let refusal = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("{what}; try again in {wait} s"),
+        );
+        ([(header::RETRY_AFTER, wait.to_string())], refusal).into_response()
+    }
     pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
         self.extra = Some(extra);
         self

@@ -7,7 +7,9 @@
 pub mod api;
 pub mod auth;
 mod error;
+pub mod mcp;
 pub mod probes;
+pub mod rate_limit;
 pub mod router;
 mod state;
 pub mod web;

@@ -1,5 +1,5 @@
-//! The whole HTTP surface mounted: the API's routes, the web UI's, and the layers every
-//! answer passes (metrics, security headers, tracing).
+//! The whole HTTP surface mounted: the API's routes, the web UI's, the MCP endpoint, and
+//! the layers every answer passes (rate limits, metrics, security headers, tracing).
 
 use std::sync::Arc;
 
@@ -11,7 +11,13 @@ use super::AppState;
 pub fn router(state: Arc<AppState>) -> Router {
     crate::api::router()
         .merge(crate::web::router())
+        // JSON-RPC, not REST: documented in docs/mcp.md rather than the OpenAPI document.
+        .route("/mcp", axum::routing::post(crate::mcp::handle))
         .fallback(crate::api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::enforce,
+        ))
         .layer(axum::middleware::from_fn(crate::probes::track_http))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -44,6 +44,8 @@ pub struct AppState {
     pub evidence_key: Arc<InstanceKey>,
     /// Sends invitations and password-reset links (`None`: no SMTP configured).
     pub mailer: Option<Arc<validibot_services::mail::Mailer>>,
+    /// This process's share of the per-key and per-address budgets.
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 impl std::ops::Deref for AppState {

@@ -3,6 +3,7 @@
 //! Layers above call these functions; none of them depends on sqlx.
 
 pub mod accounts;
+pub mod api_processes;
 pub mod containers;
 pub mod db;
 pub mod evidence;

@@ -196,7 +196,13 @@ pub async fn serve(
         secret,
         evidence_key,
         mailer: mailer.map(Arc::new),
+        rate_limits: http::rate_limit::RateLimits::new(args.rate_limits.settings()),
     });
+    let process_id = validibot_types::ids::new_id();
+    let presence = tokio::spawn(http::rate_limit::keep_share(
+        state.clone(),
+        process_id.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -207,11 +213,13 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     // The peer address reaches handlers (sign-in throttling counts per client).
-    let app =
-        http::router::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = http::router::router(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    presence.abort();
+    http::rate_limit::leave(&state, &process_id).await;
     let _ = stop_tx.send(true);
     if let Some(h) = worker_handle {
         let _ = tokio::time::timeout(Duration::from_secs(30), h).await;

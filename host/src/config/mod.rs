@@ -168,7 +168,84 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mail: MailArgs,
     #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
+    #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// The API's rate limits, per minute (0: none). With several API processes on one
+/// database each enforces its share (the budget divided by the live processes).
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitArgs {
+    /// Runs one API key may launch per minute (a full minute's worth may come at once).
+    #[arg(long, env = "VALIDIBOT_RATE_LIMIT_KEY_LAUNCHES", default_value_t = 600)]
+    pub rate_limit_key_launches: u32,
+    /// Other API and MCP calls one API key may make per minute.
+    #[arg(long, env = "VALIDIBOT_RATE_LIMIT_KEY_CALLS", default_value_t = 3000)]
+    pub rate_limit_key_calls: u32,
+    /// Runs one client address may launch per minute, whatever key it uses (see
+    /// VALIDIBOT_CLIENT_IP_HEADER behind a proxy).
+    #[arg(
+        long,
+        env = "VALIDIBOT_RATE_LIMIT_CLIENT_LAUNCHES",
+        default_value_t = 1200
+    )]
+    pub rate_limit_client_launches: u32,
+    /// Other API and MCP calls one client address may make per minute, web UI included.
+    #[arg(
+        long,
+        env = "VALIDIBOT_RATE_LIMIT_CLIENT_CALLS",
+        default_value_t = 6000
+    )]
+    pub rate_limit_client_calls: u32,
+}
+
+impl Default for RateLimitArgs {
+    fn default() -> Self {
+        RateLimitArgs {
+            rate_limit_key_launches: 600,
+            rate_limit_key_calls: 3000,
+            rate_limit_client_launches: 1200,
+            rate_limit_client_calls: 6000,
+        }
+    }
+}
+
+impl RateLimitArgs {
+    /// No limits at all (the benchmarks measure the server, not the limiter).
+    pub fn none() -> Self {
+        RateLimitArgs {
+            rate_limit_key_launches: 0,
+            rate_limit_key_calls: 0,
+            rate_limit_client_launches: 0,
+            rate_limit_client_calls: 0,
+        }
+    }
+
+    /// Limits on, but too large to refuse anything (what the limiter costs).
+    pub fn unreachable() -> Self {
+        let huge = 1 << 30;
+        RateLimitArgs {
+            rate_limit_key_launches: huge,
+            rate_limit_key_calls: huge,
+            rate_limit_client_launches: huge,
+            rate_limit_client_calls: huge,
+        }
+    }
+
+    pub fn settings(&self) -> validibot_http::rate_limit::RateLimitSettings {
+        use validibot_http::rate_limit::{Budgets, RateLimitSettings};
+        RateLimitSettings {
+            per_key: Budgets {
+                launches: self.rate_limit_key_launches,
+                calls: self.rate_limit_key_calls,
+            },
+            per_client: Budgets {
+                launches: self.rate_limit_client_launches,
+                calls: self.rate_limit_client_calls,
+            },
+        }
+    }
 }
 
 /// How invitations and password-reset links are mailed.

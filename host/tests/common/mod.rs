@@ -97,7 +97,13 @@ impl Instance {
             .env("VALIDIBOT_LOG", "warn")
             // Most tests install unsigned test components; the signing tests turn this
             // off (installed_plugins.rs: signed_plugins_and_uninstall).
-            .env("VALIDIBOT_ALLOW_UNSIGNED_PLUGINS", "true");
+            .env("VALIDIBOT_ALLOW_UNSIGNED_PLUGINS", "true")
+            // Suites launch thousands of runs from one key on loopback; the limits are
+            // tested with small budgets in rate_limits.rs.
+            .env("VALIDIBOT_RATE_LIMIT_KEY_LAUNCHES", "1000000")
+            .env("VALIDIBOT_RATE_LIMIT_KEY_CALLS", "1000000")
+            .env("VALIDIBOT_RATE_LIMIT_CLIENT_LAUNCHES", "1000000")
+            .env("VALIDIBOT_RATE_LIMIT_CLIENT_CALLS", "1000000");
         cmd
     }
 
@@ -303,6 +309,16 @@ impl Server {
             .send()
             .unwrap();
         resp.status() == 200
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -46,7 +46,7 @@ pub async fn change_password(
     let subjects = [account.clone(), throttle::Subject::client(&client)];
     let wait = throttle::wait_seconds(&state.db, &subjects).await?;
     if wait > 0 {
-        return Ok(rate_limited(wait, "too many wrong passwords"));
+        return Ok(ApiError::rate_limited(wait, "too many wrong passwords"));
     }
     if passwords::check(&state.db, &username, &change.current_password)
         .await?
@@ -95,7 +95,7 @@ pub async fn request_reset(
             Json(serde_json::json!({"detail": RESET_ANSWER})),
         )
             .into_response(),
-        Err(wait) => rate_limited(wait, "too many password-reset requests"),
+        Err(wait) => ApiError::rate_limited(wait, "too many password-reset requests"),
     })
 }
 
@@ -133,16 +133,6 @@ pub(crate) async fn ask_for_reset(
         }
     });
     Ok(Ok(()))
-}
-
-/// A 429 with `Retry-After`.
-pub(crate) fn rate_limited(wait: u64, what: &str) -> Response {
-    let refusal = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        format!("{what}; try again in {wait} s"),
-    );
-    ([(header::RETRY_AFTER, wait.to_string())], refusal).into_response()
 }
 
 #[derive(Deserialize)]

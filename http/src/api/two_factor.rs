@@ -15,7 +15,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::account::rate_limited;
 use crate::auth::{client_address, Caller};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::{mfa, passwords, throttle};
@@ -150,7 +149,10 @@ impl FromRequestParts<Arc<AppState>> for Guard {
             .await
             .map_err(|e| ApiError::from(e).into_response())?;
         if wait > 0 {
-            return Err(rate_limited(wait, "too many wrong passwords or codes"));
+            return Err(ApiError::rate_limited(
+                wait,
+                "too many wrong passwords or codes",
+            ));
         }
         Ok(Guard { caller, subjects })
     }

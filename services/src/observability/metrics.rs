@@ -79,11 +79,18 @@ pub struct Metrics {
     webhook_attempts: Family<OutcomeOnly, Counter>,
     webhooks_pending: Gauge,
     webhooks_oldest_age: Gauge<f64, AtomicU64>,
+    rate_limited: Family<BudgetLabels, Counter>,
+    api_processes: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeOnly {
     pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BudgetLabels {
+    pub budget: String,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -110,6 +117,8 @@ impl Metrics {
             webhook_attempts: Family::default(),
             webhooks_pending: Gauge::default(),
             webhooks_oldest_age: Gauge::default(),
+            rate_limited: Family::default(),
+            api_processes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -173,6 +182,16 @@ impl Metrics {
             "How long the oldest pending webhook delivery has waited since its event (0 when none)",
             m.webhooks_oldest_age.clone(),
         );
+        registry.register(
+            "rate_limited_requests",
+            "Requests this API process refused with 429 RATE_LIMITED, by the budget that ran out",
+            m.rate_limited.clone(),
+        );
+        registry.register(
+            "api_processes",
+            "API processes sharing the rate limits, as this process last counted them",
+            m.api_processes.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -201,6 +220,20 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    /// One request refused over a rate limit (`budget`: e.g. "launches per API key").
+    pub fn rate_limited(&self, budget: &str) {
+        self.rate_limited
+            .get_or_create(&BudgetLabels {
+                budget: budget.to_owned(),
+            })
+            .inc();
+    }
+
+    /// How many API processes share the rate limits (this one's last count).
+    pub fn api_processes(&self, n: u32) {
+        self.api_processes.set(i64::from(n));
     }
 
     pub fn run_finished(&self, status: RunStatus) {

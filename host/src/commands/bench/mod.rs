@@ -32,6 +32,10 @@ pub struct BenchArgs {
     /// Rounds of the container bench.
     #[arg(long, default_value_t = 20)]
     pub container_rounds: usize,
+    /// Keep the rate limiter on (with budgets too large to refuse anything), to measure
+    /// what it costs; by default the bench runs without limits.
+    #[arg(long)]
+    pub with_rate_limits: bool,
 }
 
 struct Phase {
@@ -71,6 +75,11 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
         secure_cookies: crate::config::SecureCookies::Auto,
         client_ip_header: None,
         mail: Default::default(),
+        rate_limits: if args.with_rate_limits {
+            crate::config::RateLimitArgs::unreachable()
+        } else {
+            crate::config::RateLimitArgs::none()
+        },
         worker: WorkerArgs {
             concurrency: None,
             lease_seconds: 30.0,

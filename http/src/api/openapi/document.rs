@@ -64,6 +64,7 @@ fn reason(status: u16) -> &'static str {
         413 => "Body too large",
         415 => "Unsupported media type",
         422 => "Well-formed but refused (e.g. invalid workflow steps)",
+        429 => "Over a rate limit (RATE_LIMITED); retry after `Retry-After` seconds",
         _ => "Error",
     }
 }
@@ -80,16 +81,26 @@ fn operation(op: &Op) -> Value {
         ok["content"] = json!({ media: {"schema": schema_ref(schema)} });
     }
     responses.insert(status.to_string(), ok);
-    for status in op.other.iter().chain(op.auth.then_some(&401)) {
+    // Every API call spends the caller's rate-limit budgets (crate::rate_limit).
+    let limited = op.path.starts_with("/api/") && !op.other.contains(&429);
+    for status in op
+        .other
+        .iter()
+        .chain(op.auth.then_some(&401))
+        .chain(limited.then_some(&429))
+    {
         let (media, schema) = if *status < 400 {
             (media, schema)
         } else {
             ("application/json", "Error")
         };
-        responses.insert(
-            status.to_string(),
-            json!({"description": reason(*status), "content": {media: {"schema": schema_ref(schema)}}}),
-        );
+        let mut response = json!({"description": reason(*status), "content": {media: {"schema": schema_ref(schema)}}});
+        if *status == 429 {
+            response["headers"] = json!({"Retry-After": {
+                "description": "Seconds until the budget allows the request",
+                "schema": {"type": "integer", "minimum": 1}}});
+        }
+        responses.insert(status.to_string(), response);
     }
     let mut v = json!({
         "operationId": op.id,
@@ -178,5 +189,6 @@ mod tests {
             "#/components/schemas/Run"
         );
         assert!(run["responses"]["401"].is_object());
+        assert!(run["responses"]["429"]["headers"]["Retry-After"].is_object());
     }
 }
