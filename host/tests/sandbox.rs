@@ -95,23 +95,40 @@ fn every_attack_is_contained_while_other_validations_run() {
     ];
     for &(attack, code, bound) in attacks {
         let done = AtomicBool::new(false);
-        // Validations that *finished* while the attack was still running: counted before
-        // the attack's end is published, so the count cannot include work done after it.
+        let attacking = AtomicBool::new(false);
+        // Validations that *finished* while the attack was running: counted only after
+        // it started and before its end is published, so neither the warm-up nor work
+        // done after it counts.
         let during = AtomicUsize::new(0);
+        // Threads that finished a validation: the attack starts when all are running.
+        let warm = AtomicUsize::new(0);
         let (err, elapsed) = std::thread::scope(|s| {
             let others: Vec<_> = (0..OTHERS)
                 .map(|_| {
-                    s.spawn(|| loop {
-                        let out =
-                            call(&json, &valid, &config).expect("a healthy validation failed");
-                        assert!(out.findings.is_empty(), "{:?}", out.findings);
-                        if done.load(Ordering::SeqCst) {
-                            break;
+                    s.spawn(|| {
+                        let mut first = true;
+                        loop {
+                            let out =
+                                call(&json, &valid, &config).expect("a healthy validation failed");
+                            assert!(out.findings.is_empty(), "{:?}", out.findings);
+                            if first {
+                                warm.fetch_add(1, Ordering::SeqCst);
+                                first = false;
+                            }
+                            if done.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            if attacking.load(Ordering::SeqCst) {
+                                during.fetch_add(1, Ordering::SeqCst);
+                            }
                         }
-                        during.fetch_add(1, Ordering::SeqCst);
                     })
                 })
                 .collect();
+            while warm.load(Ordering::SeqCst) < OTHERS {
+                std::thread::yield_now();
+            }
+            attacking.store(true, Ordering::SeqCst);
             let started = Instant::now();
             let err = call(&hostile, attack.as_bytes(), "{}").expect_err(attack);
             let elapsed = started.elapsed();
@@ -131,11 +148,15 @@ fn every_attack_is_contained_while_other_validations_run() {
             elapsed < bound,
             "{attack} took {elapsed:?} (bound {bound:?})"
         );
-        // The others kept finishing while the attack ran (not only after it ended).
-        assert!(
-            completed_during_attack >= OTHERS,
-            "{attack}: only {completed_during_attack} validations finished during the attack"
-        );
+        // The others kept finishing while the attack ran (not only after it ended). An
+        // attack contained within a few milliseconds (a trap, a panic) may end before a
+        // loaded machine finishes any validation: nothing to hold up then.
+        if elapsed >= Duration::from_millis(50) {
+            assert!(
+                completed_during_attack >= OTHERS,
+                "{attack}: only {completed_during_attack} validations finished during the {elapsed:?} attack"
+            );
+        }
         if attack == "panic" {
             assert!(err.to_string().contains("hostile panic number 42"), "{err}");
         }
