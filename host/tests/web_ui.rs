@@ -728,6 +728,26 @@ fn pro_pages_in_a_browser() {
     b.click(".team-grant-form button[type=submit]");
     b.wait_text("#team-list", |t| t.contains("lab: author"));
     b.screenshot("teams");
+
+    // The audit log: what ann just did here (license, workspace, team), then only the
+    // creations, through the page's own filter form; the export link keeps the filter.
+    b.goto(&server.url("/ui/w/default/audit"));
+    b.wait_text("#audit-events", |t| {
+        t.contains("installLicense") && t.contains("grantTeam") && t.contains("signIn")
+    });
+    b.type_into("#audit-action", "create*");
+    b.click("#audit-filter button[type=submit]");
+    b.wait_text("#audit-events", |t| {
+        t.contains("createTeam") && t.contains("createWorkspace") && !t.contains("installLicense")
+    });
+    let export = b.script(
+        "return document.getElementById('audit-export').getAttribute('href');",
+        json!([]),
+    );
+    assert_eq!(export, "/api/v1/audit/export?action=create%2A");
+    b.screenshot("audit-log");
+    b.goto(&server.url("/ui/w/lab/teams"));
+    b.wait_text("#team-list", |t| t.contains("lab: author"));
     let (_, teams) = common::json_of(server.get(&key, "/api/v1/teams"));
     assert_eq!(teams["results"][0]["members"], json!(["bob"]), "{teams}");
     // Bob reaches lab through the team; revoking the grant takes it away again.

@@ -1,6 +1,6 @@
 //! Authentication (bearer API keys) and per-workspace authorisation.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -48,7 +48,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             if let Some(token) = session_cookie(&parts.headers) {
                 if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
                     check_csrf(parts, &csrf)?;
-                    return Ok(Caller(auth.user, auth.membership, None, Via::Session));
+                    return Ok(Caller(auth.user, auth.membership, None, Via::Session).noted(parts));
                 }
             }
             return Err(ApiError::unauthorized(
@@ -68,15 +68,43 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .trim()
             .to_owned();
         match directory::authenticate(&state.db, &state.secret, &token, ws).await? {
-            Some(auth) => Ok(Caller(
-                auth.user,
-                auth.membership,
-                auth.key_expires_at,
-                Via::ApiKey,
-            )),
+            Some(auth) => Ok(
+                Caller(auth.user, auth.membership, auth.key_expires_at, Via::ApiKey).noted(parts),
+            ),
             None => Err(ApiError::unauthorized(
                 "invalid, expired or revoked API key",
             )),
+        }
+    }
+}
+
+/// Who made a request, filled in by the `Caller` extractor when it authenticates one:
+/// the audit log's middleware (`crate::audit`) puts it in before the handler runs and
+/// reads it after.
+#[derive(Clone, Default)]
+pub struct ActorSlot(Arc<Mutex<Option<Actor>>>);
+
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: String,
+    pub name: String,
+    pub via: Via,
+}
+
+impl ActorSlot {
+    pub fn set(&self, actor: Actor) {
+        *self.0.lock().expect("actor slot") = Some(actor);
+    }
+    pub fn take(&self) -> Option<Actor> {
+        self.0.lock().expect("actor slot").take()
+    }
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Session => "session",
+            Via::ApiKey => "api_key",
         }
     }
 }
@@ -124,6 +152,18 @@ fn check_csrf(parts: &Parts, expected: &str) -> Result<(), ApiError> {
 }
 
 impl Caller {
+    /// Tells the audit log who made the request (when it records this one).
+    fn noted(self, parts: &Parts) -> Caller {
+        if let Some(slot) = parts.extensions.get::<ActorSlot>() {
+            slot.set(Actor {
+                id: self.0.id.to_string(),
+                name: self.0.username.clone(),
+                via: self.3,
+            });
+        }
+        self
+    }
+
     /// A caller for server-rendered pages (the web UI's signed-in user).
     pub fn from_user(user: User) -> Caller {
         Caller(user, None, None, Via::Session)

@@ -5,6 +5,7 @@
 //! store repositories; this crate has no SQL (it does not depend on sqlx).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 mod error;
 pub mod mcp;
@@ -12,6 +13,7 @@ pub mod probes;
 pub mod rate_limit;
 pub mod router;
 mod state;
+mod uri;
 pub mod web;
 
 pub use error::ApiError;

@@ -1,5 +1,6 @@
 //! The whole HTTP surface mounted: the API's routes, the web UI's, the MCP endpoint, and
-//! the layers every answer passes (rate limits, metrics, security headers, tracing).
+//! the layers every answer passes (rate limits, the audit log, metrics, security headers,
+//! tracing).
 
 use std::sync::Arc;
 
@@ -14,6 +15,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         // JSON-RPC, not REST: documented in docs/mcp.md rather than the OpenAPI document.
         .route("/mcp", axum::routing::post(crate::mcp::handle))
         .fallback(crate::api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record_changes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::rate_limit::enforce,

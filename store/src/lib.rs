@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api_processes;
+pub mod audit;
 pub mod containers;
 pub mod db;
 pub mod evidence;

@@ -19,6 +19,12 @@ pub fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 3339 time (`2026-12-02T10:00:00Z`) as microseconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1000).ok()
+}
+
 /// serde helper: a stored microsecond time as RFC 3339.
 pub fn serialize_us<S: serde::Serializer>(us: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*us))
@@ -40,5 +46,10 @@ mod tests {
             super::rfc3339(1_700_000_000_123_456),
             "2023-11-14T22:13:20.123456Z"
         );
+        assert_eq!(
+            super::parse_rfc3339("2023-11-14T22:13:20.123456Z"),
+            Some(1_700_000_000_123_456)
+        );
+        assert_eq!(super::parse_rfc3339("yesterday"), None);
     }
 }

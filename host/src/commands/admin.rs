@@ -91,6 +91,96 @@ pub enum AdminCommand {
     },
 }
 
+impl AdminCommand {
+    /// The audit log's record of a command that changed something: its action, workspace,
+    /// target and the arguments worth keeping (never a secret); `None` for a listing.
+    fn audit(&self) -> Option<(&'static str, Option<&str>, String, serde_json::Value)> {
+        use serde_json::json;
+        Some(match self {
+            AdminCommand::CreateUser {
+                username,
+                role,
+                workspace,
+                ..
+            } => (
+                "adminCreateUser",
+                Some(workspace),
+                format!("username={username}"),
+                json!({"role": role}),
+            ),
+            AdminCommand::SetPassword { username } => (
+                "adminSetPassword",
+                None,
+                format!("username={username}"),
+                json!({}),
+            ),
+            AdminCommand::ResetTwoFactor { username } => (
+                "adminResetTwoFactor",
+                None,
+                format!("username={username}"),
+                json!({}),
+            ),
+            AdminCommand::CreateApiKey {
+                username,
+                name,
+                expires_in_days,
+            } => (
+                "adminCreateApiKey",
+                None,
+                format!("username={username}"),
+                json!({"name": name, "expires_in_days": expires_in_days}),
+            ),
+            AdminCommand::Invite {
+                email,
+                role,
+                workspace,
+                ..
+            } => (
+                "adminInvite",
+                Some(workspace),
+                format!("email={email}"),
+                json!({"role": role}),
+            ),
+            AdminCommand::RevokeInvitation { id, workspace } => (
+                "adminRevokeInvitation",
+                Some(workspace),
+                format!("id={id}"),
+                json!({}),
+            ),
+            AdminCommand::RevokeApiKey { public_id } => (
+                "adminRevokeApiKey",
+                None,
+                format!("public_id={public_id}"),
+                json!({}),
+            ),
+            AdminCommand::Invitations { .. } => return None,
+        })
+    }
+}
+
+/// Records a command that changed something: done by whoever runs the command line
+/// (the operating system's user name), via `cli`.
+async fn record(db: &Db, command: &AdminCommand) {
+    let Some((action, workspace, target, detail)) = command.audit() else {
+        return;
+    };
+    let operator = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".into());
+    let event = validibot_store::audit::NewEvent {
+        actor: Some(operator),
+        via: "cli",
+        action: action.to_owned(),
+        workspace: workspace.map(str::to_owned),
+        target: Some(target),
+        detail,
+        ..Default::default()
+    };
+    if let Err(e) = validibot_store::audit::record(db, &event).await {
+        eprintln!("warning: the audit log did not record this command: {e:#}");
+    }
+}
+
 /// Each role and what it may do, for `--help` and the refusal above.
 fn roles_help() -> String {
     let mut text = String::from("Roles (each includes the ones above it):\n");
@@ -244,6 +334,7 @@ pub async fn run(global: &InstanceArgs, command: &AdminCommand) -> Result<()> {
             println!("revoked {public_id}");
         }
     }
+    record(&db, command).await;
     Ok(())
 }
 

@@ -106,7 +106,8 @@ pub enum Command {
     #[command(after_help = crate::commands::client::exit::TABLE)]
     Check(crate::commands::client::check::CheckArgs),
     /// Apply the retention policy once: delete expired runs and submitted files, sweep
-    /// unreferenced blobs; prints what was done as JSON.
+    /// unreferenced blobs, delete audit log events past their retention; prints what
+    /// was done as JSON.
     Purge {
         #[command(flatten)]
         instance: InstanceArgs,

@@ -474,6 +474,9 @@ pub struct RetentionArgs {
     /// How often workers purge, in minutes.
     #[arg(long, env = "VALIDIBOT_PURGE_INTERVAL_MINUTES", default_value_t = 60)]
     pub purge_interval_minutes: u64,
+    /// Delete audit log events this many days after they were recorded (0: keep forever).
+    #[arg(long, env = "VALIDIBOT_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
 }
 
 impl RetentionArgs {
@@ -482,6 +485,8 @@ impl RetentionArgs {
             run_retention_days: self.run_retention_days,
             submission_retention_days: self.submission_retention_days,
             purge_interval_minutes: self.purge_interval_minutes,
+            audit_retention_days: (self.audit_retention_days > 0)
+                .then_some(self.audit_retention_days),
         }
     }
 }

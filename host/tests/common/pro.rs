@@ -192,7 +192,7 @@ pub fn payload(serial: u64, days: i64, workspaces: u64) -> Value {
         "serial": serial,
         "customer": "Test Customer",
         "edition": "pro",
-        "features": ["workspaces.multiple", "workspaces.teams", "validators.advanced", "validators.user_images"],
+        "features": ["workspaces.multiple", "workspaces.teams", "validators.advanced", "validators.user_images", "audit.log"],
         "limits": {"workspaces": workspaces, "seats": 50},
         "issued_at": fmt(now - time::Duration::days(365)),
         "not_before": fmt(now - time::Duration::days(365)),

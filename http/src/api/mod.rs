@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 mod api_keys;
+mod audit;
 mod availability;
 mod files;
 pub(crate) mod invitations;

@@ -18,17 +18,7 @@ use crate::rate_limit::Spend;
 use crate::AppState;
 
 /// One URL path segment (slugs and ids are plain, but an agent may send anything).
-pub fn segment(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::uri::escape as segment;
 
 /// The API as the MCP caller sees it.
 pub struct Api {
@@ -175,16 +165,5 @@ impl Answer {
         CallToolResult::success(vec![ContentBlock::text(
             String::from_utf8_lossy(&self.body).into_owned(),
         )])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::segment;
-
-    #[test]
-    fn segments_are_escaped() {
-        assert_eq!(segment("invoice-2"), "invoice-2");
-        assert_eq!(segment("../x?y"), "..%2Fx%3Fy");
     }
 }

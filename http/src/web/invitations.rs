@@ -2,18 +2,20 @@
 //! new account (username and password; the invited address becomes its email) or, for
 //! a signed-in user, one button to join. Works without script.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout;
 use super::session::{optional_user, same_site, signed_in};
 use crate::api::invitations::{join, sign_up, Signup};
+use crate::audit;
 use crate::{ApiError, AppState};
 use validibot_store::accounts::invitations::{self, Invitation, State as InvitationState};
 use validibot_store::accounts::passwords::MIN_LENGTH;
@@ -126,10 +128,25 @@ pub struct AcceptForm {
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(f): Form<AcceptForm>,
 ) -> Result<Response, ApiError> {
     same_site(&headers)?;
+    let client =
+        crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    // The same events as the API's operations (the audit middleware records those).
+    let joined = |action: &str, user: &validibot_store::accounts::directory::User, ws: &str| {
+        let mut event = audit::web_event(
+            action,
+            Some((user.id.as_str(), user.username.as_str())),
+            client.clone(),
+            serde_json::json!({"route": "/ui/invitations/{token}"}),
+        );
+        event.workspace = Some(ws.to_owned());
+        event.status = Some(200);
+        event
+    };
     let Some(invitation) = invitations::by_token(&state.db, &token).await? else {
         return Ok(not_good(None));
     };
@@ -144,7 +161,10 @@ pub async fn submit(
             ));
         }
         return Ok(match join(&state, &user, &token).await {
-            Ok(i) => Redirect::to(&format!("/ui/w/{}", i.workspace_slug)).into_response(),
+            Ok(i) => {
+                audit::record(&state, joined("acceptInvitation", &user, &i.workspace_slug)).await;
+                Redirect::to(&format!("/ui/w/{}", i.workspace_slug)).into_response()
+            }
             Err(e) if e.status == StatusCode::GONE => gone(&state, &token).await?,
             Err(e) => return Err(e),
         });
@@ -162,6 +182,11 @@ pub async fn submit(
     }
     match sign_up(&state, &token, &signup).await {
         Ok((user, i)) => {
+            audit::record(
+                &state,
+                joined("signUpWithInvitation", &user, &i.workspace_slug),
+            )
+            .await;
             signed_in(
                 &state,
                 &headers,

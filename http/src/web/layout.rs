@@ -30,6 +30,7 @@ pub fn page(title: &str, user: Option<&WebUser>, ws: Option<&str>, body: Markup)
                             a href={"/ui/w/" (ws) "/workspaces"} { "Workspaces" }
                             a href={"/ui/w/" (ws) "/teams"} { "Teams" }
                             a href={"/ui/w/" (ws) "/license"} { "License" }
+                            a href={"/ui/w/" (ws) "/audit"} { "Audit log" }
                         }
                         // Keeps the page (dashboard, runs, …) when switching workspace.
                         label.visually-hidden for="workspace-switcher" { "Workspace" }

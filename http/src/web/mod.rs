@@ -5,6 +5,7 @@
 //! Everything (CSS, JS, the chart) is served by the binary: no CDN.
 
 mod assets;
+mod audit;
 mod dashboard;
 mod guides;
 mod invitations;
@@ -71,6 +72,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/w/{ws}/workspaces", get(workspaces::page))
         .route("/ui/w/{ws}/teams", get(teams::page))
         .route("/ui/w/{ws}/license", get(license::page))
+        .route("/ui/w/{ws}/audit", get(audit::page))
 }
 
 /// The signed-in user of a page, with the session's CSRF token for the page's script.

@@ -81,6 +81,15 @@ pub async fn request(
     let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
     Ok(match ask_for_reset(&state, &client, &f.account).await? {
         Ok(()) => {
+            // Who asked is not known (and the answer does not say whether the account
+            // exists); the address is what there is.
+            let event = crate::audit::web_event(
+                "requestPasswordReset",
+                None,
+                client.clone(),
+                serde_json::json!({"route": "/ui/password-reset"}),
+            );
+            crate::audit::record(&state, event).await;
             let sent = format!(
                 "{}{}.",
                 RESET_ANSWER[..1].to_uppercase(),
@@ -150,6 +159,7 @@ pub struct ResetForm {
 pub async fn reset(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, ApiError> {
@@ -162,7 +172,19 @@ pub async fn reset(
         return Ok((StatusCode::BAD_REQUEST, Html(page)).into_response());
     }
     Ok(match redeem(&state, &token, &f.password).await {
-        Ok(_) => Redirect::to("/ui/login?reset=1").into_response(),
+        Ok(_) => {
+            let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+            let who = Some((user.id.as_str(), user.username.as_str()));
+            let mut event = crate::audit::web_event(
+                "resetPassword",
+                who,
+                client,
+                serde_json::json!({"route": "/ui/password-reset/{token}"}),
+            );
+            event.via = "anonymous";
+            crate::audit::record(&state, event).await;
+            Redirect::to("/ui/login?reset=1").into_response()
+        }
         Err(e) if e.status == StatusCode::GONE => link_not_good(),
         Err(e) if e.status.is_client_error() => {
             let page = reset_form(&token, &user.username, Some(&e.detail));

@@ -13,9 +13,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::layout;
 use super::WebUser;
+use crate::audit;
 use crate::auth::{cookie, session_cookie, SESSION_COOKIE};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::{directory, mfa, passwords, sessions, throttle};
@@ -127,6 +129,14 @@ pub async fn login(
     else {
         throttle::failed(&state.db, &subjects).await?;
         tracing::info!(%client, "web sign-in refused");
+        // The account is named only when it exists: a password typed into the username
+        // field is never recorded.
+        let known = directory::find_user(&state.db, form.username.trim()).await?;
+        let known = known.as_ref().map(|u| (u.id.as_str(), u.username.as_str()));
+        let mut event =
+            audit::web_event("signInFailed", known, client, json!({"step": "password"}));
+        event.via = "anonymous";
+        audit::record(&state, event).await;
         let page = login_form(
             &next,
             Some("Wrong username or password."),
@@ -151,6 +161,9 @@ pub async fn login(
         return Ok(([(header::SET_COOKIE, cookie)], Html(code_form(&next, None))).into_response());
     }
     throttle::succeeded(&state.db, &account).await?;
+    let who = Some((user.id.as_str(), user.username.as_str()));
+    let event = audit::web_event("signIn", who, client, json!({"second_factor": false}));
+    audit::record(&state, event).await;
     signed_in(&state, &headers, &user.id, &next).await
 }
 
@@ -234,6 +247,15 @@ pub async fn second_factor(
         mfa::challenge_failed(&state.db, token).await?;
         throttle::failed(&state.db, &subjects).await?;
         tracing::info!(%client, "second factor refused");
+        let who = Some((user.id.as_str(), user.username.as_str()));
+        let mut event = audit::web_event(
+            "signInFailed",
+            who,
+            client,
+            json!({"step": "second_factor"}),
+        );
+        event.via = "anonymous";
+        audit::record(&state, event).await;
         let page = code_form(&next, Some("Wrong or already used code."));
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
     }
@@ -241,6 +263,9 @@ pub async fn second_factor(
         return expired();
     }
     throttle::succeeded(&state.db, &account).await?;
+    let who = Some((user.id.as_str(), user.username.as_str()));
+    let event = audit::web_event("signIn", who, client, json!({"second_factor": true}));
+    audit::record(&state, event).await;
     let mut response = signed_in(&state, &headers, &user.id, &next).await?;
     let clear = format!("{MFA_COOKIE}=; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age=0");
     response.headers_mut().append(
@@ -316,6 +341,7 @@ pub struct LogoutForm {
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     user: WebUser,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, ApiError> {
@@ -330,6 +356,10 @@ pub async fn logout(
     if let Some(token) = session_cookie(&headers) {
         sessions::end(&state.db, token).await?;
     }
+    let client =
+        crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
+    let who = Some((user.user.id.as_str(), user.user.username.as_str()));
+    audit::record(&state, audit::web_event("signOut", who, client, json!({}))).await;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/ui/login")).into_response())
 }

@@ -5,5 +5,13 @@ pub const ADVANCED_VALIDATORS: &str = "validators.advanced";
 pub const USER_IMAGES: &str = "validators.user_images";
 pub const MULTIPLE_WORKSPACES: &str = "workspaces.multiple";
 pub const TEAMS: &str = "workspaces.teams";
+/// Reading and exporting the audit log (it is recorded in every edition).
+pub const AUDIT_LOG: &str = "audit.log";
 
-pub const ALL: &[&str] = &[ADVANCED_VALIDATORS, USER_IMAGES, MULTIPLE_WORKSPACES, TEAMS];
+pub const ALL: &[&str] = &[
+    ADVANCED_VALIDATORS,
+    USER_IMAGES,
+    MULTIPLE_WORKSPACES,
+    TEAMS,
+    AUDIT_LOG,
+];

@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    account, api_keys, availability, files, invitations, license, runs, teams, two_factor,
+    account, api_keys, audit, availability, files, invitations, license, runs, teams, two_factor,
     validators, webhooks, workflows, workspaces, AppState,
 };
 use super::document::{document, Body, Op};
@@ -19,6 +19,15 @@ type Handler = MethodRouter<Arc<AppState>>;
 
 const JSON: &str = "application/json";
 const NO_QUERY: &[(&str, &str, &str)] = &[];
+const AUDIT_QUERY: &[(&str, &str, &str)] = &[
+    ("actor", "string", "Only this user's events"),
+    ("action", "string", "Only this action (an operation id such as createWorkflow, or signIn …); a trailing * matches a prefix"),
+    ("workspace", "string", "Only events in this workspace"),
+    ("since", "string", "RFC 3339 time: events at or after it"),
+    ("until", "string", "RFC 3339 time: events before it"),
+    ("limit", "integer", "1-1000 (default 100; not for the export)"),
+    ("cursor", "string", "From the previous page's `next`"),
+];
 
 #[allow(clippy::too_many_arguments)]
 fn op(
@@ -128,6 +137,8 @@ pub fn routes() -> Vec<(Op, Handler)> {
         op(M::GET, "/api/v1/license", "showLicense", "license", "Edition, license state, features and limits.", (200, JSON, "License"), &[], get(license::show)),
         with_body(op(M::PUT, "/api/v1/license", "installLicense", "license", "Install a license file (instance admins).", (200, JSON, "License"), &[400, 403], put(license::install)), &[("text/plain", ""), (JSON, "LicenseBody")]),
         op(M::POST, "/api/v1/license/check", "checkLicense", "license", "Ask an online license's server now (instance admins).", (200, JSON, "License"), &[403, 409], post(license::check)),
+        with_query(op(M::GET, "/api/v1/audit", "listAuditEvents", "audit", "The audit log, newest first (Pro: audit.log; instance admins): sign-ins, keys, members, roles, workflows, validators, licenses, settings — who, when, from where.", (200, JSON, "AuditEventList"), &[400, 402, 403], get(audit::list)), AUDIT_QUERY),
+        with_query(op(M::GET, "/api/v1/audit/export", "exportAuditEvents", "audit", "Every event the filter matches as JSON lines, newest first (Pro: audit.log; instance admins).", (200, "application/x-ndjson", ""), &[400, 402, 403], get(audit::export)), AUDIT_QUERY),
         op(M::GET, "/api/v1/teams", "listTeams", "teams", "Teams with members and grants (Pro: teams).", (200, JSON, "TeamList"), &[402, 403], get(teams::list)),
         with_body(op(M::POST, "/api/v1/teams", "createTeam", "teams", "Create a team (Pro: teams).", (201, JSON, "Team"), &[400, 402, 403, 409], post(teams::create)), &[(JSON, "NewWorkspace")]),
         op(M::DELETE, "/api/v1/teams/{team}", "deleteTeam", "teams", "Delete a team with its memberships and grants (members keep their own roles).", (204, "", ""), &[402, 403, 404], delete(teams::delete)),

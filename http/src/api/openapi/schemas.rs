@@ -36,10 +36,28 @@ fn nullable(mut values: Value) -> Value {
 
 pub fn all() -> Value {
     let mut all = main();
-    let more = two_factor();
     let map = all.as_object_mut().expect("schemas are an object");
-    map.extend(more.as_object().expect("schemas are an object").clone());
+    for more in [two_factor(), audit()] {
+        map.extend(more.as_object().expect("schemas are an object").clone());
+    }
     all
+}
+
+/// The audit log's answers.
+fn audit() -> Value {
+    let text = json!({"type": ["string", "null"]});
+    json!({
+        "AuditEvent": obj(&["id", "at", "actor", "via", "client", "action", "workspace", "target", "status", "detail"], json!({
+            "id": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "actor": text, "via": {"type": "string", "enum": ["session", "api_key", "cli", "anonymous"]},
+            "client": text, "action": {"type": "string"}, "workspace": text, "target": text,
+            "status": {"type": ["integer", "null"]}, "detail": {"type": "object"},
+        })),
+        "AuditEventList": obj(&["results", "next"], json!({
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}},
+            "next": {"type": ["string", "null"], "description": "The next page's URL, if there may be one."},
+        })),
+    })
 }
 
 /// The second factor's bodies (apart: one `json!` of every schema outgrows the macro's
