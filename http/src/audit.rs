@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -62,11 +62,7 @@ pub async fn record_changes(
     }
     let slot = ActorSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
-    let client = crate::auth::client_address(&state, req.headers(), peer);
+    let client = crate::auth::request_client(&state, req.headers(), req.extensions());
     let params = path_params(template.as_str(), req.uri().path());
     let query = req.uri().query().map(str::to_owned);
     let response = next.run(req).await;
@@ -124,9 +120,11 @@ pub async fn record(state: &AppState, event: NewEvent) {
     }
 }
 
-/// An event of the web's own forms (sign-in and the like), by a known user or not.
+/// An event of the web's own forms (sign-in and the like), by a known user or not;
+/// `via` is `session` for a signed-in user's action, else `anonymous`.
 pub fn web_event(
     action: &str,
+    via: &'static str,
     user: Option<(&str, &str)>,
     client: String,
     detail: Value,
@@ -134,11 +132,7 @@ pub fn web_event(
     NewEvent {
         actor_id: user.map(|(id, _)| id.to_owned()),
         actor: user.map(|(_, name)| name.to_owned()),
-        via: if user.is_some() {
-            "session"
-        } else {
-            "anonymous"
-        },
+        via,
         client: Some(client),
         action: action.to_owned(),
         detail,

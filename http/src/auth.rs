@@ -313,6 +313,19 @@ pub async fn require_feature(state: &AppState, feature: &str) -> Result<(), ApiE
     }
 }
 
+/// [`client_address`] of a request from its headers and extensions (the peer, when the
+/// server was started with connect info).
+pub fn request_client(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> String {
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    client_address(state, headers, peer)
+}
+
 /// The client's address: the last entry of the trusted proxy's header when one is
 /// configured (the proxy appends the address it saw), else the connection's peer.
 pub fn client_address(

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -51,6 +51,13 @@ pub enum Spend {
 pub struct Refusal {
     pub retry_after_seconds: u64,
     pub budget: &'static str,
+}
+
+impl Refusal {
+    /// What ran out, for the answer's detail.
+    pub fn what(&self) -> String {
+        format!("over the rate limit for {}", self.budget)
+    }
 }
 
 type Keyed = DefaultKeyedRateLimiter<String>;
@@ -217,19 +224,12 @@ pub async fn enforce(State(state): State<Arc<AppState>>, req: Request, next: Nex
             .is_some_and(|m| m.as_str() == LAUNCH_PATH);
     let spend = if launch { Spend::Launch } else { Spend::Call };
     let key = bearer_fingerprint(req.headers());
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
-    let client = crate::auth::client_address(&state, req.headers(), peer);
+    let client = crate::auth::request_client(&state, req.headers(), req.extensions());
     match state.rate_limits.check(spend, key.as_deref(), &client) {
         Ok(()) => next.run(req).await,
         Err(refusal) => {
             validibot_services::observability::metrics::metrics().rate_limited(refusal.budget);
-            ApiError::rate_limited(
-                refusal.retry_after_seconds,
-                &format!("over the rate limit for {}", refusal.budget),
-            )
+            ApiError::rate_limited(refusal.retry_after_seconds, &refusal.what())
         }
     }
 }

@@ -3,11 +3,10 @@
 //! scan cannot lock anyone out); turning it off asks for the password and a code. Wrong
 //! passwords and codes are throttled like sign-ins.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{client_address, Caller};
+use crate::auth::{request_client, Caller};
 use crate::{ApiError, AppState};
 use validibot_store::accounts::{mfa, passwords, throttle};
 
@@ -136,11 +135,7 @@ impl FromRequestParts<Arc<AppState>> for Guard {
         let caller = Caller::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        let client = client_address(state, &parts.headers, peer);
+        let client = request_client(state, &parts.headers, &parts.extensions);
         let subjects = [
             throttle::Subject::account(&caller.0.username),
             throttle::Subject::client(&client),

@@ -23,6 +23,8 @@ pub use crate::uri::escape as segment;
 /// The API as the MCP caller sees it.
 pub struct Api {
     state: Arc<AppState>,
+    /// The API's routes, built once per tool call (a call may make several requests).
+    router: axum::Router,
     /// The MCP request's HTTP parts: its key, client address and proxy headers.
     parts: Parts,
 }
@@ -46,6 +48,7 @@ impl Api {
             .ok_or_else(|| ErrorData::internal_error("no server state", None))?
             .clone();
         Ok(Api {
+            router: crate::api::router().with_state(state.clone()),
             state,
             parts: parts.clone(),
         })
@@ -55,20 +58,16 @@ impl Api {
     /// call when it came in); a refusal is the API's 429 answer.
     pub fn spend_launch(&self) -> Result<(), Answer> {
         let key = crate::rate_limit::bearer_fingerprint(&self.parts.headers);
-        let peer = self
-            .parts
-            .extensions
-            .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0);
-        let client = crate::auth::client_address(&self.state, &self.parts.headers, peer);
+        let client =
+            crate::auth::request_client(&self.state, &self.parts.headers, &self.parts.extensions);
         self.state
             .rate_limits
             .check(Spend::Launch, key.as_deref(), &client)
             .map_err(|refusal| Answer {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 body: json!({
-                    "detail": format!("over the rate limit for {}; try again in {} s",
-                        refusal.budget, refusal.retry_after_seconds),
+                    "detail": format!("{}; try again in {} s",
+                        refusal.what(), refusal.retry_after_seconds),
                     "code": "RATE_LIMITED",
                     "retry_after_seconds": refusal.retry_after_seconds,
                 })
@@ -113,8 +112,7 @@ impl Api {
         {
             request.extensions_mut().insert(*peer);
         }
-        let router = crate::api::router().with_state(self.state.clone());
-        let response = match router.oneshot(request).await {
+        let response = match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };

@@ -139,6 +139,7 @@ pub async fn submit(
     let joined = |action: &str, user: &validibot_store::accounts::directory::User, ws: &str| {
         let mut event = audit::web_event(
             action,
+            "session",
             Some((user.id.as_str(), user.username.as_str())),
             client.clone(),
             serde_json::json!({"route": "/ui/invitations/{token}"}),

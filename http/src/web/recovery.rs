@@ -85,6 +85,7 @@ pub async fn request(
             // exists); the address is what there is.
             let event = crate::audit::web_event(
                 "requestPasswordReset",
+                "anonymous",
                 None,
                 client.clone(),
                 serde_json::json!({"route": "/ui/password-reset"}),
@@ -175,13 +176,13 @@ pub async fn reset(
         Ok(_) => {
             let client = client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
             let who = Some((user.id.as_str(), user.username.as_str()));
-            let mut event = crate::audit::web_event(
+            let event = crate::audit::web_event(
                 "resetPassword",
+                "anonymous",
                 who,
                 client,
                 serde_json::json!({"route": "/ui/password-reset/{token}"}),
             );
-            event.via = "anonymous";
             crate::audit::record(&state, event).await;
             Redirect::to("/ui/login?reset=1").into_response()
         }

@@ -133,9 +133,13 @@ pub async fn login(
         // field is never recorded.
         let known = directory::find_user(&state.db, form.username.trim()).await?;
         let known = known.as_ref().map(|u| (u.id.as_str(), u.username.as_str()));
-        let mut event =
-            audit::web_event("signInFailed", known, client, json!({"step": "password"}));
-        event.via = "anonymous";
+        let event = audit::web_event(
+            "signInFailed",
+            "anonymous",
+            known,
+            client,
+            json!({"step": "password"}),
+        );
         audit::record(&state, event).await;
         let page = login_form(
             &next,
@@ -162,7 +166,13 @@ pub async fn login(
     }
     throttle::succeeded(&state.db, &account).await?;
     let who = Some((user.id.as_str(), user.username.as_str()));
-    let event = audit::web_event("signIn", who, client, json!({"second_factor": false}));
+    let event = audit::web_event(
+        "signIn",
+        "session",
+        who,
+        client,
+        json!({"second_factor": false}),
+    );
     audit::record(&state, event).await;
     signed_in(&state, &headers, &user.id, &next).await
 }
@@ -248,13 +258,13 @@ pub async fn second_factor(
         throttle::failed(&state.db, &subjects).await?;
         tracing::info!(%client, "second factor refused");
         let who = Some((user.id.as_str(), user.username.as_str()));
-        let mut event = audit::web_event(
+        let event = audit::web_event(
             "signInFailed",
+            "anonymous",
             who,
             client,
             json!({"step": "second_factor"}),
         );
-        event.via = "anonymous";
         audit::record(&state, event).await;
         let page = code_form(&next, Some("Wrong or already used code."));
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
@@ -264,7 +274,13 @@ pub async fn second_factor(
     }
     throttle::succeeded(&state.db, &account).await?;
     let who = Some((user.id.as_str(), user.username.as_str()));
-    let event = audit::web_event("signIn", who, client, json!({"second_factor": true}));
+    let event = audit::web_event(
+        "signIn",
+        "session",
+        who,
+        client,
+        json!({"second_factor": true}),
+    );
     audit::record(&state, event).await;
     let mut response = signed_in(&state, &headers, &user.id, &next).await?;
     let clear = format!("{MFA_COOKIE}=; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age=0");
@@ -359,7 +375,11 @@ pub async fn logout(
     let client =
         crate::auth::client_address(&state, &headers, peer.map(|Extension(ConnectInfo(a))| a));
     let who = Some((user.user.id.as_str(), user.user.username.as_str()));
-    audit::record(&state, audit::web_event("signOut", who, client, json!({}))).await;
+    audit::record(
+        &state,
+        audit::web_event("signOut", "session", who, client, json!({})),
+    )
+    .await;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/ui/login")).into_response())
 }
