@@ -23,13 +23,28 @@ pub struct Caller(
     pub Via,
 );
 
-/// A web session (a password sign-in, with its second factor if the user has one) or an
-/// API key. Workspaces that require a second factor refuse sessions of users without
-/// one; API keys are credentials of their own, minted in such a session.
+/// A web session (a password sign-in, with its second factor if the user has one), a
+/// web session an OpenID provider began, or an API key. Workspaces that require a second
+/// factor refuse password sessions of users without one and provider sessions whose
+/// provider did not report one when told to (`second_factor` is then what it reported);
+/// API keys are credentials of their own, minted in such a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     Session,
+    Sso { second_factor: bool },
     ApiKey,
+}
+
+impl Via {
+    /// How a session began, as the requirement of a second factor sees it.
+    pub fn of_session(origin: &sessions::Origin) -> Via {
+        match origin {
+            sessions::Origin::Password => Via::Session,
+            sessions::Origin::Sso { second_factor, .. } => Via::Sso {
+                second_factor: *second_factor,
+            },
+        }
+    }
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -46,9 +61,11 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
             // The web UI calls the same API with its session cookie.
             if let Some(token) = session_cookie(&parts.headers) {
-                if let Some((auth, csrf)) = sessions::authenticate(&state.db, token, ws).await? {
-                    check_csrf(parts, &csrf)?;
-                    return Ok(Caller(auth.user, auth.membership, None, Via::Session).noted(parts));
+                if let Some(session) = sessions::authenticate(&state.db, token, ws).await? {
+                    check_csrf(parts, &session.csrf)?;
+                    let via = Via::of_session(&session.origin);
+                    let auth = session.auth;
+                    return Ok(Caller(auth.user, auth.membership, None, via).noted(parts));
                 }
             }
             return Err(ApiError::unauthorized(
@@ -104,6 +121,7 @@ impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Session => "session",
+            Via::Sso { .. } => "sso",
             Via::ApiKey => "api_key",
         }
     }
@@ -164,9 +182,10 @@ impl Caller {
         self
     }
 
-    /// A caller for server-rendered pages (the web UI's signed-in user).
-    pub fn from_user(user: User) -> Caller {
-        Caller(user, None, None, Via::Session)
+    /// A caller for server-rendered pages (the web UI's signed-in user and how their
+    /// session began).
+    pub fn from_user(user: User, via: Via) -> Caller {
+        Caller(user, None, None, via)
     }
 }
 
@@ -195,14 +214,20 @@ pub async fn member(
     let (workspace, role) = found.ok_or_else(|| {
         ApiError::not_found("WORKSPACE_NOT_FOUND", format!("workspace {ws:?} not found"))
     })?;
-    if workspace.require_mfa
-        && caller.3 == Via::Session
-        && !mfa::enabled(&state.db, &caller.0.id).await?
-    {
+    let lacks_second_factor = match caller.3 {
+        Via::Session => !mfa::enabled(&state.db, &caller.0.id).await?,
+        Via::Sso { second_factor } => !second_factor,
+        Via::ApiKey => false,
+    };
+    if workspace.require_mfa && lacks_second_factor {
+        let how = match caller.3 {
+            Via::Sso { .. } => "sign in again through your provider with a second factor",
+            _ => "turn it on at /ui/account/two-factor",
+        };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "MFA_REQUIRED",
-            format!("workspace {ws:?} requires two-factor authentication: turn it on at /ui/account/two-factor"),
+            format!("workspace {ws:?} requires two-factor authentication: {how}"),
         ));
     }
     if !workspace.is_default && permission.writes() {

@@ -46,6 +46,8 @@ pub struct AppState {
     pub mailer: Option<Arc<validibot_services::mail::Mailer>>,
     /// This process's share of the per-key and per-address budgets.
     pub rate_limits: crate::rate_limit::RateLimits,
+    /// The OpenID providers people may sign in through (`None`: none configured).
+    pub sso: Option<Arc<validibot_services::accounts::sso::Sso>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -144,6 +144,7 @@ pub async fn serve(
 ) -> Result<()> {
     // Mail settings are checked before anything starts: a wrong one stops the server.
     let mailer = args.mail.mailer(args.worker.public_url.as_deref())?;
+    let sso = args.sso.sso(args.worker.public_url.as_deref())?;
     let svc = open_services(global, &args.worker).await?;
     let secret = accounts::instance_secret(&svc.db, global.secret_key.as_deref()).await?;
     let evidence_key = Arc::new(validibot_services::evidence::InstanceKey::load_or_create(
@@ -197,6 +198,7 @@ pub async fn serve(
         evidence_key,
         mailer: mailer.map(Arc::new),
         rate_limits: http::rate_limit::RateLimits::new(args.rate_limits.settings()),
+        sso: sso.map(Arc::new),
     });
     let process_id = validibot_types::ids::new_id();
     let presence = tokio::spawn(http::rate_limit::keep_share(

@@ -266,6 +266,20 @@ async fn reachability(global: &InstanceArgs) -> Vec<Problem> {
             Err(e) => problem("VALIDIBOT_SMTP_URL", format!("{e:#}")),
         }
     }
+    if let Some(path) = std::env::var_os("VALIDIBOT_SSO_CONFIG").filter(|p| !p.is_empty()) {
+        let sso = crate::config::SsoArgs {
+            sso_config: Some(path.into()),
+        };
+        match sso.sso(std::env::var("VALIDIBOT_PUBLIC_URL").ok().as_deref()) {
+            Ok(Some(sso)) => {
+                for (id, e) in sso.check().await {
+                    problem("VALIDIBOT_SSO_CONFIG", format!("provider {id:?}: {e}"));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problem("VALIDIBOT_SSO_CONFIG", format!("{e:#}")),
+        }
+    }
     if global.secret_key.as_ref().is_some_and(|k| k.len() < 32) {
         problem(
             "VALIDIBOT_SECRET_KEY",

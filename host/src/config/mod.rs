@@ -168,9 +168,44 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mail: MailArgs,
     #[command(flatten)]
+    pub sso: SsoArgs,
+    #[command(flatten)]
     pub rate_limits: RateLimitArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// Single sign-on through OpenID providers.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SsoArgs {
+    /// A TOML file of `[[provider]]` tables (issuer, client id and secret, linking,
+    /// provisioning, group → role rules; docs/self-hosting/sso.md). The sign-in page then
+    /// offers each provider. Needs VALIDIBOT_PUBLIC_URL, which the redirect URIs
+    /// (`<public URL>/ui/sso/<id>/callback`) are made from.
+    #[arg(long, env = "VALIDIBOT_SSO_CONFIG")]
+    pub sso_config: Option<std::path::PathBuf>,
+}
+
+impl SsoArgs {
+    /// The providers, when a file is named; every problem in it stops the server.
+    pub fn sso(
+        &self,
+        public_url: Option<&str>,
+    ) -> anyhow::Result<Option<validibot_services::accounts::sso::Sso>> {
+        use validibot_services::accounts::sso::{providers, Sso};
+        let Some(path) = &self.sso_config else {
+            return Ok(None);
+        };
+        let loaded = providers::load(path).map_err(|problems| {
+            anyhow::anyhow!("{}:\n  {}", path.display(), problems.join("\n  "))
+        })?;
+        let Some(public_url) = public_url.filter(|u| !u.is_empty()) else {
+            anyhow::bail!(
+                "VALIDIBOT_SSO_CONFIG needs VALIDIBOT_PUBLIC_URL: providers send people back to redirect URIs made from it (never from a request's Host header)"
+            );
+        };
+        Ok(Some(Sso::new(loaded, public_url)?))
+    }
 }
 
 /// The API's rate limits, per minute (0: none). With several API processes on one

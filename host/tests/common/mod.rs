@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod containers;
 pub mod guest;
+pub mod oidc;
 pub mod pro;
 pub mod receiver;
 pub mod smtp;
@@ -175,7 +176,11 @@ impl Instance {
 
     /// Starts `serve` with its log (stderr) going to `stderr`.
     pub fn serve_to(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
-        let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+        // A test that must know the port first (a redirect URI) binds it itself.
+        let mut args = vec!["serve"];
+        if !extra.contains(&"--bind") {
+            args.extend(["--bind", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let mut command = self.command(&args);
         command.envs(env.iter().copied());

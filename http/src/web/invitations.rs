@@ -193,6 +193,7 @@ pub async fn submit(
                 &headers,
                 &user.id,
                 &format!("/ui/w/{}", i.workspace_slug),
+                &validibot_store::accounts::sessions::Origin::Password,
             )
             .await
         }

@@ -75,7 +75,7 @@ pub async fn page(
         .refresh()
         .await
         .map_err(|e| fail(e.into()))?;
-    let admin = instance_admin(&state, &Caller::from_user(user.user.clone()))
+    let admin = instance_admin(&state, &Caller::from_user(user.user.clone(), user.via))
         .await
         .map_err(fail)?;
     let facts = status.license.clone().unwrap_or_default();

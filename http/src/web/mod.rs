@@ -15,6 +15,7 @@ mod recovery;
 mod runs;
 mod session;
 mod settings;
+mod sso;
 mod teams;
 mod two_factor;
 mod webhooks;
@@ -44,6 +45,8 @@ pub fn router() -> Router<Arc<AppState>> {
             axum::routing::post(session::second_factor),
         )
         .route("/ui/logout", axum::routing::post(session::logout))
+        .route("/ui/sso/{provider}/start", get(sso::start))
+        .route("/ui/sso/{provider}/callback", get(sso::callback))
         .route("/ui/account/two-factor", get(two_factor::page))
         .route(
             "/ui/invitations/{token}",
@@ -79,6 +82,8 @@ pub fn router() -> Router<Arc<AppState>> {
 pub struct WebUser {
     pub user: User,
     pub csrf: String,
+    /// How the session began (a password, or a provider's sign-in).
+    pub via: crate::auth::Via,
     /// Every workspace the user sees, with their role: the header's switcher and the
     /// workspaces page.
     pub workspaces: Vec<(Workspace, Role)>,
@@ -120,13 +125,14 @@ impl FromRequestParts<Arc<AppState>> for WebUser {
             return Err(LoginRedirect(here).into_response());
         };
         match sessions::authenticate(&state.db, token, None).await {
-            Ok(Some((auth, csrf))) => {
-                let workspaces = visible_workspaces(state, &auth.user.id)
+            Ok(Some(session)) => {
+                let workspaces = visible_workspaces(state, &session.auth.user.id)
                     .await
                     .map_err(IntoResponse::into_response)?;
                 Ok(WebUser {
-                    user: auth.user,
-                    csrf,
+                    via: crate::auth::Via::of_session(&session.origin),
+                    user: session.auth.user,
+                    csrf: session.csrf,
                     workspaces,
                 })
             }
@@ -144,7 +150,7 @@ pub async fn workspace_for(
     ws: &str,
     permission: Permission,
 ) -> Result<(Workspace, Role), Response> {
-    let caller = Caller::from_user(user.user.clone());
+    let caller = Caller::from_user(user.user.clone(), user.via);
     member(state, &caller, ws, permission)
         .await
         .map_err(|e| error_page(user, e))

@@ -35,17 +35,20 @@ pub(super) fn safe_next(next: Option<&str>) -> &str {
         .unwrap_or("/ui")
 }
 
-fn login_form(next: &str, error: Option<&str>, username: &str, mail: bool) -> String {
-    login_page_with(next, error, None, username, mail)
+fn login_form(state: &AppState, next: &str, error: Option<&str>, username: &str) -> String {
+    login_page_with(state, next, error, None, username)
 }
 
+/// The sign-in page: the password form, and a button for each OpenID provider.
 pub(super) fn login_page_with(
+    state: &AppState,
     next: &str,
     error: Option<&str>,
     notice: Option<&str>,
     username: &str,
-    mail: bool,
 ) -> String {
+    let mail = state.mailer.is_some();
+    let providers = sso_buttons(state);
     layout::page(
         "Sign in",
         None,
@@ -62,6 +65,14 @@ pub(super) fn login_page_with(
                     label for="password" { "Password" }
                     input id="password" name="password" type="password" autocomplete="current-password" required;
                     button.primary type="submit" { "Sign in" }
+                }
+                @if !providers.is_empty() {
+                    div.sso {
+                        p.hint { "Or sign in with" }
+                        @for (id, name) in &providers {
+                            a.button id={"sso-" (id)} href={"/ui/sso/" (id) "/start?next=" (super::url_encode(next))} { (name) }
+                        }
+                    }
                 }
                 @if mail {
                     p { a href="/ui/password-reset" id="forgot-password" { "Forgot your password?" } }
@@ -80,12 +91,26 @@ pub async fn login_page(State(state): State<Arc<AppState>>, Query(q): Query<Next
         .is_some()
         .then_some("Your password was changed. Sign in with the new one.");
     Html(login_page_with(
+        &state,
         safe_next(q.next.as_deref()),
         None,
         notice,
         "",
-        state.mailer.is_some(),
     ))
+}
+
+/// `(id, name)` of each OpenID provider, for the sign-in page's buttons.
+fn sso_buttons(state: &AppState) -> Vec<(String, String)> {
+    state
+        .sso
+        .as_ref()
+        .map(|sso| {
+            sso.buttons()
+                .into_iter()
+                .map(|(id, name)| (id.to_owned(), name.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -113,10 +138,10 @@ pub async fn login(
     if wait > 0 {
         tracing::info!(%client, wait, "web sign-in throttled");
         let page = login_form(
+            &state,
             &next,
             Some(&format!("Too many failed sign-ins. Try again in {wait} s.")),
             "",
-            state.mailer.is_some(),
         );
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
@@ -142,10 +167,10 @@ pub async fn login(
         );
         audit::record(&state, event).await;
         let page = login_form(
+            &state,
             &next,
             Some("Wrong username or password."),
             &form.username,
-            state.mailer.is_some(),
         );
         return Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response());
     };
@@ -174,7 +199,14 @@ pub async fn login(
         json!({"second_factor": false}),
     );
     audit::record(&state, event).await;
-    signed_in(&state, &headers, &user.id, &next).await
+    signed_in(
+        &state,
+        &headers,
+        &user.id,
+        &next,
+        &sessions::Origin::Password,
+    )
+    .await
 }
 
 /// The cookie that carries a sign-in between a right password and its code.
@@ -222,10 +254,10 @@ pub async fn second_factor(
     same_site(&headers)?;
     let expired = || {
         let page = login_form(
+            &state,
             &next,
             Some("That sign-in expired. Sign in again."),
             "",
-            state.mailer.is_some(),
         );
         Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response())
     };
@@ -282,7 +314,14 @@ pub async fn second_factor(
         json!({"second_factor": true}),
     );
     audit::record(&state, event).await;
-    let mut response = signed_in(&state, &headers, &user.id, &next).await?;
+    let mut response = signed_in(
+        &state,
+        &headers,
+        &user.id,
+        &next,
+        &sessions::Origin::Password,
+    )
+    .await?;
     let clear = format!("{MFA_COOKIE}=; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age=0");
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -315,8 +354,9 @@ pub(super) async fn signed_in(
     headers: &HeaderMap,
     user_id: &validibot_types::ids::UserId,
     next: &str,
+    origin: &sessions::Origin,
 ) -> Result<Response, ApiError> {
-    let session = sessions::create(&state.db, user_id).await?;
+    let session = sessions::create(&state.db, user_id, origin).await?;
     let secure = secure(state, headers);
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
@@ -328,7 +368,7 @@ pub(super) async fn signed_in(
 }
 
 /// Whether cookies get `Secure`: as configured, else when the proxy says it was HTTPS.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.settings.secure_cookies.unwrap_or_else(|| {
         headers
             .get("x-forwarded-proto")
@@ -346,7 +386,7 @@ pub(super) async fn optional_user(
     };
     Ok(sessions::authenticate(&state.db, token, None)
         .await?
-        .map(|(auth, csrf)| (auth.user, csrf)))
+        .map(|s| (s.auth.user, s.csrf)))
 }
 
 #[derive(Deserialize)]
@@ -377,7 +417,7 @@ pub async fn logout(
     let who = Some((user.user.id.as_str(), user.user.username.as_str()));
     audit::record(
         &state,
-        audit::web_event("signOut", "session", who, client, json!({})),
+        audit::web_event("signOut", user.via.as_str(), who, client, json!({})),
     )
     .await;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");

@@ -56,6 +56,9 @@ pub async fn page(
         .map_err(fail)?;
     let license = state.licensing.status().await.map_err(fail)?;
     let mfa_status = mfa::status(&state.db, &user.user.id).await.map_err(fail)?;
+    let identities = validibot_store::accounts::sso::identities_of(&state.db, &user.user.id)
+        .await
+        .map_err(fail)?;
     let manage = role.allows(Permission::WorkspaceManage);
     let invited = if manage {
         invitations::of_workspace(&state.db, &workspace.id)
@@ -123,6 +126,24 @@ pub async fn page(
                 p id="require-mfa-status" role="status" {}
             } @else if workspace.require_mfa {
                 p.muted { "This workspace requires it." }
+            }
+        }
+        @if !identities.is_empty() {
+            section.card id="sso-identities" {
+                h2 { "Single sign-on" }
+                p.muted { "Providers you sign in through. Your roles may follow your groups there." }
+                table {
+                    thead { tr { th { "Provider" } th { "Address it gave" } th { "Last sign-in" } } }
+                    tbody {
+                        @for (provider, email, last) in &identities {
+                            tr {
+                                td { (provider) }
+                                td { (email.as_deref().unwrap_or("—")) }
+                                td { (validibot_types::clock::rfc3339(*last)) }
+                            }
+                        }
+                    }
+                }
             }
         }
         section.card id="members" {

@@ -23,7 +23,7 @@ pub async fn page(
     let (workspace, role) = workspace_for(&state, &user, &ws, Permission::WorkflowView).await?;
     let fail = |e: crate::ApiError| error_page(&user, e);
     let status = state.licensing.status().await.map_err(|e| fail(e.into()))?;
-    let admin = instance_admin(&state, &Caller::from_user(user.user.clone()))
+    let admin = instance_admin(&state, &Caller::from_user(user.user.clone(), user.via))
         .await
         .map_err(fail)?;
     let can_grant = role.allows(Permission::WorkspaceManage);

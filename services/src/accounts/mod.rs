@@ -1,8 +1,9 @@
 //! How people get into an instance and back into their accounts: invitations mailed
-//! to an address, and password resets by mail.
+//! to an address, single sign-on through OpenID providers, and password resets by mail.
 
 pub mod invitations;
 pub mod recovery;
+pub mod sso;
 
 use std::time::Duration;
 

@@ -228,7 +228,8 @@ pub async fn find_workspace(db: &Db, slug: &str) -> Result<Option<Workspace>> {
     Ok(row.and_then(|r| r.workspace()))
 }
 
-/// Grants (or changes) a user's role in a workspace.
+/// Grants (or changes) a user's role in a workspace; an admin's grant is never one an SSO
+/// provider's group mapping keeps in step.
 pub async fn set_membership(
     db: &Db,
     user_id: &UserId,
@@ -237,7 +238,7 @@ pub async fn set_membership(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = excluded.role",
+         ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = excluded.role, sso_provider = NULL",
     )
     .bind(user_id.as_str())
     .bind(workspace_id.as_str())
@@ -276,7 +277,7 @@ pub enum MembershipRefusal {
 use super::roles::{rank, ROLE_RANK};
 
 /// Sets a member's direct role (or adds the member) on behalf of someone whose role is
-/// `actor`: never for a member above the actor, never demoting the last owner. The
+/// `actor` (the membership becomes the admin's: SSO group mapping leaves it alone): never for a member above the actor, never demoting the last owner. The
 /// guard and the change are one statement, in a transaction that on PostgreSQL first
 /// locks the workspace row, so concurrent changes cannot each see "another owner left".
 pub async fn change_membership(
@@ -289,7 +290,7 @@ pub async fn change_membership(
     let mut tx = db.write.begin().await?;
     lock_workspace(db, &mut tx, workspace_id).await?;
     let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE memberships SET role = $1 WHERE user_id = $2 AND workspace_id = $3
+        "UPDATE memberships SET role = $1, sso_provider = NULL WHERE user_id = $2 AND workspace_id = $3
            AND {ROLE_RANK} <= $4
            AND (role <> 'owner' OR $1 = 'owner'
                 OR (SELECT COUNT(*) FROM memberships WHERE workspace_id = $3 AND role = 'owner') > 1)"
@@ -367,7 +368,7 @@ pub async fn remove_membership(
 }
 
 /// Serializes membership changes of one workspace on PostgreSQL (SQLite has one writer).
-async fn lock_workspace(
+pub(crate) async fn lock_workspace(
     db: &Db,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     workspace_id: &WorkspaceId,

@@ -287,7 +287,8 @@ async fn claim(tx: &mut Tx, token: &str) -> Result<Option<(String, String, Strin
     ))
 }
 
-/// Records who accepted and grants the role (never lowering one the user already has).
+/// Records who accepted and grants the role (never lowering one the user already has);
+/// the membership is then the invitation's, not an SSO provider's to keep in step.
 async fn join(
     tx: &mut Tx,
     invitation: &str,
@@ -303,7 +304,7 @@ async fn join(
     let invited = Role::parse(role).unwrap_or(Role::Viewer);
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = CASE
+         ON CONFLICT (user_id, workspace_id) DO UPDATE SET sso_provider = NULL, role = CASE
            WHEN {} < $5 THEN excluded.role ELSE memberships.role END",
         ROLE_RANK.replace("CASE role", "CASE memberships.role")
     )))

@@ -22,7 +22,28 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-pub async fn create(db: &Db, user_id: &UserId) -> Result<NewSession> {
+/// How a session began: the workspace rule "a second factor for password sign-ins"
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A password (with its TOTP code when the account has a second factor).
+    Password,
+    /// An OpenID provider's sign-in; `second_factor` when its `amr` claim said so.
+    Sso {
+        provider: String,
+        second_factor: bool,
+    },
+}
+
+/// An authenticated session: its user (and membership when asked), its CSRF token and
+/// how it began.
+pub struct Session {
+    pub auth: Authenticated,
+    pub csrf: String,
+    pub origin: Origin,
+}
+
+pub async fn create(db: &Db, user_id: &UserId, origin: &Origin) -> Result<NewSession> {
     let session = NewSession {
         token: random_token(43),
         csrf: random_token(32),
@@ -33,13 +54,25 @@ pub async fn create(db: &Db, user_id: &UserId) -> Result<NewSession> {
         .execute(&db.write)
         .await?;
     sqlx::query(
-        "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at, sso_provider, second_factor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(digest(&session.token))
     .bind(user_id.as_str())
     .bind(&session.csrf)
     .bind(now)
     .bind(now + LIFETIME_US)
+    .bind(match origin {
+        Origin::Password => None,
+        Origin::Sso { provider, .. } => Some(provider.as_str()),
+    })
+    .bind(i64::from(matches!(
+        origin,
+        Origin::Sso {
+            second_factor: true,
+            ..
+        }
+    )))
     .execute(&db.write)
     .await?;
     Ok(session)
@@ -53,15 +86,16 @@ pub async fn end(db: &Db, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// The session's user (active, not expired), its CSRF token and, with a workspace slug,
-/// the membership in it (the same shape API-key authentication gives).
+/// The session's user (active, not expired), its CSRF token, how it began and, with a
+/// workspace slug, the membership in it (the same shape API-key authentication gives).
 pub async fn authenticate(
     db: &Db,
     token: &str,
     workspace_slug: Option<&str>,
-) -> Result<Option<(Authenticated, String)>> {
+) -> Result<Option<Session>> {
     let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {WORKSPACE_COLUMNS}, m.role, s.csrf_token, u.id AS user_id, u.username
+        "SELECT {WORKSPACE_COLUMNS}, m.role, s.csrf_token, s.sso_provider, s.second_factor,
+                u.id AS user_id, u.username
          FROM web_sessions s JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = (SELECT id FROM workspaces WHERE slug = $2)
          LEFT JOIN workspaces w ON w.id = m.workspace_id
@@ -72,18 +106,23 @@ pub async fn authenticate(
     .bind(now_us())
     .fetch_optional(&db.read)
     .await?;
-    Ok(row.map(|r| {
-        (
-            Authenticated {
-                key_expires_at: None,
-                membership: r.workspace.asked(workspace_slug),
-                user: User {
-                    id: r.user_id.into(),
-                    username: r.username,
-                },
+    Ok(row.map(|r| Session {
+        auth: Authenticated {
+            key_expires_at: None,
+            membership: r.workspace.asked(workspace_slug),
+            user: User {
+                id: r.user_id.into(),
+                username: r.username,
             },
-            r.csrf_token,
-        )
+        },
+        csrf: r.csrf_token,
+        origin: match r.sso_provider {
+            None => Origin::Password,
+            Some(provider) => Origin::Sso {
+                provider,
+                second_factor: r.second_factor == 1,
+            },
+        },
     }))
 }
 
@@ -93,6 +132,8 @@ struct SessionRow {
     #[sqlx(flatten)]
     workspace: WorkspaceRow,
     csrf_token: String,
+    sso_provider: Option<String>,
+    second_factor: i64,
     user_id: String,
     username: String,
 }

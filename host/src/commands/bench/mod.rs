@@ -75,6 +75,7 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
         secure_cookies: crate::config::SecureCookies::Auto,
         client_ip_header: None,
         mail: Default::default(),
+        sso: Default::default(),
         rate_limits: if args.with_rate_limits {
             crate::config::RateLimitArgs::unreachable()
         } else {

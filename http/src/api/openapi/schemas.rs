@@ -49,7 +49,7 @@ fn audit() -> Value {
     json!({
         "AuditEvent": obj(&["id", "at", "actor", "via", "client", "action", "workspace", "target", "status", "detail"], json!({
             "id": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
-            "actor": text, "via": {"type": "string", "enum": ["session", "api_key", "cli", "anonymous"]},
+            "actor": text, "via": {"type": "string", "enum": ["session", "sso", "api_key", "cli", "anonymous"]},
             "client": text, "action": {"type": "string"}, "workspace": text, "target": text,
             "status": {"type": ["integer", "null"]}, "detail": {"type": "object"},
         })),
