@@ -100,16 +100,11 @@ pub async fn login_page(State(state): State<Arc<AppState>>, Query(q): Query<Next
 }
 
 /// `(id, name)` of each OpenID provider, for the sign-in page's buttons.
-fn sso_buttons(state: &AppState) -> Vec<(String, String)> {
+fn sso_buttons(state: &AppState) -> Vec<(&str, &str)> {
     state
         .sso
-        .as_ref()
-        .map(|sso| {
-            sso.buttons()
-                .into_iter()
-                .map(|(id, name)| (id.to_owned(), name.to_owned()))
-                .collect()
-        })
+        .as_deref()
+        .map(validibot_services::accounts::sso::Sso::buttons)
         .unwrap_or_default()
 }
 
@@ -178,14 +173,12 @@ pub async fn login(
         // The account's failures are cleared only once the code is right too: a known
         // password must not reset the count of guessed codes.
         let token = mfa::challenge(&state.db, &user.id).await?;
-        let cookie = format!(
-            "{MFA_COOKIE}={token}; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        let cookie = set_cookie(
+            MFA_COOKIE,
+            &token,
+            "/ui/login",
             mfa::CHALLENGE_LIFETIME_US / 1_000_000,
-            if secure(&state, &headers) {
-                "; Secure"
-            } else {
-                ""
-            }
+            secure(&state, &headers),
         );
         return Ok(([(header::SET_COOKIE, cookie)], Html(code_form(&next, None))).into_response());
     }
@@ -322,11 +315,9 @@ pub async fn second_factor(
         &sessions::Origin::Password,
     )
     .await?;
-    let clear = format!("{MFA_COOKIE}=; Path=/ui/login; HttpOnly; SameSite=Lax; Max-Age=0");
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        header::HeaderValue::from_str(&clear).expect("ASCII cookie"),
-    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_cookie(MFA_COOKIE, "/ui/login"));
     Ok(response)
 }
 
@@ -357,14 +348,38 @@ pub(super) async fn signed_in(
     origin: &sessions::Origin,
 ) -> Result<Response, ApiError> {
     let session = sessions::create(&state.db, user_id, origin).await?;
-    let secure = secure(state, headers);
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        session.token,
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &session.token,
+        "/",
         sessions::LIFETIME_US / 1_000_000,
-        if secure { "; Secure" } else { "" }
+        secure(state, headers),
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+}
+
+/// A `Set-Cookie` value for one of the UI's cookies: HttpOnly (no script reads it),
+/// SameSite=Lax, and `Secure` when the site is served over HTTPS.
+pub(super) fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_seconds: i64,
+    secure: bool,
+) -> header::HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    header::HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+    ))
+    .expect("cookie names and random tokens are ASCII")
+}
+
+/// The `Set-Cookie` value that removes one of the UI's cookies.
+pub(super) fn clear_cookie(name: &str, path: &str) -> header::HeaderValue {
+    header::HeaderValue::from_str(&format!(
+        "{name}=; Path={path}; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+    .expect("cookie names are ASCII")
 }
 
 /// Whether cookies get `Secure`: as configured, else when the proxy says it was HTTPS.
@@ -420,7 +435,7 @@ pub async fn logout(
         audit::web_event("signOut", user.via.as_str(), who, client, json!({})),
     )
     .await;
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let clear = clear_cookie(SESSION_COOKIE, "/");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/ui/login")).into_response())
 }
 

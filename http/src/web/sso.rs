@@ -16,7 +16,7 @@ use validibot_services::accounts::sso::{Answer, Refusal};
 use validibot_store::accounts::sessions::Origin;
 use validibot_store::accounts::sso::{MembershipChange, LOGIN_LIFETIME_US};
 
-use super::session::{login_page_with, safe_next, secure, signed_in};
+use super::session::{clear_cookie, login_page_with, safe_next, secure, set_cookie, signed_in};
 use crate::audit;
 use crate::auth::cookie;
 use crate::{ApiError, AppState};
@@ -24,6 +24,8 @@ use crate::{ApiError, AppState};
 /// Carries the state from the start to the callback: HttpOnly, SameSite=Lax (the
 /// provider's redirect back is a top-level GET, which Lax lets through).
 const STATE_COOKIE: &str = "validibot_sso";
+/// Sent only to the sign-in's own two pages.
+const STATE_PATH: &str = "/ui/sso";
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -47,15 +49,12 @@ pub async fn start(
     };
     match sso.start(&state.db, &provider, &next).await? {
         Ok(started) => {
-            let cookie = format!(
-                "{STATE_COOKIE}={}; Path=/ui/sso; HttpOnly; SameSite=Lax; Max-Age={}{}",
-                started.state,
+            let cookie = set_cookie(
+                STATE_COOKIE,
+                &started.state,
+                STATE_PATH,
                 LOGIN_LIFETIME_US / 1_000_000,
-                if secure(&state, &headers) {
-                    "; Secure"
-                } else {
-                    ""
-                }
+                secure(&state, &headers),
             );
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&started.url)).into_response())
         }
@@ -152,9 +151,7 @@ pub async fn callback(
 }
 
 fn clear_state() -> header::HeaderValue {
-    header::HeaderValue::from_static(
-        "validibot_sso=; Path=/ui/sso; HttpOnly; SameSite=Lax; Max-Age=0",
-    )
+    clear_cookie(STATE_COOKIE, STATE_PATH)
 }
 
 fn describe(change: MembershipChange) -> String {

@@ -97,8 +97,9 @@ impl Sso {
             })
             .collect();
         // No redirects: the crate's advice against SSRF, and providers answer directly.
-        // No idle connections kept: sign-ins are minutes apart, and a provider closing an
-        // idle one (Node's after 5 s) while it is reused resets the code exchange.
+        // No idle connections kept: sign-ins are minutes apart, by when a provider has
+        // mostly closed an idle one (Node after 5 s), and reusing one it is just closing
+        // would fail the code exchange.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
@@ -123,7 +124,7 @@ impl Sso {
     pub async fn check(&self) -> Vec<(String, ProtocolError)> {
         let mut problems = vec![];
         for d in &self.providers {
-            if let Err(e) = d.authorize(&self.http).await {
+            if let Err(e) = d.check(&self.http).await {
                 problems.push((d.provider().config.id.clone(), e));
             }
         }

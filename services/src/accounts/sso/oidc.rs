@@ -118,6 +118,11 @@ impl Discovered {
         .set_redirect_uri(redirect))
     }
 
+    /// Fetches the discovery document and keys afresh (`validibot config check`).
+    pub async fn check(&self, http: &reqwest::Client) -> Result<(), ProtocolError> {
+        self.metadata(http, true).await.map(|_| ())
+    }
+
     /// The authorization request: code flow, PKCE (S256), a fresh state and nonce.
     pub async fn authorize(&self, http: &reqwest::Client) -> Result<Authorization, ProtocolError> {
         let client = self.client(self.metadata(http, false).await?)?;
