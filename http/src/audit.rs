@@ -20,7 +20,7 @@ use crate::auth::ActorSlot;
 use crate::AppState;
 
 /// Path parameters whose values are credentials: never recorded.
-const SECRET_PARAMS: &[&str] = &["token"];
+pub(crate) const SECRET_PARAMS: &[&str] = &["token"];
 
 /// The operation id of each documented API route.
 fn operation_ids() -> &'static HashMap<(Method, &'static str), &'static str> {

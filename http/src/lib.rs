@@ -11,6 +11,7 @@ mod error;
 pub mod mcp;
 pub mod probes;
 pub mod rate_limit;
+mod request_span;
 pub mod router;
 mod state;
 mod uri;

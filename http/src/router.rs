@@ -25,7 +25,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::probes::track_http))
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(crate::request_span::make),
+        )
         .with_state(state)
 }
 

@@ -133,6 +133,8 @@ pub struct Reader<'a> {
     document: Document<'a>,
     /// Where `buf` starts in the document.
     offset: u64,
+    /// The chunk last read from a host-side source (guests only: bytes in memory need none).
+    #[cfg_attr(not(feature = "guest"), allow(dead_code))]
     buf: Vec<u8>,
     /// How much of `buf` the caller has consumed.
     pos: usize,
