@@ -283,6 +283,65 @@ fn helm_chart_lints_and_renders() {
     ]);
     assert!(!ok && err.contains("pro.extensions.image"), "{err}");
 
+    // Blobs in a bucket: the settings on web and worker, credentials from an existing
+    // Secret or the chart's own; with persistence off, no claim at all.
+    let env_of = |docs: &[Value], component: &str| -> Vec<Value> {
+        find(docs, "Deployment", component)["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let s3 = [
+        "database.url=postgres://u:p@db/v",
+        "storage.s3.url=s3://validibot-blobs/prod",
+        "storage.s3.endpoint=https://storage.googleapis.com",
+        "storage.s3.existingSecret=s3-creds",
+        "persistence.enabled=false",
+    ];
+    let mut lint = vec!["lint", "--strict", "validibot"];
+    for s in &s3 {
+        lint.extend(["--set", s]);
+    }
+    let (ok, out, err) = helm(&lint);
+    assert!(ok, "helm lint (S3): {out}{err}");
+    let docs = render(&s3);
+    assert!(!kinds(&docs).contains(&"PersistentVolumeClaim".to_owned()));
+    for component in ["-web", "-worker"] {
+        let env = env_of(&docs, component);
+        let named = |name: &str| env.iter().find(|e| e["name"] == name).cloned();
+        assert_eq!(
+            named("VALIDIBOT_STORAGE_URL").unwrap()["value"],
+            "s3://validibot-blobs/prod"
+        );
+        assert_eq!(
+            named("VALIDIBOT_S3_ENDPOINT").unwrap()["value"],
+            "https://storage.googleapis.com"
+        );
+        let secret = named("VALIDIBOT_S3_SECRET_ACCESS_KEY").unwrap();
+        assert_eq!(secret["valueFrom"]["secretKeyRef"]["name"], "s3-creds");
+        assert_eq!(
+            secret["valueFrom"]["secretKeyRef"]["key"],
+            "secret-access-key"
+        );
+        assert!(named("VALIDIBOT_S3_REGION").is_none());
+    }
+    let docs = render(&[
+        "database.url=postgres://u:p@db/v",
+        "storage.s3.url=s3://b",
+        "storage.s3.accessKeyId=AKIA",
+        "storage.s3.secretAccessKey=shh",
+    ]);
+    let secret = &find(&docs, "Secret", "demo-validibot")["stringData"];
+    assert_eq!(
+        (&secret["access-key-id"], &secret["secret-access-key"]),
+        (&serde_json::json!("AKIA"), &serde_json::json!("shh"))
+    );
+    // No credentials: the pod's own identity (IRSA, workload identity).
+    let docs = render(&["database.url=postgres://u:p@db/v", "storage.s3.url=s3://b"]);
+    assert!(env_of(&docs, "-worker")
+        .iter()
+        .all(|e| e["name"] != "VALIDIBOT_S3_ACCESS_KEY_ID"));
+
     // Without a database the chart refuses to render, saying why.
     let (ok, _, err) = helm(&["template", "demo", "validibot"]);
     assert!(!ok);

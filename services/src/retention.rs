@@ -81,28 +81,9 @@ pub async fn purge(db: &Db, blobs: &BlobStore, policy: &Policy, dry_run: bool) -
             .map(|d| now - i64::from(d) * DAY_US),
     )
     .await?;
-    let store = blobs.clone();
-    let (deleted, freed) = tokio::task::spawn_blocking(move || -> Result<(u64, u64)> {
-        let (mut deleted, mut freed) = (0, 0);
-        for sha in store.list()? {
-            if keep.contains(&sha) {
-                continue;
-            }
-            if dry_run {
-                deleted += u64::from(store.is_stale(&sha, GRACE));
-                continue;
-            }
-            let bytes = store.remove_if_stale(&sha, GRACE)?;
-            if bytes > 0 {
-                deleted += 1;
-                freed += bytes;
-            }
-        }
-        Ok((deleted, freed))
-    })
-    .await??;
-    report.blobs_deleted = deleted;
-    report.bytes_freed = freed;
+    let swept = blobs.sweep(&keep, GRACE, dry_run).await?;
+    report.blobs_deleted = swept.blobs;
+    report.bytes_freed = swept.bytes;
     Ok(report)
 }
 

@@ -1,7 +1,8 @@
 //! `validibot backup DIR` / `validibot restore DIR`. A backup is a directory:
 //! `manifest.json` (format, version, schema, hashes), `validibot.db` (SQLite only:
 //! `VACUUM INTO`, a consistent snapshot taken while the server runs), `blobs/`
-//! (stored files, content-addressed, so copying them after the snapshot is safe)
+//! (stored files, content-addressed, so copying them after the snapshot is safe;
+//! downloaded when they live in a bucket, and put into whichever storage `restore` has)
 //! and `keys/` + `extensions/` from the data dir. PostgreSQL databases are backed
 //! up with `pg_dump` (docs/self-hosting/backup.md); the rest of the backup still applies.
 
@@ -101,7 +102,12 @@ pub async fn create(global: &InstanceArgs, out: &Path) -> Result<()> {
         Backend::Postgres => None,
     };
     let schema_version = db.schema_version().await?;
-    let blobs = copy_tree(&global.data_dir.join("blobs"), &out.join("blobs"), false)?;
+    // From a bucket, the blobs come down into the backup: it is complete on its own.
+    let store = global.blob_store()?;
+    let blobs = match store.local_root() {
+        Some(root) => copy_tree(root, &out.join("blobs"), false)?,
+        None => store.export_to(&out.join("blobs")).await?,
+    };
     for dir in DIRS {
         copy_tree(&global.data_dir.join(dir), &out.join(dir), false)?;
     }
@@ -179,11 +185,11 @@ pub async fn restore(global: &InstanceArgs, input: &Path, force: bool) -> Result
         }
         std::fs::rename(&tmp, db_path)?;
     }
-    copy_tree(
-        &staging.join("blobs"),
-        &global.data_dir.join("blobs"),
-        false,
-    )?;
+    let store = global.blob_store()?;
+    match store.local_root() {
+        Some(root) => copy_tree(&staging.join("blobs"), root, false)?,
+        None => store.import_from(&staging.join("blobs")).await?,
+    };
     std::fs::remove_dir_all(&staging)?;
     for dir in DIRS {
         copy_tree(&input.join(dir), &global.data_dir.join(dir), false)?;

@@ -28,7 +28,7 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
     let db = Db::connect(&global.database_url(), global.db_pool).await?;
     db.migrate().await?;
     accounts::ensure_default_workspace(&db).await?;
-    let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+    let blobs = global.blob_store()?;
     let licensing = Arc::new(Licensing::new(db.clone(), load_extensions(global).await?));
     let limits = Limits {
         timeout: Duration::from_millis(worker.validator_timeout_ms.max(1)),
@@ -115,7 +115,7 @@ pub async fn open_db(global: &InstanceArgs) -> Result<Db> {
 /// The migrated database and blob storage, for one-shot maintenance commands.
 pub async fn open_storage(global: &InstanceArgs) -> Result<(Db, BlobStore)> {
     let db = open_db(global).await?;
-    let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+    let blobs = global.blob_store()?;
     Ok((db, blobs))
 }
 

@@ -15,6 +15,7 @@ const SECRETS: &[&str] = &[
     "VALIDIBOT_SECRET_KEY",
     "VALIDIBOT_DATABASE_URL",
     "VALIDIBOT_SMTP_URL",
+    "VALIDIBOT_S3_SECRET_ACCESS_KEY",
 ];
 
 /// Whether the command line asks for `config check` (handled before normal parsing,
@@ -206,6 +207,28 @@ async fn reachability(global: &InstanceArgs) -> Vec<Problem> {
             }
             Ok(Err(e)) => problem("VALIDIBOT_DATABASE_URL", format!("cannot connect: {e:#}")),
             Err(_) => problem("VALIDIBOT_DATABASE_URL", "no answer within 5 s".into()),
+        }
+    }
+    if global.storage.bucket().is_some() {
+        match global.blob_store() {
+            Ok(store) => {
+                let probe = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    store.probe_writable(),
+                );
+                match probe.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => problem(
+                        "VALIDIBOT_STORAGE_URL",
+                        format!("cannot write to {}: {e:#}", store.location()),
+                    ),
+                    Err(_) => problem(
+                        "VALIDIBOT_STORAGE_URL",
+                        format!("{} does not answer within 10 s", store.location()),
+                    ),
+                }
+            }
+            Err(e) => problem("VALIDIBOT_STORAGE_URL", format!("{e:#}")),
         }
     }
     if let Some(socket) = &global.docker_socket {

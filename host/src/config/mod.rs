@@ -5,6 +5,9 @@
 pub mod check;
 pub mod file;
 pub mod reference;
+mod storage;
+
+pub use storage::StorageArgs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,6 +68,8 @@ pub struct InstanceArgs {
     /// Accept unsigned WASM validator components (through the API and the command line).
     #[arg(long, global = true, env = "VALIDIBOT_ALLOW_UNSIGNED_PLUGINS")]
     pub allow_unsigned_plugins: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 impl InstanceArgs {
@@ -122,6 +127,11 @@ impl InstanceArgs {
             }
         }
         Ok(())
+    }
+
+    /// The blob store these settings name.
+    pub fn blob_store(&self) -> anyhow::Result<validibot_blobs::BlobStore> {
+        self.storage.open(&self.data_dir)
     }
 
     pub fn database_url(&self) -> String {

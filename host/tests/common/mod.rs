@@ -75,6 +75,8 @@ macro_rules! on_both_backends {
 pub struct Instance {
     pub data: tempfile::TempDir,
     pub database_url: String,
+    /// Set for every command (e.g. the bucket settings of `object_storage.rs`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Instance {
@@ -87,7 +89,11 @@ impl Instance {
             ),
             Backend::Postgres => fresh_postgres_database(),
         };
-        Instance { data, database_url }
+        Instance {
+            data,
+            database_url,
+            env: vec![],
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -104,7 +110,8 @@ impl Instance {
             .env("VALIDIBOT_RATE_LIMIT_KEY_LAUNCHES", "1000000")
             .env("VALIDIBOT_RATE_LIMIT_KEY_CALLS", "1000000")
             .env("VALIDIBOT_RATE_LIMIT_CLIENT_LAUNCHES", "1000000")
-            .env("VALIDIBOT_RATE_LIMIT_CLIENT_CALLS", "1000000");
+            .env("VALIDIBOT_RATE_LIMIT_CLIENT_CALLS", "1000000")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

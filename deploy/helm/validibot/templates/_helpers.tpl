@@ -58,6 +58,32 @@ app.kubernetes.io/component: {{ .component }}
   value: /etc/validibot/license/{{ .Values.pro.license.key }}
 {{- end }}
 {{- end }}
+{{- with .Values.storage.s3 }}
+{{- if .url }}
+- name: VALIDIBOT_STORAGE_URL
+  value: {{ .url | quote }}
+{{- with .endpoint }}
+- name: VALIDIBOT_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with .region }}
+- name: VALIDIBOT_S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- if or .existingSecret .accessKeyId }}
+- name: VALIDIBOT_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret | default (include "validibot.secretName" $) }}
+      key: {{ .accessKeyIdKey }}
+- name: VALIDIBOT_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret | default (include "validibot.secretName" $) }}
+      key: {{ .secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}

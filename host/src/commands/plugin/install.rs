@@ -117,7 +117,7 @@ pub(super) async fn open(global: &InstanceArgs) -> Result<(Db, BlobStore, Plugin
     global.prepare_data_dir()?;
     let db = Db::connect(&global.database_url(), 2).await?;
     db.migrate().await?;
-    let blobs = BlobStore::open(&global.data_dir.join("blobs"))?;
+    let blobs = global.blob_store()?;
     let runtime = Runtime::new(Some(global.data_dir.join("cache").join("wasm")))?;
     let registry =
         tokio::task::spawn_blocking(move || PluginRegistry::builtin(&runtime, Limits::default()))
