@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
-use object_store::{ObjectMeta, ObjectStore, PutPayload, WriteMultipart};
+use object_store::{GetResult, ObjectMeta, ObjectStore, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
 use crate::BlobId;
@@ -172,14 +172,17 @@ impl Bucket {
         Ok(())
     }
 
-    /// The blob's bytes, from its live key or, while a sweep has it, the swept one.
-    pub(crate) async fn get(&self, id: &BlobId) -> Result<Bytes> {
+    /// The blob's object, from its live key or, while a sweep has it, the swept one.
+    async fn fetch(&self, id: &BlobId) -> Result<GetResult> {
         let got = match self.store.get(&self.live(id)).await {
             Err(object_store::Error::NotFound { .. }) => self.store.get(&self.swept(id)).await,
             other => other,
         };
-        let got = got.with_context(|| format!("reading blob {} from {}", id.as_str(), self.url))?;
-        Ok(got.bytes().await?)
+        got.with_context(|| format!("reading blob {} from {}", id.as_str(), self.url))
+    }
+
+    pub(crate) async fn get(&self, id: &BlobId) -> Result<Bytes> {
+        Ok(self.fetch(id).await?.bytes().await?)
     }
 
     /// Streams the blob into `file` a chunk at a time, handing each to `seen`.
@@ -190,13 +193,7 @@ impl Bucket {
         mut seen: impl FnMut(&[u8]),
     ) -> Result<()> {
         use tokio::io::AsyncWriteExt;
-        let got = match self.store.get(&self.live(id)).await {
-            Err(object_store::Error::NotFound { .. }) => self.store.get(&self.swept(id)).await,
-            other => other,
-        };
-        let mut stream = got
-            .with_context(|| format!("reading blob {} from {}", id.as_str(), self.url))?
-            .into_stream();
+        let mut stream = self.fetch(id).await?.into_stream();
         while let Some(chunk) = stream.try_next().await? {
             seen(&chunk);
             file.write_all(&chunk).await?;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use bucket::Bucket;
@@ -75,6 +76,16 @@ impl BlobId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Fails unless `actual`, the sha256 of what was read, is this blob's name.
+    fn verify(&self, actual: &str) -> Result<()> {
+        anyhow::ensure!(
+            actual == self.0,
+            "blob {} is corrupt (hash {actual})",
+            self.0
+        );
+        Ok(())
+    }
 }
 
 /// A blob that has been written and verified.
@@ -82,6 +93,15 @@ impl BlobId {
 pub struct StoredBlob {
     pub sha256: String,
     pub size: i64,
+}
+
+/// Bytes shared with the caller, handed to the bucket client without a copy.
+struct Shared(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// What a sweep removed (or, dry, would remove).
@@ -164,8 +184,12 @@ impl BlobStore {
                     .context("blob write task panicked")??;
             }
             Backend::Bucket(b) => {
-                let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
-                b.put(&BlobId(blob.sha256.clone()), bytes.into()).await?;
+                // The caller keeps the bytes too (the run reads them from memory): shared, not copied.
+                b.put(
+                    &BlobId(blob.sha256.clone()),
+                    Bytes::from_owner(Shared(bytes)),
+                )
+                .await?;
             }
         }
         Ok(blob)
@@ -188,7 +212,12 @@ impl BlobStore {
     /// Every stored blob's sha256.
     pub async fn list(&self) -> Result<Vec<String>> {
         match &*self.backend {
-            Backend::Local(l) => l.list(),
+            Backend::Local(local) => {
+                let local = local.clone();
+                tokio::task::spawn_blocking(move || local.list())
+                    .await
+                    .context("blob list task panicked")?
+            }
             Backend::Bucket(b) => b.list().await,
         }
     }
@@ -201,54 +230,49 @@ impl BlobStore {
         grace: Duration,
         dry_run: bool,
     ) -> Result<Swept> {
-        let mut swept = Swept::default();
-        match &*self.backend {
-            Backend::Local(local) => {
-                let (local, tmp, keep) = (local.clone(), self.tmp.clone(), keep.clone());
-                swept = tokio::task::spawn_blocking(move || -> Result<Swept> {
-                    let mut swept = Swept::default();
-                    for sha in local.list()? {
-                        let id = BlobId(sha);
-                        if keep.contains(id.as_str()) {
-                            continue;
-                        }
-                        if dry_run {
-                            swept.blobs += u64::from(local.is_stale(&id, grace));
-                            continue;
-                        }
-                        let bytes = local.remove_if_stale(&tmp, &id, grace)?;
-                        if bytes > 0 {
-                            swept.blobs += 1;
-                            swept.bytes += bytes;
-                        }
-                    }
-                    Ok(swept)
-                })
-                .await
-                .context("blob sweep task panicked")??;
+        // A bucket's earlier sweeps moved blobs aside; settled first (see `bucket`).
+        if let Backend::Bucket(b) = &*self.backend {
+            if !dry_run {
+                b.settle_swept(keep, grace).await?;
             }
-            Backend::Bucket(b) => {
-                if !dry_run {
-                    b.settle_swept(keep, grace).await?;
-                }
-                for sha in b.list().await? {
-                    let id = BlobId(sha);
-                    if keep.contains(id.as_str()) {
-                        continue;
-                    }
-                    if dry_run {
-                        swept.blobs += u64::from(b.is_stale(&id, grace).await?);
-                        continue;
-                    }
-                    let bytes = b.remove_if_stale(&id, grace).await?;
-                    if bytes > 0 {
-                        swept.blobs += 1;
-                        swept.bytes += bytes;
-                    }
-                }
+        }
+        let mut swept = Swept::default();
+        for sha in self.list().await? {
+            if keep.contains(&sha) {
+                continue;
+            }
+            let id = BlobId(sha);
+            if dry_run {
+                swept.blobs += u64::from(self.is_stale(&id, grace).await?);
+                continue;
+            }
+            let bytes = self.remove_if_stale(&id, grace).await?;
+            if bytes > 0 {
+                swept.blobs += 1;
+                swept.bytes += bytes;
             }
         }
         Ok(swept)
+    }
+
+    async fn is_stale(&self, id: &BlobId, grace: Duration) -> Result<bool> {
+        match &*self.backend {
+            Backend::Local(local) => Ok(local.is_stale(id, grace)),
+            Backend::Bucket(b) => b.is_stale(id, grace).await,
+        }
+    }
+
+    /// The bytes the blob held, if it was stale and is gone now.
+    async fn remove_if_stale(&self, id: &BlobId, grace: Duration) -> Result<u64> {
+        match &*self.backend {
+            Backend::Local(local) => {
+                let (local, tmp, id) = (local.clone(), self.tmp.clone(), id.clone());
+                tokio::task::spawn_blocking(move || local.remove_if_stale(&tmp, &id, grace))
+                    .await
+                    .context("blob sweep task panicked")?
+            }
+            Backend::Bucket(b) => b.remove_if_stale(id, grace).await,
+        }
     }
 
     /// Copies every blob into a directory store at `dir` (a backup's `blobs/`), each
@@ -282,10 +306,7 @@ impl BlobStore {
             let id = BlobId::parse(&sha)?;
             let mut file = source.open_blob(&id)?;
             let (_, actual) = sha256_of(&mut file)?;
-            anyhow::ensure!(
-                actual == sha,
-                "stored file {sha} is corrupt (sha256 {actual})"
-            );
+            id.verify(&actual)?;
             match &*self.backend {
                 Backend::Local(l) => {
                     let tmp = self.tmp.join(format!("import-{sha}"));
@@ -312,7 +333,7 @@ impl BlobStore {
                     let mut file = local.open_blob(&id)?;
                     let (_, actual) =
                         sha256_of(&mut file).with_context(|| format!("reading blob {}", id.0))?;
-                    anyhow::ensure!(actual == id.0, "blob {} is corrupt (hash {actual})", id.0);
+                    id.verify(&actual)?;
                     std::io::Seek::rewind(&mut file)?;
                     Ok(file)
                 })
@@ -329,7 +350,7 @@ impl BlobStore {
                 b.download(&id, &mut file, |chunk| hasher.update(chunk))
                     .await?;
                 let actual = hex::encode(hasher.finalize());
-                anyhow::ensure!(actual == id.0, "blob {} is corrupt (hash {actual})", id.0);
+                id.verify(&actual)?;
                 let mut file = file.into_std().await;
                 std::io::Seek::rewind(&mut file)?;
                 Ok(file)
@@ -349,10 +370,10 @@ impl BlobStore {
                     .await
                     .context("blob read task panicked")??
             }
-            Backend::Bucket(b) => b.get(&id).await?.to_vec(),
+            Backend::Bucket(b) => Vec::from(b.get(&id).await?),
         };
         let actual = hex::encode(Sha256::digest(&bytes));
-        anyhow::ensure!(actual == id.0, "blob {} is corrupt (hash {actual})", id.0);
+        id.verify(&actual)?;
         Ok(bytes)
     }
 }
