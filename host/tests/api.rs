@@ -8,7 +8,7 @@ use base64::Engine as _;
 use common::*;
 use serde_json::{json, Value};
 
-on_both_backends!(
+on_every_topology!(
     valid_invalid_and_malformed_documents,
     three_launch_modes_and_input_errors,
     authentication_and_roles,

@@ -225,13 +225,7 @@ fn a_killed_multi_step_run_resumes_after_its_last_recorded_step(backend: Backend
     let replacement = inst.worker(&args);
     let run = srv.wait_run(&key, &url, Duration::from_secs(120));
     assert_eq!(run["result"], "PASS", "{run}");
-    let statuses: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["PASSED", "PASSED", "PASSED"]);
+    assert_eq!(step_statuses(&run), ["PASSED", "PASSED", "PASSED"]);
     // Step 1 is the row the first worker wrote.
     assert_eq!(
         run["steps"][0]["started_at"],
@@ -296,18 +290,6 @@ fn a_run_whose_workers_keep_dying_gives_up_after_max_attempts(backend: Backend) 
     );
     assert_eq!(run["steps"][0]["status"], "PASSED", "{run}");
     last.kill();
-}
-
-/// One number read straight from the database.
-fn scalar(inst: &Instance, sql: &'static str) -> i64 {
-    use sqlx::Row;
-    common::with_db(inst, |pool| async move {
-        sqlx::query(sql)
-            .fetch_optional(&pool)
-            .await
-            .unwrap()
-            .map_or(0, |r| r.get::<i64, _>(0))
-    })
 }
 
 fn count_step_rows(inst: &Instance) -> i64 {

@@ -18,56 +18,18 @@ const XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
     <xs:pattern value="[A-Z]{3}"/></xs:restriction></xs:simpleType></xs:element>
 </xs:schema>"#;
 
-fn endpoint() -> String {
-    std::env::var("VALIDIBOT_TEST_S3_ENDPOINT").unwrap_or_else(|_| {
-        panic!("bucket tests need VALIDIBOT_TEST_S3_ENDPOINT (e.g. http://127.0.0.1:8333); run `bash .ci/test`, which starts one")
-    })
-}
-
-/// The settings that put an instance's blobs under `prefix` in the test bucket.
-fn bucket(prefix: &str, secret: &str) -> Vec<(String, String)> {
-    [
-        (
-            "VALIDIBOT_STORAGE_URL",
-            format!("s3://validibot-test/{prefix}"),
-        ),
-        ("VALIDIBOT_S3_ENDPOINT", endpoint()),
-        ("VALIDIBOT_S3_REGION", "us-east-1".into()),
-        ("VALIDIBOT_S3_ACCESS_KEY_ID", "validibot".into()),
-        ("VALIDIBOT_S3_SECRET_ACCESS_KEY", secret.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
 /// Another process's data dir on the same database and bucket.
 fn another_host(of: &Instance, env: Vec<(String, String)>) -> Instance {
     Instance {
         data: tempfile::tempdir().unwrap(),
         database_url: of.database_url.clone(),
         env,
+        many_hosts: false,
     }
 }
 
 fn files_in(dir: &std::path::Path) -> usize {
-    walk(dir).len()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+    files_under(dir).len()
 }
 
 fn finished(srv: &Server, key: &str, (status, run): (u16, Value)) -> Value {
@@ -83,7 +45,7 @@ fn finished(srv: &Server, key: &str, (status, run): (u16, Value)) -> Value {
 fn blobs_in_a_bucket_shared_by_hosts() {
     let prefix = format!("it-{}", uuid::Uuid::now_v7().simple());
     let mut api = Instance::new(Backend::Postgres);
-    api.env = bucket(&prefix, "validibot-test-secret");
+    api.env = hosts::bucket(&prefix);
     let admin = api.user("root", "admin");
     let author = api.user("alice", "author");
     let worker_host = another_host(&api, api.env.clone());
@@ -185,10 +147,7 @@ fn blobs_in_a_bucket_shared_by_hosts() {
     // The step file, three submissions and the component.
     assert_eq!(manifest["blobs"], 6, "{manifest}");
     assert_eq!(files_in(&out.join("blobs")), 6);
-    let restored = another_host(
-        &api,
-        bucket(&format!("{prefix}-restored"), "validibot-test-secret"),
-    );
+    let restored = another_host(&api, hosts::bucket(&format!("{prefix}-restored")));
     let said = restored.cli(&["restore", out.to_str().unwrap()]);
     assert!(said.contains("restored 6 stored files"), "{said}");
     let srv = restored.serve(&[]);
@@ -210,7 +169,7 @@ fn blobs_in_a_bucket_shared_by_hosts() {
     drop(srv);
 
     // A bucket it cannot write to: named by `config check`.
-    let wrong = another_host(&api, bucket(&prefix, "not-the-secret"));
+    let wrong = another_host(&api, hosts::bucket_with_secret(&prefix, "not-the-secret"));
     let out = wrong.command(&["config", "check"]).output().unwrap();
     let said =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);

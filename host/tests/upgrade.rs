@@ -24,7 +24,7 @@ fn upgrade_from_previous_schema(backend: Backend) {
     let inst = Instance::new(backend);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match backend {
         Backend::Sqlite => "../migrations/sqlite",
-        Backend::Postgres => "../migrations/postgres",
+        Backend::Postgres | Backend::ManyHosts => "../migrations/postgres",
     });
     let rt = tokio::runtime::Runtime::new().unwrap();
     let applied = rt.block_on(async {

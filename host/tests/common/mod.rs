@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod containers;
 pub mod guest;
+pub mod hosts;
 pub mod oidc;
 pub mod pro;
 pub mod receiver;
@@ -56,6 +57,10 @@ pub fn target_root() -> PathBuf {
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL and the test bucket shared by processes with data dirs of their own:
+    /// `serve` starts two API processes (`serve --no-worker`, requests alternate between
+    /// them) and three `worker` processes (see `hosts`).
+    ManyHosts,
 }
 
 /// Generates `mod sqlite { #[test] fn name() }` and `mod postgres { … }` for each test fn.
@@ -71,12 +76,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Generates `mod sqlite`, `mod postgres` and `mod many_hosts` (PostgreSQL, the bucket,
+/// two API and three worker processes, each with its own data dir) for each test fn.
+#[macro_export]
+macro_rules! on_every_topology {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!($($name),*);
+        mod many_hosts {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::ManyHosts) } )*
+        }
+    };
+}
+
 /// A data dir and database that one or more processes share.
 pub struct Instance {
     pub data: tempfile::TempDir,
     pub database_url: String,
     /// Set for every command (e.g. the bucket settings of `object_storage.rs`).
     pub env: Vec<(String, String)>,
+    /// `serve` and `worker` start processes with data dirs of their own (`ManyHosts`).
+    pub many_hosts: bool,
 }
 
 impl Instance {
@@ -87,12 +106,18 @@ impl Instance {
                 "sqlite://{}?mode=rwc",
                 data.path().join("validibot.db").display()
             ),
-            Backend::Postgres => fresh_postgres_database(),
+            Backend::Postgres | Backend::ManyHosts => fresh_postgres_database(),
+        };
+        let many_hosts = backend == Backend::ManyHosts;
+        let env = match many_hosts {
+            true => hosts::bucket(&format!("hosts-{}", uuid::Uuid::now_v7().simple())),
+            false => vec![],
         };
         Instance {
             data,
             database_url,
-            env: vec![],
+            env,
+            many_hosts,
         }
     }
 
@@ -181,16 +206,32 @@ impl Instance {
         self.serve_to(extra, env, Stdio::inherit())
     }
 
-    /// Starts `serve` with its log (stderr) going to `stderr`.
+    /// Starts `serve` with its log (stderr) going to `stderr`; with `many_hosts`, two API
+    /// processes and (unless `extra` has `--no-worker`) three workers.
     pub fn serve_to(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
+        if self.many_hosts {
+            return hosts::serve(self, extra, env);
+        }
+        let (child, base) = self.start_api(self.command(&[]), extra, env, stderr);
+        Server::new(child, base)
+    }
+
+    /// `serve` from `command` (this instance's `command`, perhaps with another data dir):
+    /// the child and the address it listens on.
+    fn start_api(
+        &self,
+        mut command: Command,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> (Child, String) {
         // A test that must know the port first (a redirect URI) binds it itself.
         let mut args = vec!["serve"];
         if !extra.contains(&"--bind") {
             args.extend(["--bind", "127.0.0.1:0"]);
         }
         args.extend_from_slice(extra);
-        let mut command = self.command(&args);
-        command.envs(env.iter().copied());
+        command.args(&args).envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -204,14 +245,7 @@ impl Instance {
             .strip_prefix("validibot listening on ")
             .unwrap_or_else(|| panic!("server did not start: {line:?}"))
             .to_owned();
-        Server {
-            child,
-            base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(120))
-                .build()
-                .unwrap(),
-        }
+        (child, base)
     }
 
     /// Installs the hostile test plugin (`host/tests/plugins/hostile`) with `grants`, as
@@ -256,16 +290,21 @@ impl Instance {
         (out.status.code(), report)
     }
 
+    /// A `worker` process (with `many_hosts`, on a data dir of its own).
     pub fn worker(&self, extra: &[&str]) -> Worker {
         let mut args = vec!["worker"];
         args.extend_from_slice(extra);
-        Worker(self.command(&args).stdout(Stdio::null()).spawn().unwrap())
+        let mut command = self.command(&args);
+        let own = self
+            .many_hosts
+            .then(|| hosts::own_data_dir(&mut command, self));
+        Worker(command.stdout(Stdio::null()).spawn().unwrap(), own)
     }
 }
 
 /// A `worker` process, killed when dropped: a test that panics must not leave workers
 /// running against a data dir that is about to be deleted.
-pub struct Worker(Child);
+pub struct Worker(Child, Option<tempfile::TempDir>);
 
 impl Worker {
     /// SIGKILL, no graceful shutdown: leases and running steps are left behind.
@@ -283,19 +322,44 @@ impl Drop for Worker {
 }
 
 pub struct Server {
+    /// The (first) API process.
     pub child: Child,
+    /// Its address.
     pub base: String,
     pub client: Client,
+    /// `ManyHosts`: every API process's address; requests take turns.
+    bases: Vec<String>,
+    turn: std::sync::atomic::AtomicUsize,
+    /// `ManyHosts`: the other processes and their data dirs.
+    others: Vec<Child>,
+    _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in std::iter::once(&mut self.child).chain(self.others.iter_mut()) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
 impl Server {
+    fn new(child: Child, base: String) -> Server {
+        Server {
+            child,
+            bases: vec![base.clone()],
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+            turn: Default::default(),
+            others: vec![],
+            _dirs: vec![],
+        }
+    }
+
     /// Signs in through the login form: the session cookie, or the status when refused.
     pub fn sign_in(&self, username: &str, password: &str) -> Result<String, u16> {
         let resp = no_redirects()
@@ -333,8 +397,10 @@ impl Server {
             .unwrap()
     }
 
+    /// `path` on an API process (with several, each call takes the next).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}{path}", self.bases[turn % self.bases.len()])
     }
     pub fn get(&self, key: &str, path: &str) -> Response {
         self.client
@@ -504,6 +570,16 @@ pub fn first_step_output(run: &Value, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no output {name}: {run}"))
 }
 
+/// Each step's status, in order.
+pub fn step_statuses(run: &Value) -> Vec<String> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn finding_codes(run: &Value) -> Vec<String> {
     let mut codes: Vec<String> = run["steps"]
         .as_array()
@@ -544,6 +620,36 @@ fn fresh_postgres_database() -> String {
     });
     let (prefix, _) = admin.rsplit_once('/').expect("admin URL ends with /DBNAME");
     format!("{prefix}/{name}")
+}
+
+/// Every file under `dir` (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// One number read straight from the database (0 when there is no row).
+pub fn scalar(inst: &Instance, sql: &str) -> i64 {
+    use sqlx::Row;
+    let sql = sql.to_owned();
+    with_db(inst, |pool| async move {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            .map_or(0, |r| r.get::<i64, _>(0))
+    })
 }
 
 /// Validates answers against the served document's schemas (`tests/openapi/check.py`).
