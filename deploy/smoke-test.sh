@@ -4,7 +4,9 @@
 # check /readyz and /metrics; always tears the stack down. Needs docker-compose.
 # With SMOKE_PRO_DIR (extensions/ with the signed library, license.lic) and
 # SMOKE_EXTENSION_TRUSTED_KEYS, the stack runs Pro from those files and both services
-# must report the license valid.
+# must report the license valid. With SMOKE_STORAGE=s3, the stack keeps its blobs in its
+# own SeaweedFS (`--profile s3`, image built from the `weed` on PATH) and none may land in
+# the data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v docker-compose >/dev/null || { echo "docker-compose is needed (apt-get install docker-compose)" >&2; exit 1; }
@@ -33,7 +35,19 @@ VALIDIBOT_EXTENSION_TRUSTED_KEYS=$SMOKE_EXTENSION_TRUSTED_KEYS
 VALIDIBOT_LICENSE_FILE=/etc/validibot/pro/license.lic
 ENV
 fi
-compose=(docker-compose -p "${SMOKE_PROJECT:-validibot-smoke}" -f deploy/docker-compose.yml --env-file "$work/.env")
+profile=()
+if [ "${SMOKE_STORAGE:-dir}" = s3 ]; then
+  cat >> "$work/.env" <<ENV
+SEAWEEDFS_IMAGE=$(deploy/seaweedfs/build.sh)
+VALIDIBOT_STORAGE_URL=s3://validibot-smoke
+VALIDIBOT_S3_ENDPOINT=http://seaweedfs:8333
+VALIDIBOT_S3_REGION=us-east-1
+VALIDIBOT_S3_ACCESS_KEY_ID=smoke
+VALIDIBOT_S3_SECRET_ACCESS_KEY=smoke-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ENV
+  profile=(--profile s3)
+fi
+compose=(docker-compose -p "${SMOKE_PROJECT:-validibot-smoke}" "${profile[@]}" -f deploy/docker-compose.yml --env-file "$work/.env")
 cleanup() {
   status=$?
   [ $status -eq 0 ] || "${compose[@]}" logs --no-color --tail 40 >&2 || true
@@ -77,5 +91,10 @@ if [ -n "${SMOKE_PRO_DIR:-}" ]; then
   worker_state=$("${compose[@]}" exec -T worker validibot license show | state_of)
   echo "pro: web $web_state, worker $worker_state"
   [ "$web_state" = valid ] && [ "$worker_state" = valid ] || { echo "smoke test: Pro did not come up" >&2; exit 1; }
+fi
+if [ "${SMOKE_STORAGE:-dir}" = s3 ]; then
+  in_dir=$(find "$work/data" -path '*/blobs/*' -type f | wc -l)
+  echo "storage: s3, blobs in the data dir: $in_dir"
+  [ "$in_dir" = 0 ] || { echo "smoke test: blobs were written to the data dir, not the bucket" >&2; exit 1; }
 fi
 echo "compose smoke test passed"

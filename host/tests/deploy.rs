@@ -351,10 +351,14 @@ fn helm_chart_lints_and_renders() {
     );
 }
 
+/// One compose stack at a time: both build the same images first.
+static COMPOSE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 /// The stack as a Pro customer runs it: the signed extension and the license file from
 /// VALIDIBOT_PRO_DIR, the vendor key in the environment; both services report Pro.
 fn compose_stack_smoke_test() {
+    let _one_stack = COMPOSE.lock().unwrap_or_else(|e| e.into_inner());
     let pro = common::pro::pro();
     let pro_dir = tempfile::tempdir().unwrap();
     pro.install_into(&pro_dir.path().join("extensions"));
@@ -369,11 +373,20 @@ fn compose_stack_smoke_test() {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
     }
+    let stdout = smoke_test(&[
+        ("SMOKE_PRO_DIR", pro_dir.path().to_str().unwrap()),
+        ("SMOKE_EXTENSION_TRUSTED_KEYS", &pro.trusted_key()),
+    ]);
+    assert!(stdout.contains("pro: web valid, worker valid"), "{stdout}");
+}
+
+/// Runs `deploy/smoke-test.sh` with `env`; its output once it passed (both documents
+/// judged right).
+fn smoke_test(env: &[(&str, &str)]) -> String {
     let out = Command::new("bash")
         .arg(repo().join("deploy/smoke-test.sh"))
         .env("VALIDIBOT_BINARY", env!("CARGO_BIN_EXE_validibot"))
-        .env("SMOKE_PRO_DIR", pro_dir.path())
-        .env("SMOKE_EXTENSION_TRUSTED_KEYS", pro.trusted_key())
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -385,8 +398,25 @@ fn compose_stack_smoke_test() {
         "smoke test failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("valid: PASS, invalid: FAIL"), "{stdout}");
-    assert!(stdout.contains("pro: web valid, worker valid"), "{stdout}");
     assert!(stdout.contains("compose smoke test passed"), "{stdout}");
+    stdout.into_owned()
+}
+
+#[test]
+/// S3 mode with the stack's own bucket server: `--profile s3` adds SeaweedFS (its image
+/// built here from the static `weed` binary, as without a registry), every blob goes
+/// there and none to the data dir.
+fn compose_stack_on_its_own_bucket() {
+    let _one_stack = COMPOSE.lock().unwrap_or_else(|e| e.into_inner());
+    let stdout = smoke_test(&[
+        ("SMOKE_STORAGE", "s3"),
+        ("SMOKE_PROJECT", "validibot-smoke-s3"),
+        ("SMOKE_PORT", "18081"),
+    ]);
+    assert!(
+        stdout.contains("storage: s3, blobs in the data dir: 0"),
+        "{stdout}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
