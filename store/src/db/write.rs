@@ -64,25 +64,32 @@ mod tests {
     use super::*;
     use sqlx::Row;
 
-    /// A lost lease writes nothing; a held one writes everything, atomically.
-    #[tokio::test]
-    async fn fence_guards_the_whole_transaction_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url, 2).await.unwrap();
-        db.migrate().await.unwrap();
-        let setting = |v: &str| {
-            Stmt::new(
-                "INSERT INTO instance_settings (key, value) VALUES ($1, $2)",
-                crate::args!["k", v],
-            )
-        };
-        let fence = |token: i64| {
-            Stmt::new(
-                "UPDATE instance_settings SET value = value WHERE key = 'lease' AND value = $1",
-                crate::args![token.to_string()],
-            )
-        };
+    fn setting(v: &str) -> Stmt {
+        Stmt::new(
+            "INSERT INTO instance_settings (key, value) VALUES ($1, $2)",
+            crate::args!["k", v],
+        )
+    }
+
+    fn fence(token: i64) -> Stmt {
+        Stmt::new(
+            "UPDATE instance_settings SET value = value WHERE key = 'lease' AND value = $1",
+            crate::args![token.to_string()],
+        )
+    }
+
+    async fn count(db: &Db, key: &str) -> i64 {
+        sqlx::query("SELECT COUNT(*) FROM instance_settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    }
+
+    /// A lost lease writes nothing; a held one writes everything, atomically; a failing
+    /// statement rolls back the ones before it; values come back as they went in.
+    async fn fence_guards_the_whole_transaction(db: Db) {
         db.write_tx(
             None,
             vec![Stmt::new(
@@ -97,20 +104,13 @@ mod tests {
             .write_tx(Some(fence(2)), vec![setting("lost")])
             .await
             .unwrap());
-        let count = |db: Db| async move {
-            sqlx::query("SELECT COUNT(*) FROM instance_settings WHERE key = 'k'")
-                .fetch_one(&db.read)
-                .await
-                .unwrap()
-                .get::<i64, _>(0)
-        };
-        assert_eq!(count(db.clone()).await, 0);
+        assert_eq!(count(&db, "k").await, 0);
 
         assert!(db
             .write_tx(Some(fence(1)), vec![setting("held")])
             .await
             .unwrap());
-        assert_eq!(count(db.clone()).await, 1);
+        assert_eq!(count(&db, "k").await, 1);
 
         // A failing statement rolls everything back, and the writer stays usable.
         let dup = vec![
@@ -121,12 +121,61 @@ mod tests {
             setting("dup"),
         ];
         assert!(db.write_tx(None, dup).await.is_err());
-        let z = sqlx::query("SELECT COUNT(*) FROM instance_settings WHERE key = 'z'")
-            .fetch_one(&db.read)
-            .await
-            .unwrap()
-            .get::<i64, _>(0);
-        assert_eq!(z, 0);
+        assert_eq!(count(&db, "z").await, 0);
         assert!(db.write_tx(Some(fence(1)), vec![]).await.unwrap());
+
+        // Each statement sees the ones before it; hostile text arrives as it was sent.
+        let hostile = "it's \\' \\\\ $1 $$ -- /* E'x' \u{1F600} Zürich'); DROP TABLE runs; --";
+        let stmts = vec![
+            Stmt::new(
+                "INSERT INTO instance_settings (key, value) VALUES ('h', $1)",
+                crate::args![hostile],
+            ),
+            Stmt::new(
+                "UPDATE instance_settings SET value = value || $1 WHERE key = 'h'",
+                crate::args!["!"],
+            ),
+        ];
+        assert!(db.write_tx(Some(fence(1)), stmts).await.unwrap());
+        let back: String =
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = 'h'")
+                .fetch_one(&db.read)
+                .await
+                .unwrap();
+        assert_eq!(back, format!("{hostile}!"));
+        // Text PostgreSQL cannot hold is refused there as a bound value would be.
+        if db.backend == crate::db::Backend::Postgres {
+            assert!(db.write_tx(None, vec![setting("a\0b")]).await.is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn fence_guards_the_whole_transaction_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        fence_guards_the_whole_transaction(db).await;
+    }
+
+    #[tokio::test]
+    async fn fence_guards_the_whole_transaction_on_postgres() {
+        let admin = std::env::var("VALIDIBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("PostgreSQL tests need VALIDIBOT_TEST_POSTGRES_URL; run `bash .ci/test`, which starts one")
+        });
+        let name = format!(
+            "vb_store_{}",
+            validibot_types::ids::new_id().replace('-', "_")
+        );
+        sqlx::any::install_default_drivers();
+        let server = sqlx::AnyPool::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&server)
+            .await
+            .unwrap();
+        let (prefix, _) = admin.rsplit_once('/').unwrap();
+        let db = Db::connect(&format!("{prefix}/{name}"), 2).await.unwrap();
+        db.migrate().await.unwrap();
+        fence_guards_the_whole_transaction(db).await;
     }
 }
