@@ -153,10 +153,22 @@ fn killed_workers_under_load_lose_nothing() {
         let mut last_kill = Instant::now();
         loop {
             let launched = launchers.iter().all(|l| l.is_finished());
-            let done = scalar(
-                &inst,
-                "SELECT COUNT(*) FROM runs WHERE status NOT IN ('PENDING', 'RUNNING')",
-            );
+            // One connection a poll: how many ended, and which jobs are on a later claim.
+            let (done, later_claims) = with_db(&inst, |pool| async move {
+                let done: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM runs WHERE status NOT IN ('PENDING', 'RUNNING')",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                let later: Vec<String> =
+                    sqlx::query_scalar("SELECT run_id FROM jobs WHERE attempts > 1")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                (done, later)
+            });
+            retaken.extend(later_claims);
             if launched && done as usize >= RUNS {
                 break;
             }
@@ -171,12 +183,6 @@ fn killed_workers_under_load_lose_nothing() {
                 kills += 1;
                 last_kill = Instant::now();
             }
-            retaken.extend(with_db(&inst, |pool| async move {
-                sqlx::query_scalar::<_, String>("SELECT run_id FROM jobs WHERE attempts > 1")
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap()
-            }));
             std::thread::sleep(Duration::from_millis(100));
         }
         launchers

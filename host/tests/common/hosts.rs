@@ -96,11 +96,14 @@ pub fn own_data_dir(command: &mut Command, inst: &Instance) -> tempfile::TempDir
 /// The `serve` flags in `extra` that `worker` takes too (validator limits, leases …),
 /// with their values.
 fn worker_flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let help = Command::new(super::BIN)
-        .args(["worker", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
+    static HELP: OnceLock<String> = OnceLock::new();
+    let help = HELP.get_or_init(|| {
+        let out = Command::new(super::BIN)
+            .args(["worker", "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    });
     let takes =
         |flag: &str| help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n"));
     let mut out = vec![];
@@ -117,18 +120,21 @@ fn worker_flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
-/// Two API processes and, unless `extra` has `--no-worker`, three workers.
-pub fn serve(inst: &Instance, extra: &[&str], env: &[(&str, &str)]) -> Server {
+/// Two API processes (the first logging to `stderr`) and, unless `extra` has
+/// `--no-worker`, three workers.
+pub fn serve(inst: &Instance, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
     let mut api_extra = extra.to_vec();
     if !api_extra.contains(&"--no-worker") {
         api_extra.push("--no-worker");
     }
     let mut dirs = vec![];
     let mut apis = vec![];
+    let mut stderr = Some(stderr);
     for _ in 0..API_PROCESSES {
         let mut command = inst.command(&[]);
         dirs.push(own_data_dir(&mut command, inst));
-        apis.push(inst.start_api(command, &api_extra, env, Stdio::inherit()));
+        let log = stderr.take().unwrap_or_else(Stdio::inherit);
+        apis.push(inst.start_api(command, &api_extra, env, log));
     }
     let mut others = vec![];
     if !extra.contains(&"--no-worker") {

@@ -210,7 +210,7 @@ impl Instance {
     /// processes and (unless `extra` has `--no-worker`) three workers.
     pub fn serve_to(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
         if self.many_hosts {
-            return hosts::serve(self, extra, env);
+            return hosts::serve(self, extra, env, stderr);
         }
         let (child, base) = self.start_api(self.command(&[]), extra, env, stderr);
         Server::new(child, base)
