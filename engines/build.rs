@@ -32,7 +32,7 @@ fn main() {
             root.join("plugins").join(dir).display()
         );
     }
-    for dir in ["plugin-api", "wit"] {
+    for dir in ["plugin-api", "wit", "agent"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!(
@@ -77,19 +77,65 @@ fn main() {
     }
     generated.push_str("];\n");
     std::fs::write(out_dir.join("builtin_plugins.rs"), generated).unwrap();
+    let agent_dir = target_dir.with_file_name("agent");
+    build_agent(&root, &rustc, toolchain.as_deref(), &agent_dir, &out_dir);
+}
+
+/// The asynchronous container steps' agent (`agent/`): a static musl binary, so it runs
+/// in any image; embedded as `AGENT`.
+fn build_agent(root: &Path, rustc: &str, toolchain: Option<&str>, target_dir: &Path, out: &Path) {
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap();
+    let target = format!("{arch}-unknown-linux-musl");
+    if let Err(e) = wasm_target::ensure_target(rustc, "rustup", toolchain, &target) {
+        panic!("{e}");
+    }
+    let mut cmd = nested_cargo(root, &root.join("agent"), &target, target_dir);
+    // ring's C parts: the system compiler does for musl (no musl-gcc needed).
+    let cc = format!("CC_{}", target.replace('-', "_"));
+    if env::var_os(&cc).is_none() {
+        cmd.env(&cc, "cc");
+    }
+    cmd.env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s");
+    let status = cmd.status().expect("running cargo for the agent");
+    assert!(status.success(), "building the agent for {target} failed");
+    let built = target_dir
+        .join(&target)
+        .join("release")
+        .join("validibot-agent");
+    let embedded = out.join("validibot-agent");
+    std::fs::copy(&built, &embedded).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    std::fs::write(
+        out.join("agent.rs"),
+        format!(
+            "/// The agent binary ({target}), mounted into asynchronous container steps.\npub const AGENT: &[u8] = include_bytes!({:?});\n",
+            embedded.display().to_string()
+        ),
+    )
+    .unwrap();
 }
 
 fn build_plugin(root: &Path, crate_dir: &Path, target_dir: &Path) {
+    let mut cmd = nested_cargo(root, crate_dir, "wasm32-wasip2", target_dir);
+    // Small components: no debug info in the embedded artifacts.
+    cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+    let status = cmd.status().expect("running cargo for the wasm plugins");
+    assert!(
+        status.success(),
+        "building plugin {} for wasm32-wasip2 failed (if rustc says it can't find `std`, \
+         the target is missing from an already installed toolchain: `rustup target add wasm32-wasip2`)",
+        crate_dir.display()
+    );
+}
+
+/// `cargo build --release --target <target>` of one crate into `target_dir`, with the
+/// outer build's flags kept out.
+fn nested_cargo(root: &Path, crate_dir: &Path, target: &str, target_dir: &Path) -> Command {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
+        .args(["build", "--release", "--target", target, "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
@@ -112,14 +158,5 @@ fn build_plugin(root: &Path, crate_dir: &Path, target_dir: &Path) {
             cmd.env_remove(&key);
         }
     }
-    // Small components: no debug info in the embedded artifacts.
-    cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
-    let status = cmd.status().expect("running cargo for the wasm plugins");
-    assert!(
-        status.success(),
-        "building plugin {} for wasm32-wasip2 failed (if rustc says it can't find `std`, \
-         the target is missing from an already installed toolchain: `rustup target add wasm32-wasip2`)",
-        crate_dir.display()
-    );
+    cmd
 }

@@ -66,6 +66,16 @@ impl BucketConfig {
     }
 }
 
+/// Where objects exchanged with asynchronous steps' containers live (under the prefix).
+const EXCHANGE: &str = "exchange";
+
+/// What a presigned URL points at.
+pub(crate) enum Signed<'a> {
+    Blob(&'a BlobId),
+    /// An object under `exchange/`.
+    Exchange(&'a str),
+}
+
 pub(crate) struct Bucket {
     store: Arc<AmazonS3>,
     prefix: String,
@@ -123,6 +133,58 @@ impl Bucket {
 
     fn swept(&self, id: &BlobId) -> Key {
         self.key(&format!("swept/{}", id.as_str()))
+    }
+
+    /// A presigned URL for `method` on a blob (`None`) or an exchange object.
+    pub(crate) async fn sign(
+        &self,
+        method: http::Method,
+        target: Signed<'_>,
+        ttl: Duration,
+    ) -> Result<String> {
+        use object_store::signer::Signer;
+        let key = match target {
+            Signed::Blob(id) => self.live(id),
+            Signed::Exchange(name) => self.key(&format!("{EXCHANGE}/{name}")),
+        };
+        let url = self
+            .store
+            .signed_url(method, &key, ttl)
+            .await
+            .with_context(|| format!("presigning {key}"))?;
+        Ok(url.to_string())
+    }
+
+    pub(crate) async fn put_exchange(&self, name: &str, bytes: Bytes) -> Result<()> {
+        let key = self.key(&format!("{EXCHANGE}/{name}"));
+        self.store
+            .put(&key, PutPayload::from(bytes))
+            .await
+            .with_context(|| format!("writing {key}"))?;
+        Ok(())
+    }
+
+    /// An exchange object of at most `cap` bytes; `None` when there is none.
+    pub(crate) async fn get_exchange(&self, name: &str, cap: u64) -> Result<Option<Bytes>> {
+        let key = self.key(&format!("{EXCHANGE}/{name}"));
+        let got = match self.store.get(&key).await {
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            other => other.with_context(|| format!("reading {key}"))?,
+        };
+        anyhow::ensure!(
+            got.meta.size <= cap,
+            "{key} holds {} bytes, more than the {cap} allowed",
+            got.meta.size
+        );
+        Ok(Some(got.bytes().await?))
+    }
+
+    pub(crate) async fn delete_exchange(&self, name: &str) -> Result<()> {
+        let key = self.key(&format!("{EXCHANGE}/{name}"));
+        match self.store.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {key}")),
+        }
     }
 
     /// Writes and deletes an object, for the readiness probe.

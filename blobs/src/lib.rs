@@ -378,6 +378,63 @@ impl BlobStore {
     }
 }
 
+/// Objects an asynchronous step exchanges with its container through presigned URLs
+/// (the input envelope, the output envelope), under `exchange/` beside the blobs — and
+/// presigned reads of blobs themselves. Only a bucket has them: a container elsewhere
+/// cannot read a directory on this host.
+pub struct Exchange<'a>(&'a Bucket);
+
+impl BlobStore {
+    /// The exchange, or why there is none (a directory store).
+    pub fn exchange(&self) -> Result<Exchange<'_>> {
+        match &*self.backend {
+            Backend::Bucket(b) => Ok(Exchange(b)),
+            Backend::Local(_) => anyhow::bail!(
+                "asynchronous container steps need blobs in a bucket (VALIDIBOT_STORAGE_URL=s3://…): \
+                 their containers read and write through presigned URLs"
+            ),
+        }
+    }
+}
+
+impl Exchange<'_> {
+    /// A presigned GET of a stored blob.
+    pub async fn get_blob_url(&self, sha256: &str, ttl: Duration) -> Result<String> {
+        let id = BlobId::parse(sha256)?;
+        self.0
+            .sign(http::Method::GET, bucket::Signed::Blob(&id), ttl)
+            .await
+    }
+
+    /// A presigned GET of an exchange object.
+    pub async fn get_url(&self, name: &str, ttl: Duration) -> Result<String> {
+        self.0
+            .sign(http::Method::GET, bucket::Signed::Exchange(name), ttl)
+            .await
+    }
+
+    /// A presigned PUT of an exchange object.
+    pub async fn put_url(&self, name: &str, ttl: Duration) -> Result<String> {
+        self.0
+            .sign(http::Method::PUT, bucket::Signed::Exchange(name), ttl)
+            .await
+    }
+
+    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
+        self.0.put_exchange(name, Bytes::from(bytes)).await
+    }
+
+    /// An exchange object of at most `cap` bytes; `None` when it was never written.
+    pub async fn read(&self, name: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get_exchange(name, cap).await?.map(|b| b.to_vec()))
+    }
+
+    /// Deletes an exchange object (gone already is fine).
+    pub async fn remove(&self, name: &str) -> Result<()> {
+        self.0.delete_exchange(name).await
+    }
+}
+
 #[cfg(test)]
 impl BlobStore {
     /// Overwrites a stored blob with other bytes, as a disk fault or an intruder would.

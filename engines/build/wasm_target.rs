@@ -19,11 +19,11 @@ pub fn sysroot(rustc: &str) -> Option<PathBuf> {
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-/// Whether the sysroot has the target's standard library.
-pub fn has_target(sysroot: &Path) -> bool {
+/// Whether the sysroot has `target`'s standard library.
+pub fn has(sysroot: &Path, target: &str) -> bool {
     sysroot
         .join("lib/rustlib")
-        .join(TARGET)
+        .join(target)
         .join("lib")
         .is_dir()
 }
@@ -33,26 +33,36 @@ pub fn has_target(sysroot: &Path) -> bool {
 /// Returns what happened, for the build log; an error when the target is missing and
 /// cannot be added.
 pub fn ensure(rustc: &str, rustup: &str, toolchain: Option<&str>) -> Result<&'static str, String> {
+    ensure_target(rustc, rustup, toolchain, TARGET)
+}
+
+/// [`ensure`] for any target (the agent's `x86_64-unknown-linux-musl` too).
+pub fn ensure_target(
+    rustc: &str,
+    rustup: &str,
+    toolchain: Option<&str>,
+    target: &str,
+) -> Result<&'static str, String> {
     let Some(root) = sysroot(rustc) else {
         // Not a rustc we can ask; let the nested build report what is wrong.
         return Ok("sysroot unknown");
     };
-    if has_target(&root) {
+    if has(&root, target) {
         return Ok("present");
     }
     let mut cmd = Command::new(rustup);
-    cmd.args(["target", "add", TARGET]);
+    cmd.args(["target", "add", target]);
     if let Some(t) = toolchain.filter(|t| !t.is_empty()) {
         cmd.args(["--toolchain", t]);
     }
     match cmd.status() {
         Ok(s) if s.success() => Ok("added"),
         Ok(s) => Err(format!(
-            "the {TARGET} target is missing and `rustup target add {TARGET}` failed ({s})"
+            "the {target} target is missing and `rustup target add {target}` failed ({s})"
         )),
         Err(e) => Err(format!(
-            "the {TARGET} target is missing from {} and rustup could not be run ({e}): \
-             install it with `rustup target add {TARGET}`",
+            "the {target} target is missing from {} and rustup could not be run ({e}): \
+             install it with `rustup target add {target}`",
             root.display()
         )),
     }

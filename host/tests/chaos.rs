@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use common::containers::{docker, image};
-use common::pro::{payload, pro};
+use common::pro::licensed;
 use common::receiver::start_receiver;
 use common::*;
 use serde_json::{json, Value};
@@ -38,21 +38,13 @@ impl Dice {
 #[test]
 fn killed_workers_under_load_lose_nothing() {
     let img = image();
-    let pro = pro();
     let (hooks, _log) = start_receiver();
     let mut inst = Instance::new(Backend::ManyHosts);
-    inst.env.extend([
-        ("VALIDIBOT_EXTENSION_TRUSTED_KEYS".into(), pro.trusted_key()),
-        (
-            "VALIDIBOT_WEBHOOK_ALLOWED_NETWORKS".into(),
-            "127.0.0.1/32".into(),
-        ),
-    ]);
-    pro.install_into(&inst.data.path().join("extensions"));
-    let key = inst.user("admin", "owner");
-    let license = inst.data.path().join("license.txt");
-    std::fs::write(&license, pro.issue(&payload(1, 200, 5), None)).unwrap();
-    inst.cli(&["license", "install", license.to_str().unwrap()]);
+    inst.env.push((
+        "VALIDIBOT_WEBHOOK_ALLOWED_NETWORKS".into(),
+        "127.0.0.1/32".into(),
+    ));
+    let key = licensed(&mut inst);
     inst.install_hostile(&["clock"]);
     // Attempts are counted per run: with kills this frequent, a run may be hit more than
     // the default three times, and must still end with its real result.

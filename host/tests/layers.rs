@@ -19,6 +19,8 @@ fn root() -> PathBuf {
 const LAYERS: &[(&str, &[&str])] = &[
     ("validibot-types", &[]),
     ("validibot-blobs", &[]),
+    // Runs inside validator containers: the envelope types only.
+    ("validibot-agent", &["validibot-plugin-api"]),
     ("validibot-store", &["validibot-types", "validibot-blobs"]),
     (
         "validibot-engines",

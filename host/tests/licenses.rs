@@ -27,12 +27,16 @@ const PERMISSIVE: &[&str] = &[
     "Unicode-3.0",
     "Unicode-DFS-2016",
     "BSL-1.0",
+    // webpki-roots' certificate list (the agent's TLS roots): a permissive data license.
+    "CDLA-Permissive-2.0",
 ];
 
 /// The crates outsiders link, and whether their own license must be the SDK's.
 const LINKED_BY_OUTSIDERS: &[(&str, bool)] = &[
     ("validibot-plugin-api", true),
     ("validibot-types", true),
+    // Runs inside operators' and third parties' validator images.
+    ("validibot-agent", true),
     // Its own license is proprietary (license-file); what it links must be permissive.
     ("validibot-commercial", false),
 ];

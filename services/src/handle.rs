@@ -32,6 +32,8 @@ pub struct Services {
     pub running: Arc<RunningRuns>,
     /// Submission bytes this process's runs may hold at once.
     pub memory: MemoryBudget,
+    /// Asynchronous container steps (`None`: container steps hold their worker slot).
+    pub remote: Option<Arc<crate::remote::Remote>>,
     /// How long a job's lease lasts without a heartbeat before another worker may take
     /// the run over.
     pub lease: Duration,

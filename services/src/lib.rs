@@ -11,6 +11,7 @@ pub mod launcher;
 pub mod licensing;
 pub mod mail;
 pub mod observability;
+pub mod remote;
 pub mod reports;
 pub mod retention;
 pub mod validators;

@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod licensing;
 pub mod plugins;
 pub mod queue;
+pub mod remote;
 pub mod retention;
 pub mod runs;
 pub mod webhooks;

@@ -26,8 +26,10 @@ pub struct Lease {
     pub max_attempts: i64,
 }
 
+/// Due: queued and available, leased by a worker whose lease expired, or waiting on an
+/// asynchronous step whose deadline came (the reconciler's last resort).
 const CLAIMABLE: &str =
-    "((state = 'queued' AND available_at <= $3) OR (state = 'leased' AND lease_expires_at < $3))";
+    "((state IN ('queued', 'waiting') AND available_at <= $3) OR (state = 'leased' AND lease_expires_at < $3))";
 
 /// Who takes a job at enqueue time: a worker in this process with a free slot.
 pub struct Taker<'a> {

@@ -64,7 +64,8 @@ pub async fn any_workflow_retention(db: &Db) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// Deletes these runs with their steps, findings, artifacts, idempotency keys and jobs,
+/// Deletes these runs with their steps, findings, artifacts, idempotency keys, jobs and
+/// asynchronous steps' executions,
 /// and each submission no other run uses, in one transaction.
 pub async fn delete_runs(db: &Db, runs: &[(String, String)]) -> Result<()> {
     let mut stmts = Vec::new();
@@ -75,6 +76,7 @@ pub async fn delete_runs(db: &Db, runs: &[(String, String)]) -> Result<()> {
             "step_runs",
             "idempotency_keys",
             "jobs",
+            "remote_executions",
         ] {
             stmts.push(Stmt::new(
                 format!("DELETE FROM {table} WHERE run_id = $1"),

@@ -16,11 +16,13 @@ wire_enum!(
 
 wire_enum!(
     /// A step's status. Only `PASSED`, `FAILED` and `SKIPPED` are ever stored
-    /// (`step_runs.status`); `PENDING` and `RUNNING` describe steps of a run in flight
-    /// that have no row yet.
+    /// (`step_runs.status`); `PENDING`, `RUNNING` and `WAITING` (an asynchronous
+    /// container step whose job runs elsewhere, no worker holding it) describe steps of
+    /// a run in flight that have no row yet.
     StepStatus {
         Pending => "PENDING",
         Running => "RUNNING",
+        Waiting => "WAITING",
         Passed => "PASSED",
         Failed => "FAILED",
         Skipped => "SKIPPED",

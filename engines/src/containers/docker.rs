@@ -374,7 +374,7 @@ impl DockerRunner {
     /// The finished container's state. Podman may report `stopped` (a state Docker's
     /// API, and so bollard's model, lacks) for a moment before `exited`: it is asked
     /// again, and should it stay so, the exit code comes from the wait alone.
-    async fn final_state(&self, id: &str) -> Result<Option<ContainerState>> {
+    pub(super) async fn final_state(&self, id: &str) -> Result<Option<ContainerState>> {
         for _ in 0..20 {
             match self
                 .docker
@@ -391,7 +391,7 @@ impl DockerRunner {
         Ok(None)
     }
 
-    async fn running(&self, id: &str) -> Result<bool> {
+    pub(super) async fn running(&self, id: &str) -> Result<bool> {
         match self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -404,7 +404,7 @@ impl DockerRunner {
     }
 
     /// SIGTERM, up to `grace` to exit, then SIGKILL.
-    async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+    pub(super) async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
         let signal = |s: &str| KillContainerOptionsBuilder::new().signal(s).build();
         let _ = self
             .docker

@@ -113,7 +113,12 @@ pub fn results(out: OutputEnvelope) -> (Vec<Output>, Vec<Finding>) {
 pub fn read_output(dir: &Path, cap: u64) -> Result<OutputEnvelope, String> {
     let bytes = read_regular_capped(&dir.join("output.json"), cap)
         .map_err(|e| format!("output envelope {OUTPUT_DIR}/output.json: {e}"))?;
-    let envelope: OutputEnvelope = serde_json::from_slice(&bytes)
+    parse_output(&bytes)
+}
+
+/// An output envelope's bytes (from the directory, or uploaded by an asynchronous step).
+pub fn parse_output(bytes: &[u8]) -> Result<OutputEnvelope, String> {
+    let envelope: OutputEnvelope = serde_json::from_slice(bytes)
         .map_err(|e| format!("output.json is not a valid envelope: {e}"))?;
     if envelope.schema_version != OUTPUT_SCHEMA {
         return Err(format!(

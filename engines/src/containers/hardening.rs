@@ -136,6 +136,16 @@ fn drops_all_capabilities(hc: &HostConfig) -> bool {
 
 /// Differences between what was asked and what the engine reports it applied.
 pub fn not_applied(limits: &Limits, inspected: &ContainerInspectResponse) -> Vec<String> {
+    not_applied_on(limits, inspected, "none")
+}
+
+/// [`not_applied`] for a container on `network` (an asynchronous step's, which must
+/// reach the bucket and the callback URL).
+pub fn not_applied_on(
+    limits: &Limits,
+    inspected: &ContainerInspectResponse,
+    network: &str,
+) -> Vec<String> {
     let mut missing = Vec::new();
     let Some(hc) = &inspected.host_config else {
         return vec!["the engine returned no host config".into()];
@@ -146,8 +156,8 @@ pub fn not_applied(limits: &Limits, inspected: &ContainerInspectResponse) -> Vec
         }
     };
     check(
-        "network_mode=none",
-        hc.network_mode.as_deref() == Some("none"),
+        &format!("network_mode={network}"),
+        hc.network_mode.as_deref() == Some(network),
     );
     check("cap_drop=ALL", drops_all_capabilities(hc));
     check(

@@ -3,7 +3,7 @@
 //! `hardening` the fixed security settings and the check that the engine applied
 //! them, `envelope` the input/output files, `outcome` the typed result, `logs` the
 //! bounded log capture, `instance` and `sweeper` the orphan clean-up, `service` what
-//! workers share, `artifacts` the files a validator leaves for the user.
+//! workers share, `remote` the asynchronous steps' containers (detached, the agent first), `artifacts` the files a validator leaves for the user.
 
 pub mod artifacts;
 pub mod docker;
@@ -12,6 +12,7 @@ pub mod hardening;
 pub mod instance;
 pub mod logs;
 pub mod outcome;
+pub mod remote;
 pub mod service;
 pub mod sweeper;
 

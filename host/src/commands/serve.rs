@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::watch;
 
-use crate::config::{InstanceArgs, ServeArgs, WorkerArgs};
+use crate::config::{ContainerLaunch, InstanceArgs, ServeArgs, WorkerArgs};
 use validibot_blobs::BlobStore;
 use validibot_engines::containers::service::ContainerService;
 use validibot_engines::extensions::ExtensionRegistry;
@@ -16,6 +16,7 @@ use validibot_services::execution::memory_budget::MemoryBudget;
 use validibot_services::execution::waiters::RunWaiters;
 use validibot_services::execution::worker::{self, Dispatch, WorkerConfig};
 use validibot_services::licensing::Licensing;
+use validibot_services::remote::Remote;
 use validibot_services::{Launcher, Services};
 use validibot_store::accounts::directory as accounts;
 use validibot_store::db::Db;
@@ -55,6 +56,7 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
     licensing.refresh().await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
     let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
+    let remote = remote_settings(global, worker, &blobs)?;
     Ok(Services {
         db,
         blobs,
@@ -64,8 +66,37 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
         waiters: Arc::new(RunWaiters::default()),
         running: Arc::default(),
         memory: MemoryBudget::new(worker.memory_budget_mib),
+        remote,
         lease: worker.lease(),
     })
+}
+
+/// Asynchronous container steps, when asked for: they need the bucket (the containers'
+/// only way to their inputs) and the callback URL; the agent is written to the data dir,
+/// which the engine's host sees at the same path (as the synchronous work directories).
+fn remote_settings(
+    global: &InstanceArgs,
+    worker: &WorkerArgs,
+    blobs: &BlobStore,
+) -> Result<Option<Arc<Remote>>> {
+    let args = &worker.remote;
+    if args.container_launch == ContainerLaunch::Sync {
+        return Ok(None);
+    }
+    blobs.exchange()?;
+    let Some(callback) = args.callback_url.as_deref().filter(|u| !u.is_empty()) else {
+        anyhow::bail!("VALIDIBOT_CONTAINER_LAUNCH=async needs VALIDIBOT_CALLBACK_URL (the API's address as containers reach it)");
+    };
+    reqwest::Url::parse(callback)
+        .with_context(|| format!("VALIDIBOT_CALLBACK_URL {callback:?}"))?;
+    let agent =
+        validibot_engines::containers::remote::install_agent(&global.data_dir.join("agent"))
+            .context("writing the container agent")?;
+    Ok(Some(Arc::new(Remote::new(
+        args.container_network.clone(),
+        callback,
+        agent,
+    ))))
 }
 
 /// `VALIDIBOT_LICENSE_FILE`: an unreadable file stops the start (a Secret that is not
@@ -101,6 +132,10 @@ fn spawn_duties(svc: &Services, worker: &WorkerArgs, stop: &watch::Receiver<bool
         worker.webhook_settings(),
         stop.clone(),
     );
+    if svc.remote.is_some() {
+        let period = Duration::from_secs_f64(worker.remote.reconcile_seconds.max(0.1));
+        validibot_services::remote::reconciler::spawn(svc.clone(), period, stop.clone());
+    }
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.

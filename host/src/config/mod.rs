@@ -408,6 +408,38 @@ pub struct WorkerArgs {
     pub retention: RetentionArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// How container steps run: holding a worker slot until the container exits (`sync`),
+/// or launched detached and resumed by a callback (`async`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContainerLaunch {
+    Sync,
+    Async,
+}
+
+/// Asynchronous container steps (every API and worker process of an instance sets the same).
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// `async`: a container step holds no worker slot while its container runs; the
+    /// container reads its inputs and writes its output through presigned URLs (blobs
+    /// must be in a bucket) and calls back at `VALIDIBOT_CALLBACK_URL`.
+    #[arg(long, env = "VALIDIBOT_CONTAINER_LAUNCH", value_enum, default_value_t = ContainerLaunch::Sync)]
+    pub container_launch: ContainerLaunch,
+    /// The API's address as asynchronous steps' containers reach it (e.g.
+    /// `http://validibot:8080`); callbacks go to `<this>/api/v1/callbacks/{id}`.
+    #[arg(long, env = "VALIDIBOT_CALLBACK_URL")]
+    pub callback_url: Option<String>,
+    /// The engine network asynchronous steps' containers join (they must reach the
+    /// bucket and the callback URL; synchronous ones have no network).
+    #[arg(long, env = "VALIDIBOT_CONTAINER_NETWORK", default_value = "bridge")]
+    pub container_network: String,
+    /// Seconds between the reconciler's passes over asynchronous steps whose callback has
+    /// not come (containers exited or gone, deadlines passed, runs canceled).
+    #[arg(long, env = "VALIDIBOT_RECONCILE_SECONDS", default_value_t = 15.0)]
+    pub reconcile_seconds: f64,
 }
 
 /// How webhook deliveries are made (every worker process delivers).
@@ -446,6 +478,13 @@ pub struct WebhookArgs {
 }
 
 impl Default for WebhookArgs {
+    /// The defaults the flags declare (and whatever the environment sets).
+    fn default() -> Self {
+        flag_defaults()
+    }
+}
+
+impl Default for RemoteArgs {
     /// The defaults the flags declare (and whatever the environment sets).
     fn default() -> Self {
         flag_defaults()

@@ -6,7 +6,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use validibot_types::ids::RunId;
 
 use anyhow::Result;
 use validibot_types::{Finding, Severity};
@@ -17,14 +16,14 @@ use crate::Services;
 use validibot_engines::containers::artifacts;
 use validibot_engines::containers::{Job, Outcome};
 use validibot_engines::plugins::{CallFile, Document};
+use validibot_store::queue::Lease;
 use validibot_store::workflows::Step;
 use validibot_types::clock::now_us;
 use validibot_types::{Final, StepResult};
 
 /// Where the step runs.
 pub struct Attempt<'a> {
-    pub run_id: &'a RunId,
-    pub attempt: i64,
+    pub lease: &'a Lease,
     /// Set when the lease moved to another worker: the container is stopped.
     pub lost: &'a Arc<AtomicBool>,
 }
@@ -50,22 +49,19 @@ pub(super) async fn run(
         files,
     } = input;
     let started_at = now_us();
-    if let Err((state, detail)) = ctx.licensing.require(&validator.feature).await? {
-        let mut finding = Finding::error("validator.pro_required", detail);
-        finding.meta =
-            Some(serde_json::json!({"feature": validator.feature, "license_state": state}));
-        let error = format!("{} needs Validibot Pro", validator.slug);
-        return Ok(step_outcome::refused(step, started_at, finding, error)?);
+    if let Some(refused) = unlicensed(ctx, &validator, step, started_at).await? {
+        return Ok(refused);
     }
     let runner = ctx.containers.runner().await?;
     // The container reads the document from its work directory, written from memory.
     let whole = document.clone();
     let content = tokio::task::spawn_blocking(move || whole.load()).await??;
+    let run_id = &at.lease.run_id;
     let work_dir = ctx
         .containers
-        .work_dir(at.run_id.as_str(), step.position, at.attempt);
+        .work_dir(run_id.as_str(), step.position, at.lease.attempts);
     let job = Job {
-        run_id: at.run_id.to_string(),
+        run_id: run_id.to_string(),
         validator: validator.slug.clone(),
         image: validator.image_id.clone(),
         command: None,
@@ -103,19 +99,50 @@ pub(super) async fn run(
         _ => None,
     };
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
+    tracing::info!(
+        run_id = %run_id,
+        validator = validator.slug,
+        outcome = report.outcome.name(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "container step finished"
+    );
+    conclude(&validator, step, started_at, report, artifacts)
+}
+
+/// The refusal of a step whose validator's Pro feature the license does not cover (an
+/// expired license stops Pro validators without touching stored workflows).
+pub(super) async fn unlicensed(
+    ctx: &Services,
+    validator: &ContainerValidator,
+    step: &Step,
+    started_at: i64,
+) -> Result<Option<(StepResult, Option<Final>)>> {
+    let Err((state, detail)) = ctx.licensing.require(&validator.feature).await? else {
+        return Ok(None);
+    };
+    let mut finding = Finding::error("validator.pro_required", detail);
+    finding.meta = Some(serde_json::json!({"feature": validator.feature, "license_state": state}));
+    let error = format!("{} needs Validibot Pro", validator.slug);
+    Ok(Some(step_outcome::refused(
+        step, started_at, finding, error,
+    )?))
+}
+
+/// The verdict on a container step from the runner's report (synchronous, or an
+/// asynchronous step's delivery or reconciliation), with the artifacts kept and refused.
+pub(super) fn conclude(
+    validator: &ContainerValidator,
+    step: &Step,
+    started_at: i64,
+    report: validibot_engines::containers::Report,
+    artifacts: Option<(Vec<validibot_types::StoredArtifact>, Vec<String>)>,
+) -> Result<(StepResult, Option<Final>)> {
     let m = crate::observability::metrics::metrics();
     m.container_outcome(&validator.slug, report.outcome.name());
     m.validator_call(
         &validator.slug,
         "container",
         report.elapsed.as_micros() as u64,
-    );
-    tracing::info!(
-        run_id = %at.run_id,
-        validator = validator.slug,
-        outcome = report.outcome.name(),
-        elapsed_ms = report.elapsed.as_millis() as u64,
-        "container step finished"
     );
     let call = Call {
         started_at,

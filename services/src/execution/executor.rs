@@ -15,6 +15,7 @@ use validibot_types::Finding;
 use super::assertions::Submitted;
 use super::container_step;
 use super::progress::Progress;
+use super::remote_step;
 use super::step_loop::{self, RunSink, StepRunner};
 use super::step_outcome;
 use crate::validators::availability;
@@ -115,13 +116,19 @@ async fn run_steps(
     let deadline_us = facts.started_at + facts.timeout_seconds * 1_000_000;
     let plan =
         validibot_store::workflows::versions::frozen_plan(&ctx.db, &facts.workflow_id).await?;
-    // Only a retried job can have steps recorded by an earlier attempt.
-    let recorded = if lease.attempts > 1 {
+    // Only a job claimed before (retried, or resumed after waiting on a container) can
+    // have steps recorded by an earlier attempt.
+    let recorded = if lease.token > 1 {
         record::recorded_steps(&ctx.db, &lease.run_id).await?
     } else {
         vec![]
     };
     let done: Vec<i64> = recorded.iter().map(|r| r.position).collect();
+    let launched = if lease.token > 1 {
+        validibot_store::remote::launched_steps(&ctx.db, &lease.run_id).await?
+    } else {
+        vec![]
+    };
     let run_ctx = RunContext {
         steps: recorded
             .into_iter()
@@ -147,6 +154,7 @@ async fn run_steps(
         memory_bytes: mib_to_bytes(plan.validator_memory_mib),
         content_type: facts.content_type,
         workspace_id: facts.workspace_id,
+        launched,
     };
     let mut sink = Recorder { ctx, lease };
     let _writer = progress.spawn_writer(ctx.db.clone(), lease.clone());
@@ -202,6 +210,8 @@ struct WorkerSteps<'a> {
     memory_bytes: Option<usize>,
     content_type: String,
     workspace_id: WorkspaceId,
+    /// Positions of steps whose containers an earlier attempt launched.
+    launched: Vec<i64>,
 }
 
 impl StepRunner for WorkerSteps<'_> {
@@ -221,6 +231,10 @@ impl StepRunner for WorkerSteps<'_> {
         self.ctx
             .plugins
             .get(crate::workflows::assertions::EVALUATOR)
+    }
+
+    fn launched(&self, step: &Step) -> bool {
+        self.launched.contains(&step.position)
     }
 }
 
@@ -283,8 +297,7 @@ impl WorkerSteps<'_> {
                 .await?;
         if let Some(v) = container {
             let at = container_step::Attempt {
-                run_id: &self.lease.run_id,
-                attempt: self.lease.attempts,
+                lease: self.lease,
                 lost: self.lost,
             };
             let input = container_step::Input {
@@ -292,7 +305,12 @@ impl WorkerSteps<'_> {
                 content_type: &self.content_type,
                 files,
             };
-            return container_step::run(ctx, v, step, at, input, remaining).await;
+            return match &ctx.remote {
+                Some(remote) => {
+                    remote_step::run(ctx, remote, v, step, self.lease, input, remaining).await
+                }
+                None => container_step::run(ctx, v, step, at, input, remaining).await,
+            };
         }
         let finding = Finding::error(
             "validator.unknown",
@@ -324,6 +342,16 @@ impl RunSink for Recorder<'_> {
             tracing::debug!(status = fin.status.as_str(), "run finished");
         } else {
             tracing::warn!(run_id = %lease.run_id, "lease lost before the result was recorded; another worker owns the run");
+        }
+        Ok(())
+    }
+
+    async fn park(&mut self) -> Result<()> {
+        let lease = self.lease;
+        if validibot_store::remote::park(&self.ctx.db, lease).await? {
+            tracing::debug!("waiting for container steps; the job holds no slot");
+        } else {
+            tracing::warn!(run_id = %lease.run_id, "lease lost before the run was parked; another worker owns the run");
         }
         Ok(())
     }

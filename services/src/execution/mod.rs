@@ -6,6 +6,7 @@ pub mod container_step;
 pub mod executor;
 pub mod memory_budget;
 pub mod progress;
+pub mod remote_step;
 pub mod step_loop;
 pub mod step_outcome;
 pub mod waiters;

@@ -39,6 +39,12 @@ pub trait StepRunner {
 
     /// The built-in validator that evaluates assertions.
     fn evaluator(&self) -> Option<Arc<Plugin>>;
+
+    /// Whether an earlier attempt launched this step's container (it is collected even
+    /// when the run's time is up: its verdict — a timeout, say — is the step's).
+    fn launched(&self, _step: &Step) -> bool {
+        false
+    }
 }
 
 /// Where the loop's results go.
@@ -58,6 +64,10 @@ pub trait RunSink {
         last: Vec<(&Step, StepResult)>,
         fin: Final,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Nothing more can run until a `WAITING` step's container reports: the run is put
+    /// aside (the worker lets its job wait, holding no slot), to be resumed later.
+    fn park(&mut self) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Runs the steps not in `done` (positions an earlier attempt recorded; their results
@@ -111,12 +121,12 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
                     changed = true;
                 } else if deps.iter().all(|&d| state[d] == Slot::Ended(true)) {
                     let remaining_us = deadline_us - now_us();
-                    if out_of_time || remaining_us <= 0 {
+                    if (out_of_time || remaining_us <= 0) && !runner.launched(&steps[i]) {
                         out_of_time = true;
                         state[i] = Slot::Skipped;
                     } else {
                         state[i] = Slot::Running;
-                        let remaining = Duration::from_micros(remaining_us as u64);
+                        let remaining = Duration::from_micros(remaining_us.max(0) as u64);
                         let step = &steps[i];
                         // What it may read of others is done by now: a snapshot will do.
                         let ctx = ctx.clone();
@@ -134,8 +144,12 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
                 break;
             }
         }
-        // Nothing runs any more: the run ends (normally with the last step's result).
+        // Nothing runs any more: the run ends (normally with the last step's result),
+        // or waits for the steps whose containers run elsewhere.
         let Some((i, verdict)) = running.next().await else {
+            if state.contains(&Slot::Parked) {
+                return sink.park().await;
+            }
             let last = skipped(steps, &state, &[]);
             return sink.finish(last, final_of(&ends, out_of_time)).await;
         };
@@ -146,6 +160,10 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
                 return Err(e);
             }
         };
+        if result.status == StepStatus::Waiting {
+            state[i] = Slot::Parked;
+            continue;
+        }
         ctx.steps.push(StepFacts {
             key: steps[i].key.clone(),
             status: result.status,
@@ -155,7 +173,7 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
         if let Some(fin) = ending {
             ends.push((i, fin));
         }
-        if running.is_empty() && !any_can_start(&graph, &state) {
+        if running.is_empty() && !any_can_start(&graph, &state) && !state.contains(&Slot::Parked) {
             let mut last = vec![(&steps[i], result)];
             last.extend(skipped(steps, &state, &[i]));
             return sink.finish(last, final_of(&ends, out_of_time)).await;
@@ -171,6 +189,8 @@ pub async fn run<R: StepRunner + Sync, S: RunSink + Send>(
 enum Slot {
     Waiting,
     Running,
+    /// Its container runs elsewhere (`WAITING`): its dependents wait for a later attempt.
+    Parked,
     /// Finished; `true` when its dependents may run.
     Ended(bool),
     /// Will not run (a dependency failed or was skipped, or the time ran out).
@@ -255,7 +275,8 @@ async fn run_step<R: StepRunner + Sync>(
     };
     let step = bound.as_ref().unwrap_or(step);
     let verdict = runner.run(step, remaining).await?;
-    if step.assertions.is_empty() || !step_outcome::validator_completed(&verdict.1) {
+    let waiting = verdict.0.status == StepStatus::Waiting;
+    if waiting || step.assertions.is_empty() || !step_outcome::validator_completed(&verdict.1) {
         return Ok(verdict);
     }
     let Some(evaluator) = runner.evaluator() else {

@@ -86,6 +86,14 @@ pub fn skipped_by_when(started_at: i64, reason: String) -> (StepResult, Option<F
     (result, None)
 }
 
+/// A step whose container runs elsewhere (an asynchronous launch): `WAITING`, never
+/// recorded; the run resumes when the container calls back or the reconciler rules.
+pub fn waiting(started_at: i64) -> (StepResult, Option<Final>) {
+    let mut result = StepResult::skipped(started_at);
+    result.status = StepStatus::Waiting;
+    (result, None)
+}
+
 /// The verdict on a step: its result, and the run's end when the step ends it.
 pub fn decide(step: &Step, call: Call) -> Result<(StepResult, Option<Final>), HostFailure> {
     let mut result = StepResult {

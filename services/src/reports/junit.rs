@@ -55,7 +55,9 @@ fn outcome(step: &ReportStep) -> Outcome {
         StepStatus::Passed => Outcome::Passed,
         StepStatus::Failed if step.error.is_none() && has_errors => Outcome::Failed,
         StepStatus::Failed => Outcome::Errored,
-        StepStatus::Skipped | StepStatus::Pending | StepStatus::Running => Outcome::Skipped,
+        StepStatus::Skipped | StepStatus::Pending | StepStatus::Running | StepStatus::Waiting => {
+            Outcome::Skipped
+        }
     }
 }
 

@@ -290,10 +290,13 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
     .fetch_all(&db.read)
     .await?;
     let recorded: Vec<LoadedRow> = rows.filter(|r| r.step_position.is_some()).collect();
-    let progress = if run.status == RunStatus::Running.as_str() {
-        read_progress(db, run_id).await?
+    let (progress, waiting) = if run.status == RunStatus::Running.as_str() {
+        (
+            read_progress(db, run_id).await?,
+            crate::remote::waiting_steps(db, run_id).await?,
+        )
     } else {
-        HashMap::new()
+        (HashMap::new(), vec![])
     };
     let findings: Vec<(i64, Finding)> = recorded
         .iter()
@@ -334,6 +337,7 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
                     .unwrap_or_default(),
                 r.step_error.clone(),
             ),
+            None if waiting.contains(&p.key) => (StepStatus::Waiting, None, None, vec![], None),
             None if run.status == RunStatus::Running.as_str()
                 && (progress.contains_key(&p.key)
                     || steps

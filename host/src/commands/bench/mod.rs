@@ -94,6 +94,7 @@ pub async fn run(global: &InstanceArgs, args: &BenchArgs) -> Result<()> {
             retention: Default::default(),
             public_url: None,
             webhooks: Default::default(),
+            remote: Default::default(),
         },
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -327,6 +327,11 @@ impl RunSink for Collected {
         self.fin = Some(fin);
         Ok(())
     }
+
+    async fn park(&mut self) -> Result<()> {
+        // Only container steps wait, and `check` runs none.
+        anyhow::bail!("a step is waiting for a container, which `validibot check` does not run")
+    }
 }
 
 /// The report of a check that never ran: the refusal as ERROR findings of one

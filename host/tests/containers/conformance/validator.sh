@@ -22,6 +22,7 @@ case "$mode" in
   fail-validation) verify_inputs; write_output failed_validation '[{"severity":"ERROR","code":"conformance.bad","text":"the document is bad","location":"/a"}]' ;;
   exit) echo "exiting with $2" >&2; exit "$2" ;;
   sleep) echo "sleeping"; sleep 600 ;;
+  sleep-hour) echo "sleeping for an hour, as a long simulation would"; sleep 3600 ;;
   flood) yes "validibot flood line" | head -c 20000000; write_output success '[]' ;;
   memory) x=aaaaaaaaaaaaaaaa; while true; do x="$x$x"; done ;;
   write-rootfs) echo hack > /etc/hacked || exit 5; write_output success '[]' ;;

@@ -9,8 +9,8 @@ use axum::Json;
 use serde_json::Value;
 
 use super::super::{
-    account, api_keys, audit, availability, files, invitations, license, runs, teams, two_factor,
-    validators, webhooks, workflows, workspaces, AppState,
+    account, api_keys, audit, availability, callbacks, files, invitations, license, runs, teams,
+    two_factor, validators, webhooks, workflows, workspaces, AppState,
 };
 use super::document::{document, Body, Op};
 use crate::probes;
@@ -52,6 +52,8 @@ fn op(
                 | "/api/v1/invitations/{token}/signup"
                 | "/api/v1/password-reset"
                 | "/api/v1/password-reset/{token}"
+                // Its signed, short-lived token is its credential.
+                | "/api/v1/callbacks/{callback_id}"
         );
     (
         Op {
@@ -124,6 +126,7 @@ pub fn routes() -> Vec<(Op, Handler)> {
         with_body(op(M::POST, "/api/v1/invitations/{token}/signup", "signUpWithInvitation", "accounts", "Accept an invitation with a new account (the invited address is its email).", (201, JSON, "Accepted"), &[400, 402, 409, 410], post(invitations::signup)), &[(JSON, "Signup")]),
         op(M::POST, "/api/v1/invitations/{token}/accept", "acceptInvitation", "accounts", "Accept an invitation as the signed-in caller (a higher role they hold stays).", (200, JSON, "Accepted"), &[402, 410], post(invitations::accept)),
         with_body(op(M::POST, "/api/v1/password-reset", "requestPasswordReset", "accounts", "Mail a reset link to the account with that username or address. Answered 202 whether or not one exists; throttled per account and client (429).", (202, JSON, "Detail"), &[400, 429, 503], post(account::request_reset)), &[(JSON, "PasswordResetRequest")]),
+        with_body(op(M::POST, "/api/v1/callbacks/{callback_id}", "receiveCallback", "runs", "An asynchronous container step's agent reports that its container is done (`Authorization: Bearer <callback token>`, signed for this execution and URL). The output envelope is read from storage, not from the request. 202 recorded (the run resumes), 200 a replay of a recorded callback, 409 too late (the step was ruled on without it, or the run ended).", (202, JSON, "CallbackReceipt"), &[200, 400, 401, 404, 409], post(callbacks::receive)), &[(JSON, "CallbackReport")]),
         with_body(op(M::POST, "/api/v1/password-reset/{token}", "resetPassword", "accounts", "Set a new password with a reset link (single use); every session of the account ends.", (200, JSON, "PasswordResetDone"), &[400, 410], post(account::reset)), &[(JSON, "NewPassword")]),
         op(M::GET, "/api/v1/api-keys", "listApiKeys", "accounts", "The caller's API keys (never their secrets).", (200, JSON, "ApiKeyList"), &[], get(api_keys::list)),
         with_body(op(M::POST, "/api/v1/api-keys", "createApiKey", "accounts", "Create an API key for the caller; the token is in this answer only.", (201, JSON, "NewApiKey"), &[400], post(api_keys::create)), &[(JSON, "ApiKeyRequest")]),

@@ -204,6 +204,12 @@ fn main() -> Value {
         "WorkspaceList": list_of("Workspace"),
         "NewWorkspace": {"type": "object", "required": ["slug"], "additionalProperties": false,
                           "properties": {"slug": string, "name": string}},
+        "CallbackReport": {"type": "object", "additionalProperties": true, "properties": {
+            "exit_code": {"type": ["integer", "null"]},
+            "output": {"type": "boolean"},
+            "agent_error": nullable_string,
+        }},
+        "CallbackReceipt": obj(&["callback_id", "replay"], json!({"callback_id": string, "replay": {"type": "boolean"}})),
         "RoleBody": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": role}},
         "MemberList": obj(&["results"], json!({"results": {"type": "array", "items": obj(&["username", "role", "mfa"], json!({"username": string, "role": role, "mfa": {"type": "boolean"}}))}})),
         "License": obj(&["edition", "state", "features"], json!({

@@ -1,0 +1,261 @@
+//! A container step run asynchronously: the first attempt launches the container
+//! (inputs as presigned URLs, a callback with a signed token) and answers `WAITING`, so
+//! the worker lets the job wait and moves on; the attempt that resumes the run once the
+//! container called back (or the reconciler ruled) collects the execution into a
+//! verdict through the same `step_outcome` as a synchronous step. A resumed attempt
+//! that finds its container still running within its time waits again.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::container_step::{conclude, unlicensed, Input};
+use super::step_outcome;
+use crate::remote::{self, reconciler, token, Remote};
+use crate::validators::images::{self, ContainerValidator};
+use crate::Services;
+use validibot_engines::containers::envelope::{self, InputEnvelope, InputFile, INPUT_SCHEMA};
+use validibot_engines::containers::logs::CapturedLog;
+use validibot_engines::containers::remote::{container_name, Pointers, RemoteJob, RemoteState};
+use validibot_engines::containers::{DockerRunner, Outcome, Report};
+use validibot_store::queue::Lease;
+use validibot_store::remote::{self as store, Execution, Launched};
+use validibot_store::workflows::Step;
+use validibot_types::clock::now_us;
+use validibot_types::{Final, StepResult};
+
+/// Launches the step's container, or collects what an earlier launch came to.
+pub(super) async fn run(
+    ctx: &Services,
+    remote: &Remote,
+    validator: ContainerValidator,
+    step: &Step,
+    lease: &Lease,
+    input: Input<'_>,
+    remaining: Duration,
+) -> Result<(StepResult, Option<Final>)> {
+    if let Some(refused) = unlicensed(ctx, &validator, step, now_us()).await? {
+        return Ok(refused);
+    }
+    let runner = ctx.containers.runner().await?;
+    let Some(e) = store::for_step(&ctx.db, &lease.run_id, step.position).await? else {
+        return launch(
+            ctx, remote, runner, &validator, step, lease, input, remaining,
+        )
+        .await;
+    };
+    let e = if e.state == "launched" {
+        let Some((outcome, code, detail)) = reconciler::judge(runner, &e).await? else {
+            return Ok(step_outcome::waiting(e.created_at));
+        };
+        // A callback that arrived meanwhile wins; either way the row says what happened.
+        store::reconcile(&ctx.db, &e.callback_id, outcome, code, &detail).await?;
+        store::get(&ctx.db, &e.callback_id)
+            .await?
+            .context("the execution's row vanished")?
+    } else {
+        e
+    };
+    collect(ctx, runner, &validator, step, e).await
+}
+
+/// Starts the container and records the execution; the step is `WAITING`.
+#[allow(clippy::too_many_arguments)]
+async fn launch(
+    ctx: &Services,
+    remote: &Remote,
+    runner: &DockerRunner,
+    validator: &ContainerValidator,
+    step: &Step,
+    lease: &Lease,
+    input: Input<'_>,
+    remaining: Duration,
+) -> Result<(StepResult, Option<Final>)> {
+    let started_at = now_us();
+    let exchange = ctx.blobs.exchange()?;
+    let limits = images::limits_for_run(&validator.limits, remaining);
+    // The pointers outlive the step's time by a margin: a slow start still reads them.
+    let ttl = limits.timeout + limits.grace + Duration::from_secs(600);
+    let callback_id = {
+        use rand::RngCore;
+        let mut id = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        hex::encode(id)
+    };
+    // The document as a blob (content-addressed: a stored submission is already there).
+    let whole = input.document.clone();
+    let content = tokio::task::spawn_blocking(move || whole.load()).await??;
+    let stored = ctx.blobs.put_bytes(content).await?;
+    let mut files = vec![InputFile {
+        name: images::input_name(input.content_type),
+        mime_type: input.content_type.to_owned(),
+        size: stored.size as u64,
+        uri: exchange.get_blob_url(&stored.sha256, ttl).await?,
+        sha256: stored.sha256,
+    }];
+    let mut step_files = Vec::with_capacity(input.files.len());
+    for f in input.files {
+        step_files.push(InputFile {
+            uri: exchange.get_blob_url(&f.sha256, ttl).await?,
+            size: f.content.len() as u64,
+            name: f.name,
+            mime_type: f.media_type,
+            sha256: f.sha256,
+        });
+    }
+    let input_bytes = files.iter().chain(&step_files).map(|f| f.size).sum();
+    let envelope = InputEnvelope {
+        schema_version: INPUT_SCHEMA.into(),
+        run_id: lease.run_id.to_string(),
+        validator: validator.slug.clone(),
+        files: std::mem::take(&mut files),
+        config: step.config.clone(),
+        step_files,
+    };
+    let input_name = remote::input_name(&callback_id);
+    let output_name = remote::output_name(&callback_id);
+    exchange
+        .put(&input_name, serde_json::to_vec(&envelope)?)
+        .await?;
+    let callback_url = remote.callback_url(&callback_id);
+    let expires = now_us() / 1_000_000 + ttl.as_secs() as i64;
+    let key = remote.key(&ctx.db).await?;
+    let job = RemoteJob {
+        run_id: lease.run_id.to_string(),
+        validator: validator.slug.clone(),
+        image: validator.image_id.clone(),
+        command: None,
+        env: validator.env.clone().into_iter().collect(),
+        pointers: Pointers {
+            input_uri: exchange.get_url(&input_name, ttl).await?,
+            output_uri: exchange.put_url(&output_name, ttl).await?,
+            callback_token: token::sign(key, &callback_id, &callback_url, expires),
+            callback_url,
+        },
+        network: remote.network.clone(),
+        input_bytes,
+        limits: limits.clone(),
+    };
+    // Recorded before it starts: whatever happens next, the reconciler knows of it.
+    let name = container_name(&validator.slug);
+    let launched = Launched {
+        callback_id: &callback_id,
+        step_position: step.position,
+        step_key: &step.key,
+        launcher: remote::DOCKER,
+        execution_name: &name,
+        deadline_at: started_at + limits.timeout.as_micros() as i64,
+    };
+    if !store::launched(&ctx.db, lease, &launched).await? {
+        // Not ours any more: nothing may run on our account.
+        remote::forget(ctx, &callback_id).await;
+        return Ok(step_outcome::waiting(started_at));
+    }
+    if let Err(e) = runner.launch(&job, &remote.agent, &name).await {
+        let reason = format!("{e:#}");
+        store::reconcile(&ctx.db, &callback_id, "runner_error", None, &reason).await?;
+        store::abandon(&ctx.db, &callback_id).await?;
+        remote::forget(ctx, &callback_id).await;
+        let report = report(Outcome::RunnerError { reason });
+        return conclude(validator, step, started_at, report, None);
+    }
+    tracing::info!(run_id = %lease.run_id, validator = validator.slug, container = name, "container step launched; waiting for its callback");
+    Ok(step_outcome::waiting(started_at))
+}
+
+/// The verdict on an execution that ended (delivered or ruled on); its container and
+/// exchange objects are removed.
+async fn collect(
+    ctx: &Services,
+    runner: &DockerRunner,
+    validator: &ContainerValidator,
+    step: &Step,
+    e: Execution,
+) -> Result<(StepResult, Option<Final>)> {
+    let mut report = report(outcome_of(&e));
+    // The engine alone knows whether the validator was killed for memory.
+    if e.state == "delivered" && !matches!(report.outcome, Outcome::Succeeded) {
+        if let Ok(RemoteState::Exited { oom: true, .. }) = runner.state(&e.execution_name).await {
+            report.outcome = Outcome::Oom;
+        }
+    }
+    report.exit_code = e.exit_code;
+    report.elapsed =
+        Duration::from_micros((e.ended_at.unwrap_or_else(now_us) - e.created_at).max(0) as u64);
+    if let Some(text) = e
+        .output
+        .as_deref()
+        .filter(|_| report.outcome == Outcome::Succeeded)
+    {
+        report.output = Some(envelope::parse_output(text.as_bytes()).map_err(anyhow::Error::msg)?);
+    }
+    if let Err(err) = runner
+        .stop_and_remove(&e.execution_name, Duration::ZERO)
+        .await
+    {
+        tracing::warn!(
+            container = e.execution_name,
+            "removing the container (the sweeper will retry): {err:#}"
+        );
+    }
+    remote::forget(ctx, &e.callback_id).await;
+    if matches!(report.outcome, Outcome::RunnerError { .. }) {
+        // A host failure is retried; the retry launches anew.
+        store::abandon(&ctx.db, &e.callback_id).await?;
+    }
+    tracing::info!(run_id = %e.run_id, validator = validator.slug, outcome = report.outcome.name(), "container step collected");
+    conclude(validator, step, e.created_at, report, None)
+}
+
+/// The typed outcome of an ended execution.
+fn outcome_of(e: &Execution) -> Outcome {
+    let detail = || e.detail.clone().unwrap_or_default();
+    if e.state == "delivered" {
+        return match (e.exit_code, &e.output) {
+            (Some(0), Some(text)) => match envelope::parse_output(text.as_bytes()) {
+                Ok(_) => Outcome::Succeeded,
+                Err(reason) => Outcome::ValidatorFailed {
+                    exit_code: 0,
+                    reason,
+                },
+            },
+            (Some(0), None) => Outcome::ValidatorFailed {
+                exit_code: 0,
+                reason: e
+                    .detail
+                    .clone()
+                    .unwrap_or_else(|| "the validator exited 0 without an output envelope".into()),
+            },
+            (Some(code), _) => Outcome::ValidatorFailed {
+                exit_code: code,
+                reason: format!("the validator exited with code {code}"),
+            },
+            // The agent could not run it (its inputs unreadable, say): a host failure.
+            (None, _) if e.detail.is_some() => Outcome::RunnerError { reason: detail() },
+            (None, _) => Outcome::ValidatorFailed {
+                exit_code: -1,
+                reason: "the validator was killed by a signal".into(),
+            },
+        };
+    }
+    match e.outcome.as_deref() {
+        Some("timed_out") => Outcome::TimedOut,
+        Some("oom") => Outcome::Oom,
+        Some("cancelled") => Outcome::Cancelled,
+        Some("validator_failed") => Outcome::ValidatorFailed {
+            exit_code: e.exit_code.unwrap_or(-1),
+            reason: detail(),
+        },
+        _ => Outcome::RunnerError { reason: detail() },
+    }
+}
+
+fn report(outcome: Outcome) -> Report {
+    Report {
+        outcome,
+        output: None,
+        logs: CapturedLog::default(),
+        exit_code: None,
+        elapsed: Duration::ZERO,
+    }
+}
