@@ -72,9 +72,14 @@ pub async fn launched(db: &Db, lease: &Lease, l: &Launched<'_>) -> Result<bool> 
 /// launched executions — or now, when a delivery already arrived that no step has
 /// consumed (it came before the park, so it found no waiting job to wake). The attempt
 /// the claim counted is given back: waking up is not a retry.
+///
+/// The job's row is locked first (the lease fence), and a delivery or ruling locks it
+/// first too ([`deliver`], [`reconcile`]): one of the two commits first and the other
+/// sees it — a delivery that committed is visible to the park's next statement (on
+/// PostgreSQL each statement reads afresh), one that waited finds the job `waiting`.
 pub async fn park(db: &Db, lease: &Lease) -> Result<bool> {
     let now = now_us();
-    let res = sqlx::query(
+    let park = Stmt::new(
         "UPDATE jobs SET state = 'waiting', lease_owner = NULL, lease_expires_at = NULL, progress = NULL,
              attempts = attempts - 1,
              available_at = CASE
@@ -84,14 +89,45 @@ pub async fn park(db: &Db, lease: &Lease) -> Result<bool> {
                  ELSE COALESCE((SELECT MIN(deadline_at) FROM remote_executions WHERE run_id = $1 AND state = 'launched'), $2)
              END
          WHERE id = $3 AND lease_token = $4 AND state = 'leased'",
+        args![&lease.run_id, now, &lease.job_id, lease.token],
+    );
+    Ok(db
+        .write_tx(Some(queue::still_held(lease)), vec![park])
+        .await?)
+}
+
+/// Locks the job of an execution's run (when it has one) before anything else is read
+/// or written: see [`park`].
+fn lock_job(callback_id: &str) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET lease_owner = lease_owner
+         WHERE run_id = (SELECT run_id FROM remote_executions WHERE callback_id = $1)",
+        args![callback_id],
     )
-    .bind(lease.run_id.as_str())
-    .bind(now)
-    .bind(lease.job_id.as_str())
-    .bind(lease.token)
-    .execute(&db.write)
+}
+
+/// Wakes the job of an execution's run if it is waiting and the execution ended at `at`
+/// (in this transaction).
+fn wake(callback_id: &str, at: i64) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET state = 'queued', available_at = $1
+         WHERE state = 'waiting'
+           AND run_id = (SELECT run_id FROM remote_executions WHERE callback_id = $2 AND ended_at = $1)",
+        args![at, callback_id],
+    )
+}
+
+/// Whether the execution ended in this transaction (its `ended_at` is ours).
+async fn ended_at(db: &Db, callback_id: &str, at: i64, state: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM remote_executions WHERE callback_id = $1 AND ended_at = $2 AND state = $3",
+    )
+    .bind(callback_id)
+    .bind(at)
+    .bind(state)
+    .fetch_one(&db.write)
     .await?;
-    Ok(res.rows_affected() == 1)
+    Ok(n == 1)
 }
 
 /// The latest launch for a step of a run that was not abandoned.
@@ -157,18 +193,18 @@ pub struct Report<'a> {
 /// only while its run has a job) and the job is woken, in one transaction.
 pub async fn deliver(db: &Db, callback_id: &str, report: &Report<'_>) -> Result<Delivery> {
     let now = now_us();
-    let fence = Stmt::new(
+    let record = Stmt::new(
         "UPDATE remote_executions SET state = 'delivered', ended_at = $1, exit_code = $2, output = $3, detail = $4
          WHERE callback_id = $5 AND state = 'launched'
            AND EXISTS (SELECT 1 FROM jobs WHERE jobs.run_id = remote_executions.run_id)",
         args![now, report.exit_code, report.output, report.detail, callback_id],
     );
-    let wake = Stmt::new(
-        "UPDATE jobs SET state = 'queued', available_at = $1
-         WHERE state = 'waiting' AND run_id = (SELECT run_id FROM remote_executions WHERE callback_id = $2)",
-        args![now, callback_id],
-    );
-    if db.write_tx(Some(fence), vec![wake]).await? {
+    db.write_tx(
+        None,
+        vec![lock_job(callback_id), record, wake(callback_id, now)],
+    )
+    .await?;
+    if ended_at(db, callback_id, now, "delivered").await? {
         return Ok(Delivery::Accepted);
     }
     Ok(match get(db, callback_id).await? {
@@ -182,8 +218,8 @@ pub async fn deliver(db: &Db, callback_id: &str, report: &Report<'_>) -> Result<
     })
 }
 
-/// The reconciler's verdict on an execution whose callback never came; wakes the job.
-/// `false`: it was delivered (or reconciled) meanwhile.
+/// The reconciler's verdict on an execution whose callback never came; wakes the job
+/// (a run that ended has none). `false`: it was delivered (or ruled on) meanwhile.
 pub async fn reconcile(
     db: &Db,
     callback_id: &str,
@@ -192,17 +228,17 @@ pub async fn reconcile(
     detail: &str,
 ) -> Result<bool> {
     let now = now_us();
-    let fence = Stmt::new(
+    let record = Stmt::new(
         "UPDATE remote_executions SET state = 'reconciled', ended_at = $1, outcome = $2, exit_code = $3, detail = $4
          WHERE callback_id = $5 AND state = 'launched'",
         args![now, outcome, exit_code, detail, callback_id],
     );
-    let wake = Stmt::new(
-        "UPDATE jobs SET state = 'queued', available_at = $1
-         WHERE state = 'waiting' AND run_id = (SELECT run_id FROM remote_executions WHERE callback_id = $2)",
-        args![now, callback_id],
-    );
-    Ok(db.write_tx(Some(fence), vec![wake]).await?)
+    db.write_tx(
+        None,
+        vec![lock_job(callback_id), record, wake(callback_id, now)],
+    )
+    .await?;
+    ended_at(db, callback_id, now, "reconciled").await
 }
 
 /// An ended execution whose result was a host failure: the retry launches anew.
