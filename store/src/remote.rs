@@ -117,6 +117,15 @@ fn wake(callback_id: &str, at: i64) -> Stmt {
     )
 }
 
+/// Ends an execution with `record` (setting `ended_at` to `at` and the state to `state`,
+/// only from `launched`) in one transaction that locks its run's job first and wakes it
+/// if waiting; `true` when this call ended it.
+async fn end(db: &Db, callback_id: &str, at: i64, record: Stmt, state: &str) -> Result<bool> {
+    let stmts = vec![lock_job(callback_id), record, wake(callback_id, at)];
+    db.write_tx(None, stmts).await?;
+    ended_at(db, callback_id, at, state).await
+}
+
 /// Whether the execution ended in this transaction (its `ended_at` is ours).
 async fn ended_at(db: &Db, callback_id: &str, at: i64, state: &str) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
@@ -199,12 +208,7 @@ pub async fn deliver(db: &Db, callback_id: &str, report: &Report<'_>) -> Result<
            AND EXISTS (SELECT 1 FROM jobs WHERE jobs.run_id = remote_executions.run_id)",
         args![now, report.exit_code, report.output, report.detail, callback_id],
     );
-    db.write_tx(
-        None,
-        vec![lock_job(callback_id), record, wake(callback_id, now)],
-    )
-    .await?;
-    if ended_at(db, callback_id, now, "delivered").await? {
+    if end(db, callback_id, now, record, "delivered").await? {
         return Ok(Delivery::Accepted);
     }
     Ok(match get(db, callback_id).await? {
@@ -233,12 +237,7 @@ pub async fn reconcile(
          WHERE callback_id = $5 AND state = 'launched'",
         args![now, outcome, exit_code, detail, callback_id],
     );
-    db.write_tx(
-        None,
-        vec![lock_job(callback_id), record, wake(callback_id, now)],
-    )
-    .await?;
-    ended_at(db, callback_id, now, "reconciled").await
+    end(db, callback_id, now, record, "reconciled").await
 }
 
 /// An ended execution whose result was a host failure: the retry launches anew.

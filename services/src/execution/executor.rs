@@ -117,18 +117,16 @@ async fn run_steps(
     let plan =
         validibot_store::workflows::versions::frozen_plan(&ctx.db, &facts.workflow_id).await?;
     // Only a job claimed before (retried, or resumed after waiting on a container) can
-    // have steps recorded by an earlier attempt.
-    let recorded = if lease.token > 1 {
-        record::recorded_steps(&ctx.db, &lease.run_id).await?
+    // have steps recorded, or containers launched, by an earlier attempt.
+    let (recorded, launched) = if lease.token > 1 {
+        (
+            record::recorded_steps(&ctx.db, &lease.run_id).await?,
+            validibot_store::remote::launched_steps(&ctx.db, &lease.run_id).await?,
+        )
     } else {
-        vec![]
+        (vec![], vec![])
     };
     let done: Vec<i64> = recorded.iter().map(|r| r.position).collect();
-    let launched = if lease.token > 1 {
-        validibot_store::remote::launched_steps(&ctx.db, &lease.run_id).await?
-    } else {
-        vec![]
-    };
     let run_ctx = RunContext {
         steps: recorded
             .into_iter()

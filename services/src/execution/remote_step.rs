@@ -14,7 +14,9 @@ use super::step_outcome;
 use crate::remote::{self, reconciler, token, Remote};
 use crate::validators::images::{self, ContainerValidator};
 use crate::Services;
-use validibot_engines::containers::envelope::{self, InputEnvelope, InputFile, INPUT_SCHEMA};
+use validibot_engines::containers::envelope::{
+    self, InputEnvelope, InputFile, OutputEnvelope, INPUT_SCHEMA,
+};
 use validibot_engines::containers::logs::CapturedLog;
 use validibot_engines::containers::remote::{container_name, Pointers, RemoteJob, RemoteState};
 use validibot_engines::containers::{DockerRunner, Outcome, Report};
@@ -86,7 +88,7 @@ async fn launch(
     let whole = input.document.clone();
     let content = tokio::task::spawn_blocking(move || whole.load()).await??;
     let stored = ctx.blobs.put_bytes(content).await?;
-    let mut files = vec![InputFile {
+    let files = vec![InputFile {
         name: images::input_name(input.content_type),
         mime_type: input.content_type.to_owned(),
         size: stored.size as u64,
@@ -108,7 +110,7 @@ async fn launch(
         schema_version: INPUT_SCHEMA.into(),
         run_id: lease.run_id.to_string(),
         validator: validator.slug.clone(),
-        files: std::mem::take(&mut files),
+        files,
         config: step.config.clone(),
         step_files,
     };
@@ -172,7 +174,9 @@ async fn collect(
     step: &Step,
     e: Execution,
 ) -> Result<(StepResult, Option<Final>)> {
-    let mut report = report(outcome_of(&e));
+    let (outcome, output) = outcome_of(&e);
+    let mut report = report(outcome);
+    report.output = output;
     // The engine alone knows whether the validator was killed for memory.
     if e.state == "delivered" && !matches!(report.outcome, Outcome::Succeeded) {
         if let Ok(RemoteState::Exited { oom: true, .. }) = runner.state(&e.execution_name).await {
@@ -182,13 +186,6 @@ async fn collect(
     report.exit_code = e.exit_code;
     report.elapsed =
         Duration::from_micros((e.ended_at.unwrap_or_else(now_us) - e.created_at).max(0) as u64);
-    if let Some(text) = e
-        .output
-        .as_deref()
-        .filter(|_| report.outcome == Outcome::Succeeded)
-    {
-        report.output = Some(envelope::parse_output(text.as_bytes()).map_err(anyhow::Error::msg)?);
-    }
     if let Err(err) = runner
         .stop_and_remove(&e.execution_name, Duration::ZERO)
         .await
@@ -207,13 +204,13 @@ async fn collect(
     conclude(validator, step, e.created_at, report, None)
 }
 
-/// The typed outcome of an ended execution.
-fn outcome_of(e: &Execution) -> Outcome {
+/// The typed outcome of an ended execution, with its output envelope when it succeeded.
+fn outcome_of(e: &Execution) -> (Outcome, Option<OutputEnvelope>) {
     let detail = || e.detail.clone().unwrap_or_default();
     if e.state == "delivered" {
-        return match (e.exit_code, &e.output) {
+        let outcome = match (e.exit_code, &e.output) {
             (Some(0), Some(text)) => match envelope::parse_output(text.as_bytes()) {
-                Ok(_) => Outcome::Succeeded,
+                Ok(output) => return (Outcome::Succeeded, Some(output)),
                 Err(reason) => Outcome::ValidatorFailed {
                     exit_code: 0,
                     reason,
@@ -237,8 +234,9 @@ fn outcome_of(e: &Execution) -> Outcome {
                 reason: "the validator was killed by a signal".into(),
             },
         };
+        return (outcome, None);
     }
-    match e.outcome.as_deref() {
+    let outcome = match e.outcome.as_deref() {
         Some("timed_out") => Outcome::TimedOut,
         Some("oom") => Outcome::Oom,
         Some("cancelled") => Outcome::Cancelled,
@@ -247,7 +245,8 @@ fn outcome_of(e: &Execution) -> Outcome {
             reason: detail(),
         },
         _ => Outcome::RunnerError { reason: detail() },
-    }
+    };
+    (outcome, None)
 }
 
 fn report(outcome: Outcome) -> Report {
