@@ -4,7 +4,9 @@
 //! - `VALIDIBOT_INPUT_URI`: a presigned GET of the input envelope, whose files' `uri`s
 //!   are presigned GETs too;
 //! - `VALIDIBOT_OUTPUT_URI`: a presigned PUT for the output envelope;
-//! - `VALIDIBOT_CALLBACK_URL` + `VALIDIBOT_CALLBACK_TOKEN`: where to say it is done.
+//! - `VALIDIBOT_CALLBACK_URL` + `VALIDIBOT_CALLBACK_TOKEN`: where to say it is done;
+//! - `VALIDIBOT_ARTIFACT_URIS`: presigned PUTs, one per line, for the files the output
+//!   envelope lists as artifacts (the n-th listed to the n-th).
 //!
 //! The agent downloads the inputs into [`INPUT_DIR`] (each checked against the size and
 //! sha256 the envelope lists), runs the validator with the same `file://` envelope a
@@ -28,6 +30,9 @@ const ENV_CALLBACK_TOKEN: &str = "VALIDIBOT_CALLBACK_TOKEN";
 const ENV_OUTPUT_CAP: &str = "VALIDIBOT_OUTPUT_CAP";
 const ENVELOPE_CAP: u64 = 16 << 20;
 const OUTPUT_NAME: &str = "output.json";
+const ENV_ARTIFACT_URIS: &str = "VALIDIBOT_ARTIFACT_URIS";
+/// Most bytes of artifacts uploaded in all (the host keeps no more).
+const ARTIFACTS_CAP: u64 = 256 << 20;
 
 fn main() -> ExitCode {
     let command: Vec<String> = std::env::args().skip(1).skip_while(|a| a == "--").collect();
@@ -59,6 +64,9 @@ fn main() -> ExitCode {
         },
         None => false,
     };
+    if uploaded && exit_code == Some(0) {
+        upload_artifacts(&http, &pointers.artifacts);
+    }
     if let Some(e) = &agent_error {
         eprintln!("validibot-agent: {e}");
     }
@@ -82,6 +90,7 @@ struct Pointers {
     callback: String,
     token: String,
     output_cap: u64,
+    artifacts: Vec<String>,
 }
 
 impl Pointers {
@@ -95,6 +104,9 @@ impl Pointers {
             output_cap: var(ENV_OUTPUT_CAP)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(8 << 20),
+            artifacts: var(ENV_ARTIFACT_URIS)
+                .map(|v| v.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -180,6 +192,7 @@ fn run(command: &[String]) -> Ended {
     cmd.args(&command[1..])
         .env_remove(ENV_CALLBACK_URL)
         .env_remove(ENV_CALLBACK_TOKEN)
+        .env_remove(ENV_ARTIFACT_URIS)
         .env(ENV_INPUT_URI, format!("file://{INPUT_DIR}/{ENVELOPE_NAME}"))
         .env(ENV_OUTPUT_URI, format!("file://{OUTPUT_DIR}/{OUTPUT_NAME}"));
     match cmd.status() {
@@ -208,6 +221,47 @@ fn upload_output(http: &ureq::Agent, uri: &str, cap: u64) -> Result<bool, String
         return Err(format!("PUT answered {}", response.status()));
     }
     Ok(true)
+}
+
+/// Uploads the files the output envelope lists as artifacts, the n-th to the n-th
+/// slot; one that cannot be is left out (the host reports it as refused).
+fn upload_artifacts(http: &ureq::Agent, slots: &[String]) {
+    let Ok(text) = std::fs::read(Path::new(OUTPUT_DIR).join(OUTPUT_NAME)) else {
+        return;
+    };
+    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&text) else {
+        return;
+    };
+    let Some(listed) = envelope["artifacts"].as_array() else {
+        return;
+    };
+    let mut budget = ARTIFACTS_CAP;
+    for (slot, artifact) in slots.iter().zip(listed) {
+        let name = artifact["path"].as_str().unwrap_or_default();
+        match upload_artifact(http, slot, name, budget) {
+            Ok(sent) => budget -= sent,
+            Err(e) => eprintln!("validibot-agent: artifact {name:?}: {e}"),
+        }
+    }
+}
+
+/// PUTs one artifact: a plain name in the output directory, a regular file (not
+/// followed through a link) within the budget left.
+fn upload_artifact(http: &ureq::Agent, uri: &str, name: &str, budget: u64) -> Result<u64, String> {
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
+        return Err("not a plain file name in the output directory".into());
+    }
+    let path = Path::new(OUTPUT_DIR).join(name);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() || meta.len() > budget {
+        return Err(format!("not a regular file of at most {budget} bytes"));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let response = with_retries(|| http.put(uri).send(&bytes[..]))?;
+    if !response.status().is_success() {
+        return Err(format!("PUT answered {}", response.status()));
+    }
+    Ok(bytes.len() as u64)
 }
 
 /// POSTs the callback; a refusal (4xx) is final, a failure to connect or a 5xx is tried

@@ -187,6 +187,24 @@ impl Bucket {
         }
     }
 
+    /// Deletes every exchange object under `prefix/` (one listing, one delete each).
+    pub(crate) async fn delete_exchange_all(&self, prefix: &str) -> Result<()> {
+        let under = self.key(&format!("{EXCHANGE}/{prefix}"));
+        let found: Vec<ObjectMeta> = self
+            .store
+            .list(Some(&under))
+            .try_collect()
+            .await
+            .with_context(|| format!("listing {under}"))?;
+        for meta in found {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e).with_context(|| format!("deleting {}", meta.location)),
+            }
+        }
+        Ok(())
+    }
+
     /// Writes and deletes an object, for the readiness probe.
     pub(crate) async fn probe(&self) -> Result<()> {
         let key = self.key(&format!("probe/{}", uuid::Uuid::now_v7().simple()));

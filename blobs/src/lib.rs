@@ -433,6 +433,11 @@ impl Exchange<'_> {
     pub async fn remove(&self, name: &str) -> Result<()> {
         self.0.delete_exchange(name).await
     }
+
+    /// Deletes every exchange object under `prefix/` (an execution's).
+    pub async fn remove_all(&self, prefix: &str) -> Result<()> {
+        self.0.delete_exchange_all(prefix).await
+    }
 }
 
 #[cfg(test)]

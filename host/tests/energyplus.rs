@@ -528,3 +528,74 @@ fn prototype_corpus_matches_the_host_engine() {
         eprintln!("{row}");
     }
 }
+
+/// The same simulation as an asynchronous step: the container gets presigned URLs of
+/// the SeaweedFS bucket and a signed callback (to the worker's `--callbacks-bind`
+/// listener), the agent (static) runs EnergyPlus's own command in its glibc image,
+/// uploads the output envelope and EnergyPlus's result files to their slots, and the
+/// step is decided from what it delivered.
+#[test]
+fn energyplus_runs_asynchronously_through_the_bucket() {
+    let image_id = build_image();
+    let mut inst = common::Instance::new(common::Backend::Sqlite);
+    inst.env.extend(common::hosts::bucket(&format!(
+        "eplus-{}",
+        uuid::Uuid::now_v7().simple()
+    )));
+    let admin = common::pro::licensed(&mut inst);
+    // The callbacks go to the worker's own listener, not the API.
+    let port = common::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let bind = format!("127.0.0.1:{port}");
+    let server = inst.serve_with_env(
+        &["--callbacks-bind", &bind, "--reconcile-seconds", "1"],
+        &[
+            ("VALIDIBOT_CONTAINER_LAUNCH", "async"),
+            ("VALIDIBOT_CALLBACK_URL", &base),
+            ("VALIDIBOT_CONTAINER_NETWORK", "host"),
+        ],
+    );
+    let (status, body) = common::json_of(
+        server
+            .post(&admin, "/api/v1/validators/containers")
+            .json(&json!({ "image": IMAGE }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["image_id"], image_id);
+    server.create_workflow(
+        &admin,
+        &json!({"slug": "eplus", "steps": [{"key": "simulate", "validator": "energyplus", "config": {}}]}),
+    );
+    let run = simulate(&server, &admin, IDF, model("shoebox.idf"));
+    assert_eq!(run["result"], "PASS", "{run}");
+    let site = output(&run, "site_energy_gj").as_f64().unwrap();
+    assert!((site - 0.248832).abs() < 1e-6, "site energy {site} GJ");
+    let listed: Vec<&str> = run["steps"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ["eplusout.csv", "eplusout.err", "eplusout.sql"],
+        "{run}"
+    );
+    let sql = server.get(
+        &admin,
+        &format!(
+            "{}/artifacts/simulate/eplusout.sql",
+            run["url"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(sql.status(), 200);
+    assert!(sql.bytes().unwrap().starts_with(b"SQLite format 3\0"));
+    // The execution went through the callback, and nothing of it is left running.
+    let delivered = common::scalar(
+        &inst,
+        "SELECT COUNT(*) FROM remote_executions WHERE state = 'delivered'",
+    );
+    assert_eq!(delivered, 1);
+}

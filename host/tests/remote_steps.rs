@@ -39,6 +39,7 @@ fn asynchronous_container_steps(backend: Backend) {
     container_flow("ok", "ok", 120);
     container_flow("bad", "fail-validation", 120);
     container_flow("broken", "symlink-output", 120);
+    container_flow("files", "artifacts", 120);
     container_flow("slow", "sleep", 120);
     container_flow("late", "sleep", 4);
     srv.create_workflow(
@@ -46,6 +47,44 @@ fn asynchronous_container_steps(backend: Backend) {
         &json!({"slug": "plain", "steps": [
             {"key": "shape", "validator": "json-schema", "config": {"schema": {"type": "object"}}},
         ]}),
+    );
+    // For a cluster: registered from the image's config, pinned by the digest it pulls
+    // (after the workflows above pinned version 1.0).
+    let mut inspected: Value = serde_json::from_slice(
+        &std::process::Command::new("docker")
+            .args(["image", "inspect", img])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    inspected[0]["Config"]["Labels"]["org.validibot.validator.version"] = json!("2.0.0");
+    let digest = format!("sha256:{}", "c0".repeat(32));
+    let (status, body) = json_of(
+        srv.post(&key, "/api/v1/validators/containers")
+            .json(&json!({"image": format!("registry.example.org/conformance@{digest}"), "image_config": inspected}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["image_id"], digest.as_str());
+    assert_eq!(
+        body["command"],
+        json!(["/bin/sh", "/validator.sh"]),
+        "{body}"
+    );
+    let (status, body) = json_of(
+        srv.post(&key, "/api/v1/validators/containers")
+            .json(
+                &json!({"image": "registry.example.org/conformance:2", "image_config": inspected}),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_IMAGE")),
+        "{body}"
     );
     let launch = |slug: &str| {
         let (status, run) = srv.launch(&key, slug, "application/json", r#"{"a": 1}"#);
@@ -70,6 +109,29 @@ fn asynchronous_container_steps(backend: Backend) {
     let broken = wait(&launch("broken"));
     assert_eq!(broken["result"], "ERROR", "{broken}");
     assert_eq!(step_statuses(&broken), ["PASSED", "FAILED"]);
+    // Artifacts through the presigned slots: a file kept, a link refused (not uploaded).
+    let files = wait(&launch("files"));
+    assert_eq!(files["result"], "PASS", "{files}");
+    let listed: Vec<&str> = files["steps"][1]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["report.txt"], "{files}");
+    let report = srv.get(
+        &key,
+        &format!(
+            "{}/artifacts/box/report.txt",
+            files["url"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(report.status(), 200);
+    assert_eq!(report.text().unwrap(), "a report\n");
+    assert!(
+        finding_codes(&files).contains(&"container.artifact_refused".to_string()),
+        "{files}"
+    );
 
     // A callback is recorded once.
     let ok_id = ok["id"].as_str().unwrap();
@@ -169,7 +231,7 @@ fn asynchronous_container_steps(backend: Backend) {
     assert_eq!(step_statuses(&late), ["PASSED", "FAILED"]);
 
     // Nothing left behind: no container, no waiting job, every execution ruled on.
-    for run in [&ok, &bad, &broken, &late] {
+    for run in [&ok, &bad, &broken, &files, &late] {
         assert_eq!(containers_of(run["id"].as_str().unwrap()), 0, "{run}");
     }
     assert_eq!(count(&inst, "SELECT COUNT(*) FROM jobs"), 0);

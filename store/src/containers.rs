@@ -42,6 +42,10 @@ pub struct ContainerValidator {
     /// The operator's settings: environment variables the container starts with.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// The image's entrypoint followed by its command, as read at registration
+    /// (`None` for rows registered before it was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 /// Puts a validator on the allow-list (the caller checked it is not there yet).
@@ -49,8 +53,8 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
     db.write_tx(
         None,
         vec![Stmt::new(
-            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at, env)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO container_validators (slug, version, image_id, image_ref, name, content_types, limits, feature, registered_by, registered_at, env, command)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             args![
                 &v.slug,
                 &v.version,
@@ -62,7 +66,8 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
                 &v.feature,
                 by.map(|u| u.as_str().to_owned()),
                 v.registered_at,
-                env_text(&v.env)?
+                env_text(&v.env)?,
+                v.command.as_ref().map(serde_json::to_string).transpose()?
             ],
         )],
     )
@@ -71,7 +76,7 @@ pub async fn insert(db: &Db, v: &ContainerValidator, by: Option<&UserId>) -> Res
 }
 
 const COLUMNS: &str =
-    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at, env";
+    "slug, version, image_id, image_ref, name, content_types, limits, feature, registered_at, env, command";
 
 fn env_text(env: &BTreeMap<String, String>) -> Result<Option<String>> {
     Ok(if env.is_empty() {
@@ -112,6 +117,7 @@ struct RegistrationRow {
     feature: String,
     registered_at: i64,
     env: Option<String>,
+    command: Option<String>,
 }
 
 impl RegistrationRow {
@@ -130,6 +136,7 @@ impl RegistrationRow {
                 Some(t) => serde_json::from_str(&t)?,
                 None => BTreeMap::new(),
             },
+            command: self.command.map(|t| serde_json::from_str(&t)).transpose()?,
         })
     }
 }

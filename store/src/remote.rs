@@ -249,6 +249,17 @@ pub async fn abandon(db: &Db, callback_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records the name a launcher gave an execution when it started it (Cloud Run names
+/// its executions), in place of the one chosen beforehand.
+pub async fn rename(db: &Db, callback_id: &str, execution_name: &str) -> Result<()> {
+    sqlx::query("UPDATE remote_executions SET execution_name = $1 WHERE callback_id = $2")
+        .bind(execution_name)
+        .bind(callback_id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
 /// Launched executions the reconciler looks at: every one on `launcher`, with whether its
 /// run still has a job (`false`: canceled or ended, the container is to be stopped).
 pub async fn open(db: &Db, launcher: &str, limit: i64) -> Result<Vec<(Execution, bool)>> {

@@ -1,6 +1,8 @@
 //! Files a container validator leaves for the user (EnergyPlus's `eplusout.sql`,
-//! say): listed in the output envelope's `artifacts[]`, read from the per-attempt
-//! output directory without following links, within caps, and stored as blobs.
+//! say): listed in the output envelope's `artifacts[]`, read — from the per-attempt
+//! output directory without following links, or, for an asynchronous step, from the
+//! exchange slot the agent uploaded the n-th listed file to — within caps, and stored
+//! as blobs.
 //! The host alone records them (`step_artifacts`, written with the step's row): a
 //! validator's outputs can never name a blob or a path. The API serves them by name.
 
@@ -10,7 +12,20 @@ use std::sync::Arc;
 use validibot_types::StoredArtifact;
 
 use super::envelope::Artifact;
-use validibot_blobs::{read_regular_capped, BlobStore};
+use validibot_blobs::{read_regular_capped, BlobStore, Exchange};
+
+/// Where the listed files are.
+pub enum Source<'a> {
+    /// A synchronous step's output directory.
+    Dir(&'a Path),
+    /// An asynchronous step's exchange: the n-th listed artifact at [`slot`]`(prefix, n)`.
+    Exchange(&'a Exchange<'a>, &'a str),
+}
+
+/// The exchange object the agent uploads the `n`-th listed artifact to.
+pub fn slot(prefix: &str, n: usize) -> String {
+    format!("{prefix}/artifacts/{n}")
+}
 
 /// Most artifacts kept per step, and most bytes in all.
 pub const MAX_ARTIFACTS: usize = 16;
@@ -18,13 +33,13 @@ pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
 
 /// Stores what it can; each refused artifact is a reason in the second list.
 pub async fn collect(
-    dir: &Path,
+    source: Source<'_>,
     listed: &[Artifact],
     blobs: &BlobStore,
 ) -> (Vec<StoredArtifact>, Vec<String>) {
     let (mut kept, mut refused) = (Vec::new(), Vec::new());
     let mut total = 0u64;
-    for a in listed {
+    for (n, a) in listed.iter().enumerate() {
         if kept.len() == MAX_ARTIFACTS {
             refused.push(format!("{:?}: more than {MAX_ARTIFACTS} artifacts", a.name));
             continue;
@@ -39,20 +54,14 @@ pub async fn collect(
             ));
             continue;
         }
-        let path = dir.join(&a.path);
         let budget = MAX_TOTAL_BYTES - total;
-        let bytes =
-            match tokio::task::spawn_blocking(move || read_regular_capped(&path, budget)).await {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => {
-                    refused.push(format!("{:?}: {e}", a.name));
-                    continue;
-                }
-                Err(e) => {
-                    refused.push(format!("{:?}: {e}", a.name));
-                    continue;
-                }
-            };
+        let bytes = match read(&source, n, &a.path, budget).await {
+            Ok(b) => b,
+            Err(e) => {
+                refused.push(format!("{:?}: {e}", a.name));
+                continue;
+            }
+        };
         total += bytes.len() as u64;
         match blobs.put_bytes(Arc::new(bytes)).await {
             Ok(blob) => kept.push(StoredArtifact {
@@ -68,6 +77,24 @@ pub async fn collect(
         }
     }
     (kept, refused)
+}
+
+/// The `n`-th listed file, at most `budget` bytes.
+async fn read(source: &Source<'_>, n: usize, path: &str, budget: u64) -> Result<Vec<u8>, String> {
+    match source {
+        Source::Dir(dir) => {
+            let path = dir.join(path);
+            tokio::task::spawn_blocking(move || read_regular_capped(&path, budget))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        }
+        Source::Exchange(exchange, prefix) => exchange
+            .read(&slot(prefix, n), budget)
+            .await
+            .map_err(|e| format!("{e:#}"))?
+            .ok_or_else(|| "the agent did not upload it".to_owned()),
+    }
 }
 
 fn plain_name(name: &str) -> bool {
@@ -100,7 +127,7 @@ mod tests {
         std::os::unix::fs::symlink(&secret, out.path().join("link")).unwrap();
         std::fs::create_dir(out.path().join("dir")).unwrap();
         let (kept, refused) = collect(
-            out.path(),
+            Source::Dir(out.path()),
             &[
                 listed("eplusout.err", "eplusout.err"),
                 listed("up", "../secret-artifact-test"),

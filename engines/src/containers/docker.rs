@@ -28,6 +28,16 @@ use super::instance::RunnerInstance;
 use super::logs::{BoundedLog, CapturedLog};
 use super::outcome::Outcome;
 
+/// What an image says of itself.
+#[derive(Debug, Clone)]
+pub struct ImageFacts {
+    /// `sha256:…`
+    pub id: String,
+    pub labels: HashMap<String, String>,
+    /// Its entrypoint followed by its command: what a container of it runs.
+    pub command: Vec<String>,
+}
+
 pub const LABEL_MANAGED: &str = "org.validibot.managed";
 pub const LABEL_RUN_ID: &str = "org.validibot.run_id";
 pub const LABEL_VALIDATOR: &str = "org.validibot.validator";
@@ -441,10 +451,7 @@ impl DockerRunner {
     }
 
     /// An image's ID and labels (the registry reads validator metadata from them).
-    pub async fn inspect_image(
-        &self,
-        reference: &str,
-    ) -> Result<(String, HashMap<String, String>)> {
+    pub async fn inspect_image(&self, reference: &str) -> Result<ImageFacts> {
         let image = self
             .docker
             .inspect_image(reference)
@@ -453,8 +460,18 @@ impl DockerRunner {
                 format!("image {reference} is not on this engine (build or load it first)")
             })?;
         let id = image.id.context("the engine reported no image ID")?;
-        let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
-        Ok((id, labels))
+        let config = image.config.unwrap_or_default();
+        let command = config
+            .entrypoint
+            .unwrap_or_default()
+            .into_iter()
+            .chain(config.cmd.unwrap_or_default())
+            .collect();
+        Ok(ImageFacts {
+            id,
+            labels: config.labels.unwrap_or_default(),
+            command,
+        })
     }
 
     /// Every container this product created (label `org.validibot.managed=true`).

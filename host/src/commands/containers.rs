@@ -2,7 +2,7 @@
 //! commands against the engine and the database directly; `conformance`, an image
 //! author's check that needs only an engine.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::config::InstanceArgs;
 use validibot_engines::containers::sweeper::{self, Scope};
@@ -27,8 +27,14 @@ pub enum ContainersCommand {
     /// Put an image on the allow-list (metadata from its `org.validibot.validator.*` labels;
     /// pinned by image ID). Needs Pro: validators.advanced or validators.user_images.
     Register {
-        /// Image reference or ID on the engine.
+        /// Image reference or ID on the engine; with --image-config, a reference pinned by
+        /// digest (`repository@sha256:…`) that a cluster pulls.
         image: String,
+        /// Read the labels and command from this file instead of an engine: the output of
+        /// `docker image inspect IMAGE` (or its `Config`, or the OCI image config), for
+        /// the Kubernetes launcher, whose cluster no engine here can see.
+        #[arg(long, value_name = "FILE")]
+        image_config: Option<std::path::PathBuf>,
     },
     /// The registered container validators.
     List,
@@ -81,13 +87,31 @@ pub async fn run(global: &InstanceArgs, command: &ContainersCommand) -> Result<(
             let swept = sweeper::sweep(&runner().await?, &scope, *dry_run).await?;
             print(serde_json::to_value(swept)?);
         }
-        ContainersCommand::Register { image } => {
+        ContainersCommand::Register {
+            image,
+            image_config,
+        } => {
             let db = crate::commands::serve::open_db(global).await?;
             let licensing = Licensing::new(
                 db.clone(),
                 crate::commands::serve::load_extensions(global).await?,
             );
-            match registry::register_image(&db, &runner().await?, &licensing, image, None).await {
+            let config = match image_config {
+                Some(path) => Some(
+                    serde_json::from_slice::<serde_json::Value>(&std::fs::read(path)?)
+                        .with_context(|| format!("{} is not JSON", path.display()))?,
+                ),
+                None => None,
+            };
+            let engine;
+            let source = match &config {
+                Some(c) => registry::ImageSource::Config(c),
+                None => {
+                    engine = runner().await?;
+                    registry::ImageSource::Engine(&engine)
+                }
+            };
+            match registry::register_image(&db, source, &licensing, image, None).await {
                 Ok(Registered::Created(v)) => print(serde_json::json!({"registered": v})),
                 Ok(Registered::Unchanged(v)) => print(serde_json::json!({"already_registered": v})),
                 Err(RegisterError::Internal(e)) => return Err(e),
@@ -146,7 +170,6 @@ async fn conformance(
     config: &str,
     json: bool,
 ) -> Result<()> {
-    use anyhow::Context;
     use validibot_services::validators::conformance::{self, Document};
     let config_text = match config.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,

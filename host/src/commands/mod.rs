@@ -36,6 +36,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `validibot agent …`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Write the agent binary (static, runs in any image) to PATH: a Kubernetes Job's
+    /// init container does this into a volume the validator's container mounts.
+    Install { path: PathBuf },
+}
+
 /// The commands. Those that open the instance (its database, files and keys) take
 /// [`InstanceArgs`]; the client commands (`login` … `check`) take only their own options.
 #[derive(Debug, Subcommand)]
@@ -143,6 +151,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The container agent asynchronous steps start with.
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Verify a run's evidence manifest offline; exit 1 if anything was altered.
     Verify {
         file: PathBuf,
@@ -257,6 +268,11 @@ pub fn main() -> anyhow::Result<()> {
                 unreachable!("handled before parsing")
             }
             Command::Verify { file, keys } => crate::commands::verify::run(file, keys),
+            Command::Agent(AgentCommand::Install { path }) => {
+                let dir = path.parent().unwrap_or(std::path::Path::new("."));
+                validibot_engines::containers::launcher::write_agent(dir, path)?;
+                Ok(())
+            }
             Command::Containers { instance, command } => {
                 crate::commands::containers::run(instance, command).await
             }

@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::watch;
 
-use crate::config::{ContainerLaunch, InstanceArgs, ServeArgs, WorkerArgs};
+use crate::config::{ContainerLaunch, InstanceArgs, LauncherKind, ServeArgs, WorkerArgs};
 use validibot_blobs::BlobStore;
+use validibot_engines::containers::detached::DockerLauncher;
+use validibot_engines::containers::kubernetes::{JobSettings, KubernetesLauncher};
+use validibot_engines::containers::launcher::{install_agent, ContainerLauncher};
 use validibot_engines::containers::service::ContainerService;
 use validibot_engines::extensions::ExtensionRegistry;
 use validibot_engines::plugins::{Limits, PluginRegistry, Runtime};
@@ -16,6 +19,7 @@ use validibot_services::execution::memory_budget::MemoryBudget;
 use validibot_services::execution::waiters::RunWaiters;
 use validibot_services::execution::worker::{self, Dispatch, WorkerConfig};
 use validibot_services::licensing::Licensing;
+use validibot_services::remote::cloud_run::{CloudRunLauncher, CloudRunSettings};
 use validibot_services::remote::Remote;
 use validibot_services::{Launcher, Services};
 use validibot_store::accounts::directory as accounts;
@@ -56,7 +60,7 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
     licensing.refresh().await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
     let containers = ContainerService::new(global.docker_socket.clone(), &global.data_dir);
-    let remote = remote_settings(global, worker, &blobs)?;
+    let remote = remote_settings(global, worker, &blobs, &containers)?;
     Ok(Services {
         db,
         blobs,
@@ -72,15 +76,21 @@ pub async fn open_services(global: &InstanceArgs, worker: &WorkerArgs) -> Result
 }
 
 /// Asynchronous container steps, when asked for: they need the bucket (the containers'
-/// only way to their inputs) and the callback URL; the agent is written to the data dir,
-/// which the engine's host sees at the same path (as the synchronous work directories).
+/// only way to their inputs), the callback URL and a launcher. The Docker launcher's
+/// agent is written to the data dir, which the engine's host sees at the same path (as
+/// the synchronous work directories); a Kubernetes Job copies it from the Validibot image.
 fn remote_settings(
     global: &InstanceArgs,
     worker: &WorkerArgs,
     blobs: &BlobStore,
+    containers: &Arc<ContainerService>,
 ) -> Result<Option<Arc<Remote>>> {
     let args = &worker.remote;
     if args.container_launch == ContainerLaunch::Sync {
+        anyhow::ensure!(
+            args.container_launcher == LauncherKind::Docker,
+            "VALIDIBOT_CONTAINER_LAUNCHER=kubernetes needs VALIDIBOT_CONTAINER_LAUNCH=async"
+        );
         return Ok(None);
     }
     blobs.exchange()?;
@@ -89,14 +99,54 @@ fn remote_settings(
     };
     reqwest::Url::parse(callback)
         .with_context(|| format!("VALIDIBOT_CALLBACK_URL {callback:?}"))?;
-    let agent =
-        validibot_engines::containers::remote::install_agent(&global.data_dir.join("agent"))
-            .context("writing the container agent")?;
-    Ok(Some(Arc::new(Remote::new(
-        args.container_network.clone(),
-        callback,
-        agent,
-    ))))
+    let launcher: Arc<dyn ContainerLauncher> = match args.container_launcher {
+        LauncherKind::Docker => Arc::new(DockerLauncher {
+            containers: containers.clone(),
+            agent: install_agent(&global.data_dir.join("agent"))
+                .context("writing the container agent")?,
+            network: args.container_network.clone(),
+        }),
+        LauncherKind::Kubernetes => {
+            let Some(agent_image) = args.kubernetes_agent_image.clone() else {
+                anyhow::bail!("VALIDIBOT_CONTAINER_LAUNCHER=kubernetes needs VALIDIBOT_KUBERNETES_AGENT_IMAGE (the Validibot image, which holds the agent)");
+            };
+            Arc::new(KubernetesLauncher::new(JobSettings {
+                namespace: args
+                    .kubernetes_namespace
+                    .clone()
+                    .unwrap_or_else(own_namespace),
+                agent_image,
+                image_pull_secrets: args.kubernetes_image_pull_secrets.clone(),
+            }))
+        }
+        LauncherKind::CloudRun => {
+            let (Some(project), Some(region)) = (&args.cloud_run_project, &args.cloud_run_region)
+            else {
+                anyhow::bail!("VALIDIBOT_CONTAINER_LAUNCHER=cloud-run needs VALIDIBOT_CLOUD_RUN_PROJECT and VALIDIBOT_CLOUD_RUN_REGION");
+            };
+            // Google's libraries read the metadata server's address from GCE_METADATA_HOST.
+            let metadata = std::env::var("GCE_METADATA_HOST")
+                .map(|h| format!("http://{h}"))
+                .unwrap_or_else(|_| "http://metadata.google.internal".into());
+            Arc::new(CloudRunLauncher::new(CloudRunSettings {
+                project: project.clone(),
+                region: region.clone(),
+                job_prefix: args.cloud_run_job_prefix.clone(),
+                api: args.cloud_run_api.clone(),
+                metadata,
+            })?)
+        }
+    };
+    Ok(Some(Arc::new(Remote::new(launcher, callback))))
+}
+
+/// The namespace this pod runs in (its service account's), else `default`.
+fn own_namespace() -> String {
+    std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        .map(|n| n.trim().to_owned())
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into())
 }
 
 /// `VALIDIBOT_LICENSE_FILE`: an unreadable file stops the start (a Secret that is not
@@ -136,6 +186,25 @@ fn spawn_duties(svc: &Services, worker: &WorkerArgs, stop: &watch::Receiver<bool
         let period = Duration::from_secs_f64(worker.remote.reconcile_seconds.max(0.1));
         validibot_services::remote::reconciler::spawn(svc.clone(), period, stop.clone());
     }
+}
+
+/// `--callbacks-bind`: the callback route alone on its own listener.
+async fn serve_callbacks(svc: &Services, worker: &WorkerArgs) -> Result<()> {
+    let Some(bind) = &worker.remote.callbacks_bind else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        svc.remote.is_some(),
+        "--callbacks-bind needs VALIDIBOT_CONTAINER_LAUNCH=async"
+    );
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    // Logged, not printed: stdout's first line is the API's address.
+    tracing::info!(address = %listener.local_addr()?, "receiving asynchronous steps' callbacks");
+    let router = http::api::callbacks::router(svc.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(())
 }
 
 /// The migrated database with its default workspace, for one-shot CLI commands.
@@ -195,6 +264,7 @@ pub async fn serve(
     } else {
         svc.containers.spawn_sweeper(SWEEP_PERIOD);
         spawn_duties(&svc, &args.worker, &stop_rx);
+        serve_callbacks(&svc, &args.worker).await?;
         let (d, h) = worker::spawn(svc.clone(), worker_config(&args.worker), stop_rx);
         (Some(d), Some(h))
     };
@@ -270,6 +340,7 @@ pub async fn run_worker(global: &InstanceArgs, args: &WorkerArgs) -> Result<()> 
     let (stop_tx, stop_rx) = watch::channel(false);
     svc.containers.spawn_sweeper(SWEEP_PERIOD);
     spawn_duties(&svc, args, &stop_rx);
+    serve_callbacks(&svc, args).await?;
     let (_dispatch, handle) = worker::spawn(svc.clone(), worker_config(args), stop_rx);
     if let Some(bind) = &args.metrics_bind {
         let router =

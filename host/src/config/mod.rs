@@ -420,6 +420,15 @@ pub enum ContainerLaunch {
     Async,
 }
 
+/// Where asynchronous container steps run: detached containers on the Docker (or
+/// Podman) engine, or one Kubernetes Job per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LauncherKind {
+    Docker,
+    Kubernetes,
+    CloudRun,
+}
+
 /// Asynchronous container steps (every API and worker process of an instance sets the same).
 #[derive(Debug, Clone, Args)]
 pub struct RemoteArgs {
@@ -440,6 +449,53 @@ pub struct RemoteArgs {
     /// not come (containers exited or gone, deadlines passed, runs canceled).
     #[arg(long, env = "VALIDIBOT_RECONCILE_SECONDS", default_value_t = 15.0)]
     pub reconcile_seconds: f64,
+    /// Also receive asynchronous steps' callbacks (`POST /api/v1/callbacks/{id}`, nothing
+    /// else) on this address of each worker process, so the containers need reach only
+    /// workers: point `VALIDIBOT_CALLBACK_URL` at it (or at a load balancer before them).
+    #[arg(long, env = "VALIDIBOT_CALLBACKS_BIND")]
+    pub callbacks_bind: Option<String>,
+    /// Where asynchronous steps' containers run: `docker` (the engine of
+    /// `VALIDIBOT_DOCKER_SOCKET`), `kubernetes` (a Job per step in
+    /// `VALIDIBOT_KUBERNETES_NAMESPACE`, through the pod's service account or kubeconfig)
+    /// or `cloud-run` (an execution of the validator's Cloud Run job per step, with the
+    /// metadata server's token).
+    #[arg(long, env = "VALIDIBOT_CONTAINER_LAUNCHER", value_enum, default_value_t = LauncherKind::Docker)]
+    pub container_launcher: LauncherKind,
+    /// The namespace the Kubernetes launcher creates Jobs in (default: the pod's own,
+    /// else `default`).
+    #[arg(long, env = "VALIDIBOT_KUBERNETES_NAMESPACE")]
+    pub kubernetes_namespace: Option<String>,
+    /// The Validibot image the Jobs' init container copies the agent from
+    /// (`validibot agent install`); the chart sets it to its own image.
+    #[arg(long, env = "VALIDIBOT_KUBERNETES_AGENT_IMAGE")]
+    pub kubernetes_agent_image: Option<String>,
+    /// Secrets the cluster pulls validator images with, comma-separated.
+    #[arg(
+        long,
+        env = "VALIDIBOT_KUBERNETES_IMAGE_PULL_SECRETS",
+        value_delimiter = ','
+    )]
+    pub kubernetes_image_pull_secrets: Vec<String>,
+    /// The Google Cloud project of the Cloud Run jobs (`cloud-run` launcher).
+    #[arg(long, env = "VALIDIBOT_CLOUD_RUN_PROJECT")]
+    pub cloud_run_project: Option<String>,
+    /// Their region (`europe-west1`).
+    #[arg(long, env = "VALIDIBOT_CLOUD_RUN_REGION")]
+    pub cloud_run_region: Option<String>,
+    /// A validator's Cloud Run job is this prefix followed by its slug.
+    #[arg(
+        long,
+        env = "VALIDIBOT_CLOUD_RUN_JOB_PREFIX",
+        default_value = "validibot-"
+    )]
+    pub cloud_run_job_prefix: String,
+    /// The Cloud Run Admin API's address.
+    #[arg(
+        long,
+        env = "VALIDIBOT_CLOUD_RUN_API",
+        default_value = "https://run.googleapis.com"
+    )]
+    pub cloud_run_api: String,
 }
 
 /// How webhook deliveries are made (every worker process delivers).

@@ -1,22 +1,52 @@
 //! `POST /api/v1/callbacks/{callback_id}`: where an asynchronous container step's agent
 //! reports. Its bearer token (signed for this execution and this URL, short-lived) is its
-//! only credential; `services::remote::callback` does the rest.
+//! only credential; `services::remote::callback` does the rest. Served by the API, and by
+//! a worker's own listener ([`router`], `worker --callbacks-bind`).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::AppState;
 use crate::error::ApiError;
 use validibot_services::remote::callback::{self, Answer, Body};
 use validibot_services::remote::token::Refused;
+use validibot_services::Services;
+
+/// The route alone, on a worker's services: nothing else of the API is served there.
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .route(PATH, post(receive_on_worker))
+        .with_state(services)
+}
+
+const PATH: &str = "/api/v1/callbacks/{callback_id}";
+
+async fn receive_on_worker(
+    State(services): State<Services>,
+    Path(callback_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    answer(&services, callback_id, headers, body).await
+}
 
 pub async fn receive(
     State(state): State<Arc<AppState>>,
     Path(callback_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    answer(&state, callback_id, headers, body).await
+}
+
+async fn answer(
+    state: &Services,
+    callback_id: String,
     headers: HeaderMap,
     body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -25,7 +55,7 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Json(body) = body.map_err(|e| ApiError::bad_request("INVALID_BODY", e.body_text()))?;
-    let answer = callback::receive(&state, &callback_id, bearer, body).await?;
+    let answer = callback::receive(state, &callback_id, bearer, body).await?;
     let accepted = |replay: bool| {
         let status = if replay {
             StatusCode::OK

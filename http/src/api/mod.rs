@@ -5,7 +5,7 @@ pub(crate) mod account;
 mod api_keys;
 mod audit;
 mod availability;
-mod callbacks;
+pub mod callbacks;
 mod files;
 pub(crate) mod invitations;
 mod launch_input;

@@ -100,6 +100,10 @@ async fn container_validators(state: &AppState) -> Result<Vec<serde_json::Value>
 #[derive(serde::Deserialize)]
 pub struct RegisterBody {
     image: String,
+    /// The image's config (`docker image inspect` output), for an image the engine here
+    /// does not have: a cluster's, registered by digest.
+    #[serde(default)]
+    image_config: Option<serde_json::Value>,
 }
 
 /// `POST /api/v1/validators/containers {"image": "…"}`: puts an image that is on
@@ -111,16 +115,19 @@ pub async fn register_container(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     member(&state, &caller, "default", Permission::WorkspaceManage).await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request("INVALID_JSON", e.body_text()))?;
-    let runner = state.containers.runner().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "CONTAINER_ENGINE_UNAVAILABLE",
-            format!("no container engine answers: {e:#}"),
-        )
-    })?;
+    let source = match &body.image_config {
+        Some(config) => images::ImageSource::Config(config),
+        None => images::ImageSource::Engine(state.containers.runner().await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CONTAINER_ENGINE_UNAVAILABLE",
+                format!("no container engine answers: {e:#}"),
+            )
+        })?),
+    };
     match images::register_image(
         &state.db,
-        runner,
+        source,
         &state.licensing,
         &body.image,
         Some(&caller.0.id),

@@ -94,7 +94,9 @@ pub(super) async fn run(
     watcher.abort();
     let artifacts = match (&report.outcome, &report.output) {
         (Outcome::Succeeded, Some(out)) if !out.artifacts.is_empty() => {
-            Some(artifacts::collect(&work_dir.join("output"), &out.artifacts, &ctx.blobs).await)
+            let dir = work_dir.join("output");
+            let source = artifacts::Source::Dir(&dir);
+            Some(artifacts::collect(source, &out.artifacts, &ctx.blobs).await)
         }
         _ => None,
     };

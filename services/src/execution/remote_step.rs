@@ -17,9 +17,11 @@ use crate::Services;
 use validibot_engines::containers::envelope::{
     self, InputEnvelope, InputFile, OutputEnvelope, INPUT_SCHEMA,
 };
+use validibot_engines::containers::launcher::{
+    ContainerLauncher, Pointers, RemoteJob, RemoteState,
+};
 use validibot_engines::containers::logs::CapturedLog;
-use validibot_engines::containers::remote::{container_name, Pointers, RemoteJob, RemoteState};
-use validibot_engines::containers::{DockerRunner, Outcome, Report};
+use validibot_engines::containers::{artifacts, Outcome, Report};
 use validibot_store::queue::Lease;
 use validibot_store::remote::{self as store, Execution, Launched};
 use validibot_store::workflows::Step;
@@ -39,15 +41,12 @@ pub(super) async fn run(
     if let Some(refused) = unlicensed(ctx, &validator, step, now_us()).await? {
         return Ok(refused);
     }
-    let runner = ctx.containers.runner().await?;
+    let launcher = remote.launcher.as_ref();
     let Some(e) = store::for_step(&ctx.db, &lease.run_id, step.position).await? else {
-        return launch(
-            ctx, remote, runner, &validator, step, lease, input, remaining,
-        )
-        .await;
+        return launch(ctx, remote, &validator, step, lease, input, remaining).await;
     };
     let e = if e.state == "launched" {
-        let Some((outcome, code, detail)) = reconciler::judge(runner, &e).await? else {
+        let Some((outcome, code, detail)) = reconciler::judge(launcher, &e).await? else {
             return Ok(step_outcome::waiting(e.created_at));
         };
         // A callback that arrived meanwhile wins; either way the row says what happened.
@@ -58,15 +57,13 @@ pub(super) async fn run(
     } else {
         e
     };
-    collect(ctx, runner, &validator, step, e).await
+    collect(ctx, launcher, &validator, step, e).await
 }
 
 /// Starts the container and records the execution; the step is `WAITING`.
-#[allow(clippy::too_many_arguments)]
 async fn launch(
     ctx: &Services,
     remote: &Remote,
-    runner: &DockerRunner,
     validator: &ContainerValidator,
     step: &Step,
     lease: &Lease,
@@ -119,6 +116,11 @@ async fn launch(
     exchange
         .put(&input_name, serde_json::to_vec(&envelope)?)
         .await?;
+    let mut artifact_uris = Vec::with_capacity(artifacts::MAX_ARTIFACTS);
+    for n in 0..artifacts::MAX_ARTIFACTS {
+        let slot = artifacts::slot(&callback_id, n);
+        artifact_uris.push(exchange.put_url(&slot, ttl).await?);
+    }
     let callback_url = remote.callback_url(&callback_id);
     let expires = now_us() / 1_000_000 + ttl.as_secs() as i64;
     let key = remote.key(&ctx.db).await?;
@@ -126,25 +128,27 @@ async fn launch(
         run_id: lease.run_id.to_string(),
         validator: validator.slug.clone(),
         image: validator.image_id.clone(),
-        command: None,
+        image_ref: validator.image_ref.clone(),
+        command: validator.command.clone(),
         env: validator.env.clone().into_iter().collect(),
         pointers: Pointers {
             input_uri: exchange.get_url(&input_name, ttl).await?,
             output_uri: exchange.put_url(&output_name, ttl).await?,
             callback_token: token::sign(key, &callback_id, &callback_url, expires),
             callback_url,
+            artifact_uris,
         },
-        network: remote.network.clone(),
         input_bytes,
         limits: limits.clone(),
     };
     // Recorded before it starts: whatever happens next, the reconciler knows of it.
-    let name = container_name(&validator.slug);
+    let launcher = remote.launcher.as_ref();
+    let name = launcher.execution_name(&validator.slug);
     let launched = Launched {
         callback_id: &callback_id,
         step_position: step.position,
         step_key: &step.key,
-        launcher: remote::DOCKER,
+        launcher: launcher.kind(),
         execution_name: &name,
         deadline_at: started_at + limits.timeout.as_micros() as i64,
     };
@@ -153,7 +157,11 @@ async fn launch(
         remote::forget(ctx, &callback_id).await;
         return Ok(step_outcome::waiting(started_at));
     }
-    if let Err(e) = runner.launch(&job, &remote.agent, &name).await {
+    let launched = launcher.launch(&job, &name).await;
+    if let Ok(Some(named)) = &launched {
+        store::rename(&ctx.db, &callback_id, named).await?;
+    }
+    if let Err(e) = launched {
         let reason = format!("{e:#}");
         store::reconcile(&ctx.db, &callback_id, "runner_error", None, &reason).await?;
         store::abandon(&ctx.db, &callback_id).await?;
@@ -169,7 +177,7 @@ async fn launch(
 /// exchange objects are removed.
 async fn collect(
     ctx: &Services,
-    runner: &DockerRunner,
+    launcher: &dyn ContainerLauncher,
     validator: &ContainerValidator,
     step: &Step,
     e: Execution,
@@ -179,14 +187,22 @@ async fn collect(
     report.output = output;
     // The engine alone knows whether the validator was killed for memory.
     if e.state == "delivered" && !matches!(report.outcome, Outcome::Succeeded) {
-        if let Ok(RemoteState::Exited { oom: true, .. }) = runner.state(&e.execution_name).await {
+        if let Ok(RemoteState::Exited { oom: true, .. }) = launcher.state(&e.execution_name).await {
             report.outcome = Outcome::Oom;
         }
     }
     report.exit_code = e.exit_code;
+    // The files the envelope lists, from the slots the agent uploaded them to.
+    let kept = match (&report.outcome, &report.output, ctx.blobs.exchange()) {
+        (Outcome::Succeeded, Some(out), Ok(exchange)) if !out.artifacts.is_empty() => {
+            let source = artifacts::Source::Exchange(&exchange, &e.callback_id);
+            Some(artifacts::collect(source, &out.artifacts, &ctx.blobs).await)
+        }
+        _ => None,
+    };
     report.elapsed =
         Duration::from_micros((e.ended_at.unwrap_or_else(now_us) - e.created_at).max(0) as u64);
-    if let Err(err) = runner
+    if let Err(err) = launcher
         .stop_and_remove(&e.execution_name, Duration::ZERO)
         .await
     {
@@ -201,7 +217,7 @@ async fn collect(
         store::abandon(&ctx.db, &e.callback_id).await?;
     }
     tracing::info!(run_id = %e.run_id, validator = validator.slug, outcome = report.outcome.name(), "container step collected");
-    conclude(validator, step, e.created_at, report, None)
+    conclude(validator, step, e.created_at, report, kept)
 }
 
 /// The typed outcome of an ended execution, with its output envelope when it succeeded.

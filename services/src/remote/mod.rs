@@ -1,5 +1,6 @@
-//! Asynchronous remote execution: a container step launched on a launcher (today the
-//! Docker engine, detached) holds no worker slot and no lease while it runs. The
+//! Asynchronous remote execution: a container step launched on a launcher (the Docker
+//! engine, detached, or one Kubernetes Job) holds no worker slot and no lease while it
+//! runs. The
 //! container gets only pointers — presigned URLs for its input and output envelopes, a
 //! callback URL and a signed, short-lived callback `token` —; `callback` receives its
 //! report (once: a repeat is a replay, a late one is refused), and `reconciler` rules
@@ -7,36 +8,32 @@
 //! was delivered — is `execution::remote_step`.
 
 pub mod callback;
+pub mod cloud_run;
 pub mod reconciler;
 pub mod token;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Result;
 use tokio::sync::OnceCell;
 
+use validibot_engines::containers::launcher::ContainerLauncher;
 use validibot_store::db::Db;
-
-/// The launcher asynchronous steps use today (`remote_executions.launcher`).
-pub const DOCKER: &str = "docker";
 
 /// The settings of asynchronous container steps, and the callback key once read.
 pub struct Remote {
-    /// The engine network the containers join (they reach the bucket and the API).
-    pub network: String,
+    /// Where the containers run; its kind is recorded with each execution.
+    pub launcher: Arc<dyn ContainerLauncher>,
     /// The API's base URL as the containers reach it (`http://validibot:8080`).
     pub callback_base: String,
-    /// The agent binary on the engine's host, mounted into each container.
-    pub agent: PathBuf,
     key: OnceCell<Vec<u8>>,
 }
 
 impl Remote {
-    pub fn new(network: String, callback_base: &str, agent: PathBuf) -> Remote {
+    pub fn new(launcher: Arc<dyn ContainerLauncher>, callback_base: &str) -> Remote {
         Remote {
-            network,
+            launcher,
             callback_base: callback_base.trim_end_matches('/').to_owned(),
-            agent,
             key: OnceCell::new(),
         }
     }
@@ -70,13 +67,12 @@ pub fn output_name(callback_id: &str) -> String {
     format!("{callback_id}/output.json")
 }
 
-/// Removes an execution's exchange objects (best effort: a leftover is only bytes).
+/// Removes an execution's exchange objects — envelopes and artifacts (best effort: a
+/// leftover is only bytes).
 pub async fn forget(svc: &crate::Services, callback_id: &str) {
     if let Ok(x) = svc.blobs.exchange() {
-        for name in [input_name(callback_id), output_name(callback_id)] {
-            if let Err(e) = x.remove(&name).await {
-                tracing::warn!(callback_id, "removing {name}: {e:#}");
-            }
+        if let Err(e) = x.remove_all(callback_id).await {
+            tracing::warn!(callback_id, "removing the exchange objects: {e:#}");
         }
     }
 }

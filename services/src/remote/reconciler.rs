@@ -11,8 +11,7 @@ use anyhow::Result;
 use tokio::sync::watch;
 
 use crate::Services;
-use validibot_engines::containers::remote::RemoteState;
-use validibot_engines::containers::DockerRunner;
+use validibot_engines::containers::launcher::{ContainerLauncher, RemoteState};
 use validibot_store::remote::{self as store, Execution};
 use validibot_types::clock::now_us;
 
@@ -25,13 +24,13 @@ const LAUNCH_GRACE_US: i64 = 60_000_000;
 /// A verdict on an execution without a callback: (outcome, exit code, detail).
 pub type Ruling = (&'static str, Option<i64>, String);
 
-/// What the engine's state of the container says, if anything yet; stops a container
-/// past its deadline.
-pub async fn judge(runner: &DockerRunner, e: &Execution) -> Result<Option<Ruling>> {
-    Ok(match runner.state(&e.execution_name).await? {
+/// What the launcher's state of the container says, if anything yet; stops a
+/// container past its deadline.
+pub async fn judge(launcher: &dyn ContainerLauncher, e: &Execution) -> Result<Option<Ruling>> {
+    Ok(match launcher.state(&e.execution_name).await? {
         RemoteState::Running if now_us() <= e.deadline_at => None,
         RemoteState::Running => {
-            runner.stop_and_remove(&e.execution_name, GRACE).await?;
+            launcher.stop_and_remove(&e.execution_name, GRACE).await?;
             Some((
                 "timed_out",
                 None,
@@ -54,6 +53,12 @@ pub async fn judge(runner: &DockerRunner, e: &Execution) -> Result<Option<Ruling
                 exit_code.map_or("none".into(), |c| c.to_string())
             ),
         )),
+        RemoteState::DeadlineExceeded => Some((
+            "timed_out",
+            None,
+            "the launcher stopped it at the step's deadline".into(),
+        )),
+        RemoteState::Failed { reason } => Some(("runner_error", None, reason)),
         // Recorded a moment before its container is created: not lost yet.
         RemoteState::Missing if now_us() - e.created_at < LAUNCH_GRACE_US => None,
         RemoteState::Missing => Some((
@@ -66,11 +71,14 @@ pub async fn judge(runner: &DockerRunner, e: &Execution) -> Result<Option<Ruling
 
 /// One pass over the open executions.
 pub async fn tick(svc: &Services) -> Result<usize> {
-    let runner = svc.containers.runner().await?;
+    let Some(remote) = svc.remote.as_ref() else {
+        return Ok(0);
+    };
+    let launcher = remote.launcher.as_ref();
     let mut ruled = 0;
-    for (e, live) in store::open(&svc.db, super::DOCKER, 500).await? {
+    for (e, live) in store::open(&svc.db, launcher.kind(), 500).await? {
         if !live {
-            runner
+            launcher
                 .stop_and_remove(&e.execution_name, Duration::ZERO)
                 .await?;
             let detail = "the run ended before the container reported";
@@ -80,7 +88,7 @@ pub async fn tick(svc: &Services) -> Result<usize> {
             }
             continue;
         }
-        if let Some((outcome, code, detail)) = judge(runner, &e).await? {
+        if let Some((outcome, code, detail)) = judge(launcher, &e).await? {
             if store::reconcile(&svc.db, &e.callback_id, outcome, code, &detail).await? {
                 tracing::info!(run_id = %e.run_id, step = e.step_key, outcome, "asynchronous step ruled without a callback");
                 ruled += 1;

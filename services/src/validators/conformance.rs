@@ -62,8 +62,8 @@ pub async fn run(
         image: image.to_owned(),
         checks: vec![],
     };
-    let (id, labels) = runner.inspect_image(image).await?;
-    let validator = match images::from_labels(&id, image, &labels) {
+    let facts = runner.inspect_image(image).await?;
+    let validator = match images::from_labels(&facts.id, image, &facts.labels) {
         Ok(v) => {
             report.check(
                 "labels",

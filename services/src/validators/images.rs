@@ -14,6 +14,7 @@ use validibot_types::ids::UserId;
 use anyhow::Result;
 
 use crate::licensing::Licensing;
+use validibot_engines::containers::docker::ImageFacts;
 use validibot_engines::containers::DockerRunner;
 use validibot_engines::containers::Limits;
 use validibot_engines::extensions::hooks::FeaturesQuery;
@@ -140,6 +141,7 @@ pub fn from_labels(
         feature: String::new(),
         registered_at: validibot_types::clock::now_us(),
         env: Default::default(),
+        command: None,
     })
 }
 
@@ -256,20 +258,36 @@ pub async fn feature_for(licensing: &Licensing, slug: &str) -> Result<&'static s
     })
 }
 
-/// Inspects an image on the engine and puts it on the allow-list, if the
-/// license has the feature it needs.
+/// Where a registration reads the image's metadata from.
+pub enum ImageSource<'a> {
+    /// Inspected on the engine (pinned by its image ID).
+    Engine(&'a DockerRunner),
+    /// The image's config as given — `docker image inspect`'s output, its `Config`, or
+    /// an OCI image config — for a cluster no engine here can see: the reference must
+    /// be pinned by digest, which becomes the pin.
+    Config(&'a serde_json::Value),
+}
+
+/// Reads an image's metadata and puts it on the allow-list, if the license has the
+/// feature it needs.
 pub async fn register_image(
     db: &Db,
-    runner: &DockerRunner,
+    source: ImageSource<'_>,
     licensing: &Licensing,
     image_ref: &str,
     by: Option<&UserId>,
 ) -> Result<Registered, RegisterError> {
-    let (id, labels) = runner
-        .inspect_image(image_ref)
-        .await
-        .map_err(|e| RegisterError::Invalid(format!("{e:#}")))?;
-    let v = from_labels(&id, image_ref, &labels).map_err(RegisterError::Invalid)?;
+    let image = match source {
+        ImageSource::Engine(runner) => runner
+            .inspect_image(image_ref)
+            .await
+            .map_err(|e| RegisterError::Invalid(format!("{e:#}")))?,
+        ImageSource::Config(config) => {
+            facts_from_config(image_ref, config).map_err(RegisterError::Invalid)?
+        }
+    };
+    let mut v = from_labels(&image.id, image_ref, &image.labels).map_err(RegisterError::Invalid)?;
+    v.command = (!image.command.is_empty()).then_some(image.command);
     let feature = feature_for(licensing, &v.slug).await?;
     if let Err((license_state, detail)) = licensing.require(feature).await? {
         return Err(RegisterError::ProRequired {
@@ -279,6 +297,55 @@ pub async fn register_image(
         });
     }
     register(db, v, feature, by).await
+}
+
+/// An image's labels and command from its config (see [`ImageSource::Config`]), pinned
+/// by the digest of `reference` (`repository@sha256:<64 hex>`).
+pub fn facts_from_config(
+    reference: &str,
+    config: &serde_json::Value,
+) -> Result<ImageFacts, String> {
+    let digest = reference
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| {
+            d.strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .ok_or_else(|| {
+            format!("{reference:?}: an image registered by its config is pinned by digest: write repository@sha256:<digest>")
+        })?;
+    let inspected = match config {
+        serde_json::Value::Array(items) => items.first().unwrap_or(&serde_json::Value::Null),
+        other => other,
+    };
+    let c = inspected
+        .get("Config")
+        .or_else(|| inspected.get("config"))
+        .unwrap_or(inspected);
+    if !c.is_object() {
+        return Err("the image config is not a JSON object".into());
+    }
+    let strings = |key: &str| -> Result<Vec<String>, String> {
+        match c.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(vec![]),
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|_| format!("{key} must be a list of strings")),
+        }
+    };
+    let labels = match c.get("Labels") {
+        None | Some(serde_json::Value::Null) => HashMap::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|_| "Labels must map names to strings".to_owned())?,
+    };
+    Ok(ImageFacts {
+        id: digest.to_owned(),
+        labels,
+        command: strings("Entrypoint")?
+            .into_iter()
+            .chain(strings("Cmd")?)
+            .collect(),
+    })
 }
 
 /// Puts a validator read from an image on the allow-list.
@@ -320,6 +387,39 @@ pub fn input_name(content_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_config_registers_by_digest() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let reference = format!("registry.example.org/energyplus@{digest}");
+        let config = serde_json::json!([{"Id": "sha256:local", "Config": {
+            "Entrypoint": ["/usr/local/bin/validate"], "Cmd": ["--fast"],
+            "Labels": {"org.validibot.validator.slug": "energyplus"}}}]);
+        let facts = facts_from_config(&reference, &config).unwrap();
+        assert_eq!(facts.id, digest);
+        assert_eq!(facts.command, ["/usr/local/bin/validate", "--fast"]);
+        assert_eq!(facts.labels["org.validibot.validator.slug"], "energyplus");
+        // An OCI image config, and its bare `config`.
+        let oci = serde_json::json!({"architecture": "amd64", "config": {"Cmd": ["run"]}});
+        assert_eq!(
+            facts_from_config(&reference, &oci).unwrap().command,
+            ["run"]
+        );
+        assert_eq!(
+            facts_from_config(&reference, &oci["config"])
+                .unwrap()
+                .command,
+            ["run"]
+        );
+        // A tag is not a pin; a malformed config is refused.
+        assert!(
+            facts_from_config("registry.example.org/energyplus:25.2", &oci)
+                .unwrap_err()
+                .contains("pinned by digest")
+        );
+        let bad = serde_json::json!({"Config": {"Cmd": "run"}});
+        assert!(facts_from_config(&reference, &bad).is_err());
+    }
 
     #[test]
     fn operator_settings_are_plain_names_not_the_runners() {

@@ -38,6 +38,27 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: VALIDIBOT_DATA_DIR
   value: /var/lib/validibot
+{{- if eq .Values.containers.launcher "kubernetes" }}
+{{- if not .Values.storage.s3.url }}
+{{- fail "containers.launcher=kubernetes needs storage.s3.url: Jobs read their inputs and write their output through the bucket" }}
+{{- end }}
+- name: VALIDIBOT_CONTAINER_LAUNCH
+  value: async
+- name: VALIDIBOT_CONTAINER_LAUNCHER
+  value: kubernetes
+- name: VALIDIBOT_KUBERNETES_NAMESPACE
+  value: {{ include "validibot.jobsNamespace" . | quote }}
+- name: VALIDIBOT_KUBERNETES_AGENT_IMAGE
+  value: {{ include "validibot.image" . | quote }}
+- name: VALIDIBOT_CALLBACK_URL
+  value: {{ .Values.containers.kubernetes.callbackUrl | default (printf "http://%s.%s.svc:%v" (include "validibot.fullname" .) .Release.Namespace .Values.service.port) | quote }}
+{{- with .Values.containers.kubernetes.imagePullSecrets }}
+- name: VALIDIBOT_KUBERNETES_IMAGE_PULL_SECRETS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- else if ne .Values.containers.launcher "docker" }}
+{{- fail "containers.launcher is docker or kubernetes" }}
+{{- end }}
 - name: VALIDIBOT_LOG_FORMAT
   value: json
 {{- with .Values.plugins.trustedKeys }}
@@ -150,3 +171,5 @@ initContainers:
         mountPath: /etc/validibot/extensions
 {{- end }}
 {{- end -}}
+
+{{- define "validibot.jobsNamespace" -}}{{ .Values.containers.kubernetes.namespace | default .Release.Namespace }}{{- end -}}

@@ -16,7 +16,7 @@ use validibot_engines::containers::{DockerRunner, Job, Outcome};
 
 pub async fn run(socket: Option<&str>, image: &str, rounds: usize) -> Result<()> {
     let runner = DockerRunner::connect(socket).await?;
-    let (image_id, _) = runner.inspect_image(image).await?;
+    let image_id = runner.inspect_image(image).await?.id;
     let work = tempfile::tempdir()?;
     let files = vec![(
         "document.json".to_string(),

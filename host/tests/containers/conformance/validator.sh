@@ -20,6 +20,8 @@ mode="${1:-$(sed -n 's/.*"mode": "\([a-z-]*\)".*/\1/p' "$in" | head -1)}"
 case "$mode" in
   ok) verify_inputs; echo "checked $(wc -c < "$dir/input.json") bytes of envelope"; write_output success '[]' ;;
   fail-validation) verify_inputs; write_output failed_validation '[{"severity":"ERROR","code":"conformance.bad","text":"the document is bad","location":"/a"}]' ;;
+  artifacts) verify_inputs; o=$(dirname "$out"); echo "a report" > "$o/report.txt"; ln -s /etc/passwd "$o/leak"
+    printf '{"schema_version":"validibot.output.v1","status":"success","messages":[],"metrics":[],"artifacts":[{"name":"report.txt","path":"report.txt","mime_type":"text/plain"},{"name":"leak","path":"leak"}]}' > "$out" ;;
   exit) echo "exiting with $2" >&2; exit "$2" ;;
   sleep) echo "sleeping"; sleep 600 ;;
   sleep-hour) echo "sleeping for an hour, as a long simulation would"; sleep 3600 ;;

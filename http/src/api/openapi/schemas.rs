@@ -247,12 +247,13 @@ fn main() -> Value {
             "enabled": {"type": "boolean"},
             "workspaces": {"type": ["array", "null"], "items": string},
         }},
-        "ContainerValidator": obj(&["slug", "version"], json!({"slug": string, "version": string, "image": string, "image_id": string, "feature": string})),
+        "ContainerValidator": obj(&["slug", "version"], json!({"slug": string, "version": string, "image": string, "image_id": string, "feature": string, "command": {"type": "array", "items": string, "description": "The image's entrypoint and command, read at registration."}})),
         "ValidatorList": obj(&["results", "advanced"], json!({
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Validator"}},
             "advanced": {"type": "array", "items": {"type": "object"}},
         })),
-        "RegisterImage": {"type": "object", "required": ["image"], "properties": {"image": string}},
+        "RegisterImage": {"type": "object", "required": ["image"], "properties": {"image": string,
+            "image_config": {"description": "The image's config (`docker image inspect` output, its Config, or an OCI image config) instead of the engine's: for an image only a cluster pulls, `image` pinned by digest (repository@sha256:...)."}}},
         "StepDefinition": {"type": "object", "required": ["key", "validator"], "additionalProperties": false, "properties": {
             "key": string, "name": string, "validator": string,
             "config": {"type": "object", "description": "Checked by the validator's own config check before saving."},

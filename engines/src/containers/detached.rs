@@ -1,144 +1,107 @@
 //! Asynchronous container steps on a Docker (or Podman) engine: the container is
-//! started detached with the agent (`validibot-agent`, a static binary mounted
-//! read-only) as its first process and the image's own command behind it; nobody
-//! waits on it. It receives only pointers — presigned URLs and a callback — and calls
-//! back when done; `state` and `stop` serve the reconciler. The hardening is the
-//! synchronous runner's, except the network: the container must reach the bucket and
-//! the callback URL.
+//! started detached with the agent (a static binary mounted read-only) as its first
+//! process and the image's own command behind it; nobody waits on it. The hardening is
+//! the synchronous runner's, except the network: the container must reach the bucket
+//! and the callback URL.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
+use futures_util::future::BoxFuture;
 
 use super::docker::{DockerRunner, LABEL_DEADLINE, LABEL_MANAGED, LABEL_RUN_ID, LABEL_VALIDATOR};
 use super::envelope::{INPUT_DIR, OUTPUT_DIR};
-use super::hardening::{self, Limits};
+use super::hardening;
+use super::launcher::{ContainerLauncher, RemoteJob, RemoteState, AGENT_PATH, LABEL_MODE};
+use super::service::ContainerService;
 
-include!(concat!(env!("OUT_DIR"), "/agent.rs"));
-
-/// Where the agent appears inside the container.
-pub const AGENT_PATH: &str = "/opt/validibot/agent";
-/// Which launcher started a container (asynchronous ones outlive their runner process).
-pub const LABEL_MODE: &str = "org.validibot.mode";
-
-/// What an asynchronous step's container gets: pointers only.
-#[derive(Debug, Clone)]
-pub struct Pointers {
-    /// Presigned GET of the input envelope (whose files' URIs are presigned GETs).
-    pub input_uri: String,
-    /// Presigned PUT of the output envelope.
-    pub output_uri: String,
-    pub callback_url: String,
-    pub callback_token: String,
-}
-
-/// One asynchronous container step.
-#[derive(Debug, Clone)]
-pub struct RemoteJob {
-    pub run_id: String,
-    pub validator: String,
-    /// Image ID (`sha256:…`) from the allow-list.
-    pub image: String,
-    /// Overrides the image's command (conformance tests; normally `None`).
-    pub command: Option<Vec<String>>,
-    /// The operator's settings for this validator.
-    pub env: Vec<(String, String)>,
-    pub limits: Limits,
-    pub pointers: Pointers,
-    /// The engine network the container joins (`bridge`, a user network, `host`).
+/// The Docker launcher: the process's engine connection, the agent on the engine's
+/// host, and the network the containers join.
+pub struct DockerLauncher {
+    pub containers: Arc<ContainerService>,
+    /// The agent binary (see [`super::launcher::install_agent`]), mounted into each container.
+    pub agent: PathBuf,
+    /// The engine network (`bridge`, a user network, `host`): it must reach the bucket
+    /// and the callback URL.
     pub network: String,
-    /// Bytes the inputs take once downloaded (sizes the input tmpfs).
-    pub input_bytes: u64,
 }
 
-/// What the engine says about an asynchronous step's container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoteState {
-    Running,
-    Exited {
-        exit_code: Option<i64>,
-        oom: bool,
-    },
-    /// Removed, or never created.
-    Missing,
-}
-
-/// A new execution's container name: chosen before the launch, so the execution is
-/// recorded first and a worker that dies mid-launch leaves no container unaccounted for.
-pub fn container_name(validator: &str) -> String {
-    format!("validibot-{validator}-{}", uuid::Uuid::now_v7().simple())
-}
-
-/// The agent binary written once under `dir`, named by its content's hash, so a
-/// process never mounts a copy another version of the binary is replacing.
-pub fn install_agent(dir: &Path) -> Result<PathBuf> {
-    use sha2::{Digest, Sha256};
-    let digest = hex::encode(&Sha256::digest(AGENT)[..8]);
-    let path = dir.join(format!("validibot-agent-{digest}"));
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == AGENT.len() as u64) {
-        return Ok(path);
+impl ContainerLauncher for DockerLauncher {
+    fn kind(&self) -> &'static str {
+        "docker"
     }
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".agent-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::write(&tmp, AGENT)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+
+    fn execution_name(&self, validator: &str) -> String {
+        format!("validibot-{validator}-{}", uuid::Uuid::now_v7().simple())
     }
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
+
+    fn launch<'a>(
+        &'a self,
+        job: &'a RemoteJob,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let runner = self.containers.runner().await?;
+            runner.launch(job, &self.agent, &self.network, name).await?;
+            Ok(None)
+        })
+    }
+
+    fn state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<RemoteState>> {
+        Box::pin(async move { self.containers.runner().await?.state(name).await })
+    }
+
+    fn stop_and_remove<'a>(&'a self, name: &'a str, grace: Duration) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.containers
+                .runner()
+                .await?
+                .stop_and_remove(name, grace)
+                .await
+        })
+    }
 }
 
 impl DockerRunner {
-    /// Creates and starts the step's container under `name` (see [`container_name`]).
+    /// Creates and starts the step's container under `name`.
     /// The deadline label lets any sweeper remove it once the step's time is up.
-    pub async fn launch(&self, job: &RemoteJob, agent: &Path, name: &str) -> Result<()> {
+    pub async fn launch(
+        &self,
+        job: &RemoteJob,
+        agent: &std::path::Path,
+        network: &str,
+        name: &str,
+    ) -> Result<()> {
         let command = match &job.command {
             Some(c) => c.clone(),
             None => self.image_command(&job.image).await?,
         };
-        let deadline = validibot_types::clock::now_us() / 1_000_000
-            + (job.limits.timeout + job.limits.grace).as_secs() as i64
-            + 60;
         let labels = HashMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_RUN_ID.to_string(), job.run_id.clone()),
             (LABEL_VALIDATOR.to_string(), job.validator.clone()),
-            (LABEL_DEADLINE.to_string(), deadline.to_string()),
+            (LABEL_DEADLINE.to_string(), job.deadline().to_string()),
             (LABEL_MODE.to_string(), "async".to_string()),
         ]);
-        let p = &job.pointers;
         let env = job
-            .env
-            .iter()
+            .environment()
+            .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
-            .chain([
-                format!("VALIDIBOT_INPUT_URI={}", p.input_uri),
-                format!("VALIDIBOT_OUTPUT_URI={}", p.output_uri),
-                format!("VALIDIBOT_CALLBACK_URL={}", p.callback_url),
-                format!("VALIDIBOT_CALLBACK_TOKEN={}", p.callback_token),
-                format!("VALIDIBOT_OUTPUT_CAP={}", job.limits.output_bytes),
-                format!("VALIDIBOT_RUN_ID={}", job.run_id),
-            ])
             .collect();
         let binds = vec![format!("{}:{AGENT_PATH}:ro", agent.display())];
         let mut host = hardening::host_config(&job.limits, binds);
-        host.network_mode = Some(job.network.clone());
+        host.network_mode = Some(network.to_owned());
         // The inputs are downloaded into, and the output written to, small tmpfs
         // mounts any user may write (the root filesystem stays read-only).
-        let input_size = (job.input_bytes * 2).max(16 << 20);
         let owned = |size: u64| format!("rw,noexec,nosuid,nodev,size={size},mode=1777");
         if let Some(tmpfs) = host.tmpfs.as_mut() {
-            tmpfs.insert(INPUT_DIR.into(), owned(input_size));
-            tmpfs.insert(
-                OUTPUT_DIR.into(),
-                owned(job.limits.output_bytes + (1 << 20)),
-            );
+            tmpfs.insert(INPUT_DIR.into(), owned(job.input_tmpfs_bytes()));
+            tmpfs.insert(OUTPUT_DIR.into(), owned(job.output_tmpfs_bytes()));
         }
         let body = ContainerCreateBody {
             image: Some(job.image.clone()),
@@ -162,7 +125,7 @@ impl DockerRunner {
             .inspect_container(name, None::<InspectContainerOptions>)
             .await
             .context("inspecting the new container")?;
-        let missing = hardening::not_applied_on(&job.limits, &inspected, &job.network);
+        let missing = hardening::not_applied_on(&job.limits, &inspected, network);
         if !missing.is_empty() {
             let _ = self.remove_now(name).await;
             anyhow::bail!(
@@ -228,18 +191,7 @@ impl DockerRunner {
 
     /// The image's entrypoint followed by its command: what the agent runs.
     async fn image_command(&self, image: &str) -> Result<Vec<String>> {
-        let inspected = self
-            .docker()
-            .inspect_image(image)
-            .await
-            .with_context(|| format!("image {image} is not on this engine"))?;
-        let config = inspected.config.unwrap_or_default();
-        let command: Vec<String> = config
-            .entrypoint
-            .unwrap_or_default()
-            .into_iter()
-            .chain(config.cmd.unwrap_or_default())
-            .collect();
+        let command = self.inspect_image(image).await?.command;
         anyhow::ensure!(
             !command.is_empty(),
             "image {image} has neither an entrypoint nor a command"
