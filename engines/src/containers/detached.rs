@@ -149,7 +149,11 @@ impl DockerRunner {
         {
             Ok(inspected) => {
                 let state = inspected.state.unwrap_or_default();
-                if state.running == Some(true) {
+                // Created but not started yet: the launch that created it starts it (or
+                // removes it) a moment later; it has not exited.
+                let created =
+                    state.status == Some(bollard::models::ContainerStateStatusEnum::CREATED);
+                if state.running == Some(true) || created {
                     return Ok(RemoteState::Running);
                 }
                 let exited = |s: &bollard::models::ContainerState| RemoteState::Exited {
