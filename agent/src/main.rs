@@ -146,11 +146,7 @@ fn fetch_file(
     dir: &Path,
     prefix: &str,
 ) -> Result<(), String> {
-    let plain = !file.name.is_empty()
-        && file.name != ENVELOPE_NAME
-        && !file.name.starts_with('.')
-        && !file.name.contains(['/', '\\', '\0']);
-    if !plain {
+    if !plain_name(&file.name) || file.name == ENVELOPE_NAME {
         return Err(format!("input file name {:?} is not allowed", file.name));
     }
     let path: PathBuf = dir.join(&file.name);
@@ -205,22 +201,31 @@ fn run(command: &[String]) -> Ended {
 /// through a link, at most `cap` bytes); `false` when there was none.
 fn upload_output(http: &ureq::Agent, uri: &str, cap: u64) -> Result<bool, String> {
     let path = Path::new(OUTPUT_DIR).join(OUTPUT_NAME);
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(_) => return Ok(false),
-    };
-    if !meta.file_type().is_file() || meta.len() > cap {
-        return Err(format!(
-            "{} is not a regular file of at most {cap} bytes",
-            path.display()
-        ));
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(false);
     }
-    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    put_file(http, uri, &path, cap)
+        .map(|_| true)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// PUTs a regular file (not followed through a link) of at most `cap` bytes; the bytes sent.
+fn put_file(http: &ureq::Agent, uri: &str, path: &Path, cap: u64) -> Result<u64, String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() || meta.len() > cap {
+        return Err(format!("not a regular file of at most {cap} bytes"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let response = with_retries(|| http.put(uri).send(&bytes[..]))?;
     if !response.status().is_success() {
         return Err(format!("PUT answered {}", response.status()));
     }
-    Ok(true)
+    Ok(bytes.len() as u64)
+}
+
+/// A file name alone: no directories, nothing hidden.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
 }
 
 /// Uploads the files the output envelope lists as artifacts, the n-th to the n-th
@@ -245,23 +250,12 @@ fn upload_artifacts(http: &ureq::Agent, slots: &[String]) {
     }
 }
 
-/// PUTs one artifact: a plain name in the output directory, a regular file (not
-/// followed through a link) within the budget left.
+/// PUTs one artifact: a plain name in the output directory, within the budget left.
 fn upload_artifact(http: &ureq::Agent, uri: &str, name: &str, budget: u64) -> Result<u64, String> {
-    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
+    if !plain_name(name) {
         return Err("not a plain file name in the output directory".into());
     }
-    let path = Path::new(OUTPUT_DIR).join(name);
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
-    if !meta.file_type().is_file() || meta.len() > budget {
-        return Err(format!("not a regular file of at most {budget} bytes"));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-    let response = with_retries(|| http.put(uri).send(&bytes[..]))?;
-    if !response.status().is_success() {
-        return Err(format!("PUT answered {}", response.status()));
-    }
-    Ok(bytes.len() as u64)
+    put_file(http, uri, &Path::new(OUTPUT_DIR).join(name), budget)
 }
 
 /// POSTs the callback; a refusal (4xx) is final, a failure to connect or a 5xx is tried

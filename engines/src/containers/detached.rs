@@ -14,10 +14,10 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
 use futures_util::future::BoxFuture;
 
-use super::docker::{DockerRunner, LABEL_DEADLINE, LABEL_MANAGED, LABEL_RUN_ID, LABEL_VALIDATOR};
+use super::docker::DockerRunner;
 use super::envelope::{INPUT_DIR, OUTPUT_DIR};
 use super::hardening;
-use super::launcher::{ContainerLauncher, RemoteJob, RemoteState, AGENT_PATH, LABEL_MODE};
+use super::launcher::{ContainerLauncher, RemoteJob, RemoteState, AGENT_PATH};
 use super::service::ContainerService;
 
 /// The Docker launcher: the process's engine connection, the agent on the engine's
@@ -69,7 +69,6 @@ impl ContainerLauncher for DockerLauncher {
 
 impl DockerRunner {
     /// Creates and starts the step's container under `name`.
-    /// The deadline label lets any sweeper remove it once the step's time is up.
     pub async fn launch(
         &self,
         job: &RemoteJob,
@@ -81,13 +80,7 @@ impl DockerRunner {
             Some(c) => c.clone(),
             None => self.image_command(&job.image).await?,
         };
-        let labels = HashMap::from([
-            (LABEL_MANAGED.to_string(), "true".to_string()),
-            (LABEL_RUN_ID.to_string(), job.run_id.clone()),
-            (LABEL_VALIDATOR.to_string(), job.validator.clone()),
-            (LABEL_DEADLINE.to_string(), job.deadline().to_string()),
-            (LABEL_MODE.to_string(), "async".to_string()),
-        ]);
+        let labels: HashMap<String, String> = job.labels().into_iter().collect();
         let env = job
             .environment()
             .into_iter()

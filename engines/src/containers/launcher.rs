@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use futures_util::future::BoxFuture;
 
+use super::docker::{LABEL_DEADLINE, LABEL_MANAGED, LABEL_RUN_ID, LABEL_VALIDATOR};
 use super::hardening::Limits;
 
 include!(concat!(env!("OUT_DIR"), "/agent.rs"));
@@ -75,6 +76,21 @@ impl RemoteJob {
                 ("VALIDIBOT_ARTIFACT_URIS".into(), p.artifact_uris.join("\n")),
             ])
             .collect()
+    }
+
+    /// The labels every launcher puts on the step's container (Docker's keys are valid
+    /// Kubernetes label keys as they are); the deadline lets any sweeper remove it.
+    pub fn labels(&self) -> Vec<(String, String)> {
+        [
+            (LABEL_MANAGED, "true".to_string()),
+            (LABEL_RUN_ID, self.run_id.clone()),
+            (LABEL_VALIDATOR, self.validator.clone()),
+            (LABEL_DEADLINE, self.deadline().to_string()),
+            (LABEL_MODE, "async".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// Seconds since the epoch after which the container may be removed by anyone:
@@ -145,12 +161,13 @@ pub fn install_agent(dir: &Path) -> Result<PathBuf> {
     if std::fs::metadata(&path).is_ok_and(|m| m.len() == AGENT.len() as u64) {
         return Ok(path);
     }
-    write_agent(dir, &path)?;
+    write_agent(&path)?;
     Ok(path)
 }
 
-/// Writes the agent to exactly `path` (a Kubernetes init container's copy).
-pub fn write_agent(dir: &Path, path: &Path) -> Result<()> {
+/// Writes the agent to exactly `path`, atomically (a Kubernetes init container's copy).
+pub fn write_agent(path: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".agent-{}", uuid::Uuid::now_v7().simple()));
     std::fs::write(&tmp, AGENT)?;

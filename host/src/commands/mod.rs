@@ -269,8 +269,7 @@ pub fn main() -> anyhow::Result<()> {
             }
             Command::Verify { file, keys } => crate::commands::verify::run(file, keys),
             Command::Agent(AgentCommand::Install { path }) => {
-                let dir = path.parent().unwrap_or(std::path::Path::new("."));
-                validibot_engines::containers::launcher::write_agent(dir, path)?;
+                validibot_engines::containers::launcher::write_agent(path)?;
                 Ok(())
             }
             Command::Containers { instance, command } => {

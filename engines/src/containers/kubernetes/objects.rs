@@ -20,9 +20,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::super::docker::{LABEL_DEADLINE, LABEL_MANAGED, LABEL_RUN_ID, LABEL_VALIDATOR};
 use super::super::envelope::{INPUT_DIR, OUTPUT_DIR};
-use super::super::launcher::{RemoteJob, AGENT_PATH, LABEL_MODE};
+use super::super::launcher::{RemoteJob, AGENT_PATH};
 
 /// The validator's container (its state is the step's).
 pub const VALIDATOR: &str = "validator";
@@ -60,21 +59,9 @@ pub fn job_name(validator: &str) -> String {
     format!("vb-{slug}-{}", uuid::Uuid::now_v7().simple())
 }
 
-/// The labels every object of one step carries (the Docker runner's keys are valid
-/// Kubernetes label keys as they are).
-pub fn labels(job: &RemoteJob) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
-        (LABEL_RUN_ID.to_string(), job.run_id.clone()),
-        (LABEL_VALIDATOR.to_string(), job.validator.clone()),
-        (LABEL_DEADLINE.to_string(), job.deadline().to_string()),
-        (LABEL_MODE.to_string(), "async".to_string()),
-    ])
-}
-
 /// The Job for `job` named `name`; `command` is the image's entrypoint and command.
 pub fn job(settings: &JobSettings, job: &RemoteJob, name: &str, command: &[String]) -> Job {
-    let labels = labels(job);
+    let labels: BTreeMap<String, String> = job.labels().into_iter().collect();
     let limits = &job.limits;
     let memory = Quantity(limits.memory_bytes.to_string());
     let cpu = Quantity(format!(
@@ -295,7 +282,7 @@ mod tests {
         assert!(env.contains(&"VALIDIBOT_INPUT_URI") && env.contains(&"EPLUS_THREADS"));
         assert_eq!(c["resources"]["limits"], c["resources"]["requests"]);
         assert_eq!(
-            v["metadata"]["labels"][LABEL_RUN_ID],
+            v["metadata"]["labels"][crate::containers::docker::LABEL_RUN_ID],
             "0190c4f6-5d3a-7cc1-a1b2-0123456789ab"
         );
     }
