@@ -18,6 +18,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("csv", "csv", "validibot_plugin_csv"),
     ("rules", "rules", "validibot_plugin_rules"),
     ("xml-schema", "xml", "validibot_plugin_xml"),
+    ("shacl", "shacl", "validibot_plugin_shacl"),
 ];
 
 fn main() {

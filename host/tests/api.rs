@@ -680,7 +680,10 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .iter()
         .map(|v| v["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["csv", "json-schema", "rules", "xml-schema"]);
+    assert_eq!(
+        slugs,
+        ["csv", "json-schema", "rules", "shacl", "xml-schema"]
+    );
     for v in validators["results"].as_array().unwrap() {
         guide_covers_config_schema(v["slug"].as_str().unwrap(), &v["config_schema"]);
     }
@@ -797,6 +800,86 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
     let good = std::fs::read(fixtures.join("good.xml")).unwrap();
     let (_, run) = srv.launch(&key, "readings", "application/xml", good);
     assert_eq!(run["result"], "PASS", "{run}");
+
+    // A SHACL workflow over a Brick building model (issue 23): each validation result a
+    // finding with the constraint component as code, the outputs for assertions.
+    let fixtures = examples_dir().join("../plugins/shacl/fixtures");
+    let mut shacl_config: Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("config.json")).unwrap()).unwrap();
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "building", "steps": [{"key": "shapes", "validator": "shacl", "config": shacl_config,
+            "assertions": [{"expr": "outputs.warning_count == 0", "message": "no setpoint warnings"}]}]}),
+    );
+    let bad = std::fs::read(fixtures.join("bad.ttl")).unwrap();
+    let (status, run) = srv.launch(&key, "building", "text/turtle", bad);
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("FAIL")),
+        "{run}"
+    );
+    let findings = run["steps"][0]["findings"].as_array().unwrap();
+    let min_count = findings
+        .iter()
+        .find(|f| {
+            f["code"] == "shacl.MinCountConstraintComponent"
+                && f["path"] == "bldg:Zone-2 rdfs:label"
+        })
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(min_count["severity"], "ERROR");
+    let warning = findings
+        .iter()
+        .find(|f| f["severity"] == "WARNING")
+        .unwrap();
+    assert_eq!(
+        warning["code"], "shacl.MaxInclusiveConstraintComponent",
+        "{run}"
+    );
+    let outputs = run["steps"][0]["outputs"].as_array().unwrap();
+    let violations = outputs
+        .iter()
+        .find(|o| o["name"] == "violation_count")
+        .unwrap();
+    assert_eq!(violations["value"], 12, "{run}");
+    // Formats by media type; a DOCTYPE that reads a local file is refused, not expanded.
+    let (_, run) = srv.launch(
+        &key,
+        "building",
+        "application/ld+json",
+        std::fs::read(fixtures.join("jsonld.jsonld")).unwrap(),
+    );
+    assert_eq!(run["result"], "PASS", "{run}");
+    let (_, run) = srv.launch(
+        &key,
+        "building",
+        "application/rdf+xml",
+        std::fs::read(fixtures.join("xxe.rdf")).unwrap(),
+    );
+    assert!(
+        finding_codes(&run).contains(&"shacl.data.dtd_forbidden".to_string()),
+        "{run}"
+    );
+    assert!(
+        !run.to_string().contains("root:x:0"),
+        "no local file is read"
+    );
+    let (_, run) = srv.launch(
+        &key,
+        "building",
+        "text/turtle",
+        std::fs::read(fixtures.join("good.ttl")).unwrap(),
+    );
+    assert_eq!(run["result"], "PASS", "{run}");
+    // Shapes that are not SHACL are refused when the workflow is saved.
+    shacl_config["shapes"] = json!("@prefix sh: <http://www.w3.org/ns/shacl#> . <urn:s> sh:path <urn:p> ; sh:minCount \"many\" .");
+    let resp = srv
+        .post(&key, "/api/v1/workspaces/default/workflows")
+        .json(&json!({"slug": "broken-shapes", "steps": [{"key": "s", "validator": "shacl", "config": shacl_config}]}))
+        .send()
+        .unwrap();
+    let (status, body) = json_of(resp);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("sh:minCount"), "{body}");
 }
 
 fn validator_deadline_and_memory_cap(backend: Backend) {

@@ -273,6 +273,7 @@ fn workflow_definitions() {
                 Just("rules"),
                 Just("csv"),
                 Just("xml-schema"),
+                Just("shacl"),
                 Just("nope")
             ],
             json_value(),

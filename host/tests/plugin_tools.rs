@@ -203,6 +203,7 @@ fn builtin_validators_pass_their_fixtures() {
         ("csv", "csv", 3),
         ("rules", "rules", 2),
         ("xml-schema", "xml", 5),
+        ("shacl", "shacl", 8),
     ] {
         let fixtures = repo().join("plugins").join(dir).join("fixtures");
         let out = plugin_test(slug, &fixtures, tmp.path());

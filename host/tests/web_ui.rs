@@ -95,7 +95,12 @@ fn main_flows(backend: Backend) {
 
     // Upload an invalid document: the run page shows FAIL and the findings by step.
     let upload = |file: &str| {
-        let path = examples_dir().join(file).display().to_string();
+        let path = examples_dir()
+            .join(file)
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string();
         b.choose_file("#upload-file", &path);
         b.click("#upload-form button[type=submit]");
     };
@@ -174,6 +179,30 @@ fn main_flows(backend: Backend) {
     b.click("#upload-form button[type=submit]");
     b.wait_text("#run-result", |t| t == "PASS");
 
+    // A SHACL run (issue 23): a Brick model's validation results as findings, each with
+    // the constraint component as code and the focus node + path as location.
+    let shacl = examples_dir().join("../plugins/shacl/fixtures");
+    let shacl_config: Value =
+        serde_json::from_slice(&std::fs::read(shacl.join("config.json")).unwrap()).unwrap();
+    server.create_workflow(
+        &key,
+        &json!({"slug": "building", "name": "Building model", "steps": [{"key": "shapes", "name": "Brick shapes", "validator": "shacl", "config": shacl_config}]}),
+    );
+    b.goto(&server.url("/ui/w/default/workflows/building"));
+    upload("../plugins/shacl/fixtures/bad.ttl");
+    b.wait_text("#run-result", |t| t == "FAIL");
+    let body = b.text("#run-body");
+    assert!(
+        body.contains("shacl.MinCountConstraintComponent")
+            && body.contains("bldg:Zone-2 rdfs:label"),
+        "{body}"
+    );
+    assert!(
+        body.contains("a temperature setpoint outside 10–35 °C is unusual"),
+        "{body}"
+    );
+    b.screenshot("run-shacl");
+
     // A run still running when its page loads: the page shows it running and swaps in
     // the findings when it finishes, without a reload.
     server.create_workflow(
@@ -209,7 +238,7 @@ fn main_flows(backend: Backend) {
     // The dashboard counts them all (the pasted document's run too).
     b.goto(&server.url("/ui/w/default"));
     assert_eq!(b.wait_text("#count-pass", |t| !t.is_empty()), "3");
-    assert_eq!(b.text("#count-fail"), "1");
+    assert_eq!(b.text("#count-fail"), "2");
     b.screenshot("dashboard");
     // The runs list filters as the API does.
     b.goto(&server.url("/ui/w/default/runs?workflow=invoice&status=FAILED"));

@@ -9,7 +9,20 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::{Finding, ValidatorError};
+use crate::{Finding, StepFile, ValidatorError};
+
+/// A cache key for a config compiled together with the step's files: the config text,
+/// then each file's name and digest (a file changed under the same name is a new key).
+pub fn key_with_files(config: &str, files: &[StepFile]) -> String {
+    let mut key = config.to_owned();
+    for f in files {
+        key.push('\0');
+        key.push_str(&f.name);
+        key.push(':');
+        key.push_str(&f.sha256);
+    }
+    key
+}
 
 /// Use inside `thread_local!`: `static CACHE: CompiledCache<T> = CompiledCache::new(64);`
 pub struct CompiledCache<T> {

@@ -43,6 +43,12 @@ pub fn guess_from_filename(filename: &str) -> Option<&'static str> {
         "csv" => "text/csv",
         "idf" | "txt" => "text/plain",
         "fmu" | "zip" => "application/zip",
+        "ttl" => "text/turtle",
+        "nt" => "application/n-triples",
+        "nq" => "application/n-quads",
+        "trig" => "application/trig",
+        "rdf" | "owl" => "application/rdf+xml",
+        "jsonld" => "application/ld+json",
         _ => return None,
     })
 }
@@ -62,6 +68,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("application/jsonlines", "application/x-ndjson"),
     ("application/x-jsonlines", "application/x-ndjson"),
     ("application/json-lines", "application/x-ndjson"),
+    ("application/x-turtle", "text/turtle"),
+    ("application/turtle", "text/turtle"),
+    ("text/ntriples", "application/n-triples"),
 ];
 
 /// Labels that say nothing reliable about the content, so the file's name decides.
@@ -177,5 +186,7 @@ mod tests {
     fn guesses() {
         assert_eq!(guess_from_filename("a.JSON"), Some("application/json"));
         assert_eq!(guess_from_filename("noext"), None);
+        assert_eq!(guess_from_filename("building.ttl"), Some("text/turtle"));
+        assert_eq!(canonical("application/x-turtle", None), "text/turtle");
     }
 }

@@ -14,13 +14,14 @@ use super::{layout, WebUser};
 use crate::AppState;
 
 /// The guides of the built-in validators, by slug.
-const GUIDES: [(&str, &str); 4] = [
+const GUIDES: [(&str, &str); 5] = [
     ("csv", include_str!("../../../docs/validators/csv.md")),
     (
         "json-schema",
         include_str!("../../../docs/validators/json-schema.md"),
     ),
     ("rules", include_str!("../../../docs/validators/rules.md")),
+    ("shacl", include_str!("../../../docs/validators/shacl.md")),
     (
         "xml-schema",
         include_str!("../../../docs/validators/xml-schema.md"),

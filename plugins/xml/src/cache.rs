@@ -17,13 +17,7 @@ pub fn compiled_for(config: &str, files: &[StepFile]) -> Result<Rc<Compiled>, Va
         return CACHE
             .with(|cache| cache.for_config(config, |value| StepConfig::parse(value)?.build()));
     }
-    let mut key = config.to_owned();
-    for f in files {
-        key.push('\0');
-        key.push_str(&f.name);
-        key.push(':');
-        key.push_str(&f.sha256);
-    }
+    let key = validibot_plugin_api::compiled::key_with_files(config, files);
     CACHE.with(|cache| {
         cache.get_or_try_build(&key, || {
             let value = validibot_plugin_api::parse_config(config)?;
