@@ -50,10 +50,12 @@ pub fn config_schema() -> serde_json::Value {
     })
 }
 
-/// The config with its graphs read: the shapes graph and the ontology to merge.
+/// The config with its graphs read: the shapes, and the graph each submission is loaded
+/// into — the ontology, plus every term the shapes name (interned there, so a clone
+/// of it keeps the shapes' ids valid).
 pub struct Compiled {
-    pub shapes: Graph,
-    pub ontology: Graph,
+    pub base: Graph,
+    pub shapes: Shapes,
     pub data_format: Option<RdfFormat>,
     /// `owl:imports` that no step file stands for.
     pub unresolved_imports: Vec<String>,
@@ -77,33 +79,28 @@ impl StepConfig {
         Ok(cfg)
     }
 
-    /// Reads every graph the config names; `files` are the step's files.
+    /// Reads every graph the config names and the shapes in it; `files` are the step's
+    /// files. Done once per config (cached), so a run only parses its submission.
     pub fn build(&self, files: &[StepFile]) -> Result<Compiled, Finding> {
         let data_format = self.data_format()?;
-        let mut shapes = self.inline_shapes()?;
         let file = |name: &str, at: &str| -> Result<&StepFile, Finding> {
             files
                 .iter()
                 .find(|f| f.name == name)
                 .ok_or_else(|| invalid(format!("{name:?} is not among the step's files"), at))
         };
-        for (i, name) in self.shapes_files.iter().enumerate() {
-            load_file(
-                &mut shapes,
-                file(name, &format!("/shapes_files/{i}"))?,
-                &format!("/shapes_files/{i}"),
-            )?;
-        }
-        let mut ontology = Graph::default();
-        for (i, name) in self.ontology_files.iter().enumerate() {
-            load_file(
-                &mut ontology,
-                file(name, &format!("/ontology_files/{i}"))?,
-                &format!("/ontology_files/{i}"),
-            )?;
-        }
+        let load_listed = |graph: &mut Graph, key: &str, names: &[String]| {
+            names.iter().enumerate().try_for_each(|(i, name)| {
+                let at = format!("/{key}/{i}");
+                load_file(graph, file(name, &at)?, &at)
+            })
+        };
+        let mut shapes = self.inline_shapes()?;
+        load_listed(&mut shapes, "shapes_files", &self.shapes_files)?;
+        let mut base = Graph::default();
+        load_listed(&mut base, "ontology_files", &self.ontology_files)?;
         let mut unresolved = Vec::new();
-        for graph in [&mut shapes, &mut ontology] {
+        for graph in [&mut shapes, &mut base] {
             let mut done = HashSet::new();
             loop {
                 let pending: Vec<String> = imports_of(graph)
@@ -126,9 +123,10 @@ impl StepConfig {
                 }
             }
         }
+        let shapes = read_shapes(&shapes, &mut base)?;
         Ok(Compiled {
+            base,
             shapes,
-            ontology,
             data_format,
             unresolved_imports: unresolved,
         })
@@ -138,20 +136,13 @@ impl StepConfig {
     /// must parse and read as shapes.
     pub fn check(&self) -> Result<(), Finding> {
         self.data_format()?;
-        let shapes = self.inline_shapes()?;
-        Shapes::read(&shapes, &mut Graph::default())
-            .map(|_| ())
-            .map_err(|e| invalid(format!("shape {}: {}", e.shape, e.message), "/shapes"))
+        read_shapes(&self.inline_shapes()?, &mut Graph::default()).map(|_| ())
     }
 
     fn data_format(&self) -> Result<Option<RdfFormat>, Finding> {
         self.data_format
-            .as_ref()
-            .map(|m| {
-                graph::format_of(m, None).ok_or_else(|| {
-                    invalid(format!("{m:?} is not an RDF media type"), "/data_format")
-                })
-            })
+            .as_deref()
+            .map(|m| media_format(m, "/data_format"))
             .transpose()
     }
 
@@ -159,9 +150,7 @@ impl StepConfig {
         let mut shapes = Graph::default();
         if let Some(text) = &self.shapes {
             let format = match &self.shapes_format {
-                Some(m) => graph::format_of(m, None).ok_or_else(|| {
-                    invalid(format!("{m:?} is not an RDF media type"), "/shapes_format")
-                })?,
+                Some(m) => media_format(m, "/shapes_format")?,
                 None => RdfFormat::Turtle,
             };
             load(
@@ -174,6 +163,23 @@ impl StepConfig {
         }
         Ok(shapes)
     }
+}
+
+fn media_format(media_type: &str, at: &str) -> Result<RdfFormat, Finding> {
+    graph::format_of(media_type, None)
+        .ok_or_else(|| invalid(format!("{media_type:?} is not an RDF media type"), at))
+}
+
+/// The shapes of `sg`, their terms interned into `base`; an ill-formed shape refuses
+/// the config.
+fn read_shapes(sg: &Graph, base: &mut Graph) -> Result<Shapes, Finding> {
+    Shapes::read(sg, base).map_err(|e| {
+        Finding::error(
+            "config.shapes_invalid",
+            format!("shape {}: {}", e.shape, e.message),
+        )
+        .at("/shapes")
+    })
 }
 
 fn load_file(graph: &mut Graph, file: &StepFile, at: &str) -> Result<(), Finding> {

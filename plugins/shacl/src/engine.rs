@@ -344,6 +344,7 @@ impl<'a> Engine<'a> {
                     min,
                     max,
                     siblings,
+                    ..
                 } => {
                     let n = values
                         .iter()

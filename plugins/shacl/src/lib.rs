@@ -23,7 +23,6 @@ use validibot_plugin_api::{
 };
 
 use crate::graph::Graph;
-use crate::shapes::Shapes;
 
 /// Cap on findings per document so one pathological input cannot flood the run.
 const MAX_FINDINGS: usize = 1000;
@@ -77,7 +76,7 @@ impl Validator for ShaclValidator {
             ));
         };
         let content = request.document.read_all()?;
-        let mut data: Graph = compiled.ontology.clone();
+        let mut data: Graph = compiled.base.clone();
         if let Err(e) = data.load(&content, format, "urn:validibot:submission") {
             let code = if e.dtd_refused {
                 "shacl.data.dtd_forbidden"
@@ -90,13 +89,8 @@ impl Validator for ShaclValidator {
                 e.line.zip(e.column),
             ));
         }
-        let shapes = Shapes::read(&compiled.shapes, &mut data).map_err(|e| {
-            ValidatorError::new(
-                "config.shapes_invalid",
-                format!("shape {}: {}", e.shape, e.message),
-            )
-        })?;
-        let results = engine::Engine::new(&data, &shapes).validate(MAX_RESULTS);
+        let shapes = &compiled.shapes;
+        let results = engine::Engine::new(&data, shapes).validate(MAX_RESULTS);
         let mut findings = Vec::new();
         for feature in &shapes.unsupported {
             findings.push(Finding::warning(
@@ -115,7 +109,7 @@ impl Validator for ShaclValidator {
             results
                 .iter()
                 .take(MAX_FINDINGS)
-                .map(|r| report::finding(&data, &shapes, r)),
+                .map(|r| report::finding(&data, shapes, r)),
         );
         if results.len() > MAX_FINDINGS {
             findings.push(Finding::warning(

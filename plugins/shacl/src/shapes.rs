@@ -100,7 +100,10 @@ pub enum Constraint {
         shape: ShapeRef,
         min: Option<u64>,
         max: Option<u64>,
-        /// The sibling qualified shapes a value must not conform to (when disjoint).
+        /// `sh:qualifiedValueShapesDisjoint`: a value must not conform to a sibling too.
+        disjoint: bool,
+        /// The sibling qualified shapes (filled once every shape is read; empty unless
+        /// disjoint).
         siblings: Vec<ShapeRef>,
     },
     Closed {
@@ -557,42 +560,33 @@ impl Reader<'_> {
             .any(|&v| literal_true(self.sg.term(v)));
         for s in shapes {
             let shape = self.shape_ref(s);
-            // Siblings are filled in once every shape is read (they need the parents).
-            let siblings = if disjoint {
-                vec![usize::MAX]
-            } else {
-                Vec::new()
-            };
-            if min.is_some() {
-                out.push(Constraint::QualifiedValueShape {
-                    shape,
-                    min,
-                    max: None,
-                    siblings: siblings.clone(),
-                });
-            }
-            if max.is_some() {
-                out.push(Constraint::QualifiedValueShape {
-                    shape,
-                    min: None,
-                    max,
-                    siblings,
-                });
+            for (min, max) in [(min, None), (None, max)] {
+                if min.is_some() || max.is_some() {
+                    out.push(Constraint::QualifiedValueShape {
+                        shape,
+                        min,
+                        max,
+                        disjoint,
+                        siblings: Vec::new(),
+                    });
+                }
             }
         }
         Ok(())
     }
 
     fn count(&self, v: Id, what: &str) -> Result<u64, String> {
-        match self.sg.term(v) {
-            Term::Literal(l) if l.value().parse::<u64>().is_ok() => {
-                Ok(l.value().parse().unwrap_or(0))
-            }
-            other => Err(format!(
-                "{what} must be a non-negative integer, not {}",
-                display_term(other, &self.sg.prefixes)
-            )),
+        let term = self.sg.term(v);
+        match term {
+            Term::Literal(l) => l.value().parse().ok(),
+            _ => None,
         }
+        .ok_or_else(|| {
+            format!(
+                "{what} must be a non-negative integer, not {}",
+                display_term(term, &self.sg.prefixes)
+            )
+        })
     }
 
     fn predicate(&mut self, v: Id, what: &str) -> Result<Id, String> {
@@ -646,10 +640,13 @@ fn link_qualified_siblings(shapes: &mut [Shape]) {
     }
     for (at, siblings) in fills {
         for c in &mut shapes[at].constraints {
-            if let Constraint::QualifiedValueShape { siblings: s, .. } = c {
-                if s.first() == Some(&usize::MAX) {
-                    *s = siblings.clone();
-                }
+            if let Constraint::QualifiedValueShape {
+                disjoint: true,
+                siblings: s,
+                ..
+            } = c
+            {
+                *s = siblings.clone();
             }
         }
     }
