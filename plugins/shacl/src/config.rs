@@ -98,6 +98,7 @@ impl StepConfig {
         let mut shapes = self.inline_shapes()?;
         load_listed(&mut shapes, "shapes_files", &self.shapes_files)?;
         let mut base = Graph::default();
+        base.label_blank_nodes("o");
         load_listed(&mut base, "ontology_files", &self.ontology_files)?;
         let mut unresolved = Vec::new();
         for graph in [&mut shapes, &mut base] {

@@ -22,6 +22,12 @@ pub struct Graph {
     outgoing: HashMap<Id, Vec<(Id, Id)>>,
     /// Prefixes the documents declared, for readable paths in findings.
     pub prefixes: Vec<(String, String)>,
+    /// Labels of the blank nodes documents brought in, numbered in the order they
+    /// appear (the parser's own names are random), so a finding names the same node
+    /// from one run to the next whatever the shapes or ontology hold.
+    blank_labels: HashMap<Id, String>,
+    blank_prefix: &'static str,
+    blank_count: u32,
 }
 
 /// A document the parser could not read: its format's error, with where.
@@ -71,9 +77,9 @@ impl Graph {
                     column,
                 }
             })?;
-            let s = self.intern(quad.subject.into());
+            let s = self.intern_labeled(quad.subject.into());
             let p = self.intern(quad.predicate.into());
-            let o = self.intern(quad.object);
+            let o = self.intern_labeled(quad.object);
             self.insert(s, p, o);
         }
         for (prefix, iri) in quads.prefixes() {
@@ -93,6 +99,34 @@ impl Graph {
         self.terms.push(term.clone());
         self.ids.insert(term, id);
         id
+    }
+
+    /// Interns a term read from a document, labelling a new blank node.
+    fn intern_labeled(&mut self, term: Term) -> Id {
+        let blank = matches!(term, Term::BlankNode(_));
+        let before = self.terms.len();
+        let id = self.intern(term);
+        if blank && self.terms.len() > before {
+            self.blank_count += 1;
+            let label = format!("_:{}{}", self.blank_prefix_or_default(), self.blank_count);
+            self.blank_labels.insert(id, label);
+        }
+        id
+    }
+
+    fn blank_prefix_or_default(&self) -> &'static str {
+        if self.blank_prefix.is_empty() {
+            "b"
+        } else {
+            self.blank_prefix
+        }
+    }
+
+    /// Blank nodes loaded from here on are labelled `_:<prefix>1`, `_:<prefix>2`, … (the
+    /// submission's `_:b…` after the ontology's `_:o…`, in a graph cloned from the base).
+    pub fn label_blank_nodes(&mut self, prefix: &'static str) {
+        self.blank_prefix = prefix;
+        self.blank_count = 0;
     }
 
     pub fn iri(&mut self, iri: &str) -> Id {
@@ -241,11 +275,15 @@ impl Graph {
     }
 
     /// A short, readable form of a term: a prefixed name when a declared prefix fits.
-    /// Blank nodes read as `_:b<id>`: stable from one run to the next (the parser's
-    /// names are random, so that documents loaded together never share one).
+    /// Blank nodes read as their label (see `label_blank_nodes`), or `_:n<id>` for
+    /// one no document brought in (a shape's, interned from the shapes graph).
     pub fn display(&self, id: Id) -> String {
         match self.term(id) {
-            Term::BlankNode(_) => format!("_:b{id}"),
+            Term::BlankNode(_) => self
+                .blank_labels
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("_:n{id}")),
             term => display_term(term, &self.prefixes),
         }
     }

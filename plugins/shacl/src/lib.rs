@@ -77,6 +77,7 @@ impl Validator for ShaclValidator {
         };
         let content = request.document.read_all()?;
         let mut data: Graph = compiled.base.clone();
+        data.label_blank_nodes("b");
         if let Err(e) = data.load(&content, format, "urn:validibot:submission") {
             let code = if e.dtd_refused {
                 "shacl.data.dtd_forbidden"

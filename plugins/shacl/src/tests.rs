@@ -174,3 +174,29 @@ fn recursive_shapes_terminate() {
     );
     assert_eq!(output(&out, "conforms"), true);
 }
+
+#[test]
+fn blank_nodes_of_the_submission_are_numbered_in_document_order_whatever_the_shapes() {
+    let data =
+        b"@prefix ex: <urn:ex#> .\n_:first ex:p 1 .\n[] a ex:T .\n_:first ex:q [ a ex:T ] .\n";
+    let shapes = |extra: &str| {
+        serde_json::json!({"shapes": format!(
+            "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <urn:ex#> .\n\
+             ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:property [ sh:path ex:name ; sh:minCount 1 ] .\n{extra}"
+        )})
+        .to_string()
+    };
+    let small = run(data, "text/turtle", &shapes(""));
+    let big = run(
+        data,
+        "text/turtle",
+        &shapes("ex:U a sh:NodeShape ; sh:targetNode [ ] , [ ] ; sh:property [ sh:path ex:a ] , [ sh:path ex:b ] ."),
+    );
+    let paths = |o: &Outcome| {
+        let mut p: Vec<String> = o.findings.iter().map(|f| f.path.clone()).collect();
+        p.sort();
+        p
+    };
+    assert_eq!(paths(&small), ["_:b2 ex:name", "_:b3 ex:name"]);
+    assert_eq!(paths(&small), paths(&big));
+}
