@@ -83,6 +83,23 @@ impl<T> CompiledCache<T> {
             compile(&value).map_err(|f| ValidatorError::new(f.code, f.message))
         })
     }
+
+    /// [`Self::for_config`] for a config compiled with the step's files: keyed by the
+    /// config text and each file's name and digest ([`key_with_files`]).
+    pub fn for_config_with_files(
+        &self,
+        config: &str,
+        files: &[StepFile],
+        compile: impl FnOnce(&serde_json::Value, &[StepFile]) -> Result<T, Finding>,
+    ) -> Result<Rc<T>, ValidatorError> {
+        if files.is_empty() {
+            return self.for_config(config, |value| compile(value, files));
+        }
+        self.get_or_try_build(&key_with_files(config, files), || {
+            let value = crate::parse_config(config)?;
+            compile(&value, files).map_err(|f| ValidatorError::new(f.code, f.message))
+        })
+    }
 }
 
 #[cfg(test)]

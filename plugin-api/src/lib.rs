@@ -48,6 +48,8 @@ pub mod signature;
 ))]
 mod small_first;
 pub mod step_file;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 #[cfg(feature = "guest")]
 #[doc(hidden)]

@@ -14,13 +14,9 @@ thread_local! {
 }
 
 pub fn compiled_for(config: &str, files: &[StepFile]) -> Result<Rc<Compiled>, ValidatorError> {
-    let key = validibot_plugin_api::compiled::key_with_files(config, files);
     CACHE.with(|cache| {
-        cache.get_or_try_build(&key, || {
-            let value = validibot_plugin_api::parse_config(config)?;
-            StepConfig::parse(&value)
-                .and_then(|c| c.build(files))
-                .map_err(|f| ValidatorError::new(f.code, f.message))
+        cache.for_config_with_files(config, files, |value, files| {
+            StepConfig::parse(value)?.build(files)
         })
     })
 }

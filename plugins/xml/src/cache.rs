@@ -13,18 +13,13 @@ thread_local! {
 }
 
 pub fn compiled_for(config: &str, files: &[StepFile]) -> Result<Rc<Compiled>, ValidatorError> {
-    if files.is_empty() {
-        return CACHE
-            .with(|cache| cache.for_config(config, |value| StepConfig::parse(value)?.build()));
-    }
-    let key = validibot_plugin_api::compiled::key_with_files(config, files);
     CACHE.with(|cache| {
-        cache.get_or_try_build(&key, || {
-            let value = validibot_plugin_api::parse_config(config)?;
-            StepConfig::parse(&value)
-                .and_then(|c| c.with_files(files))
-                .and_then(|c| c.build())
-                .map_err(|f| ValidatorError::new(f.code, f.message))
+        cache.for_config_with_files(config, files, |value, files| {
+            let cfg = StepConfig::parse(value)?;
+            match files {
+                [] => cfg.build(),
+                _ => cfg.with_files(files)?.build(),
+            }
         })
     })
 }

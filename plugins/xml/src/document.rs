@@ -1,87 +1,9 @@
-//! Reading the document safely and mapping findings back to it.
-//!
-//! roxmltree parses first, with DTDs refused: no entity is ever expanded and no
-//! external entity is ever resolved, so XXE and billion-laughs inputs become a
-//! finding instead of a file read or a hang. The same tree maps the engine's
-//! XPath-like paths (`/order/line[2]/@qty`) back to line and column.
+//! Reading the document safely (the SDK's `xml` module: roxmltree, DTDs refused) and
+//! mapping findings back to it: the same tree maps the engine's XPath-like paths
+//! (`/order/line[2]/@qty`) back to line and column.
 
-use roxmltree::{Document, Node, ParsingOptions};
-
-/// Bounds the tree so a flat but huge document fails as a finding, not an OOM.
-const NODES_LIMIT: u32 = 5_000_000;
-
-/// Why a text is not accepted as XML, with where it went wrong.
-#[derive(Debug)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    pub line: u32,
-    pub column: u32,
-}
-
-/// The document as UTF-8 text (a UTF-8 byte-order mark is dropped).
-pub fn decode(content: &[u8]) -> Result<&str, Refusal> {
-    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-    std::str::from_utf8(content).map_err(|e| {
-        let (line, column) = validibot_plugin_api::position::line_col(content, e.valid_up_to());
-        Refusal {
-            code: "xml.encoding",
-            message: format!("the document is not UTF-8 text: {e}"),
-            line: line as u32,
-            column: column as u32,
-        }
-    })
-}
-
-/// Parses with DTDs refused; any error carries its position.
-pub fn parse(text: &str) -> Result<Document<'_>, Refusal> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-    };
-    Document::parse_with_options(text, options).map_err(|e| {
-        let mut pos = e.pos();
-        if matches!(e, roxmltree::Error::DtdDetected) {
-            // roxmltree gives no position for this one; point at the DOCTYPE itself.
-            if let Some(at) = text.find("<!DOCTYPE") {
-                let (row, col) = validibot_plugin_api::position::line_col(text.as_bytes(), at);
-                pos = roxmltree::TextPos::new(row as u32, col as u32);
-            }
-        }
-        let (code, message) = match e {
-            roxmltree::Error::DtdDetected => {
-                let r = dtd_refusal();
-                (r.code, r.message)
-            }
-            roxmltree::Error::NodesLimitReached => (
-                "xml.too_large",
-                format!("the document has more than {NODES_LIMIT} nodes"),
-            ),
-            other => (
-                "xml.malformed",
-                format!("the document is not well-formed XML: {other}"),
-            ),
-        };
-        Refusal {
-            code,
-            message,
-            line: pos.row,
-            column: pos.col,
-        }
-    })
-}
-
-/// The refusal of a document with a DOCTYPE (its position is the caller's to fill).
-pub fn dtd_refusal() -> Refusal {
-    Refusal {
-        code: "xml.dtd_forbidden",
-        message: "the document has a DOCTYPE; DTDs are never processed (no entity expansion, \
-                  no external entities), so documents with one are refused"
-            .to_owned(),
-        line: 0,
-        column: 0,
-    }
-}
+use roxmltree::{Document, Node};
+pub use validibot_plugin_api::xml::{decode, dtd_refusal, parse, Refusal};
 
 /// Line and column of the node an engine path names, when it can be found.
 ///

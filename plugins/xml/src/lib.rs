@@ -63,13 +63,13 @@ impl Validator for XmlValidator {
                         Output::new("element_count", summary.elements),
                     ],
                 },
-                Err(refusal) => refused(refusal),
+                Err(refusal) => validibot_plugin_api::xml::refused(refusal),
             });
         }
         let content = request.document.read_all()?;
         let tree = match document::decode(&content).and_then(document::parse) {
             Ok(tree) => tree,
-            Err(refusal) => return Ok(refused(refusal)),
+            Err(refusal) => return Ok(validibot_plugin_api::xml::refused(refusal)),
         };
         let mut findings: Vec<Finding> = Vec::new();
         if compiled.report_unsupported {
@@ -126,16 +126,6 @@ impl Validator for XmlValidator {
                 Output::new("unsupported_constructs", compiled.unsupported.len()),
             ],
         })
-    }
-}
-
-/// A document that cannot be read safely is a validation failure, not a crash.
-fn refused(r: document::Refusal) -> Outcome {
-    Outcome {
-        findings: vec![Finding::error(r.code, r.message)
-            .at(format!("{}:{}", r.line, r.column))
-            .with_meta(serde_json::json!({ "line": r.line, "column": r.column }))],
-        outputs: vec![],
     }
 }
 
