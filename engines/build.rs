@@ -19,6 +19,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("rules", "rules", "validibot_plugin_rules"),
     ("xml-schema", "xml", "validibot_plugin_xml"),
     ("shacl", "shacl", "validibot_plugin_shacl"),
+    ("schematron", "schematron", "validibot_plugin_schematron"),
 ];
 
 fn main() {

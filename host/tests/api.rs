@@ -682,7 +682,14 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         .collect();
     assert_eq!(
         slugs,
-        ["csv", "json-schema", "rules", "shacl", "xml-schema"]
+        [
+            "csv",
+            "json-schema",
+            "rules",
+            "schematron",
+            "shacl",
+            "xml-schema"
+        ]
     );
     for v in validators["results"].as_array().unwrap() {
         guide_covers_config_schema(v["slug"].as_str().unwrap(), &v["config_schema"]);
@@ -880,6 +887,96 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
     let (status, body) = json_of(resp);
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("sh:minCount"), "{body}");
+
+    // A Schematron workflow over UBL invoices (issue 23): the schema as a step file, the
+    // phase chosen in the config, each failed assert a finding with the rule's id as code
+    // and the flag as severity, per-pattern outputs for assertions.
+    let fixtures = examples_dir().join("../plugins/schematron/fixtures");
+    let sch_config: Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("config.json")).unwrap()).unwrap();
+    let schema = sch_config["schema"].as_str().unwrap();
+    let sha = srv.upload_file(
+        &key,
+        "invoice-rules.sch",
+        "application/xml",
+        schema.as_bytes(),
+    );
+    srv.create_workflow(
+        &key,
+        &json!({"slug": "invoices", "steps": [{"key": "rules", "validator": "schematron",
+            "config": {"schema_file": "invoice-rules.sch", "phase": "full"},
+            "files": [{"name": "invoice-rules.sch", "sha256": sha}],
+            "assertions": [{"expr": "outputs.patterns.totals.failed_asserts == 0", "message": "the totals reconcile"}]}]}),
+    );
+    let (status, run) = srv.launch(
+        &key,
+        "invoices",
+        "application/xml",
+        std::fs::read(fixtures.join("bad.xml")).unwrap(),
+    );
+    assert_eq!(
+        (status, run["result"].as_str()),
+        (201, Some("FAIL")),
+        "{run}"
+    );
+    let findings = run["steps"][0]["findings"].as_array().unwrap();
+    let duplicate = findings
+        .iter()
+        .find(|f| f["code"] == "INV-28" && f["path"] == "/ubl:Invoice[1]/cac:InvoiceLine[3]")
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(duplicate["severity"], "ERROR");
+    assert_eq!(
+        duplicate["message"],
+        "Line identifier 2 is used more than once."
+    );
+    let unit = findings.iter().find(|f| f["code"] == "INV-25").unwrap();
+    assert_eq!(unit["severity"], "WARNING", "{run}");
+    assert!(run.to_string().contains("the totals reconcile"), "{run}");
+    let outputs = run["steps"][0]["outputs"].as_array().unwrap();
+    let failed = outputs
+        .iter()
+        .find(|o| o["name"] == "failed_assert_count")
+        .unwrap();
+    assert_eq!(failed["value"], 15, "{run}");
+    let (_, run) = srv.launch(
+        &key,
+        "invoices",
+        "application/xml",
+        std::fs::read(fixtures.join("good.xml")).unwrap(),
+    );
+    assert_eq!(run["result"], "PASS", "{run}");
+    // DTDs are refused as xml-schema refuses them: nothing is read from the machine.
+    let (_, run) = srv.launch(
+        &key,
+        "invoices",
+        "application/xml",
+        std::fs::read(fixtures.join("xxe.xml")).unwrap(),
+    );
+    assert_eq!(finding_codes(&run), ["xml.dtd_forbidden"], "{run}");
+    assert!(
+        !run.to_string().contains("root:x:0"),
+        "no local file is read"
+    );
+    // A phase the schema does not have, or XPath that does not compile, is refused at save.
+    for (config, needle) in [
+        (
+            json!({"schema": schema, "phase": "quarterly"}),
+            "codes-only",
+        ),
+        (
+            json!({"schema": schema.replace("count(../cac:InvoiceLine[cbc:ID = $id]) = 1", "count(../cac:InvoiceLine[cbc:ID = $id) = 1")}),
+            "INV-28",
+        ),
+    ] {
+        let resp = srv
+            .post(&key, "/api/v1/workspaces/default/workflows")
+            .json(&json!({"slug": "broken-rules", "steps": [{"key": "s", "validator": "schematron", "config": config}]}))
+            .send()
+            .unwrap();
+        let (status, body) = json_of(resp);
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains(needle), "{body}");
+    }
 }
 
 fn validator_deadline_and_memory_cap(backend: Backend) {

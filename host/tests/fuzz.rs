@@ -274,6 +274,7 @@ fn workflow_definitions() {
                 Just("csv"),
                 Just("xml-schema"),
                 Just("shacl"),
+                Just("schematron"),
                 Just("nope")
             ],
             json_value(),

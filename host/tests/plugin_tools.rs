@@ -204,10 +204,11 @@ fn builtin_validators_pass_their_fixtures() {
         ("rules", "rules", 2),
         ("xml-schema", "xml", 5),
         ("shacl", "shacl", 8),
+        ("schematron", "schematron", 7),
     ] {
         let fixtures = repo().join("plugins").join(dir).join("fixtures");
         let out = plugin_test(slug, &fixtures, tmp.path());
-        assert!(out.status.success(), "{slug}");
+        assert!(out.status.success(), "{slug}: {}", stdout(&out));
         assert!(stdout(&out).contains(&format!("all {cases} fixture cases passed")));
     }
 }

@@ -203,6 +203,29 @@ fn main_flows(backend: Backend) {
     );
     b.screenshot("run-shacl");
 
+    // A Schematron run (issue 23): each failed assert with its rule id, the XPath
+    // location and the message with its values filled in.
+    let sch = examples_dir().join("../plugins/schematron/fixtures");
+    let sch_config: Value =
+        serde_json::from_slice(&std::fs::read(sch.join("config.json")).unwrap()).unwrap();
+    server.create_workflow(
+        &key,
+        &json!({"slug": "ubl-invoices", "name": "UBL invoices", "steps": [{"key": "rules", "name": "Invoice rules", "validator": "schematron", "config": sch_config}]}),
+    );
+    b.goto(&server.url("/ui/w/default/workflows/ubl-invoices"));
+    upload("../plugins/schematron/fixtures/bad.xml");
+    b.wait_text("#run-result", |t| t == "FAIL");
+    let body = b.text("#run-body");
+    assert!(
+        body.contains("INV-29") && body.contains("/ubl:Invoice[1]/cac:InvoiceLine[2]"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Line 2: 1 × 350 is 350, not the line amount 305.00."),
+        "{body}"
+    );
+    b.screenshot("run-schematron");
+
     // A run still running when its page loads: the page shows it running and swaps in
     // the findings when it finishes, without a reload.
     server.create_workflow(

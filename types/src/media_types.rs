@@ -39,7 +39,7 @@ pub fn guess_from_filename(filename: &str) -> Option<&'static str> {
     Some(match ext.as_str() {
         "json" | "epjson" => "application/json",
         "ndjson" | "jsonl" => "application/x-ndjson",
-        "xml" | "xsd" => "application/xml",
+        "xml" | "xsd" | "sch" => "application/xml",
         "csv" => "text/csv",
         "idf" | "txt" => "text/plain",
         "fmu" | "zip" => "application/zip",

@@ -14,13 +14,17 @@ use super::{layout, WebUser};
 use crate::AppState;
 
 /// The guides of the built-in validators, by slug.
-const GUIDES: [(&str, &str); 5] = [
+const GUIDES: [(&str, &str); 6] = [
     ("csv", include_str!("../../../docs/validators/csv.md")),
     (
         "json-schema",
         include_str!("../../../docs/validators/json-schema.md"),
     ),
     ("rules", include_str!("../../../docs/validators/rules.md")),
+    (
+        "schematron",
+        include_str!("../../../docs/validators/schematron.md"),
+    ),
     ("shacl", include_str!("../../../docs/validators/shacl.md")),
     (
         "xml-schema",
