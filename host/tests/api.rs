@@ -952,7 +952,10 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         "application/xml",
         std::fs::read(fixtures.join("xxe.xml")).unwrap(),
     );
-    assert_eq!(finding_codes(&run), ["xml.dtd_forbidden"], "{run}");
+    assert!(
+        finding_codes(&run).contains(&"xml.dtd_forbidden".to_string()),
+        "{run}"
+    );
     assert!(
         !run.to_string().contains("root:x:0"),
         "no local file is read"

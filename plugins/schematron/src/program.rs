@@ -254,7 +254,11 @@ impl Compiler<'_> {
             CheckKind::Assert => "assert",
             CheckKind::Report => "report",
         };
-        let what = format!("{rule}, {kind} at line {}", check.line);
+        let id = check
+            .id
+            .as_ref()
+            .map_or(String::new(), |id| format!(" {id}"));
+        let what = format!("{rule}, {kind}{id} at line {}", check.line);
         let keyed = |ids: &[String],
                      table: &HashMap<String, Message>,
                      label: &str|
