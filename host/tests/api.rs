@@ -968,7 +968,7 @@ fn workflow_versions_and_definition_errors(backend: Backend) {
         ),
         (
             json!({"schema": schema.replace("count(../cac:InvoiceLine[cbc:ID = $id]) = 1", "count(../cac:InvoiceLine[cbc:ID = $id) = 1")}),
-            "INV-28",
+            "count(../cac:InvoiceLine[cbc:ID = $id) = 1",
         ),
     ] {
         let resp = srv
