@@ -41,7 +41,7 @@ impl Submission {
                 column: 0,
             })?;
         let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(text.as_bytes()));
+        line_starts.extend(newline_ends(text.as_bytes()));
         Ok(Submission {
             documents,
             root,
@@ -154,7 +154,7 @@ impl Submission {
     }
 }
 
-fn memchr_newlines(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+fn newline_ends(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
     text.iter()
         .enumerate()
         .filter(|(_, b)| **b == b'\n')

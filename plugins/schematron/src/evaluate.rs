@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use xee_xpath::context::Variables;
 use xee_xpath::query::SequenceQuery;
 use xee_xpath::{Item, Query, Sequence};
-use xot::xmlname::NameStrInfo;
 use xot::Node;
 
 use crate::document::Submission;
@@ -30,8 +29,10 @@ pub struct Hit {
 /// A query that raised an XPath error (a cast that fails, a type error): reported
 /// with where it happened, and the run goes on.
 pub struct DynamicError {
-    pub pattern: usize,
-    pub rule: usize,
+    /// The pattern and rule it happened in; none for a schema or phase let (and no
+    /// rule for a pattern's let).
+    pub pattern: Option<usize>,
+    pub rule: Option<usize>,
     pub node: Option<Node>,
     pub expression: String,
     pub message: String,
@@ -50,6 +51,9 @@ pub struct Report {
     pub patterns: Vec<PatternCounts>,
 }
 
+/// Where a query stands: its pattern and rule, when it has them.
+type At = (Option<usize>, Option<usize>);
+
 /// Stops collecting results past this many (the counts stay exact).
 const MAX_RESULTS: usize = 10_000;
 
@@ -66,7 +70,7 @@ pub fn run(program: &Program, doc: &mut Submission) -> Report {
     let root = Item::Node(run.doc.root);
     let mut vars = Variables::default();
     for v in &program.lets {
-        if !run.bind(v, &root, &mut vars, (0, usize::MAX)) {
+        if !run.bind(v, &root, &mut vars, (None, None)) {
             return run.report;
         }
     }
@@ -75,15 +79,20 @@ pub fn run(program: &Program, doc: &mut Submission) -> Report {
         if !pattern
             .lets
             .iter()
-            .all(|v| run.bind(v, &root, &mut pattern_vars, (p, usize::MAX)))
+            .all(|v| run.bind(v, &root, &mut pattern_vars, (Some(p), None)))
         {
             continue;
         }
         let mut handled: HashSet<Node> = HashSet::new();
         let mut fired: Vec<(usize, Node)> = Vec::new();
         for (r, rule) in pattern.rules.iter().enumerate() {
-            let Some(nodes) = run.eval(&rule.select, &root, &pattern_vars, (p, r), &rule.context)
-            else {
+            let Some(nodes) = run.eval(
+                &rule.select,
+                &root,
+                &pattern_vars,
+                (Some(p), Some(r)),
+                &rule.context,
+            ) else {
                 continue;
             };
             for item in nodes.iter() {
@@ -120,7 +129,7 @@ impl Run<'_> {
         query: &SequenceQuery,
         item: &Item,
         vars: &Variables,
-        at: (usize, usize),
+        at: At,
         source: &str,
     ) -> Option<Sequence> {
         let mut builder = query.dynamic_context_builder(&self.doc.documents);
@@ -142,15 +151,8 @@ impl Run<'_> {
         }
     }
 
-    fn bind(
-        &mut self,
-        v: &Variable,
-        item: &Item,
-        vars: &mut Variables,
-        at: (usize, usize),
-    ) -> bool {
-        let name = format!("${}", v.name.local_name());
-        match self.eval(&v.query, item, vars, at, &name) {
+    fn bind(&mut self, v: &Variable, item: &Item, vars: &mut Variables, at: At) -> bool {
+        match self.eval(&v.query, item, vars, at, &v.source) {
             Some(value) => {
                 vars.insert(v.name.clone(), value);
                 true
@@ -165,26 +167,30 @@ impl Run<'_> {
         let rule_subject = rule
             .subject
             .as_ref()
-            .and_then(|s| self.first_node(s, &item, &vars, (p, r)));
+            .and_then(|s| self.first_node(s, &item, &vars, (Some(p), Some(r))));
         for (c, step) in rule.items.iter().enumerate() {
             match step {
                 Step::Let(v) => {
-                    if !self.bind(v, &item, &mut vars, (p, r)) {
+                    if !self.bind(v, &item, &mut vars, (Some(p), Some(r))) {
                         return;
                     }
                 }
                 Step::Check(check) => {
-                    let Some(value) =
-                        self.eval(&check.test, &item, &vars, (p, r), &check.test_source)
-                    else {
+                    let Some(value) = self.eval(
+                        &check.test,
+                        &item,
+                        &vars,
+                        (Some(p), Some(r)),
+                        &check.test_source,
+                    ) else {
                         continue;
                     };
                     let truth = match value.effective_boolean_value() {
                         Ok(t) => t,
                         Err(e) => {
                             self.report.errors.push(DynamicError {
-                                pattern: p,
-                                rule: r,
+                                pattern: Some(p),
+                                rule: Some(r),
                                 node: Some(node),
                                 expression: check.test_source.clone(),
                                 message: e.to_string(),
@@ -223,13 +229,18 @@ impl Run<'_> {
         let subject = check
             .subject
             .as_ref()
-            .and_then(|s| self.first_node(s, &item, vars, (p, r)))
+            .and_then(|s| self.first_node(s, &item, vars, (Some(p), Some(r))))
             .or(rule_subject)
             .unwrap_or(node);
-        let message = self.text(&check.message, &item, vars, (p, r));
+        let message = self.text(&check.message, &item, vars, (Some(p), Some(r)));
         let mut keyed = |list: &[(String, Vec<Piece>)]| -> Vec<(String, String)> {
             list.iter()
-                .map(|(id, pieces)| (id.clone(), self.text(pieces, &item, vars, (p, r))))
+                .map(|(id, pieces)| {
+                    (
+                        id.clone(),
+                        self.text(pieces, &item, vars, (Some(p), Some(r))),
+                    )
+                })
                 .collect()
         };
         let diagnostics = keyed(&check.diagnostics);
@@ -250,7 +261,7 @@ impl Run<'_> {
         q: &SequenceQuery,
         item: &Item,
         vars: &Variables,
-        at: (usize, usize),
+        at: At,
     ) -> Option<Node> {
         let seq = self.eval(q, item, vars, at, "subject")?;
         let first = seq.iter().next();
@@ -258,13 +269,7 @@ impl Run<'_> {
     }
 
     /// A message with its queries' string values in place and white space collapsed.
-    fn text(
-        &mut self,
-        pieces: &[Piece],
-        item: &Item,
-        vars: &Variables,
-        at: (usize, usize),
-    ) -> String {
+    fn text(&mut self, pieces: &[Piece], item: &Item, vars: &Variables, at: At) -> String {
         let mut out = String::new();
         for piece in pieces {
             match piece {

@@ -28,6 +28,8 @@ pub struct Program {
 pub struct Variable {
     pub name: OwnedName,
     pub query: SequenceQuery,
+    /// `$name`, for an error raised while binding it.
+    pub source: String,
 }
 
 pub struct PatternProgram {
@@ -192,7 +194,11 @@ impl Compiler<'_> {
             )));
         }
         self.scope.push(name.clone());
-        Ok(Variable { name, query })
+        Ok(Variable {
+            name,
+            query,
+            source: format!("${}", l.name),
+        })
     }
 
     fn name(&self, name: &str) -> Result<OwnedName, Finding> {

@@ -68,11 +68,11 @@ pub fn findings_and_outputs(
             json!(rule.id.clone().unwrap_or(rule.context.clone())),
         );
         meta.insert("test".into(), json!(check.test_source));
-        for (key, value) in [("role", &check.role), ("flag", &check.flag)] {
-            if let Some(v) = value.as_ref().or(match key {
-                "role" => rule.role.as_ref(),
-                _ => rule.flag.as_ref(),
-            }) {
+        for (key, own, rules) in [
+            ("role", &check.role, &rule.role),
+            ("flag", &check.flag, &rule.flag),
+        ] {
+            if let Some(v) = own.as_ref().or(rules.as_ref()) {
                 meta.insert(key.into(), json!(v));
             }
         }
@@ -96,8 +96,8 @@ pub fn findings_and_outputs(
         );
     }
     for e in report.errors.iter().take(MAX_FINDINGS) {
-        let pattern = program.patterns.get(e.pattern);
-        let rule = pattern.and_then(|p| p.rules.get(e.rule));
+        let pattern = e.pattern.and_then(|p| program.patterns.get(p));
+        let rule = pattern.zip(e.rule).and_then(|(p, r)| p.rules.get(r));
         let mut f = Finding::error(
             "schematron.xpath_error",
             format!(

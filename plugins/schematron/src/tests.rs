@@ -251,3 +251,19 @@ fn subject_moves_the_location_and_severity_words_come_from_role_then_flag_then_r
     );
     assert_eq!(output(&out, "valid"), true, "warnings and infos only");
 }
+
+#[test]
+fn an_error_in_a_schema_let_names_the_let_and_no_pattern() {
+    let schema = r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <let name="limit" value="xs:decimal('many')"/>
+  <pattern id="p"><rule context="n"><assert test=". le $limit">over</assert></rule></pattern>
+</schema>"#;
+    let out = run(json!({ "schema": schema }), "<r><n>1</n></r>");
+    assert_eq!(out.findings.len(), 1);
+    assert_eq!(out.findings[0].code, "schematron.xpath_error");
+    assert!(
+        out.findings[0].message.starts_with("$limit: "),
+        "{}",
+        out.findings[0].message
+    );
+}
