@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 use std::process::Command;
-use std::time::Instant;
+mod timing;
 
 use serde_json::json;
 use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};
@@ -153,21 +153,10 @@ fn main() {
     };
     let wasm_first = wasm();
     let iterations = 20;
-    let time = |f: &dyn Fn()| {
-        let mut ms: Vec<f64> = (0..iterations)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        ms[ms.len() / 2]
-    };
-    let native_ms = time(&|| {
+    let native_ms = timing::p50_ms(iterations, &|| {
         native();
     });
-    let wasm_ms = time(&|| {
+    let wasm_ms = timing::p50_ms(iterations, &|| {
         wasm();
     });
 
