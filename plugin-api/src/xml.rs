@@ -93,3 +93,56 @@ pub fn refused(r: Refusal) -> crate::Outcome {
         outputs: vec![],
     }
 }
+
+/// An element's source text as XML that stands on its own: the element as written, with
+/// declarations added for the namespaces it inherits from its ancestors — for handing a
+/// part of a document (an embedded schema, a let's content) to another parser.
+pub fn standalone_element(node: roxmltree::Node) -> String {
+    let text = node.document().input_text();
+    let range = node.range();
+    let own = &text[range.clone()];
+    let head_end = node.first_child().map_or(range.end, |c| c.range().start) - range.start;
+    let name_end = own
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(own.len());
+    let mut declarations = String::new();
+    for ns in node.namespaces() {
+        let attribute = match ns.name() {
+            Some("xml") => continue,
+            Some(prefix) => format!("xmlns:{prefix}="),
+            None => "xmlns=".to_owned(),
+        };
+        if !own[..head_end].contains(&attribute) {
+            let uri = ns.uri().replace('&', "&amp;").replace('"', "&quot;");
+            declarations.push_str(&format!(" {attribute}\"{uri}\""));
+        }
+    }
+    format!("{}{declarations}{}", &own[..name_end], &own[name_end..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_standalone_element_declares_what_it_inherits_and_nothing_twice() {
+        let doc = roxmltree::Document::parse(
+            r#"<a xmlns="urn:d" xmlns:p="urn:p"><p:b x="1"><c xmlns="urn:e">t</c></p:b><d/></a>"#,
+        )
+        .unwrap();
+        let b = doc.root_element().first_child().unwrap();
+        assert_eq!(
+            super::standalone_element(b),
+            r#"<p:b xmlns="urn:d" xmlns:p="urn:p" x="1"><c xmlns="urn:e">t</c></p:b>"#
+        );
+        let d = doc.root_element().last_child().unwrap();
+        assert_eq!(
+            super::standalone_element(d),
+            r#"<d xmlns="urn:d" xmlns:p="urn:p"/>"#
+        );
+        let text = super::standalone_element(b);
+        let reparsed = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(
+            reparsed.root_element().tag_name().namespace(),
+            Some("urn:p")
+        );
+    }
+}

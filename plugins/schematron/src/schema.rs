@@ -2,7 +2,8 @@
 //!
 //! Everything that is text-level in the standard is resolved here, before any XPath is
 //! compiled: `include` (from the step's files only — nothing is fetched), abstract
-//! patterns instantiated with their `param`s, abstract rules pulled in by `extends`.
+//! patterns instantiated with their `param`s, abstract rules (and rules in step files)
+//! pulled in by `extends`.
 //! Constructs that would change what a rule means and that are not evaluated
 //! (`xsl:function`, `xsl:key`, `pattern/@documents`) are refused by name, so a schema
 //! is never silently checked with rules missing.
@@ -216,7 +217,10 @@ struct Reader<'f> {
 /// A rule as read, before its `extends` are resolved.
 enum Pending {
     Item(RuleItem),
+    /// `extends rule=…`: an abstract rule's id, and the line.
     Extends(String, u32),
+    /// `extends href=…`: a step file whose root is a rule, and the line.
+    ExtendsFile(String, u32),
 }
 
 impl Reader<'_> {
@@ -399,11 +403,11 @@ impl Reader<'_> {
                 let (rule, pending) = read_rule(node)?;
                 if node.attribute("abstract") == Some("true") {
                     let id = required(node, "id")?;
-                    let items = self.resolve_extends(pending)?;
+                    let items = self.resolve_extends(pending, 0)?;
                     self.abstract_rules.insert(id, items);
                 } else {
                     let mut rule = rule;
-                    rule.items = self.resolve_extends(pending)?;
+                    rule.items = self.resolve_extends(pending, 0)?;
                     pattern.rules.push(rule);
                 }
             }
@@ -419,9 +423,14 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// `extends rule=…` pulls in an abstract rule's lets and checks. An abstract rule
-    /// must come before the rules that extend it (as in every published schema).
-    fn resolve_extends(&self, pending: Vec<Pending>) -> Result<Vec<RuleItem>, Finding> {
+    /// `extends rule=…` pulls in an abstract rule's lets and checks, `extends href=…` those
+    /// of the rule a step file holds (its own `extends` resolved in turn). An abstract
+    /// rule must come before the rules that extend it (as in every published schema).
+    fn resolve_extends(
+        &self,
+        pending: Vec<Pending>,
+        depth: usize,
+    ) -> Result<Vec<RuleItem>, Finding> {
         let mut items = Vec::new();
         for p in pending {
             match p {
@@ -435,6 +444,23 @@ impl Reader<'_> {
                         )))
                     }
                 },
+                Pending::ExtendsFile(href, line) => {
+                    if depth >= MAX_INCLUDE_DEPTH {
+                        return Err(invalid(format!(
+                            "extends nest deeper than {MAX_INCLUDE_DEPTH} (a cycle?) at line {line}"
+                        )));
+                    }
+                    let text = (self.file)(&href)?;
+                    let doc = parse(&text, &format!("extended {href:?}"))?;
+                    let root = doc.root_element();
+                    if !is_sch(root, "rule") {
+                        return Err(invalid(format!(
+                            "extends href={href:?} (line {line}) names a file whose root is \
+                             not a rule"
+                        )));
+                    }
+                    items.extend(self.resolve_extends(rule_items(root)?, depth + 1)?);
+                }
             }
         }
         Ok(items)
@@ -466,16 +492,31 @@ fn unsupported_xsl(node: Node) -> Finding {
     ))
 }
 
+/// A `let` with a `value` binds that expression; one without binds its content, the XML
+/// it holds, as a document node (as XSLT's `xsl:variable` with content does) — handed to
+/// the engine as `parse-xml-fragment` of the content's text.
 fn read_let(node: Node) -> Result<Let, Finding> {
     let name = required(node, "name")?;
-    let Some(value) = attr(node, "value") else {
-        return Err(invalid(format!(
-            "let {name:?} (line {}) has no value attribute (a let holding XML content is \
-             not supported)",
-            line_of(node)
-        )));
+    let value = match attr(node, "value") {
+        Some(value) => value,
+        None => format!(
+            "parse-xml-fragment('{}')",
+            content_xml(node).replace('\'', "''")
+        ),
     };
     Ok(Let { name, value })
+}
+
+/// The element's content as XML text that stands on its own: each child element carries
+/// declarations of the namespaces it inherits.
+fn content_xml(node: Node) -> String {
+    let text = node.document().input_text();
+    node.children()
+        .map(|child| match child.is_element() {
+            true => validibot_plugin_api::xml::standalone_element(child),
+            false => text[child.range()].to_owned(),
+        })
+        .collect()
 }
 
 fn read_rule(node: Node) -> Result<(Rule, Vec<Pending>), Finding> {
@@ -485,6 +526,19 @@ fn read_rule(node: Node) -> Result<(Rule, Vec<Pending>), Finding> {
         None if abstract_rule => String::new(),
         None => required(node, "context")?,
     };
+    let rule = Rule {
+        id: attr(node, "id"),
+        context,
+        role: attr(node, "role"),
+        flag: attr(node, "flag"),
+        subject: attr(node, "subject"),
+        items: Vec::new(),
+    };
+    Ok((rule, rule_items(node)?))
+}
+
+/// A rule's lets, checks and extends, in order.
+fn rule_items(node: Node) -> Result<Vec<Pending>, Finding> {
     let mut pending = Vec::new();
     for child in node.children().filter(|c| c.is_element()) {
         if child.tag_name().namespace() == Some(XSL) {
@@ -494,26 +548,16 @@ fn read_rule(node: Node) -> Result<(Rule, Vec<Pending>), Finding> {
             "let" => pending.push(Pending::Item(RuleItem::Let(read_let(child)?))),
             "assert" | "report" => pending.push(Pending::Item(RuleItem::Check(read_check(child)?))),
             "extends" => {
-                if child.attribute("href").is_some() {
-                    return Err(invalid(format!(
-                        "extends/@href (line {}) is not supported; use extends/@rule",
-                        line_of(child)
-                    )));
-                }
-                pending.push(Pending::Extends(required(child, "rule")?, line_of(child)));
+                let line = line_of(child);
+                pending.push(match attr(child, "href") {
+                    Some(href) => Pending::ExtendsFile(href, line),
+                    None => Pending::Extends(required(child, "rule")?, line),
+                });
             }
             _ => {}
         }
     }
-    let rule = Rule {
-        id: attr(node, "id"),
-        context,
-        role: attr(node, "role"),
-        flag: attr(node, "flag"),
-        subject: attr(node, "subject"),
-        items: Vec::new(),
-    };
-    Ok((rule, pending))
+    Ok(pending)
 }
 
 fn read_check(node: Node) -> Result<Check, Finding> {

@@ -267,3 +267,89 @@ fn an_error_in_a_schema_let_names_the_let_and_no_pattern() {
         out.findings[0].message
     );
 }
+
+#[test]
+fn extends_href_pulls_in_the_rule_a_step_file_holds_and_its_own_extends() {
+    let schema = r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <pattern id="p"><rule context="order"><extends href="rules/order.sch"/></rule></pattern>
+</schema>"#;
+    let order = r#"<rule xmlns="http://purl.oclc.org/dsdl/schematron">
+  <let name="n" value="count(line)"/>
+  <assert id="LINES" test="$n gt 0">an order has lines</assert>
+  <extends href="id.sch"/>
+</rule>"#;
+    let id = r#"<rule xmlns="http://purl.oclc.org/dsdl/schematron"><assert id="ID" test="@id">an order has an id</assert></rule>"#;
+    let files = [
+        StepFile::from_bytes("order.sch", "application/xml", "0", order.into()),
+        StepFile::from_bytes("id.sch", "application/xml", "0", id.into()),
+    ];
+    let config = json!({ "schema": schema }).to_string();
+    let out = SchematronValidator::validate(Input {
+        content: b"<orders><order id='1'><line/></order><order/></orders>",
+        content_type: "application/xml",
+        config: &config,
+        files: &files,
+        ..Input::default()
+    })
+    .unwrap();
+    let got: Vec<(&str, &str)> = out
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("LINES", "/orders[1]/order[2]"),
+            ("ID", "/orders[1]/order[2]")
+        ]
+    );
+
+    let looping = [StepFile::from_bytes(
+        "self.sch",
+        "application/xml",
+        "0",
+        br#"<rule xmlns="http://purl.oclc.org/dsdl/schematron"><extends href="self.sch"/></rule>"#
+            .to_vec(),
+    )];
+    let schema = schema.replace("rules/order.sch", "self.sch");
+    let config = json!({ "schema": schema }).to_string();
+    let err = SchematronValidator::validate(Input {
+        content: b"<orders/>",
+        content_type: "application/xml",
+        config: &config,
+        files: &looping,
+        ..Input::default()
+    })
+    .unwrap_err();
+    assert!(err.message.contains("a cycle?"), "{}", err.message);
+}
+
+#[test]
+fn a_let_holding_xml_binds_it_as_a_document_a_code_list_for_instance() {
+    let schema = r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" xmlns:c="urn:codes" queryBinding="xslt2">
+  <ns prefix="c" uri="urn:codes"/>
+  <let name="units">
+    <c:code>C62</c:code><c:code>HUR</c:code>
+    <c:code note="it's metric">KGM</c:code>
+  </let>
+  <pattern id="p">
+    <rule context="line">
+      <assert id="UNIT" test="@unit = $units/c:code">unit <value-of select="@unit"/> is not one of <value-of select="string-join($units/c:code, ', ')"/></assert>
+    </rule>
+  </pattern>
+</schema>"#;
+    let out = run(
+        json!({ "schema": schema }),
+        "<order><line unit='KGM'/><line unit='XYZ'/></order>",
+    );
+    let got: Vec<(&str, &str)> = out
+        .findings
+        .iter()
+        .map(|f| (f.path.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("/order[1]/line[2]", "unit XYZ is not one of C62, HUR, KGM")]
+    );
+}
