@@ -1,7 +1,8 @@
 //! Schematron: the built-in `schematron` validator (WASM, warm instance) and the same
 //! crate called natively, against the reference engine — SaxonC-HE running the ISO
 //! skeleton's compiled stylesheet (`plugins/schematron/tests/reference.py`) — run directly
-//! on the host in the same run, on UBL invoices of 4 KB, ~50 KB and ~1 MB and the fixtures' 50 rules.
+//! on the host in the same run, on UBL invoices of 4 KB, ~50 KB and ~1 MB and the fixtures'
+//! 50 rules.
 //!
 //!     pip install saxonche==13.1.1 lxml==6.2.0
 //!     cargo bench -p validibot --bench schematron
@@ -10,10 +11,11 @@
 //! alone; the built-in compiles once per config too, and its time includes parsing the
 //! document. All three must agree on the number of results.
 
+mod timing;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
-mod timing;
 
 use serde_json::{json, Value};
 use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};

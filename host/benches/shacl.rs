@@ -8,9 +8,10 @@
 //! pySHACL loads the graphs once and times `validate()` alone, so both sides compare
 //! validation, not start-up. All three must agree on the number of results.
 
+mod timing;
+
 use std::fmt::Write as _;
 use std::process::Command;
-mod timing;
 
 use serde_json::json;
 use validibot_engines::plugins::{CallInput, Document, Limits, PluginRegistry, Runtime};

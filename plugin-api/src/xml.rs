@@ -109,15 +109,24 @@ pub fn standalone_element(node: roxmltree::Node) -> String {
     for ns in node.namespaces() {
         let attribute = match ns.name() {
             Some("xml") => continue,
-            Some(prefix) => format!("xmlns:{prefix}="),
-            None => "xmlns=".to_owned(),
+            Some(prefix) => format!("xmlns:{prefix}"),
+            None => "xmlns".to_owned(),
         };
-        if !own[..head_end].contains(&attribute) {
+        if !declares(&own[..head_end], &attribute) {
             let uri = ns.uri().replace('&', "&amp;").replace('"', "&quot;");
-            declarations.push_str(&format!(" {attribute}\"{uri}\""));
+            declarations.push_str(&format!(" {attribute}=\"{uri}\""));
         }
     }
     format!("{}{declarations}{}", &own[..name_end], &own[name_end..])
+}
+
+/// Whether a start tag declares the attribute: its name after white space, then `=`
+/// (XML allows white space around it).
+fn declares(start_tag: &str, name: &str) -> bool {
+    start_tag.match_indices(name).any(|(at, _)| {
+        start_tag[..at].ends_with(char::is_whitespace)
+            && start_tag[at + name.len()..].trim_start().starts_with('=')
+    })
 }
 
 #[cfg(test)]
@@ -137,6 +146,15 @@ mod tests {
         assert_eq!(
             super::standalone_element(d),
             r#"<d xmlns="urn:d" xmlns:p="urn:p"/>"#
+        );
+        let spaced = roxmltree::Document::parse(
+            r#"<a xmlns:p="urn:p"><b xmlns:p = "urn:q" pp="xmlns:p"/></a>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            super::standalone_element(spaced.root_element().first_child().unwrap()),
+            r#"<b xmlns:p = "urn:q" pp="xmlns:p"/>"#,
+            "a declaration with white space around = is seen; an attribute named pp is not one"
         );
         let text = super::standalone_element(b);
         let reparsed = roxmltree::Document::parse(&text).unwrap();

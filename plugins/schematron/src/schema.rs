@@ -231,12 +231,7 @@ impl Reader<'_> {
         depth: usize,
         each: &mut dyn FnMut(&mut Self, Node, usize) -> Result<(), Finding>,
     ) -> Result<(), Finding> {
-        if depth >= MAX_INCLUDE_DEPTH {
-            return Err(invalid(format!(
-                "includes nest deeper than {MAX_INCLUDE_DEPTH} (a cycle?) at line {}",
-                line_of(node)
-            )));
-        }
+        within_depth("includes", depth, line_of(node))?;
         let href = required(node, "href")?;
         let text = (self.file)(&href)?;
         let doc = parse(&text, &format!("included {href:?}"))?;
@@ -445,11 +440,7 @@ impl Reader<'_> {
                     }
                 },
                 Pending::ExtendsFile(href, line) => {
-                    if depth >= MAX_INCLUDE_DEPTH {
-                        return Err(invalid(format!(
-                            "extends nest deeper than {MAX_INCLUDE_DEPTH} (a cycle?) at line {line}"
-                        )));
-                    }
+                    within_depth("extends", depth, line)?;
                     let text = (self.file)(&href)?;
                     let doc = parse(&text, &format!("extended {href:?}"))?;
                     let root = doc.root_element();
@@ -483,6 +474,16 @@ impl Reader<'_> {
     }
 }
 
+/// Files pulled in by files (includes, extends) stop at a depth, so a cycle is an error.
+fn within_depth(what: &str, depth: usize, line: u32) -> Result<(), Finding> {
+    if depth >= MAX_INCLUDE_DEPTH {
+        return Err(invalid(format!(
+            "{what} nest deeper than {MAX_INCLUDE_DEPTH} (a cycle?) at line {line}"
+        )));
+    }
+    Ok(())
+}
+
 fn unsupported_xsl(node: Node) -> Finding {
     invalid(format!(
         "xsl:{} (line {}) is not supported: rules are evaluated as XPath, without XSLT \
@@ -512,9 +513,12 @@ fn read_let(node: Node) -> Result<Let, Finding> {
 fn content_xml(node: Node) -> String {
     let text = node.document().input_text();
     node.children()
-        .map(|child| match child.is_element() {
-            true => validibot_plugin_api::xml::standalone_element(child),
-            false => text[child.range()].to_owned(),
+        .map(|child| {
+            if child.is_element() {
+                validibot_plugin_api::xml::standalone_element(child)
+            } else {
+                text[child.range()].to_owned()
+            }
         })
         .collect()
 }
