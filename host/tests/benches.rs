@@ -90,3 +90,35 @@ fn container_bench_against_the_engine() {
     );
     assert!(table.contains("| Validibot runner |"), "{table}");
 }
+
+/// `host/benches/postgres_write_paths.sh` (PostgreSQL's ceiling per way of sending a
+/// launch's statements, issue 20) runs: every pgbench variant completes without an
+/// aborted client, and the product's launch bench runs on the same database.
+#[test]
+fn postgres_write_paths_bench() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("bash")
+        .arg(root.join("host/benches/postgres_write_paths.sh"))
+        .args([env!("CARGO_BIN_EXE_validibot"), "1", "1", "40"])
+        .env("PORT", "55441")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "| statements |",
+        "| pipelined |",
+        "| function |",
+        "| batch8 |",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("CPU per launch, 16 clients: server process"),
+        "{stdout}"
+    );
+}
