@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{examples_dir, Backend, Instance};
+use common::{examples_dir, Backend, Instance, BIN};
 
 fn bench(inst: &Instance, args: &[&str]) -> String {
     let out = inst.command(args).output().unwrap();
@@ -99,7 +99,7 @@ fn postgres_write_paths_bench() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = std::process::Command::new("bash")
         .arg(root.join("host/benches/postgres_write_paths.sh"))
-        .args([env!("CARGO_BIN_EXE_validibot"), "1", "1", "40"])
+        .args([BIN, "1", "1", "40"])
         .env("PORT", "55441")
         .output()
         .unwrap();
