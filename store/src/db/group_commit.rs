@@ -11,9 +11,10 @@
 //! requests are replayed one by one, so only the failing one sees the failure.
 
 use sqlx::{AnyPool, Executor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::batch::{script, sqlite_tx, Stmt, MAX_SCRIPT_ARGS};
+use super::write::Request;
 
 /// Most transactions folded into one commit.
 const MAX_GROUP: usize = 64;
@@ -26,22 +27,6 @@ static GROUPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 #[cfg(test)]
 fn grouped_transactions() -> u64 {
     GROUPED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-pub(super) struct Request {
-    pub fence: Option<Stmt>,
-    pub stmts: Vec<Stmt>,
-    pub reply: oneshot::Sender<Result<bool, sqlx::Error>>,
-}
-
-impl Request {
-    fn arg_count(&self) -> usize {
-        self.fence
-            .iter()
-            .chain(&self.stmts)
-            .map(|s| s.args.len())
-            .sum()
-    }
 }
 
 /// Starts the writer task; it ends when every sender is dropped.
@@ -129,91 +114,18 @@ fn clone_error(e: &sqlx::Error) -> sqlx::Error {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
-    use crate::db::batch::Stmt;
-    use crate::db::Db;
-
     /// Transactions submitted together commit together, but a lost fence or a
     /// failing statement in one of them affects only that one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failure_in_a_group_fails_only_its_own_transaction() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url, 2).await.unwrap();
+        let db = crate::db::Db::connect(&url, 2).await.unwrap();
         db.migrate().await.unwrap();
-        db.write_tx(
-            None,
-            vec![Stmt::new(
-                "INSERT INTO instance_settings (key, value) VALUES ('lease', '1')",
-                vec![],
-            )],
+        crate::db::write::tests::a_failure_in_a_group_fails_only_its_own_transaction(
+            db,
+            super::grouped_transactions,
         )
-        .await
-        .unwrap();
-        let insert = |k: String| {
-            Stmt::new(
-                "INSERT INTO instance_settings (key, value) VALUES ($1, 'v')",
-                crate::args![k],
-            )
-        };
-        let fence = |token: &str| {
-            Stmt::new(
-                "UPDATE instance_settings SET value = value WHERE key = 'lease' AND value = $1",
-                crate::args![token],
-            )
-        };
-        let mut tasks = Vec::new();
-        for i in 0..200 {
-            let db = db.clone();
-            let (fence, stmts) = match i % 10 {
-                3 => (Some(fence("2")), vec![insert(format!("lost-{i}"))]),
-                7 => (None, vec![insert(format!("k-{i}")), insert("lease".into())]),
-                _ => (Some(fence("1")), vec![insert(format!("k-{i}"))]),
-            };
-            tasks.push(tokio::spawn(
-                async move { (i, db.write_tx(fence, stmts).await) },
-            ));
-        }
-        for t in tasks {
-            let (i, res) = t.await.unwrap();
-            match i % 10 {
-                3 => assert!(!res.unwrap(), "lost fence {i} must not commit"),
-                7 => assert!(res.is_err(), "duplicate key {i} must fail"),
-                _ => assert!(res.unwrap(), "transaction {i} must commit"),
-            }
-        }
-        let keys: Vec<String> = sqlx::query(
-            "SELECT key FROM instance_settings WHERE key LIKE 'k-%' OR key LIKE 'lost-%'",
-        )
-        .fetch_all(&db.read)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-        assert_eq!(keys.len(), 160);
-
-        // Concurrent transactions that all succeed do form groups (the replay path
-        // alone would give the same rows as above, so this is checked on its own).
-        let grouped_before = super::grouped_transactions();
-        let tasks: Vec<_> = (0..200)
-            .map(|i| {
-                let db = db.clone();
-                tokio::spawn(async move { db.write_tx(None, vec![insert(format!("g-{i}"))]).await })
-            })
-            .collect();
-        for t in tasks {
-            assert!(t.await.unwrap().unwrap());
-        }
-        let grouped = super::grouped_transactions() - grouped_before;
-        assert!(
-            grouped > 0,
-            "200 concurrent transactions never formed a group"
-        );
-        assert!(keys.iter().all(|k| {
-            let i: usize = k[2..].parse().unwrap();
-            k.starts_with("k-") && i % 10 != 7 && i % 10 != 3
-        }));
+        .await;
     }
 }

@@ -3,10 +3,13 @@
 //! Both go through sqlx's `Any` driver with the same SQL (`$N` placeholders
 //! work on both); the few statements that must differ branch on [`Backend`].
 //! SQLite gets a single-connection write pool so writers in one process queue
-//! in-process instead of fighting over the file lock.
+//! in-process instead of fighting over the file lock. Write transactions go through a
+//! group-commit writer on both: [`group_commit`] (SQLite) and [`pipeline`]
+//! (PostgreSQL, on connections of its own).
 
 pub mod batch;
 mod group_commit;
+mod pipeline;
 mod write;
 
 use std::str::FromStr;
@@ -23,14 +26,16 @@ pub enum Backend {
 }
 
 /// Connection pools: `read` for queries, `write` for anything that writes.
-/// On PostgreSQL both are the same pool.
+/// On PostgreSQL both are the same pool (write transactions use `pipeline`'s own
+/// connections, and this pool when a group is replayed).
 #[derive(Clone)]
 pub struct Db {
     pub backend: Backend,
     pub read: AnyPool,
     pub write: AnyPool,
-    /// SQLite: the group-commit writer every [`Db::write_tx`] goes through.
-    writer: Option<tokio::sync::mpsc::UnboundedSender<group_commit::Request>>,
+    /// The group-commit writer every [`Db::write_tx`] goes through: [`group_commit`]'s
+    /// on SQLite, [`pipeline`]'s on PostgreSQL.
+    writer: Option<tokio::sync::mpsc::UnboundedSender<write::Request>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -105,11 +110,15 @@ impl Db {
                     .connect_with(options)
                     .await
                     .context("connecting to PostgreSQL")?;
-                Ok(Db {
+                let pooled = Db {
                     backend,
                     read: pool.clone(),
                     write: pool,
                     writer: None,
+                };
+                Ok(Db {
+                    writer: Some(pipeline::spawn(url, pooled.clone())),
+                    ..pooled
                 })
             }
         }
