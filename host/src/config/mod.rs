@@ -38,7 +38,8 @@ pub struct InstanceArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
-    /// Database pool size.
+    /// Database pool size; on PostgreSQL each process also opens 2 connections of its own
+    /// for write transactions.
     #[arg(long, global = true, env = "VALIDIBOT_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
     /// Directory of native extensions (e.g. the Pro `libvalidibot_commercial.so`);
