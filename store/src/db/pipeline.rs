@@ -104,7 +104,16 @@ async fn writer(
             };
         }
         let committed = match conn.as_mut() {
-            Some(c) => c.group_tx(&group).await.is_ok(),
+            Some(c) => {
+                let ok = c.group_tx(&group).await.is_ok();
+                if !ok {
+                    // Failures are rare (a lost fence, a duplicate key); starting the
+                    // statement cache over also recovers from statements the server no
+                    // longer knows (a pooler, a restored schema).
+                    c.prepared.clear();
+                }
+                ok
+            }
             None => false,
         };
         if committed {
