@@ -38,8 +38,8 @@ pub struct InstanceArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
-    /// Database pool size; on PostgreSQL each process also opens 2 connections of its own
-    /// for write transactions.
+    /// Database pool size; on PostgreSQL each process also opens up to 6 connections of its
+    /// own: 2 for write transactions, up to 4 for the reads on a launch's path.
     #[arg(long, global = true, env = "VALIDIBOT_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
     /// Directory of native extensions (e.g. the Pro `libvalidibot_commercial.so`);

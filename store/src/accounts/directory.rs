@@ -537,7 +537,7 @@ pub async fn authenticate(
     let Some((public_id, key_secret)) = api_keys::parse(token) else {
         return Ok(None);
     };
-    let row: Option<KeyAuthRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let row: Option<KeyAuthRow> = db.reader().await?.fetch_optional(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE_COLUMNS}, m.role, k.secret_hash, k.expires_at, k.revoked_at,
                 k.last_used_at, u.id AS user_id, u.username, u.is_active
          FROM api_keys k JOIN users u ON u.id = k.user_id
@@ -546,8 +546,7 @@ pub async fn authenticate(
          WHERE k.public_id = $1"
     )))
     .bind(public_id)
-    .bind(workspace_slug)
-    .fetch_optional(&db.read)
+    .bind(workspace_slug))
     .await?;
     let Some(r) = row else { return Ok(None) };
     let now = now_us();

@@ -10,7 +10,10 @@
 pub mod batch;
 mod group_commit;
 mod pipeline;
+mod reader;
 mod write;
+
+pub use reader::Reader;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,6 +39,8 @@ pub struct Db {
     /// The group-commit writer every [`Db::write_tx`] goes through: [`group_commit`]'s
     /// on SQLite, [`pipeline`]'s on PostgreSQL.
     writer: Option<tokio::sync::mpsc::UnboundedSender<write::Request>>,
+    /// PostgreSQL's connections for a launch's reads ([`Db::reader`]).
+    readers: Option<std::sync::Arc<reader::Readers>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -99,6 +104,7 @@ impl Db {
                     read,
                     writer: Some(group_commit::spawn(write.clone())),
                     write,
+                    readers: None,
                 };
                 spawn_checkpointer(db.clone());
                 Ok(db)
@@ -106,8 +112,20 @@ impl Db {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections)
+                    // sqlx pings every connection it hands out and every one handed back:
+                    // two round trips per checkout. One that came back (and answered its
+                    // release ping) under a second ago needs no second proof it is alive.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= RECENTLY_PINGED {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
                     .context("connecting to PostgreSQL")?;
                 let pooled = Db {
@@ -115,6 +133,7 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     writer: None,
+                    readers: Some(reader::Readers::new(options)),
                 };
                 Ok(Db {
                     writer: Some(pipeline::spawn(url, pooled.clone())),
@@ -137,6 +156,10 @@ impl Db {
         Ok(())
     }
 }
+
+/// How long after its release ping a pooled PostgreSQL connection is handed out
+/// without another.
+const RECENTLY_PINGED: Duration = Duration::from_secs(1);
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()

@@ -262,8 +262,12 @@ pub async fn status(db: &Db, run_id: &RunId) -> Result<Option<RunStatus>> {
 pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
     // (a step without findings yields one row with NULL finding columns).
-    let rows: Vec<LoadedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
+    // Both queries on one reader (the launch's hot path; see `db::Reader`).
+    let mut reader = db.reader().await?;
+    let rows: Vec<LoadedRow> = reader
+        .fetch_all(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
             sr.started_at AS step_started_at, sr.finished_at AS step_finished_at, sr.outputs,
             sr.error AS step_error, f.severity, f.code, f.message, f.path, f.meta,
             sr.validator_digest
@@ -271,24 +275,24 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
          LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
          WHERE r.id = $1 AND r.workspace_id = $2
          ORDER BY sr.position, f.position"
-    )))
-    .bind(run_id.as_str())
-    .bind(workspace_id.as_str())
-    .fetch_all(&db.read)
-    .await?;
+            )))
+            .bind(run_id.as_str())
+            .bind(workspace_id.as_str()),
+        )
+        .await?;
     let mut rows = rows.into_iter().peekable();
     let Some(first) = rows.peek() else {
         return Ok(None);
     };
     let mut run = run_of(first.run.clone());
-    let plan = crate::workflows::versions::frozen_plan(db, &run.workflow_id).await?;
-    let planned = &plan.steps;
-    let artifacts: Vec<ArtifactRow> = sqlx::query_as(
+    let artifacts: Vec<ArtifactRow> = reader.fetch_all(sqlx::query_as(
         "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
     )
-    .bind(run_id.as_str())
-    .fetch_all(&db.read)
+    .bind(run_id.as_str()))
     .await?;
+    drop(reader);
+    let plan = crate::workflows::versions::frozen_plan(db, &run.workflow_id).await?;
+    let planned = &plan.steps;
     let recorded: Vec<LoadedRow> = rows.filter(|r| r.step_position.is_some()).collect();
     let (progress, waiting) = if run.status == RunStatus::Running.as_str() {
         (

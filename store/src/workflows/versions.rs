@@ -300,19 +300,18 @@ pub async fn get_meta(
     slug: &str,
     version: Option<i64>,
 ) -> Result<Option<Workflow>> {
-    let row = match version {
-        Some(v) => sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3")))
-            .bind(workspace_id.as_str())
-            .bind(slug)
-            .bind(v)
-            .fetch_optional(&db.read)
-            .await?,
-        None => sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1")))
-            .bind(workspace_id.as_str())
-            .bind(slug)
-            .fetch_optional(&db.read)
-            .await?,
+    let sql = match version {
+        Some(_) => format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 AND version = $3"),
+        None => format!("SELECT {COLUMNS} FROM workflows WHERE workspace_id = $1 AND slug = $2 ORDER BY version DESC LIMIT 1"),
     };
+    let query = sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(sql))
+        .bind(workspace_id.as_str())
+        .bind(slug);
+    let query = match version {
+        Some(v) => query.bind(v),
+        None => query,
+    };
+    let row = db.reader().await?.fetch_optional(query).await?;
     Ok(row.map(WorkflowRow::into_workflow))
 }
 
