@@ -10,10 +10,8 @@
 pub mod batch;
 mod group_commit;
 mod pipeline;
-mod reader;
+pub mod reader;
 mod write;
-
-pub use reader::Reader;
 
 use std::str::FromStr;
 use std::time::Duration;

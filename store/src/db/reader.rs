@@ -19,8 +19,6 @@ use sqlx::query::QueryAs;
 use sqlx::{Any, AnyConnection, Connection, FromRow};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::Db;
-
 /// Reader connections each PostgreSQL process may open besides its pool.
 pub(super) const READERS: usize = 4;
 
@@ -74,7 +72,7 @@ pub struct Reader {
     finished: bool,
 }
 
-impl Db {
+impl super::Db {
     /// A connection for the reads a launch makes on its hot path.
     pub async fn reader(&self) -> Result<Reader, sqlx::Error> {
         let held = match &self.readers {

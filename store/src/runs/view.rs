@@ -262,7 +262,7 @@ pub async fn status(db: &Db, run_id: &RunId) -> Result<Option<RunStatus>> {
 pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result<Option<RunView>> {
     // One round trip: the run's columns, then per row a recorded step and one of its findings
     // (a step without findings yields one row with NULL finding columns).
-    // Both queries on one reader (the launch's hot path; see `db::Reader`).
+    // Both queries on one reader (the launch's hot path; see `db::reader`).
     let mut reader = db.reader().await?;
     let rows: Vec<LoadedRow> = reader
         .fetch_all(
