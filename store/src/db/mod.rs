@@ -116,7 +116,7 @@ impl Db {
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
-                            if meta.idle_for >= RECENTLY_PINGED {
+                            if meta.idle_for >= reader::TRUSTED_IDLE {
                                 sqlx::Connection::ping(conn).await?;
                             }
                             Ok(true)
@@ -154,10 +154,6 @@ impl Db {
         Ok(())
     }
 }
-
-/// How long after its release ping a pooled PostgreSQL connection is handed out
-/// without another.
-const RECENTLY_PINGED: Duration = Duration::from_secs(1);
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()

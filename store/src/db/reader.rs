@@ -22,8 +22,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Reader connections each PostgreSQL process may open besides its pool.
 pub(super) const READERS: usize = 4;
 
-/// How long an idle reader connection is trusted without a ping.
-const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+/// How long a PostgreSQL connection that answered its last query or ping is trusted
+/// without another ping: a reader's, and (after its release ping) a pooled one.
+pub(super) const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 
 /// PostgreSQL's reader connections: at most [`READERS`], opened on first need.
 pub(super) struct Readers {
