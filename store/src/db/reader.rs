@@ -186,7 +186,11 @@ mod tests {
         for _ in 0..READERS {
             held.push(db.reader().await.unwrap());
         }
-        let mut extra = db.reader().await.unwrap();
+        // Bounded, so a fallback that waited for a reader fails here instead of hanging.
+        let mut extra = tokio::time::timeout(Duration::from_secs(10), db.reader())
+            .await
+            .expect("with every reader busy, a pooled connection comes without waiting")
+            .unwrap();
         assert!(matches!(extra.held, Some(Held::Pooled(_))));
         assert!(backend_pid(&mut extra).await > 0);
     }
