@@ -198,6 +198,8 @@ struct LoadedRow {
     path: Option<String>,
     meta: Option<String>,
     validator_digest: Option<String>,
+    /// How many files the run's steps collected (the same on every row).
+    artifacts: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -260,18 +262,20 @@ pub async fn status(db: &Db, run_id: &RunId) -> Result<Option<RunStatus>> {
 
 /// The full run with every step (recorded or still pending) and its findings.
 pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result<Option<RunView>> {
-    // One round trip: the run's columns, then per row a recorded step and one of its findings
-    // (a step without findings yields one row with NULL finding columns).
-    // Both queries on one reader (the launch's hot path; see `db::reader`).
+    // One round trip: the run's columns and how many artifacts it has, then per row a
+    // recorded step and one of its findings (a step without findings yields one row with
+    // NULL finding columns). The artifacts themselves are a second query, on the same
+    // reader, only when there are some (the launch's hot path; see `db::reader`).
     let mut reader = db.reader().await?;
     let rows: Vec<LoadedRow> = reader
         .fetch_all(
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
+                "WITH a AS (SELECT COUNT(*) AS artifacts FROM step_artifacts WHERE run_id = $1)
+         {RUN_COLUMNS}, sr.position AS step_position, sr.status AS step_status,
             sr.started_at AS step_started_at, sr.finished_at AS step_finished_at, sr.outputs,
             sr.error AS step_error, f.severity, f.code, f.message, f.path, f.meta,
-            sr.validator_digest
-         {RUN_FROM} LEFT JOIN step_runs sr ON sr.run_id = r.id
+            sr.validator_digest, a.artifacts
+         {RUN_FROM} CROSS JOIN a LEFT JOIN step_runs sr ON sr.run_id = r.id
          LEFT JOIN findings f ON f.run_id = r.id AND f.step_position = sr.position
          WHERE r.id = $1 AND r.workspace_id = $2
          ORDER BY sr.position, f.position"
@@ -285,11 +289,17 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
         return Ok(None);
     };
     let mut run = run_of(first.run.clone());
-    let artifacts: Vec<ArtifactRow> = reader.fetch_all(sqlx::query_as(
-        "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
-    )
-    .bind(run_id.as_str()))
-    .await?;
+    let artifact_count = first.artifacts;
+    // Most runs have none (only container steps collect files): then no second query.
+    let artifacts: Vec<ArtifactRow> = if artifact_count == 0 {
+        Vec::new()
+    } else {
+        reader.fetch_all(sqlx::query_as(
+            "SELECT step_position, name, mime_type, size, sha256 FROM step_artifacts WHERE run_id = $1 ORDER BY step_position, name",
+        )
+        .bind(run_id.as_str()))
+        .await?
+    };
     drop(reader);
     let plan = crate::workflows::versions::frozen_plan(db, &run.workflow_id).await?;
     let planned = &plan.steps;
