@@ -9,7 +9,7 @@
 use sqlx::{Any, AnyConnection};
 
 /// A bind value (the types the schema uses).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
     Int(Option<i64>),
     Text(Option<String>),
@@ -174,7 +174,7 @@ pub(super) fn renumbered(sql: &str, offset: usize) -> String {
 
 /// Length of the quoted text at the start of `s` (an unterminated one runs to the end);
 /// a doubled quote is an escaped one.
-fn quoted(s: &str, quote: char) -> usize {
+pub(super) fn quoted(s: &str, quote: char) -> usize {
     let mut i = 1;
     while let Some(at) = s[i..].find(quote) {
         i += at + 1;

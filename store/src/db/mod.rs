@@ -9,6 +9,7 @@
 
 pub mod batch;
 mod group_commit;
+mod merge;
 mod pipeline;
 pub mod reader;
 mod write;

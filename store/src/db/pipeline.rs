@@ -7,11 +7,13 @@
 //! pipelines). Each takes whatever transactions queued up while it was busy and sends
 //! them as one transaction — `BEGIN`, every statement (prepared once per connection,
 //! then only bound and executed), `COMMIT` — in one write, and reads the answers in one
-//! go: one round trip and one commit for the group.
+//! go: one round trip and one commit for the group. Same-shaped transactions of plain
+//! INSERTs (launches) are sent as one, each INSERT with a row per transaction
+//! ([`super::merge`]).
 //!
 //! A fence cannot be checked between statements that are already on the wire, so the
 //! group sends it as a statement that fails unless the fence changed exactly one row
-//! ([`fence_check`]). Any failure rolls the whole group back (PostgreSQL answers every
+//! ([`merge::fence_check`]). Any failure rolls the whole group back (PostgreSQL answers every
 //! statement after a failure with an error and turns the `COMMIT` into a rollback);
 //! its transactions are then replayed one by one through sqlx, statement by
 //! statement, so each caller gets exactly the outcome and the error it would have got
@@ -29,6 +31,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::batch::{Arg, Stmt};
+use super::merge;
 use super::write::Request;
 use super::Db;
 
@@ -151,21 +154,6 @@ async fn connect(config: &tokio_postgres::Config) -> Option<Conn> {
     }
 }
 
-/// `fence` as one statement that changes what the fence changes and fails unless
-/// that was exactly one row. Not constant, so the planner cannot evaluate the failing
-/// branch ahead of time.
-pub(super) fn fence_check(fence: &Stmt) -> Stmt {
-    Stmt::new(
-        format!(
-            "WITH fence AS ({} RETURNING 1) \
-             SELECT CAST(CASE WHEN n = 1 THEN '1' ELSE 'lease_fence_lost:' || n END AS int8) \
-             FROM (SELECT count(*) AS n FROM fence) AS changed",
-            fence.sql
-        ),
-        fence.args.clone(),
-    )
-}
-
 fn param_types(args: &[Arg]) -> Vec<Type> {
     args.iter()
         .map(|a| match a {
@@ -189,15 +177,9 @@ impl Conn {
     async fn group_tx(&mut self, group: &[Request]) -> Result<(), tokio_postgres::Error> {
         let begin = Stmt::new("BEGIN", vec![]);
         let commit = Stmt::new("COMMIT", vec![]);
-        let fences: Vec<Option<Stmt>> = group
-            .iter()
-            .map(|r| r.fence.as_ref().map(fence_check))
-            .collect();
+        let body = merge::statements(group);
         let mut all: Vec<&Stmt> = vec![&begin];
-        for (r, fence) in group.iter().zip(&fences) {
-            all.extend(fence.iter());
-            all.extend(r.stmts.iter());
-        }
+        all.extend(body.iter().map(|s| &**s));
         all.push(&commit);
         let statements = self.prepare(&all).await?;
         let client = &self.client;
@@ -290,6 +272,73 @@ mod tests {
             super::grouped_transactions,
         )
         .await;
+    }
+
+    /// Same-shaped transactions are sent merged, yet each still commits or fails on its
+    /// own: a duplicate key in one fails only that one, and every value arrives as sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn merged_transactions_commit_and_fail_one_by_one() {
+        use crate::db::batch::Stmt;
+        use sqlx::Row;
+        let db = crate::db::write::tests::postgres_db().await;
+        let insert = |k: String, v: String| {
+            Stmt::new(
+                "INSERT INTO instance_settings (key, value) VALUES ($1, $2)",
+                crate::args![k, v],
+            )
+        };
+        let anchor = insert("anchor".into(), "a".into());
+        assert!(db.write_tx(None, vec![anchor]).await.unwrap());
+        let lock = Stmt::new(
+            "SELECT key FROM instance_settings WHERE key = $1 FOR SHARE",
+            crate::args!["anchor"],
+        );
+        let hostile = "it's ($1), ('x', 'y') -- \u{1F600}";
+        let merged_before = crate::db::merge::merged_transactions();
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let db = db.clone();
+                let second = if i % 10 == 7 {
+                    "anchor".into()
+                } else {
+                    format!("m-{i}-b")
+                };
+                let stmts = vec![
+                    insert(format!("m-{i}-a"), format!("{hostile}{i}")),
+                    lock.clone(),
+                    insert(second, "b".into()),
+                ];
+                tokio::spawn(async move { (i, db.write_tx(None, stmts).await) })
+            })
+            .collect();
+        for t in tasks {
+            let (i, res) = t.await.unwrap();
+            if i % 10 == 7 {
+                assert!(crate::db::is_unique_violation(&res.unwrap_err()), "{i}");
+            } else {
+                assert!(res.unwrap(), "transaction {i} must commit");
+            }
+        }
+        let rows = sqlx::query("SELECT key, value FROM instance_settings WHERE key LIKE 'm-%'")
+            .fetch_all(&db.read)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 270 * 2);
+        for row in rows {
+            let (key, value): (String, String) = (row.get(0), row.get(1));
+            let i: usize = key[2..].split('-').next().unwrap().parse().unwrap();
+            assert_ne!(i % 10, 7, "{key} belongs to a failed transaction");
+            let want = if key.ends_with("-a") {
+                format!("{hostile}{i}")
+            } else {
+                "b".into()
+            };
+            assert_eq!(value, want);
+        }
+        assert!(
+            crate::db::merge::merged_transactions() > merged_before,
+            "300 concurrent same-shaped transactions were never merged"
+        );
     }
 
     /// A fence must change exactly one row: two is as lost as none.
