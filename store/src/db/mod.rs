@@ -4,7 +4,7 @@
 //! work on both); the few statements that must differ branch on [`Backend`].
 //! SQLite gets a single-connection write pool so writers in one process queue
 //! in-process instead of fighting over the file lock. Write transactions go through a
-//! group-commit writer on both: [`group_commit`] (SQLite) and [`pipeline`]
+//! group-commit writer on both: `group_commit` (SQLite) and `pipeline`
 //! (PostgreSQL, on connections of its own).
 
 pub mod batch;

@@ -289,9 +289,8 @@ pub async fn load(db: &Db, workspace_id: &WorkspaceId, run_id: &RunId) -> Result
         return Ok(None);
     };
     let mut run = run_of(first.run.clone());
-    let artifact_count = first.artifacts;
     // Most runs have none (only container steps collect files): then no second query.
-    let artifacts: Vec<ArtifactRow> = if artifact_count == 0 {
+    let artifacts: Vec<ArtifactRow> = if first.artifacts == 0 {
         Vec::new()
     } else {
         reader.fetch_all(sqlx::query_as(
