@@ -112,6 +112,12 @@ fn archive_delete_and_retention(backend: Backend) {
     let (_, expiring) = srv.launch(&key, "short", "application/json", "{}");
     let expiring_url = expiring["url"].as_str().unwrap().to_owned();
     let (_, fresh) = srv.launch(&key, "short", "application/json", "{}");
+    // Under load a launch can answer 202 before its run ends, and that end would then
+    // overwrite the finish time backdated below: wait for both runs to end first.
+    for r in [&expiring, &fresh] {
+        let url = r["url"].as_str().unwrap();
+        srv.wait_run(&key, url, std::time::Duration::from_secs(60));
+    }
     // Two days ago: this run of `short` and the first run of `old`.
     let two_days_ago = validibot_types::clock::now_us() - 2 * 86_400_000_000;
     with_db(&inst, |pool| async move {
