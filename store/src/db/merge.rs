@@ -37,18 +37,20 @@ pub(super) fn merged_transactions() -> u64 {
 /// the order each class first appears, each mergeable class (two or more members of one
 /// mergeable shape) as one, every other transaction as it was sent.
 pub(super) fn statements(group: &[Request]) -> Vec<Cow<'_, Stmt>> {
-    let mut classes: Vec<Vec<&Request>> = Vec::new();
+    // Each class with whether its first member (so all of it) may be merged, decided
+    // once per class rather than at every lookup.
+    let mut classes: Vec<(bool, Vec<&Request>)> = Vec::new();
     for r in group {
         match classes
             .iter_mut()
-            .find(|c| mergeable(c[0]) && same_shape(c[0], r))
+            .find(|(may, c)| *may && same_shape(c[0], r))
         {
-            Some(class) => class.push(r),
-            None => classes.push(vec![r]),
+            Some((_, class)) => class.push(r),
+            None => classes.push((mergeable(r), vec![r])),
         }
     }
     let mut out = Vec::new();
-    for class in &classes {
+    for (_, class) in &classes {
         if class.len() == 1 {
             let r = class[0];
             out.extend(r.fence.as_ref().map(|f| Cow::Owned(fence_check(f))));
